@@ -1,0 +1,283 @@
+r"""Part 1: a rate RNN whose recurrent input is trained with RLS.
+
+The network (SPEC, Part 1):
+
+.. math::
+
+    \tau \frac{d r_i}{dt} = -r_i + \phi\Big(\underbrace{\textstyle\sum_j W_{ij} r_j}_{u_i}
+    + I_i^{\rm ext}(t)\Big), \qquad \phi(x) = \max(x, 0),
+
+integrated with Euler steps of ``dt``; ``r(0) = 0`` at the start of every loop.
+Training makes the recurrent input :math:`u_i` of each trained neuron follow
+its target :math:`f_i(t) = A \sin(2\pi (t - t_i)/T) + 1` by RLS on the row
+:math:`W_{i\cdot}` (every existing synapse onto a trained neuron is plastic).
+
+Getting started::
+
+    >>> from tutorial_lib import RateParams, rate
+    >>> result = rate.train(RateParams(n_loops=5), progress=False)
+    >>> result.scores.shape
+    (5,)
+    >>> test = result.test()              # one more trial, without learning
+    >>> round(test.score, 2) > 0.5
+    True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numba import njit
+
+from .params import RateParams
+from .rls import FASTMATH, BatchRLS, rls_batch_step
+from .training import DivergenceError, run_loops, score_correlation
+
+__all__ = [
+    "RateNetwork",
+    "Trial",
+    "TrainResult",
+    "build_network",
+    "run_trial",
+    "train",
+    "relu",
+    "random_presyn",
+    "sine_targets",
+]
+
+
+def relu(x):
+    """The activation function phi(x) = max(x, 0)."""
+    return np.maximum(x, 0.0)
+
+
+def random_presyn(rng: np.random.Generator, N: int, K: int) -> np.ndarray:
+    """For each neuron, ``K`` distinct presynaptic partners other than itself, sorted.
+
+    With ``K = N - 1`` this is all-to-all connectivity without autapses.
+    """
+    presyn = np.empty((N, K), dtype=np.int64)
+    for i in range(N):
+        others = np.delete(np.arange(N), i)
+        presyn[i] = others if K == N - 1 else np.sort(rng.choice(others, size=K, replace=False))
+    return presyn
+
+
+def sine_targets(t, phases, amplitude=1.0, period=100.0, offset=1.0, t_start=None):
+    """Target ``f_i(t) = A sin(2 pi (t - t_i) / T) + offset``, shape (len(t), len(phases)).
+
+    Zero before ``t_start`` (the start of the training window), if given.
+    """
+    t = np.asarray(t, dtype=np.float64)[:, None]
+    f = amplitude * np.sin(2 * np.pi * (t - phases[None, :]) / period) + offset
+    if t_start is not None:
+        f = np.where(t >= t_start, f, 0.0)
+    return f
+
+
+@dataclass
+class RateNetwork:
+    """A rate network and its task: weights, connectivity, stimulus and targets.
+
+    Built by :func:`build_network`; ``W`` changes as the network is trained.
+    """
+
+    params: RateParams
+    W: np.ndarray  # (N, N) recurrent weights, W[i, j] from j to i
+    presyn: np.ndarray  # (N, K) inputs of each neuron
+    stimulus: np.ndarray  # (N,) input during the stimulus
+    phases: np.ndarray  # (N,) target phase t_i, ms
+    trained: np.ndarray  # indices of the trained neurons, sorted
+
+    def copy(self) -> "RateNetwork":
+        return RateNetwork(self.params, self.W.copy(), self.presyn, self.stimulus, self.phases, self.trained)
+
+    def targets(self, t) -> np.ndarray:
+        """Targets of all neurons at times ``t`` (ms), zero before the training window."""
+        p = self.params
+        return sine_targets(t, self.phases, p.target_amplitude, p.target_period, p.target_offset, p.stim_off)
+
+
+def build_network(params: RateParams | None = None) -> RateNetwork:
+    """Draw connectivity, weights, stimulus, target phases and trained neurons from ``params.seed``."""
+    p = RateParams() if params is None else params
+    rng = np.random.default_rng(p.seed)
+    presyn = random_presyn(rng, p.N, p.n_inputs)
+    W = np.zeros((p.N, p.N))
+    rows = np.repeat(np.arange(p.N), p.n_inputs)
+    W[rows, presyn.ravel()] = rng.normal(0.0, p.sigma, size=p.N * p.n_inputs)
+    stimulus = rng.uniform(0.0, p.stim_max, size=p.N)
+    phases = rng.uniform(0.0, p.target_period, size=p.N)
+    if p.n_trained == p.N:
+        trained = np.arange(p.N)
+    else:
+        trained = np.sort(rng.choice(p.N, size=p.n_trained, replace=False))
+    return RateNetwork(p, W, presyn, stimulus, phases, trained)
+
+
+@dataclass
+class Trial:
+    """What one trial recorded. Times in ms; arrays are (time, neuron)."""
+
+    t: np.ndarray
+    r: np.ndarray  # rates
+    u: np.ndarray  # recurrent input W r
+    target: np.ndarray
+    trained: np.ndarray
+    window: np.ndarray  # boolean mask of t inside the training window
+    corr: np.ndarray = field(default=None)  # per trained neuron
+
+    @property
+    def score(self) -> float:
+        """Mean Pearson correlation of u and target over trained neurons, in the training window."""
+        return float(np.mean(self.corr))
+
+
+# ---------------------------------------------------------------------------
+# The compiled trial. Small, typed by use, no Python objects: arrays and numbers.
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def _recurrent_input(W, r, u):
+    """u = W r."""
+    for i in range(W.shape[0]):
+        acc = 0.0
+        for q in range(W.shape[1]):
+            acc += W[i, q] * r[q]
+        u[i] = acc
+
+
+@njit(cache=True, nogil=True)
+def _simulate(W, stim, stim_on, stim_off, n_steps, dt_tau, learn_steps, f_learn,
+              trained, presyn, P, w, rec_every, r_rec, u_rec, max_rate, learn):
+    """Run one trial in place; return (status, step): status 0 ok, 1 diverged at step.
+
+    ``presyn`` lists the plastic inputs of the trained neurons, one row each.
+    """
+    N = W.shape[0]
+    n_tr, m = presyn.shape
+    r = np.zeros(N)
+    u = np.empty(N)
+    zero = np.zeros(n_tr)
+    err = np.empty(n_tr)
+    scratch = np.empty((n_tr, 2, m))
+    j = 0  # index of the next learning step
+    for s in range(n_steps):
+        _recurrent_input(W, r, u)
+        if s % rec_every == 0:
+            row = s // rec_every
+            r_rec[row] = r
+            u_rec[row] = u
+        if learn and j < learn_steps.shape[0] and s == learn_steps[j]:
+            rls_batch_step(P, w, presyn, r, f_learn[j], zero, err, scratch)
+            for n in range(n_tr):  # the plastic weights are the trained rows of W
+                for a in range(m):
+                    W[trained[n], presyn[n, a]] = w[n, a]
+            j += 1
+        on = stim_on <= s < stim_off
+        for i in range(N):  # tau dr/dt = -r + relu(u + stimulus)
+            drive = u[i] + (stim[i] if on else 0.0)
+            if drive < 0.0:
+                drive = 0.0
+            r[i] += dt_tau * (drive - r[i])
+            if not (r[i] <= max_rate):  # also catches NaN
+                return 1, s
+    return 0, n_steps
+
+
+def _grid(p: RateParams):
+    """Step counts of the trial's events."""
+    steps = lambda ms: int(round(ms / p.dt))  # noqa: E731 - grids were validated in params
+    return dict(
+        n_steps=steps(p.t_end), stim_on=steps(p.stim_on), stim_off=steps(p.stim_off),
+        learn_every=steps(p.learn_every), rec_every=steps(p.record_every),
+    )
+
+
+def run_trial(net: RateNetwork, rls: BatchRLS | None = None, loop: int | None = None) -> Trial:
+    """Simulate one trial from r = 0. With ``rls``, train ``net.W`` in place as it runs."""
+    p = net.params
+    g = _grid(p)
+    learn_steps = np.arange(g["stim_off"], g["n_steps"], g["learn_every"], dtype=np.int64)
+    f_learn = np.ascontiguousarray(net.targets(learn_steps * p.dt)[:, net.trained])
+    n_rec = (g["n_steps"] - 1) // g["rec_every"] + 1
+    r_rec = np.empty((n_rec, p.N))
+    u_rec = np.empty((n_rec, p.N))
+    if rls is None:
+        P, w, presyn = np.zeros((1, 1, 1)), np.zeros((1, 1)), np.zeros((1, 1), dtype=np.int64)
+    else:
+        P, w, presyn = rls.P, rls.w, rls.presyn
+    status, step = _simulate(
+        net.W, net.stimulus, g["stim_on"], g["stim_off"], g["n_steps"], p.dt / p.tau, learn_steps,
+        f_learn, net.trained, presyn, P, w, g["rec_every"], r_rec, u_rec, p.max_rate, rls is not None,
+    )
+    if status != 0:
+        raise DivergenceError(
+            f"The network's rates exceeded max_rate = {p.max_rate:g} at t = {step * p.dt:.1f} ms"
+            + (f" of loop {loop + 1}" if loop is not None else "")
+            + f". With sigma = {p.sigma:g} the gain is g = sigma*sqrt(K) = {p.g:.2f}; a ReLU network "
+            "with g well above 1 can grow without bound. Lower sigma (g <= 1.5 is safe here)"
+            + (" or raise lambda (lam) so that each RLS step changes the weights less." if rls is not None else ".")
+        )
+    t = np.arange(n_rec) * p.record_every
+    target = net.targets(t)
+    window = t >= p.stim_off
+    corr = score_correlation(u_rec[window][:, net.trained], target[window][:, net.trained])
+    return Trial(t, r_rec, u_rec, target, net.trained, window, corr)
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` returns.
+
+    ``network`` holds the trained weights, ``W0`` the initial ones; ``scores``
+    the score of each loop (measured while learning); ``last`` the last loop's
+    activity; ``rls`` the RLS state (to continue training).
+    """
+
+    network: RateNetwork
+    W0: np.ndarray
+    scores: np.ndarray
+    last: Trial | None
+    rls: BatchRLS
+    stopped: bool = False
+
+    @property
+    def params(self) -> RateParams:
+        return self.network.params
+
+    @property
+    def dW(self) -> np.ndarray:
+        """The weight change W - W0."""
+        return self.network.W - self.W0
+
+    def test(self) -> Trial:
+        """A trial of the trained network without learning."""
+        return run_trial(self.network.copy())
+
+
+def train(params: RateParams | RateNetwork | None = None, *, n_loops: int | None = None, callback=None,
+          progress: bool = True, stop=None) -> TrainResult:
+    """Train a rate network with RLS for ``n_loops`` loops (default ``params.n_loops``).
+
+    Parameters
+    ----------
+    params : RateParams (a new network is built), or a RateNetwork to train further.
+    callback : called as ``callback(loop, trial, scores)`` after every loop
+        (loop counts from 0); return ``False`` to stop training early.
+    progress : show a progress bar (tqdm).
+    stop : an object with ``is_set()`` (a ``threading.Event``); training stops
+        after the current loop once it is set.
+
+    Raises :class:`DivergenceError` (with advice) if the rates blow up.
+    """
+    net = params.copy() if isinstance(params, RateNetwork) else build_network(params)
+    p = net.params
+    n = p.n_loops if n_loops is None else n_loops
+    W0 = net.W.copy()
+    presyn = net.presyn[net.trained]
+    rls = BatchRLS(presyn, p.lam, w0=net.W[net.trained[:, None], presyn])
+    outcome = run_loops(n, lambda loop: run_trial(net, rls, loop), callback=callback,
+                        progress=progress, stop=stop, desc="Part 1 training")
+    return TrainResult(net, W0, outcome.scores, outcome.last, rls, outcome.stopped)

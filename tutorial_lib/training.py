@@ -1,0 +1,74 @@
+"""What every part's training shares: the loop driver, the score, the errors.
+
+:func:`run_loops` runs ``one_loop(loop)`` repeatedly with a progress bar, calls a
+callback after each loop (live plots use it), and stops early when asked
+(a Stop button sets an event; a callback returns ``False``; Ctrl-C / the
+notebook's interrupt). Stopping early is not an error: the result says
+``stopped=True`` and keeps what was learned so far.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["DivergenceError", "LoopOutcome", "run_loops", "score_correlation"]
+
+
+class DivergenceError(RuntimeError):
+    """The network's activity blew up; the message says why and what to change."""
+
+
+def score_correlation(u: np.ndarray, f: np.ndarray) -> np.ndarray:
+    """Pearson correlation of each column of ``u`` with the same column of ``f``.
+
+    Arrays are (time, neuron). A constant column (no variance) scores 0.
+    """
+    u = u - u.mean(axis=0)
+    f = f - f.mean(axis=0)
+    num = np.sum(u * f, axis=0)
+    den = np.sqrt(np.sum(u * u, axis=0) * np.sum(f * f, axis=0))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        c = np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
+    return c
+
+
+@dataclass
+class LoopOutcome:
+    scores: np.ndarray
+    last: object
+    stopped: bool
+
+
+def run_loops(n_loops: int, one_loop, *, callback=None, progress=True, stop=None, desc="training") -> LoopOutcome:
+    """Call ``one_loop(loop)`` for ``loop = 0 .. n_loops-1``; each returns an object with ``.score``.
+
+    ``callback(loop, trial, scores)`` runs after every loop; returning ``False``
+    stops. ``stop.is_set()`` (a threading.Event) is checked before each loop.
+    KeyboardInterrupt (the notebook's stop button) ends training cleanly.
+    """
+    from tqdm.auto import tqdm
+
+    scores: list[float] = []
+    last = None
+    stopped = False
+    bar = tqdm(total=n_loops, desc=desc, disable=not progress, leave=True)
+    try:
+        for loop in range(n_loops):
+            if stop is not None and stop.is_set():
+                stopped = True
+                break
+            last = one_loop(loop)
+            scores.append(last.score)
+            bar.update(1)
+            bar.set_postfix(score=f"{last.score:.3f}")
+            if callback is not None and callback(loop, last, np.array(scores)) is False:
+                stopped = loop + 1 < n_loops
+                break
+    except KeyboardInterrupt:
+        stopped = True
+        print(f"Training interrupted after {len(scores)} loop(s); the result keeps what was learned.")
+    finally:
+        bar.close()
+    return LoopOutcome(np.array(scores), last, stopped)
