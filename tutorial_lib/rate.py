@@ -31,7 +31,7 @@ import numpy as np
 from numba import njit
 
 from .params import RateParams
-from .rls import FASTMATH, BatchRLS, rls_batch_step
+from .rls import FASTMATH, BatchRLS
 from .training import DivergenceError, run_loops, score_correlation
 
 __all__ = [
@@ -149,32 +149,18 @@ def _recurrent_input(W, r, u):
 
 
 @njit(cache=True, nogil=True)
-def _simulate(W, stim, stim_on, stim_off, n_steps, dt_tau, learn_steps, f_learn,
-              trained, presyn, P, w, rec_every, r_rec, u_rec, max_rate, learn):
-    """Run one trial in place; return (status, step): status 0 ok, 1 diverged at step.
+def _advance(W, r, u, stim, stim_on, stim_off, s0, s1, dt_tau, rec_every, r_rec, u_rec, max_rate):
+    """Euler steps s0 .. s1-1 of the rate equation, in place on ``r``.
 
-    ``presyn`` lists the plastic inputs of the trained neurons, one row each.
+    Returns (0, s1), or (1, s) if a rate exceeded ``max_rate`` (or became NaN) at step s.
     """
     N = W.shape[0]
-    n_tr, m = presyn.shape
-    r = np.zeros(N)
-    u = np.empty(N)
-    zero = np.zeros(n_tr)
-    err = np.empty(n_tr)
-    scratch = np.empty((n_tr, 2, m))
-    j = 0  # index of the next learning step
-    for s in range(n_steps):
+    for s in range(s0, s1):
         _recurrent_input(W, r, u)
         if s % rec_every == 0:
             row = s // rec_every
             r_rec[row] = r
             u_rec[row] = u
-        if learn and j < learn_steps.shape[0] and s == learn_steps[j]:
-            rls_batch_step(P, w, presyn, r, f_learn[j], zero, err, scratch)
-            for n in range(n_tr):  # the plastic weights are the trained rows of W
-                for a in range(m):
-                    W[trained[n], presyn[n, a]] = w[n, a]
-            j += 1
         on = stim_on <= s < stim_off
         for i in range(N):  # tau dr/dt = -r + relu(u + stimulus)
             drive = u[i] + (stim[i] if on else 0.0)
@@ -183,7 +169,7 @@ def _simulate(W, stim, stim_on, stim_off, n_steps, dt_tau, learn_steps, f_learn,
             r[i] += dt_tau * (drive - r[i])
             if not (r[i] <= max_rate):  # also catches NaN
                 return 1, s
-    return 0, n_steps
+    return 0, s1
 
 
 def _grid(p: RateParams):
@@ -196,33 +182,65 @@ def _grid(p: RateParams):
 
 
 def run_trial(net: RateNetwork, rls: BatchRLS | None = None, loop: int | None = None) -> Trial:
-    """Simulate one trial from r = 0. With ``rls``, train ``net.W`` in place as it runs."""
+    """Simulate one trial from r = 0. With ``rls``, train ``net.W`` in place as it runs.
+
+    The dynamics run compiled between learning steps; at each learning step
+    (every ``learn_every`` ms from the end of the stimulus) the trained rows
+    of ``W`` get one RLS update from the current rates, before the step's
+    recurrent input is computed.
+    """
     p = net.params
     g = _grid(p)
-    learn_steps = np.arange(g["stim_off"], g["n_steps"], g["learn_every"], dtype=np.int64)
-    f_learn = np.ascontiguousarray(net.targets(learn_steps * p.dt)[:, net.trained])
-    n_rec = (g["n_steps"] - 1) // g["rec_every"] + 1
+    n_steps = g["n_steps"]
+    n_rec = (n_steps - 1) // g["rec_every"] + 1
     r_rec = np.empty((n_rec, p.N))
     u_rec = np.empty((n_rec, p.N))
-    if rls is None:
-        P, w, presyn = np.zeros((1, 1, 1)), np.zeros((1, 1)), np.zeros((1, 1), dtype=np.int64)
-    else:
-        P, w, presyn = rls.P, rls.w, rls.presyn
-    status, step = _simulate(
-        net.W, net.stimulus, g["stim_on"], g["stim_off"], g["n_steps"], p.dt / p.tau, learn_steps,
-        f_learn, net.trained, presyn, P, w, g["rec_every"], r_rec, u_rec, p.max_rate, rls is not None,
-    )
-    if status != 0:
-        raise DivergenceError(
-            f"The network's rates exceeded max_rate = {p.max_rate:g} at t = {step * p.dt:.1f} ms"
-            + (f" of loop {loop + 1}" if loop is not None else "")
-            + f". With sigma = {p.sigma:g} the gain is g = sigma*sqrt(K) = {p.g:.2f}; a ReLU network "
-            "with g well above 1 can grow without bound. Lower sigma (g <= 1.5 is safe here)"
-            + (" or raise lambda (lam) so that each RLS step changes the weights less." if rls is not None else ".")
-        )
+    r = np.zeros(p.N)
+    u = np.empty(p.N)
+
+    def advance(s0, s1):
+        return _advance(net.W, r, u, net.stimulus, g["stim_on"], g["stim_off"], s0, s1, p.dt / p.tau,
+                        g["rec_every"], r_rec, u_rec, p.max_rate)
+
+    learn_steps = np.arange(g["stim_off"], n_steps, g["learn_every"]) if rls is not None else []
+    status, step, s = 0, 0, 0
+    if rls is not None:
+        f_learn = np.ascontiguousarray(net.targets(learn_steps * p.dt)[:, net.trained])
+        no_other = np.zeros(len(net.trained))
+        rows = net.trained[:, None]
+    for j, s_learn in enumerate(learn_steps):
+        status, step = advance(s, s_learn)
+        if status:
+            break
+        rls.step(r, f_learn[j], no_other)
+        net.W[rows, rls.presyn] = rls.w  # the plastic weights are the trained rows of W
+        s = s_learn
+    if not status:
+        status, step = advance(s, n_steps)
     t = np.arange(n_rec) * p.record_every
     target = net.targets(t)
     window = t >= p.stim_off
+    if status != 0:
+        r_rec[(step // g["rec_every"]) + 1:] = np.nan
+        u_rec[(step // g["rec_every"]) + 1:] = np.nan
+        partial = Trial(t, r_rec, u_rec, target, net.trained, window, np.full(len(net.trained), np.nan))
+        during = f" during loop {loop + 1}" if loop is not None else ""
+        if rls is not None and step < g["stim_off"]:
+            advice = "This happened before the training window opens, so RLS could not act yet: lower sigma."
+        elif rls is not None:
+            advice = "Lower sigma, or raise lambda (lam) so that each RLS step changes the weights less."
+        else:
+            advice = (
+            "Lower sigma (g close to 1 or below keeps the untrained network bounded); training "
+            "can still tame a stronger network, since RLS corrects the weights from the end of "
+            "the stimulus on."
+            )
+        raise DivergenceError(
+            f"The network's rates exceeded max_rate = {p.max_rate:g} at t = {step * p.dt:.1f} ms{during}. "
+            f"With sigma = {p.sigma:g} the gain is g = sigma*sqrt(K) = {p.g:.2f}; a ReLU network with "
+            f"g above 1 can grow without bound. {advice}",
+            trial=partial,
+        )
     corr = score_correlation(u_rec[window][:, net.trained], target[window][:, net.trained])
     return Trial(t, r_rec, u_rec, target, net.trained, window, corr)
 

@@ -46,8 +46,11 @@ for ``k`` and one for the update and allocates nothing (see
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 __all__ = ["BatchRLS", "rls_step", "rls_batch_step", "ridge_solution"]
 
@@ -86,21 +89,44 @@ def rls_step(P, w, x, f, other, k):
     return e
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True)
 def rls_batch_step(P, w, presyn, activity, target, other, err, scratch):
     """One RLS update for every neuron of a batch, in place.
 
     Neuron ``n`` sees ``x = activity[presyn[n]]``, target ``target[n]`` and
     non-plastic input ``other[n]``; its error is written to ``err[n]``.
-    ``scratch`` is work space of shape (n, 2, m). Neurons are independent, so
-    they are shared out over the CPU cores; the result does not depend on how.
+    ``scratch`` is work space of shape (n, 2, m).
     """
     n, m = presyn.shape
-    for i in prange(n):
+    for i in range(n):
         x = scratch[i, 0]
         for a in range(m):
             x[a] = activity[presyn[i, a]]
         err[i] = rls_step(P[i], w[i], x, target[i], other[i], scratch[i, 1])
+
+
+def default_threads() -> int:
+    """Threads for RLS: ``$TUTORIAL_LIB_THREADS`` if set, else the CPU cores this process may use."""
+    env = os.environ.get("TUTORIAL_LIB_THREADS")
+    if env:
+        return max(1, int(env))
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+
+
+def _pool(n: int) -> ThreadPoolExecutor:
+    if n not in _POOLS:
+        _POOLS[n] = ThreadPoolExecutor(max_workers=n, thread_name_prefix="rls")
+    return _POOLS[n]
+
+
+# Below this many multiply-adds per update, one thread is faster than handing out work.
+_THREAD_MIN_WORK = 200_000
 
 
 def _penalty_inverse(penalty, n: int, m: int, dtype) -> np.ndarray:
@@ -142,9 +168,14 @@ class BatchRLS:
     w0 : (n, m) array, optional
         Initial weights (zero by default); the penalty then acts on ``w - w0``.
     dtype : float64 by default.
+    threads : CPU threads to share the neurons out over (default
+        :func:`default_threads`). Neurons are independent, so the result does
+        not depend on it. (Threads rather than numba's ``parallel=True``: a
+        cached compiled function that calls a parallel one can crash when it is
+        loaded from the cache, numba issue #8578.)
     """
 
-    def __init__(self, presyn, penalty, w0=None, dtype=np.float64):
+    def __init__(self, presyn, penalty, w0=None, dtype=np.float64, threads: int | None = None):
         presyn = np.ascontiguousarray(presyn, dtype=np.int64)
         if presyn.ndim != 2 or presyn.shape[1] < 1:
             raise ValueError(f"presyn must be a 2-D array (neurons, inputs) (got shape {presyn.shape})")
@@ -162,6 +193,12 @@ class BatchRLS:
             self.w = w0.copy()
         self.err = np.zeros(n, dtype=dtype)
         self.scratch = np.zeros((n, 2, m), dtype=dtype)
+        threads = default_threads() if threads is None else int(threads)
+        if n * m * m < _THREAD_MIN_WORK:
+            threads = 1
+        self.threads = max(1, min(threads, n))
+        edges = np.linspace(0, n, self.threads + 1).round().astype(int)
+        self._chunks = [slice(a, b) for a, b in zip(edges[:-1], edges[1:])]
 
     @property
     def n_neurons(self) -> int:
@@ -179,9 +216,25 @@ class BatchRLS:
         target = np.broadcast_to(np.asarray(target, dtype=self.P.dtype), (self.n_neurons,))
         other = np.zeros(self.n_neurons, self.P.dtype) if other is None else np.broadcast_to(
             np.asarray(other, dtype=self.P.dtype), (self.n_neurons,))
-        rls_batch_step(self.P, self.w, self.presyn, activity, np.ascontiguousarray(target),
-                       np.ascontiguousarray(other), self.err, self.scratch)
+        self.step(activity, np.ascontiguousarray(target), np.ascontiguousarray(other))
         return self.err.copy()
+
+    def step(self, activity, target, other) -> None:
+        """:meth:`update` without checks or copies, for the models' inner loops.
+
+        ``activity``, ``target`` and ``other`` must be contiguous arrays of the
+        batch's dtype; the errors are left in ``self.err``.
+        """
+        args = (self.P, self.w, self.presyn, activity, target, other, self.err, self.scratch)
+        if self.threads == 1:
+            rls_batch_step(*args)
+            return
+        futures = [
+            _pool(self.threads).submit(rls_batch_step, *(a if i == 3 else a[c] for i, a in enumerate(args)))
+            for c in self._chunks
+        ]
+        for f in futures:
+            f.result()
 
     def output(self, activity) -> np.ndarray:
         """The plastic input ``w_i . x_i`` of every neuron for this activity."""

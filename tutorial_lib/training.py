@@ -17,7 +17,14 @@ __all__ = ["DivergenceError", "LoopOutcome", "run_loops", "score_correlation"]
 
 
 class DivergenceError(RuntimeError):
-    """The network's activity blew up; the message says why and what to change."""
+    """The network's activity blew up; the message says why and what to change.
+
+    ``trial`` holds what was recorded up to the blow-up (NaN after it), if known.
+    """
+
+    def __init__(self, message: str, trial=None):
+        super().__init__(message)
+        self.trial = trial
 
 
 def score_correlation(u: np.ndarray, f: np.ndarray) -> np.ndarray:

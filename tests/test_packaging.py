@@ -1,0 +1,41 @@
+"""environment.yml and pyproject.toml must list the same dependencies."""
+
+import re
+from pathlib import Path
+
+try:
+    import tomllib
+except ImportError:  # Python 3.10
+    import tomli as tomllib
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _split(spec: str) -> tuple[str, str]:
+    m = re.match(r"\s*([A-Za-z0-9_.\-]+)\s*(.*)", spec)
+    return m.group(1).lower().replace("_", "-"), m.group(2).replace(" ", "")
+
+
+def test_environment_yml_matches_pyproject():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    # dependencies for old Pythons only (with a marker) are not for conda's new Python
+    specs = [s for s in project["dependencies"] if ";" not in s]
+    for extra in project["optional-dependencies"].values():
+        specs += [s for s in extra if ";" not in s]
+    wanted = dict(_split(s) for s in specs)
+    conda = {}
+    in_deps = False
+    for line in (ROOT / "environment.yml").read_text().splitlines():
+        if line.startswith("dependencies:"):
+            in_deps = True
+            continue
+        m = re.match(r"  - ([^\s].*)$", line)
+        if in_deps and m and not m.group(1).startswith("pip:"):
+            name, version = _split(m.group(1))
+            if name not in ("python", "pip"):
+                conda[name] = version
+    assert conda == wanted
+
+
+def test_environment_yml_installs_the_package_itself():
+    assert "- -e ." in (ROOT / "environment.yml").read_text()

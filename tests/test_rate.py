@@ -1,0 +1,159 @@
+"""Part 1: the rate network, its compiled trial and its training."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from tutorial_lib import DivergenceError, RateParams, rate
+from tutorial_lib.rls import ridge_solution
+
+SMALL = RateParams(N=12, K=5, train_fraction=0.5, train_duration=60.0, n_loops=3, sigma=0.3, seed=4)
+
+
+def reference_trial(net, learn):
+    """Plain NumPy version of one trial (SPEC Part 1), with RLS written out per neuron."""
+    p = net.params
+    W = net.W.copy()
+    n_steps = int(round(p.t_end / p.dt))
+    on, off = int(round(p.stim_on / p.dt)), int(round(p.stim_off / p.dt))
+    every = int(round(p.learn_every / p.dt))
+    rec = int(round(p.record_every / p.dt))
+    Ps = {i: np.eye(p.n_inputs) / p.lam for i in net.trained}
+    r = np.zeros(p.N)
+    us, X, steps = [], [], []
+    for s in range(n_steps):
+        if learn and s >= off and (s - off) % every == 0:
+            X.append(r.copy())
+            steps.append(s)
+            f = net.targets(np.array([s * p.dt]))[0]
+            for i in net.trained:
+                pre = net.presyn[i]
+                x = r[pre]
+                k = Ps[i] @ x
+                c = 1.0 / (1.0 + x @ k)
+                Ps[i] = Ps[i] - c * np.outer(k, k)
+                e = W[i, pre] @ x - f[i]
+                W[i, pre] = W[i, pre] - e * c * k
+        u = W @ r
+        if s % rec == 0:
+            us.append(u.copy())
+        stim = net.stimulus if on <= s < off else 0.0
+        r = r + p.dt / p.tau * (-r + np.maximum(u + stim, 0.0))
+    return W, np.array(us), np.array(X), np.array(steps)
+
+
+@pytest.mark.parametrize("learn", [False, True])
+def test_compiled_trial_matches_numpy_reference(learn):
+    net = rate.build_network(SMALL)
+    W_ref, u_ref, _, _ = reference_trial(net, learn)
+    res = rate.train(SMALL, n_loops=1, progress=False) if learn else None
+    trial = res.last if learn else rate.run_trial(net)
+    np.testing.assert_allclose(trial.u, u_ref, rtol=1e-9, atol=1e-12)
+    if learn:
+        np.testing.assert_allclose(res.network.W, W_ref, rtol=1e-9, atol=1e-12)
+
+
+def test_one_loop_of_training_is_ridge_regression_on_the_rates_it_saw():
+    p = SMALL
+    res = rate.train(p, n_loops=1, progress=False)
+    _, _, X, steps = reference_trial(rate.build_network(p), learn=True)
+    F = res.network.targets(steps * p.dt)
+    for i in res.network.trained:
+        pre = res.network.presyn[i]
+        expected = ridge_solution(X[:, pre], F[:, i], p.lam, res.W0[i, pre])
+        np.testing.assert_allclose(res.network.W[i, pre], expected, rtol=1e-7)
+
+
+def test_spec_defaults_reach_the_acceptance_scores():
+    res = rate.train(RateParams(), progress=False)
+    assert res.scores.shape == (50,)
+    assert res.scores[-1] >= 0.99
+    assert res.test().score >= 0.98
+
+
+def test_untrained_neurons_keep_their_weights_and_missing_synapses_stay_absent():
+    res = rate.train(SMALL, progress=False)
+    net = res.network
+    untrained = np.setdiff1d(np.arange(SMALL.N), net.trained)
+    np.testing.assert_array_equal(net.W[untrained], res.W0[untrained])
+    assert not np.allclose(net.W[net.trained], res.W0[net.trained])
+    mask = np.zeros((SMALL.N, SMALL.N), bool)
+    mask[np.repeat(np.arange(SMALL.N), SMALL.K), net.presyn.ravel()] = True
+    assert np.all(net.W[~mask] == 0)
+    assert np.all(np.diag(net.W) == 0)
+
+
+def test_connectivity_and_weights_follow_the_parameters():
+    p = RateParams(N=400, seed=2)
+    net = rate.build_network(p)
+    assert net.presyn.shape == (400, 399)
+    assert np.all(net.presyn != np.arange(400)[:, None])
+    off_diag = net.W[~np.eye(400, dtype=bool)]
+    assert off_diag.std() == pytest.approx(p.sigma, rel=0.02)
+    assert abs(off_diag.mean()) < 0.01 * p.sigma * 10
+    sparse = rate.build_network(replace(p, K=20))
+    assert sparse.presyn.shape == (400, 20)
+    assert all(len(set(row)) == 20 for row in sparse.presyn)
+    assert np.count_nonzero(sparse.W, axis=1).max() == 20
+
+
+def test_targets_are_zero_before_the_window_and_sines_inside():
+    net = rate.build_network(RateParams(N=5))
+    t = np.array([0.0, 50.0, 109.9, 110.0, 300.0])
+    f = net.targets(t)
+    assert np.all(f[:3] == 0)
+    expected = np.sin(2 * np.pi * (300.0 - net.phases) / 100.0) + 1.0
+    np.testing.assert_allclose(f[4], expected)
+
+
+def test_same_seed_same_result_and_other_seed_differs():
+    a = rate.train(SMALL, progress=False)
+    b = rate.train(SMALL, progress=False)
+    c = rate.train(replace(SMALL, seed=5), progress=False)
+    np.testing.assert_array_equal(a.network.W, b.network.W)
+    np.testing.assert_array_equal(a.scores, b.scores)
+    assert not np.array_equal(a.scores, c.scores)
+
+
+def test_divergence_is_reported_with_advice_and_the_partial_trial():
+    with pytest.raises(DivergenceError, match="Lower sigma") as info:
+        rate.run_trial(rate.build_network(RateParams(sigma=0.3)))
+    trial = info.value.trial
+    assert np.isfinite(trial.u[0]).all() and np.isnan(trial.u[-1]).all()
+    with pytest.raises(DivergenceError, match="before the training window opens"):
+        rate.train(RateParams(sigma=1.0), progress=False)
+
+
+def test_training_tames_a_network_that_diverges_untrained():
+    p = RateParams(sigma=0.3, n_loops=10)  # g = 3: the untrained rates blow up (test above)
+    res = rate.train(p, progress=False)
+    assert res.test().score > 0.95
+
+
+def test_callback_sees_every_loop_and_can_stop_training():
+    seen = []
+
+    def cb(loop, trial, scores):
+        seen.append((loop, len(scores)))
+        return loop < 1  # stop after the second loop
+
+    res = rate.train(SMALL, n_loops=5, callback=cb, progress=False)
+    assert seen == [(0, 1), (1, 2)]
+    assert res.stopped and len(res.scores) == 2
+
+
+def test_stop_event_stops_before_the_next_loop():
+    import threading
+
+    ev = threading.Event()
+    ev.set()
+    res = rate.train(SMALL, stop=ev, progress=False)
+    assert res.stopped and len(res.scores) == 0
+
+
+def test_training_can_continue_from_a_network():
+    first = rate.train(SMALL, n_loops=2, progress=False)
+    more = rate.train(first.network, n_loops=1, progress=False)
+    assert not np.array_equal(more.network.W, first.network.W)
+    np.testing.assert_array_equal(first.network.W, rate.train(SMALL, n_loops=2, progress=False).network.W)

@@ -1,0 +1,98 @@
+"""RLS must equal closed-form ridge regression, for every neuron of a batch."""
+
+import numpy as np
+import pytest
+
+from tutorial_lib.rls import BatchRLS, ridge_solution
+
+
+def _random_spd(rng, m):
+    A = rng.normal(size=(m, m))
+    return A @ A.T / m + 0.3 * np.eye(m)
+
+
+def _run(rls, X, F, O):
+    for t in range(X.shape[0]):
+        rls.update(X[t], F[t], O[t])
+
+
+def test_rls_equals_ridge_for_neurons_with_different_presynaptic_sets():
+    rng = np.random.default_rng(1)
+    n_pre, n, m, T, lam = 30, 6, 8, 200, 0.7
+    presyn = np.array([rng.choice(n_pre, m, replace=False) for _ in range(n)])
+    w0 = rng.normal(size=(n, m))
+    X = rng.normal(size=(T, n_pre))
+    F = rng.normal(size=(T, n))
+    O = rng.normal(size=(T, n))  # non-plastic input: the regression target is F - O
+    rls = BatchRLS(presyn, lam, w0=w0)
+    _run(rls, X, F, O)
+    for i in range(n):
+        expected = ridge_solution(X[:, presyn[i]], F[:, i] - O[:, i], lam, w0[i])
+        np.testing.assert_allclose(rls.w[i], expected, rtol=1e-8, atol=1e-12)
+
+
+@pytest.mark.parametrize("T", [1, 5, 60])
+def test_rls_equals_ridge_with_a_non_diagonal_penalty(T):
+    rng = np.random.default_rng(T)
+    n, m = 4, 7
+    presyn = np.tile(np.arange(m), (n, 1))
+    penalty = _random_spd(rng, m)
+    X = rng.normal(size=(T, m))
+    F = rng.normal(size=(T, n))
+    rls = BatchRLS(presyn, penalty)
+    _run(rls, X, F, np.zeros((T, n)))
+    for i in range(n):
+        np.testing.assert_allclose(rls.w[i], ridge_solution(X, F[:, i], penalty), rtol=1e-8, atol=1e-12)
+
+
+def test_P_stays_symmetric_and_equals_the_inverse_correlation_matrix():
+    rng = np.random.default_rng(3)
+    n, m, T = 3, 10, 300
+    presyn = np.tile(np.arange(m), (n, 1))
+    penalty = _random_spd(rng, m)
+    X = rng.normal(size=(T, m))
+    rls = BatchRLS(presyn, penalty)
+    _run(rls, X, np.zeros((T, n)), np.zeros((T, n)))
+    expected = np.linalg.inv(X.T @ X + penalty)
+    for i in range(n):
+        P = rls.P[i]
+        assert np.max(np.abs(P - P.T)) <= 1e-12 * np.max(np.abs(P))
+        np.testing.assert_allclose(P, expected, rtol=1e-7, atol=1e-12 * np.abs(expected).max())
+
+
+def test_update_returns_the_error_before_the_update():
+    presyn = np.array([[0, 1]])
+    rls = BatchRLS(presyn, 1.0, w0=np.array([[2.0, -1.0]]))
+    err = rls.update(np.array([1.0, 3.0]), np.array([0.5]), np.array([0.25]))
+    # w . x + other - f = (2 - 3) + 0.25 - 0.5
+    assert err[0] == pytest.approx(-1.25)
+    assert not np.allclose(rls.w, [[2.0, -1.0]])
+
+
+def test_output_is_the_plastic_input():
+    rng = np.random.default_rng(0)
+    presyn = np.array([[0, 2], [1, 2]])
+    rls = BatchRLS(presyn, 0.5, w0=rng.normal(size=(2, 2)))
+    x = rng.normal(size=3)
+    np.testing.assert_allclose(rls.output(x), [rls.w[0] @ x[[0, 2]], rls.w[1] @ x[[1, 2]]])
+
+
+@pytest.mark.parametrize(
+    "penalty, message",
+    [
+        (0.0, "penalty"),
+        (-1.0, "penalty"),
+        (np.array([[1.0, 2.0], [0.0, 1.0]]), "symmetric"),
+        (np.array([[1.0, 2.0], [2.0, 1.0]]), "positive definite"),
+        (np.eye(3), "shape"),
+    ],
+)
+def test_bad_penalty_is_refused(penalty, message):
+    with pytest.raises(ValueError, match=message):
+        BatchRLS(np.array([[0, 1]]), penalty)
+
+
+def test_activity_too_short_is_refused():
+    rls = BatchRLS(np.array([[0, 5]]), 1.0)
+    with pytest.raises(ValueError, match="index 5"):
+        rls.update(np.zeros(3), np.zeros(1))

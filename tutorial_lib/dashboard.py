@@ -1,0 +1,345 @@
+"""Interactive training dashboards: sliders, Train and Stop, a figure that updates every loop.
+
+One call in a notebook shows a dashboard::
+
+    from tutorial_lib.dashboard import rate_dashboard
+    rate_dashboard()
+
+How it stays portable and responsive (JupyterLab 4, Notebook 7, VS Code, Colab):
+
+- only core ipywidgets; the live figure is drawn with matplotlib's Agg renderer
+  into an ``Image`` widget, so no custom matplotlib backend is needed;
+- training runs in a background thread, so the kernel keeps answering: the
+  Stop button works, and a slider moved during training is simply used by the
+  next run. The compiled loops release the GIL (numba ``nogil``);
+- bad values and a diverging network are reported in the status line, with the
+  parameter, its valid range and advice; the dashboard keeps working.
+
+:class:`TrainingDashboard` is the generic part; each model supplies its
+controls, how to build parameters from them, how to train and how to draw.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field, replace
+from typing import Callable
+
+import ipywidgets as widgets
+import numpy as np
+from matplotlib.figure import Figure
+
+from .params import RateParams
+from .training import DivergenceError
+
+__all__ = ["TrainingDashboard", "LiveFigure", "RateLiveFigure", "rate_dashboard"]
+
+
+def render_png(fig: Figure, dpi: int = 80) -> bytes:
+    """The figure as PNG bytes (Agg), for an Image widget."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return buf.getvalue()
+
+
+class LiveFigure:
+    """Base class of a live training figure: ``reset`` for a new run, ``update`` after each loop."""
+
+    def __init__(self, figsize=(9.0, 5.0)):
+        self.fig = Figure(figsize=figsize, layout="constrained")
+
+    def reset(self, params, preview) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def update(self, loop: int, trial, scores: np.ndarray) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+@dataclass
+class Control:
+    """A slider (or other value widget) bound to one parameter field."""
+
+    field: str
+    widget: widgets.ValueWidget
+    to_param: Callable = field(default=lambda v: v)
+
+
+class TrainingDashboard:
+    """Sliders, Train/Stop buttons, a status line, a progress bar and a live figure.
+
+    Parameters
+    ----------
+    title : heading shown above the controls.
+    controls : the sliders, each bound to a field of the parameter dataclass.
+    base_params : parameters the sliders modify (``dataclasses.replace``).
+    train : ``train(params, callback=..., stop=..., progress=False)`` returning
+        a result with ``.scores``; ``callback(loop, trial, scores)`` is called
+        after every loop.
+    preview : ``preview(params)`` returns a trial of the untrained network,
+        drawn before training starts.
+    figure : a :class:`LiveFigure`.
+    describe : optional ``describe(params)`` -> short HTML shown as status.
+    """
+
+    def __init__(self, title, controls, base_params, train, preview, figure: LiveFigure,
+                 describe=None, n_loops_field="n_loops"):
+        self.controls = {c.field: c for c in controls}
+        self.base_params = base_params
+        self._train_fn = train
+        self._preview = preview
+        self.figure = figure
+        self._describe = describe or (lambda p: "")
+        self._n_loops_field = n_loops_field
+        self.result = None
+        self.error: str | None = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self.n_draws = 0
+
+        self.train_button = widgets.Button(description="Train", button_style="success", icon="play",
+                                           tooltip="Build a network from these settings and train it")
+        self.stop_button = widgets.Button(description="Stop", button_style="danger", icon="stop",
+                                          disabled=True, tooltip="Stop after the current loop")
+        self.status = widgets.HTML()
+        self.progress = widgets.IntProgress(value=0, min=0, max=1, description="loop 0",
+                                            layout=widgets.Layout(width="100%"))
+        self.image = widgets.Image(format="png", layout=widgets.Layout(width="100%", max_width="900px"))
+        self.train_button.on_click(lambda _: self.start())
+        self.stop_button.on_click(lambda _: self.stop())
+        for c in controls:
+            c.widget.observe(self._on_change, names="value")
+
+        box = widgets.VBox(
+            [widgets.HTML(f"<b>{html.escape(title)}</b>")]
+            + [c.widget for c in controls]
+            + [widgets.HBox([self.train_button, self.stop_button]), self.progress, self.status],
+            layout=widgets.Layout(min_width="320px", max_width="380px"),
+        )
+        self.widget = widgets.HBox([box, self.image], layout=widgets.Layout(align_items="flex-start"))
+        self._on_change()
+        params = self.params()
+        if params is not None:
+            note = self._draw_preview(params)
+            if note:
+                self.status.value += f"<br><i>Untrained network: {html.escape(note)}</i>"
+
+    # -- parameters and status -------------------------------------------
+    def params(self):
+        """Parameters from the current slider values, or None (error shown) if invalid."""
+        try:
+            values = {f: c.to_param(c.widget.value) for f, c in self.controls.items()}
+            return replace(self.base_params, **values)
+        except ValueError as exc:
+            self._show_error(str(exc))
+            return None
+
+    def _on_change(self, change=None):
+        p = self.params()
+        if p is not None and not self.running:
+            self.error = None
+            self.status.value = self._describe(p)
+
+    def _show_error(self, message: str, advice: str = ""):
+        self.error = message
+        self.status.value = (
+            f"<div style='color:#b00020'><b>Cannot train:</b> {html.escape(message)}"
+            f"{'<br>' + html.escape(advice) if advice else ''}</div>"
+        )
+
+    # -- drawing -------------------------------------------------------------
+    def _draw_preview(self, params):
+        """Draw the untrained network; return a note if it blows up (training may still tame it)."""
+        note = ""
+        try:
+            trial = self._preview(params)
+        except DivergenceError as exc:
+            if exc.trial is None:
+                raise
+            trial = exc.trial
+            note = str(exc)
+        self.figure.reset(params, trial)
+        self._redraw()
+        return note
+
+    def _redraw(self):
+        self.image.value = render_png(self.figure.fig)
+        self.n_draws += 1
+
+    # -- training ------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self, block: bool = False):
+        """Train with the current slider values (the Train button). ``block`` waits for the end."""
+        with self._lock:
+            if self.running:
+                return
+            params = self.params()
+            if params is None:
+                return
+            self._stop.clear()
+            self.error = None
+            self.train_button.disabled = True
+            self.stop_button.disabled = False
+            n = getattr(params, self._n_loops_field)
+            self.progress.max = n
+            self.progress.value = 0
+            self.progress.description = "loop 0"
+            self.status.value = "Building the network..."
+            self._thread = threading.Thread(target=self._run, args=(params,), daemon=True)
+            self._thread.start()
+        if block:
+            self.wait()
+
+    def stop(self):
+        """Ask training to stop after the current loop (the Stop button)."""
+        self._stop.set()
+        if self.running:
+            self.status.value = "Stopping after this loop..."
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the training thread; True if it has finished."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return not self.running
+
+    def _run(self, params):
+        t0 = time.perf_counter()
+        try:
+            self._draw_preview(params)
+            self.status.value = "Training..."
+            self.result = self._train_fn(params, callback=self._after_loop, stop=self._stop, progress=False)
+            n = len(self.result.scores)
+            last = f"{self.result.scores[-1]:.3f}" if n else "n/a"
+            verb = "Stopped" if self.result.stopped else "Done"
+            self.status.value = (
+                f"{verb} after {n} loop(s) in {time.perf_counter() - t0:.1f} s; last score {last}."
+            )
+        except DivergenceError as exc:
+            self._show_error(str(exc))
+        except ValueError as exc:
+            self._show_error(str(exc))
+        except Exception as exc:  # keep the dashboard alive, and say what happened
+            self._show_error(f"{type(exc).__name__}: {exc}", "Details: " + traceback.format_exc(limit=3))
+        finally:
+            self.train_button.disabled = False
+            self.stop_button.disabled = True
+
+    def _after_loop(self, loop, trial, scores):
+        self.progress.value = loop + 1
+        self.progress.description = f"loop {loop + 1}"
+        self.figure.update(loop, trial, scores)
+        self._redraw()
+        self.status.value = f"Training... loop {loop + 1}: score {scores[-1]:.3f}"
+        return not self._stop.is_set()
+
+    def _ipython_display_(self):
+        from IPython.display import display
+
+        display(self.widget)
+
+
+# ---------------------------------------------------------------------------
+# Part 1
+
+
+class RateLiveFigure(LiveFigure):
+    """Target (dashed) and recurrent input u (solid) of a few trained neurons, and the score per loop."""
+
+    def __init__(self, n_show: int = 3):
+        super().__init__(figsize=(9.0, 5.2))
+        self.n_show = n_show
+
+    def reset(self, params, preview):
+        fig = self.fig
+        fig.clear()
+        gs = fig.add_gridspec(self.n_show, 2, width_ratios=[2.2, 1])
+        neurons = preview.trained[: self.n_show]
+        self.neurons = neurons
+        self.lines = []
+        t = preview.t
+        for row, i in enumerate(neurons):
+            ax = fig.add_subplot(gs[row, 0])
+            ax.plot(t, preview.target[:, i], "--", color="0.4", lw=1.2, label="target f")
+            (line,) = ax.plot(t, preview.u[:, i], color=f"C{row}", lw=1.4, label="network u")
+            self.lines.append(line)
+            ax.axvspan(params.stim_on, params.stim_off, color="orange", alpha=0.25, lw=0)
+            ax.set_ylabel(f"neuron {i}\ninput (a.u.)", fontsize=9)
+            if row == 0:
+                ax.set_title("before training (untrained network)", fontsize=10, loc="left")
+                ax.legend(loc="upper left", fontsize=8, ncol=2, frameon=False)
+                self.title = ax
+            if row < self.n_show - 1:
+                ax.tick_params(labelbottom=False)
+        ax.set_xlabel("time (ms)")
+        self.score_ax = fig.add_subplot(gs[:, 1])
+        self.score_ax.set_xlabel("training loop")
+        self.score_ax.set_ylabel("score (mean correlation u vs f)")
+        self.score_ax.set_xlim(0.5, max(params.n_loops, 2) + 0.5)
+        self.score_ax.set_ylim(0, 1.02)
+        self.score_ax.grid(alpha=0.3)
+        (self.score_line,) = self.score_ax.plot([], [], "o-", ms=3, color="k")
+        for ax in fig.axes[: self.n_show]:
+            lo = min(np.nanmin(preview.u[:, neurons]), -0.2)
+            hi = max(np.nanmax(preview.u[:, neurons]), preview.target[:, neurons].max()) + 0.3
+            ax.set_ylim(max(lo, -3), min(hi, 6))
+
+    def update(self, loop, trial, scores):
+        for line, i in zip(self.lines, self.neurons):
+            line.set_ydata(trial.u[:, i])
+        self.title.set_title(f"loop {loop + 1} (learning on)", fontsize=10, loc="left")
+        self.score_line.set_data(np.arange(1, len(scores) + 1), scores)
+        lo = float(np.min(scores))
+        self.score_ax.set_ylim(min(0.0, lo - 0.05), 1.02)
+
+
+def _rate_describe(p: RateParams) -> str:
+    k = "all-to-all" if p.K is None or p.K == p.N - 1 else f"K = {p.K} inputs"
+    return (
+        f"N = {p.N}, {k}, gain g = sigma&radic;K = {p.g:.2f}"
+        f"{' (chaotic before training)' if p.g > 1 else ''}; "
+        f"{p.n_trained} trained neuron(s); press Train."
+    )
+
+
+def rate_dashboard(params: RateParams | None = None, n_show: int = 3) -> TrainingDashboard:
+    """The Part 1 dashboard: sliders for sigma, K, lambda, training fraction, loops and seed."""
+    from . import rate
+
+    p = RateParams() if params is None else params
+    style = {"description_width": "120px"}
+    layout = widgets.Layout(width="100%")
+
+    def slider(cls, description, tooltip, **kw):
+        return cls(description=description, style=style, layout=layout, continuous_update=False,
+                   tooltip=tooltip, **kw)
+
+    controls = [
+        Control("sigma", slider(widgets.FloatSlider, "sigma (weights)", "std of the initial weights",
+                                value=p.sigma, min=0.01, max=1.0, step=0.01, readout_format=".2f")),
+        Control("K", slider(widgets.IntSlider, "K (inputs)", "inputs per neuron; N-1 = all-to-all",
+                            value=p.n_inputs, min=1, max=p.N - 1),
+                to_param=lambda v, N=p.N: None if v == N - 1 else v),
+        Control("lam", slider(widgets.FloatLogSlider, "lambda (RLS)", "RLS regulariser",
+                              value=p.lam, base=10, min=-3, max=2, step=0.1, readout_format=".3g")),
+        Control("train_fraction", slider(widgets.FloatSlider, "fraction trained", "fraction of neurons trained",
+                                         value=p.train_fraction, min=0.05, max=1.0, step=0.05)),
+        Control("n_loops", slider(widgets.IntSlider, "loops", "training loops", value=p.n_loops, min=1, max=200)),
+        Control("seed", widgets.BoundedIntText(description="seed", value=p.seed, min=0, max=2**31 - 1,
+                                               style=style, layout=layout)),
+    ]
+    return TrainingDashboard(
+        "Part 1: train a rate RNN with RLS",
+        controls,
+        p,
+        train=rate.train,
+        preview=lambda q: rate.run_trial(rate.build_network(q)),
+        figure=RateLiveFigure(n_show),
+        describe=_rate_describe,
+    )
