@@ -1,0 +1,1 @@
+"""Benchmarks: ``python -m benchmarks [part ...]`` prints a table, then ``name value unit`` lines."""

@@ -1,0 +1,63 @@
+"""Run the benchmarks: ``python -m benchmarks`` (all) or ``python -m benchmarks part1 rls``.
+
+Each benchmark returns rows ``(name, value, unit, note)``. The output is a
+human-readable table followed by one ``name value unit`` line per figure, and
+the figures are also written to ``benchmarks/results.json`` (``--json PATH``).
+This machine is shared and noisy: compare figures measured in the same run
+(ratios), not across runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+from . import part1
+
+SUITES = {
+    "rls": part1.bench_rls,
+    "part1": part1.bench_part1,
+}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
+    ap.add_argument("suites", nargs="*", choices=[*SUITES, []], help="which benchmarks (default: all)")
+    ap.add_argument("--json", default=str(Path(__file__).with_name("results.json")),
+                    help="where to write the figures (default benchmarks/results.json; '' for none)")
+    args = ap.parse_args(argv)
+    names = args.suites or list(SUITES)
+    rows = []
+    t0 = time.perf_counter()
+    for name in names:
+        print(f"running {name} ...", file=sys.stderr, flush=True)
+        rows.extend(SUITES[name]())
+    width = max(len(r[0]) for r in rows)
+    print(f"\n{'figure':<{width}}  {'value':>12}  unit      note")
+    print("-" * (width + 40))
+    for name, value, unit, note in rows:
+        print(f"{name:<{width}}  {value:>12.4g}  {unit:<8}  {note}")
+    print()
+    for name, value, unit, _ in rows:
+        print(f"{name} {value:.6g} {unit}")
+    if args.json:
+        out = {
+            "machine": {"python": platform.python_version(), "processor": platform.processor() or platform.machine(),
+                        "cpus": __import__("os").cpu_count()},
+            "seconds": round(time.perf_counter() - t0, 1),
+            "figures": {name: {"value": value, "unit": unit, "note": note} for name, value, unit, note in rows},
+        }
+        path = Path(args.json)
+        old = json.loads(path.read_text()) if path.exists() else {}
+        old.setdefault("figures", {}).update(out["figures"])
+        old["machine"] = out["machine"]
+        path.write_text(json.dumps(old, indent=2, sort_keys=True) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,101 @@
+"""Part 1 and RLS benchmarks."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from tutorial_lib import RateParams, rate
+from tutorial_lib.rls import BatchRLS
+
+
+def _best(fn, repeat=3):
+    """Best wall time of ``repeat`` calls (the least disturbed by other load)."""
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def _numpy_rls(P, w, X, f):
+    """The same batch update in vectorised NumPy (the baseline)."""
+    k = np.einsum("nij,nj->ni", P, X)
+    c = 1.0 / (1.0 + np.einsum("ni,ni->n", X, k))
+    e = np.einsum("ni,ni->n", w, X) - f
+    P -= (c[:, None, None] * k[:, :, None]) * k[:, None, :]
+    w -= (e * c)[:, None] * k
+
+
+def bench_rls():
+    """One RLS update of the Part 1 batch (100 neurons x 99 inputs): numba vs NumPy, 1 vs all threads."""
+    rng = np.random.default_rng(0)
+    n, m, steps = 100, 99, 100
+    presyn = np.array([np.delete(np.arange(n), i) for i in range(n)])
+    acts = rng.random((steps, n))
+    f = rng.random(n)
+    zero = np.zeros(n)
+
+    def numba_run(threads):
+        rls = BatchRLS(presyn, 0.5, threads=threads)
+        rls.step(acts[0], f, zero)  # compile / warm
+        return lambda: [rls.step(a, f, zero) for a in acts]
+
+    def numpy_run():
+        P = np.tile(np.eye(m) / 0.5, (n, 1, 1))
+        w = np.zeros((n, m))
+        X = acts[:, presyn]
+        return lambda: [_numpy_rls(P, w, X[t], f) for t in range(steps)]
+
+    t_np = _best(numpy_run()) / steps
+    t1 = _best(numba_run(1)) / steps
+    tn_rls = numba_run(None)
+    threads = BatchRLS(presyn, 0.5).threads
+    tn = _best(tn_rls) / steps
+    return [
+        ("rls_update_numpy", t_np * 1e3, "ms", "vectorised NumPy, 100 neurons x 99 inputs"),
+        ("rls_update_numba_1thread", t1 * 1e3, "ms", "compiled, one thread"),
+        (f"rls_update_numba_{threads}threads", tn * 1e3, "ms", "compiled, neurons shared over threads"),
+        ("rls_speedup_vs_numpy", t_np / tn, "x", "NumPy time / compiled time, same run"),
+    ]
+
+
+def _compile_seconds(fresh: bool) -> float:
+    """Seconds to import and run one short training in a new process (numba cache fresh or warm)."""
+    import os
+    import tempfile
+
+    env = dict(os.environ)
+    if fresh:
+        env["NUMBA_CACHE_DIR"] = tempfile.mkdtemp(prefix="numba-fresh-")
+    code = (
+        "import time; t=time.perf_counter();"
+        "from tutorial_lib import RateParams, rate;"
+        "rate.train(RateParams(n_loops=1, train_duration=5.0), progress=False);"
+        "print(time.perf_counter()-t)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def bench_part1():
+    """Seconds per training loop at the SPEC defaults (N = 100, 610 ms, 50 loops)."""
+    p = RateParams()
+    rate.train(RateParams(n_loops=1), progress=False)  # compile
+    t0 = time.perf_counter()
+    res = rate.train(p, progress=False)
+    per_loop = (time.perf_counter() - t0) / p.n_loops
+    net = rate.build_network(p)
+    t_sim = _best(lambda: rate.run_trial(net), repeat=5)
+    return [
+        ("part1_seconds_per_loop", per_loop, "s", "SPEC defaults, mean over 50 loops (target <= 0.05)"),
+        ("part1_simulation_seconds_per_trial", t_sim, "s", "one trial without learning"),
+        ("part1_score_loop50", float(res.scores[-1]), "", "mean correlation u vs target (target >= 0.99)"),
+        ("part1_test_score", float(res.test().score), "", "after training, learning off (target >= 0.98)"),
+        ("part1_startup_fresh_cache", _compile_seconds(True), "s", "new process, empty numba cache"),
+        ("part1_startup_warm_cache", _compile_seconds(False), "s", "new process, numba cache warm"),
+    ]
