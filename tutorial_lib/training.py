@@ -57,9 +57,12 @@ def run_loops(n_loops: int, one_loop, *, callback=None, progress=True, stop=None
     """
     from tqdm.auto import tqdm
 
+    import time
+
     scores: list[float] = []
     last = None
     stopped = False
+    t0 = time.perf_counter()
     bar = tqdm(total=n_loops, desc=desc, disable=not progress, leave=True)
     try:
         for loop in range(n_loops):
@@ -78,4 +81,8 @@ def run_loops(n_loops: int, one_loop, *, callback=None, progress=True, stop=None
         print(f"Training interrupted after {len(scores)} loop(s); the result keeps what was learned.")
     finally:
         bar.close()
+    if progress and scores:
+        # a plain line too: a saved notebook shows it where a progress widget cannot be rendered
+        print(f"{desc}: {len(scores)} loop(s) in {time.perf_counter() - t0:.1f} s; "
+              f"score {scores[0]:.3f} in loop 1, {scores[-1]:.3f} in loop {len(scores)}")
     return LoopOutcome(np.array(scores), last, stopped)
