@@ -1,0 +1,277 @@
+"""The LIF engine (tutorial_lib.spiking) and the Part 2 network (tutorial_lib.spiking_net)."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from tutorial_lib import spiking_net
+from tutorial_lib.rls import BatchRLS
+from tutorial_lib.spiking import (
+    Learning,
+    LIFNetwork,
+    PlasticSynapses,
+    Synapses,
+    lif_rate,
+    lif_rate_euler,
+    simulate,
+    simulate_pair,
+    simulate_single,
+)
+from tutorial_lib import SpikingParams
+from tutorial_lib.training import DivergenceError
+
+# A short, small Part 2 configuration: 30 neurons, 1.2 s trials.
+SMALL = SpikingParams(N=30, stim_on=100.0, stim_off=200.0, train_duration=1000.0, target_period=1000.0,
+                      n_loops=3, seed=0)
+
+
+# ---------------------------------------------------------------------------
+# Single neuron and synapse
+
+
+@pytest.mark.parametrize("mu", [1.1, 1.5, 2.0, 4.0])
+def test_noiseless_neuron_fires_at_the_analytic_lif_rate(mu):
+    # Euler with dt = 0.1 ms is off by ~dt/(2 tau_m) = 0.5 % plus up to one step of
+    # rounding (~1 % at mu = 1.5); dt = 0.01 ms brings both well under 1 %.
+    run = simulate_single(mu=mu, noise=0.0, T=1000.0, dt=0.01, record_every=1.0)
+    isi = np.diff(run.spike_times)
+    assert isi.size > 10
+    assert 1000.0 / isi.mean() == pytest.approx(lif_rate(mu), rel=0.01)
+
+
+@pytest.mark.parametrize("mu", [1.1, 1.5, 2.0, 4.0])
+def test_noiseless_neuron_matches_the_discrete_time_rate_exactly(mu):
+    # At the tutorial's dt = 0.1 ms every interspike interval is the same whole
+    # number of steps, predicted by iterating the Euler map v -> v + dt/tau (mu - v).
+    run = simulate_single(mu=mu, noise=0.0, T=1000.0, dt=0.1)
+    isi_steps = np.diff(run.spike_steps)
+    assert np.all(isi_steps == isi_steps[0])
+    assert 1000.0 / (isi_steps[0] * 0.1) == pytest.approx(lif_rate_euler(mu, dt=0.1), rel=1e-12)
+
+
+def test_subthreshold_neuron_fires_only_with_noise():
+    assert simulate_single(mu=0.7, noise=0.0, T=1000.0).spike_times.size == 0
+    assert simulate_single(mu=0.7, noise=2.0, T=1000.0, seed=1).spike_times.size > 0
+
+
+@pytest.mark.parametrize("kind", ["static", "plastic"])
+def test_a_spike_reaches_its_target_one_step_later_as_w_over_tau(kind):
+    dt, tau_m, tau, w = 0.1, 10.0, 20.0, 5.0
+    mu = np.array([1.5, 0.0])  # neuron 0 fires regularly; neuron 1 only listens
+    if kind == "static":
+        net = LIFNetwork(mu, tau_m, dt, static=(Synapses.from_dense([[0, 0], [w, 0]], tau),))
+    else:
+        plastic = PlasticSynapses(tau, rows=[1], presyn=[[0]], w=[[w]], n_sources=2)
+        net = LIFNetwork(mu, tau_m, dt, plastic=plastic)
+    run = simulate(net, 100.0, rng=np.random.default_rng(0), v0=0.0, record_every=dt)
+    x = run.synaptic_input[:, 1]
+    v1 = run.v[:, 1]
+    first, second = run.spikes_of(0)[:2]
+    n = run.spike_steps[0]  # the step in which neuron 0 crossed threshold
+    assert first == pytest.approx((n + 1) * dt)
+    assert np.all(x[: n + 1] == 0.0)  # nothing arrives before the step after the spike
+    assert x[n + 1] == w / tau  # exactly w / tau_s at step n + 1
+    assert np.all(v1[: n + 2] == 0.0)  # the voltage feels it from step n + 1 on ...
+    assert v1[n + 2] == pytest.approx(dt / tau_m * w / tau, rel=1e-12)  # ... by dt/tau_m * w/tau_s
+    n2 = run.spike_steps[1]  # a later spike: Euler decay of what was there, plus w / tau
+    assert x[n2 + 1] - (1 - dt / tau) * x[n2] == pytest.approx(w / tau, rel=1e-12)
+    assert second - first > 5.0
+
+
+def test_two_neuron_demo_drives_the_second_neuron():
+    quiet = simulate_pair(w21=0.0, seed=3)
+    driven = simulate_pair(w21=5.0, seed=3)
+    np.testing.assert_array_equal(quiet.spikes_of(0), driven.spikes_of(0))  # w12 = 0: neuron 0 unaffected
+    assert driven.spikes_of(1).size > quiet.spikes_of(1).size
+
+
+# ---------------------------------------------------------------------------
+# The engine against a plain NumPy implementation of the same equations
+
+
+def _small_engine(rng, N=12, R=5, m=4):
+    """A network with noise, a stimulus, one sparse static channel and plastic synapses."""
+    mu = rng.uniform(0.6, 1.1, size=N)
+    Ws = np.where(rng.random((N, N)) < 0.3, rng.normal(0.0, 2.0, (N, N)), 0.0)
+    np.fill_diagonal(Ws, 0.0)
+    rows = np.sort(rng.choice(N, R, replace=False))
+    presyn = np.array([rng.choice(N, m, replace=False) for _ in rows])
+    wp = rng.normal(0.0, 2.0, (R, m))
+    net = LIFNetwork(mu, tau_m=10.0, dt=0.1, noise=1.5,
+                     static=(Synapses.from_dense(Ws, 5.0, "static"),),
+                     plastic=PlasticSynapses(20.0, rows, presyn, wp, n_sources=N))
+    return net, Ws, rows, presyn, wp
+
+
+def _numpy_reference(net, Ws, rows, presyn, wp, T, stim, window, rng, rls=None, times=(), targets=None,
+                     error_noise=0.0):
+    """Straight NumPy: dense matrices, u = W r recomputed at every step.
+
+    Same random numbers in the same order: v(0), then per step the error noise
+    (learning steps) and one normal per neuron.
+    """
+    dt, N = net.dt, net.N
+    tau_s, tau_p = net.static[0].tau, net.plastic.tau
+    Wp = np.zeros((N, N))
+    Wp[rows[:, None], presyn] = wp
+    v = rng.uniform(0.0, 1.0, N)
+    x = np.zeros(N)  # static current
+    r = np.zeros(N)  # filtered spike trains
+    learn = {int(round(t / dt)): j for j, t in enumerate(times)}
+    steps, neurons, v_rec, in_rec = [], [], [], []
+    for n in range(int(round(T / dt))):
+        on = window[0] <= n * dt < window[1]
+        ext = net.mu + (stim if on else 0.0)
+        u = Wp @ r
+        v_rec.append(v.copy())
+        in_rec.append(ext + x + u)
+        if n in learn:
+            other = ext[rows] + x[rows]
+            if error_noise > 0:
+                other = other + error_noise * rng.standard_normal(len(rows))
+            rls.update(r, targets[learn[n]], other)
+            Wp[rows[:, None], presyn] = rls.w
+            u = Wp @ r
+        v = v + dt / net.tau_m * (ext + x + u + net.noise * rng.standard_normal(N) - v)
+        s = v >= 1.0
+        v[s] = 0.0
+        steps += [n] * int(s.sum())
+        neurons += list(np.flatnonzero(s))
+        x = (1 - dt / tau_s) * x + Ws[:, s].sum(axis=1) / tau_s
+        r = (1 - dt / tau_p) * r + s / tau_p
+    return np.array(steps), np.array(neurons), np.array(v_rec), np.array(in_rec)
+
+
+def test_engine_matches_a_numpy_implementation_spike_for_spike():
+    net, Ws, rows, presyn, wp = _small_engine(np.random.default_rng(7))
+    stim = np.random.default_rng(8).normal(0.0, 0.5, net.N)
+    T, window = 400.0, (100.0, 150.0)
+    run = simulate(net, T, rng=np.random.default_rng(11), stimulus=stim, stim_window=window, record_every=0.1)
+    steps, neurons, v_ref, in_ref = _numpy_reference(net, Ws, rows, presyn, wp, T, stim, window,
+                                                     np.random.default_rng(11))
+    assert steps.size > 50
+    np.testing.assert_array_equal(run.spike_steps, steps)
+    np.testing.assert_array_equal(run.spike_neurons, neurons)
+    np.testing.assert_allclose(run.v, v_ref, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(run.total_input, in_ref, rtol=0, atol=1e-12)
+
+
+def test_engine_with_learning_matches_a_numpy_implementation():
+    net, Ws, rows, presyn, wp = _small_engine(np.random.default_rng(3))
+    stim = np.zeros(net.N)
+    T, times = 300.0, np.arange(50.0, 300.0, 20.0)
+    targets = np.random.default_rng(4).normal(1.0, 0.3, (times.size, rows.size))
+    rls = BatchRLS(presyn, 0.5, w0=wp)
+    run = simulate(net, T, rng=np.random.default_rng(5), record_every=0.1,
+                   learning=Learning(rls, times, targets, error_noise=0.7))
+    rls_ref = BatchRLS(presyn, 0.5, w0=wp)
+    steps, neurons, v_ref, in_ref = _numpy_reference(net, Ws, rows, presyn, wp, T, stim, (0.0, 0.0),
+                                                     np.random.default_rng(5), rls_ref, times, targets, 0.7)
+    np.testing.assert_array_equal(run.spike_steps, steps)
+    np.testing.assert_array_equal(run.spike_neurons, neurons)
+    np.testing.assert_allclose(net.plastic.w, rls_ref.w, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(run.total_input, in_ref, rtol=0, atol=1e-9)
+    assert not np.allclose(net.plastic.w, wp)
+
+
+def test_runaway_activity_raises_divergence_error():
+    net = LIFNetwork(np.full(5, 3.0), static=(Synapses.from_dense(np.full((5, 5), 50.0), 5.0),))
+    with pytest.raises(DivergenceError, match="max_rate"):
+        simulate(net, 500.0, rng=np.random.default_rng(0), max_rate=200.0)
+
+
+# ---------------------------------------------------------------------------
+# Part 2: the network, targets and training
+
+
+def test_same_seed_gives_the_same_spikes():
+    a, b = spiking_net.build_network(SMALL), spiking_net.build_network(SMALL)
+    np.testing.assert_array_equal(a.W, b.W)
+    np.testing.assert_array_equal(a.ubar, b.ubar)
+    ta, tb = spiking_net.run_trial(a, loop=0), spiking_net.run_trial(b, loop=0)
+    assert ta.spike_times.size > 0
+    np.testing.assert_array_equal(ta.spike_times, tb.spike_times)
+    np.testing.assert_array_equal(ta.spike_neurons, tb.spike_neurons)
+    other = spiking_net.build_network(replace(SMALL, seed=1))
+    assert not np.array_equal(spiking_net.run_trial(other, loop=0).spike_times, ta.spike_times)
+
+
+def test_targets_are_sines_around_the_spontaneous_mean_input():
+    net = spiking_net.build_network(SMALL)
+    t = spiking_net.learning_times(SMALL)
+    assert t.size == SMALL.n_learn == 50 and t[0] == SMALL.stim_off and t[-1] < SMALL.t_end
+    f = net.targets(np.arange(SMALL.stim_off, SMALL.t_end, 1.0))  # one full period
+    np.testing.assert_allclose(f.mean(axis=0), net.ubar, atol=1e-9)
+    np.testing.assert_allclose(f.max(axis=0) - f.min(axis=0), 2 * SMALL.target_amplitude, rtol=1e-4)
+    assert np.all(np.abs(net.ubar - SMALL.mu) < 1.0)
+
+
+def test_training_raises_the_score():
+    result = spiking_net.train(SMALL, progress=False)
+    assert result.scores.shape == (SMALL.n_loops,)
+    assert result.scores[-1] > result.scores[0] + 0.1
+    assert np.any(result.dW != 0)
+    assert result.last.errors.shape == (SMALL.n_learn, SMALL.N)
+    test = result.test()
+    assert test.errors is None and np.all(np.isfinite(test.corr))
+
+
+def test_training_only_changes_the_trained_rows():
+    p = replace(SMALL, train_fraction=0.5, n_loops=1)
+    result = spiking_net.train(p, progress=False)
+    untrained = np.setdiff1d(np.arange(p.N), result.network.trained)
+    assert result.network.trained.size == 15
+    assert np.all(result.dW[untrained] == 0)
+    assert np.any(result.dW[result.network.trained] != 0)
+
+
+def test_callback_can_stop_training():
+    seen = []
+    result = spiking_net.train(replace(SMALL, n_loops=5), progress=False,
+                               callback=lambda loop, trial, scores: seen.append(loop) or loop < 1)
+    assert seen == [0, 1] and result.stopped and result.scores.shape == (2,)
+
+
+# ---------------------------------------------------------------------------
+# Validation
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("tau_s", 0.0),
+        ("tau_s", -5.0),
+        ("tau_s", 0.05),  # shorter than dt
+        ("tau_s_spont", 0.0),
+        ("learn_every", 20.05),  # not a multiple of dt
+        ("learn_every", 0.0),
+        ("sigma", 0.0),
+        ("lam", 0.0),
+        ("lam", -1.0),
+        ("train_fraction", 0.0),
+        ("train_fraction", 1.5),
+        ("K", 0),
+        ("K", 100),  # N = 100: at most N - 1
+        ("mu", float("nan")),
+        ("noise", float("inf")),
+        ("noise", -1.0),
+        ("error_noise", -0.5),
+        ("dt", 3.0),
+        ("N", 1),
+    ],
+)
+def test_bad_parameters_raise_value_error_naming_them(name, value):
+    with pytest.raises(ValueError, match=f"^{name}"):
+        SpikingParams(**{name: value})
+
+
+def test_bad_engine_input_raises_value_error_naming_it():
+    with pytest.raises(ValueError, match="^tau_s"):
+        simulate_pair(tau_s=0.0)
+    with pytest.raises(ValueError, match="^T "):
+        simulate_single(T=10.05)
+    with pytest.raises(ValueError, match="^tau "):
+        Synapses.from_dense(np.ones((2, 2)), tau=-1.0)
+    with pytest.raises(ValueError, match="^noise"):
+        LIFNetwork(np.ones(3), noise=-1.0)

@@ -1,0 +1,743 @@
+r"""Leaky integrate-and-fire (LIF) networks: one compiled engine for Parts 2 and 3.
+
+The model (times in ms, voltages in units of the threshold):
+
+.. math::
+
+    \tau_m \frac{dv_i}{dt} = -v_i + \mu_i + s_i(t) + \sum_c x_{c,i} + u_i + \sigma_\xi\, \xi_i(t),
+    \qquad v_i \ge 1 \;\Rightarrow\; \text{spike},\; v_i \leftarrow 0
+
+(threshold 1, reset 0, no refractory period; :math:`\mu_i` a constant input,
+:math:`s_i` a stimulus switched on in a window, :math:`\xi_i` a fresh standard
+normal at every step). The synaptic input has two kinds of terms:
+
+* **static channels** :math:`c` (Part 2's untrained synapses; Part 3's
+  excitatory and inhibitory currents), each with its own time constant and
+  fixed sparse weights :math:`J^c`:
+
+  .. math:: \tau_c \frac{dx_{c,i}}{dt} = -x_{c,i} + \sum_j J^c_{ij} \sum_k \delta(t - t_j^k)
+
+* **plastic synapses** (the trained ones), written through the filtered spike
+  trains of their sources, which are the regressors of RLS:
+
+  .. math:: \tau_p \frac{dr_j}{dt} = -r_j + \sum_k \delta(t - t_j^k), \qquad u_i = \sum_j w_{ij} r_j
+
+Euler steps of ``dt`` (SPEC: Euler everywhere). From :math:`t_n` to :math:`t_{n+1}`:
+
+.. math::
+
+    v &\leftarrow v + \tfrac{dt}{\tau_m}\big(-v + I_n + \sigma_\xi \xi_n\big)
+        \qquad (I_n = \mu + s + \textstyle\sum_c x_c + u \text{ at } t_n) \\
+    x_c &\leftarrow (1 - \tfrac{dt}{\tau_c})\, x_c + \tfrac{1}{\tau_c} J^c \mathbf{s}_n \\
+    r &\leftarrow (1 - \tfrac{dt}{\tau_p})\, r + \tfrac{1}{\tau_p} \mathbf{s}_n, \qquad
+    u \leftarrow (1 - \tfrac{dt}{\tau_p})\, u + \tfrac{1}{\tau_p} w\, \mathbf{s}_n
+
+where :math:`\mathbf s_n` is 1 for the neurons that crossed threshold in step
+:math:`n` (a delta function integrates to 1 over the step, so a spike adds
+``1/tau`` to a trace). A spike emitted in step ``n`` therefore enters the
+currents at :math:`t_{n+1}` and acts on the voltages from step ``n + 1`` on:
+the one-step synaptic delay of the SPEC. It is labelled with the time
+:math:`t_{n+1} = (n+1)\,dt` at which the threshold was reached, the first time at
+which the traces contain it. :math:`u = w r` is kept incrementally (the line
+above is exact algebra for fixed ``w``), so a spike costs one pass over its
+targets instead of a product with the whole weight matrix at every step; after
+every RLS update ``u`` is recomputed exactly as ``w r`` with the new weights.
+Euler's decay factor ``1 - dt/tau`` differs from the exact ``exp(-dt/tau)`` by
+about ``(dt/tau)^2 / 2`` per step (1e-7 for tau = 200 ms, 6e-4 for tau = 3 ms), and it
+keeps the area under a spike's trace exactly 1, as in continuous time
+(``sum_k dt/tau (1 - dt/tau)^k = 1``).
+
+About the noise: as in the SPEC (and the original tutorial) the voltage
+receives ``dt/tau_m * sigma * xi`` per step, not ``sqrt(dt)``-scaled; the noise's
+effect on ``v`` therefore depends on ``dt``, and ``dt = 0.1 ms`` is part of the model.
+
+Layout for the compiled kernel (:func:`lif_kernel`): static weights are held
+by presynaptic neuron in CSR form (the targets of neuron ``j`` are
+``post[ptr[j]:ptr[j+1]]``); plastic weights as rows ``w[k, a]`` from source
+``presyn[k, a]`` onto neuron ``rows[k]`` (the layout of :class:`~tutorial_lib.rls.BatchRLS`,
+so the RLS batch update works on them directly), with a CSR index by source
+for the spike scatter. Sources ``0..N-1`` of the plastic synapses are the
+network's neurons; sources ``N..`` are external spike trains (Part 3's
+feedforward inputs).
+
+How the parts use it: the single-neuron and two-neuron demos are networks of
+one and two neurons (:func:`simulate_single`, :func:`simulate_pair`). Part 2
+(:mod:`tutorial_lib.spiking_net`) makes the trained neurons' synapses plastic,
+with ``tau_p = tau_s``, and puts any untrained neurons' synapses in one static
+channel with the same time constant. Part 3's balanced network has two static
+channels (excitatory and inhibitory presynaptic neurons, each with its own
+``tau``), per-neuron ``mu`` (E and I), plastic rows for the trained excitatory
+neurons (``tau = 150 ms``) whose sources include the feedforward Poisson
+neurons, and the RLS penalty matrix in :class:`~tutorial_lib.rls.BatchRLS`.
+
+Getting started::
+
+    >>> from tutorial_lib.spiking import simulate_single, simulate_pair
+    >>> run = simulate_single(mu=1.5, noise=0.0, T=200.0)
+    >>> run.spike_times[:3]                       # regular firing, every ~11 ms
+    array([11., 22., 33.])
+    >>> pair = simulate_pair(w21=5.0, tau_s=20.0)  # neuron 0 drives neuron 1
+    >>> pair.total_input.shape                    # (time, neuron), sampled every 1 ms
+    (1000, 2)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from numba import njit
+
+from .params import check_grid, check_int, check_real
+from .rls import BatchRLS, rls_batch_step
+from .training import DivergenceError
+
+__all__ = [
+    "Synapses",
+    "PlasticSynapses",
+    "LIFNetwork",
+    "Learning",
+    "Run",
+    "simulate",
+    "simulate_single",
+    "simulate_pair",
+    "lif_rate",
+    "lif_rate_euler",
+    "lif_kernel",
+]
+
+# Kernel status codes
+OK, NONFINITE, TOO_MANY_SPIKES = 0, 1, 2
+
+
+# ---------------------------------------------------------------------------
+# Theory for the single neuron
+
+
+def lif_rate(mu: float, tau_m: float = 10.0) -> float:
+    """Firing rate (Hz) of a noiseless LIF neuron with constant input ``mu`` (threshold 1, reset 0).
+
+    From ``v(t) = mu (1 - exp(-t / tau_m))`` the time to threshold is
+    ``T = tau_m ln(mu / (mu - 1))`` ms for ``mu > 1``; below threshold the rate is 0.
+    """
+    if mu <= 1.0:
+        return 0.0
+    return 1000.0 / (tau_m * math.log(mu / (mu - 1.0)))
+
+
+def lif_rate_euler(mu: float, tau_m: float = 10.0, dt: float = 0.1) -> float:
+    """The same rate for the Euler-discretised neuron that :func:`simulate` integrates.
+
+    Starting from 0, ``v_n = mu (1 - (1 - dt/tau_m)^n)``; the neuron spikes at the
+    first step with ``v_n >= 1``, so the interspike interval is
+    ``n* = ceil(ln(1 - 1/mu) / ln(1 - dt/tau_m))`` steps. It differs from
+    :func:`lif_rate` by about ``dt / (2 tau_m)`` (Euler) plus up to one step (rounding up).
+    """
+    if mu <= 1.0:
+        return 0.0
+    a = dt / tau_m
+    n = math.ceil(math.log(1.0 - 1.0 / mu) / math.log(1.0 - a) - 1e-9)
+    # guard against the last step landing a hair below threshold in floating point
+    while mu * (1.0 - (1.0 - a) ** n) < 1.0:
+        n += 1
+    return 1000.0 / (n * dt)
+
+
+# ---------------------------------------------------------------------------
+# The compiled engine. Small functions, typed by use: arrays and numbers only.
+
+
+@njit(cache=True, nogil=True)
+def _scatter_static(j, ch_gain, ch_ptr, ch_post, ch_w, x):
+    """Deliver a spike of neuron ``j`` to every static channel: x_c[post] += J / tau_c."""
+    for c in range(ch_ptr.shape[0]):
+        g = ch_gain[c]
+        for q in range(ch_ptr[c, j], ch_ptr[c, j + 1]):
+            x[c, ch_post[q]] += ch_w[q] * g
+
+
+@njit(cache=True, nogil=True)
+def _scatter_plastic(src, p_gain, rows, w, out_ptr, out_row, out_col, r, u):
+    """Deliver a spike of source ``src`` to the plastic synapses: r_src += 1/tau_p, u_i += w_i,src / tau_p."""
+    r[src] += p_gain
+    for q in range(out_ptr[src], out_ptr[src + 1]):
+        k = out_row[q]
+        u[rows[k]] += w[k, out_col[q]] * p_gain
+
+
+@njit(cache=True, nogil=True)
+def _plastic_input(rows, presyn, w, r, u):
+    """Recompute u_i = sum_a w[k, a] r[presyn[k, a]] exactly, for every plastic row k (neuron rows[k])."""
+    for k in range(rows.shape[0]):
+        acc = 0.0
+        for a in range(presyn.shape[1]):
+            acc += w[k, a] * r[presyn[k, a]]
+        u[rows[k]] = acc
+
+
+@njit(cache=True, nogil=True)
+def lif_kernel(
+    v, mu, stim, stim_on, stim_off, dt_tau_m, v_th, v_reset, noise, rng,
+    ch_decay, ch_gain, ch_ptr, ch_post, ch_w, x,
+    p_decay, p_gain, rows, presyn, w, out_ptr, out_row, out_col, r, u,
+    ext_ptr, ext_src,
+    learn_steps, targets, P, error_noise, errors,
+    rec_every, rec_idx, v_rec, cur_rec,
+    spike_step, spike_idx, n_steps,
+):
+    """Run ``n_steps`` Euler steps of the LIF network in place; see the module docstring for the equations.
+
+    Neurons: ``v`` (N,) voltages (in: initial, out: final); ``mu`` (N,) constant
+    input; ``stim`` (N,) added during steps ``stim_on <= n < stim_off``;
+    ``dt_tau_m = dt/tau_m``; threshold ``v_th``, reset ``v_reset``; ``noise`` the
+    amplitude sigma_xi; ``rng`` a numpy Generator.
+
+    Static channels (C of them): ``ch_decay[c] = 1 - dt/tau_c``, ``ch_gain[c] = 1/tau_c``;
+    ``ch_ptr`` (C, N+1) absolute offsets into ``ch_post`` / ``ch_w`` (the CSR of all
+    channels concatenated); ``x`` (C, N) the currents (state).
+
+    Plastic synapses (R rows of m inputs): ``p_decay``, ``p_gain`` as above for
+    tau_p; ``rows`` (R,) postsynaptic neurons; ``presyn`` (R, m) sources; ``w``
+    (R, m) weights; ``out_ptr`` (S+1,), ``out_row``, ``out_col``: for source j, the
+    positions (row, column) of its synapses; ``r`` (S,) filtered spike trains of
+    the S sources (N neurons, then external ones); ``u`` (N,) plastic input (state).
+
+    External spikes: sources ``ext_src[ext_ptr[n]:ext_ptr[n+1]]`` spike in step n
+    (``ext_ptr`` empty: none).
+
+    Learning: at step ``learn_steps[j]`` every plastic row takes one RLS step
+    (:func:`~tutorial_lib.rls.rls_batch_step`) towards ``targets[j]`` (R,), with
+    ``P`` (R, m, m); the error is total input minus target, plus
+    ``error_noise * normal`` (drawn in row order); it is written to ``errors[j]``.
+
+    Recording every ``rec_every`` steps, at the start of the step: ``v_rec`` (rows,
+    n_rec) and ``cur_rec`` (rows, C+1, n_rec) the static currents and then the
+    plastic input of neurons ``rec_idx``. Spikes go to ``spike_step``/``spike_idx``.
+
+    Random numbers, in this order in each step: the error noise (learning steps
+    only, if ``error_noise > 0``), then one normal per neuron in index order (if
+    ``noise > 0``).
+
+    Returns ``(status, step, n_spikes, neuron)``: status 0 done; 1 the input of
+    ``neuron`` became non-finite in ``step``; 2 the spike buffer filled up in ``step``.
+    """
+    N = v.shape[0]
+    C = x.shape[0]
+    R = rows.shape[0]
+    m = presyn.shape[1]
+    n_learn = learn_steps.shape[0]
+    max_spikes = spike_step.shape[0]
+    fired = np.empty(N, dtype=np.int64)
+    xi = np.zeros(N)  # this step's noise, noise * standard normal
+    other = np.empty(R)
+    err = np.empty(R)
+    scratch = np.empty((R, 2, m))
+    n_spikes = 0
+    j = 0  # index of the next learning step
+    for n in range(n_steps):
+        on = stim_on <= n < stim_off
+        # 1. record the state at t_n
+        if n % rec_every == 0:
+            row = n // rec_every
+            for q in range(rec_idx.shape[0]):
+                i = rec_idx[q]
+                v_rec[row, q] = v[i]
+                for c in range(C):
+                    cur_rec[row, c, q] = x[c, i]
+                cur_rec[row, C, q] = u[i]
+        # 2. learning: one RLS step on every plastic row, then u = w r with the new weights
+        if j < n_learn and n == learn_steps[j]:
+            for k in range(R):
+                i = rows[k]
+                o = mu[i] + (stim[i] if on else 0.0)
+                for c in range(C):
+                    o += x[c, i]
+                if error_noise > 0.0:
+                    o += error_noise * rng.standard_normal()
+                other[k] = o
+            rls_batch_step(P, w, presyn, r, targets[j], other, err, scratch)
+            errors[j] = err
+            _plastic_input(rows, presyn, w, r, u)
+            j += 1
+        # 3. membrane: Euler step, threshold, reset
+        if noise > 0.0:
+            for i in range(N):
+                xi[i] = noise * rng.standard_normal()
+        n_fired = 0
+        for i in range(N):
+            drive = mu[i] + u[i]
+            if on:
+                drive += stim[i]
+            for c in range(C):
+                drive += x[c, i]
+            if not math.isfinite(drive):
+                return NONFINITE, n, n_spikes, i
+            v[i] += dt_tau_m * (drive + xi[i] - v[i])
+            if v[i] >= v_th:
+                v[i] = v_reset
+                if n_spikes == max_spikes:
+                    return TOO_MANY_SPIKES, n, n_spikes, i
+                spike_step[n_spikes] = n
+                spike_idx[n_spikes] = i
+                n_spikes += 1
+                fired[n_fired] = i
+                n_fired += 1
+        # 4. synapses: Euler decay, then this step's spikes (felt from step n + 1)
+        for c in range(C):
+            d = ch_decay[c]
+            for i in range(N):
+                x[c, i] *= d
+        for a in range(r.shape[0]):
+            r[a] *= p_decay
+        for i in range(N):
+            u[i] *= p_decay
+        for f in range(n_fired):
+            _scatter_static(fired[f], ch_gain, ch_ptr, ch_post, ch_w, x)
+            _scatter_plastic(fired[f], p_gain, rows, w, out_ptr, out_row, out_col, r, u)
+        if ext_ptr.shape[0] > n + 1:
+            for q in range(ext_ptr[n], ext_ptr[n + 1]):
+                _scatter_plastic(ext_src[q], p_gain, rows, w, out_ptr, out_row, out_col, r, u)
+    return OK, n_steps, n_spikes, -1
+
+
+# ---------------------------------------------------------------------------
+# The network, as Python objects that hand plain arrays to the kernel.
+
+
+def _kernel_array(a, dtype=np.float64) -> np.ndarray:
+    """``a`` as a C-contiguous, writeable array of ``dtype`` (copied only if needed).
+
+    The kernel is compiled once per combination of array types; a read-only or
+    strided array would make numba compile (and cache) another version.
+    """
+    a = np.ascontiguousarray(a, dtype=dtype)
+    return a if a.flags.writeable else a.copy()
+
+
+def _as_index(a) -> np.ndarray:
+    return _kernel_array(a, np.int64)
+
+
+@dataclass
+class Synapses:
+    """Fixed synapses of one channel, stored by presynaptic neuron (CSR).
+
+    The targets of neuron ``j`` are ``post[ptr[j]:ptr[j+1]]`` with weights
+    ``w[ptr[j]:ptr[j+1]]``; a spike of ``j`` adds ``w / tau`` to each target's
+    current of this channel, which decays with time constant ``tau`` (ms).
+    Build with :meth:`from_dense` or :meth:`from_pairs`.
+    """
+
+    tau: float
+    ptr: np.ndarray
+    post: np.ndarray
+    w: np.ndarray
+    name: str = "synaptic"
+
+    def __post_init__(self):
+        self.tau = check_real("tau", self.tau, lo=0, lo_open=True,
+                              what=f"time constant of the {self.name} synapses, ms")
+        self.ptr = _as_index(self.ptr)
+        self.post = _as_index(self.post)
+        self.w = _kernel_array(self.w)
+        if self.ptr.ndim != 1 or self.ptr.shape[0] < 2 or self.ptr[0] != 0 or np.any(np.diff(self.ptr) < 0):
+            raise ValueError("ptr must be a non-decreasing 1-D array that starts at 0 (CSR pointers)")
+        if self.post.shape != self.w.shape or self.post.shape[0] != self.ptr[-1]:
+            raise ValueError(f"post and w must both have ptr[-1] = {self.ptr[-1]} entries")
+        if self.post.size and (self.post.min() < 0 or self.post.max() >= self.N):
+            raise ValueError(f"post must hold neuron indices in [0, {self.N - 1}]")
+        if not np.all(np.isfinite(self.w)):
+            raise ValueError(f"the {self.name} weights w must be finite")
+
+    @property
+    def N(self) -> int:
+        return self.ptr.shape[0] - 1
+
+    @classmethod
+    def from_pairs(cls, pre, post, w, N: int, tau: float, name: str = "synaptic") -> "Synapses":
+        """Synapses ``pre[q] -> post[q]`` with weights ``w[q]`` among ``N`` neurons."""
+        pre = np.asarray(pre, dtype=np.int64)
+        post = np.asarray(post, dtype=np.int64)
+        w = np.asarray(w, dtype=np.float64)
+        if not (pre.shape == post.shape == w.shape) or pre.ndim != 1:
+            raise ValueError("pre, post and w must be 1-D arrays of the same length")
+        if pre.size and (pre.min() < 0 or pre.max() >= N):
+            raise ValueError(f"pre must hold neuron indices in [0, {N - 1}]")
+        order = np.argsort(pre, kind="stable")
+        ptr = np.zeros(N + 1, dtype=np.int64)
+        np.cumsum(np.bincount(pre, minlength=N), out=ptr[1:])
+        return cls(tau, ptr, post[order], w[order], name)
+
+    @classmethod
+    def from_dense(cls, W, tau: float, name: str = "synaptic") -> "Synapses":
+        """From a matrix ``W[i, j]`` (from ``j`` to ``i``); zero entries are absent synapses."""
+        W = np.asarray(W, dtype=np.float64)
+        post, pre = np.nonzero(W)
+        return cls.from_pairs(pre, post, W[post, pre], W.shape[0], tau, name)
+
+    def dense(self) -> np.ndarray:
+        """The weights as an (N, N) matrix ``W[i, j]`` from ``j`` to ``i``."""
+        W = np.zeros((self.N, self.N))
+        pre = np.repeat(np.arange(self.N), np.diff(self.ptr))
+        np.add.at(W, (self.post, pre), self.w)
+        return W
+
+
+@dataclass
+class PlasticSynapses:
+    """Trained synapses: row ``k`` gives neuron ``rows[k]`` the input ``u = sum_a w[k, a] r[presyn[k, a]]``.
+
+    ``r`` are the filtered spike trains (time constant ``tau``, ms) of
+    ``n_sources`` sources: the network's ``N`` neurons first, then any external
+    spike trains (passed to :func:`simulate`). ``w`` is updated in place by
+    learning. ``rows`` must be distinct neurons.
+    """
+
+    tau: float
+    rows: np.ndarray
+    presyn: np.ndarray
+    w: np.ndarray
+    n_sources: int
+    out_ptr: np.ndarray = field(init=False, repr=False)
+    out_row: np.ndarray = field(init=False, repr=False)
+    out_col: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self):
+        self.tau = check_real("tau", self.tau, lo=0, lo_open=True,
+                              what="time constant of the plastic synapses, ms")
+        self.n_sources = check_int("n_sources", self.n_sources, lo=1, what="neurons plus external sources")
+        self.rows = _as_index(self.rows)
+        self.presyn = _as_index(self.presyn)
+        self.w = np.array(self.w, dtype=np.float64, order="C")  # a copy: learning changes it in place
+        R = self.rows.shape[0]
+        if self.presyn.ndim != 2 or self.presyn.shape[0] != R or self.w.shape != self.presyn.shape:
+            raise ValueError(f"presyn and w must have shape (len(rows), m) = ({R}, m)")
+        if not np.all(np.isfinite(self.w)):
+            raise ValueError("the plastic weights w must be finite")
+        if np.unique(self.rows).shape[0] != R:
+            raise ValueError("rows must list distinct neurons (one plastic row per neuron)")
+        if self.presyn.size and (self.presyn.min() < 0 or self.presyn.max() >= self.n_sources):
+            raise ValueError(f"presyn must hold source indices in [0, {self.n_sources - 1}]")
+        # index by source: the synapses that a spike of source j reaches
+        src = self.presyn.ravel()
+        order = np.argsort(src, kind="stable")
+        self.out_row = np.ascontiguousarray(order // self.presyn.shape[1])
+        self.out_col = np.ascontiguousarray(order % self.presyn.shape[1])
+        self.out_ptr = np.zeros(self.n_sources + 1, dtype=np.int64)
+        np.cumsum(np.bincount(src, minlength=self.n_sources), out=self.out_ptr[1:])
+
+
+@dataclass
+class LIFNetwork:
+    """A network of LIF neurons: what :func:`simulate` runs.
+
+    ``mu`` (N,) constant inputs; ``tau_m`` and ``dt`` in ms; ``noise`` the
+    amplitude of the voltage noise (0: none); ``static`` any number of
+    :class:`Synapses` channels; ``plastic`` the trained synapses, or None.
+    Threshold ``v_th`` and reset ``v_reset`` (1 and 0 in the tutorial).
+    """
+
+    mu: np.ndarray
+    tau_m: float = 10.0
+    dt: float = 0.1
+    noise: float = 0.0
+    static: tuple = ()
+    plastic: PlasticSynapses | None = None
+    v_th: float = 1.0
+    v_reset: float = 0.0
+
+    def __post_init__(self):
+        self.mu = _kernel_array(np.atleast_1d(self.mu))
+        if self.mu.ndim != 1 or not np.all(np.isfinite(self.mu)):
+            raise ValueError("mu must be a finite 1-D array (one constant input per neuron)")
+        self.tau_m = check_real("tau_m", self.tau_m, lo=0, lo_open=True, what="membrane time constant, ms")
+        self.dt = check_real("dt", self.dt, lo=0, hi=self.tau_m, lo_open=True, what="time step, ms")
+        self.noise = check_real("noise", self.noise, lo=0, what="voltage noise amplitude")
+        self.v_th = check_real("v_th", self.v_th)
+        self.v_reset = check_real("v_reset", self.v_reset, hi=self.v_th, hi_open=True)
+        self.static = tuple(self.static)
+        for ch in self.static:
+            if ch.N != self.N:
+                raise ValueError(
+                    f"the {ch.name} synapses are built for {ch.N} neurons, the network has {self.N}")
+            if ch.tau < self.dt:
+                raise ValueError(
+                    f"tau of the {ch.name} synapses must be >= dt = {self.dt:g} ms (got {ch.tau:g})")
+        pl = self.plastic
+        if pl is not None:
+            if pl.n_sources < self.N or (pl.rows.size and pl.rows.max() >= self.N):
+                raise ValueError("the plastic synapses must have the network's neurons as their first "
+                                 "sources and rows among its neurons")
+            if pl.tau < self.dt:
+                raise ValueError(
+                    f"tau of the plastic synapses must be >= dt = {self.dt:g} ms (got {pl.tau:g})")
+
+    @property
+    def N(self) -> int:
+        return self.mu.shape[0]
+
+    @property
+    def channel_names(self) -> tuple:
+        """Names of the recorded currents: the static channels, then ``"plastic"``."""
+        return tuple(ch.name for ch in self.static) + ("plastic",)
+
+
+@dataclass
+class Learning:
+    """RLS during a run: at each of ``times`` (ms) every plastic row takes one RLS step.
+
+    ``rls`` holds ``P`` (and ``presyn``, which must be the plastic synapses'
+    ``presyn``). The run starts from the weights ``rls.w``, which it copies into
+    the network's plastic synapses; the kernel updates those in place, and
+    ``rls.w`` is set equal to them at the end. ``targets`` (len(times), R) is the target
+    of each row's total input; ``error_noise`` the std of a normal draw added to
+    each error (0: none).
+    """
+
+    rls: BatchRLS
+    times: np.ndarray
+    targets: np.ndarray
+    error_noise: float = 0.0
+
+
+@dataclass
+class Run:
+    """What one call of :func:`simulate` recorded. Times in ms; arrays are (time, recorded neuron).
+
+    ``v`` is the voltage at the start of each recorded step (so a trace rises
+    towards 1 and is 0 after a spike; the spike itself is in ``spike_times``).
+    ``currents[:, c]`` are the synaptic currents of ``channels[c]`` (the static
+    channels, then the plastic input); ``external`` is ``mu`` plus the stimulus.
+    """
+
+    t: np.ndarray
+    v: np.ndarray
+    currents: np.ndarray
+    external: np.ndarray
+    channels: tuple
+    recorded: np.ndarray
+    spike_steps: np.ndarray
+    spike_neurons: np.ndarray
+    dt: float
+    duration: float
+    N: int
+    v_end: np.ndarray
+    errors: np.ndarray | None = None
+
+    @property
+    def spike_times(self) -> np.ndarray:
+        """Spike times (ms): a spike in step n is labelled (n + 1) dt, when v reached threshold."""
+        return (self.spike_steps + 1) * self.dt
+
+    @property
+    def synaptic_input(self) -> np.ndarray:
+        """Sum of all synaptic currents, ``sum_c x_c + u``."""
+        return self.currents.sum(axis=1)
+
+    @property
+    def total_input(self) -> np.ndarray:
+        """The total input in the voltage equation (without the noise): ``mu + stimulus + synaptic``."""
+        return self.external + self.synaptic_input
+
+    def spikes_of(self, i: int) -> np.ndarray:
+        """Spike times (ms) of neuron ``i``."""
+        return self.spike_times[self.spike_neurons == i]
+
+    def rates(self) -> np.ndarray:
+        """Firing rate of every neuron over the run, Hz."""
+        return np.bincount(self.spike_neurons, minlength=self.N) / (self.duration / 1000.0)
+
+
+def _step_of(name: str, t: float, dt: float) -> int:
+    """The step index of time ``t`` (ms), which must lie on the dt grid (0 allowed)."""
+    return 0 if t == 0 else check_grid(name, t, dt)
+
+
+def _steps_of(name: str, times, dt: float) -> np.ndarray:
+    """Step indices of an array of times (ms) on the dt grid."""
+    times = np.atleast_1d(np.asarray(times, dtype=np.float64))
+    steps = np.rint(times / dt)
+    if times.size and (steps.min() < 0 or np.any(np.abs(times / dt - steps) > 1e-9 * np.maximum(1.0, steps))):
+        raise ValueError(f"{name} must be non-negative multiples of dt = {dt:g} ms")
+    return steps.astype(np.int64)
+
+
+def simulate(
+    net: LIFNetwork,
+    T: float,
+    *,
+    rng: np.random.Generator,
+    v0=None,
+    stimulus=None,
+    stim_window=(0.0, 0.0),
+    record=None,
+    record_every: float = 1.0,
+    learning: Learning | None = None,
+    external=None,
+    max_rate: float = 500.0,
+    advice: str = "",
+) -> Run:
+    """Simulate ``net`` for ``T`` ms from the state ``v0`` with all synaptic traces at 0.
+
+    Parameters
+    ----------
+    rng : the random generator of the noise (and of ``v0`` if it is not given:
+        Uniform(0, 1) per neuron, drawn first).
+    stimulus : (N,) input added to ``mu`` during ``stim_window = (on, off)`` ms.
+    record : indices of the neurons whose ``v`` and currents are recorded (default all),
+        every ``record_every`` ms.
+    learning : RLS on the plastic synapses during the run (:class:`Learning`).
+    external : ``(times, sources)``: spikes of external sources (indices ``N..``
+        of the plastic synapses' sources) at ``times`` ms, on the dt grid; like a
+        network spike with that time label they are in the traces from ``times`` on.
+    max_rate : population-average rate (Hz) above which the run stops with a
+        :class:`~tutorial_lib.training.DivergenceError`; ``advice`` is appended to its message.
+    """
+    dt = net.dt
+    N = net.N
+    n_steps = check_grid("T", T, dt)
+    max_rate = check_real("max_rate", max_rate, lo=0, lo_open=True, what="largest plausible mean rate, Hz")
+    # neurons
+    v = rng.uniform(0.0, 1.0, size=N) if v0 is None else np.array(np.broadcast_to(v0, (N,)), dtype=np.float64)
+    stim = np.zeros(N) if stimulus is None else np.array(np.broadcast_to(stimulus, (N,)), dtype=np.float64)
+    stim_on, stim_off = _step_of("stim_on", stim_window[0], dt), _step_of("stim_off", stim_window[1], dt)
+    # static channels, concatenated
+    C = len(net.static)
+    offsets = np.cumsum([0] + [ch.post.shape[0] for ch in net.static])
+    ch_ptr = np.zeros((C, N + 1), dtype=np.int64)
+    for c, ch in enumerate(net.static):
+        ch_ptr[c] = ch.ptr + offsets[c]
+    ch_post = np.concatenate([ch.post for ch in net.static] + [np.zeros(0, np.int64)])
+    ch_w = np.concatenate([ch.w for ch in net.static] + [np.zeros(0)])
+    ch_decay = np.array([1.0 - dt / ch.tau for ch in net.static], dtype=np.float64)
+    ch_gain = np.array([1.0 / ch.tau for ch in net.static], dtype=np.float64)
+    x = np.zeros((C, N))
+    # plastic synapses
+    pl = net.plastic
+    if pl is None:
+        pl = PlasticSynapses(net.tau_m, np.zeros(0), np.zeros((0, 1)), np.zeros((0, 1)), N)
+    r = np.zeros(pl.n_sources)
+    u = np.zeros(N)
+    # external spikes, by step
+    if external is None:
+        ext_ptr, ext_src = np.zeros(0, np.int64), np.zeros(0, np.int64)
+    else:
+        times, sources = (np.asarray(a) for a in external)
+        steps = np.rint(times / dt).astype(np.int64) - 1
+        if times.size and (np.any(np.abs(times / dt - (steps + 1)) > 1e-6) or steps.min() < 0):
+            raise ValueError(f"external spike times must be positive multiples of dt = {dt:g} ms")
+        sources = sources.astype(np.int64)
+        if sources.size and (sources.min() < N or sources.max() >= pl.n_sources):
+            raise ValueError(
+                f"external sources must be indices in [{N}, {pl.n_sources - 1}] of the plastic synapses")
+        order = np.argsort(steps, kind="stable")
+        ext_src = np.ascontiguousarray(sources[order])
+        ext_ptr = np.zeros(n_steps + 1, dtype=np.int64)
+        np.cumsum(np.bincount(steps[steps < n_steps], minlength=n_steps), out=ext_ptr[1:])
+    # learning
+    R, m = pl.presyn.shape
+    if learning is None:
+        learn_steps = np.zeros(0, np.int64)
+        targets, P, errors = np.zeros((0, R)), np.zeros((0, m, m)), np.zeros((0, R))
+        error_noise = 0.0
+        w = pl.w
+    else:
+        if net.plastic is None or not np.array_equal(learning.rls.presyn, pl.presyn):
+            raise ValueError("learning needs plastic synapses, and rls.presyn must equal their presyn")
+        learn_steps = _steps_of("learning.times", learning.times, dt)
+        if np.any(np.diff(learn_steps) <= 0):
+            raise ValueError("learning.times must be increasing")
+        targets = _kernel_array(learning.targets)
+        if targets.shape != (learn_steps.shape[0], R):
+            raise ValueError(
+                f"learning.targets must have shape ({learn_steps.shape[0]}, {R}) (got {targets.shape})")
+        P = learning.rls.P
+        error_noise = check_real("error_noise", learning.error_noise, lo=0,
+                                 what="std of the noise added to the error")
+        errors = np.zeros((learn_steps.shape[0], R))
+        w = pl.w
+        w[...] = learning.rls.w  # one set of plastic weights: the network's
+    # recording
+    rec_idx = np.arange(N, dtype=np.int64) if record is None else _as_index(np.atleast_1d(record))
+    if rec_idx.size and (rec_idx.min() < 0 or rec_idx.max() >= N):
+        raise ValueError(f"record must hold neuron indices in [0, {N - 1}]")
+    rec_every = check_grid("record_every", record_every, dt)
+    n_rec = (n_steps - 1) // rec_every + 1
+    v_rec = np.empty((n_rec, rec_idx.shape[0]))  # every row is written by the kernel
+    cur_rec = np.empty((n_rec, C + 1, rec_idx.shape[0]))
+    max_spikes = int(math.ceil(max_rate * 1e-3 * N * T)) + N
+    spike_step = np.empty(max_spikes, dtype=np.int64)
+    spike_idx = np.empty(max_spikes, dtype=np.int64)
+
+    status, step, n_spikes, neuron = lif_kernel(
+        v, net.mu, stim, stim_on, stim_off, dt / net.tau_m, net.v_th, net.v_reset, net.noise, rng,
+        ch_decay, ch_gain, ch_ptr, ch_post, ch_w, x,
+        1.0 - dt / pl.tau, 1.0 / pl.tau, pl.rows, pl.presyn, w, pl.out_ptr, pl.out_row, pl.out_col, r, u,
+        ext_ptr, ext_src,
+        learn_steps, targets, P, error_noise, errors,
+        rec_every, rec_idx, v_rec, cur_rec,
+        spike_step, spike_idx, n_steps,
+    )
+    if learning is not None:
+        learning.rls.w[...] = w
+    if status == NONFINITE:
+        raise DivergenceError(
+            f"The input to neuron {neuron} became infinite or NaN at t = {step * dt:.1f} ms."
+            + (" " + advice if advice else "")
+        )
+    if status == TOO_MANY_SPIKES:
+        raise DivergenceError(
+            f"The network fired {n_spikes} spikes by t = {(step + 1) * dt:.1f} ms, more than max_rate = "
+            f"{max_rate:g} Hz on average over {N} neurons and {T:g} ms allow: its activity ran away."
+            + (" " + advice if advice else "")
+        )
+    t = np.arange(n_rec) * rec_every * dt
+    ext = np.empty((n_rec, rec_idx.shape[0]))
+    ext[:] = net.mu[rec_idx]
+    on = slice(-(-stim_on // rec_every), -(-stim_off // rec_every))  # rows with stim_on <= step < stim_off
+    ext[on] += stim[rec_idx]
+    return Run(
+        t=t, v=v_rec, currents=cur_rec, external=ext, channels=net.channel_names, recorded=rec_idx,
+        spike_steps=spike_step[:n_spikes].copy(), spike_neurons=spike_idx[:n_spikes].copy(), dt=dt,
+        duration=float(T), N=N, v_end=v, errors=None if learning is None else errors,
+    )
+
+
+# ---------------------------------------------------------------------------
+# The demos of Part 2
+
+
+def simulate_single(mu: float = 0.7, noise: float = 2.0, T: float = 1000.0, *, seed: int = 0,
+                    dt: float = 0.1, tau_m: float = 10.0, v0: float = 0.0,
+                    record_every: float | None = None) -> Run:
+    """One LIF neuron with constant input ``mu`` and voltage noise of amplitude ``noise``.
+
+    ``tau_m dv/dt = -v + mu + noise * xi``; threshold 1, reset 0. With ``mu = 0.7``
+    the neuron is below threshold and fires only when the noise pushes it
+    there. The voltage is recorded at every step (``record_every = dt``) unless
+    told otherwise. Returns a :class:`Run` (``run.v[:, 0]``, ``run.spike_times``).
+    """
+    net = LIFNetwork(mu=np.array([check_real("mu", mu)]), tau_m=tau_m, dt=dt, noise=noise)
+    return simulate(net, T, rng=np.random.default_rng(seed), v0=v0,
+                    record_every=dt if record_every is None else record_every, max_rate=1e4)
+
+
+def simulate_pair(w21: float = 5.0, tau_s: float = 20.0, mu=0.7, noise: float = 2.0, T: float = 1000.0, *,
+                  w12: float = 0.0, seed: int = 0, dt: float = 0.1, tau_m: float = 10.0, v0=0.0,
+                  record_every: float = 1.0) -> Run:
+    """Two LIF neurons; neuron 0 (the SPEC's neuron 1) projects to neuron 1 with weight ``w21``.
+
+    Each spike of neuron 0 adds ``w21 / tau_s`` to neuron 1's synaptic input,
+    which then decays with ``tau_s`` (ms): ``tau_s dx/dt = -x + w21 sum_k delta(t - t_k)``.
+    ``w12`` is the weight back (0 in the SPEC). ``mu`` may be one value or one
+    per neuron; the noise is as in :func:`simulate_single`.
+    """
+    w21 = check_real("w21", w21, what="weight from neuron 0 to neuron 1")
+    w12 = check_real("w12", w12, what="weight from neuron 1 to neuron 0")
+    tau_s = check_real("tau_s", tau_s, lo=dt, what="synaptic time constant, ms; at least dt")
+    W = np.array([[0.0, w12], [w21, 0.0]])
+    mu = np.broadcast_to(np.asarray(mu, dtype=np.float64), (2,))
+    syn = Synapses.from_dense(W, tau=tau_s, name="synaptic")
+    net = LIFNetwork(mu=mu, tau_m=tau_m, dt=dt, noise=noise, static=(syn,))
+    return simulate(net, T, rng=np.random.default_rng(seed), v0=v0, record_every=record_every, max_rate=1e4)

@@ -1,0 +1,307 @@
+r"""Part 2: a generic network of LIF neurons whose synaptic input is trained with RLS.
+
+The network (SPEC, Part 2), simulated by :mod:`tutorial_lib.spiking`:
+
+.. math::
+
+    \tau_m \frac{dv_i}{dt} = -v_i + \mu + u_i + \sigma_\xi \xi_i, \qquad
+    u_i = \sum_j W_{ij} r_j, \qquad
+    \tau_s \frac{dr_j}{dt} = -r_j + \sum_k \delta(t - t_j^k),
+
+threshold 1, reset 0, :math:`W_{ij} \sim \mathcal N(0, \sigma^2)` all-to-all
+without autapses (or ``K`` random inputs each), a stimulus between 800 and
+1000 ms. Training (every 20 ms in the window 1000 to 3000 ms) makes the total
+input :math:`\mu + u_i` of each trained neuron follow
+
+.. math::
+
+    f_i(t) = A \sin\big(2\pi ((t - t_0)/T + \phi_i)\big) + \bar u_i,
+    \qquad t_0 = 1000 \text{ ms (start of the window)},
+
+where :math:`\bar u_i` is the neuron's mean input in one run of the untrained
+network (the sine is added to what the network does anyway). RLS treats the
+filtered spike trains :math:`r_j` as the regressors and the row
+:math:`W_{i\cdot}` as the weights: a linear regression at every learning step,
+exactly as in Part 1 with rates replaced by filtered spikes. The score of a
+trial is the Pearson correlation between :math:`\mu + u_i` and :math:`f_i` over
+the training window, sampled every ``record_every`` (1 ms), averaged over the
+trained neurons.
+
+Getting started::
+
+    >>> from tutorial_lib import SpikingParams
+    >>> from tutorial_lib import spiking_net
+    >>> result = spiking_net.train(SpikingParams(n_loops=5), progress=False)
+    >>> result.scores.shape
+    (5,)
+    >>> test = result.test()              # one more trial, without learning
+    >>> test.drive.shape                  # mu + u, every 1 ms, all neurons
+    (3000, 100)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .rate import random_presyn
+from .rls import BatchRLS
+from .spiking import Learning, LIFNetwork, PlasticSynapses, Run, Synapses, simulate
+from .params import SpikingParams
+from .training import run_loops, score_correlation
+
+__all__ = [
+    "SpikingNetwork",
+    "Trial",
+    "TrainResult",
+    "build_network",
+    "run_trial",
+    "train",
+    "spontaneous_mean_input",
+]
+
+# Independent random streams, all derived from params.seed
+_BUILD, _SPONTANEOUS, _TRAIN, _TEST = 0, 1, 2, 3
+
+
+@dataclass
+class SpikingNetwork:
+    """A spiking network and its task: weights, connectivity, stimulus, targets.
+
+    Built by :func:`build_network`; ``W`` changes as the network is trained.
+    ``ubar`` is each neuron's mean total input in the spontaneous run (the
+    target's offset).
+    """
+
+    params: SpikingParams
+    W: np.ndarray  # (N, N) W[i, j] from j to i
+    presyn: np.ndarray  # (N, K) inputs of each neuron
+    stimulus: np.ndarray  # (N,) added to mu during the stimulus
+    phases: np.ndarray  # (N,) target phase phi_i in [0, 1)
+    trained: np.ndarray  # indices of the trained neurons, sorted
+    ubar: np.ndarray = field(default=None)  # (N,) mean spontaneous input
+    _recorded_targets: tuple = field(default=None, init=False, repr=False, compare=False)
+
+    def copy(self) -> "SpikingNetwork":
+        return SpikingNetwork(self.params, self.W.copy(), self.presyn, self.stimulus, self.phases,
+                              self.trained, self.ubar)
+
+    def _targets_at(self, t) -> np.ndarray:
+        """:meth:`targets` at the recording grid ``t``, computed once per network (read-only)."""
+        cached = self._recorded_targets
+        if cached is None or cached[0] is not self.ubar or not np.array_equal(cached[1], t):
+            f = self.targets(t)
+            f.flags.writeable = False
+            self._recorded_targets = cached = (self.ubar, t, f)
+        return cached[2]
+
+    def targets(self, t) -> np.ndarray:
+        """Targets of all neurons at times ``t`` (ms), shape (len(t), N)."""
+        p = self.params
+        t = np.asarray(t, dtype=np.float64)[:, None]
+        phase = (t - p.stim_off) / p.target_period + self.phases
+        return p.target_amplitude * np.sin(2 * np.pi * phase) + self.ubar
+
+    def lif(self, tau_s: float | None = None) -> LIFNetwork:
+        """The network in the engine's terms: trained rows plastic, the others a static channel.
+
+        ``tau_s`` is the synaptic time constant (default ``params.tau_s``).
+        """
+        p = self.params
+        tau = p.tau_s if tau_s is None else tau_s
+        tr = self.trained
+        plastic = PlasticSynapses(tau, rows=tr, presyn=self.presyn[tr],
+                                  w=self.W[tr[:, None], self.presyn[tr]], n_sources=p.N)
+        static = ()
+        untrained = np.setdiff1d(np.arange(p.N), tr)
+        if untrained.size:
+            pre = self.presyn[untrained]
+            post = np.repeat(untrained, pre.shape[1])
+            static = (Synapses.from_pairs(pre.ravel(), post, self.W[post, pre.ravel()], p.N, tau,
+                                          name="recurrent (untrained)"),)
+        return LIFNetwork(mu=np.full(p.N, p.mu), tau_m=p.tau_m, dt=p.dt, noise=p.noise,
+                          static=static, plastic=plastic)
+
+
+@dataclass
+class Trial:
+    """What one trial recorded. Times in ms; arrays are (time, neuron), sampled every ``record_every``.
+
+    ``drive`` is the total input ``mu + stimulus + u`` (the trained quantity);
+    ``target`` the targets on the same grid (read-only: shared by the trials of a
+    network); ``corr`` the correlation of drive and target of each trained neuron over
+    the training window; ``errors`` (learning steps, trained neurons) the RLS
+    errors before each update (None without learning); ``run`` the engine's record.
+    """
+
+    t: np.ndarray
+    v: np.ndarray
+    drive: np.ndarray
+    target: np.ndarray
+    spike_times: np.ndarray
+    spike_neurons: np.ndarray
+    trained: np.ndarray
+    window: np.ndarray  # boolean mask of t inside the training window
+    corr: np.ndarray
+    errors: np.ndarray | None
+    run: Run
+
+    @property
+    def score(self) -> float:
+        """Mean Pearson correlation of drive and target over trained neurons, in the training window."""
+        return float(np.mean(self.corr))
+
+    @property
+    def rates(self) -> np.ndarray:
+        """Firing rate of each neuron over the trial, Hz."""
+        return self.run.rates()
+
+
+def _advice(p: SpikingParams, learning: bool) -> str:
+    if learning:
+        noise = f", or lower error_noise (now {p.error_noise:g})" if p.error_noise > 0 else ""
+        return (f"RLS changed the weights too much: raise lam (now {p.lam:g}) so that each update changes "
+                f"them less{noise}.")
+    return (f"The untrained network is too strongly coupled or driven: lower sigma (now {p.sigma:g}) "
+            f"or mu (now {p.mu:g}).")
+
+
+def _simulate(net: SpikingNetwork, tau_s: float, rng, learning: Learning | None,
+              lif: LIFNetwork | None = None, loop: int | None = None) -> Run:
+    p = net.params
+    lif = net.lif(tau_s) if lif is None else lif
+    where = ""
+    if loop is not None and learning is not None:
+        where = f"This happened in training loop {loop + 1}. "
+    return simulate(lif, p.t_end, rng=rng, stimulus=net.stimulus, stim_window=(p.stim_on, p.stim_off),
+                    record_every=p.record_every, learning=learning, max_rate=p.max_rate,
+                    advice=where + _advice(p, learning is not None))
+
+
+def spontaneous_mean_input(net: SpikingNetwork) -> np.ndarray:
+    """Each neuron's mean total input ``mu + u_i`` in the training window of one untrained run.
+
+    The run uses the SPEC's short synaptic time constant ``tau_s_spont`` (3 ms)
+    and the trial's stimulus; a synaptic filter does not change the mean.
+    """
+    p = net.params
+    run = _simulate(net, p.tau_s_spont, np.random.default_rng([p.seed, _SPONTANEOUS]), None)
+    return run.total_input[run.t >= p.stim_off].mean(axis=0)
+
+
+def build_network(params: SpikingParams | None = None) -> SpikingNetwork:
+    """Draw connectivity, weights, stimulus, phases and trained neurons; measure ``ubar`` in one run."""
+    p = SpikingParams() if params is None else params
+    rng = np.random.default_rng([p.seed, _BUILD])
+    presyn = random_presyn(rng, p.N, p.n_inputs)
+    W = np.zeros((p.N, p.N))
+    rows = np.repeat(np.arange(p.N), p.n_inputs)
+    W[rows, presyn.ravel()] = rng.normal(0.0, p.sigma, size=p.N * p.n_inputs)
+    stimulus = rng.normal(0.0, p.stim_std, size=p.N)
+    phases = rng.uniform(0.0, 1.0, size=p.N)
+    if p.n_trained == p.N:
+        trained = np.arange(p.N)
+    else:
+        trained = np.sort(rng.choice(p.N, size=p.n_trained, replace=False))
+    net = SpikingNetwork(p, W, presyn, stimulus, phases, trained)
+    net.ubar = spontaneous_mean_input(net)
+    return net
+
+
+def learning_times(p: SpikingParams) -> np.ndarray:
+    """Times (ms) of the RLS updates: stim_off, stim_off + learn_every, ... before the end of the trial."""
+    return p.stim_off + np.arange(p.n_learn) * p.learn_every
+
+
+def run_trial(net: SpikingNetwork, rls: BatchRLS | None = None, loop: int | None = None, *,
+              rng: np.random.Generator | None = None) -> Trial:
+    """Simulate one trial (``v(0) ~ Uniform(0, 1)``, synapses at 0). With ``rls``, train ``net.W`` in place.
+
+    The noise comes from ``rng``; by default from a stream fixed by
+    ``params.seed`` and ``loop`` (one for training loops, another for tests), so
+    the same network, seed and loop give the same spikes.
+    """
+    p = net.params
+    if rng is None:
+        stream = _TRAIN if rls is not None else _TEST
+        rng = np.random.default_rng([p.seed, stream, 0 if loop is None else loop])
+    lif = net.lif()
+    learning = None
+    if rls is not None:
+        times = learning_times(p)
+        learning = Learning(rls, times, net.targets(times)[:, net.trained], p.error_noise)
+    try:
+        run = _simulate(net, p.tau_s, rng, learning, lif, loop)
+    finally:
+        if rls is not None:  # keep what was learned, even if the run stopped
+            tr = net.trained
+            net.W[tr[:, None], net.presyn[tr]] = lif.plastic.w
+    t = run.t
+    target = net._targets_at(t)
+    window = t >= p.stim_off
+    drive = run.total_input
+    first = int(np.argmax(window))  # the window is the end of the trial
+    if net.trained.shape[0] == p.N:
+        corr = score_correlation(drive[first:], target[first:])
+    else:
+        corr = score_correlation(drive[first:, net.trained], target[first:, net.trained])
+    return Trial(t, run.v, drive, target, run.spike_times, run.spike_neurons, net.trained, window, corr,
+                 run.errors, run)
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` returns.
+
+    ``network`` holds the trained weights, ``W0`` the initial ones; ``scores``
+    the score of each loop (measured while learning); ``last`` the last loop's
+    trial; ``rls`` the RLS state (to continue training).
+    """
+
+    network: SpikingNetwork
+    W0: np.ndarray
+    scores: np.ndarray
+    last: Trial | None
+    rls: BatchRLS
+    stopped: bool = False
+
+    @property
+    def params(self) -> SpikingParams:
+        return self.network.params
+
+    @property
+    def dW(self) -> np.ndarray:
+        """The weight change W - W0."""
+        return self.network.W - self.W0
+
+    def test(self, trial: int = 0) -> Trial:
+        """A trial of the trained network without learning (``trial`` picks the noise realisation)."""
+        return run_trial(self.network.copy(), loop=trial)
+
+
+def train(params: SpikingParams | SpikingNetwork | None = None, *, n_loops: int | None = None, callback=None,
+          progress: bool = True, stop=None) -> TrainResult:
+    """Train a spiking network with RLS for ``n_loops`` loops (default ``params.n_loops``).
+
+    Parameters
+    ----------
+    params : SpikingParams (a new network is built, including its spontaneous
+        run), or a SpikingNetwork to train further (from a fresh RLS state).
+    callback : called as ``callback(loop, trial, scores)`` after every loop
+        (loop counts from 0); return ``False`` to stop training early.
+    progress : show a progress bar (tqdm).
+    stop : an object with ``is_set()`` (a ``threading.Event``); training stops
+        after the current loop once it is set.
+
+    Raises :class:`~tutorial_lib.training.DivergenceError` (with advice) if the activity blows up.
+    """
+    net = params.copy() if isinstance(params, SpikingNetwork) else build_network(params)
+    p = net.params
+    n = p.n_loops if n_loops is None else n_loops
+    W0 = net.W.copy()
+    presyn = net.presyn[net.trained]
+    rls = BatchRLS(presyn, p.lam, w0=net.W[net.trained[:, None], presyn])
+    outcome = run_loops(n, lambda loop: run_trial(net, rls, loop), callback=callback,
+                        progress=progress, stop=stop, desc="Part 2 training")
+    return TrainResult(net, W0, outcome.scores, outcome.last, rls, outcome.stopped)
