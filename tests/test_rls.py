@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tutorial_lib.rls import BatchRLS, ridge_solution
+from tutorial_lib.rls import BatchRLS, SharedPoolRLS, make_rls, ridge_solution
 
 
 def _random_spd(rng, m):
@@ -96,3 +96,45 @@ def test_activity_too_short_is_refused():
     rls = BatchRLS(np.array([[0, 5]]), 1.0)
     with pytest.raises(ValueError, match="index 5"):
         rls.update(np.zeros(3), np.zeros(1))
+
+
+def _all_to_all(S, rows):
+    return np.array([np.delete(np.arange(S), i) for i in rows])
+
+
+def test_shared_pool_rls_equals_the_batch_for_all_to_all_neurons():
+    rng = np.random.default_rng(7)
+    S, T, lam = 15, 120, 0.4
+    rows = np.array([0, 3, 4, 9, 14])
+    presyn = _all_to_all(S, rows)
+    w0 = rng.normal(size=presyn.shape)
+    shared = SharedPoolRLS(S, rows, lam, w0=w0)
+    batch = BatchRLS(presyn, lam, w0=w0)
+    for _ in range(T):
+        x, f, o = rng.random(S), rng.normal(size=len(rows)), rng.normal(size=len(rows))
+        np.testing.assert_allclose(shared.update(x, f, o), batch.update(x, f, o), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(shared.w, batch.w, rtol=1e-8, atol=1e-12)
+    for k in range(len(rows)):
+        np.testing.assert_allclose(shared.P_of(k), batch.P[k], rtol=1e-8, atol=1e-14)
+
+
+def test_shared_pool_rls_equals_ridge():
+    rng = np.random.default_rng(8)
+    S, T, lam = 9, 40, 1.3
+    rows = np.arange(S)
+    shared = SharedPoolRLS(S, rows, lam)
+    X, F = rng.normal(size=(T, S)), rng.normal(size=(T, S))
+    for t in range(T):
+        shared.update(X[t], F[t])
+    for k, i in enumerate(rows):
+        pre = shared.presyn[k]
+        np.testing.assert_allclose(shared.w[k], ridge_solution(X[:, pre], F[:, i], lam), rtol=1e-8, atol=1e-12)
+
+
+def test_make_rls_picks_the_shared_pool_only_where_it_is_exact():
+    rows = np.array([1, 2])
+    assert isinstance(make_rls(_all_to_all(5, rows), 0.5, rows=rows, n_pool=5), SharedPoolRLS)
+    sparse = np.array([[0, 2], [1, 3]])
+    assert isinstance(make_rls(sparse, 0.5, rows=rows, n_pool=5), BatchRLS)
+    assert isinstance(make_rls(_all_to_all(5, rows), np.eye(4), rows=rows, n_pool=5), BatchRLS)
+    assert isinstance(make_rls(_all_to_all(5, rows), 0.5), BatchRLS)

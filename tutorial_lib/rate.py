@@ -31,7 +31,7 @@ import numpy as np
 from numba import njit
 
 from .params import RateParams
-from .rls import FASTMATH, BatchRLS
+from .rls import FASTMATH, BatchRLS, SharedPoolRLS, make_rls
 from .training import DivergenceError, run_loops, score_correlation
 
 __all__ = [
@@ -181,7 +181,7 @@ def _grid(p: RateParams):
     )
 
 
-def run_trial(net: RateNetwork, rls: BatchRLS | None = None, loop: int | None = None) -> Trial:
+def run_trial(net: RateNetwork, rls: BatchRLS | SharedPoolRLS | None = None, loop: int | None = None) -> Trial:
     """Simulate one trial from r = 0. With ``rls``, train ``net.W`` in place as it runs.
 
     The dynamics run compiled between learning steps; at each learning step
@@ -258,7 +258,7 @@ class TrainResult:
     W0: np.ndarray
     scores: np.ndarray
     last: Trial | None
-    rls: BatchRLS
+    rls: BatchRLS | SharedPoolRLS
     stopped: bool = False
 
     @property
@@ -295,7 +295,8 @@ def train(params: RateParams | RateNetwork | None = None, *, n_loops: int | None
     n = p.n_loops if n_loops is None else n_loops
     W0 = net.W.copy()
     presyn = net.presyn[net.trained]
-    rls = BatchRLS(presyn, p.lam, w0=net.W[net.trained[:, None], presyn])
+    # all-to-all: every trained neuron reads all others, and one shared P serves them all (exact)
+    rls = make_rls(presyn, p.lam, w0=net.W[net.trained[:, None], presyn], rows=net.trained, n_pool=p.N)
     outcome = run_loops(n, lambda loop: run_trial(net, rls, loop), callback=callback,
                         progress=progress, stop=stop, desc="Part 1 training")
     return TrainResult(net, W0, outcome.scores, outcome.last, rls, outcome.stopped)

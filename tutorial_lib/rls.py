@@ -52,7 +52,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from numba import njit
 
-__all__ = ["BatchRLS", "rls_step", "rls_batch_step", "ridge_solution"]
+__all__ = ["BatchRLS", "SharedPoolRLS", "make_rls", "rls_step", "rls_batch_step", "rls_shared_step", "ridge_solution"]
 
 
 # Reassociating sums lets the compiler vectorise the dot products; no flag
@@ -239,6 +239,152 @@ class BatchRLS:
     def output(self, activity) -> np.ndarray:
         """The plastic input ``w_i . x_i`` of every neuron for this activity."""
         return np.einsum("nm,nm->n", self.w, np.asarray(activity)[self.presyn])
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def rls_shared_step(P, w, rows, presyn, activity, target, other, err, q):
+    """One RLS step for neurons that all read one pool, each without its own entry.
+
+    ``P`` (S, S) is the pool's shared matrix, ``rows[k]`` the pool index of
+    neuron ``k``, whose inputs ``presyn[k]`` are all the other S - 1 pool
+    members; ``w``, ``target``, ``other``, ``err`` as in :func:`rls_batch_step`;
+    ``q`` (S,) scratch. See :class:`SharedPoolRLS` for the derivation.
+    """
+    S = P.shape[0]
+    rq = 0.0
+    for a in range(S):  # q = P r,  rq = r . q
+        s = 0.0
+        for b in range(S):
+            s += P[a, b] * activity[b]
+        q[a] = s
+        rq += activity[a] * s
+    R, m = presyn.shape
+    for k in range(R):
+        i = rows[k]
+        Pi = P[i]  # row i, equal to column i: P is symmetric
+        h = q[i] / Pi[i]
+        c = 1.0 / (1.0 + rq - q[i] * h)  # 1 / (1 + x . P_k x)
+        wx = 0.0
+        for a in range(m):
+            wx += w[k, a] * activity[presyn[k, a]]
+        e = wx + other[k] - target[k]
+        err[k] = e
+        ec = e * c
+        for a in range(m):  # k_k = q_j - P_ji q_i / P_ii for every input j != i
+            j = presyn[k, a]
+            w[k, a] -= ec * (q[j] - Pi[j] * h)
+    cc = 1.0 / (1.0 + rq)
+    for a in range(S):  # P <- P - q q^T / (1 + r . q)
+        qa = cc * q[a]
+        for b in range(S):
+            P[a, b] -= qa * q[b]
+
+
+class SharedPoolRLS:
+    r"""RLS for neurons that each read every member of one pool but themselves (all-to-all).
+
+    The same result as :class:`BatchRLS` with ``presyn[k]`` = the pool without
+    ``rows[k]`` and the penalty ``lam * I``, at a fraction of the cost: one
+    ``S x S`` matrix instead of one ``(S-1) x (S-1)`` matrix per neuron, and
+    ``O(S^2)`` work per update instead of ``O(R S^2)``.
+
+    Why it is exact. Let :math:`A = \lambda I + \sum_t \mathbf r_t \mathbf r_t^	op`
+    over the whole pool and :math:`P = A^{-1}`. Neuron :math:`i` sees every
+    input but its own, so its matrix :math:`A_i` is :math:`A` without row and
+    column :math:`i`, and the inverse of such a block is a Schur complement of
+    :math:`P`:
+
+    .. math::
+
+        P_i = P_{-i,-i} - rac{P_{-i,i} P_{i,-i}}{P_{ii}}.
+
+    With :math:`\mathbf q = P \mathbf r` (shared by all neurons) the quantities
+    of neuron :math:`i`'s update follow in :math:`O(S)`:
+
+    .. math::
+
+        P_i \mathbf r_{-i} = \mathbf q_{-i} - P_{-i,i} rac{q_i}{P_{ii}}, \qquad
+        \mathbf r_{-i}^	op P_i \mathbf r_{-i} = \mathbf r \cdot \mathbf q - rac{q_i^2}{P_{ii}},
+
+    and only the shared :math:`P` needs the rank-one update
+    :math:`P \leftarrow P - \mathbf q \mathbf q^	op / (1 + \mathbf r \cdot \mathbf q)`.
+    ``tests/test_rls.py`` checks that both classes give the same weights.
+
+    Parameters
+    ----------
+    n_pool : size S of the pool (the activity vector passed to :meth:`update`).
+    rows : pool index of each trained neuron.
+    lam : the regulariser (``P`` starts as ``I / lam``).
+    w0 : (R, S-1) initial weights, in the order of :attr:`presyn`.
+    """
+
+    def __init__(self, n_pool: int, rows, lam: float, w0=None, dtype=np.float64):
+        rows = np.ascontiguousarray(rows, dtype=np.int64)
+        if rows.ndim != 1 or rows.size == 0 or rows.min() < 0 or rows.max() >= n_pool:
+            raise ValueError(f"rows must be pool indices in [0, {n_pool - 1}]")
+        if np.unique(rows).size != rows.size:
+            raise ValueError("rows must be distinct")
+        lam = float(lam)
+        if not np.isfinite(lam) or lam <= 0:
+            raise ValueError(f"lam (RLS regulariser lambda) must be > 0 (got {lam:g})")
+        self.rows = rows
+        self.presyn = np.array([np.delete(np.arange(n_pool), i) for i in rows], dtype=np.int64)
+        self.P = np.eye(n_pool, dtype=dtype) / lam
+        R, m = self.presyn.shape
+        if w0 is None:
+            self.w = np.zeros((R, m), dtype=dtype)
+        else:
+            w0 = np.asarray(w0, dtype=dtype)
+            if w0.shape != (R, m):
+                raise ValueError(f"w0 must have shape ({R}, {m}) (got {w0.shape})")
+            self.w = w0.copy()
+        self.err = np.zeros(R, dtype=dtype)
+        self._q = np.zeros(n_pool, dtype=dtype)
+
+    @property
+    def n_neurons(self) -> int:
+        return self.rows.shape[0]
+
+    def P_of(self, k: int) -> np.ndarray:
+        """Neuron ``k``'s own matrix ``P_k`` (the Schur complement), for inspection and tests."""
+        i = self.rows[k]
+        keep = self.presyn[k]
+        return self.P[np.ix_(keep, keep)] - np.outer(self.P[keep, i], self.P[i, keep]) / self.P[i, i]
+
+    def update(self, activity, target, other=None) -> np.ndarray:
+        """One RLS step for all neurons; returns the errors before the update."""
+        activity = np.ascontiguousarray(activity, dtype=self.P.dtype)
+        if activity.shape != (self.P.shape[0],):
+            raise ValueError(f"activity must have shape ({self.P.shape[0]},) (got {activity.shape})")
+        n = self.n_neurons
+        target = np.ascontiguousarray(np.broadcast_to(np.asarray(target, dtype=self.P.dtype), (n,)))
+        other = np.zeros(n, self.P.dtype) if other is None else np.ascontiguousarray(
+            np.broadcast_to(np.asarray(other, dtype=self.P.dtype), (n,)))
+        self.step(activity, target, other)
+        return self.err.copy()
+
+    def step(self, activity, target, other) -> None:
+        """:meth:`update` without checks or copies (contiguous arrays of the right dtype)."""
+        rls_shared_step(self.P, self.w, self.rows, self.presyn, activity, target, other, self.err, self._q)
+
+    def output(self, activity) -> np.ndarray:
+        """The plastic input ``w_k . x_k`` of every neuron for this activity."""
+        return np.einsum("nm,nm->n", self.w, np.asarray(activity)[self.presyn])
+
+
+def make_rls(presyn, penalty, w0=None, rows=None, n_pool=None):
+    """The fastest exact RLS for this layout: :class:`SharedPoolRLS` when every neuron
+    reads the whole pool but itself and the penalty is ``lam * I``, else :class:`BatchRLS`.
+
+    ``rows`` (pool index of each neuron) and ``n_pool`` are needed for the first.
+    """
+    presyn = np.asarray(presyn)
+    if rows is not None and n_pool is not None and np.ndim(penalty) == 0 and presyn.shape[1] == n_pool - 1:
+        rows = np.asarray(rows)
+        everyone_else = np.array([np.delete(np.arange(n_pool), i) for i in rows])
+        if np.array_equal(presyn, everyone_else):
+            return SharedPoolRLS(n_pool, rows, penalty, w0=w0)
+    return BatchRLS(presyn, penalty, w0=w0)
 
 
 def ridge_solution(X, y, penalty, w0=None) -> np.ndarray:
