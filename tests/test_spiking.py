@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tutorial_lib import spiking_net
-from tutorial_lib.rls import BatchRLS
+from tutorial_lib.rls import BatchRLS, SharedPoolRLS
 from tutorial_lib.spiking import (
     Learning,
     LIFNetwork,
@@ -275,3 +275,21 @@ def test_bad_engine_input_raises_value_error_naming_it():
         Synapses.from_dense(np.ones((2, 2)), tau=-1.0)
     with pytest.raises(ValueError, match="^noise"):
         LIFNetwork(np.ones(3), noise=-1.0)
+
+
+def test_shared_pool_rls_gives_the_same_training_as_the_batch():
+    """Part 2 trains all-to-all networks with one shared P; it must match one P per neuron."""
+    p = replace(SMALL, train_fraction=0.5)
+    nets = [spiking_net.build_network(p) for _ in range(2)]
+    tr = nets[0].trained
+    presyn = nets[0].presyn[tr]
+    w0 = nets[0].W[tr[:, None], presyn]
+    rls_b = BatchRLS(presyn, p.lam, w0=w0)
+    rls_s = SharedPoolRLS(p.N, tr, p.lam, w0=w0)
+    for loop in range(2):
+        a = spiking_net.run_trial(nets[0], rls_b, loop)
+        b = spiking_net.run_trial(nets[1], rls_s, loop)
+        np.testing.assert_array_equal(a.spike_neurons, b.spike_neurons)
+        np.testing.assert_array_equal(a.spike_times, b.spike_times)
+    np.testing.assert_allclose(nets[1].W, nets[0].W, rtol=1e-8, atol=1e-12)
+    assert isinstance(spiking_net.train(p, n_loops=1, progress=False).rls, SharedPoolRLS)

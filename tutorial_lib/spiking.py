@@ -90,7 +90,7 @@ import numpy as np
 from numba import njit
 
 from .params import check_grid, check_int, check_real
-from .rls import BatchRLS, rls_batch_step
+from .rls import BatchRLS, SharedPoolRLS, rls_batch_step, rls_shared_step
 from .training import DivergenceError
 
 __all__ = [
@@ -182,7 +182,7 @@ def lif_kernel(
     ch_decay, ch_gain, ch_ptr, ch_post, ch_w, x,
     p_decay, p_gain, rows, presyn, w, out_ptr, out_row, out_col, r, u,
     ext_ptr, ext_src,
-    learn_steps, targets, P, error_noise, errors,
+    learn_steps, targets, P, P_pool, error_noise, errors,
     rec_every, rec_idx, v_rec, cur_rec,
     spike_step, spike_idx, n_steps,
 ):
@@ -208,7 +208,9 @@ def lif_kernel(
 
     Learning: at step ``learn_steps[j]`` every plastic row takes one RLS step
     (:func:`~tutorial_lib.rls.rls_batch_step`) towards ``targets[j]`` (R,), with
-    ``P`` (R, m, m); the error is total input minus target, plus
+    ``P`` (R, m, m); or, if ``P_pool`` is not empty, with the one shared matrix
+    ``P_pool`` (S, S) of :class:`~tutorial_lib.rls.SharedPoolRLS` (every row reads
+    all sources but its own neuron); the error is total input minus target, plus
     ``error_noise * normal`` (drawn in row order); it is written to ``errors[j]``.
 
     Recording every ``rec_every`` steps, at the start of the step: ``v_rec`` (rows,
@@ -232,7 +234,9 @@ def lif_kernel(
     xi = np.zeros(N)  # this step's noise, noise * standard normal
     other = np.empty(R)
     err = np.empty(R)
-    scratch = np.empty((R, 2, m))
+    shared = P_pool.shape[0] > 0
+    scratch = np.empty((0 if shared else R, 2, m))
+    q_pool = np.empty(P_pool.shape[0])
     n_spikes = 0
     j = 0  # index of the next learning step
     for n in range(n_steps):
@@ -256,7 +260,10 @@ def lif_kernel(
                 if error_noise > 0.0:
                     o += error_noise * rng.standard_normal()
                 other[k] = o
-            rls_batch_step(P, w, presyn, r, targets[j], other, err, scratch)
+            if shared:
+                rls_shared_step(P_pool, w, rows, presyn, r, targets[j], other, err, q_pool)
+            else:
+                rls_batch_step(P, w, presyn, r, targets[j], other, err, scratch)
             errors[j] = err
             _plastic_input(rows, presyn, w, r, u)
             j += 1
@@ -495,7 +502,7 @@ class Learning:
     each error (0: none).
     """
 
-    rls: BatchRLS
+    rls: BatchRLS | SharedPoolRLS
     times: np.ndarray
     targets: np.ndarray
     error_noise: float = 0.0
@@ -640,6 +647,7 @@ def simulate(
     if learning is None:
         learn_steps = np.zeros(0, np.int64)
         targets, P, errors = np.zeros((0, R)), np.zeros((0, m, m)), np.zeros((0, R))
+        P_pool = np.zeros((0, 0))
         error_noise = 0.0
         w = pl.w
     else:
@@ -652,7 +660,12 @@ def simulate(
         if targets.shape != (learn_steps.shape[0], R):
             raise ValueError(
                 f"learning.targets must have shape ({learn_steps.shape[0]}, {R}) (got {targets.shape})")
-        P = learning.rls.P
+        if isinstance(learning.rls, SharedPoolRLS):
+            if not np.array_equal(learning.rls.rows, pl.rows) or learning.rls.P.shape[0] != r.shape[0]:
+                raise ValueError("a SharedPoolRLS must have the plastic rows and one pool entry per source")
+            P, P_pool = np.zeros((0, m, m)), learning.rls.P
+        else:
+            P, P_pool = learning.rls.P, np.zeros((0, 0))
         error_noise = check_real("error_noise", learning.error_noise, lo=0,
                                  what="std of the noise added to the error")
         errors = np.zeros((learn_steps.shape[0], R))
@@ -675,7 +688,7 @@ def simulate(
         ch_decay, ch_gain, ch_ptr, ch_post, ch_w, x,
         1.0 - dt / pl.tau, 1.0 / pl.tau, pl.rows, pl.presyn, w, pl.out_ptr, pl.out_row, pl.out_col, r, u,
         ext_ptr, ext_src,
-        learn_steps, targets, P, error_noise, errors,
+        learn_steps, targets, P, P_pool, error_noise, errors,
         rec_every, rec_idx, v_rec, cur_rec,
         spike_step, spike_idx, n_steps,
     )

@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .rate import random_presyn
-from .rls import BatchRLS
+from .rls import BatchRLS, SharedPoolRLS, make_rls
 from .spiking import Learning, LIFNetwork, PlasticSynapses, Run, Synapses, simulate
 from .params import SpikingParams
 from .training import run_loops, score_correlation
@@ -214,7 +214,7 @@ def learning_times(p: SpikingParams) -> np.ndarray:
     return p.stim_off + np.arange(p.n_learn) * p.learn_every
 
 
-def run_trial(net: SpikingNetwork, rls: BatchRLS | None = None, loop: int | None = None, *,
+def run_trial(net: SpikingNetwork, rls: BatchRLS | SharedPoolRLS | None = None, loop: int | None = None, *,
               rng: np.random.Generator | None = None) -> Trial:
     """Simulate one trial (``v(0) ~ Uniform(0, 1)``, synapses at 0). With ``rls``, train ``net.W`` in place.
 
@@ -263,7 +263,7 @@ class TrainResult:
     W0: np.ndarray
     scores: np.ndarray
     last: Trial | None
-    rls: BatchRLS
+    rls: BatchRLS | SharedPoolRLS
     stopped: bool = False
 
     @property
@@ -301,7 +301,8 @@ def train(params: SpikingParams | SpikingNetwork | None = None, *, n_loops: int 
     n = p.n_loops if n_loops is None else n_loops
     W0 = net.W.copy()
     presyn = net.presyn[net.trained]
-    rls = BatchRLS(presyn, p.lam, w0=net.W[net.trained[:, None], presyn])
+    # all-to-all: one shared P serves every trained neuron exactly (see SharedPoolRLS)
+    rls = make_rls(presyn, p.lam, w0=net.W[net.trained[:, None], presyn], rows=net.trained, n_pool=p.N)
     outcome = run_loops(n, lambda loop: run_trial(net, rls, loop), callback=callback,
                         progress=progress, stop=stop, desc="Part 2 training")
     return TrainResult(net, W0, outcome.scores, outcome.last, rls, outcome.stopped)
