@@ -16,11 +16,12 @@ import sys
 import time
 from pathlib import Path
 
-from . import part1
+from . import part1, part2
 
 SUITES = {
     "rls": part1.bench_rls,
     "part1": part1.bench_part1,
+    "part2": part2.bench_part2,
 }
 
 

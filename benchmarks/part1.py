@@ -73,22 +73,21 @@ def bench_rls():
     ]
 
 
-def _compile_seconds(fresh: bool) -> float:
-    """Seconds to import and run one short training in a new process (numba cache fresh or warm)."""
+def _startup_seconds(code: str, fresh: bool) -> float:
+    """Seconds to run ``code`` in a new process, with an empty or the usual (warm) numba cache."""
     import os
     import tempfile
 
     env = dict(os.environ)
     if fresh:
         env["NUMBA_CACHE_DIR"] = tempfile.mkdtemp(prefix="numba-fresh-")
-    code = (
-        "import time; t=time.perf_counter();"
-        "from tutorial_lib import RateParams, rate;"
-        "rate.train(RateParams(n_loops=1, train_duration=5.0), progress=False);"
-        "print(time.perf_counter()-t)"
-    )
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    timed = f"import time; t = time.perf_counter(); {code}; print(time.perf_counter() - t)"
+    out = subprocess.run([sys.executable, "-c", timed], env=env, capture_output=True, text=True, check=True)
     return float(out.stdout.strip().splitlines()[-1])
+
+
+_STARTUP = ("from tutorial_lib import RateParams, rate;"
+            "rate.train(RateParams(n_loops=1, train_duration=5.0), progress=False)")
 
 
 def bench_part1():
@@ -105,6 +104,6 @@ def bench_part1():
         ("part1_simulation_seconds_per_trial", t_sim, "s", "one trial without learning"),
         ("part1_score_loop50", float(res.scores[-1]), "", "mean correlation u vs target (target >= 0.99)"),
         ("part1_test_score", float(res.test().score), "", "after training, learning off (target >= 0.98)"),
-        ("part1_startup_fresh_cache", _compile_seconds(True), "s", "new process, empty numba cache"),
-        ("part1_startup_warm_cache", _compile_seconds(False), "s", "new process, numba cache warm"),
+        ("part1_startup_fresh_cache", _startup_seconds(_STARTUP, fresh=True), "s", "new process, empty numba cache"),
+        ("part1_startup_warm_cache", _startup_seconds(_STARTUP, fresh=False), "s", "new process, numba cache warm"),
     ]
