@@ -46,9 +46,30 @@ def part1_training(outdir: Path) -> Path:
     return path
 
 
+def part2_training(outdir: Path) -> Path:
+    """Part 2: total input against target for three trained LIF neurons, the raster, the learning curve."""
+    from tutorial_lib import SpikingParams, plotting, spiking_net
+
+    p = SpikingParams()
+    res = spiking_net.train(p, progress=False)
+    test = res.test()
+    with plotting.style():
+        fig = plt.figure(figsize=(9.5, 5.2))
+        plotting.plot_spiking_summary(
+            test, res.scores, neurons=(0, 1, 2), fig=fig, params=p,
+            title=f"Part 2: spiking network (N = {p.N} LIF neurons) trained with RLS, {p.n_loops} loops; "
+                  f"test score {test.score:.3f}",
+        )
+        path = outdir / "part2_training.png"
+        fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
 #: name -> function(outdir) -> path; later parts add theirs here.
 FIGURES = {
     "part1": part1_training,
+    "part2": part2_training,
 }
 
 

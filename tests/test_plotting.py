@@ -99,3 +99,85 @@ def test_training_summary_has_activity_panels_and_a_learning_curve(tiny):
     assert len(axes) == 3
     assert all(ax.get_xlabel() for ax in (axes[1], axes[2]))
     assert axes[-1].get_xlabel() == "training loop"
+
+
+# ---------------------------------------------------------------------------
+# Part 2: spiking networks
+
+
+@pytest.fixture(scope="module")
+def tiny_spiking():
+    """A 20-neuron spiking network trained for two short loops (half of it), and its test trial."""
+    from tutorial_lib import SpikingParams, spiking_net
+
+    p = SpikingParams(N=20, stim_on=100.0, stim_off=200.0, train_duration=500.0, target_period=500.0,
+                      train_fraction=0.5, n_loops=2)
+    res = spiking_net.train(p, progress=False)
+    return res, res.test()
+
+
+def test_voltage_trace_marks_each_spike_above_threshold():
+    from tutorial_lib.spiking import simulate_single
+
+    run = simulate_single(mu=1.5, noise=0.0, T=100.0)
+    ax = plotting.plot_voltage(run.t, run.v[:, 0], run.spike_times)
+    _check_axes(ax)
+    assert "threshold" in ax.get_ylabel() and ax.get_xlabel() == "time (ms)"
+    strokes = ax.collections[-1].get_segments()
+    assert len(strokes) == run.spike_times.size > 0
+    assert all(seg[0, 1] == 1.0 and seg[1, 1] > 1.0 for seg in strokes)  # from threshold upwards
+    np.testing.assert_allclose([seg[0, 0] for seg in strokes], run.spike_times)
+
+
+def test_synaptic_input_and_rate_curve_label_their_units():
+    from tutorial_lib.spiking import lif_rate, simulate_pair
+
+    pair = simulate_pair(T=200.0)
+    ax = plotting.plot_synaptic_input(pair.t, pair.synaptic_input[:, 1], label="neuron 2")
+    _check_axes(ax)
+    assert "threshold" in ax.get_ylabel()
+    mu = np.array([0.9, 1.2, 2.0])
+    ax = plotting.plot_rate_vs_input(mu, [lif_rate(m) for m in mu], theory=lif_rate)
+    _check_axes(ax)
+    assert "Hz" in ax.get_ylabel() and "threshold" in ax.get_xlabel()
+    assert len(ax.lines[0].get_xdata()) == 400  # the theory curve on a fine grid
+
+
+def test_raster_shows_every_spike_and_can_select_neurons(tiny_spiking):
+    res, trial = tiny_spiking
+    ax = plotting.plot_raster(trial.spike_times, trial.spike_neurons, params=res.params)
+    _check_axes(ax)
+    assert ax.collections[-1].get_offsets().shape[0] == trial.spike_times.size
+    assert "Hz" in ax.get_title()
+    ax = plotting.plot_raster(trial.spike_times, trial.spike_neurons, neurons=[0, 1], t_range=(0.0, 300.0))
+    shown = np.asarray(ax.collections[-1].get_offsets())
+    assert set(shown[:, 1]) <= {0, 1} and shown[:, 0].max() <= 300.0
+    assert ax.get_xlim() == (0.0, 300.0)
+
+
+def test_drive_and_neuron_panels_label_every_axis(tiny_spiking):
+    res, trial = tiny_spiking
+    neurons = list(res.network.trained[:2])
+    fig = plotting.plot_drive(trial, neurons, params=res.params)
+    assert len(fig.axes) == 2 and fig.axes[-1].get_xlabel() == "time (ms)"
+    assert all(ax.get_ylabel() for ax in fig.axes)
+    target = fig.axes[0].lines[1].get_ydata()
+    assert np.isnan(target[trial.t < res.params.stim_off]).all()  # target only in the training window
+    np.testing.assert_array_equal(target[trial.window], trial.target[trial.window, neurons[0]])
+    fig = plotting.plot_spiking_neurons(trial, neurons, params=res.params)
+    assert len(fig.axes) == 4 and all(ax.get_ylabel() for ax in fig.axes)
+    assert fig.axes[-1].get_xlabel() == "time (ms)"
+    assert "Hz" in fig.axes[0].get_title(loc="left")
+
+
+def test_spiking_summary_has_inputs_a_raster_and_a_learning_curve(tiny_spiking):
+    res, trial = tiny_spiking
+    neurons = res.network.trained[:3]
+    fig = plotting.plot_spiking_summary(trial, res.scores, neurons=neurons, params=res.params)
+    left, right = fig.subfigs
+    assert len(left.axes) == 4 and len(right.axes) == 1
+    assert [ax.get_ylabel() for ax in left.axes] == [f"neuron {i}" for i in neurons] + ["neuron index"]
+    assert left.axes[-1].get_xlabel() == "time (ms)"
+    assert right.axes[0].get_xlabel() == "training loop"
+    fig = plotting.plot_spiking_summary(trial, None, neurons=[0], params=res.params)
+    assert not fig.subfigs and len(fig.axes) == 2  # without scores: one input panel above the raster

@@ -31,12 +31,14 @@ from typing import Callable
 
 import ipywidgets as widgets
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from .params import RateParams
+from .params import RateParams, SpikingParams
 from .training import DivergenceError
 
-__all__ = ["TrainingDashboard", "LiveFigure", "RateLiveFigure", "rate_dashboard"]
+__all__ = ["TrainingDashboard", "LiveFigure", "RateLiveFigure", "rate_dashboard",
+           "SpikingLiveFigure", "spiking_dashboard"]
 
 
 def render_png(fig: Figure, dpi: int = 80) -> bytes:
@@ -57,6 +59,10 @@ class LiveFigure:
 
     def update(self, loop: int, trial, scores: np.ndarray) -> None:  # pragma: no cover - interface
         raise NotImplementedError
+
+    def render(self) -> bytes:
+        """The figure as PNG bytes (a subclass may render faster)."""
+        return render_png(self.fig)
 
 
 @dataclass
@@ -124,7 +130,11 @@ class TrainingDashboard:
         self._on_change()
         params = self.params()
         if params is not None:
-            note = self._draw_preview(params)
+            try:
+                note = self._draw_preview(params)
+            except DivergenceError as exc:  # nothing recorded to draw: say why, keep the dashboard
+                self._show_error(str(exc))
+                note = ""
             if note:
                 self.status.value += f"<br><i>Untrained network: {html.escape(note)}</i>"
 
@@ -167,7 +177,7 @@ class TrainingDashboard:
         return note
 
     def _redraw(self):
-        self.image.value = render_png(self.figure.fig)
+        self.image.value = self.figure.render()
         self.n_draws += 1
 
     # -- training ------------------------------------------------------------
@@ -342,4 +352,157 @@ def rate_dashboard(params: RateParams | None = None, n_show: int = 3) -> Trainin
         preview=lambda q: rate.run_trial(rate.build_network(q)),
         figure=RateLiveFigure(n_show),
         describe=_rate_describe,
+    )
+
+
+# ---------------------------------------------------------------------------
+# Part 2
+
+
+class SpikingLiveFigure(LiveFigure):
+    """Target (dashed) and total input mu + u (solid) of a few trained neurons, the raster, the score per loop.
+
+    Cheap to update: after each loop only the data of the existing artists
+    change (the input lines, the raster's scatter offsets, the score line); the
+    layout is computed once per run, and the figure keeps one Agg canvas, so
+    its renderer and text caches are reused from loop to loop.
+    """
+
+    def __init__(self, n_show: int = 3, dpi: int = 80):
+        super().__init__(figsize=(9.0, 5.6))
+        self.n_show = n_show
+        self.fig.set_dpi(dpi)
+        FigureCanvasAgg(self.fig)  # attaches itself as fig.canvas
+        self._layout_done = False
+
+    def render(self) -> bytes:
+        buf = io.BytesIO()
+        self.fig.canvas.print_png(buf)
+        if not self._layout_done:  # the first draw placed the axes: keep them there
+            self.fig.set_layout_engine("none")
+            self._layout_done = True
+        return buf.getvalue()
+
+    def reset(self, params, preview):
+        from .plotting import COLORS
+
+        fig = self.fig
+        fig.clear()
+        fig.set_layout_engine("constrained")
+        self._layout_done = False
+        neurons = preview.trained[: self.n_show]
+        self.neurons = neurons
+        n = len(neurons)
+        gs = fig.add_gridspec(n + 1, 2, width_ratios=[2.2, 1], height_ratios=[1.0] * n + [1.6])
+        t = preview.t
+        win = preview.window
+        self.lines = []
+        first = None
+        for row, i in enumerate(neurons):
+            ax = fig.add_subplot(gs[row, 0], sharex=first)
+            first = first or ax
+            ax.axvspan(params.stim_on, params.stim_off, color=COLORS["stimulus"], alpha=0.3, lw=0)
+            ax.plot(t[win], preview.target[win, i], "--", color="0.3", lw=1.2, label=r"target $f_i$")
+            (line,) = ax.plot(t, preview.drive[:, i], color=f"C{row}", lw=1.2, label=r"input $\mu + u_i$")
+            self.lines.append(line)
+            f = preview.target[win, i]
+            ax.set_ylim(f.min() - 0.6, f.max() + 0.6)
+            ax.set_ylabel(f"neuron {i}", fontsize=9)
+            ax.tick_params(labelbottom=False)
+            if row == 0:
+                ax.set_title("before training (untrained network); input in units of threshold",
+                             fontsize=10, loc="left")
+                ax.legend(loc="upper right", fontsize=8, ncol=2, frameon=False)
+                self.title = ax
+        self.raster_ax = ax = fig.add_subplot(gs[n, 0], sharex=first)
+        ax.axvspan(params.stim_on, params.stim_off, color=COLORS["stimulus"], alpha=0.3, lw=0)
+        self.raster = ax.scatter(preview.spike_times, preview.spike_neurons, s=2.0, c="k", marker="|",
+                                 linewidths=0.6)
+        ax.set_ylim(-1, params.N)
+        ax.set_xlim(0, params.t_end)
+        ax.set_xlabel("time (ms)")
+        ax.set_ylabel("neuron")
+        ax.set_title(self._raster_title(preview, params.t_end), fontsize=9, loc="left")
+        self.t_end = params.t_end
+        self.score_ax = fig.add_subplot(gs[:, 1])
+        self.score_ax.set_xlabel("training loop")
+        self.score_ax.set_ylabel("score (mean correlation of input and target)")
+        self.score_ax.set_xlim(0.5, max(params.n_loops, 2) + 0.5)
+        self.score_ax.set_ylim(0, 1.02)
+        self.score_ax.grid(alpha=0.3)
+        (self.score_line,) = self.score_ax.plot([], [], "o-", ms=3, color="k")
+
+    @staticmethod
+    def _raster_title(trial, t_end, what="spikes"):
+        rate = trial.spike_times.size / trial.drive.shape[1] / (t_end / 1000.0)
+        return f"{what}: mean rate {rate:.1f} Hz"
+
+    def update(self, loop, trial, scores):
+        for line, i in zip(self.lines, self.neurons):
+            line.set_ydata(trial.drive[:, i])
+        self.title.set_title(f"loop {loop + 1} (learning on); input in units of threshold",
+                             fontsize=10, loc="left")
+        self.raster.set_offsets(np.column_stack([trial.spike_times, trial.spike_neurons]))
+        self.raster_ax.set_title(self._raster_title(trial, self.t_end, f"spikes in loop {loop + 1}"),
+                                 fontsize=9, loc="left")
+        self.score_line.set_data(np.arange(1, len(scores) + 1), scores)
+        lo = float(np.min(scores))
+        self.score_ax.set_ylim(min(0.0, lo - 0.05), 1.02)
+
+
+def _spiking_describe(p: SpikingParams) -> str:
+    k = "all-to-all" if p.K is None or p.K == p.N - 1 else f"K = {p.K} inputs"
+    return (
+        f"N = {p.N} LIF neurons, {k}, weights sigma = {p.sigma:.2f}, tau_s = {p.tau_s:.3g} ms, "
+        f"lambda = {p.lam:.3g}; {p.n_trained} trained neuron(s); press Train."
+    )
+
+
+def spiking_dashboard(params: SpikingParams | None = None, n_show: int = 3) -> TrainingDashboard:
+    """The Part 2 dashboard: sliders for sigma, K, lambda, tau_s, training fraction, loops and seed.
+
+    Every loop redraws the input of ``n_show`` trained neurons over their
+    targets, the raster of the loop and the score per loop. Other parameters
+    (``N``, ``mu``, the timeline, ...) come from ``params``.
+    """
+    from . import spiking_net
+
+    p = SpikingParams() if params is None else params
+    style = {"description_width": "120px"}
+    layout = widgets.Layout(width="100%")
+
+    def slider(cls, description, tooltip, **kw):
+        return cls(description=description, style=style, layout=layout, continuous_update=False,
+                   tooltip=tooltip, **kw)
+
+    controls = [
+        Control("sigma", slider(widgets.FloatSlider, "sigma (weights)", "std of the initial weights",
+                                value=p.sigma, min=0.01, max=5.0, step=0.01, readout_format=".2f")),
+        Control("K", slider(widgets.IntSlider, "K (inputs)", "inputs per neuron; N-1 = all-to-all",
+                            value=p.n_inputs, min=1, max=p.N - 1),
+                to_param=lambda v, N=p.N: None if v == N - 1 else v),
+        Control("lam", slider(widgets.FloatLogSlider, "lambda (RLS)", "RLS regulariser",
+                              value=p.lam, base=10, min=-3, max=2, step=0.1, readout_format=".3g")),
+        Control("tau_s", slider(widgets.FloatLogSlider, "tau_s (ms)", "synaptic time constant, ms",
+                                value=p.tau_s, base=10, min=0, max=3, step=0.05, readout_format=".3g")),
+        Control("train_fraction", slider(widgets.FloatSlider, "fraction trained",
+                                         "fraction of neurons trained",
+                                         value=p.train_fraction, min=0.05, max=1.0, step=0.05)),
+        Control("n_loops", slider(widgets.IntSlider, "loops", "training loops",
+                                  value=p.n_loops, min=1, max=100)),
+        Control("seed", widgets.BoundedIntText(description="seed", value=p.seed, min=0, max=2**31 - 1,
+                                               style=style, layout=layout)),
+    ]
+
+    def preview(q):
+        return spiking_net.run_trial(spiking_net.build_network(q))
+
+    return TrainingDashboard(
+        "Part 2: train a spiking network with RLS",
+        controls,
+        p,
+        train=spiking_net.train,
+        preview=preview,
+        figure=SpikingLiveFigure(n_show),
+        describe=_spiking_describe,
     )
