@@ -453,7 +453,9 @@ class SpikingLiveFigure(LiveFigure):
         self.raster.set_offsets(np.column_stack([trial.spike_times, trial.spike_neurons]))
         self.raster_ax.set_title(self._raster_title(trial, self.t_end, f"spikes in loop {loop + 1}"),
                                  fontsize=9, loc="left")
-        self.score_line.set_data(np.arange(1, len(scores) + 1), np.clip(1.0 - scores, self.FLOOR, 2.0))
+        self.score_line.set_data(np.arange(1, len(scores) + 1), scores)
+        lo = float(np.min(scores))
+        self.score_ax.set_ylim(min(0.0, lo - 0.05), 1.02)
 
 
 def _spiking_describe(p: SpikingParams) -> str:
