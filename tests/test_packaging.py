@@ -9,6 +9,8 @@ except ImportError:  # Python 3.10
     import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
+# conda-forge names that differ from PyPI's
+CONDA_TO_PYPI = {"playwright-python": "playwright"}
 
 
 def _split(spec: str) -> tuple[str, str]:
@@ -33,7 +35,7 @@ def test_environment_yml_matches_pyproject():
         if in_deps and m and not m.group(1).startswith("pip:"):
             name, version = _split(m.group(1))
             if name not in ("python", "pip"):
-                conda[name] = version
+                conda[CONDA_TO_PYPI.get(name, name)] = version
     assert conda == wanted
 
 

@@ -147,6 +147,8 @@ class TrainingDashboard:
             layout=widgets.Layout(min_width="320px", max_width="380px"),
         )
         self.widget = widgets.HBox([box, self.image], layout=widgets.Layout(align_items="flex-start"))
+        self.widget.add_class("rls-dashboard")  # for the browser tests and lecture-mode CSS
+        self.status.add_class("rls-status")
         self._on_change()
         params = self.params()
         if params is not None:

@@ -1,0 +1,23 @@
+"""Paths, browser settings and the timings table shared by the browser tests."""
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = Path(os.environ.get("BROWSER_ARTIFACTS") or ROOT / "test-artifacts" / "browser")
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+# Debian's chromium, headless; Playwright never downloads a browser here
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+# under pytest-xdist each worker starts its own servers: keep their logs apart
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+TIMINGS: dict[str, object] = {}  # printed at the end of the run; also in ARTIFACTS/timings<worker>.json
+
+
+def record(name: str, value) -> None:
+    """Keep a timing for the end-of-run table, and in ARTIFACTS/timings<worker>.json."""
+    import json
+
+    TIMINGS[name] = value
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / f"timings{WORKER}.json").write_text(json.dumps(TIMINGS, indent=1))

@@ -1,0 +1,173 @@
+"""Lecture mode: the training dashboards as full-screen pages for a projector.
+
+From the repository's root::
+
+    ./run lecture                  # or: python -m tutorial_lib.lecture
+    ./run lecture --port 9000 --no-browser
+
+writes one small page (a notebook) per entry of :data:`PAGES` into ``lecture/``
+and serves the folder with Voila: no code, large fonts, the same sliders and
+buttons as in the notebooks. Each page's only cell is::
+
+    from tutorial_lib.lecture import lecture_page
+    lecture_page("rate_dashboard")
+
+which also works in JupyterLab. To add a part, add its line to :data:`PAGES`
+and run ``./run lecture`` once (or ``python -m tutorial_lib.lecture --write``),
+then commit the new page; ``tests/browser/test_browser_lecture.py`` checks that the
+committed pages match the list and opens each of them in a real browser.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["LECTURE_CSS", "PAGES", "Page", "lecture_page", "main", "write_pages"]
+
+
+@dataclass(frozen=True)
+class Page:
+    """One lecture page: a file name, a heading and a dashboard function of :mod:`tutorial_lib.dashboard`."""
+
+    name: str
+    title: str
+    dashboard: str
+
+
+#: The lecture pages, in order. Only dashboards that exist are listed.
+PAGES = [
+    Page("part1_rate_network", "Part 1: a rate network learns sine waves", "rate_dashboard"),
+    Page("part2_spiking_network", "Part 2: a spiking network learns sine waves", "spiking_dashboard"),
+    # Part 3, once its dashboard exists (name its function in tutorial_lib.dashboard):
+    # Page("part3_balanced_network", "Part 3: a balanced network learns ALM recordings", "..."),
+]
+
+#: Projector styling: ipywidgets' own size variables, scaled up, inside the page's root box only.
+LECTURE_CSS = """
+.rls-lecture {
+  --jp-widgets-font-size: 22px;
+  --jp-widgets-inline-height: 40px;
+  --jp-widgets-inline-label-width: 210px;
+  --jp-widgets-inline-margin: 6px;
+  --jp-widgets-slider-handle-size: 26px;
+  --jp-widgets-slider-track-thickness: 8px;
+  --jp-widgets-progress-thickness: 28px;
+  --jp-widgets-input-padding: 6px;
+  font-size: 22px;
+  line-height: 1.35;
+  width: 100%;
+}
+.rls-lecture .rls-lecture-title { font-size: 34px; font-weight: 600; margin: 0 0 12px 0; }
+.rls-lecture .widget-html-content, .rls-lecture .widget-label, .rls-lecture .widget-readout,
+.rls-lecture .jupyter-button, .rls-lecture input { font-size: 22px; }
+.rls-lecture .widget-readout { min-width: 5em; }
+.rls-lecture img { width: 100%; height: auto; }
+"""
+
+
+def lecture_page(dashboard: str, title: str | None = None, **kwargs):
+    """The dashboard ``tutorial_lib.dashboard.<dashboard>(**kwargs)`` with a heading, styled for a projector.
+
+    Returns an ipywidgets ``VBox`` (displayed when it is the cell's last
+    expression); its ``dashboard`` attribute is the
+    :class:`~tutorial_lib.dashboard.TrainingDashboard` inside.
+    """
+    import html
+
+    import ipywidgets as widgets
+
+    from . import dashboard as dashboards
+
+    if title is None:
+        title = next((p.title for p in PAGES if p.dashboard == dashboard), "")
+    dash = getattr(dashboards, dashboard)(**kwargs)
+    for control in dash.controls.values():  # room for the larger labels
+        control.widget.style.description_width = "210px"
+    controls, image = dash.widget.children
+    controls.layout.min_width = "520px"
+    controls.layout.max_width = "600px"
+    if title and isinstance(controls.children[0], widgets.HTML):
+        controls.children[0].layout.display = "none"  # the page's heading replaces the dashboard's
+    image.layout.max_width = "none"
+    image.layout.width = "100%"
+    dash.widget.layout.width = "100%"
+    page = widgets.VBox(
+        [widgets.HTML(f"<style>{LECTURE_CSS}</style>"),
+         widgets.HTML(f"<div class='rls-lecture-title'>{html.escape(title)}</div>"),
+         dash.widget],
+        layout=widgets.Layout(width="100%"),
+    )
+    page.add_class("rls-lecture")
+    page.dashboard = dash
+    return page
+
+
+def _notebook(page: Page):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata = {
+        "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
+        "language_info": {"name": "python"},
+    }
+    nb.cells = [nbformat.v4.new_code_cell(
+        "# Lecture page, written by `python -m tutorial_lib.lecture` from tutorial_lib.lecture.PAGES\n"
+        "from tutorial_lib.lecture import lecture_page\n"
+        f"lecture_page(\"{page.dashboard}\")",
+        id=f"lecture-{page.name}".replace("_", "-"),
+    )]
+    return nbformat.writes(nb) + "\n"
+
+
+def write_pages(folder: str | os.PathLike = "lecture", pages=None) -> list[Path]:
+    """Write one notebook per page into ``folder`` (only files whose text changed); return their paths."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for page in PAGES if pages is None else pages:
+        path = folder / f"{page.name}.ipynb"
+        text = _notebook(page)
+        if not path.exists() or path.read_text() != text:
+            path.write_text(text)
+        paths.append(path)
+    return paths
+
+
+def voila_command(folder, port: int = 8866, ip: str = "127.0.0.1", browser: bool = True,
+                  extra=()) -> list[str]:
+    """The Voila command line that serves ``folder`` for lecture mode."""
+    cmd = [sys.executable, "-m", "voila", str(folder), f"--port={port}", f"--Voila.ip={ip}",
+           "--theme=light", "--VoilaConfiguration.show_tracebacks=True"]
+    if not browser:
+        cmd.append("--no-browser")
+    return cmd + list(extra)
+
+
+def main(argv=None) -> int:
+    """Write the lecture pages and serve them with Voila (``./run lecture``)."""
+    parser = argparse.ArgumentParser(prog="./run lecture", description=__doc__.split("\n\n")[0],
+                                     epilog="Other options are passed on to voila (see voila --help-all).")
+    parser.add_argument("--dir", default="lecture", help="folder of the pages (default: lecture)")
+    parser.add_argument("--port", type=int, default=8866, help="port (default: 8866)")
+    parser.add_argument("--ip", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    parser.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    parser.add_argument("--write", action="store_true", help="only write the pages, do not serve them")
+    args, extra = parser.parse_known_args(argv)
+    paths = write_pages(args.dir)
+    if args.write:
+        print("\n".join(str(p) for p in paths))
+        return 0
+    print("Lecture pages (press Ctrl+C to stop):")
+    for p in paths:
+        print(f"  http://{args.ip}:{args.port}/voila/render/{p.name}")
+    sys.stdout.flush()
+    cmd = voila_command(args.dir, args.port, args.ip, not args.no_browser, extra)
+    os.execv(cmd[0], cmd)  # Voila takes this process over: Ctrl+C and its PID reach Voila itself
+
+
+if __name__ == "__main__":
+    sys.exit(main())
