@@ -277,6 +277,28 @@ class TrainingDashboard:
         display(self.widget)
 
 
+_STYLE = {"description_width": "120px"}
+
+
+def _slider(cls, description, tooltip, **kw):
+    """A slider of the dashboards' look that reports its value only when released."""
+    return cls(description=description, style=_STYLE, layout=widgets.Layout(width="100%"),
+               continuous_update=False, tooltip=tooltip, **kw)
+
+
+def _network_controls(p, sigma_max: float) -> list:
+    """The sliders every recurrent network has: sigma, K (N-1 = all-to-all) and lambda."""
+    return [
+        Control("sigma", _slider(widgets.FloatSlider, "sigma (weights)", "std of the initial weights",
+                                 value=p.sigma, min=0.01, max=sigma_max, step=0.01, readout_format=".2f")),
+        Control("K", _slider(widgets.IntSlider, "K (inputs)", "inputs per neuron; N-1 = all-to-all",
+                             value=p.n_inputs, min=1, max=p.N - 1),
+                to_param=lambda v, N=p.N: None if v == N - 1 else v),
+        Control("lam", _slider(widgets.FloatLogSlider, "lambda (RLS)", "RLS regulariser",
+                               value=p.lam, base=10, min=-3, max=2, step=0.1, readout_format=".3g")),
+    ]
+
+
 # ---------------------------------------------------------------------------
 # Part 1
 
@@ -347,26 +369,13 @@ def rate_dashboard(params: RateParams | None = None, n_show: int = 3) -> Trainin
     from . import rate
 
     p = RateParams() if params is None else params
-    style = {"description_width": "120px"}
-    layout = widgets.Layout(width="100%")
-
-    def slider(cls, description, tooltip, **kw):
-        return cls(description=description, style=style, layout=layout, continuous_update=False,
-                   tooltip=tooltip, **kw)
-
     controls = [
-        Control("sigma", slider(widgets.FloatSlider, "sigma (weights)", "std of the initial weights",
-                                value=p.sigma, min=0.01, max=1.0, step=0.01, readout_format=".2f")),
-        Control("K", slider(widgets.IntSlider, "K (inputs)", "inputs per neuron; N-1 = all-to-all",
-                            value=p.n_inputs, min=1, max=p.N - 1),
-                to_param=lambda v, N=p.N: None if v == N - 1 else v),
-        Control("lam", slider(widgets.FloatLogSlider, "lambda (RLS)", "RLS regulariser",
-                              value=p.lam, base=10, min=-3, max=2, step=0.1, readout_format=".3g")),
-        Control("train_fraction", slider(widgets.FloatSlider, "fraction trained", "fraction of neurons trained",
+        *_network_controls(p, sigma_max=1.0),
+        Control("train_fraction", _slider(widgets.FloatSlider, "fraction trained", "fraction of neurons trained",
                                          value=p.train_fraction, min=0.05, max=1.0, step=0.05)),
-        Control("n_loops", slider(widgets.IntSlider, "loops", "training loops", value=p.n_loops, min=1, max=200)),
+        Control("n_loops", _slider(widgets.IntSlider, "loops", "training loops", value=p.n_loops, min=1, max=200)),
         Control("seed", widgets.BoundedIntText(description="seed", value=p.seed, min=0, max=2**31 - 1,
-                                               style=style, layout=layout)),
+                                               style=_STYLE, layout=widgets.Layout(width="100%"))),
     ]
     return TrainingDashboard(
         "Part 1: train a rate RNN with RLS",
@@ -478,30 +487,17 @@ def spiking_dashboard(params: SpikingParams | None = None, n_show: int = 3) -> T
     from . import spiking_net
 
     p = SpikingParams() if params is None else params
-    style = {"description_width": "120px"}
-    layout = widgets.Layout(width="100%")
-
-    def slider(cls, description, tooltip, **kw):
-        return cls(description=description, style=style, layout=layout, continuous_update=False,
-                   tooltip=tooltip, **kw)
-
     controls = [
-        Control("sigma", slider(widgets.FloatSlider, "sigma (weights)", "std of the initial weights",
-                                value=p.sigma, min=0.01, max=5.0, step=0.01, readout_format=".2f")),
-        Control("K", slider(widgets.IntSlider, "K (inputs)", "inputs per neuron; N-1 = all-to-all",
-                            value=p.n_inputs, min=1, max=p.N - 1),
-                to_param=lambda v, N=p.N: None if v == N - 1 else v),
-        Control("lam", slider(widgets.FloatLogSlider, "lambda (RLS)", "RLS regulariser",
-                              value=p.lam, base=10, min=-3, max=2, step=0.1, readout_format=".3g")),
-        Control("tau_s", slider(widgets.FloatLogSlider, "tau_s (ms)", "synaptic time constant, ms",
+        *_network_controls(p, sigma_max=5.0),
+        Control("tau_s", _slider(widgets.FloatLogSlider, "tau_s (ms)", "synaptic time constant, ms",
                                 value=p.tau_s, base=10, min=0, max=3, step=0.05, readout_format=".3g")),
-        Control("train_fraction", slider(widgets.FloatSlider, "fraction trained",
+        Control("train_fraction", _slider(widgets.FloatSlider, "fraction trained",
                                          "fraction of neurons trained",
                                          value=p.train_fraction, min=0.05, max=1.0, step=0.05)),
-        Control("n_loops", slider(widgets.IntSlider, "loops", "training loops",
+        Control("n_loops", _slider(widgets.IntSlider, "loops", "training loops",
                                   value=p.n_loops, min=1, max=100)),
         Control("seed", widgets.BoundedIntText(description="seed", value=p.seed, min=0, max=2**31 - 1,
-                                               style=style, layout=layout)),
+                                               style=_STYLE, layout=widgets.Layout(width="100%"))),
     ]
 
     def preview(q):
