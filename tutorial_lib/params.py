@@ -124,8 +124,33 @@ class _Validated:
         pass
 
 
+class _RecurrentNetwork(_Validated):
+    """What parts 1 and 2 share: N neurons, K inputs each (None: all-to-all), a trained fraction."""
+
+    def _check_network(self):
+        if self.K is not None and self.K > self.N - 1:
+            raise ValueError(
+                f"K (inputs per neuron) must be in [1, N-1] = [1, {self.N - 1}] (got {self.K})"
+            )
+        if self.n_trained < 1:
+            raise ValueError(
+                f"train_fraction must train at least one neuron: {self.train_fraction:g} x N = "
+                f"{self.train_fraction * self.N:g} rounds to 0; use train_fraction >= {0.5 / self.N:.3g}"
+            )
+
+    @property
+    def n_inputs(self) -> int:
+        """Inputs per neuron: K, or N - 1 for all-to-all."""
+        return self.N - 1 if self.K is None else self.K
+
+    @property
+    def n_trained(self) -> int:
+        """Number of trained neurons: train_fraction x N, rounded."""
+        return int(round(self.train_fraction * self.N))
+
+
 @dataclass(frozen=True)
-class RateParams(_Validated):
+class RateParams(_RecurrentNetwork):
     """Part 1: a rate RNN whose recurrent input is trained with RLS.
 
     Parameters (times in ms)
@@ -192,10 +217,7 @@ class RateParams(_Validated):
         return check_real(name, v, lo=0, lo_open=True)
 
     def _check_together(self):
-        if self.K is not None and self.K > self.N - 1:
-            raise ValueError(
-                f"K (inputs per neuron) must be in [1, N-1] = [1, {self.N - 1}] (got {self.K})"
-            )
+        self._check_network()
         if self.stim_off <= self.stim_on:
             raise ValueError(f"stim_off must be > stim_on = {self.stim_on:g} ms (got {self.stim_off:g})")
         if self.dt > self.tau / 5:
@@ -205,26 +227,14 @@ class RateParams(_Validated):
             if name == "stim_on" and value == 0:
                 continue
             check_grid(name, value, self.dt)
-        if self.n_trained < 1:
-            raise ValueError(
-                f"train_fraction must train at least one neuron: {self.train_fraction:g} x N = "
-                f"{self.train_fraction * self.N:g} rounds to 0; use train_fraction >= {0.5 / self.N:.3g}"
-            )
 
     # derived quantities -------------------------------------------------
-    @property
-    def n_inputs(self) -> int:
-        """Inputs per neuron: K, or N - 1 for all-to-all."""
-        return self.N - 1 if self.K is None else self.K
 
     @property
     def g(self) -> float:
         """Gain of the random weights, ``sigma * sqrt(inputs per neuron)`` (SPEC: sigma sqrt(N))."""
         return self.sigma * math.sqrt(self.N if self.K is None else self.K)
 
-    @property
-    def n_trained(self) -> int:
-        return int(round(self.train_fraction * self.N))
 
     @property
     def t_end(self) -> float:
@@ -233,7 +243,7 @@ class RateParams(_Validated):
 
 
 @dataclass(frozen=True)
-class SpikingParams(_Validated):
+class SpikingParams(_RecurrentNetwork):
     """Part 2: a generic LIF network whose total synaptic input is trained with RLS.
 
     Parameters (times in ms)
@@ -327,10 +337,7 @@ class SpikingParams(_Validated):
         return check_real(name, v, lo=0, lo_open=True)
 
     def _check_together(self):
-        if self.K is not None and self.K > self.N - 1:
-            raise ValueError(
-                f"K (inputs per neuron) must be in [1, N-1] = [1, {self.N - 1}] (got {self.K})"
-            )
+        self._check_network()
         if self.stim_off <= self.stim_on:
             raise ValueError(f"stim_off must be > stim_on = {self.stim_on:g} ms (got {self.stim_off:g})")
         if self.dt > self.tau_m / 5:
@@ -354,21 +361,9 @@ class SpikingParams(_Validated):
                 f"learn_every must be <= train_duration = {self.train_duration:g} ms "
                 f"(got {self.learn_every:g})"
             )
-        if self.n_trained < 1:
-            raise ValueError(
-                f"train_fraction must train at least one neuron: {self.train_fraction:g} x N = "
-                f"{self.train_fraction * self.N:g} rounds to 0; use train_fraction >= {0.5 / self.N:.3g}"
-            )
 
     # derived quantities -------------------------------------------------
-    @property
-    def n_inputs(self) -> int:
-        """Inputs per neuron: K, or N - 1 for all-to-all."""
-        return self.N - 1 if self.K is None else self.K
 
-    @property
-    def n_trained(self) -> int:
-        return int(round(self.train_fraction * self.N))
 
     @property
     def t_end(self) -> float:
