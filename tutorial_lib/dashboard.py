@@ -41,13 +41,6 @@ __all__ = ["TrainingDashboard", "LiveFigure", "RateLiveFigure", "rate_dashboard"
            "SpikingLiveFigure", "spiking_dashboard"]
 
 
-def render_png(fig: Figure, dpi: int = 80) -> bytes:
-    """The figure as PNG bytes (Agg), for an Image widget."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
-    return buf.getvalue()
-
-
 class LiveFigure:
     """Base class of a live training figure: ``reset`` for a new run, ``update`` after each loop.
 
@@ -308,8 +301,8 @@ class RateLiveFigure(LiveFigure):
 
     FLOOR = 1e-7  # smallest 1 - score drawn
 
-    def __init__(self, n_show: int = 3):
-        super().__init__(figsize=(9.0, 5.2))
+    def __init__(self, n_show: int = 3, dpi: int = 80):
+        super().__init__(figsize=(9.0, 5.2), dpi=dpi)
         self.n_show = n_show
 
     def reset(self, params, preview):
@@ -364,7 +357,7 @@ def _rate_describe(p: RateParams) -> str:
     )
 
 
-def rate_dashboard(params: RateParams | None = None, n_show: int = 3) -> TrainingDashboard:
+def rate_dashboard(params: RateParams | None = None, n_show: int = 3, dpi: int = 80) -> TrainingDashboard:
     """The Part 1 dashboard: sliders for sigma, K, lambda, training fraction, loops and seed."""
     from . import rate
 
@@ -383,7 +376,7 @@ def rate_dashboard(params: RateParams | None = None, n_show: int = 3) -> Trainin
         p,
         train=rate.train,
         preview=lambda q: rate.run_trial(rate.build_network(q)),
-        figure=RateLiveFigure(n_show),
+        figure=RateLiveFigure(n_show, dpi),
         describe=_rate_describe,
     )
 
@@ -477,7 +470,7 @@ def _spiking_describe(p: SpikingParams) -> str:
     )
 
 
-def spiking_dashboard(params: SpikingParams | None = None, n_show: int = 3) -> TrainingDashboard:
+def spiking_dashboard(params: SpikingParams | None = None, n_show: int = 3, dpi: int = 80) -> TrainingDashboard:
     """The Part 2 dashboard: sliders for sigma, K, lambda, tau_s, training fraction, loops and seed.
 
     Every loop redraws the input of ``n_show`` trained neurons over their
@@ -509,6 +502,6 @@ def spiking_dashboard(params: SpikingParams | None = None, n_show: int = 3) -> T
         p,
         train=spiking_net.train,
         preview=preview,
-        figure=SpikingLiveFigure(n_show),
+        figure=SpikingLiveFigure(n_show, dpi),
         describe=_spiking_describe,
     )

@@ -84,6 +84,7 @@ def lecture_page(dashboard: str, title: str | None = None, **kwargs):
 
     if title is None:
         title = next((p.title for p in PAGES if p.dashboard == dashboard), "")
+    kwargs.setdefault("dpi", 130)  # the figure fills a projector's width: draw it sharper
     dash = getattr(dashboards, dashboard)(**kwargs)
     for control in dash.controls.values():  # room for the larger labels
         control.widget.style.description_width = "210px"
