@@ -32,7 +32,7 @@ from numba import njit
 
 from .params import RateParams
 from .rls import FASTMATH, BatchRLS, SharedPoolRLS, make_rls
-from .training import DivergenceError, run_loops, score_correlation
+from .training import DivergenceError, TrainResultBase, run_loops, score_correlation
 
 __all__ = [
     "RateNetwork",
@@ -245,30 +245,8 @@ def run_trial(net: RateNetwork, rls: BatchRLS | SharedPoolRLS | None = None, loo
     return Trial(t, r_rec, u_rec, target, net.trained, window, corr)
 
 
-@dataclass
-class TrainResult:
-    """What :func:`train` returns.
-
-    ``network`` holds the trained weights, ``W0`` the initial ones; ``scores``
-    the score of each loop (measured while learning); ``last`` the last loop's
-    activity; ``rls`` the RLS state (to continue training).
-    """
-
-    network: RateNetwork
-    W0: np.ndarray
-    scores: np.ndarray
-    last: Trial | None
-    rls: BatchRLS | SharedPoolRLS
-    stopped: bool = False
-
-    @property
-    def params(self) -> RateParams:
-        return self.network.params
-
-    @property
-    def dW(self) -> np.ndarray:
-        """The weight change W - W0."""
-        return self.network.W - self.W0
+class TrainResult(TrainResultBase):
+    """What :func:`train` returns; see :class:`~tutorial_lib.training.TrainResultBase`."""
 
     def test(self) -> Trial:
         """A trial of the trained network without learning."""

@@ -49,7 +49,7 @@ from .rate import random_presyn
 from .rls import BatchRLS, SharedPoolRLS, make_rls
 from .spiking import Learning, LIFNetwork, PlasticSynapses, Run, Synapses, simulate
 from .params import SpikingParams
-from .training import run_loops, score_correlation
+from .training import TrainResultBase, run_loops, score_correlation
 
 __all__ = [
     "SpikingNetwork",
@@ -250,30 +250,8 @@ def run_trial(net: SpikingNetwork, rls: BatchRLS | SharedPoolRLS | None = None, 
                  run.errors, run)
 
 
-@dataclass
-class TrainResult:
-    """What :func:`train` returns.
-
-    ``network`` holds the trained weights, ``W0`` the initial ones; ``scores``
-    the score of each loop (measured while learning); ``last`` the last loop's
-    trial; ``rls`` the RLS state (to continue training).
-    """
-
-    network: SpikingNetwork
-    W0: np.ndarray
-    scores: np.ndarray
-    last: Trial | None
-    rls: BatchRLS | SharedPoolRLS
-    stopped: bool = False
-
-    @property
-    def params(self) -> SpikingParams:
-        return self.network.params
-
-    @property
-    def dW(self) -> np.ndarray:
-        """The weight change W - W0."""
-        return self.network.W - self.W0
+class TrainResult(TrainResultBase):
+    """What :func:`train` returns; see :class:`~tutorial_lib.training.TrainResultBase`."""
 
     def test(self, trial: int = 0) -> Trial:
         """A trial of the trained network without learning (``trial`` picks the noise realisation)."""

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["DivergenceError", "LoopOutcome", "run_loops", "score_correlation"]
+__all__ = ["DivergenceError", "LoopOutcome", "TrainResultBase", "run_loops", "score_correlation"]
 
 
 class DivergenceError(RuntimeError):
@@ -39,6 +39,33 @@ def score_correlation(u: np.ndarray, f: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         c = np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
     return c
+
+
+@dataclass
+class TrainResultBase:
+    """What training a network's weight matrix ``W`` returns (parts 1 and 2 subclass it).
+
+    ``network`` holds the trained weights, ``W0`` the initial ones; ``scores``
+    the score of each loop (measured while learning); ``last`` the last loop's
+    trial; ``rls`` the RLS state (to continue training); ``stopped`` whether
+    training ended early.
+    """
+
+    network: object
+    W0: np.ndarray
+    scores: np.ndarray
+    last: object
+    rls: object
+    stopped: bool = False
+
+    @property
+    def params(self):
+        return self.network.params
+
+    @property
+    def dW(self) -> np.ndarray:
+        """The weight change W - W0."""
+        return self.network.W - self.W0
 
 
 @dataclass
