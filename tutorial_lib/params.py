@@ -127,6 +127,26 @@ class _Validated:
 class _RecurrentNetwork(_Validated):
     """What parts 1 and 2 share: N neurons, K inputs each (None: all-to-all), a trained fraction."""
 
+    _NETWORK_FIELDS = ("N", "K", "n_loops", "seed", "sigma", "lam", "train_fraction")
+
+    @staticmethod
+    def _check_network_field(name, v):
+        if name == "N":
+            return check_int(name, v, lo=2, hi=5000, what="number of neurons")
+        if name == "K":
+            return None if v is None else check_int(name, v, lo=1, what="inputs per neuron")
+        if name == "n_loops":
+            return check_int(name, v, lo=1, hi=100_000, what="training loops")
+        if name == "seed":
+            return check_int(name, v, lo=0, hi=2**32 - 1, what="random seed")
+        if name == "sigma":
+            return check_real(name, v, lo=0, lo_open=True, what="weight scale")
+        if name == "lam":
+            return check_real(name, v, lo=0, lo_open=True, what="RLS regulariser lambda")
+        if name == "train_fraction":
+            return check_real(name, v, lo=0, hi=1, lo_open=True, what="fraction of neurons trained")
+        raise KeyError(name)  # pragma: no cover - only called for _NETWORK_FIELDS
+
     def _check_network(self):
         if self.K is not None and self.K > self.N - 1:
             raise ValueError(
@@ -196,20 +216,8 @@ class RateParams(_RecurrentNetwork):
     max_rate: float = 1e3
 
     def _check(self, name, v):
-        if name == "N":
-            return check_int(name, v, lo=2, hi=5000, what="number of neurons")
-        if name == "K":
-            return None if v is None else check_int(name, v, lo=1, what="inputs per neuron")
-        if name in ("n_loops",):
-            return check_int(name, v, lo=1, hi=100_000, what="training loops")
-        if name == "seed":
-            return check_int(name, v, lo=0, hi=2**32 - 1, what="random seed")
-        if name == "sigma":
-            return check_real(name, v, lo=0, lo_open=True, what="weight scale")
-        if name == "lam":
-            return check_real(name, v, lo=0, lo_open=True, what="RLS regulariser lambda")
-        if name == "train_fraction":
-            return check_real(name, v, lo=0, hi=1, lo_open=True, what="fraction of neurons trained")
+        if name in self._NETWORK_FIELDS:
+            return self._check_network_field(name, v)
         if name in ("stim_on", "stim_max", "target_offset"):
             return check_real(name, v, lo=0)
         if name == "target_amplitude":
@@ -310,20 +318,8 @@ class SpikingParams(_RecurrentNetwork):
     max_rate: float = 500.0
 
     def _check(self, name, v):
-        if name == "N":
-            return check_int(name, v, lo=2, hi=5000, what="number of neurons")
-        if name == "K":
-            return None if v is None else check_int(name, v, lo=1, what="inputs per neuron")
-        if name == "n_loops":
-            return check_int(name, v, lo=1, hi=100_000, what="training loops")
-        if name == "seed":
-            return check_int(name, v, lo=0, hi=2**32 - 1, what="random seed")
-        if name == "sigma":
-            return check_real(name, v, lo=0, lo_open=True, what="weight scale")
-        if name == "lam":
-            return check_real(name, v, lo=0, lo_open=True, what="RLS regulariser lambda")
-        if name == "train_fraction":
-            return check_real(name, v, lo=0, hi=1, lo_open=True, what="fraction of neurons trained")
+        if name in self._NETWORK_FIELDS:
+            return self._check_network_field(name, v)
         if name == "tau_s":
             return check_real(name, v, lo=0, lo_open=True, what="synaptic time constant during training, ms")
         if name == "tau_s_spont":
