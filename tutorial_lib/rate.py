@@ -31,8 +31,8 @@ import numpy as np
 from numba import njit
 
 from .params import RateParams
-from .rls import FASTMATH, BatchRLS, SharedPoolRLS, make_rls
-from .training import DivergenceError, TrainResultBase, run_loops, score_correlation
+from .rls import FASTMATH, BatchRLS, SharedPoolRLS
+from .training import DivergenceError, TrainResultBase, score_correlation, train_rows
 
 __all__ = [
     "RateNetwork",
@@ -269,12 +269,5 @@ def train(params: RateParams | RateNetwork | None = None, *, n_loops: int | None
     Raises :class:`DivergenceError` (with advice) if the rates blow up.
     """
     net = params.copy() if isinstance(params, RateNetwork) else build_network(params)
-    p = net.params
-    n = p.n_loops if n_loops is None else n_loops
-    W0 = net.W.copy()
-    presyn = net.presyn[net.trained]
-    # all-to-all: every trained neuron reads all others, and one shared P serves them all (exact)
-    rls = make_rls(presyn, p.lam, w0=net.W[net.trained[:, None], presyn], rows=net.trained, n_pool=p.N)
-    outcome = run_loops(n, lambda loop: run_trial(net, rls, loop), callback=callback,
-                        progress=progress, stop=stop, desc="Part 1 training")
-    return TrainResult(net, W0, outcome.scores, outcome.last, rls, outcome.stopped)
+    return train_rows(net, run_trial, TrainResult, n_loops=n_loops, callback=callback, progress=progress,
+                      stop=stop, desc="Part 1 training")

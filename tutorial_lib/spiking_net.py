@@ -46,10 +46,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .rate import random_presyn
-from .rls import BatchRLS, SharedPoolRLS, make_rls
+from .rls import BatchRLS, SharedPoolRLS
 from .spiking import Learning, LIFNetwork, PlasticSynapses, Run, Synapses, simulate
 from .params import SpikingParams
-from .training import TrainResultBase, run_loops, score_correlation
+from .training import TrainResultBase, score_correlation, train_rows
 
 __all__ = [
     "SpikingNetwork",
@@ -275,12 +275,5 @@ def train(params: SpikingParams | SpikingNetwork | None = None, *, n_loops: int 
     Raises :class:`~tutorial_lib.training.DivergenceError` (with advice) if the activity blows up.
     """
     net = params.copy() if isinstance(params, SpikingNetwork) else build_network(params)
-    p = net.params
-    n = p.n_loops if n_loops is None else n_loops
-    W0 = net.W.copy()
-    presyn = net.presyn[net.trained]
-    # all-to-all: one shared P serves every trained neuron exactly (see SharedPoolRLS)
-    rls = make_rls(presyn, p.lam, w0=net.W[net.trained[:, None], presyn], rows=net.trained, n_pool=p.N)
-    outcome = run_loops(n, lambda loop: run_trial(net, rls, loop), callback=callback,
-                        progress=progress, stop=stop, desc="Part 2 training")
-    return TrainResult(net, W0, outcome.scores, outcome.last, rls, outcome.stopped)
+    return train_rows(net, run_trial, TrainResult, n_loops=n_loops, callback=callback, progress=progress,
+                      stop=stop, desc="Part 2 training")

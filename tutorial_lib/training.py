@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["DivergenceError", "LoopOutcome", "TrainResultBase", "run_loops", "score_correlation"]
+__all__ = ["DivergenceError", "LoopOutcome", "TrainResultBase", "run_loops", "score_correlation", "train_rows"]
 
 
 class DivergenceError(RuntimeError):
@@ -113,3 +113,24 @@ def run_loops(n_loops: int, one_loop, *, callback=None, progress=True, stop=None
         print(f"{desc}: {len(scores)} loop(s) in {time.perf_counter() - t0:.1f} s; "
               f"score {scores[0]:.3f} in loop 1, {scores[-1]:.3f} in loop {len(scores)}")
     return LoopOutcome(np.array(scores), last, stopped)
+
+
+def train_rows(net, run_trial, result_cls, *, n_loops=None, callback=None, progress=True, stop=None,
+               desc="training"):
+    """Train the incoming weights of ``net.trained`` (rows of ``net.W``) with RLS, loop by loop.
+
+    What parts 1 and 2 share: every existing synapse onto a trained neuron is
+    plastic, RLS starts from the current weights (the penalty acts on
+    ``w - w0``), and ``run_trial(net, rls, loop)`` runs one learning trial.
+    All-to-all networks get the exact shared-P RLS (:func:`~tutorial_lib.rls.make_rls`).
+    Returns ``result_cls(net, W0, scores, last, rls, stopped)``.
+    """
+    from .rls import make_rls
+
+    p = net.params
+    W0 = net.W.copy()
+    presyn = net.presyn[net.trained]
+    rls = make_rls(presyn, p.lam, w0=net.W[net.trained[:, None], presyn], rows=net.trained, n_pool=p.N)
+    outcome = run_loops(p.n_loops if n_loops is None else n_loops, lambda loop: run_trial(net, rls, loop),
+                        callback=callback, progress=progress, stop=stop, desc=desc)
+    return result_cls(net, W0, outcome.scores, outcome.last, rls, outcome.stopped)
