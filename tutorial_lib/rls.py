@@ -154,7 +154,50 @@ def _penalty_inverse(penalty, n: int, m: int, dtype) -> np.ndarray:
     return np.ascontiguousarray(np.broadcast_to(inv, (n, m, m)), dtype=dtype)
 
 
-class BatchRLS:
+class _RLSState:
+    """What both RLS forms share: the weights, the per-neuron arguments of an update, the output."""
+
+    w: np.ndarray
+    P: np.ndarray
+    presyn: np.ndarray
+    err: np.ndarray
+
+    @staticmethod
+    def _initial_weights(w0, n: int, m: int, dtype) -> np.ndarray:
+        if w0 is None:
+            return np.zeros((n, m), dtype=dtype)
+        w0 = np.asarray(w0, dtype=dtype)
+        if w0.shape != (n, m):
+            raise ValueError(f"w0 must have shape ({n}, {m}) (got {w0.shape})")
+        return w0.copy()
+
+    @property
+    def n_neurons(self) -> int:
+        return self.presyn.shape[0]
+
+    def _check_activity(self, activity) -> None:  # pragma: no cover - overridden
+        pass
+
+    def update(self, activity, target, other=None) -> np.ndarray:
+        """One RLS step for all neurons; returns the errors before the update."""
+        activity = np.ascontiguousarray(activity, dtype=self.P.dtype)
+        self._check_activity(activity)
+        n, dtype = self.n_neurons, self.P.dtype
+        target = np.ascontiguousarray(np.broadcast_to(np.asarray(target, dtype=dtype), (n,)))
+        other = np.zeros(n, dtype) if other is None else np.ascontiguousarray(
+            np.broadcast_to(np.asarray(other, dtype=dtype), (n,)))
+        self.step(activity, target, other)
+        return self.err.copy()
+
+    def step(self, activity, target, other) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def output(self, activity) -> np.ndarray:
+        """The plastic input ``w_i . x_i`` of every neuron for this activity."""
+        return np.einsum("nm,nm->n", self.w, np.asarray(activity)[self.presyn])
+
+
+class BatchRLS(_RLSState):
     """RLS state for ``n`` neurons with ``m`` plastic inputs each.
 
     Parameters
@@ -184,13 +227,7 @@ class BatchRLS:
         self.presyn = presyn
         n, m = presyn.shape
         self.P = _penalty_inverse(penalty, n, m, dtype)
-        if w0 is None:
-            self.w = np.zeros((n, m), dtype=dtype)
-        else:
-            w0 = np.asarray(w0, dtype=dtype)
-            if w0.shape != (n, m):
-                raise ValueError(f"w0 must have shape ({n}, {m}) (got {w0.shape})")
-            self.w = w0.copy()
+        self.w = self._initial_weights(w0, n, m, dtype)
         self.err = np.zeros(n, dtype=dtype)
         self.scratch = np.zeros((n, 2, m), dtype=dtype)
         threads = default_threads() if threads is None else int(threads)
@@ -201,23 +238,12 @@ class BatchRLS:
         self._chunks = [slice(a, b) for a, b in zip(edges[:-1], edges[1:])]
 
     @property
-    def n_neurons(self) -> int:
-        return self.presyn.shape[0]
-
-    @property
     def n_inputs(self) -> int:
         return self.presyn.shape[1]
 
-    def update(self, activity, target, other=None) -> np.ndarray:
-        """One RLS step for all neurons; returns the errors before the update."""
-        activity = np.ascontiguousarray(activity, dtype=self.P.dtype)
+    def _check_activity(self, activity) -> None:
         if self.presyn.size and self.presyn.max() >= activity.shape[0]:
             raise ValueError(f"activity has {activity.shape[0]} entries but presyn refers to index {self.presyn.max()}")
-        target = np.broadcast_to(np.asarray(target, dtype=self.P.dtype), (self.n_neurons,))
-        other = np.zeros(self.n_neurons, self.P.dtype) if other is None else np.broadcast_to(
-            np.asarray(other, dtype=self.P.dtype), (self.n_neurons,))
-        self.step(activity, np.ascontiguousarray(target), np.ascontiguousarray(other))
-        return self.err.copy()
 
     def step(self, activity, target, other) -> None:
         """:meth:`update` without checks or copies, for the models' inner loops.
@@ -235,10 +261,6 @@ class BatchRLS:
         ]
         for f in futures:
             f.result()
-
-    def output(self, activity) -> np.ndarray:
-        """The plastic input ``w_i . x_i`` of every neuron for this activity."""
-        return np.einsum("nm,nm->n", self.w, np.asarray(activity)[self.presyn])
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
@@ -280,7 +302,7 @@ def rls_shared_step(P, w, rows, presyn, activity, target, other, err, q):
             P[a, b] -= qa * q[b]
 
 
-class SharedPoolRLS:
+class SharedPoolRLS(_RLSState):
     r"""RLS for neurons that each read every member of one pool but themselves (all-to-all).
 
     The same result as :class:`BatchRLS` with ``presyn[k]`` = the pool without
@@ -331,19 +353,9 @@ class SharedPoolRLS:
         self.presyn = np.array([np.delete(np.arange(n_pool), i) for i in rows], dtype=np.int64)
         self.P = np.eye(n_pool, dtype=dtype) / lam
         R, m = self.presyn.shape
-        if w0 is None:
-            self.w = np.zeros((R, m), dtype=dtype)
-        else:
-            w0 = np.asarray(w0, dtype=dtype)
-            if w0.shape != (R, m):
-                raise ValueError(f"w0 must have shape ({R}, {m}) (got {w0.shape})")
-            self.w = w0.copy()
+        self.w = self._initial_weights(w0, R, m, dtype)
         self.err = np.zeros(R, dtype=dtype)
         self._q = np.zeros(n_pool, dtype=dtype)
-
-    @property
-    def n_neurons(self) -> int:
-        return self.rows.shape[0]
 
     def P_of(self, k: int) -> np.ndarray:
         """Neuron ``k``'s own matrix ``P_k`` (the Schur complement), for inspection and tests."""
@@ -351,25 +363,13 @@ class SharedPoolRLS:
         keep = self.presyn[k]
         return self.P[np.ix_(keep, keep)] - np.outer(self.P[keep, i], self.P[i, keep]) / self.P[i, i]
 
-    def update(self, activity, target, other=None) -> np.ndarray:
-        """One RLS step for all neurons; returns the errors before the update."""
-        activity = np.ascontiguousarray(activity, dtype=self.P.dtype)
+    def _check_activity(self, activity) -> None:
         if activity.shape != (self.P.shape[0],):
             raise ValueError(f"activity must have shape ({self.P.shape[0]},) (got {activity.shape})")
-        n = self.n_neurons
-        target = np.ascontiguousarray(np.broadcast_to(np.asarray(target, dtype=self.P.dtype), (n,)))
-        other = np.zeros(n, self.P.dtype) if other is None else np.ascontiguousarray(
-            np.broadcast_to(np.asarray(other, dtype=self.P.dtype), (n,)))
-        self.step(activity, target, other)
-        return self.err.copy()
 
     def step(self, activity, target, other) -> None:
         """:meth:`update` without checks or copies (contiguous arrays of the right dtype)."""
         rls_shared_step(self.P, self.w, self.rows, self.presyn, activity, target, other, self.err, self._q)
-
-    def output(self, activity) -> np.ndarray:
-        """The plastic input ``w_k . x_k`` of every neuron for this activity."""
-        return np.einsum("nm,nm->n", self.w, np.asarray(activity)[self.presyn])
 
 
 def make_rls(presyn, penalty, w0=None, rows=None, n_pool=None):
