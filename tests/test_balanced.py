@@ -212,10 +212,32 @@ def test_rls_starts_from_the_inverse_penalty_and_the_initial_weights(net):
     result = balanced.train(net, n_loops=0, progress=False)
     rls = result.rls
     m = SMALL.n_plastic
-    assert rls.P.shape == (40, m, m)
-    np.testing.assert_allclose(rls.P[0] @ balanced.penalty_matrix(SMALL), np.eye(m), atol=1e-8)
+    assert isinstance(rls, balanced.SharedInputRLS)  # feedforward inputs: their block is held once
+    for k in (0, 39):
+        np.testing.assert_allclose(rls.P_of(k) @ balanced.penalty_matrix(SMALL), np.eye(m), atol=1e-8)
     np.testing.assert_array_equal(rls.w, result.network.w0)
     np.testing.assert_array_equal(rls.presyn, net.full_presyn)
+    assert isinstance(balanced.make_rls(balanced.build_network(replace(SMALL, ffwd=False), net.alm)),
+                      balanced.BatchRLS)
+
+
+def test_the_shared_feedforward_block_gives_the_weights_of_one_P_per_neuron(net):
+    # the block (Schur complement) form against the plain per-neuron RLS, over two training loops
+    plain, block = net.copy(), net.copy()
+    rls_plain = balanced.BatchRLS(net.full_presyn, balanced.penalty_matrix(net.params), w0=net.w)
+    rls_block = balanced.make_rls(block)
+    for loop in range(2):
+        for c in ("right", "left"):
+            balanced.run_trial(plain, c, rls_plain, loop=loop, keep_run=False)
+            balanced.run_trial(block, c, rls_block, loop=loop, keep_run=False)
+    assert np.abs(plain.dw).max() > 1e-3  # the weights did move
+    np.testing.assert_allclose(block.w, plain.w, rtol=1e-6, atol=1e-6 * np.abs(plain.w).max())
+    np.testing.assert_allclose(rls_block.P_of(7), rls_plain.P[7], rtol=1e-6,
+                               atol=1e-6 * np.abs(rls_plain.P[7]).max())
+    # a file of format 1 (full P per neuron) converts to the same block state
+    full = np.stack([rls_block.P_of(k) for k in range(net.n_trained)])
+    for name, arr in balanced._block_state(full, 2 * net.params.L).items():
+        np.testing.assert_allclose(arr, rls_block.state()[name], rtol=1e-6, atol=1e-9 * np.abs(full).max())
 
 
 # ---------------------------------------------------------------------------
@@ -318,7 +340,8 @@ def test_save_and_load_give_identical_activity(trained, tmp_path):
     assert loaded.params == trained.params
     np.testing.assert_array_equal(loaded.network.w, trained.network.w)
     np.testing.assert_array_equal(loaded.scores, trained.scores)
-    np.testing.assert_array_equal(loaded.rls.P, trained.rls.P)
+    for name, arr in trained.rls.state().items():
+        np.testing.assert_array_equal(loaded.rls.state()[name], arr)
     a, b = trained.test(n_trials=2), loaded.test(n_trials=2)
     np.testing.assert_array_equal(a.binned, b.binned)
     np.testing.assert_array_equal(a.trials[0].spike_times, b.trials[0].spike_times)
@@ -339,7 +362,7 @@ def test_the_file_is_versioned_and_written_atomically(trained, tmp_path, monkeyp
     path = trained.save(tmp_path / "net.npz", include_rls=False)
     with np.load(path) as z:
         assert int(z["__format_version__"]) == balanced.FORMAT_VERSION
-        assert "rls_P" not in z.files
+        assert not [f for f in z.files if f.startswith("rls_")]
     before = path.read_bytes()
 
     def broken(f, **arrays):

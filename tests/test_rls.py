@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tutorial_lib.rls import BatchRLS, SharedPoolRLS, make_rls, ridge_solution
+from tutorial_lib.rls import BatchRLS, SharedInputRLS, SharedPoolRLS, make_rls, ridge_solution
 
 
 def _random_spd(rng, m):
@@ -138,3 +138,50 @@ def test_make_rls_picks_the_shared_pool_only_where_it_is_exact():
     assert isinstance(make_rls(sparse, 0.5, rows=rows, n_pool=5), BatchRLS)
     assert isinstance(make_rls(_all_to_all(5, rows), np.eye(4), rows=rows, n_pool=5), BatchRLS)
     assert isinstance(make_rls(_all_to_all(5, rows), 0.5), BatchRLS)
+
+
+def _block_problem(rng, n=6, S=40, mp=5, nf=8):
+    private = np.array([rng.choice(S, mp, replace=False) for _ in range(n)])
+    shared = S + np.arange(nf)
+    pen_r = 0.05 * np.eye(mp)
+    pen_r[:2, :2] += 3.0  # a row-sum penalty, like Part 3's
+    pen_r[2:, 2:] += 3.0
+    pen_f = _random_spd(rng, nf)
+    full = np.zeros((mp + nf, mp + nf))
+    full[:mp, :mp], full[mp:, mp:] = pen_r, pen_f
+    return private, shared, pen_r, pen_f, full
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_the_shared_input_block_form_equals_one_P_per_neuron_and_ridge(threads):
+    rng = np.random.default_rng(11)
+    private, shared, pen_r, pen_f, full = _block_problem(rng)
+    n, mp = private.shape
+    w0 = rng.normal(size=(n, mp + shared.size))
+    block = SharedInputRLS(private, shared, pen_r, pen_f, w0=w0, threads=threads)
+    block._chunks = [slice(0, 3), slice(3, n)] if threads == 2 else block._chunks  # force the split
+    block.threads = threads
+    plain = BatchRLS(block.presyn, full, w0=w0)
+    T = 150
+    X = rng.random(size=(T, 40 + shared.size))
+    F, O = rng.normal(size=(T, n)), rng.normal(size=(T, n))
+    for t in range(T):
+        np.testing.assert_allclose(block.update(X[t], F[t], O[t]), plain.update(X[t], F[t], O[t]),
+                                   rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(block.w, plain.w, rtol=1e-9, atol=1e-10)
+    for k in range(n):
+        np.testing.assert_allclose(block.P_of(k), plain.P[k], rtol=1e-8, atol=1e-10)
+        expected = ridge_solution(X[:, block.presyn[k]], F[:, k] - O[:, k], full, w0[k])
+        np.testing.assert_allclose(block.w[k], expected, rtol=1e-7, atol=1e-9)
+
+
+def test_the_shared_input_block_form_checks_its_arguments():
+    with pytest.raises(ValueError, match="presyn"):
+        SharedInputRLS(np.arange(3), np.arange(3, 5), 1.0, 1.0)
+    with pytest.raises(ValueError, match="penalty"):
+        SharedInputRLS(np.zeros((2, 3), int), np.arange(3, 5), -1.0, 1.0)
+    rls = SharedInputRLS(np.zeros((2, 3), int), np.arange(3, 5), 1.0, 1.0)
+    with pytest.raises(ValueError, match="activity"):
+        rls.update(np.zeros(4), 0.0)
+    with pytest.raises(ValueError, match="Gt"):
+        rls.set_state({"Pr": rls.Pr, "Gt": np.zeros((1, 1)), "Q": rls.Q})

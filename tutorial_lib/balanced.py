@@ -111,7 +111,7 @@ import numpy as np
 
 from .data import CONDITIONS, ALMData, load_alm
 from .params import BalancedParams
-from .rls import BatchRLS
+from .rls import BatchRLS, SharedInputRLS
 from .spiking import Learning, LIFNetwork, PlasticSynapses, Run, Synapses, simulate
 from .training import run_loops, score_correlation
 
@@ -133,6 +133,7 @@ __all__ = [
     "initial_plastic_weights",
     "plastic_weight_ratio",
     "penalty_matrix",
+    "make_rls",
     "ffwd_rate_process",
     "window_average",
     "build_network",
@@ -459,6 +460,24 @@ def penalty_matrix(params: BalancedParams) -> np.ndarray:
     return pen
 
 
+def make_rls(net: "BalancedNetwork", dtype=np.float64) -> BatchRLS | SharedInputRLS:
+    """A fresh RLS state for ``net``, starting from its current weights.
+
+    With feedforward inputs, :class:`~tutorial_lib.rls.SharedInputRLS`: every
+    trained neuron reads the same ``n_ffwd`` inputs with the same penalty
+    ``lam_ff I``, so that block of the RLS matrices is held once, and the
+    per-neuron state shrinks from ``(2L + n_ffwd)^2`` to ``2L (2L + n_ffwd)``
+    numbers (exactly the same weights as one ``P`` per neuron). Without them,
+    :class:`~tutorial_lib.rls.BatchRLS` with the penalty of :func:`penalty_matrix`.
+    """
+    p = net.params
+    pen = penalty_matrix(p)
+    if not p.ffwd:
+        return BatchRLS(net.presyn, pen, w0=net.w, dtype=dtype)
+    m = 2 * p.L
+    return SharedInputRLS(net.presyn, p.N + np.arange(p.n_ffwd), pen[:m, :m], p.lam_ff, w0=net.w, dtype=dtype)
+
+
 def ffwd_rate_process(params: BalancedParams, rng: np.random.Generator) -> np.ndarray:
     """Rates (Hz) of the feedforward Poisson neurons over the training window, (time, n_ffwd), every 1 ms.
 
@@ -728,7 +747,7 @@ def _trial_rng(p: BalancedParams, stream: int, index: int, condition: str) -> np
     return np.random.default_rng([p.seed, stream, index, CONDITIONS.index(condition)])
 
 
-def run_trial(net: BalancedNetwork, condition: str = "right", rls: BatchRLS | None = None, *,
+def run_trial(net: BalancedNetwork, condition: str = "right", rls: BatchRLS | SharedInputRLS | None = None, *,
               loop: int | None = None, rng: np.random.Generator | None = None,
               keep_run: bool = True) -> Trial:
     """Simulate one trial of ``condition`` from a reset state; with ``rls``, train ``net.w`` in place.
@@ -865,7 +884,7 @@ class TrainResult:
     test_scores_avg: np.ndarray
     loop_seconds: np.ndarray
     last: LoopRecord | None
-    rls: BatchRLS | None
+    rls: BatchRLS | SharedInputRLS | None
     stopped: bool = False
 
     @property
@@ -915,7 +934,7 @@ def train(params: BalancedParams | BalancedNetwork | TrainResult | None = None, 
         net, rls = build_network(params, data, progress=progress), None
     p = net.params
     if rls is None:
-        rls = BatchRLS(net.full_presyn, penalty_matrix(p), w0=net.w)
+        rls = make_rls(net)
     else:
         rls.w[...] = net.w
     start = 0 if previous is None else previous.n_loops
@@ -964,8 +983,18 @@ def train(params: BalancedParams | BalancedNetwork | TrainResult | None = None, 
 # ---------------------------------------------------------------------------
 # Saving and loading
 
-FORMAT_VERSION = 1
+#: 2: the RLS state is saved as the arrays of ``rls.state()`` (``rls_Pr``, ``rls_Gt``, ``rls_Q`` with
+#: feedforward inputs); 1 saved one full ``rls_P`` per neuron (still read).
+FORMAT_VERSION = 2
 _KIND = "balanced-network"
+
+
+def _block_state(P: np.ndarray, mp: int) -> dict:
+    """The :class:`~tutorial_lib.rls.SharedInputRLS` state equal to full per-neuron matrices ``P``."""
+    Pr = P[:, :mp, :mp]
+    Gt = -np.linalg.solve(Pr, P[:, :mp, mp:])  # P_rf = -Pr G^T
+    Q = P[0, mp:, mp:] - np.einsum("pf,pq,qg->fg", Gt[0], Pr[0], Gt[0])
+    return {"Pr": Pr, "Gt": Gt, "Q": Q}
 
 
 def save(obj: TrainResult | BalancedNetwork, path, *, include_rls: bool = True):
@@ -1006,7 +1035,8 @@ def save(obj: TrainResult | BalancedNetwork, path, *, include_rls: bool = True):
         a.update(scores=result.scores, test_loops=result.test_loops, test_scores=result.test_scores,
                  test_scores_avg=result.test_scores_avg, loop_seconds=result.loop_seconds)
         if include_rls and result.rls is not None:
-            a["rls_P"] = result.rls.P
+            for name, arr in result.rls.state().items():
+                a[f"rls_{name}"] = arr
     meta = {
         "params": params_to_dict(p),
         "alm_source": net.alm.source,
@@ -1030,7 +1060,7 @@ def load(path) -> TrainResult:
     """
     from .storage import FormatError, load_arrays, params_from_dict
 
-    a, meta = load_arrays(path, kind=_KIND, versions=(FORMAT_VERSION,))
+    a, meta = load_arrays(path, kind=_KIND, versions=(1, FORMAT_VERSION))
     try:
         p = params_from_dict(BalancedParams, meta["params"])
         N = p.N
@@ -1050,9 +1080,15 @@ def load(path) -> TrainResult:
     except KeyError as exc:
         raise FormatError(f"{path} is incomplete: {exc.args[0]!r} is missing") from None
     rls = None
-    if "rls_P" in a:
-        rls = BatchRLS(net.full_presyn, penalty_matrix(p), w0=net.w)
-        rls.P[...] = a["rls_P"]
+    saved = {k[4:]: a[k] for k in a if k.startswith("rls_")}
+    if saved:
+        rls = make_rls(net)
+        if "P" in saved and isinstance(rls, SharedInputRLS):  # format 1: one full P per neuron
+            saved = _block_state(saved["P"], 2 * p.L)
+        try:
+            rls.set_state(saved)
+        except (KeyError, ValueError) as exc:
+            raise FormatError(f"{path}: the saved RLS state does not fit the network ({exc})") from None
     empty = np.zeros(0)
     return TrainResult(
         network=net,

@@ -90,7 +90,7 @@ import numpy as np
 from numba import njit
 
 from .params import check_grid, check_int, check_real
-from .rls import BatchRLS, SharedPoolRLS, rls_batch_step, rls_shared_step
+from .rls import BatchRLS, SharedInputRLS, SharedPoolRLS
 from .training import DivergenceError
 
 __all__ = [
@@ -177,14 +177,40 @@ def _plastic_input(rows, presyn, w, r, u):
 
 
 @njit(cache=True, nogil=True)
+def _record(row, rec_idx, v, x, u, v_rec, cur_rec):
+    """Write the voltages, static currents and plastic input of neurons ``rec_idx`` to ``row``."""
+    C = x.shape[0]
+    for q in range(rec_idx.shape[0]):
+        i = rec_idx[q]
+        v_rec[row, q] = v[i]
+        for c in range(C):
+            cur_rec[row, c, q] = x[c, i]
+        cur_rec[row, C, q] = u[i]
+
+
+@njit(cache=True, nogil=True)
+def _learning_inputs(rows, mu, stim, on, x, error_noise, rng, other):
+    """The non-plastic input of every plastic row at a learning step: ``mu + stimulus + sum_c x_c``,
+    plus ``error_noise`` times a standard normal per row (drawn in row order) if it is positive."""
+    C = x.shape[0]
+    for k in range(rows.shape[0]):
+        i = rows[k]
+        o = mu[i] + (stim[i] if on else 0.0)
+        for c in range(C):
+            o += x[c, i]
+        if error_noise > 0.0:
+            o += error_noise * rng.standard_normal()
+        other[k] = o
+
+
+@njit(cache=True, nogil=True)
 def lif_kernel(
     v, mu, stim, stim_on, stim_off, dt_tau_m, v_th, v_reset, noise, rng,
     ch_decay, ch_gain, ch_ptr, ch_post, ch_w, x,
-    p_decay, p_gain, rows, presyn, w, out_ptr, out_row, out_col, r, u,
+    p_decay, p_gain, rows, w, out_ptr, out_row, out_col, r, u,
     ext_ptr, ext_src,
-    learn_steps, targets, P, P_pool, error_noise, errors,
     rec_every, rec_idx, v_rec, cur_rec,
-    spike_step, spike_idx, n_steps,
+    spike_step, spike_idx, n_spikes, n_first, n_last, record_first,
 ):
     """Run ``n_steps`` Euler steps of the LIF network in place; see the module docstring for the equations.
 
@@ -198,76 +224,38 @@ def lif_kernel(
     channels concatenated); ``x`` (C, N) the currents (state).
 
     Plastic synapses (R rows of m inputs): ``p_decay``, ``p_gain`` as above for
-    tau_p; ``rows`` (R,) postsynaptic neurons; ``presyn`` (R, m) sources; ``w``
-    (R, m) weights; ``out_ptr`` (S+1,), ``out_row``, ``out_col``: for source j, the
+    tau_p; ``rows`` (R,) postsynaptic neurons; ``w`` (R, m) weights; ``out_ptr`` (S+1,), ``out_row``, ``out_col``: for source j, the
     positions (row, column) of its synapses; ``r`` (S,) filtered spike trains of
     the S sources (N neurons, then external ones); ``u`` (N,) plastic input (state).
 
     External spikes: sources ``ext_src[ext_ptr[n]:ext_ptr[n+1]]`` spike in step n
     (``ext_ptr`` empty: none).
 
-    Learning: at step ``learn_steps[j]`` every plastic row takes one RLS step
-    (:func:`~tutorial_lib.rls.rls_batch_step`) towards ``targets[j]`` (R,), with
-    ``P`` (R, m, m); or, if ``P_pool`` is not empty, with the one shared matrix
-    ``P_pool`` (S, S) of :class:`~tutorial_lib.rls.SharedPoolRLS` (every row reads
-    all sources but its own neuron); the error is total input minus target, plus
-    ``error_noise * normal`` (drawn in row order); it is written to ``errors[j]``.
+    Steps ``n_first <= n < n_last`` are run (the driver, :func:`simulate`, pauses
+    the kernel at every learning step and runs RLS in between; see
+    :func:`_learning_inputs`). ``n_spikes`` spikes are already in the buffers.
 
     Recording every ``rec_every`` steps, at the start of the step: ``v_rec`` (rows,
     n_rec) and ``cur_rec`` (rows, C+1, n_rec) the static currents and then the
-    plastic input of neurons ``rec_idx``. Spikes go to ``spike_step``/``spike_idx``.
+    plastic input of neurons ``rec_idx`` (step ``n_first`` only if ``record_first``).
+    Spikes go to ``spike_step``/``spike_idx``.
 
-    Random numbers, in this order in each step: the error noise (learning steps
-    only, if ``error_noise > 0``), then one normal per neuron in index order (if
-    ``noise > 0``).
+    Random numbers: one normal per neuron per step, in index order (if ``noise > 0``).
 
     Returns ``(status, step, n_spikes, neuron)``: status 0 done; 1 the input of
     ``neuron`` became non-finite in ``step``; 2 the spike buffer filled up in ``step``.
     """
     N = v.shape[0]
     C = x.shape[0]
-    R = rows.shape[0]
-    m = presyn.shape[1]
-    n_learn = learn_steps.shape[0]
     max_spikes = spike_step.shape[0]
     fired = np.empty(N, dtype=np.int64)
     xi = np.zeros(N)  # this step's noise, noise * standard normal
-    other = np.empty(R)
-    err = np.empty(R)
-    shared = P_pool.shape[0] > 0
-    scratch = np.empty((0 if shared else R, 2, m))
-    q_pool = np.empty(P_pool.shape[0])
-    n_spikes = 0
-    j = 0  # index of the next learning step
-    for n in range(n_steps):
+    for n in range(n_first, n_last):
         on = stim_on <= n < stim_off
-        # 1. record the state at t_n
-        if n % rec_every == 0:
-            row = n // rec_every
-            for q in range(rec_idx.shape[0]):
-                i = rec_idx[q]
-                v_rec[row, q] = v[i]
-                for c in range(C):
-                    cur_rec[row, c, q] = x[c, i]
-                cur_rec[row, C, q] = u[i]
-        # 2. learning: one RLS step on every plastic row, then u = w r with the new weights
-        if j < n_learn and n == learn_steps[j]:
-            for k in range(R):
-                i = rows[k]
-                o = mu[i] + (stim[i] if on else 0.0)
-                for c in range(C):
-                    o += x[c, i]
-                if error_noise > 0.0:
-                    o += error_noise * rng.standard_normal()
-                other[k] = o
-            if shared:
-                rls_shared_step(P_pool, w, rows, presyn, r, targets[j], other, err, q_pool)
-            else:
-                rls_batch_step(P, w, presyn, r, targets[j], other, err, scratch)
-            errors[j] = err
-            _plastic_input(rows, presyn, w, r, u)
-            j += 1
-        # 3. membrane: Euler step, threshold, reset
+        # 1. record the state at t_n (learning, between kernel calls, comes after it)
+        if n % rec_every == 0 and (record_first or n > n_first):
+            _record(n // rec_every, rec_idx, v, x, u, v_rec, cur_rec)
+        # 2. membrane: Euler step, threshold, reset
         if noise > 0.0:
             for i in range(N):
                 xi[i] = noise * rng.standard_normal()
@@ -290,7 +278,7 @@ def lif_kernel(
                 n_spikes += 1
                 fired[n_fired] = i
                 n_fired += 1
-        # 4. synapses: Euler decay, then this step's spikes (felt from step n + 1)
+        # 3. synapses: Euler decay, then this step's spikes (felt from step n + 1)
         for c in range(C):
             d = ch_decay[c]
             for i in range(N):
@@ -305,7 +293,7 @@ def lif_kernel(
         if ext_ptr.shape[0] > n + 1:
             for q in range(ext_ptr[n], ext_ptr[n + 1]):
                 _scatter_plastic(ext_src[q], p_gain, rows, w, out_ptr, out_row, out_col, r, u)
-    return OK, n_steps, n_spikes, -1
+    return OK, n_last, n_spikes, -1
 
 
 # ---------------------------------------------------------------------------
@@ -502,7 +490,7 @@ class Learning:
     each error (0: none).
     """
 
-    rls: BatchRLS | SharedPoolRLS
+    rls: BatchRLS | SharedPoolRLS | SharedInputRLS
     times: np.ndarray
     targets: np.ndarray
     error_noise: float = 0.0
@@ -646,31 +634,30 @@ def simulate(
     R, m = pl.presyn.shape
     if learning is None:
         learn_steps = np.zeros(0, np.int64)
-        targets, P, errors = np.zeros((0, R)), np.zeros((0, m, m)), np.zeros((0, R))
-        P_pool = np.zeros((0, 0))
-        error_noise = 0.0
         w = pl.w
     else:
-        if net.plastic is None or not np.array_equal(learning.rls.presyn, pl.presyn):
+        rls = learning.rls
+        if net.plastic is None or not np.array_equal(rls.presyn, pl.presyn):
             raise ValueError("learning needs plastic synapses, and rls.presyn must equal their presyn")
         learn_steps = _steps_of("learning.times", learning.times, dt)
         if np.any(np.diff(learn_steps) <= 0):
             raise ValueError("learning.times must be increasing")
-        targets = _kernel_array(learning.targets)
+        targets = np.ascontiguousarray(learning.targets, dtype=rls.w.dtype)
         if targets.shape != (learn_steps.shape[0], R):
             raise ValueError(
                 f"learning.targets must have shape ({learn_steps.shape[0]}, {R}) (got {targets.shape})")
-        if isinstance(learning.rls, SharedPoolRLS):
-            if not np.array_equal(learning.rls.rows, pl.rows) or learning.rls.P.shape[0] != r.shape[0]:
-                raise ValueError("a SharedPoolRLS must have the plastic rows and one pool entry per source")
-            P, P_pool = np.zeros((0, m, m)), learning.rls.P
-        else:
-            P, P_pool = learning.rls.P, np.zeros((0, 0))
+        learn_steps = learn_steps[learn_steps < n_steps]  # steps past the end never come
+        if isinstance(rls, SharedPoolRLS) and (
+                not np.array_equal(rls.rows, pl.rows) or rls.P.shape[0] != r.shape[0]):
+            raise ValueError("a SharedPoolRLS must have the plastic rows and one pool entry per source")
         error_noise = check_real("error_noise", learning.error_noise, lo=0,
                                  what="std of the noise added to the error")
         errors = np.zeros((learn_steps.shape[0], R))
-        w = pl.w
-        w[...] = learning.rls.w  # one set of plastic weights: the network's
+        other = np.zeros(R, dtype=rls.w.dtype)
+        # The kernel works on the RLS weights themselves when it can (no copies between updates)
+        w = rls.w if rls.w.dtype == np.float64 and rls.w.flags.c_contiguous else pl.w
+        if w is not rls.w:
+            w[...] = rls.w
     # recording
     rec_idx = np.arange(N, dtype=np.int64) if record is None else _as_index(np.atleast_1d(record))
     if rec_idx.size and (rec_idx.min() < 0 or rec_idx.max() >= N):
@@ -683,17 +670,45 @@ def simulate(
     spike_step = np.empty(max_spikes, dtype=np.int64)
     spike_idx = np.empty(max_spikes, dtype=np.int64)
 
-    status, step, n_spikes, neuron = lif_kernel(
-        v, net.mu, stim, stim_on, stim_off, dt / net.tau_m, net.v_th, net.v_reset, net.noise, rng,
-        ch_decay, ch_gain, ch_ptr, ch_post, ch_w, x,
-        1.0 - dt / pl.tau, 1.0 / pl.tau, pl.rows, pl.presyn, w, pl.out_ptr, pl.out_row, pl.out_col, r, u,
-        ext_ptr, ext_src,
-        learn_steps, targets, P, P_pool, error_noise, errors,
-        rec_every, rec_idx, v_rec, cur_rec,
-        spike_step, spike_idx, n_steps,
-    )
-    if learning is not None:
-        learning.rls.w[...] = w
+    def kernel(n_first, n_last, record_first, n_spikes):
+        return lif_kernel(
+            v, net.mu, stim, stim_on, stim_off, dt / net.tau_m, net.v_th, net.v_reset, net.noise, rng,
+            ch_decay, ch_gain, ch_ptr, ch_post, ch_w, x,
+            1.0 - dt / pl.tau, 1.0 / pl.tau, pl.rows, w, pl.out_ptr, pl.out_row, pl.out_col, r, u,
+            ext_ptr, ext_src,
+            rec_every, rec_idx, v_rec, cur_rec,
+            spike_step, spike_idx, n_spikes, n_first, n_last, record_first,
+        )
+
+    # The kernel runs up to each learning step; RLS runs here, between kernel calls, so that it can
+    # use threads (and a block form) that a kernel loop cannot.
+    status, step, n_spikes, neuron = OK, 0, 0, -1
+    start, record_first = 0, True
+    try:
+        for j in range(learn_steps.shape[0]):
+            s = int(learn_steps[j])
+            status, step, n_spikes, neuron = kernel(start, s, record_first, n_spikes)
+            if status != OK:
+                break
+            if s % rec_every == 0:  # the state at t_s is recorded before the update
+                _record(s // rec_every, rec_idx, v, x, u, v_rec, cur_rec)
+            _learning_inputs(pl.rows, net.mu, stim, stim_on <= s < stim_off, x, error_noise, rng, other)
+            rls.step(r if r.dtype == rls.w.dtype else r.astype(rls.w.dtype), targets[j], other)
+            if w is not rls.w:
+                w[...] = rls.w
+            errors[j] = rls.err
+            if not np.isfinite(errors[j]).all():
+                status, step, neuron = NONFINITE, s, pl.rows[int(np.argmin(np.isfinite(errors[j])))]
+                break
+            _plastic_input(pl.rows, pl.presyn, w, r, u)  # u = w r with the new weights
+            start, record_first = s, False
+        if status == OK:
+            status, step, n_spikes, neuron = kernel(start, n_steps, record_first, n_spikes)
+    finally:
+        if learning is not None and w is not rls.w:
+            rls.w[...] = w
+        if learning is not None:
+            pl.w[...] = rls.w
     if status == NONFINITE:
         raise DivergenceError(
             f"The input to neuron {neuron} became infinite or NaN at t = {step * dt:.1f} ms."
