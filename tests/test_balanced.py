@@ -433,3 +433,20 @@ def test_lecture_configuration():
     assert (p.N, p.K, p.L, p.n_trained, p.selection) == (2000, 200, 20, 100, "modulated")
     assert p.ffwd and p.n_ffwd == 100 and p.inh_weight_ratio is None
     assert BalancedParams.lecture(n_loops=5).n_loops == 5
+
+
+def test_float32_rls_state_trains_the_same_weights_within_a_stated_tolerance(data):
+    # Storing the RLS state in float32 (the arithmetic stays float64) over a 10-loop training run:
+    # the trained weights stay within 1e-4 of the float64 run, relative to their largest change
+    # (measured: 1.2e-6).
+    p = replace(SMALL, n_loops=10)
+    net = balanced.build_network(p, data)
+    r64 = balanced.train(net, progress=False)
+    r32 = balanced.train(balanced.BalancedNetwork(**{**net.__dict__, "params": replace(p, rls_precision="float32")}),
+                         progress=False)
+    assert r32.rls.Pr.dtype == np.float32 and r32.rls.Gt.dtype == np.float32
+    assert r64.rls.Gt.nbytes == 2 * r32.rls.Gt.nbytes
+    change = np.abs(r64.network.dw).max()
+    assert change > 0.01
+    assert np.abs(r32.network.w - r64.network.w).max() < 1e-4 * change
+    np.testing.assert_allclose(r32.scores, r64.scores, atol=1e-4)

@@ -460,7 +460,7 @@ def penalty_matrix(params: BalancedParams) -> np.ndarray:
     return pen
 
 
-def make_rls(net: "BalancedNetwork", dtype=np.float64) -> BatchRLS | SharedInputRLS:
+def make_rls(net: "BalancedNetwork", dtype=None) -> BatchRLS | SharedInputRLS:
     """A fresh RLS state for ``net``, starting from its current weights.
 
     With feedforward inputs, :class:`~tutorial_lib.rls.SharedInputRLS`: every
@@ -469,9 +469,11 @@ def make_rls(net: "BalancedNetwork", dtype=np.float64) -> BatchRLS | SharedInput
     per-neuron state shrinks from ``(2L + n_ffwd)^2`` to ``2L (2L + n_ffwd)``
     numbers (exactly the same weights as one ``P`` per neuron). Without them,
     :class:`~tutorial_lib.rls.BatchRLS` with the penalty of :func:`penalty_matrix`.
+    ``dtype`` (default ``params.rls_precision``): the precision of the stored state.
     """
     p = net.params
     pen = penalty_matrix(p)
+    dtype = np.dtype(p.rls_precision if dtype is None else dtype)
     if not p.ffwd:
         return BatchRLS(net.presyn, pen, w0=net.w, dtype=dtype)
     m = 2 * p.L

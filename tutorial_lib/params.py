@@ -377,6 +377,7 @@ class SpikingParams(_RecurrentNetwork):
 # Part 3 ----------------------------------------------------------------------
 
 _SELECTIONS = ("modulated", "random")
+_PRECISIONS = ("float64", "float32")
 
 
 @dataclass(frozen=True)
@@ -415,6 +416,10 @@ class BalancedParams(_Validated):
     lam_rec : RLS penalty on the recurrent plastic weights (0.04).
     mu_rs : row-sum penalty on the sum of each neuron's E and of its I plastic weights (8).
     lam_ff : RLS penalty on the feedforward weights (1).
+    rls_precision : ``"float64"`` (default) or ``"float32"``, the precision in which
+        the RLS state is stored (the arithmetic and the weights stay float64);
+        float32 halves the memory the update streams. ``tests/test_balanced.py``
+        bounds the difference in the trained weights.
 
     Feedforward Poisson inputs (optional)
     -------------------------------------
@@ -459,6 +464,7 @@ class BalancedParams(_Validated):
     lam_rec: float = 0.04
     mu_rs: float = 8.0
     lam_ff: float = 1.0
+    rls_precision: str = "float64"
     ffwd: bool = True
     n_ffwd: int = 300
     ffwd_rate: float = 5.0
@@ -539,6 +545,10 @@ class BalancedParams(_Validated):
             if not (isinstance(v, bool) or numpy_bool):
                 raise ValueError(f"ffwd (feedforward inputs on/off) must be True or False (got {v!r})")
             return bool(v)
+        if name == "rls_precision":
+            if v not in _PRECISIONS:
+                raise ValueError(f"rls_precision must be one of {', '.join(map(repr, _PRECISIONS))} (got {v!r})")
+            return v
         if name == "selection":
             if v not in _SELECTIONS:
                 raise ValueError(f"selection must be one of {', '.join(map(repr, _SELECTIONS))} (got {v!r})")

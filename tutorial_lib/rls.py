@@ -523,7 +523,10 @@ class SharedInputRLS(_RLSState):
     penalty : the private block of the penalty: a scalar, (mp, mp) or (n, mp, mp).
     penalty_shared : the shared block: a scalar or an (nf, nf) matrix.
     w0 : (n, mp + nf) initial weights, private first.
-    dtype, threads : as for :class:`BatchRLS`.
+    dtype : precision of the stored state: float64 (default) or float32, which halves
+        the memory traffic of an update (the update itself is computed in float64,
+        and the weights are always float64).
+    threads : as for :class:`BatchRLS`.
     """
 
     def __init__(self, presyn, shared, penalty, penalty_shared, w0=None, dtype=np.float64,
@@ -544,10 +547,10 @@ class SharedInputRLS(_RLSState):
         self.Pr = _penalty_inverse(penalty, n, mp, dtype)
         self.Q = np.ascontiguousarray(_penalty_inverse(penalty_shared, 1, nf, dtype)[0])
         self.Gt = np.zeros((n, mp, nf), dtype=dtype)
-        self.w = self._initial_weights(w0, n, mp + nf, dtype)
-        self.err = np.zeros(n, dtype=dtype)
-        self._f = np.zeros(nf, dtype=dtype)
-        self._g = np.zeros(nf, dtype=dtype)
+        self.w = self._initial_weights(w0, n, mp + nf, np.float64)
+        self.err = np.zeros(n)
+        self._f = np.zeros(nf)
+        self._g = np.zeros(nf)
         threads = default_threads() if threads is None else int(threads)
         if n * mp * (mp + 3 * nf) < _THREAD_MIN_WORK:
             threads = 1
@@ -561,6 +564,7 @@ class SharedInputRLS(_RLSState):
 
     @property
     def dtype(self):
+        """The precision of the stored state (``Pr``, ``Gt``, ``Q``); weights and arithmetic are float64."""
         return self.Pr.dtype
 
     @property
@@ -580,17 +584,17 @@ class SharedInputRLS(_RLSState):
             raise ValueError(f"activity has {activity.shape[0]} entries but the inputs refer to index {top}")
 
     def update(self, activity, target, other=None) -> np.ndarray:
-        activity = np.ascontiguousarray(activity, dtype=self.dtype)
+        activity = np.ascontiguousarray(activity, dtype=np.float64)
         self._check_activity(activity)
         n = self.n_neurons
-        target = np.ascontiguousarray(np.broadcast_to(np.asarray(target, dtype=self.dtype), (n,)))
-        other = np.zeros(n, self.dtype) if other is None else np.ascontiguousarray(
-            np.broadcast_to(np.asarray(other, dtype=self.dtype), (n,)))
+        target = np.ascontiguousarray(np.broadcast_to(np.asarray(target, dtype=np.float64), (n,)))
+        other = np.zeros(n) if other is None else np.ascontiguousarray(
+            np.broadcast_to(np.asarray(other, dtype=np.float64), (n,)))
         self.step(activity, target, other)
         return self.err.copy()
 
     def step(self, activity, target, other) -> None:
-        """:meth:`update` without checks or copies (contiguous arrays of the state's dtype)."""
+        """:meth:`update` without checks or copies (contiguous float64 arrays)."""
         f, g = self._f, self._g
         np.take(activity, self.shared, out=f)
         beta = 1.0 / (1.0 + _shared_prepare(self.Q, f, g))

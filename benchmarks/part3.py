@@ -1,0 +1,88 @@
+"""Part 3 benchmarks: the static balanced network and a training loop at the SPEC's full scale."""
+
+from __future__ import annotations
+
+import resource
+import time
+
+import numpy as np
+
+from tutorial_lib import BalancedParams, balanced
+from tutorial_lib.data import load_alm
+
+
+def _peak_rss_gb() -> float:
+    """Peak resident memory of this process so far, GB (Linux reports KB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
+
+
+class _Timed:
+    """Wraps an RLS state's ``step`` to add up the time spent in RLS updates."""
+
+    def __init__(self, rls):
+        self.rls, self.seconds, self.calls = rls, 0.0, 0
+        self._step = rls.step
+        rls.step = self
+
+    def __call__(self, *args):
+        t0 = time.perf_counter()
+        self._step(*args)
+        self.seconds += time.perf_counter() - t0
+        self.calls += 1
+
+
+def bench_part3_static(params: BalancedParams | None = None):
+    """The static SPEC network (N = 5000, K = 500): build time, 3 s simulation time, mean rates."""
+    p = BalancedParams() if params is None else params
+    small = BalancedParams(N=200, K=20)
+    balanced.simulate_static(balanced.static_network(small), 300.0)  # compile / load from cache
+    t0 = time.perf_counter()
+    net = balanced.static_network(p)
+    t_build = time.perf_counter() - t0
+    run = balanced.simulate_static(net)
+    pred = run.prediction
+    return [
+        ("part3_static_build_seconds", t_build, "s", f"draw {p.N * p.out_degree / 1e6:.0f} M synapses"),
+        ("part3_static_seconds", run.seconds, "s", f"simulate {p.t_end / 1000:g} s of the static SPEC network"),
+        ("part3_static_rate_e", run.rate_e, "Hz", f"balance equations (K -> inf): {pred[0]:.2f} Hz"),
+        ("part3_static_rate_i", run.rate_i, "Hz", f"balance equations (K -> inf): {pred[1]:.2f} Hz"),
+    ]
+
+
+def bench_part3_loop(params: BalancedParams | None = None, n_loops: int = 2):
+    """Seconds per full-scale training loop (all 1824 ALM neurons, SPEC parameters), split into
+    simulation and RLS, and the peak memory."""
+    p = BalancedParams(n_loops=n_loops, score_every=0) if params is None else params
+    data = load_alm(fallback="synthetic")
+    tiny = BalancedParams(N=400, K=40, L=5, n_trained=20, n_ffwd=20, n_loops=1, score_every=0,
+                          train_duration=200.0)
+    balanced.train(tiny, data=data, progress=False)  # compile / load from cache
+    t0 = time.perf_counter()
+    net = balanced.build_network(p, data)
+    t_build = time.perf_counter() - t0
+    rls = balanced.make_rls(net)
+    timer = _Timed(rls)
+    seconds = []
+    for loop in range(n_loops):
+        t0 = time.perf_counter()
+        for c in ("right", "left"):
+            balanced.run_trial(net, c, rls, loop=loop, keep_run=False)
+        seconds.append(time.perf_counter() - t0)
+    per_loop = float(np.mean(seconds))
+    rls_per_loop = timer.seconds / n_loops
+    state_gb = sum(a.nbytes for a in rls.state().values()) / 1e9
+    per_update = timer.seconds / max(timer.calls, 1)
+    streamed = sum(a.nbytes for a in rls.state().values()) * 3  # read twice, written once per update
+    return [
+        ("part3_build_seconds", t_build, "s", "static network, static run, matching, plastic synapses"),
+        ("part3_seconds_per_loop", per_loop, "s",
+         f"{net.n_trained} trained neurons, {p.n_plastic} plastic inputs each, mean of {n_loops} loops "
+         "(target <= 10)"),
+        ("part3_simulation_seconds_per_loop", per_loop - rls_per_loop, "s", "two 3 s trials, RLS excluded"),
+        ("part3_rls_seconds_per_loop", rls_per_loop, "s", f"{timer.calls // n_loops} RLS updates"),
+        ("part3_rls_ms_per_update", 1e3 * per_update, "ms", f"{type(rls).__name__}, {rls.threads} thread(s)"),
+        ("part3_rls_gb_per_s", streamed / per_update / 1e9, "GB/s", "RLS state streamed per second"),
+        ("part3_rls_state_gb", state_gb, "GB", "per-neuron P would be "
+         f"{net.n_trained * p.n_plastic ** 2 * 8 / 1e9:.2f} GB"),
+        ("part3_peak_memory_gb", _peak_rss_gb(), "GB", "peak resident memory of the benchmark process"),
+    ]
