@@ -421,10 +421,20 @@ def rls_block_step(Pr, Gt, w, presyn, activity, f, g, beta, target, other, err):
     """
     n, mp = presyn.shape
     nf = f.shape[0]
-    a = np.empty(mp)
-    z = np.empty(mp)
-    y = np.empty(mp)
-    gy = np.empty(nf)
+    # The passes over the state run in its own precision (float32 state: float32 vector arithmetic,
+    # twice as many lanes); the weights and the scalars stay float64.
+    zero = Gt[0, 0, 0] - Gt[0, 0, 0]
+    z = np.empty(mp, Gt.dtype)
+    y = np.empty(mp, Gt.dtype)
+    gy = np.empty(nf, Gt.dtype)
+    fs = np.empty(nf, Gt.dtype)
+    gs = np.empty(nf, Gt.dtype)
+    for q in range(nf):
+        fs[q] = f[q]
+        gs[q] = g[q]
+    one = np.empty(1, Gt.dtype)
+    one[0] = beta
+    beta_s = one[0]
     for i in range(n):
         G = Gt[i]
         P = Pr[i]
@@ -432,17 +442,16 @@ def rls_block_step(Pr, Gt, w, presyn, activity, f, g, beta, target, other, err):
         wx = 0.0
         for p in range(mp):  # z = a - G^T f, the private inputs minus their prediction from f
             ap = activity[presyn[i, p]]
-            a[p] = ap
             wx += wi[p] * ap
-            s = 0.0
+            s = zero
             for q in range(nf):
-                s += G[p, q] * f[q]
+                s += G[p, q] * fs[q]
             z[p] = ap - s
         for q in range(nf):
             wx += wi[mp + q] * f[q]
         zy = 0.0
         for p in range(mp):  # y = Pr z
-            s = 0.0
+            s = zero
             for q in range(mp):
                 s += P[p, q] * z[q]
             y[p] = s
@@ -456,13 +465,13 @@ def rls_block_step(Pr, Gt, w, presyn, activity, f, g, beta, target, other, err):
             for q in range(mp):
                 P[p, q] -= cy * y[q]
         for q in range(nf):
-            gy[q] = 0.0
+            gy[q] = zero
         for p in range(mp):  # one pass over G: gy = G y (old G), then G <- G + beta z g^T
             yp = y[p]
-            bz = beta * z[p]
+            bz = beta_s * z[p]
             for q in range(nf):
                 gy[q] += G[p, q] * yp
-                G[p, q] += bz * g[q]
+                G[p, q] += bz * gs[q]
         for p in range(mp):  # w <- w - e c P_i x, with P_i x = [y, g - G y]
             wi[p] -= ec * y[p]
         for q in range(nf):
