@@ -15,3 +15,32 @@ def test_rls_benchmark_prints_figures_and_writes_json(tmp_path, capsys):
     assert {"rls_update_numpy", "rls_update_shared_pool", "rls_shared_speedup_vs_batch"} <= names
     saved = json.loads(out_json.read_text())["figures"]
     assert saved["rls_update_numpy"]["unit"] == "ms" and saved["rls_update_numpy"]["value"] > 0
+
+
+def test_brian2_comparison_at_a_tiny_size_agrees_with_our_engine():
+    """A cross-check against an independent simulator: Brian2 (runtime mode) on the same static network.
+
+    Same connectivity, initial voltages and Euler scheme (see benchmarks/brian2_static.py): the rates
+    must agree, and the spike trains should be identical for a while (chaos amplifies round-off later).
+    NumPy target: no C compiler or Cython build needed for the test.
+    """
+    import importlib.util
+
+    import pytest
+
+    if importlib.util.find_spec("brian2") is None:
+        pytest.skip("Brian2 is not installed (pip install -e .[bench])")
+    from benchmarks import brian2_static
+
+    out = brian2_static.compare(N=400, K=80, T=500.0, modes=("runtime",), target="numpy", log=lambda m: None)
+    if "runtime" not in out["results"]:
+        pytest.skip("Brian2 does not run here")
+    ours, b2 = out["results"]["ours"], out["results"]["runtime"]
+    assert ours["n_spikes"] > 100  # the network is active at this size (mu_I > 1 needs K > 70)
+    for key in ("rate_e", "rate_i"):
+        assert abs(b2[key] - ours[key]) <= 0.1 * ours[key], (key, b2[key], ours[key])
+    assert out["agree"]["runtime"]
+    assert b2["identical_until_ms"] >= 100.0
+    rows = brian2_static._rows(out)
+    assert {r[0] for r in rows} >= {"brian2cmp_ours_seconds", "brian2cmp_runtime_seconds",
+                                    "brian2cmp_runtime_over_ours", "brian2cmp_balance_rate_e"}
