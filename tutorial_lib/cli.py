@@ -1,63 +1,690 @@
 """Command line: ``rls-tutorial <part> [--param value ...]`` (also ``python -m tutorial_lib``).
 
-Every field of a part's parameter dataclass is a flag, e.g.::
+Every field of a part's parameter dataclass is a flag (``--n-trained``,
+``--inh-weight-ratio``, ``--ffwd/--no-ffwd``, ...); ``--config FILE`` reads
+field values from a JSON file and flags override it::
 
     rls-tutorial part1 --sigma 0.15 --lam 1.0 --n-loops 100 --seed 3
+    rls-tutorial part2 --N 200 --n-loops 30
+    rls-tutorial part3 --lecture --data /path/to/alm --out lecture.npz
 
-It trains with a progress bar, prints the score every ``--report-every`` loops
-and the score of a test trial without learning at the end.
+Parts 1 and 2 train with a progress bar, print the score every
+``--report-every`` loops and the score of a test trial without learning at the end.
+
+Part 3 (the balanced network trained on ALM recordings) can run for hours, so
+it trains in chunks and saves a checkpoint (network, RLS state, score history)
+every ``--checkpoint-every`` loops; a run stopped by Ctrl-C, ``kill`` or a
+crash continues with ``--resume`` to exactly the result of an uninterrupted
+run. The full SPEC configuration, 200 loops::
+
+    rls-tutorial part3 --data /path/to/alm --checkpoint spec.ckpt.npz \\
+        --out spec.npz --scores-json spec.json
+    # after an interruption: the same command with --resume
+
+Ctrl-C once: the current loop finishes, the checkpoint is saved, and the
+command to resume is printed (exit code 130). Ctrl-C twice, or SIGTERM: the
+current loop is abandoned and the run resumes from the last checkpoint (exit
+code 130, 143 for SIGTERM). Diverging networks and bad parameters end with a
+one-line error (exit code 1; 2 for bad parameters and flags).
+
+``--scores-json PATH`` (every part) writes the score history as JSON; for
+Part 3: ``loops`` (1, 2, ...), ``training_scores`` (the lick-right training
+trial of each loop, measured while learning), ``test_loops``, ``test_scores``
+(single trial, the original's score) and ``test_scores_avg`` (trial-averaged),
+``seconds_per_loop``, ``final_test`` and ``params`` (usable as ``--config``).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import math
+import os
+import re
+import shlex
+import signal
 import sys
-from dataclasses import fields
+import threading
+import time
+import typing
+from dataclasses import fields, replace
+from pathlib import Path
 
-from .params import RateParams
+from .params import _SELECTIONS, BalancedParams, RateParams, SpikingParams
 from .training import DivergenceError
 
-PARTS = {"part1": RateParams}
+PARTS = {"part1": RateParams, "part2": SpikingParams, "part3": BalancedParams}
+
+# Words that mean ``None`` for the optional fields (besides "none"), and what None means.
+NONE_WORDS = {
+    "K": ("all",),                    # parts 1 and 2: all-to-all
+    "n_trained": ("all",),            # part 3: every ALM neuron
+    "inh_weight_ratio": ("measured",),  # part 3: measured from the static run
+}
+NONE_MEANS = {"K": "all-to-all", "n_trained": "all ALM neurons",
+              "inh_weight_ratio": "measured from the static run"}
+CHOICES = {"selection": _SELECTIONS}
+
+EXIT_USAGE = 2
+EXIT_SIGINT = 128 + signal.SIGINT    # 130
+EXIT_SIGTERM = 128 + signal.SIGTERM  # 143
+
+
+# ---------------------------------------------------------------------------
+# Flags from the parameter dataclasses
+
+
+def _field_docs(cls) -> dict:
+    """``name -> first sentence of its description`` from the class docstring's ``name : text`` entries."""
+    docs, current = {}, None
+    for line in (cls.__doc__ or "").splitlines():
+        m = re.match(r"^(\s*)([A-Za-z_][\w, ]*?)\s:\s(.+)$", line)
+        if m:
+            current = (len(m.group(1)), [n.strip() for n in m.group(2).split(",")], [m.group(3).strip()])
+            for name in current[1]:
+                docs.setdefault(name, current[2])
+        elif current is not None and line.strip() and len(line) - len(line.lstrip()) > current[0]:
+            current[2].append(line.strip())
+        else:
+            current = None
+    out = {}
+    for name, parts in docs.items():
+        text = " ".join(parts).replace("``", "")
+        out[name] = _first_sentence(text)
+    return out
+
+
+def _first_sentence(text: str) -> str:
+    """``text`` up to the first ``.`` or ``:`` followed by a space, outside brackets."""
+    depth = 0
+    for i, ch in enumerate(text):
+        depth += ch in "(["
+        depth -= ch in ")]"
+        if depth <= 0 and ch in ".:" and (i + 1 == len(text) or text[i + 1] == " "):
+            return text[:i]
+    return text
+
+
+def _base_type(hint):
+    """``(type, optional)`` for a field annotation such as ``int``, ``int | None``, ``bool``."""
+    args = typing.get_args(hint)
+    if args:
+        rest = [a for a in args if a is not type(None)]
+        if len(rest) != 1:  # pragma: no cover - no such field
+            raise TypeError(f"unsupported annotation {hint!r}")
+        return rest[0], type(None) in args
+    return hint, False
+
+
+def _parse_int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        x = float(text)  # 1e3, 2000.0
+        if math.isfinite(x) and x.is_integer():
+            return int(x)
+        raise
+
+
+def _parse_bool(text: str) -> bool:
+    t = text.strip().lower()
+    if t in ("true", "yes", "on", "1"):
+        return True
+    if t in ("false", "no", "off", "0"):
+        return False
+    raise ValueError(text)
+
+
+def _converter(name: str, kind: type, optional: bool):
+    """A function ``str -> value`` for the field (argparse ``type=``; also used for config strings)."""
+    words = ("none",) + NONE_WORDS.get(name, ())
+    parse = {int: _parse_int, float: float, bool: _parse_bool, str: str}[kind]
+    what = {int: "a whole number", float: "a number", bool: "true or false", str: "a string"}[kind]
+    if optional:
+        what += " or " + " / ".join(repr(w) for w in words)
+
+    def convert(text: str):
+        t = str(text).strip()
+        if optional and t.lower() in words:
+            return None
+        try:
+            return parse(t)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be {what} (got {text!r})") from None
+
+    convert.__name__ = name  # argparse names the type in some messages
+    return convert
+
+
+def _field_specs(cls) -> dict:
+    """``name -> (kind, optional, converter)`` for every field of ``cls``."""
+    hints = typing.get_type_hints(cls)
+    specs = {}
+    for f in fields(cls):
+        kind, optional = _base_type(hints[f.name])
+        specs[f.name] = (kind, optional, _converter(f.name, kind, optional))
+    return specs
 
 
 def _add_param_flags(parser: argparse.ArgumentParser, cls) -> None:
-    for f in fields(cls):
-        default = getattr(cls(), f.name)
-        kind = int if isinstance(default, int) and not isinstance(default, bool) else float
-        if f.name == "K":
-            kind = int
-        parser.add_argument(f"--{f.name.replace('_', '-')}", dest=f.name, type=kind, default=None,
-                            help=f"(default {default})")
+    group = parser.add_argument_group(f"{cls.__name__} fields (defaults: the SPEC's)")
+    docs = _field_docs(cls)
+    defaults = cls()
+    for name, (kind, optional, convert) in _field_specs(cls).items():
+        default = getattr(defaults, name)
+        flag = f"--{name.replace('_', '-')}"
+        doc = docs.get(name, "")
+        if optional:
+            doc += f" ('{NONE_WORDS.get(name, ('none',))[0]}': {NONE_MEANS.get(name, 'None')})"
+        shown = f"{default:.6g}" if isinstance(default, float) else default
+        if default is None:
+            shown = NONE_WORDS.get(name, ("none",))[0]
+        help_text = f"{doc} [default: {shown}]".strip().replace("%", "%%")
+        if kind is bool:
+            group.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction,
+                               default=argparse.SUPPRESS,
+                               help=help_text)
+        elif name in CHOICES:
+            group.add_argument(flag, dest=name, choices=CHOICES[name], default=argparse.SUPPRESS,
+                               help=help_text)
+        else:
+            metavar = {int: "INT", float: "X"}.get(kind, "TEXT")
+            if optional:
+                metavar += "|" + NONE_WORDS.get(name, ("none",))[0]
+            group.add_argument(flag, dest=name, type=convert, default=argparse.SUPPRESS, metavar=metavar,
+                               help=help_text)
+
+
+def _read_config(path: str, cls) -> dict:
+    """Field values from a JSON file; raises ValueError with a message naming the file and field.
+
+    The file holds an object of field values (``{"N": 2000, "n_trained": "all"}``),
+    or the ``{"class": ..., "values": {...}}`` form that ``--scores-json`` stores
+    under ``"params"`` (so a scores file can be passed as ``--config``).
+    """
+    try:
+        d = json.loads(Path(path).expanduser().read_text())
+    except OSError as exc:
+        raise ValueError(f"cannot read --config {path}: {exc.strerror or exc}") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"--config {path} is not valid JSON: {exc}") from None
+    if isinstance(d, dict) and isinstance(d.get("params"), dict) and "values" in d["params"]:
+        d = d["params"]
+    if isinstance(d, dict) and "values" in d and "class" in d:
+        if d["class"] != cls.__name__:
+            raise ValueError(f"--config {path} holds {d['class']} parameters, not {cls.__name__}")
+        d = d["values"]
+    if not isinstance(d, dict):
+        raise ValueError(f"--config {path} must hold a JSON object of {cls.__name__} field values")
+    specs = _field_specs(cls)
+    values = {}
+    for key, value in d.items():
+        name = str(key).replace("-", "_")
+        if name not in specs:
+            raise ValueError(f"--config {path}: {key!r} is not a {cls.__name__} field "
+                             f"(fields: {', '.join(specs)})")
+        kind, _, convert = specs[name]
+        if isinstance(value, str) and kind is not str:
+            try:
+                value = convert(value)
+            except argparse.ArgumentTypeError as exc:
+                raise ValueError(f"--config {path}: {exc}") from None
+        values[name] = value
+    return values
+
+
+# ---------------------------------------------------------------------------
+# Parser
+
+
+class _Parser(argparse.ArgumentParser):
+    """Errors in one line (and exit code 2), without the long usage block."""
+
+    def error(self, message):
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, dict]:
+    """The parser and its subparsers by part name."""
+    ap = _Parser(prog="rls-tutorial", description=__doc__.splitlines()[0],
+                                 epilog="rls-tutorial PART --help lists every flag of a part.")
+    sub = ap.add_subparsers(dest="part", required=True, metavar="PART")
+    subs = {}
+    for name, cls in PARTS.items():
+        sp = sub.add_parser(name, help=cls.__doc__.splitlines()[0], description=cls.__doc__.splitlines()[0],
+                            formatter_class=argparse.RawDescriptionHelpFormatter,
+                            epilog=_PART3_EPILOG if name == "part3" else None)
+        run = sp.add_argument_group("running")
+        run.add_argument("--config", metavar="FILE",
+                         help="JSON file of field values (a --scores-json file works too); flags override it")
+        if name == "part3":
+            run.add_argument("--lecture", action="store_true",
+                             help="start from BalancedParams.lecture() (N=2000, K=200, 100 trained neurons, "
+                                  "30 loops); --config and flags override it")
+            run.add_argument("--data", metavar="DIR",
+                             help="folder of the four ALM .jld files (sets $TUTORIAL_ALM_DATA; default: that "
+                                  "variable, else the downloaded copy in the user's cache)")
+            run.add_argument("--synthetic", action="store_true",
+                             help="train on the synthetic stand-in for the ALM data (not a recording)")
+        run.add_argument("--report-every", type=int, default=10, metavar="N",
+                         help="print the training score every N loops (0: never) [default: 10]")
+        run.add_argument("--scores-json", metavar="PATH",
+                         help="write the score history and parameters as JSON")
+        if name == "part3":
+            run.add_argument("--out", metavar="PATH", help="save the trained network here (.npz)")
+            run.add_argument("--save-rls", action="store_true",
+                             help="include the RLS state in --out (to train it further; a larger file)")
+            run.add_argument("--checkpoint", metavar="PATH",
+                             help="save network, RLS state and history here every --checkpoint-every loops "
+                                  "and when interrupted (.npz)")
+            run.add_argument("--checkpoint-every", type=int, default=10, metavar="N",
+                             help="loops between checkpoints [default: 10]")
+            run.add_argument("--resume", action="store_true",
+                             help="continue from --checkpoint (same parameters; --n-loops may be larger) up "
+                                  "to n_loops loops in total; starts afresh if the checkpoint does not exist "
+                                  "yet")
+        _add_param_flags(sp, cls)
+        subs[name] = sp
+    return ap, subs
+
+
+_PART3_EPILOG = """\
+examples:
+  rls-tutorial part3 --lecture --data DIR --out lecture.npz
+  rls-tutorial part3 --data DIR --checkpoint spec.ckpt.npz --out spec.npz --scores-json spec.json
+  (interrupted? run the same command with --resume)
+  rls-tutorial part3 --data DIR --n-trained 200 --inh-weight-ratio measured --no-ffwd --n-loops 50
+"""
+
+
+def _make_params(sp: argparse.ArgumentParser, args, cls):
+    """The parameters from preset < config file < flags; a bad value ends with ``sp.error`` (exit 2)."""
+    values = {}
+    try:
+        if args.config:
+            values.update(_read_config(args.config, cls))
+        # flags were given only if present (SUPPRESS default), so "--n-trained all" (None) counts
+        values.update({f.name: getattr(args, f.name) for f in fields(cls) if hasattr(args, f.name)})
+        if getattr(args, "lecture", False):
+            return cls.lecture(**values)
+        return cls(**values)
+    except ValueError as exc:
+        sp.error(str(exc))
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
+
+
+def _error(msg: str, code: int = 1) -> int:
+    print(f"rls-tutorial: error: {msg}", file=sys.stderr)
+    return code
+
+
+def _jsonable(x):
+    """Lists of floats with NaN/inf as None (strict JSON)."""
+    import numpy as np
+
+    a = np.asarray(x, dtype=float)
+    return [float(v) if math.isfinite(v) else None for v in a.ravel()]
+
+
+def _write_json(path, data: dict) -> None:
+    from .storage import atomic_write
+
+    text = json.dumps(data, indent=1, allow_nan=False)
+    atomic_write(path, lambda f: f.write(text.encode()))
+
+
+def _check_folder(sp, flag: str, path) -> None:
+    if path is None:
+        return
+    folder = Path(path).expanduser().parent
+    if not folder.is_dir():
+        sp.error(f"{flag} {path}: the folder {folder} does not exist")
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="rls-tutorial", description=__doc__.splitlines()[0])
-    sub = ap.add_subparsers(dest="part", required=True)
-    for name, cls in PARTS.items():
-        sp = sub.add_parser(name, help=cls.__doc__.splitlines()[0])
-        _add_param_flags(sp, cls)
-        sp.add_argument("--report-every", type=int, default=10, help="print the score every N loops")
+    argv = sys.argv[1:] if argv is None else list(argv)
+    ap, subs = build_parser()
     args = ap.parse_args(argv)
+    sp = subs[args.part]
     cls = PARTS[args.part]
-    given = {f.name: getattr(args, f.name) for f in fields(cls) if getattr(args, f.name) is not None}
-    try:
-        params = cls(**given)
-    except ValueError as exc:
-        ap.error(str(exc))
+    params = _make_params(sp, args, cls)
+    if args.report_every < 0:
+        sp.error(f"--report-every must be >= 0 (got {args.report_every})")
+    _check_folder(sp, "--scores-json", args.scores_json)
+    if args.part == "part3":
+        return _part3(sp, args, params, argv)
+    return _rows(args, params, argv)
+
+
+# ---------------------------------------------------------------------------
+# Parts 1 and 2
+
+
+def _rows(args, params, argv) -> int:
     from tqdm.auto import tqdm
 
-    from . import rate
+    if args.part == "part1":
+        from .rate import train
+    else:
+        from .spiking_net import train
 
     def report(loop, trial, scores):
-        if (loop + 1) % args.report_every == 0 or loop + 1 == params.n_loops:
+        if args.report_every and ((loop + 1) % args.report_every == 0 or loop + 1 == params.n_loops):
             tqdm.write(f"loop {loop + 1:4d}  score {scores[-1]:.4f}")
 
     try:
-        result = rate.train(params, callback=report)
-        print(f"test trial (no learning): score {result.test().score:.4f}")
+        result = train(params, callback=report)
+        test = result.test().score
+        print(f"test trial (no learning): score {test:.4f}")
     except DivergenceError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return _error(_one_line(exc))
+    except ValueError as exc:
+        return _error(_one_line(exc), EXIT_USAGE)
+    if args.scores_json:
+        from . import __version__
+        from .storage import params_to_dict
+
+        _write_json(args.scores_json, {
+            "part": int(args.part[-1]), "command": "rls-tutorial " + shlex.join(argv),
+            "loops": list(range(1, len(result.scores) + 1)), "training_scores": _jsonable(result.scores),
+            "n_loops_done": len(result.scores), "complete": not result.stopped,
+            "final_test": {"n_trials": 1, "score": _jsonable([test])[0]},
+            "params": params_to_dict(params), "tutorial_lib_version": __version__,
+        })
+    return EXIT_SIGINT if result.stopped else 0
+
+
+# ---------------------------------------------------------------------------
+# Part 3
+
+
+class _Interrupts:
+    """SIGINT / SIGTERM while training Part 3.
+
+    The first Ctrl-C sets ``stop``: training ends after the current loop (at a
+    loop boundary, so the state can be saved and resumed exactly). A second
+    Ctrl-C, or SIGTERM, also sets ``abandon`` and, while ``armed`` (inside
+    training), raises KeyboardInterrupt: the current loop is abandoned and its
+    half-trained state discarded. Outside training (e.g. while a checkpoint is
+    written) the signal only sets the flags, so a file is never left half done.
+    """
+
+    def __init__(self):
+        self.stop = threading.Event()
+        self.abandon = False
+        self.signum = None
+        self.armed = False
+        self._old = {}
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for s in (signal.SIGINT, signal.SIGTERM):
+                self._old[s] = signal.signal(s, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        for s, h in self._old.items():
+            signal.signal(s, h)
+        self._old = {}
+        return False
+
+    def _handle(self, signum, frame):
+        from tqdm.auto import tqdm
+
+        if self.signum is None or signum == signal.SIGTERM:
+            self.signum = signum
+        if signum == signal.SIGINT and not self.stop.is_set():
+            self.stop.set()
+            tqdm.write("Ctrl-C: stopping after the current loop (Ctrl-C again abandons it) ...")
+            return
+        self.stop.set()
+        self.abandon = True
+        if self.armed:
+            self.armed = False
+            raise KeyboardInterrupt
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_SIGTERM if self.signum == signal.SIGTERM else EXIT_SIGINT
+
+
+def _params_diff(saved: BalancedParams, wanted: BalancedParams) -> list[str]:
+    """The fields (other than n_loops) in which two parameter sets differ, as ``name: a (saved) vs b``."""
+    out = []
+    for f in fields(BalancedParams):
+        if f.name == "n_loops":
+            continue
+        a, b = getattr(saved, f.name), getattr(wanted, f.name)
+        if a != b:
+            out.append(f"{f.name} = {a!r} in the checkpoint, {b!r} requested")
+    return out
+
+
+def _npz(path):
+    if path is None:
+        return None
+    p = Path(path).expanduser()
+    return p if p.suffix else p.with_suffix(".npz")
+
+
+def _scores_doc(result, argv, final=None) -> dict:
+    from . import __version__
+    from .storage import params_to_dict
+
+    n = result.n_loops
+    net = result.network
+    return {
+        "part": 3,
+        "command": "rls-tutorial " + shlex.join(argv),
+        "n_loops": result.params.n_loops,
+        "n_loops_done": n,
+        "complete": n >= result.params.n_loops and final is not None,
+        "loops": list(range(1, n + 1)),
+        "training_scores": _jsonable(result.scores),
+        "test_loops": [int(k) for k in result.test_loops],
+        "test_scores": _jsonable(result.test_scores),
+        "test_scores_avg": _jsonable(result.test_scores_avg),
+        "seconds_per_loop": _jsonable(result.loop_seconds),
+        "final_test": final,
+        "n_trained": int(net.n_trained),
+        "data": {"source": net.alm.source, "synthetic": bool(net.alm.synthetic)},
+        "params": params_to_dict(result.params),
+        "tutorial_lib_version": __version__,
+        "notes": "training_scores: the lick-right training trial of each loop, measured while learning; "
+                 "test_scores: the first test trial without learning (the original's score); "
+                 "test_scores_avg: correlation of the input averaged over params.n_test_trials test trials.",
+    }
+
+
+def _load_alm(args):
+    from .data import load_alm, synthetic_alm
+
+    if args.synthetic:
+        print("Using the SYNTHETIC stand-in for the ALM data (not a recording).")
+        return synthetic_alm()
+    data = load_alm(fallback=None)
+    print(f"Data: {data.source}")
+    return data
+
+
+def _part3(sp, args, params: BalancedParams, argv) -> int:
+    from tqdm.auto import tqdm
+
+    from . import balanced
+    from .data import ENV_VAR, DataError
+    from .storage import FormatError
+
+    out, ck = _npz(args.out), _npz(args.checkpoint)
+    _check_folder(sp, "--out", out)
+    _check_folder(sp, "--checkpoint", ck)
+    if args.checkpoint_every < 1:
+        sp.error(f"--checkpoint-every must be >= 1 (got {args.checkpoint_every})")
+    if args.resume and ck is None:
+        sp.error("--resume needs --checkpoint PATH (the checkpoint to continue from)")
+    if ck is not None and ck.exists() and not args.resume:
+        sp.error(f"the checkpoint {ck} exists: add --resume to continue from it, or delete it or choose "
+                 "another --checkpoint to start afresh")
+    if out is not None and ck is not None and out.resolve() == ck.resolve():
+        sp.error("--out and --checkpoint must be different files")
+    if args.data:
+        folder = Path(args.data).expanduser()
+        if not folder.is_dir():
+            sp.error(f"--data {args.data}: not a folder")
+        os.environ[ENV_VAR] = str(folder)
+    if args.synthetic and args.data:
+        sp.error("--synthetic and --data exclude each other")
+
+    resume_cmd = "rls-tutorial " + shlex.join(argv + ([] if args.resume else ["--resume"]))
+    total = params.n_loops
+    result = None
+    if args.resume and ck.exists():
+        try:
+            result = balanced.load(ck)
+        except (FormatError, OSError) as exc:
+            return _error(f"cannot resume from {ck}: {_one_line(exc)}")
+        diff = _params_diff(result.params, params)
+        if diff:
+            return _error(f"cannot resume from {ck}: it was trained with other parameters "
+                          f"({'; '.join(diff)}). "
+                          "Give the same flags (or --config) as the original run, or another --checkpoint.",
+                          EXIT_USAGE)
+        if result.n_loops > total:
+            return _error(f"cannot resume from {ck}: it holds {result.n_loops} loops, more than n_loops = "
+                          f"{total}; ask for --n-loops {result.n_loops} or more", EXIT_USAGE)
+        if result.n_loops > 0 and result.rls is None:
+            return _error(f"cannot resume from {ck}: it holds no RLS state (saved without P)")
+        if result.params.n_loops != total:  # only the requested total changes
+            result.network.params = replace(result.params, n_loops=total)
+        print(f"Resuming from {ck}: {result.n_loops} of {total} loops done.")
+    elif args.resume:
+        print(f"No checkpoint at {ck} yet: starting from loop 1.")
+
+    intr = _Interrupts()
+    bar = None
+    saved_loops = result.n_loops if result is not None else None  # loops held by the checkpoint file
+
+    def save_checkpoint(res):
+        nonlocal saved_loops
+        balanced.save(res, ck)
+        saved_loops = res.n_loops
+        if args.scores_json:
+            _write_json(args.scores_json, _scores_doc(res, argv))
+
+    def callback(k, record, scores):
+        bar.update(1)
+        bar.set_postfix(score=f"{record.score:.3f}")
+        g = record.loop + 1
+        if args.report_every and (g % args.report_every == 0 or g == total):
+            tqdm.write(f"loop {g:4d}  training score {record.score:.4f} (right), "
+                       f"{record.trials['left'].score:.4f} (left)")
+        if record.test is not None:
+            tqdm.write(f"loop {g:4d}  test score {record.test.score:.4f} (single trial), "
+                       f"{record.test.score_avg:.4f} (averaged over {params.n_test_trials} trials)")
+
+    def where_saved() -> str:
+        if ck is None:
+            return "nothing was saved (use --checkpoint PATH to make a run resumable)"
+        if saved_loops is None:
+            return f"no checkpoint was saved yet; start again with:\n  {resume_cmd}"
+        return f"the checkpoint {ck} holds {saved_loops} of {total} loops; resume with:\n  {resume_cmd}"
+
+    t_start = time.perf_counter()
+    try:
+        with intr:
+            net = None
+            if result is None:
+                intr.armed = True
+                try:
+                    net = balanced.build_network(params, _load_alm(args), progress=True)
+                finally:
+                    intr.armed = False
+            done = 0 if result is None else result.n_loops
+            bar = tqdm(total=total, initial=done, desc="Part 3 training", unit="loop", dynamic_ncols=True)
+            while done < total and not intr.stop.is_set():
+                k = total - done if ck is None else min(args.checkpoint_every - done % args.checkpoint_every,
+                                                        total - done)
+                new = None
+                intr.armed = True
+                try:
+                    new = balanced.train(result if result is not None else net, n_loops=k, progress=False,
+                                         callback=callback, stop=intr.stop)
+                except KeyboardInterrupt:
+                    intr.abandon = True
+                finally:
+                    intr.armed = False
+                if intr.abandon:
+                    break  # ``new`` may hold a half-trained loop: discard it
+                result, net = new, None
+                done = result.n_loops
+                if ck is not None and (result.n_loops != saved_loops):
+                    save_checkpoint(result)
+            bar.close()
+    except KeyboardInterrupt:  # while building, before training
+        if bar is not None:
+            bar.close()
+        print(f"Interrupted; {where_saved()}", file=sys.stderr)
+        return intr.exit_code if intr.signum else EXIT_SIGINT
+    except DivergenceError as exc:
+        if bar is not None:
+            bar.close()
+        extra = ""
+        if ck is not None and saved_loops is not None:
+            extra = f" (the checkpoint {ck} holds {saved_loops} loops)"
+        return _error(_one_line(exc) + extra)
+    except ValueError as exc:
+        if bar is not None:
+            bar.close()
+        return _error(_one_line(exc), EXIT_USAGE)
+    except DataError as exc:
+        if bar is not None:
+            bar.close()
+        hint = "" if args.data else " (or pass --data DIR; --synthetic trains on a synthetic stand-in)"
+        return _error(_one_line(exc) + hint)
+    except (OSError, FormatError) as exc:
+        if bar is not None:
+            bar.close()
+        return _error(_one_line(exc))
+
+    if intr.stop.is_set():  # interrupted: the loop in progress was finished or abandoned
+        if intr.abandon:
+            print(f"Interrupted: the loop in progress was abandoned; {where_saved()}", file=sys.stderr)
+        else:
+            n = result.n_loops if result is not None else 0
+            if ck is None and out is not None and result is not None:
+                balanced.save(result, out, include_rls=True)
+                print(f"Stopped after {n} loops; saved them (with the RLS state) to {out}.", file=sys.stderr)
+                if args.scores_json:
+                    _write_json(args.scores_json, _scores_doc(result, argv))
+            else:
+                print(f"Stopped after {n} loops; {where_saved()}", file=sys.stderr)
+        return intr.exit_code
+
+    elapsed = time.perf_counter() - t_start
+    print(f"Training done: {total} loop(s) ({elapsed:.1f} s in this run).")
+    try:
+        tested = result.test(n_trials=params.n_test_trials)
+    except KeyboardInterrupt:
+        print(f"Interrupted during the final test; {where_saved()}", file=sys.stderr)
+        return EXIT_SIGINT
+    except DivergenceError as exc:
+        return _error(_one_line(exc))
+    print(f"final test ({params.n_test_trials} trials, no learning): single-trial score {tested.score:.4f}, "
+          f"trial-averaged score {tested.score_avg:.4f}")
+    final = {"n_trials": int(params.n_test_trials), "score": _jsonable([tested.score])[0],
+             "score_avg": _jsonable([tested.score_avg])[0], "scores": _jsonable(tested.scores)}
+    try:
+        if out is not None:
+            path = balanced.save(result, out, include_rls=args.save_rls)
+            print(f"Saved the trained network to {path}"
+                  + (" (with the RLS state)." if args.save_rls else "."))
+        if args.scores_json:
+            _write_json(args.scores_json, _scores_doc(result, argv, final))
+            print(f"Wrote the score history to {args.scores_json}.")
+    except OSError as exc:
+        return _error(_one_line(exc))
     return 0
 
 
