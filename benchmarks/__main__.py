@@ -24,6 +24,7 @@ SUITES = {
     "part1": part1.bench_part1,
     "part2": part2.bench_part2,
     "part3-static": part3.bench_part3_static,
+    "part3-rls": part3.bench_part3_rls,
     "part3": part3.bench_part3_loop,
     "brian2": brian2_static.bench_brian2,  # our engine vs Brian2 (extra: pip install -e .[bench])
 }

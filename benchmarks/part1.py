@@ -102,6 +102,7 @@ def bench_part1():
     return [
         ("part1_seconds_per_loop", per_loop, "s", "SPEC defaults, mean over 50 loops (target <= 0.05)"),
         ("part1_simulation_seconds_per_trial", t_sim, "s", "one trial without learning"),
+        ("part1_rls_seconds_per_loop", max(per_loop - t_sim, 0.0), "s", "loop time minus simulation time"),
         ("part1_score_loop50", float(res.scores[-1]), "", "mean correlation u vs target (target >= 0.99)"),
         ("part1_test_score", float(res.test().score), "", "after training, learning off (target >= 0.98)"),
         ("part1_startup_fresh_cache", _startup_seconds(_STARTUP, fresh=True), "s", "new process, empty numba cache"),

@@ -86,3 +86,69 @@ def bench_part3_loop(params: BalancedParams | None = None, n_loops: int = 2):
          f"{net.n_trained * p.n_plastic ** 2 * 8 / 1e9:.2f} GB"),
         ("part3_peak_memory_gb", _peak_rss_gb(), "GB", "peak resident memory of the benchmark process"),
     ]
+
+
+def copy_bandwidth_gb_per_s(n_bytes: int = 400_000_000, repeat: int = 5) -> float:
+    """This machine's memory bandwidth as NumPy copies it: bytes read plus bytes written per second."""
+    a = np.ones(n_bytes // 8)
+    b = np.empty_like(a)
+    best = np.inf
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        np.copyto(b, a)
+        best = min(best, time.perf_counter() - t0)
+    return 2 * a.nbytes / best / 1e9
+
+
+def bench_part3_rls(n: int = 1824, L: int = 20, n_ffwd: int = 300, repeat: int = 10):
+    """One RLS update over all trained neurons at full scale: the block form (float64, float32) and
+    one P per neuron, against the machine's copy bandwidth measured in the same run."""
+    from tutorial_lib.rls import BatchRLS, SharedInputRLS, default_threads
+
+    rng = np.random.default_rng(0)
+    N, mp = 5000, 2 * L
+    private = np.array([rng.choice(N, mp, replace=False) for _ in range(n)])
+    shared = N + np.arange(n_ffwd)
+    pen = 0.04 * np.eye(mp)
+    pen[:L, :L] += 8.0
+    pen[L:, L:] += 8.0
+    activity = rng.random(N + n_ffwd) * 0.05
+    target, other = np.zeros(n), np.zeros(n)
+    bw = copy_bandwidth_gb_per_s()
+    rows = [("machine_copy_gb_per_s", bw, "GB/s", "NumPy copy of 400 MB, bytes read + written, best of 5")]
+
+    def time_updates(rls, reps):
+        rls.step(activity, target, other)
+        best = np.inf
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            rls.step(activity, target, other)
+            best = min(best, time.perf_counter() - t0)
+        return best
+
+    threads = default_threads()
+    for dtype in (np.float64, np.float32):
+        name = np.dtype(dtype).name
+        rls = SharedInputRLS(private, shared, pen, 1.0, dtype=dtype)
+        t = time_updates(rls, repeat)
+        streamed = 3 * (rls.Gt.nbytes + rls.Pr.nbytes)  # read twice, written once
+        rows += [
+            (f"rls_block_{name}_ms_per_update", 1e3 * t, "ms",
+             f"{n} neurons, {mp} + {n_ffwd} inputs, {rls.threads} thread(s), state {streamed / 3e6:.0f} MB"),
+            (f"rls_block_{name}_gb_per_s", streamed / t / 1e9, "GB/s", "state bytes read + written per second"),
+            (f"rls_block_{name}_fraction_of_copy_bandwidth", streamed / t / 1e9 / bw, "",
+             "target >= 0.6"),
+        ]
+    full = np.hstack([private, np.broadcast_to(shared, (n, n_ffwd))])
+    pen_full = np.zeros((mp + n_ffwd, mp + n_ffwd))
+    pen_full[:mp, :mp], pen_full[mp:, mp:] = pen, np.eye(n_ffwd)
+    plain = BatchRLS(full, pen_full, threads=threads)
+    t_plain = time_updates(plain, 2)
+    rows += [
+        ("rls_per_neuron_P_ms_per_update", 1e3 * t_plain, "ms",
+         f"one {mp + n_ffwd}^2 P per neuron ({plain.P.nbytes / 1e9:.2f} GB), {plain.threads} thread(s)"),
+        ("rls_per_neuron_P_gb_per_s", 3 * plain.P.nbytes / t_plain / 1e9, "GB/s", "P read twice, written once"),
+        ("rls_block_speedup_vs_per_neuron_P", t_plain / (1e-3 * rows[1][1]), "x",
+         "same weights (tests/test_balanced.py); float64"),
+    ]
+    return rows
