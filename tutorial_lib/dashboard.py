@@ -33,12 +33,14 @@ import ipywidgets as widgets
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import FormatStrFormatter, MaxNLocator
 
-from .params import RateParams, SpikingParams
+from .params import BalancedParams, RateParams, SpikingParams
 from .training import DivergenceError
 
 __all__ = ["TrainingDashboard", "LiveFigure", "RateLiveFigure", "rate_dashboard",
-           "SpikingLiveFigure", "spiking_dashboard"]
+           "SpikingLiveFigure", "spiking_dashboard", "BalancedView", "BalancedLiveFigure",
+           "BalancedDashboard", "balanced_dashboard"]
 
 
 class LiveFigure:
@@ -237,31 +239,47 @@ class TrainingDashboard:
     def _run(self, params):
         t0 = time.perf_counter()
         try:
-            self._draw_preview(params)
-            self.status.value = "Training..."
-            self.result = self._train_fn(params, callback=self._after_loop, stop=self._stop, progress=False)
+            self.result = self._train(params)
             n = len(self.result.scores)
             last = f"{self.result.scores[-1]:.3f}" if n else "n/a"
             verb = "Stopped" if self.result.stopped else "Done"
             self.status.value = (
                 f"{verb} after {n} loop(s) in {time.perf_counter() - t0:.1f} s; last score {last}."
+                + self._summary(self.result)
             )
-        except DivergenceError as exc:
-            self._show_error(str(exc))
-        except ValueError as exc:
-            self._show_error(str(exc))
+        except (DivergenceError, ValueError) as exc:
+            self._show_error(str(exc), self._advice(exc, params))
         except Exception as exc:  # keep the dashboard alive, and say what happened
             self._show_error(f"{type(exc).__name__}: {exc}", "Details: " + traceback.format_exc(limit=3))
         finally:
             self.train_button.disabled = False
             self.stop_button.disabled = True
 
+    def _train(self, params):
+        """Draw the untrained network, then train (in the background thread); return the result."""
+        self._draw_preview(params)
+        self.status.value = "Training..."
+        return self._train_fn(params, callback=self._after_loop, stop=self._stop, progress=False)
+
+    # hooks for a model's dashboard (a subclass) ----------------------------
+    def _summary(self, result) -> str:
+        """Extra text after "Done after n loop(s) ..." (plain text)."""
+        return ""
+
+    def _advice(self, exc: Exception, params) -> str:
+        """Extra advice under an error message (plain text)."""
+        return ""
+
+    def _loop_status(self, loop, trial, scores) -> str:
+        """The status line after each loop (HTML); must start with "Training... loop n"."""
+        return f"Training... loop {loop + 1}: score {scores[-1]:.3f}"
+
     def _after_loop(self, loop, trial, scores):
         self.progress.value = loop + 1
         self.progress.description = f"loop {loop + 1}"
         self.figure.update(loop, trial, scores)
         self._redraw()
-        self.status.value = f"Training... loop {loop + 1}: score {scores[-1]:.3f}"
+        self.status.value = self._loop_status(loop, trial, scores)
         return not self._stop.is_set()
 
     def _ipython_display_(self):
@@ -505,3 +523,344 @@ def spiking_dashboard(params: SpikingParams | None = None, n_show: int = 3, dpi:
         figure=SpikingLiveFigure(n_show, dpi),
         describe=_spiking_describe,
     )
+
+
+# ---------------------------------------------------------------------------
+# Part 3
+
+
+@dataclass
+class BalancedView:
+    """What the Part 3 figure shows before a loop: example trained neurons and their targets.
+
+    ``target[c]`` (bins, n_show) are the target inputs at ``bin_t`` of the
+    example neurons for condition ``c``; ``alm_ids`` their ALM neurons.
+    Once the network is built, ``columns`` are their columns in the network's
+    trained neurons (in ``Trial.binned``) and ``model_ids`` their model E neurons.
+    """
+
+    bin_t: np.ndarray
+    target: dict
+    alm_ids: np.ndarray
+    title: str
+    columns: np.ndarray | None = None
+    model_ids: np.ndarray | None = None
+
+
+def _example_columns(target: dict, n_show: int) -> np.ndarray:
+    """``n_show`` example neurons: the most modulated lick-right- and lick-left-preferring ones, in turn."""
+    right, left = target["right"], target["left"]
+    by_modulation = np.argsort(-np.concatenate([right, left]).std(axis=0), kind="stable")
+    prefers_right = (right - left).mean(axis=0) >= 0
+    queues = [[k for k in by_modulation if prefers_right[k]],
+              [k for k in by_modulation if not prefers_right[k]]]
+    picks = []
+    while len(picks) < min(n_show, by_modulation.size):
+        queue = queues[len(picks) % 2] or queues[(len(picks) + 1) % 2]
+        picks.append(queue.pop(0))
+    return np.array(picks, dtype=np.int64)
+
+
+class BalancedLiveFigure(LiveFigure):
+    """Part 3: target (dashed) and windowed total input (solid) of example trained neurons in both
+    conditions (lick right, lick left), and the score per loop with the tests without learning.
+
+    The input drawn is what RLS and the score see: each trained neuron's total
+    input averaged over +-``score_window`` around each learning time
+    (``Trial.binned``), against its ALM target (``Trial.target``).
+    """
+
+    CONDITIONS = (("right", "lick right", "C0"), ("left", "lick left", "C3"))
+
+    def __init__(self, n_show: int = 3, dpi: int = 80):
+        super().__init__(figsize=(10.0, 5.6), dpi=dpi)
+        self.n_show = n_show
+
+    def reset(self, params, view: BalancedView):
+        fig = self.new_layout()
+        n = len(view.alm_ids)
+        self.view = view
+        self.columns = view.columns
+        gs = fig.add_gridspec(n, 3, width_ratios=[1.0, 1.0, 1.05])
+        t = view.bin_t
+        self.lines, self.axes, self.heads = {}, [], {}
+        self._target_span = {}
+        self.window = params.score_window
+        for row in range(n):
+            row_axes = []
+            for col, (c, label, color) in enumerate(self.CONDITIONS):
+                ax = fig.add_subplot(gs[row, col], sharey=row_axes[0] if row_axes else None,
+                                     sharex=self.axes[0][0] if self.axes else None)
+                ax.plot(t, view.target[c][:, row], "--", color="0.3", lw=1.3, label="ALM target")
+                (line,) = ax.plot(t, np.full(t.shape, np.nan), color=color, lw=1.5, label="network input")
+                self.lines[row, c] = line
+                ax.grid(alpha=0.25)
+                ax.tick_params(labelsize=8)
+                # tick labels of one width whatever the limits: the layout is computed once per run
+                ax.yaxis.set_major_locator(MaxNLocator(4, steps=[1, 2, 5, 10]))
+                ax.yaxis.set_major_formatter(FormatStrFormatter("%.1f"))
+                if row == 0:
+                    ax.set_title(label, fontsize=10, loc="left", color=color, fontweight="bold")
+                    self.heads[c] = ax
+                if row < n - 1:
+                    ax.tick_params(labelbottom=False)
+                else:
+                    ax.set_xlabel("time in trial (ms)", fontsize=9)
+                if col == 0:
+                    who = f"ALM {view.alm_ids[row]}"
+                    if view.model_ids is not None:
+                        who += f"\n(model E {view.model_ids[row]})"
+                    ax.set_ylabel(who, fontsize=8)
+                    ax.yaxis.set_label_coords(-0.2, 0.5)  # clear of tick labels up to "-0.5" wide
+                else:
+                    ax.tick_params(labelleft=False)
+                row_axes.append(ax)
+            self.axes.append(row_axes)
+            both = np.concatenate([view.target[c][:, row] for c, _, _ in self.CONDITIONS])
+            self._target_span[row] = (float(both.min()), float(both.max()))
+            row_axes[0].set_ylim(*self._ylim(row))
+        self.axes[0][1].legend(loc="upper right", fontsize=7, frameon=False, ncol=1)
+        self.score_ax = ax = fig.add_subplot(gs[:, 2])
+        ax.set_xlabel("training loop")
+        ax.set_ylabel("score (mean correlation of input and target)", fontsize=9)
+        ax.set_xlim(0.5, max(params.n_loops, 2) + 0.5)
+        ax.xaxis.set_major_locator(MaxNLocator(6, integer=True))
+        ax.set_ylim(-0.1, 0.8)
+        ax.grid(alpha=0.3)
+        ax.axhline(0, color="0.6", lw=0.8)
+        (self.score_line,) = ax.plot([], [], "o-", ms=3, color="k", lw=1.2,
+                                     label="training trial (lick right, learning)")
+        (self.test_line,) = ax.plot([], [], "s--", ms=5, color="C1", lw=1.0,
+                                    label="test, single trial (no learning)")
+        avg = f"test, {params.n_test_trials}-trial average" if params.n_test_trials > 1 else "test"
+        (self.test_avg_line,) = ax.plot([], [], "D-", ms=5, color="C2", lw=1.2, label=avg)
+        ax.legend(loc="upper left", fontsize=7, frameon=False)
+        if params.score_every:
+            ax.set_title(f"tests every {params.score_every} loops", fontsize=9, loc="left")
+        self.tests: list[tuple[int, float, float]] = []
+        self.suptitle = fig.suptitle(view.title, fontsize=10, x=0.01, ha="left")
+
+    def _ylim(self, row, drawn=None):
+        lo, hi = self._target_span[row]
+        if hi - lo < 0.5:  # at least 0.5 (plus padding): ticks 0.1 or more apart, one decimal suffices
+            mid = 0.5 * (lo + hi)
+            lo, hi = mid - 0.25, mid + 0.25
+        span = hi - lo
+        if drawn is not None and np.isfinite(drawn).any():  # show the input, within reason
+            lo = max(min(lo, float(np.nanmin(drawn))), lo - 1.5 * span)
+            hi = min(max(hi, float(np.nanmax(drawn))), hi + 1.5 * span)
+        pad = 0.1 * max(hi - lo, 0.5)
+        return lo - pad, hi + pad
+
+    def update(self, loop, record, scores):
+        cols = self.columns
+        for row in range(len(self.axes)):
+            drawn = []
+            for c, _, _ in self.CONDITIONS:
+                y = record.trials[c].binned[:, cols[row]]
+                self.lines[row, c].set_ydata(y)
+                drawn.append(y)
+            self.axes[row][0].set_ylim(*self._ylim(row, np.concatenate(drawn)))
+        for c, label, color in self.CONDITIONS:
+            self.heads[c].set_title(f"{label}: score {record.trials[c].score:.2f}", fontsize=10, loc="left",
+                                    color=color, fontweight="bold")
+        self.suptitle.set_text(f"loop {loop + 1} (learning on): total input of trained neurons "
+                               f"(mean over \u00b1{self.window:g} ms) and their ALM targets")
+        x = np.arange(1, len(scores) + 1)
+        self.score_line.set_data(x, scores)
+        if record.test is not None:
+            self.tests.append((loop + 1, record.test.score, record.test.score_avg))
+            tl, ts, ta = np.array(self.tests).T
+            self.test_line.set_data(tl, ts)
+            self.test_avg_line.set_data(tl, ta)
+        shown = np.concatenate([scores, np.array(self.tests).reshape(-1, 3)[:, 1:].ravel()])
+        shown = shown[np.isfinite(shown)]
+        if shown.size:
+            self.score_ax.set_ylim(min(-0.1, shown.min() - 0.05), min(1.02, max(0.8, shown.max() + 0.1)))
+
+
+class BalancedDashboard(TrainingDashboard):
+    """The Part 3 dashboard: builds the balanced network in the training thread (cached), then trains it.
+
+    The network (static connectivity, the static simulation, the rate
+    matching, the plastic synapses) depends on every knob but lambda and the
+    number of loops; when only those change, Train reuses the last network.
+    """
+
+    #: fields that only RLS and the training loop use: the built network does not depend on them
+    RLS_FIELDS = ("lam_rec", "mu_rs", "lam_ff", "n_loops", "score_every", "n_test_trials")
+
+    def __init__(self, title, controls, base_params, figure, data, n_show):
+        from . import balanced
+
+        self._balanced = balanced
+        self._data = data
+        self._n_show = n_show
+        self._cache_key = None
+        self._cache_net = None
+        self.build_seconds: float | None = None
+        super().__init__(title, controls, base_params, train=None, preview=self._data_view, figure=figure,
+                         describe=self._describe_params)
+        self.widget.add_class("rls-balanced")  # browser tests allow for the network build (dashboard_checks)
+
+    # -- parameters ----------------------------------------------------------
+    def params(self):
+        """Parameters from the sliders, checked against the data too (ALM neurons available)."""
+        p = super().params()
+        if p is None:
+            return None
+        try:
+            self._selection(p)
+        except ValueError as exc:
+            self._show_error(str(exc))
+            return None
+        return p
+
+    def _selection(self, p):
+        """(targets of every ALM neuron at the learning times, the ALM neurons trained); raises ValueError."""
+        b = self._balanced
+        targets = b._window_targets(p, self._data)
+        return targets, b._select_alm(p, self._data, targets)
+
+    def _key(self, p):
+        return replace(p, **{f: getattr(self.base_params, f) for f in self.RLS_FIELDS})
+
+    def _describe_params(self, p) -> str:
+        n = self._data.n_neurons if p.n_trained is None else p.n_trained
+        ffwd = f" + {p.n_ffwd} feedforward" if p.ffwd else ""
+        cached = self._cache_key is not None and self._cache_key == self._key(p)
+        return (
+            f"N = {p.N} ({p.Ne} E, {p.Ni} I), K = {p.K}, g = {p.g:.2f}; {n} of {self._data.n_neurons} ALM "
+            f"neurons trained = {100 * n / p.Ne:.1f} % of the Ne = {p.Ne} E neurons; "
+            f"{2 * p.L}{ffwd} plastic inputs each, lambda = {p.lam_rec:.3g}; press Train "
+            + ("(the network is built: training starts at once)." if cached
+               else "(it builds the network first: a few seconds).")
+        )
+
+    # -- what the figure shows ---------------------------------------------
+    def _data_view(self, p) -> BalancedView:
+        """The targets of example neurons, from the data alone (before the network is built)."""
+        targets, alm = self._selection(p)
+        sub = {c: targets[c][:, alm] for c in targets}
+        cols = _example_columns(sub, self._n_show)
+        ids = self._data.neuron_ids
+        ids = alm[cols] if ids is None else ids[alm[cols]]
+        return BalancedView(p.learn_times, {c: sub[c][:, cols] for c in sub}, ids,
+                            f"ALM targets of {len(cols)} of the {len(alm)} neurons to be trained "
+                            "(press Train to build the network and train it)")
+
+    def _network_view(self, net, seconds: float) -> BalancedView:
+        p = net.params
+        cols = _example_columns(net.targets, self._n_show)
+        ids = net.alm.neuron_ids
+        run = net.static_run
+        rates = f" (static run: E {run.rate_e:.1f} Hz, I {run.rate_i:.1f} Hz)" if run is not None else ""
+        return BalancedView(p.learn_times, {c: net.targets[c][:, cols] for c in net.targets},
+                            np.arange(net.n_trained)[cols] if ids is None else ids[cols],
+                            f"network built in {seconds:.1f} s{rates}; training loop 1...",
+                            columns=cols, model_ids=net.trained[cols])
+
+    # -- training ------------------------------------------------------------
+    def _network(self, p):
+        """The network for ``p``: the cached one if only RLS-side knobs changed, else a new one."""
+        key = self._key(p)
+        if self._cache_key == key:
+            net = self._cache_net.copy()
+            net.params = p
+            return net, 0.0
+        self.status.value = (f"Building the network: {p.N} neurons, static simulation, rate matching of "
+                             f"{p.n_trained or self._data.n_neurons} ALM neurons (a few seconds)...")
+        t0 = time.perf_counter()
+        self._cache_key = self._cache_net = None
+        net = self._balanced.build_network(p, self._data)
+        self.build_seconds = time.perf_counter() - t0
+        self._cache_key, self._cache_net = key, net
+        return net.copy(), self.build_seconds
+
+    def _train(self, p):
+        net, seconds = self._network(p)
+        self.figure.reset(p, self._network_view(net, seconds))
+        self._redraw()
+        self.status.value = "Training... (the first loop is running)"
+        return self._balanced.train(net, n_loops=p.n_loops, callback=self._after_loop, stop=self._stop,
+                                    progress=False)
+
+    def _loop_status(self, loop, record, scores):
+        text = (f"Training... loop {loop + 1}: score {scores[-1]:.3f} (lick right), "
+                f"{record.trials['left'].score:.3f} (lick left); {record.seconds:.1f} s per loop")
+        if record.test is not None:
+            text += (f"<br>test: single trial {record.test.score:.3f}, "
+                     f"trial-averaged {record.test.score_avg:.3f}")
+        return text
+
+    def _summary(self, result) -> str:
+        if not len(result.test_loops):
+            return ""
+        return (f" Test after loop {result.test_loops[-1]}: single trial {result.test_scores[-1]:.3f}, "
+                f"trial-averaged {result.test_scores_avg[-1]:.3f}.")
+
+    def _advice(self, exc, p) -> str:
+        msg = str(exc)
+        if "RLS changed the weights" in msg:
+            return (f"On this dashboard: move lambda up (now {p.lam_rec:.3g}); if the untrained network "
+                    f"is close to running away, lower sigma (g, now {p.g:.2f}).")
+        if "ran away" in msg:
+            return f"On this dashboard: lower sigma (g, now {p.g:.2f})."
+        if "firing I population" in msg:
+            return f"At sigma (g) = {p.g:.2f} the static network is silent: raise sigma."
+        return ""
+
+
+def balanced_dashboard(params: BalancedParams | None = None, n_show: int = 3, dpi: int = 80,
+                       data=None) -> BalancedDashboard:
+    """The Part 3 dashboard: train the balanced E-I network on ALM recordings, live.
+
+    Knobs: sigma (the coupling strength ``g`` that scales the static weights,
+    ``~ g / sqrt(K)``, and the external input, ``~ g sqrt(K)``; the SPEC's g = 1),
+    K (excitatory inputs per neuron), lambda (``lam_rec``, the RLS penalty on the
+    recurrent plastic weights), the number of ALM neurons trained (``n_trained``;
+    the status shows it as a fraction of the E population), L (plastic E and I
+    inputs per trained neuron), feedforward inputs on/off, loops and seed.
+    Defaults: :meth:`BalancedParams.lecture` (2000 neurons, the 100 most modulated
+    ALM neurons, 30 loops, about 40 s). Other fields come from ``params``.
+
+    The live figure shows, after every loop, the windowed total input of
+    ``n_show`` example trained neurons over their ALM targets in both
+    conditions, and the score per loop (the lick-right training trial, and the
+    tests without learning every ``score_every`` loops). ``data``: the ALM
+    recordings (default :func:`~tutorial_lib.data.load_alm`, with the synthetic
+    stand-in if they cannot be had).
+    """
+    from .data import load_alm
+
+    p = BalancedParams.lecture() if params is None else params
+    data = load_alm(fallback="synthetic") if data is None else data
+    n_alm = data.n_neurons
+    n_trained = n_alm if p.n_trained is None else p.n_trained
+    k_max = (p.Ne * (p.N - 1)) // p.N
+    controls = [
+        Control("g", _slider(widgets.FloatSlider, "sigma (g)",
+                             "coupling strength g: static weights ~ g/sqrt(K), external input ~ g sqrt(K); "
+                             "SPEC: 1",
+                             value=p.g, min=0.1, max=3.0, step=0.05, readout_format=".2f")),
+        Control("K", _slider(widgets.IntSlider, "K (inputs)",
+                             "excitatory inputs per neuron (as many inhibitory)", value=p.K, min=min(10, p.K),
+                             max=max(k_max, p.K), step=10 if p.K % 10 == 0 else 1)),
+        Control("lam_rec", _slider(widgets.FloatLogSlider, "lambda (RLS)",
+                                   "RLS penalty on the recurrent plastic weights (lam_rec)",
+                                   value=p.lam_rec, base=10, min=-4, max=1, step=0.1, readout_format=".3g")),
+        Control("n_trained", _slider(widgets.IntSlider, "trained (ALM)",
+                                     "ALM neurons trained, each on its own E neuron (a fraction of Ne)",
+                                     value=n_trained, min=2, max=max(n_alm, n_trained), step=1)),
+        Control("L", _slider(widgets.IntSlider, "L (plastic)",
+                             "plastic E and plastic I inputs per trained neuron",
+                             value=p.L, min=1, max=100)),
+        Control("ffwd", widgets.Checkbox(value=p.ffwd, description=f"feedforward inputs ({p.n_ffwd} Poisson)",
+                                         indent=False, layout=widgets.Layout(width="100%"))),
+        Control("n_loops", _slider(widgets.IntSlider, "loops", "training loops (each: lick right, then left)",
+                                   value=p.n_loops, min=1, max=200)),
+        Control("seed", widgets.BoundedIntText(description="seed", value=p.seed, min=0, max=2**31 - 1,
+                                               style=_STYLE, layout=widgets.Layout(width="100%"))),
+    ]
+    return BalancedDashboard("Part 3: train a balanced network on ALM recordings with RLS", controls, p,
+                             BalancedLiveFigure(n_show, dpi), data, n_show)

@@ -42,8 +42,7 @@ class Page:
 PAGES = [
     Page("part1_rate_network", "Part 1: a rate network learns sine waves", "rate_dashboard"),
     Page("part2_spiking_network", "Part 2: a spiking network learns sine waves", "spiking_dashboard"),
-    # Part 3, once its dashboard exists (name its function in tutorial_lib.dashboard):
-    # Page("part3_balanced_network", "Part 3: a balanced network learns ALM recordings", "..."),
+    Page("part3_balanced_network", "Part 3: a balanced network learns ALM recordings", "balanced_dashboard"),
 ]
 
 #: Projector styling: ipywidgets' own size variables, scaled up, inside the page's root box only.
@@ -66,6 +65,7 @@ LECTURE_CSS = """
 .rls-lecture .jupyter-button, .rls-lecture input { font-size: 22px; }
 .rls-lecture .widget-readout { min-width: 5em; }
 .rls-lecture img { width: 100%; height: auto; }
+.rls-lecture input[type="checkbox"] { width: 22px; height: 22px; margin-right: 10px; }
 """
 
 
