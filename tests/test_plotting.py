@@ -181,3 +181,92 @@ def test_spiking_summary_has_inputs_a_raster_and_a_learning_curve(tiny_spiking):
     assert right.axes[0].get_xlabel() == "training loop"
     fig = plotting.plot_spiking_summary(trial, None, neurons=[0], params=res.params)
     assert not fig.subfigs and len(fig.axes) == 2  # without scores: one input panel above the raster
+
+
+# ---------------------------------------------------------------------------
+# Part 3: the balanced network
+
+
+@pytest.fixture(scope="module")
+def tiny_balanced():
+    """A 400-neuron balanced network, 20 neurons trained for one short loop, and tests of both conditions."""
+    from tutorial_lib import BalancedParams, balanced
+    from tutorial_lib.data import synthetic_alm
+
+    p = BalancedParams(N=400, K=40, L=5, n_trained=20, stim_on=300.0, stim_off=400.0, train_duration=600.0,
+                       n_loops=1, n_ffwd=10, inh_weight_ratio=None, score_every=0, n_test_trials=2)
+    alm = synthetic_alm(n_neurons=60)
+    net = balanced.build_network(p, alm)
+    res = balanced.train(net, progress=False)
+    tests = {c: res.test(n_trials=2, condition=c, keep_runs=2) for c in ("right", "left")}
+    return net, res, tests, alm
+
+
+def test_balance_inputs_show_a_trace_and_the_four_mean_terms(tiny_balanced):
+    net, *_ = tiny_balanced
+    srun = net.static_run
+    fig = plotting.plot_balance_inputs(srun, t_range=(300.0, 500.0))
+    trace, bars = fig.axes
+    _check_axes(trace)
+    assert "threshold" in trace.get_ylabel() and trace.get_xlabel() == "time (ms)"
+    assert len(bars.patches) == 8  # mu, x_E, x_I, net for E and for I
+    heights = [b.get_height() for b in bars.patches]
+    m = srun.mean_inputs("E")
+    np.testing.assert_allclose(heights[:4], [m["mu"], m["exc"], m["inh"], m["net"]])  # E neurons first
+    i = srun.recorded[0]
+    np.testing.assert_allclose(trace.lines[2].get_ydata(),  # the sum drawn is mu + x_E + x_I
+                               trace.lines[0].get_ydata() + trace.lines[1].get_ydata())
+    assert str(i) in trace.get_title(loc="left")
+
+
+def test_rate_distribution_marks_means_and_prediction(tiny_balanced):
+    net, *_ = tiny_balanced
+    p, r = net.params, net.static_rates
+    ax = plotting.plot_rate_distribution(r[: p.Ne], r[p.Ne:], [7.5, 13.5])
+    _check_axes(ax)
+    assert "Hz" in ax.get_xlabel()
+    xs = [line.get_xdata()[0] for line in ax.lines]
+    np.testing.assert_allclose(xs, [r[: p.Ne].mean(), r[p.Ne:].mean(), 7.5, 13.5])
+
+
+def test_transfer_check_with_and_without_utarg():
+    from tutorial_lib.transfer import lif_input
+
+    rates = np.array([[1.0, 5.0], [10.0, 20.0]])
+    utarg = lif_input(rates) + 1e-3
+    fig = plotting.plot_transfer_check(rates, utarg)
+    assert len(fig.axes) == 2 and all(ax.get_xlabel() and ax.get_ylabel() for ax in fig.axes)
+    assert "Hz" in fig.axes[0].get_ylabel()
+    assert "1.0e-03" in fig.axes[1].get_title()  # the largest difference
+    fig = plotting.plot_transfer_check(rates)
+    assert len(fig.axes) == 1
+
+
+def test_alm_targets_matching_and_trained_inputs_label_their_axes(tiny_balanced):
+    net, res, tests, alm = tiny_balanced
+    fig = plotting.plot_alm_targets(alm.t, alm.rates, alm.rates, [0, 3, 5])
+    assert len(fig.axes) == 6
+    assert fig.axes[0].get_ylabel() == "rate (Hz)" and "threshold" in fig.axes[3].get_ylabel()
+    ax = plotting.plot_rate_matching(np.arange(5.0), np.arange(5.0) + 0.1, net.static_rates[: net.params.Ne])
+    _check_axes(ax)
+    fig = plotting.plot_trained_inputs(tests, [0, 2])
+    assert len(fig.axes) == 2 and fig.axes[-1].get_xlabel() == "time (ms)"
+    # per condition: one trial, the trial mean and the target
+    assert len(fig.axes[0].lines) == 6
+    np.testing.assert_allclose(fig.axes[1].lines[1].get_ydata(), tests["right"].mean_input[:, 2])
+    np.testing.assert_allclose(fig.axes[1].lines[5].get_ydata(), tests["left"].target[:, 2])
+
+
+def test_pca_plot_overlays_populations_per_component():
+    t = np.arange(50.0)
+    rng = np.random.default_rng(0)
+    scores = {name: {c: rng.standard_normal((50, 3)) * s for c in ("right", "left")}
+              for name, s in (("trained E", 1.0), ("untrained I", 5.0))}
+    fig = plotting.plot_pca(t, scores, n_components=2, explained={n: [0.5, 0.2, 0.1] for n in scores})
+    assert len(fig.axes) == 2
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "time (ms)" and "normalised" in ax.get_ylabel()
+    assert len(ax.lines) == 4  # 2 populations x 2 conditions
+    both = np.concatenate([ax.lines[2].get_ydata(), ax.lines[3].get_ydata()])
+    np.testing.assert_allclose(both.std(), 1.0)  # normalised over both conditions
+    assert "50 %" in ax.get_legend().get_texts()[0].get_text()

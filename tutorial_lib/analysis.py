@@ -1,0 +1,144 @@
+"""Part 3 analysis: population activity (PSTHs) and its principal components.
+
+After training, the question is how the task activity of the trained E neurons
+spreads to the neurons that were never trained. The tools here are small and
+use numpy only:
+
+* :func:`population_psth`: the trial-averaged rates (Hz) of a population, from
+  the test trials of :func:`tutorial_lib.balanced.evaluate`;
+* :func:`pca`: principal components of a (time, neuron) matrix, through the SVD;
+* :func:`align_signs`: flip the sign of components to match a reference
+  (a component's sign is arbitrary);
+* :func:`explained_by`: how much of one population's component time courses a
+  linear combination of another's explains (R^2). The populations hold
+  different neurons, so they are compared through time courses, not loadings.
+
+Getting started::
+
+    >>> import numpy as np
+    >>> from tutorial_lib import analysis
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((200, 2)) @ rng.standard_normal((2, 50))   # rank 2
+    >>> fit = analysis.pca(X, n_components=3)
+    >>> bool(fit.explained[:2].sum() > 0.999)
+    True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["PCA", "pca", "project", "align_signs", "explained_by", "population_psth"]
+
+
+@dataclass
+class PCA:
+    """Principal components of a (samples, features) matrix ``X``, e.g. (time, neurons).
+
+    ``mean`` (features,) the column means removed before the SVD;
+    ``components`` (k, features) the orthonormal principal axes, largest variance first;
+    ``variance`` (k,) the variance along each (sum of squares over samples / (samples - 1));
+    ``explained`` (k,) its fraction of the total variance;
+    ``scores`` (samples, k) the projections of the centred ``X`` (the components' time courses).
+    """
+
+    mean: np.ndarray
+    components: np.ndarray
+    variance: np.ndarray
+    explained: np.ndarray
+    scores: np.ndarray
+
+    @property
+    def n_components(self) -> int:
+        return self.components.shape[0]
+
+
+def pca(X, n_components: int | None = None) -> PCA:
+    """Principal component analysis of ``X`` (samples, features) through the SVD of the centred matrix.
+
+    ``n_components`` (default: all, ``min(samples, features)``) keeps the leading ones.
+    Each component's sign is fixed so that its largest loading is positive
+    (the SVD leaves it arbitrary). Raises ValueError for fewer than two
+    samples or non-finite values.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2 or X.shape[0] < 2 or X.shape[1] < 1:
+        raise ValueError(f"X must be a (samples, features) matrix with at least 2 samples (got shape {X.shape})")
+    if not np.all(np.isfinite(X)):
+        raise ValueError("X must hold finite values only")
+    k_max = min(X.shape)
+    k = k_max if n_components is None else int(n_components)
+    if not 1 <= k <= k_max:
+        raise ValueError(f"n_components must be in [1, {k_max}] (got {n_components})")
+    mean = X.mean(axis=0)
+    Xc = X - mean
+    U, S, Vt = np.linalg.svd(Xc, full_matrices=False)
+    flip = np.sign(Vt[np.arange(Vt.shape[0]), np.argmax(np.abs(Vt), axis=1)])
+    flip[flip == 0] = 1.0
+    Vt = Vt * flip[:, None]
+    U = U * flip[None, :]
+    var = S ** 2 / (X.shape[0] - 1)
+    total = var.sum()
+    explained = var / total if total > 0 else np.zeros_like(var)
+    return PCA(mean, Vt[:k], var[:k], explained[:k], U[:, :k] * S[:k])
+
+
+def project(X, fit: PCA) -> np.ndarray:
+    """(samples, k): ``X`` (same features as the fit) centred with the fit's mean, on its components."""
+    X = np.asarray(X, dtype=np.float64)
+    if X.shape[-1] != fit.components.shape[1]:
+        raise ValueError(f"X has {X.shape[-1]} features, the PCA {fit.components.shape[1]}")
+    return (X - fit.mean) @ fit.components.T
+
+
+def align_signs(scores, reference) -> np.ndarray:
+    """``scores`` (samples, k) with each column's sign flipped where it correlates negatively with
+    the same column of ``reference`` (samples, >= k)."""
+    scores = np.array(scores, dtype=np.float64)
+    reference = np.asarray(reference, dtype=np.float64)
+    for j in range(scores.shape[1]):
+        a = scores[:, j] - scores[:, j].mean()
+        b = reference[:, j] - reference[:, j].mean()
+        if a @ b < 0:
+            scores[:, j] *= -1.0
+    return scores
+
+
+def explained_by(predictors, targets) -> np.ndarray:
+    """R^2 of each column of ``targets`` (samples, m) fitted by least squares on ``predictors`` (samples, k)
+    plus a constant. 1: a linear combination of the predictors reproduces it; about ``k / samples``
+    for unrelated noise."""
+    A = np.asarray(predictors, dtype=np.float64)
+    B = np.asarray(targets, dtype=np.float64)
+    if A.ndim == 1:
+        A = A[:, None]
+    squeeze = B.ndim == 1
+    if squeeze:
+        B = B[:, None]
+    if A.shape[0] != B.shape[0]:
+        raise ValueError(f"predictors and targets need the same number of samples ({A.shape[0]} != {B.shape[0]})")
+    A1 = np.hstack([A, np.ones((A.shape[0], 1))])
+    coef, *_ = np.linalg.lstsq(A1, B, rcond=None)
+    resid = ((B - A1 @ coef) ** 2).sum(axis=0)
+    total = ((B - B.mean(axis=0)) ** 2).sum(axis=0)
+    r2 = 1.0 - resid / np.where(total > 0, total, 1.0)
+    return r2[0] if squeeze else r2
+
+
+def population_psth(trials, neurons, bin_ms: float = 20.0, smooth_ms: float = 50.0):
+    """``(t, rates)``: the trial-averaged PSTH (Hz) of ``neurons`` over ``trials`` (:class:`~tutorial_lib.balanced.Trial`).
+
+    ``rates`` is (bins, neurons); ``t`` the bin centres (ms). Each trial's rates
+    are counted in bins of ``bin_ms`` and averaged over ``+-smooth_ms``
+    (:meth:`Trial.psth`).
+    """
+    trials = list(trials)
+    if not trials:
+        raise ValueError("population_psth needs at least one trial")
+    t, first = trials[0].psth(neurons, bin_ms=bin_ms, smooth_ms=smooth_ms)
+    total = first.copy()
+    for tr in trials[1:]:
+        total += tr.psth(neurons, bin_ms=bin_ms, smooth_ms=smooth_ms)[1]
+    return t, total / len(trials)
