@@ -5,7 +5,7 @@ from dataclasses import FrozenInstanceError, replace
 
 import pytest
 
-from tutorial_lib import RateParams
+from tutorial_lib import BalancedParams, RateParams
 
 
 @pytest.mark.parametrize(
@@ -57,3 +57,16 @@ def test_params_are_frozen_and_replace_validates():
 
 def test_integral_floats_are_accepted_as_integers():
     assert RateParams(N=50.0, K=10.0).N == 50
+
+
+def test_the_smoke_test_variable_shrinks_only_the_lecture_defaults(monkeypatch):
+    from tutorial_lib.params import SMOKE_TEST_ENV, smoke_test
+
+    monkeypatch.delenv(SMOKE_TEST_ENV, raising=False)
+    assert not smoke_test() and BalancedParams.lecture().n_loops == 30
+    monkeypatch.setenv(SMOKE_TEST_ENV, "1")
+    assert smoke_test()
+    p = BalancedParams.lecture()
+    assert (p.n_loops, p.score_every, p.n_test_trials) == (2, 2, 2)
+    assert BalancedParams.lecture(n_loops=5).n_loops == 5  # explicit values still win
+    assert BalancedParams().n_loops == 200  # the SPEC defaults never change

@@ -18,10 +18,13 @@ that names the parameter and its valid range, e.g.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, fields
 from numbers import Integral, Real
 
 __all__ = [
+    "smoke_test",
+    "SMOKE_TEST_ENV",
     "RateParams",
     "SpikingParams",
     "BalancedParams",
@@ -29,6 +32,21 @@ __all__ = [
     "check_int",
     "check_grid",
 ]
+
+#: Environment variable that asks for a reduced workload (see :func:`smoke_test`).
+SMOKE_TEST_ENV = "TUTORIAL_SMOKE_TEST"
+
+
+def smoke_test() -> bool:
+    """True if ``$TUTORIAL_SMOKE_TEST`` is set to 1: a run that only checks that everything works.
+
+    The browser tests set it for the JupyterLab and Voila servers they start, so
+    that notebook 03 trains for 2 loops instead of 30 there (it reaches every
+    kernel those servers start). The nbval run and everyone else get the real
+    defaults. Only :meth:`BalancedParams.lecture` and notebook 03's score check
+    read it.
+    """
+    return os.environ.get(SMOKE_TEST_ENV, "").strip() == "1"
 
 
 def _fmt(x: float) -> str:
@@ -511,10 +529,15 @@ class BalancedParams(_Validated):
           suffice, with 140 instead of 340 plastic inputs per neuron (RLS work
           grows with the square).
 
-        ``changes`` override any field.
+        ``changes`` override any field. With the environment variable
+        ``TUTORIAL_SMOKE_TEST=1`` (set by the browser tests for the servers they
+        start) the defaults shrink to 2 loops with a test after the second
+        (:func:`smoke_test`).
         """
         base = dict(N=2000, K=200, L=20, n_trained=100, selection="modulated", n_loops=30, ffwd=True,
                     n_ffwd=100, inh_weight_ratio=None)
+        if smoke_test():  # a few loops only: the browser tests check the cells run, not the scores
+            base.update(n_loops=2, score_every=2, n_test_trials=2)
         base.update(changes)
         return cls(**base)
 
