@@ -175,6 +175,82 @@ def test_engine_with_learning_matches_a_numpy_implementation():
     assert not np.allclose(net.plastic.w, wp)
 
 
+def test_engine_with_two_channels_and_a_stimulus_is_bit_identical_to_numpy():
+    """The kernel's summation order, spelled out in NumPy: spikes, voltages and currents equal to the bit.
+
+    Input ``((mu + stim) + x_0) + x_1`` (no plastic synapses: u = 0), then
+    ``v + dt/tau_m (input + noise - v)``; each current decays by ``1 - dt/tau_c``
+    and then takes the jumps ``w * (1/tau_c)`` of this step's spikes, one spike
+    at a time in neuron order.
+    """
+    rng = np.random.default_rng(21)
+    N, dt, tau_m, taus = 40, 0.1, 10.0, (3.0, 7.0)
+    mu = rng.uniform(0.8, 1.2, N)
+    W = [np.where(rng.random((N, N)) < 0.2, rng.normal(s, 1.0, (N, N)), 0.0) for s in (1.0, -1.5)]
+    static = tuple(Synapses.from_dense(Wc, tau, f"ch{c}") for c, (Wc, tau) in enumerate(zip(W, taus)))
+    net = LIFNetwork(mu, tau_m, dt, noise=0.8, static=static)
+    stim = rng.normal(0.3, 0.2, N)
+    T, window = 300.0, (50.0, 120.0)
+    run = simulate(net, T, rng=np.random.default_rng(5), stimulus=stim, stim_window=window, record_every=dt)
+    ref_rng = np.random.default_rng(5)
+    v = ref_rng.uniform(0.0, 1.0, N)
+    x = np.zeros((2, N))
+    steps, neurons, v_rec, x_rec = [], [], [], []
+    for n in range(int(round(T / dt))):
+        v_rec.append(v.copy())
+        x_rec.append(x.copy())
+        drive = mu + 0.0  # mu + u, u = 0
+        if window[0] <= n * dt < window[1]:
+            drive = drive + stim
+        drive = drive + x[0] + x[1]
+        v = v + dt / tau_m * (drive + 0.8 * ref_rng.standard_normal(N) - v)
+        s = np.flatnonzero(v >= 1.0)
+        v[s] = 0.0
+        steps += [n] * s.size
+        neurons += list(s)
+        for c, tau in enumerate(taus):
+            x[c] = x[c] * (1.0 - dt / tau)
+            for j in s:
+                x[c] = x[c] + W[c][:, j] * (1.0 / tau)
+    assert len(steps) > 100
+    np.testing.assert_array_equal(run.spike_steps, steps)
+    np.testing.assert_array_equal(run.spike_neurons, neurons)
+    np.testing.assert_array_equal(run.v, np.array(v_rec))
+    np.testing.assert_array_equal(run.currents[:, :2], np.array(x_rec))
+    np.testing.assert_array_equal(run.currents[:, 2], 0.0)
+    np.testing.assert_array_equal(run.v_end, v)
+
+
+@pytest.mark.parametrize("weight", [1e308, -1e308])
+def test_non_finite_input_names_the_first_neuron_and_the_step(weight):
+    # Neuron 0 fires in step n (mu = 1.5, from v = 0); its jump w / tau overflows to +-inf in the
+    # currents of neurons 4 and 2 (and not of 1), which the engine must report at step n + 1,
+    # naming neuron 2, whether the voltage goes to +inf (a threshold crossing) or to -inf.
+    mu = np.array([1.5, 0.0, 0.0, 0.0, 0.0])
+    W = np.zeros((5, 5))
+    W[4, 0] = W[2, 0] = weight
+    W[1, 0] = 1.0
+    net = LIFNetwork(mu, static=(Synapses.from_dense(W, 0.5),))
+    first = simulate(LIFNetwork(mu), 30.0, rng=np.random.default_rng(0), v0=0.0).spike_steps[0]
+    message = rf"neuron 2 became infinite or NaN at t = {(first + 1) * 0.1:.1f} ms"
+    with pytest.raises(DivergenceError, match=message):
+        simulate(net, 30.0, rng=np.random.default_rng(0), v0=0.0)
+
+
+def test_targets_beyond_the_16_bit_range_are_reached():
+    # Above 65536 neurons the engine stores targets as int32 instead of uint16.
+    N = 70_000
+    mu = np.zeros(N)
+    mu[0] = 1.5
+    targets = np.array([5, 65_535, 65_536, N - 1])
+    syn = Synapses.from_pairs(np.zeros(4, np.int64), targets, np.array([1.0, 2.0, 3.0, 4.0]), N, 10.0)
+    run = simulate(LIFNetwork(mu, static=(syn,)), 20.0, rng=np.random.default_rng(0), v0=0.0,
+                   record=np.r_[targets, 7], record_every=0.1)
+    n = run.spike_steps[0]
+    jumps = np.array([1.0, 2.0, 3.0, 4.0]) * (1.0 / 10.0)  # w * (1/tau)
+    np.testing.assert_array_equal(run.currents[n + 1, 0], np.r_[jumps, 0.0])
+
+
 def test_runaway_activity_raises_divergence_error():
     net = LIFNetwork(np.full(5, 3.0), static=(Synapses.from_dense(np.full((5, 5), 50.0), 5.0),))
     with pytest.raises(DivergenceError, match="max_rate"):

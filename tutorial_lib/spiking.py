@@ -53,9 +53,12 @@ effect on ``v`` therefore depends on ``dt``, and ``dt = 0.1 ms`` is part of the 
 
 Layout for the compiled kernel (:func:`lif_kernel`): static weights are held
 by presynaptic neuron in CSR form (the targets of neuron ``j`` are
-``post[ptr[j]:ptr[j+1]]``); plastic weights as rows ``w[k, a]`` from source
-``presyn[k, a]`` onto neuron ``rows[k]`` (the layout of :class:`~tutorial_lib.rls.BatchRLS`,
-so the RLS batch update works on them directly), with a CSR index by source
+``post[ptr[j]:ptr[j+1]]``; :func:`simulate` hands the kernel the targets as
+uint16, or int32 above 65536 neurons, and the jumps ``w * (1/tau)`` computed
+once, the same product the scatter used to form per spike); plastic weights as
+rows ``w[k, a]`` from source ``presyn[k, a]`` onto neuron ``rows[k]`` (the
+layout of :class:`~tutorial_lib.rls.BatchRLS`, so the RLS batch update works on
+them directly), with a CSR index by source
 for the spike scatter. Sources ``0..N-1`` of the plastic synapses are the
 network's neurons; sources ``N..`` are external spike trains (Part 3's
 feedforward inputs).
@@ -109,6 +112,7 @@ __all__ = [
 
 # Kernel status codes
 OK, NONFINITE, TOO_MANY_SPIKES = 0, 1, 2
+_MAX_FLOAT = float(np.finfo(np.float64).max)  # |x| <= this: x is finite (a test that vectorises)
 
 
 # ---------------------------------------------------------------------------
@@ -149,12 +153,11 @@ def lif_rate_euler(mu: float, tau_m: float = 10.0, dt: float = 0.1) -> float:
 
 
 @njit(cache=True, nogil=True)
-def _scatter_static(j, ch_gain, ch_ptr, ch_post, ch_w, x):
-    """Deliver a spike of neuron ``j`` to every static channel: x_c[post] += J / tau_c."""
+def _scatter_static(j, ch_ptr, ch_post, ch_jump, x):
+    """Deliver a spike of neuron ``j`` to every static channel: x_c[post] += J / tau_c (``ch_jump``)."""
     for c in range(ch_ptr.shape[0]):
-        g = ch_gain[c]
         for q in range(ch_ptr[c, j], ch_ptr[c, j + 1]):
-            x[c, ch_post[q]] += ch_w[q] * g
+            x[c, ch_post[q]] += ch_jump[q]
 
 
 @njit(cache=True, nogil=True)
@@ -206,8 +209,8 @@ def _learning_inputs(rows, mu, stim, on, x, error_noise, rng, other):
 @njit(cache=True, nogil=True)
 def lif_kernel(
     v, mu, stim, stim_on, stim_off, dt_tau_m, v_th, v_reset, noise, rng,
-    ch_decay, ch_gain, ch_ptr, ch_post, ch_w, x,
-    p_decay, p_gain, rows, w, out_ptr, out_row, out_col, r, u,
+    ch_decay, ch_ptr, ch_post, ch_jump, x,
+    plastic, p_decay, p_gain, rows, w, out_ptr, out_row, out_col, r, u,
     ext_ptr, ext_src,
     rec_every, rec_idx, v_rec, cur_rec,
     spike_step, spike_idx, n_spikes, n_first, n_last, record_first,
@@ -219,14 +222,17 @@ def lif_kernel(
     ``dt_tau_m = dt/tau_m``; threshold ``v_th``, reset ``v_reset``; ``noise`` the
     amplitude sigma_xi; ``rng`` a numpy Generator.
 
-    Static channels (C of them): ``ch_decay[c] = 1 - dt/tau_c``, ``ch_gain[c] = 1/tau_c``;
-    ``ch_ptr`` (C, N+1) absolute offsets into ``ch_post`` / ``ch_w`` (the CSR of all
-    channels concatenated); ``x`` (C, N) the currents (state).
+    Static channels (C of them): ``ch_decay[c] = 1 - dt/tau_c``;
+    ``ch_ptr`` (C, N+1) absolute offsets into ``ch_post`` / ``ch_jump`` (the CSR of all
+    channels concatenated; ``ch_post`` uint16 or int32, ``ch_jump = J * (1/tau_c)``, the
+    jump of the target's current per spike); ``x`` (C, N) the currents (state).
 
-    Plastic synapses (R rows of m inputs): ``p_decay``, ``p_gain`` as above for
-    tau_p; ``rows`` (R,) postsynaptic neurons; ``w`` (R, m) weights; ``out_ptr`` (S+1,), ``out_row``, ``out_col``: for source j, the
-    positions (row, column) of its synapses; ``r`` (S,) filtered spike trains of
-    the S sources (N neurons, then external ones); ``u`` (N,) plastic input (state).
+    Plastic synapses (R rows of m inputs): ``plastic`` False if there are none (then
+    ``r`` is not kept and ``u`` stays 0); ``p_decay = 1 - dt/tau_p``, ``p_gain = 1/tau_p``;
+    ``rows`` (R,) postsynaptic neurons; ``w`` (R, m) weights; ``out_ptr`` (S+1,),
+    ``out_row``, ``out_col``: for source j, the positions (row, column) of its synapses;
+    ``r`` (S,) filtered spike trains of the S sources (N neurons, then external ones);
+    ``u`` (N,) plastic input (state).
 
     External spikes: sources ``ext_src[ext_ptr[n]:ext_ptr[n+1]]`` spike in step n
     (``ext_ptr`` empty: none).
@@ -242,6 +248,13 @@ def lif_kernel(
 
     Random numbers: one normal per neuron per step, in index order (if ``noise > 0``).
 
+    Each step: the input ``mu + u (+ stim) + sum_c x_c`` of all neurons is summed in that
+    order into a buffer while ``u`` and ``x`` decay (they are not read again before this
+    step's spikes arrive), the voltages are updated in a separate loop (both vectorise),
+    then a loop in neuron order applies threshold and reset. A non-finite input only sets a
+    flag in the voltage loop; the first such neuron is then looked up, and spikes are
+    collected up to it, as if the loop had stopped there.
+
     Returns ``(status, step, n_spikes, neuron)``: status 0 done; 1 the input of
     ``neuron`` became non-finite in ``step``; 2 the spike buffer filled up in ``step``.
     """
@@ -250,6 +263,7 @@ def lif_kernel(
     max_spikes = spike_step.shape[0]
     fired = np.empty(N, dtype=np.int64)
     xi = np.zeros(N)  # this step's noise, noise * standard normal
+    drive = np.empty(N)  # this step's input
     for n in range(n_first, n_last):
         on = stim_on <= n < stim_off
         # 1. record the state at t_n (learning, between kernel calls, comes after it)
@@ -259,16 +273,34 @@ def lif_kernel(
         if noise > 0.0:
             for i in range(N):
                 xi[i] = noise * rng.standard_normal()
-        n_fired = 0
+        # 2a. the input at t_n; the currents decay as they are read (this step's spikes come in 3.)
+        if on:
+            for i in range(N):
+                drive[i] = mu[i] + u[i] + stim[i]
+                u[i] *= p_decay
+        else:
+            for i in range(N):
+                drive[i] = mu[i] + u[i]
+                u[i] *= p_decay
+        for c in range(C):
+            d = ch_decay[c]
+            for i in range(N):
+                drive[i] += x[c, i]
+                x[c, i] *= d
+        # 2b. the voltages (a vectorised loop), with a flag for non-finite input
+        bad = False
         for i in range(N):
-            drive = mu[i] + u[i]
-            if on:
-                drive += stim[i]
-            for c in range(C):
-                drive += x[c, i]
-            if not math.isfinite(drive):
-                return NONFINITE, n, n_spikes, i
-            v[i] += dt_tau_m * (drive + xi[i] - v[i])
+            dr = drive[i]
+            bad |= not (abs(dr) <= _MAX_FLOAT)
+            v[i] += dt_tau_m * (dr + xi[i] - v[i])
+        stop = N
+        if bad:
+            stop = 0
+            while math.isfinite(drive[stop]):
+                stop += 1
+        # 2c. threshold and reset, in neuron order
+        n_fired = 0
+        for i in range(stop):
             if v[i] >= v_th:
                 v[i] = v_reset
                 if n_spikes == max_spikes:
@@ -278,18 +310,16 @@ def lif_kernel(
                 n_spikes += 1
                 fired[n_fired] = i
                 n_fired += 1
-        # 3. synapses: Euler decay, then this step's spikes (felt from step n + 1)
-        for c in range(C):
-            d = ch_decay[c]
-            for i in range(N):
-                x[c, i] *= d
-        for a in range(r.shape[0]):
-            r[a] *= p_decay
-        for i in range(N):
-            u[i] *= p_decay
+        if bad:
+            return NONFINITE, n, n_spikes, stop
+        # 3. synapses: the decay is done; this step's spikes (felt from step n + 1)
+        if plastic:
+            for a in range(r.shape[0]):
+                r[a] *= p_decay
         for f in range(n_fired):
-            _scatter_static(fired[f], ch_gain, ch_ptr, ch_post, ch_w, x)
-            _scatter_plastic(fired[f], p_gain, rows, w, out_ptr, out_row, out_col, r, u)
+            _scatter_static(fired[f], ch_ptr, ch_post, ch_jump, x)
+            if plastic:
+                _scatter_plastic(fired[f], p_gain, rows, w, out_ptr, out_row, out_col, r, u)
         if ext_ptr.shape[0] > n + 1:
             for q in range(ext_ptr[n], ext_ptr[n + 1]):
                 _scatter_plastic(ext_src[q], p_gain, rows, w, out_ptr, out_row, out_col, r, u)
@@ -603,10 +633,14 @@ def simulate(
     ch_ptr = np.zeros((C, N + 1), dtype=np.int64)
     for c, ch in enumerate(net.static):
         ch_ptr[c] = ch.ptr + offsets[c]
-    ch_post = np.concatenate([ch.post for ch in net.static] + [np.zeros(0, np.int64)])
-    ch_w = np.concatenate([ch.w for ch in net.static] + [np.zeros(0)])
+    # targets in 2 (or 4) bytes instead of 8: the scatter streams them from memory at every spike
+    ch_post = np.empty(offsets[-1], dtype=np.uint16 if N <= 65536 else np.int32)
+    ch_jump = np.empty(offsets[-1])  # the jump J / tau_c of each synapse (one product, as in the kernel)
+    for c, ch in enumerate(net.static):
+        ch_post[offsets[c]:offsets[c + 1]] = ch.post
+        with np.errstate(over="ignore"):  # an infinite jump is the kernel's to report (DivergenceError)
+            np.multiply(ch.w, 1.0 / ch.tau, out=ch_jump[offsets[c]:offsets[c + 1]])
     ch_decay = np.array([1.0 - dt / ch.tau for ch in net.static], dtype=np.float64)
-    ch_gain = np.array([1.0 / ch.tau for ch in net.static], dtype=np.float64)
     x = np.zeros((C, N))
     # plastic synapses
     pl = net.plastic
@@ -673,8 +707,9 @@ def simulate(
     def kernel(n_first, n_last, record_first, n_spikes):
         return lif_kernel(
             v, net.mu, stim, stim_on, stim_off, dt / net.tau_m, net.v_th, net.v_reset, net.noise, rng,
-            ch_decay, ch_gain, ch_ptr, ch_post, ch_w, x,
-            1.0 - dt / pl.tau, 1.0 / pl.tau, pl.rows, w, pl.out_ptr, pl.out_row, pl.out_col, r, u,
+            ch_decay, ch_ptr, ch_post, ch_jump, x,
+            net.plastic is not None, 1.0 - dt / pl.tau, 1.0 / pl.tau, pl.rows, w, pl.out_ptr, pl.out_row,
+            pl.out_col, r, u,
             ext_ptr, ext_src,
             rec_every, rec_idx, v_rec, cur_rec,
             spike_step, spike_idx, n_spikes, n_first, n_last, record_first,
