@@ -66,10 +66,44 @@ def part2_training(outdir: Path) -> Path:
     return path
 
 
+#: The original's single-trial score during its 200-loop run (SPEC, Part 3): loop -> score.
+ORIGINAL_SCORES = {10: 0.09, 20: 0.13, 50: 0.17, 100: 0.20, 200: 0.19}
+#: The score history of the full-scale run, written by ``rls-tutorial part3 ... --scores-json``.
+FULL_SCALE_SCORES = HERE.parent / "benchmarks" / "part3_full_scale.json"
+
+
+def part3_full_scale(outdir: Path, scores: Path = FULL_SCALE_SCORES) -> Path:
+    """Part 3 at full scale (SPEC parameters, 1824 ALM neurons): test scores every 10 loops vs the original."""
+    import json
+
+    from tutorial_lib import plotting
+
+    d = json.loads(Path(scores).read_text())
+    loops, single, avg = d["test_loops"], d["test_scores"], d["test_scores_avg"]
+    with plotting.style():
+        fig, ax = plt.subplots(figsize=(7.5, 4.2))
+        ax.plot(d["loops"], d["training_scores"], color="0.75", lw=1, label="training trial (learning on)")
+        ax.plot(loops, avg, "o-", color="C0", label=f"test, averaged over {d['params']['values']['n_test_trials']} trials")
+        ax.plot(loops, single, "s-", color="C1", label="test, single trial (the original's score)")
+        ax.plot(list(ORIGINAL_SCORES), list(ORIGINAL_SCORES.values()), "k^--", label="original (Julia), single trial")
+        ax.set_xlabel("training loop")
+        ax.set_ylabel("score (mean correlation with target input)")
+        ax.set_ylim(bottom=0)
+        minutes = sum(d["seconds_per_loop"]) / 60
+        ax.set_title(f"Part 3, full scale: {d['n_trained']} trained neurons, N = {d['params']['values']['N']}, "
+                     f"{d['n_loops_done']} loops in {minutes:.0f} min (shared 2-core machine)", fontsize=10)
+        ax.legend(fontsize=8, loc="lower right")
+        path = outdir / "part3_full_scale.png"
+        fig.savefig(path, dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
 #: name -> function(outdir) -> path; later parts add theirs here.
 FIGURES = {
     "part1": part1_training,
     "part2": part2_training,
+    "part3": part3_full_scale,  # from benchmarks/part3_full_scale.json (hours of training: not rerun here)
 }
 
 

@@ -31,7 +31,8 @@ inhibitory inputs from the I population and, optionally, all of ``n_ffwd``
 feedforward Poisson neurons whose rates are slow random processes. The plastic
 inputs are filtered with ``tau = 150 ms``: :math:`u_i = \sum_a w_{ia} r_a`.
 Every 20 ms of the training window (1000 to 3000 ms) recursive least squares
-(:class:`~tutorial_lib.rls.BatchRLS`, inside the engine's kernel) moves
+(:func:`make_rls`: :class:`~tutorial_lib.rls.SharedInputRLS` with feedforward
+inputs, else :class:`~tutorial_lib.rls.BatchRLS`; run between the engine's kernel calls) moves
 :math:`w_i` so that the neuron's total input
 
 .. math:: \mu_i + x^E_i + x^I_i + u_i \quad (\text{+ the stimulus, off in the window})
@@ -82,11 +83,13 @@ Choices where the SPEC is silent (and how the original differs)
   itself through its plastic E synapses; ``inh_weight_ratio=None`` uses the
   measured ratio (their static rate over the I rate) instead.
 
-Cost (2-core laptop, ``dt = 0.1 ms``): the static SPEC network (5000 neurons,
-5 million synapses) simulates 3 s in about 1.5 s. A training loop at full
-scale (1824 trained neurons, 340 plastic inputs each) takes about 40 s, almost
-all of it RLS (``P`` alone is 1.7 GB); 200 loops take over two hours, like the
-original. :meth:`BalancedParams.lecture` trains in about 40 s (30 loops).
+Cost (2-core laptop, ``dt = 0.1 ms``; ``python -m benchmarks part3-static part3``):
+the static SPEC network (5000 neurons, 5 million synapses) simulates 3 s in
+about 0.7 s. A training loop at full scale (1824 trained neurons, 340 plastic
+inputs each) takes about 8 s: two 3 s trials and 200 RLS updates over a 0.2 GB
+state (one ``P`` per neuron would be 1.7 GB and about 7 times slower); 200 loops
+take about half an hour, where the original took two hours.
+:meth:`BalancedParams.lecture` trains in about 40 to 60 s (30 loops).
 
 Getting started::
 
