@@ -49,9 +49,20 @@ def bench_part3_static(params: BalancedParams | None = None):
     ]
 
 
-def bench_part3_loop(params: BalancedParams | None = None, n_loops: int = 2):
+def bench_part3_loop(n_loops: int = 2):
     """Seconds per full-scale training loop (all 1824 ALM neurons, SPEC parameters), split into
-    simulation and RLS, and the peak memory."""
+    simulation and RLS, and the peak memory: run in a process of its own, so that the peak is
+    this training's, not that of whatever ran before in the benchmark process."""
+    import json
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "benchmarks.part3", str(int(n_loops))], check=True,
+                         capture_output=True, text=True)
+    return [tuple(r) for r in json.loads(out.stdout.strip().splitlines()[-1])]
+
+
+def _loop_rows(params: BalancedParams | None = None, n_loops: int = 2):
     p = BalancedParams(n_loops=n_loops, score_every=0) if params is None else params
     data = load_alm(fallback="synthetic")
     tiny = BalancedParams(N=400, K=40, L=5, n_trained=20, n_ffwd=20, n_loops=1, score_every=0,
@@ -84,7 +95,7 @@ def bench_part3_loop(params: BalancedParams | None = None, n_loops: int = 2):
         ("part3_rls_gb_per_s", streamed / per_update / 1e9, "GB/s", "RLS state streamed per second"),
         ("part3_rls_state_gb", state_gb, "GB", "per-neuron P would be "
          f"{net.n_trained * p.n_plastic ** 2 * 8 / 1e9:.2f} GB"),
-        ("part3_peak_memory_gb", _peak_rss_gb(), "GB", "peak resident memory of the benchmark process"),
+        ("part3_peak_memory_gb", _peak_rss_gb(), "GB", "peak resident memory of the training process"),
     ]
 
 
@@ -152,3 +163,10 @@ def bench_part3_rls(n: int = 1824, L: int = 20, n_ffwd: int = 300, repeat: int =
          "same weights (tests/test_balanced.py); float64"),
     ]
     return rows
+
+
+if __name__ == "__main__":  # python -m benchmarks.part3 [n_loops]: the loop benchmark, rows as JSON
+    import json
+    import sys
+
+    print(json.dumps(_loop_rows(n_loops=int(sys.argv[1]) if len(sys.argv) > 1 else 2)))
