@@ -744,7 +744,8 @@ class Trial:
 def _advice(p: BalancedParams, learning: bool) -> str:
     if learning:
         return (f"RLS changed the weights too much: raise lam_rec (now {p.lam_rec:g}), "
-                f"mu_rs (now {p.mu_rs:g}) or lam_ff (now {p.lam_ff:g}).")
+                f"mu_rs (now {p.mu_rs:g}) or lam_ff (now {p.lam_ff:g}). If the untrained network is "
+                f"itself close to running away (its rates climb within a trial), lower g (now {p.g:g}).")
     return f"The network's activity ran away: lower g (now {p.g:g})."
 
 
