@@ -10,10 +10,17 @@ import numpy as np
 from tutorial_lib import BalancedParams, balanced
 from tutorial_lib.data import load_alm
 
+from .part1 import _best
+
 
 def _peak_rss_gb() -> float:
     """Peak resident memory of this process so far, GB (Linux reports KB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
+
+
+def _state_bytes(rls) -> int:
+    """Bytes of the RLS state besides the weights (what an update streams, twice read and once written)."""
+    return sum(a.nbytes for a in rls.state().values())
 
 
 class _Timed:
@@ -81,9 +88,9 @@ def _loop_rows(params: BalancedParams | None = None, n_loops: int = 2):
         seconds.append(time.perf_counter() - t0)
     per_loop = float(np.mean(seconds))
     rls_per_loop = timer.seconds / n_loops
-    state_gb = sum(a.nbytes for a in rls.state().values()) / 1e9
+    state_bytes = _state_bytes(rls)
     per_update = timer.seconds / max(timer.calls, 1)
-    streamed = sum(a.nbytes for a in rls.state().values()) * 3  # read twice, written once per update
+    streamed = 3 * state_bytes  # read twice, written once per update
     return [
         ("part3_build_seconds", t_build, "s", "static network, static run, matching, plastic synapses"),
         ("part3_seconds_per_loop", per_loop, "s",
@@ -93,7 +100,7 @@ def _loop_rows(params: BalancedParams | None = None, n_loops: int = 2):
         ("part3_rls_seconds_per_loop", rls_per_loop, "s", f"{timer.calls // n_loops} RLS updates"),
         ("part3_rls_ms_per_update", 1e3 * per_update, "ms", f"{type(rls).__name__}, {rls.threads} thread(s)"),
         ("part3_rls_gb_per_s", streamed / per_update / 1e9, "GB/s", "RLS state streamed per second"),
-        ("part3_rls_state_gb", state_gb, "GB", "per-neuron P would be "
+        ("part3_rls_state_gb", state_bytes / 1e9, "GB", "per-neuron P would be "
          f"{net.n_trained * p.n_plastic ** 2 * 8 / 1e9:.2f} GB"),
         ("part3_peak_memory_gb", _peak_rss_gb(), "GB", "peak resident memory of the training process"),
     ]
@@ -103,12 +110,7 @@ def copy_bandwidth_gb_per_s(n_bytes: int = 400_000_000, repeat: int = 5) -> floa
     """This machine's memory bandwidth as NumPy copies it: bytes read plus bytes written per second."""
     a = np.ones(n_bytes // 8)
     b = np.empty_like(a)
-    best = np.inf
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        np.copyto(b, a)
-        best = min(best, time.perf_counter() - t0)
-    return 2 * a.nbytes / best / 1e9
+    return 2 * a.nbytes / _best(lambda: np.copyto(b, a), repeat) / 1e9
 
 
 def bench_part3_rls(n: int = 1824, L: int = 20, n_ffwd: int = 300, repeat: int = 10):
@@ -129,20 +131,17 @@ def bench_part3_rls(n: int = 1824, L: int = 20, n_ffwd: int = 300, repeat: int =
     rows = [("machine_copy_gb_per_s", bw, "GB/s", "NumPy copy of 400 MB, bytes read + written, best of 5")]
 
     def time_updates(rls, reps):
-        rls.step(activity, target, other)
-        best = np.inf
-        for _ in range(reps):
-            t0 = time.perf_counter()
-            rls.step(activity, target, other)
-            best = min(best, time.perf_counter() - t0)
-        return best
+        rls.step(activity, target, other)  # compile / load from cache
+        return _best(lambda: rls.step(activity, target, other), reps)
 
     threads = default_threads()
     for dtype in (np.float64, np.float32):
         name = np.dtype(dtype).name
         rls = SharedInputRLS(private, shared, pen, 1.0, dtype=dtype)
         t = time_updates(rls, repeat)
-        streamed = 3 * (rls.Gt.nbytes + rls.Pr.nbytes)  # read twice, written once
+        if dtype is np.float64:
+            t64 = t
+        streamed = 3 * _state_bytes(rls)  # read twice, written once
         rows += [
             (f"rls_block_{name}_ms_per_update", 1e3 * t, "ms",
              f"{n} neurons, {mp} + {n_ffwd} inputs, {rls.threads} thread(s), state {streamed / 3e6:.0f} MB"),
@@ -159,7 +158,7 @@ def bench_part3_rls(n: int = 1824, L: int = 20, n_ffwd: int = 300, repeat: int =
         ("rls_per_neuron_P_ms_per_update", 1e3 * t_plain, "ms",
          f"one {mp + n_ffwd}^2 P per neuron ({plain.P.nbytes / 1e9:.2f} GB), {plain.threads} thread(s)"),
         ("rls_per_neuron_P_gb_per_s", 3 * plain.P.nbytes / t_plain / 1e9, "GB/s", "P read twice, written once"),
-        ("rls_block_speedup_vs_per_neuron_P", t_plain / (1e-3 * rows[1][1]), "x",
+        ("rls_block_speedup_vs_per_neuron_P", t_plain / t64, "x",
          "same weights (tests/test_balanced.py); float64"),
     ]
     return rows

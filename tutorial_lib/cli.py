@@ -50,7 +50,7 @@ import typing
 from dataclasses import fields, replace
 from pathlib import Path
 
-from .params import _SELECTIONS, BalancedParams, RateParams, SpikingParams
+from .params import _CHOICES, BalancedParams, RateParams, SpikingParams
 from .training import DivergenceError
 
 PARTS = {"part1": RateParams, "part2": SpikingParams, "part3": BalancedParams}
@@ -63,7 +63,7 @@ NONE_WORDS = {
 }
 NONE_MEANS = {"K": "all-to-all", "n_trained": "all ALM neurons",
               "inh_weight_ratio": "measured from the static run"}
-CHOICES = {"selection": _SELECTIONS}
+CHOICES = _CHOICES  # fields with a fixed set of values, from params
 
 EXIT_USAGE = 2
 EXIT_SIGINT = 128 + signal.SIGINT    # 130
@@ -464,10 +464,10 @@ def _params_diff(saved: BalancedParams, wanted: BalancedParams) -> list[str]:
 
 
 def _npz(path):
-    if path is None:
-        return None
-    p = Path(path).expanduser()
-    return p if p.suffix else p.with_suffix(".npz")
+    """``path`` as the .npz path that balanced.save writes (None stays None)."""
+    from .storage import _npz_path
+
+    return None if path is None else _npz_path(path)
 
 
 def _scores_doc(result, argv, final=None) -> dict:

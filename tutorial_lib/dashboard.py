@@ -21,6 +21,7 @@ controls, how to build parameters from them, how to train and how to draw.
 
 from __future__ import annotations
 
+import copy
 import html
 import io
 import threading
@@ -572,14 +573,12 @@ class BalancedLiveFigure(LiveFigure):
 
     CONDITIONS = (("right", "lick right", "C0"), ("left", "lick left", "C3"))
 
-    def __init__(self, n_show: int = 3, dpi: int = 80):
+    def __init__(self, dpi: int = 80):
         super().__init__(figsize=(10.0, 5.6), dpi=dpi)
-        self.n_show = n_show
 
     def reset(self, params, view: BalancedView):
         fig = self.new_layout()
-        n = len(view.alm_ids)
-        self.view = view
+        n = len(view.alm_ids)  # rows: the example neurons of the view
         self.columns = view.columns
         gs = fig.add_gridspec(n, 3, width_ratios=[1.0, 1.0, 1.05])
         t = view.bin_t
@@ -670,10 +669,11 @@ class BalancedLiveFigure(LiveFigure):
         self.score_line.set_data(x, scores)
         if record.test is not None:
             self.tests.append((loop + 1, record.test.score, record.test.score_avg))
-            tl, ts, ta = np.array(self.tests).T
-            self.test_line.set_data(tl, ts)
-            self.test_avg_line.set_data(tl, ta)
-        shown = np.concatenate([scores, np.array(self.tests).reshape(-1, 3)[:, 1:].ravel()])
+        tests = np.array(self.tests).reshape(-1, 3)
+        if record.test is not None:
+            self.test_line.set_data(tests[:, 0], tests[:, 1])
+            self.test_avg_line.set_data(tests[:, 0], tests[:, 2])
+        shown = np.concatenate([scores, tests[:, 1:].ravel()])
         shown = shown[np.isfinite(shown)]
         if shown.size:
             self.score_ax.set_ylim(min(-0.1, shown.min() - 0.05), min(1.02, max(0.8, shown.max() + 0.1)))
@@ -698,6 +698,7 @@ class BalancedDashboard(TrainingDashboard):
         self._n_show = n_show
         self._cache_key = None
         self._cache_net = None
+        self._targets_key = self._targets = None
         self.build_seconds: float | None = None
         super().__init__(title, controls, base_params, train=None, preview=self._data_view, figure=figure,
                          describe=self._describe_params)
@@ -717,10 +718,16 @@ class BalancedDashboard(TrainingDashboard):
         return p
 
     def _selection(self, p):
-        """(targets of every ALM neuron at the learning times, the ALM neurons trained); raises ValueError."""
+        """(targets of every ALM neuron at the learning times, the ALM neurons trained); raises ValueError.
+
+        The targets depend only on the data and the training window, which no slider moves: they are
+        computed once (the synthetic stand-in turns rates into inputs, about a second), not at every
+        slider change."""
         b = self._balanced
-        targets = b._window_targets(p, self._data)
-        return targets, b._select_alm(p, self._data, targets)
+        key = (p.stim_off, p.train_duration, p.learn_every)
+        if self._targets_key != key:
+            self._targets, self._targets_key = b._window_targets(p, self._data), key
+        return self._targets, b._select_alm(p, self._data, self._targets)
 
     def _key(self, p):
         return replace(p, **{f: getattr(self.base_params, f) for f in self.RLS_FIELDS})
@@ -764,8 +771,8 @@ class BalancedDashboard(TrainingDashboard):
     def _network(self, p):
         """The network for ``p``: the cached one if only RLS-side knobs changed, else a new one."""
         key = self._key(p)
-        if self._cache_key == key:
-            net = self._cache_net.copy()
+        if self._cache_key == key:  # train() copies the network: the cached one stays untrained
+            net = copy.copy(self._cache_net)
             net.params = p
             return net, 0.0
         self.status.value = (f"Building the network: {p.N} neurons, static simulation, rate matching of "
@@ -775,7 +782,7 @@ class BalancedDashboard(TrainingDashboard):
         net = self._balanced.build_network(p, self._data)
         self.build_seconds = time.perf_counter() - t0
         self._cache_key, self._cache_net = key, net
-        return net.copy(), self.build_seconds
+        return net, self.build_seconds
 
     def _train(self, p):
         net, seconds = self._network(p)
@@ -863,4 +870,4 @@ def balanced_dashboard(params: BalancedParams | None = None, n_show: int = 3, dp
                                                style=_STYLE, layout=widgets.Layout(width="100%"))),
     ]
     return BalancedDashboard("Part 3: train a balanced network on ALM recordings with RLS", controls, p,
-                             BalancedLiveFigure(n_show, dpi), data, n_show)
+                             BalancedLiveFigure(dpi), data, n_show)

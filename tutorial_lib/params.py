@@ -396,6 +396,7 @@ class SpikingParams(_RecurrentNetwork):
 
 _SELECTIONS = ("modulated", "random")
 _PRECISIONS = ("float64", "float32")
+_CHOICES = {"selection": _SELECTIONS, "rls_precision": _PRECISIONS}  # fields with a fixed set of values
 
 
 @dataclass(frozen=True)
@@ -568,13 +569,9 @@ class BalancedParams(_Validated):
             if not (isinstance(v, bool) or numpy_bool):
                 raise ValueError(f"ffwd (feedforward inputs on/off) must be True or False (got {v!r})")
             return bool(v)
-        if name == "rls_precision":
-            if v not in _PRECISIONS:
-                raise ValueError(f"rls_precision must be one of {', '.join(map(repr, _PRECISIONS))} (got {v!r})")
-            return v
-        if name == "selection":
-            if v not in _SELECTIONS:
-                raise ValueError(f"selection must be one of {', '.join(map(repr, _SELECTIONS))} (got {v!r})")
+        if name in _CHOICES:
+            if v not in _CHOICES[name]:
+                raise ValueError(f"{name} must be one of {', '.join(map(repr, _CHOICES[name]))} (got {v!r})")
             return v
         if name == "frac_exc":
             return check_real(name, v, lo=0, hi=1, lo_open=True, hi_open=True, what="fraction of E neurons")

@@ -179,11 +179,39 @@ class _RLSState:
     def _check_activity(self, activity) -> None:  # pragma: no cover - overridden
         pass
 
+    @property
+    def _io_dtype(self):
+        """The dtype of the activity, targets and errors that :meth:`step` expects: ``P``'s (the
+        compiled loops take the activity in the state's precision), float64 for the block form."""
+        return self.P.dtype
+
+    def _split(self, threads, work: int) -> None:
+        """Share the neurons out over ``threads`` threads (1 if an update is less than ``_THREAD_MIN_WORK``)."""
+        n = self.n_neurons
+        threads = default_threads() if threads is None else int(threads)
+        if work < _THREAD_MIN_WORK:
+            threads = 1
+        self.threads = max(1, min(threads, n))
+        edges = np.linspace(0, n, self.threads + 1).round().astype(int)
+        self._chunks = [slice(a, b) for a, b in zip(edges[:-1], edges[1:])]
+
+    def _run(self, kernel, args, per_neuron) -> None:
+        """``kernel(*args)``, or one call per chunk of neurons on the thread pool: the arguments at the
+        positions ``per_neuron`` are sliced to the chunk, the others passed whole."""
+        if self.threads == 1:
+            kernel(*args)
+            return
+        futures = [_pool(self.threads).submit(kernel, *(a[c] if i in per_neuron else a for i, a in enumerate(args)))
+                   for c in self._chunks]
+        for f in futures:
+            f.result()
+
     def update(self, activity, target, other=None) -> np.ndarray:
         """One RLS step for all neurons; returns the errors before the update."""
-        activity = np.ascontiguousarray(activity, dtype=self.P.dtype)
+        dtype = self._io_dtype
+        activity = np.ascontiguousarray(activity, dtype=dtype)
         self._check_activity(activity)
-        n, dtype = self.n_neurons, self.P.dtype
+        n = self.n_neurons
         target = np.ascontiguousarray(np.broadcast_to(np.asarray(target, dtype=dtype), (n,)))
         other = np.zeros(n, dtype) if other is None else np.ascontiguousarray(
             np.broadcast_to(np.asarray(other, dtype=dtype), (n,)))
@@ -223,7 +251,7 @@ class BatchRLS(_RLSState):
         definite matrix. ``P`` starts as its inverse.
     w0 : (n, m) array, optional
         Initial weights (zero by default); the penalty then acts on ``w - w0``.
-    dtype : float64 by default.
+    dtype : the precision of ``P``, float64 by default (the weights are always float64).
     threads : CPU threads to share the neurons out over (default
         :func:`default_threads`). Neurons are independent, so the result does
         not depend on it. (Threads rather than numba's ``parallel=True``: a
@@ -240,15 +268,10 @@ class BatchRLS(_RLSState):
         self.presyn = presyn
         n, m = presyn.shape
         self.P = _penalty_inverse(penalty, n, m, dtype)
-        self.w = self._initial_weights(w0, n, m, dtype)
-        self.err = np.zeros(n, dtype=dtype)
+        self.w = self._initial_weights(w0, n, m, np.float64)
+        self.err = np.zeros(n)
         self.scratch = np.zeros((n, 2, m), dtype=dtype)
-        threads = default_threads() if threads is None else int(threads)
-        if n * m * m < _THREAD_MIN_WORK:
-            threads = 1
-        self.threads = max(1, min(threads, n))
-        edges = np.linspace(0, n, self.threads + 1).round().astype(int)
-        self._chunks = [slice(a, b) for a, b in zip(edges[:-1], edges[1:])]
+        self._split(threads, n * m * m)
 
     @property
     def n_inputs(self) -> int:
@@ -265,15 +288,7 @@ class BatchRLS(_RLSState):
         batch's dtype; the errors are left in ``self.err``.
         """
         args = (self.P, self.w, self.presyn, activity, target, other, self.err, self.scratch)
-        if self.threads == 1:
-            rls_batch_step(*args)
-            return
-        futures = [
-            _pool(self.threads).submit(rls_batch_step, *(a if i == 3 else a[c] for i, a in enumerate(args)))
-            for c in self._chunks
-        ]
-        for f in futures:
-            f.result()
+        self._run(rls_batch_step, args, per_neuron=(0, 1, 2, 4, 5, 6, 7))
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
@@ -366,8 +381,8 @@ class SharedPoolRLS(_RLSState):
         self.presyn = np.array([np.delete(np.arange(n_pool), i) for i in rows], dtype=np.int64)
         self.P = np.eye(n_pool, dtype=dtype) / lam
         R, m = self.presyn.shape
-        self.w = self._initial_weights(w0, R, m, dtype)
-        self.err = np.zeros(R, dtype=dtype)
+        self.w = self._initial_weights(w0, R, m, np.float64)
+        self.err = np.zeros(R)
         self._q = np.zeros(n_pool, dtype=dtype)
 
     def P_of(self, k: int) -> np.ndarray:
@@ -560,21 +575,16 @@ class SharedInputRLS(_RLSState):
         self.err = np.zeros(n)
         self._f = np.zeros(nf)
         self._g = np.zeros(nf)
-        threads = default_threads() if threads is None else int(threads)
-        if n * mp * (mp + 3 * nf) < _THREAD_MIN_WORK:
-            threads = 1
-        self.threads = max(1, min(threads, n))
-        edges = np.linspace(0, n, self.threads + 1).round().astype(int)
-        self._chunks = [slice(a, b) for a, b in zip(edges[:-1], edges[1:])]
-
-    @property
-    def P(self):
-        raise AttributeError("SharedInputRLS keeps no full P per neuron; see P_of(k) and state()")
+        self._split(threads, n * mp * (mp + 3 * nf))
 
     @property
     def dtype(self):
         """The precision of the stored state (``Pr``, ``Gt``, ``Q``); weights and arithmetic are float64."""
         return self.Pr.dtype
+
+    @property
+    def _io_dtype(self):
+        return np.float64
 
     @property
     def n_inputs(self) -> int:
@@ -592,33 +602,13 @@ class SharedInputRLS(_RLSState):
         if top >= activity.shape[0]:
             raise ValueError(f"activity has {activity.shape[0]} entries but the inputs refer to index {top}")
 
-    def update(self, activity, target, other=None) -> np.ndarray:
-        activity = np.ascontiguousarray(activity, dtype=np.float64)
-        self._check_activity(activity)
-        n = self.n_neurons
-        target = np.ascontiguousarray(np.broadcast_to(np.asarray(target, dtype=np.float64), (n,)))
-        other = np.zeros(n) if other is None else np.ascontiguousarray(
-            np.broadcast_to(np.asarray(other, dtype=np.float64), (n,)))
-        self.step(activity, target, other)
-        return self.err.copy()
-
     def step(self, activity, target, other) -> None:
         """:meth:`update` without checks or copies (contiguous float64 arrays)."""
         f, g = self._f, self._g
         np.take(activity, self.shared, out=f)
         beta = 1.0 / (1.0 + _shared_prepare(self.Q, f, g))
         args = (self.Pr, self.Gt, self.w, self.private, activity, f, g, beta, target, other, self.err)
-        if self.threads == 1:
-            rls_block_step(*args)
-        else:
-            per_neuron = (0, 1, 2, 3, 8, 9, 10)
-            futures = [
-                _pool(self.threads).submit(rls_block_step, *(a[c] if i in per_neuron else a
-                                                              for i, a in enumerate(args)))
-                for c in self._chunks
-            ]
-            for fut in futures:
-                fut.result()
+        self._run(rls_block_step, args, per_neuron=(0, 1, 2, 3, 8, 9, 10))
         _shared_update(self.Q, g, beta)
 
     def state(self) -> dict:

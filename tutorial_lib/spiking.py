@@ -512,10 +512,10 @@ class LIFNetwork:
 class Learning:
     """RLS during a run: at each of ``times`` (ms) every plastic row takes one RLS step.
 
-    ``rls`` holds ``P`` (and ``presyn``, which must be the plastic synapses'
-    ``presyn``). The run starts from the weights ``rls.w``, which it copies into
-    the network's plastic synapses; the kernel updates those in place, and
-    ``rls.w`` is set equal to them at the end. ``targets`` (len(times), R) is the target
+    ``rls`` holds the RLS state and the weights ``rls.w`` (its ``presyn`` must be
+    the plastic synapses' ``presyn``). The run starts from ``rls.w`` and trains
+    them in place; the network's plastic weights are set equal to them at the
+    end (also if the run stops early). ``targets`` (len(times), R) is the target
     of each row's total input; ``error_noise`` the std of a normal draw added to
     each error (0: none).
     """
@@ -676,7 +676,7 @@ def simulate(
         learn_steps = _steps_of("learning.times", learning.times, dt)
         if np.any(np.diff(learn_steps) <= 0):
             raise ValueError("learning.times must be increasing")
-        targets = np.ascontiguousarray(learning.targets, dtype=rls.w.dtype)
+        targets = _kernel_array(learning.targets)
         if targets.shape != (learn_steps.shape[0], R):
             raise ValueError(
                 f"learning.targets must have shape ({learn_steps.shape[0]}, {R}) (got {targets.shape})")
@@ -687,11 +687,8 @@ def simulate(
         error_noise = check_real("error_noise", learning.error_noise, lo=0,
                                  what="std of the noise added to the error")
         errors = np.zeros((learn_steps.shape[0], R))
-        other = np.zeros(R, dtype=rls.w.dtype)
-        # The kernel works on the RLS weights themselves when it can (no copies between updates)
-        w = rls.w if rls.w.dtype == np.float64 and rls.w.flags.c_contiguous else pl.w
-        if w is not rls.w:
-            w[...] = rls.w
+        other = np.zeros(R)
+        w = rls.w  # the kernel works on the RLS weights themselves (float64 in every RLS form)
     # recording
     rec_idx = np.arange(N, dtype=np.int64) if record is None else _as_index(np.atleast_1d(record))
     if rec_idx.size and (rec_idx.min() < 0 or rec_idx.max() >= N):
@@ -728,9 +725,7 @@ def simulate(
             if s % rec_every == 0:  # the state at t_s is recorded before the update
                 _record(s // rec_every, rec_idx, v, x, u, v_rec, cur_rec)
             _learning_inputs(pl.rows, net.mu, stim, stim_on <= s < stim_off, x, error_noise, rng, other)
-            rls.step(r if r.dtype == rls.w.dtype else r.astype(rls.w.dtype), targets[j], other)
-            if w is not rls.w:
-                w[...] = rls.w
+            rls.step(r, targets[j], other)
             errors[j] = rls.err
             if not np.isfinite(errors[j]).all():
                 status, step, neuron = NONFINITE, s, pl.rows[int(np.argmin(np.isfinite(errors[j])))]
@@ -740,9 +735,7 @@ def simulate(
         if status == OK:
             status, step, n_spikes, neuron = kernel(start, n_steps, record_first, n_spikes)
     finally:
-        if learning is not None and w is not rls.w:
-            rls.w[...] = w
-        if learning is not None:
+        if learning is not None:  # keep what was learned, even if the run stopped
             pl.w[...] = rls.w
     if status == NONFINITE:
         raise DivergenceError(
