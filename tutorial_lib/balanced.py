@@ -89,7 +89,7 @@ about 0.7 s. A training loop at full scale (1824 trained neurons, 340 plastic
 inputs each) takes about 8 s: two 3 s trials and 200 RLS updates over a 0.2 GB
 state (one ``P`` per neuron would be 1.7 GB and about 7 times slower); 200 loops
 take about half an hour, where the original took two hours.
-:meth:`BalancedParams.lecture` trains in about 40 to 60 s (30 loops).
+:meth:`BalancedParams.lecture` trains in about 20 s (30 loops).
 
 Getting started::
 
@@ -624,9 +624,10 @@ class BalancedNetwork:
             sources.append(p.N + a)
         return np.concatenate(times), np.concatenate(sources)
 
-    def test(self, n_trials: int = 5, condition: str = "right", keep_runs: int = 1) -> "TestResult":
+    def test(self, n_trials: int = 5, condition: str = "right", keep_runs: int = 1,
+             progress: bool = False) -> "TestResult":
         """Test trials without learning; see :func:`evaluate`."""
-        return evaluate(self, n_trials=n_trials, condition=condition, keep_runs=keep_runs)
+        return evaluate(self, n_trials=n_trials, condition=condition, keep_runs=keep_runs, progress=progress)
 
 
 def build_network(params: BalancedParams | None = None, data: ALMData | None = None, *,
@@ -835,12 +836,17 @@ class TestResult:
 
 
 def evaluate(net: BalancedNetwork, n_trials: int = 5, condition: str = "right",
-             keep_runs: int = 1) -> TestResult:
+             keep_runs: int = 1, progress: bool = False) -> TestResult:
     """Run ``n_trials`` trials of ``condition`` without learning (test trial ``k`` always uses the same
-    random stream, so repeated tests differ only through the weights)."""
+    random stream, so repeated tests differ only through the weights); ``progress``: a progress bar."""
     if int(n_trials) < 1:
         raise ValueError(f"n_trials must be >= 1 (got {n_trials})")
-    trials = [run_trial(net, condition, loop=k, keep_run=k < keep_runs) for k in range(int(n_trials))]
+    trial_ids = range(int(n_trials))
+    if progress:
+        from tqdm.auto import tqdm
+
+        trial_ids = tqdm(trial_ids, desc=f"test trials (lick {condition})", unit="trial")
+    trials = [run_trial(net, condition, loop=k, keep_run=k < keep_runs) for k in trial_ids]
     binned = np.stack([tr.binned for tr in trials])
     target = trials[0].target
     corr = np.stack([tr.corr for tr in trials])
@@ -901,9 +907,11 @@ class TrainResult:
     def n_loops(self) -> int:
         return self.scores.shape[0]
 
-    def test(self, n_trials: int = 5, condition: str = "right", keep_runs: int = 1) -> TestResult:
+    def test(self, n_trials: int = 5, condition: str = "right", keep_runs: int = 1,
+             progress: bool = False) -> TestResult:
         """Test trials of the trained network without learning; see :func:`evaluate`."""
-        return evaluate(self.network, n_trials=n_trials, condition=condition, keep_runs=keep_runs)
+        return evaluate(self.network, n_trials=n_trials, condition=condition, keep_runs=keep_runs,
+                        progress=progress)
 
     def save(self, path, include_rls: bool = True):
         """Save to ``path`` (see :func:`save`)."""

@@ -829,7 +829,7 @@ def balanced_dashboard(params: BalancedParams | None = None, n_show: int = 3, dp
     the status shows it as a fraction of the E population), L (plastic E and I
     inputs per trained neuron), feedforward inputs on/off, loops and seed.
     Defaults: :meth:`BalancedParams.lecture` (2000 neurons, the 100 most modulated
-    ALM neurons, 30 loops, about 40 s). Other fields come from ``params``.
+    ALM neurons, 30 loops, about 20 s). Other fields come from ``params``.
 
     The live figure shows, after every loop, the windowed total input of
     ``n_show`` example trained neurons over their ALM targets in both

@@ -514,7 +514,7 @@ class BalancedParams(_Validated):
         plastic weights matched to the trained neurons' rates
         (``inh_weight_ratio=None``). Measured with the ALM data, seeds 0 to 3:
         trial-averaged test score (5 trials) 0.43 to 0.56 after 10 loops, 0.60 to
-        0.64 after 30; single-trial 0.37 to 0.47 after 30; 37 to 41 s for 30 loops
+        0.64 after 30; single-trial 0.37 to 0.47 after 30; about 20 s for 30 loops
         including the tests. Why these changes:
 
         * The 100 most modulated ALM neurons fire fast (11 Hz on average), so they
