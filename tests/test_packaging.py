@@ -41,3 +41,9 @@ def test_environment_yml_matches_pyproject():
 
 def test_environment_yml_installs_the_package_itself():
     assert "- -e ." in (ROOT / "environment.yml").read_text()
+
+
+def test_test_extra_holds_the_lab_extra():
+    """`./run lab` after `./run test` installs nothing more (the run script relies on it)."""
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert set(extras["lab"]) <= set(extras["test"]), set(extras["lab"]) - set(extras["test"])
