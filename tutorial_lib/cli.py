@@ -1,4 +1,4 @@
-"""Command line: ``rls-tutorial <part> [--param value ...]`` (also ``python -m tutorial_lib``).
+r"""Command line: ``rls-tutorial <part> [--param value ...]`` (also ``python -m tutorial_lib``).
 
 Every field of a part's parameter dataclass is a flag (``--n-trained``,
 ``--inh-weight-ratio``, ``--ffwd/--no-ffwd``, ...); ``--config FILE`` reads
@@ -17,7 +17,7 @@ every ``--checkpoint-every`` loops; a run stopped by Ctrl-C, ``kill`` or a
 crash continues with ``--resume`` to exactly the result of an uninterrupted
 run. The full SPEC configuration, 200 loops::
 
-    rls-tutorial part3 --data /path/to/alm --checkpoint spec.ckpt.npz \\
+    rls-tutorial part3 --data /path/to/alm --checkpoint spec.ckpt.npz \
         --out spec.npz --scores-json spec.json
     # after an interruption: the same command with --resume
 

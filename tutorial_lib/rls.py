@@ -338,7 +338,7 @@ class SharedPoolRLS(_RLSState):
     ``S x S`` matrix instead of one ``(S-1) x (S-1)`` matrix per neuron, and
     ``O(S^2)`` work per update instead of ``O(R S^2)``.
 
-    Why it is exact. Let :math:`A = \lambda I + \sum_t \mathbf r_t \mathbf r_t^	op`
+    Why it is exact. Let :math:`A = \lambda I + \sum_t \mathbf r_t \mathbf r_t^\top`
     over the whole pool and :math:`P = A^{-1}`. Neuron :math:`i` sees every
     input but its own, so its matrix :math:`A_i` is :math:`A` without row and
     column :math:`i`, and the inverse of such a block is a Schur complement of
@@ -346,18 +346,18 @@ class SharedPoolRLS(_RLSState):
 
     .. math::
 
-        P_i = P_{-i,-i} - rac{P_{-i,i} P_{i,-i}}{P_{ii}}.
+        P_i = P_{-i,-i} - \frac{P_{-i,i} P_{i,-i}}{P_{ii}}.
 
     With :math:`\mathbf q = P \mathbf r` (shared by all neurons) the quantities
     of neuron :math:`i`'s update follow in :math:`O(S)`:
 
     .. math::
 
-        P_i \mathbf r_{-i} = \mathbf q_{-i} - P_{-i,i} rac{q_i}{P_{ii}}, \qquad
-        \mathbf r_{-i}^	op P_i \mathbf r_{-i} = \mathbf r \cdot \mathbf q - rac{q_i^2}{P_{ii}},
+        P_i \mathbf r_{-i} = \mathbf q_{-i} - P_{-i,i} \frac{q_i}{P_{ii}}, \qquad
+        \mathbf r_{-i}^\top P_i \mathbf r_{-i} = \mathbf r \cdot \mathbf q - \frac{q_i^2}{P_{ii}},
 
     and only the shared :math:`P` needs the rank-one update
-    :math:`P \leftarrow P - \mathbf q \mathbf q^	op / (1 + \mathbf r \cdot \mathbf q)`.
+    :math:`P \leftarrow P - \mathbf q \mathbf q^\top / (1 + \mathbf r \cdot \mathbf q)`.
     ``tests/test_rls.py`` checks that both classes give the same weights.
 
     Parameters
