@@ -9,7 +9,7 @@ import time
 import numpy as np
 
 from tutorial_lib import RateParams, rate
-from tutorial_lib.rls import BatchRLS, SharedPoolRLS
+from tutorial_lib.rls import BatchRLS, SharedPoolRLS, rls_update_batch
 
 
 def _best(fn, repeat=3):
@@ -20,15 +20,6 @@ def _best(fn, repeat=3):
         fn()
         times.append(time.perf_counter() - t0)
     return min(times)
-
-
-def _numpy_rls(P, w, X, f):
-    """The same batch update in vectorised NumPy (the baseline)."""
-    k = np.einsum("nij,nj->ni", P, X)
-    c = 1.0 / (1.0 + np.einsum("ni,ni->n", X, k))
-    e = np.einsum("ni,ni->n", w, X) - f
-    P -= (c[:, None, None] * k[:, :, None]) * k[:, None, :]
-    w -= (e * c)[:, None] * k
 
 
 def bench_rls():
@@ -49,7 +40,7 @@ def bench_rls():
         P = np.tile(np.eye(m) / 0.5, (n, 1, 1))
         w = np.zeros((n, m))
         X = acts[:, presyn]
-        return lambda: [_numpy_rls(P, w, X[t], f) for t in range(steps)]
+        return lambda: [rls_update_batch(P, w, X[t], f) for t in range(steps)]
 
     def shared_run():
         rls = SharedPoolRLS(n, np.arange(n), 0.5)

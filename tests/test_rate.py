@@ -11,42 +11,10 @@ from tutorial_lib.rls import ridge_solution
 SMALL = RateParams(N=12, K=5, train_fraction=0.5, train_duration=60.0, n_loops=3, sigma=0.3, seed=4)
 
 
-def reference_trial(net, learn):
-    """Plain NumPy version of one trial (SPEC Part 1), with RLS written out per neuron."""
-    p = net.params
-    W = net.W.copy()
-    n_steps = int(round(p.t_end / p.dt))
-    on, off = int(round(p.stim_on / p.dt)), int(round(p.stim_off / p.dt))
-    every = int(round(p.learn_every / p.dt))
-    rec = int(round(p.record_every / p.dt))
-    Ps = {i: np.eye(p.n_inputs) / p.lam for i in net.trained}
-    r = np.zeros(p.N)
-    us, X, steps = [], [], []
-    for s in range(n_steps):
-        if learn and s >= off and (s - off) % every == 0:
-            X.append(r.copy())
-            steps.append(s)
-            f = net.targets(np.array([s * p.dt]))[0]
-            for i in net.trained:
-                pre = net.presyn[i]
-                x = r[pre]
-                k = Ps[i] @ x
-                c = 1.0 / (1.0 + x @ k)
-                Ps[i] = Ps[i] - c * np.outer(k, k)
-                e = W[i, pre] @ x - f[i]
-                W[i, pre] = W[i, pre] - e * c * k
-        u = W @ r
-        if s % rec == 0:
-            us.append(u.copy())
-        stim = net.stimulus if on <= s < off else 0.0
-        r = r + p.dt / p.tau * (-r + np.maximum(u + stim, 0.0))
-    return W, np.array(us), np.array(X), np.array(steps)
-
-
 @pytest.mark.parametrize("learn", [False, True])
 def test_compiled_trial_matches_numpy_reference(learn):
     net = rate.build_network(SMALL)
-    W_ref, u_ref, _, _ = reference_trial(net, learn)
+    W_ref, u_ref, _, _ = rate.run_trial_numpy(net, learn)
     res = rate.train(SMALL, n_loops=1, progress=False) if learn else None
     trial = res.last if learn else rate.run_trial(net)
     np.testing.assert_allclose(trial.u, u_ref, rtol=1e-9, atol=1e-12)
@@ -57,7 +25,7 @@ def test_compiled_trial_matches_numpy_reference(learn):
 def test_one_loop_of_training_is_ridge_regression_on_the_rates_it_saw():
     p = SMALL
     res = rate.train(p, n_loops=1, progress=False)
-    _, _, X, steps = reference_trial(rate.build_network(p), learn=True)
+    _, _, X, steps = rate.run_trial_numpy(rate.build_network(p), learn=True)
     F = res.network.targets(steps * p.dt)
     for i in res.network.trained:
         pre = res.network.presyn[i]

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from tutorial_lib.rls import BatchRLS, SharedInputRLS, SharedPoolRLS, make_rls, ridge_solution
+from tutorial_lib.rls import (BatchRLS, SharedInputRLS, SharedPoolRLS, make_rls, ridge_solution, rls_batch_step,
+                              rls_step, rls_update, rls_update_batch)
 
 
 def _random_spd(rng, m):
@@ -185,3 +186,50 @@ def test_the_shared_input_block_form_checks_its_arguments():
         rls.update(np.zeros(4), 0.0)
     with pytest.raises(ValueError, match="Gt"):
         rls.set_state({"Pr": rls.Pr, "Gt": np.zeros((1, 1)), "Q": rls.Q})
+
+
+def test_plain_numpy_step_equals_ridge_regression_with_other_input():
+    rng = np.random.default_rng(5)
+    m, T, lam = 6, 40, 0.3
+    X, F, O = rng.normal(size=(T, m)), rng.normal(size=T), rng.normal(size=T)
+    w0 = rng.normal(size=m)
+    P, w = np.eye(m) / lam, w0.copy()
+    for t in range(T):
+        rls_update(P, w, X[t], F[t], O[t])
+    np.testing.assert_allclose(w, ridge_solution(X, F - O, lam, w0), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(P, np.linalg.inv(X.T @ X + lam * np.eye(m)), rtol=1e-9, atol=1e-12)
+
+
+def test_compiled_step_equals_the_plain_numpy_step():
+    rng = np.random.default_rng(6)
+    m = 9
+    P0 = np.linalg.inv(_random_spd(rng, m))
+    w0, x, f, other = rng.normal(size=m), rng.normal(size=m), 0.4, -0.2
+    P1, w1 = P0.copy(), w0.copy()
+    e1 = rls_update(P1, w1, x, f, other)
+    P2, w2 = P0.copy(), w0.copy()
+    e2 = rls_step(P2, w2, x, f, other, np.empty(m))
+    assert e1 == pytest.approx(e2, rel=1e-12)
+    np.testing.assert_allclose(P2, P1, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(w2, w1, rtol=1e-12, atol=1e-14)
+
+
+def test_compiled_batch_equals_the_plain_numpy_batch():
+    rng = np.random.default_rng(7)
+    n, m, n_pre = 5, 4, 12
+    presyn = np.array([rng.choice(n_pre, m, replace=False) for _ in range(n)])
+    P0 = np.stack([np.linalg.inv(_random_spd(rng, m)) for _ in range(n)])
+    w0 = rng.normal(size=(n, m))
+    a, f, other = rng.normal(size=n_pre), rng.normal(size=n), rng.normal(size=n)
+    P1, w1 = P0.copy(), w0.copy()
+    e1 = rls_update_batch(P1, w1, a[presyn], f, other)
+    P2, w2, e2 = P0.copy(), w0.copy(), np.empty(n)
+    rls_batch_step(P2, w2, presyn, a, f, other, e2, np.empty((n, 2, m)))
+    np.testing.assert_allclose(e2, e1, rtol=1e-12)
+    np.testing.assert_allclose(P2, P1, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(w2, w1, rtol=1e-12, atol=1e-14)
+    for i in range(n):  # and the batch is the one-neuron step, neuron by neuron
+        P3, w3 = P0[i].copy(), w0[i].copy()
+        rls_update(P3, w3, a[presyn[i]], f[i], other[i])
+        np.testing.assert_allclose(P1[i], P3, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(w1[i], w3, rtol=1e-12, atol=1e-14)

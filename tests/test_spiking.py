@@ -15,6 +15,7 @@ from tutorial_lib.spiking import (
     lif_rate,
     lif_rate_euler,
     simulate,
+    simulate_numpy,
     simulate_pair,
     simulate_single,
 )
@@ -104,57 +105,18 @@ def _small_engine(rng, N=12, R=5, m=4):
     return net, Ws, rows, presyn, wp
 
 
-def _numpy_reference(net, Ws, rows, presyn, wp, T, stim, window, rng, rls=None, times=(), targets=None,
-                     error_noise=0.0):
-    """Straight NumPy: dense matrices, u = W r recomputed at every step.
-
-    Same random numbers in the same order: v(0), then per step the error noise
-    (learning steps) and one normal per neuron.
-    """
-    dt, N = net.dt, net.N
-    tau_s, tau_p = net.static[0].tau, net.plastic.tau
-    Wp = np.zeros((N, N))
-    Wp[rows[:, None], presyn] = wp
-    v = rng.uniform(0.0, 1.0, N)
-    x = np.zeros(N)  # static current
-    r = np.zeros(N)  # filtered spike trains
-    learn = {int(round(t / dt)): j for j, t in enumerate(times)}
-    steps, neurons, v_rec, in_rec = [], [], [], []
-    for n in range(int(round(T / dt))):
-        on = window[0] <= n * dt < window[1]
-        ext = net.mu + (stim if on else 0.0)
-        u = Wp @ r
-        v_rec.append(v.copy())
-        in_rec.append(ext + x + u)
-        if n in learn:
-            other = ext[rows] + x[rows]
-            if error_noise > 0:
-                other = other + error_noise * rng.standard_normal(len(rows))
-            rls.update(r, targets[learn[n]], other)
-            Wp[rows[:, None], presyn] = rls.w
-            u = Wp @ r
-        v = v + dt / net.tau_m * (ext + x + u + net.noise * rng.standard_normal(N) - v)
-        s = v >= 1.0
-        v[s] = 0.0
-        steps += [n] * int(s.sum())
-        neurons += list(np.flatnonzero(s))
-        x = (1 - dt / tau_s) * x + Ws[:, s].sum(axis=1) / tau_s
-        r = (1 - dt / tau_p) * r + s / tau_p
-    return np.array(steps), np.array(neurons), np.array(v_rec), np.array(in_rec)
-
-
 def test_engine_matches_a_numpy_implementation_spike_for_spike():
     net, Ws, rows, presyn, wp = _small_engine(np.random.default_rng(7))
     stim = np.random.default_rng(8).normal(0.0, 0.5, net.N)
     T, window = 400.0, (100.0, 150.0)
     run = simulate(net, T, rng=np.random.default_rng(11), stimulus=stim, stim_window=window, record_every=0.1)
-    steps, neurons, v_ref, in_ref = _numpy_reference(net, Ws, rows, presyn, wp, T, stim, window,
-                                                     np.random.default_rng(11))
-    assert steps.size > 50
-    np.testing.assert_array_equal(run.spike_steps, steps)
-    np.testing.assert_array_equal(run.spike_neurons, neurons)
-    np.testing.assert_allclose(run.v, v_ref, rtol=0, atol=1e-12)
-    np.testing.assert_allclose(run.total_input, in_ref, rtol=0, atol=1e-12)
+    ref = simulate_numpy(net, T, rng=np.random.default_rng(11), stimulus=stim, stim_window=window)
+    assert ref.spike_steps.size > 50
+    np.testing.assert_array_equal(run.spike_steps, ref.spike_steps)
+    np.testing.assert_array_equal(run.spike_neurons, ref.spike_neurons)
+    np.testing.assert_allclose(run.v, ref.v, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(run.currents, ref.currents, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(run.total_input, ref.total_input, rtol=0, atol=1e-12)
 
 
 def test_engine_with_learning_matches_a_numpy_implementation():
@@ -166,13 +128,15 @@ def test_engine_with_learning_matches_a_numpy_implementation():
     run = simulate(net, T, rng=np.random.default_rng(5), record_every=0.1,
                    learning=Learning(rls, times, targets, error_noise=0.7))
     rls_ref = BatchRLS(presyn, 0.5, w0=wp)
-    steps, neurons, v_ref, in_ref = _numpy_reference(net, Ws, rows, presyn, wp, T, stim, (0.0, 0.0),
-                                                     np.random.default_rng(5), rls_ref, times, targets, 0.7)
-    np.testing.assert_array_equal(run.spike_steps, steps)
-    np.testing.assert_array_equal(run.spike_neurons, neurons)
-    np.testing.assert_allclose(net.plastic.w, rls_ref.w, rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(run.total_input, in_ref, rtol=0, atol=1e-9)
-    assert not np.allclose(net.plastic.w, wp)
+    learned = net.plastic.w.copy()
+    ref = simulate_numpy(net, T, rng=np.random.default_rng(5), stimulus=stim,
+                         learning=Learning(rls_ref, times, targets, error_noise=0.7))
+    np.testing.assert_array_equal(run.spike_steps, ref.spike_steps)
+    np.testing.assert_array_equal(run.spike_neurons, ref.spike_neurons)
+    np.testing.assert_allclose(learned, rls_ref.w, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(run.errors, ref.errors, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(run.total_input, ref.total_input, rtol=0, atol=1e-9)
+    assert not np.allclose(learned, wp)
 
 
 def test_engine_with_two_channels_and_a_stimulus_is_bit_identical_to_numpy():

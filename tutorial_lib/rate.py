@@ -44,6 +44,8 @@ __all__ = [
     "relu",
     "random_presyn",
     "sine_targets",
+    "euler_step",
+    "run_trial_numpy",
 ]
 
 
@@ -135,6 +137,63 @@ class Trial:
 
 
 # ---------------------------------------------------------------------------
+# The trial in plain NumPy: the equations as written. The compiled trial below does the same.
+
+
+def euler_step(r, u, stim, dt_tau):
+    r"""One Euler step of the rate equation :math:`\tau\, dr/dt = -r + \phi(u + I^{\rm ext})`.
+
+    ``r`` (N,) rates now, ``u`` (N,) recurrent input ``W r`` now, ``stim`` (N,)
+    external input now (0 outside the stimulus), ``dt_tau = dt / tau``.
+    Returns the rates one step later: ``r + dt/tau (-r + relu(u + stim))``.
+    """
+    return r + dt_tau * (relu(u + stim) - r)
+
+
+def run_trial_numpy(net: RateNetwork, learn: bool = False):
+    """One trial of Part 1 in plain NumPy, with RLS written out per neuron: what :func:`run_trial` computes.
+
+    The loop a student can read beside the SPEC: at each step, first (inside
+    the training window, every ``learn_every`` ms) one :func:`~tutorial_lib.rls.rls_update`
+    per trained neuron on its row of ``W``, then the recurrent input ``u = W r``,
+    then one :func:`euler_step`. Works on a copy of ``net.W``; RLS starts from
+    ``P = I / lam``, as in the first training loop.
+
+    Returns ``(W, u, X, learn_steps)``: the weights after the trial (N, N); the
+    recurrent input every ``record_every`` ms (time, N); the rates at each
+    learning step, the regressors of RLS (learning steps, N); and the steps at
+    which RLS ran. ``tests/test_rate.py::test_compiled_trial_matches_numpy_reference``
+    checks that the compiled :func:`run_trial` gives the same ``u`` and ``W``.
+    """
+    from .rls import rls_update
+
+    p = net.params
+    W = net.W.copy()
+    n_steps = int(round(p.t_end / p.dt))
+    on, off = int(round(p.stim_on / p.dt)), int(round(p.stim_off / p.dt))
+    every = int(round(p.learn_every / p.dt))
+    rec = int(round(p.record_every / p.dt))
+    P = {i: np.eye(p.n_inputs) / p.lam for i in net.trained}
+    r = np.zeros(p.N)
+    us, X, learn_steps = [], [], []
+    for s in range(n_steps):
+        if learn and s >= off and (s - off) % every == 0:
+            X.append(r.copy())
+            learn_steps.append(s)
+            f = net.targets(np.array([s * p.dt]))[0]
+            for i in net.trained:
+                pre = net.presyn[i]
+                w = W[i, pre]  # a copy (fancy indexing): update it, then write it back
+                rls_update(P[i], w, r[pre], f[i])
+                W[i, pre] = w
+        u = W @ r
+        if s % rec == 0:
+            us.append(u.copy())
+        r = euler_step(r, u, net.stimulus if on <= s < off else 0.0, p.dt / p.tau)
+    return W, np.array(us), np.array(X).reshape(-1, p.N), np.array(learn_steps, dtype=np.int64)
+
+
+# ---------------------------------------------------------------------------
 # The compiled trial. Small, typed by use, no Python objects: arrays and numbers.
 
 
@@ -150,7 +209,7 @@ def _recurrent_input(W, r, u):
 
 @njit(cache=True, nogil=True)
 def _advance(W, r, u, stim, stim_on, stim_off, s0, s1, dt_tau, rec_every, r_rec, u_rec, max_rate):
-    """Euler steps s0 .. s1-1 of the rate equation, in place on ``r``.
+    """Euler steps s0 .. s1-1 of the rate equation, in place on ``r`` (:func:`euler_step`, compiled).
 
     Returns (0, s1), or (1, s) if a rate exceeded ``max_rate`` (or became NaN) at step s.
     """

@@ -52,7 +52,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from numba import njit
 
-__all__ = ["BatchRLS", "SharedPoolRLS", "SharedInputRLS", "make_rls", "rls_step", "rls_batch_step",
+__all__ = ["BatchRLS", "SharedPoolRLS", "SharedInputRLS", "make_rls", "rls_update", "rls_update_batch",
+           "rls_step", "rls_batch_step",
            "rls_shared_step", "rls_block_step", "ridge_solution"]
 
 
@@ -61,12 +62,76 @@ __all__ = ["BatchRLS", "SharedPoolRLS", "SharedInputRLS", "make_rls", "rls_step"
 FASTMATH = {"reassoc", "contract"}
 
 
+# ---------------------------------------------------------------------------
+# The update as written in the SPEC, in plain NumPy: read these first. The compiled
+# forms below compute exactly the same (tests/test_rls.py proves it).
+
+
+def rls_update(P, w, x, f, other=0.0):
+    r"""One RLS step for one neuron, in place, as in the SPEC; returns the error before the update.
+
+    .. math::
+
+        \mathbf k = P \mathbf x, \quad c = \frac{1}{1 + \mathbf x \cdot \mathbf k}, \quad
+        P \leftarrow P - c\, \mathbf k \mathbf k^\top, \quad
+        e = \mathbf w \cdot \mathbf x + \text{other} - f, \quad
+        \mathbf w \leftarrow \mathbf w - e\, c\, \mathbf k
+
+    Parameters
+    ----------
+    P : (m, m) float array, the inverse of the regularised correlation matrix; updated in place.
+    w : (m,) float array, the weights of the neuron's plastic inputs; updated in place.
+    x : (m,) the plastic inputs' activity now (rates, or filtered spike trains, 1/ms).
+    f : float, the target of the neuron's total input now.
+    other : float, the part of the total input that is not plastic (0 in Part 1).
+
+    References
+    ----------
+    Haykin (2002) Adaptive Filter Theory, ch. 9; Sussillo and Abbott (2009) Neuron 63:544,
+    doi:10.1016/j.neuron.2009.07.018.
+
+    Examples
+    --------
+    Two steps from ``P = I / lambda`` give the ridge-regression weights of the two samples:
+
+    >>> import numpy as np
+    >>> P, w = np.eye(2) / 0.5, np.zeros(2)
+    >>> X, y = np.array([[1.0, 0.0], [1.0, 1.0]]), np.array([1.0, 2.0])
+    >>> errors = [rls_update(P, w, x, f) for x, f in zip(X, y)]
+    >>> bool(np.allclose(w, ridge_solution(X, y, 0.5)))
+    True
+    """
+    k = P @ x
+    c = 1.0 / (1.0 + x @ k)
+    P -= c * np.outer(k, k)
+    e = w @ x + other - f
+    w -= e * c * k
+    return e
+
+
+def rls_update_batch(P, w, x, f, other=0.0):
+    """:func:`rls_update` for ``n`` neurons at once, vectorised with NumPy (no Python loop).
+
+    ``P`` (n, m, m), ``w`` (n, m), ``x`` (n, m) each neuron's plastic inputs,
+    ``f`` and ``other`` (n,) or scalars; ``P`` and ``w`` are updated in place;
+    returns the (n,) errors. The NumPy baseline of ``python -m benchmarks rls``.
+    """
+    k = np.einsum("nij,nj->ni", P, x)
+    c = 1.0 / (1.0 + np.einsum("ni,ni->n", x, k))
+    e = np.einsum("ni,ni->n", w, x) + other - f
+    P -= (c[:, None, None] * k[:, :, None]) * k[:, None, :]
+    w -= (e * c)[:, None] * k
+    return e
+
+
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def rls_step(P, w, x, f, other, k):
-    """Apply one RLS update to one neuron in place; return the error before it.
+    """:func:`rls_update` compiled: one neuron's update in place; returns the error before it.
 
     ``P`` (m, m), ``w`` (m,), ``x`` (m,) the plastic-input activity, ``f`` the
-    target, ``other`` the non-plastic input, ``k`` (m,) scratch space.
+    target, ``other`` the non-plastic input, ``k`` (m,) scratch space. Two passes
+    over ``P`` and no temporary arrays; equal to :func:`rls_update`
+    (``tests/test_rls.py::test_compiled_step_equals_the_plain_numpy_step``).
     """
     m = x.shape[0]
     # k = P x and the neuron's plastic input w . x
@@ -96,7 +161,8 @@ def rls_batch_step(P, w, presyn, activity, target, other, err, scratch):
 
     Neuron ``n`` sees ``x = activity[presyn[n]]``, target ``target[n]`` and
     non-plastic input ``other[n]``; its error is written to ``err[n]``.
-    ``scratch`` is work space of shape (n, 2, m).
+    ``scratch`` is work space of shape (n, 2, m). Equal to :func:`rls_update_batch` on
+    ``activity[presyn]`` (``tests/test_rls.py::test_compiled_batch_equals_the_plain_numpy_batch``).
     """
     n, m = presyn.shape
     for i in range(n):

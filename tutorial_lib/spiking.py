@@ -108,6 +108,8 @@ __all__ = [
     "lif_rate",
     "lif_rate_euler",
     "lif_kernel",
+    "lif_euler_step",
+    "simulate_numpy",
 ]
 
 # Kernel status codes
@@ -146,6 +148,94 @@ def lif_rate_euler(mu: float, tau_m: float = 10.0, dt: float = 0.1) -> float:
     while mu * (1.0 - (1.0 - a) ** n) < 1.0:
         n += 1
     return 1000.0 / (n * dt)
+
+
+# ---------------------------------------------------------------------------
+# One Euler step in plain NumPy, and a whole run written with it: the equations of the
+# module docstring as they read. The compiled engine below computes the same.
+
+
+def lif_euler_step(v, total_input, xi, dt_tau_m, v_th=1.0, v_reset=0.0):
+    r"""One Euler step of :math:`\tau_m\, dv/dt = -v + I + \sigma_\xi \xi`, then threshold and reset.
+
+    ``v`` (N,) voltages now; ``total_input`` (N,) the input :math:`I` now
+    (``mu + stimulus + sum_c x_c + u``); ``xi`` (N,) this step's noise,
+    :math:`\sigma_\xi` times a standard normal (0 without noise);
+    ``dt_tau_m = dt / tau_m``. Returns ``(v_new, spiked)``: the voltages one step
+    later (``v_reset`` where the threshold was crossed) and a boolean mask of the
+    neurons that spiked.
+    """
+    v = v + dt_tau_m * (total_input + xi - v)
+    spiked = v >= v_th
+    return np.where(spiked, v_reset, v), spiked
+
+
+def simulate_numpy(net: "LIFNetwork", T: float, *, rng: np.random.Generator, v0=None, stimulus=None,
+                   stim_window=(0.0, 0.0), learning: "Learning | None" = None) -> "Run":
+    """What :func:`simulate` computes, in plain NumPy with dense matrices: slow, for reading and testing.
+
+    Every step, in the engine's order: record the state; at a learning step,
+    one RLS update of every plastic row (``learning.rls.update``; see
+    :func:`~tutorial_lib.rls.rls_update` for the step itself) from the filtered
+    spike trains ``r``; the total input ``mu + stimulus + sum_c x_c + u`` with
+    ``u = W_plastic r``; one :func:`lif_euler_step`; then each static current
+    decays by ``1 - dt/tau_c`` and takes ``J^c s / tau_c`` of this step's spikes
+    ``s``, and each trace ``r`` decays by ``1 - dt/tau_p`` and takes ``s / tau_p``.
+    The random numbers are drawn in the engine's order (``v0`` first if not
+    given, then per step the error noise of a learning step and one normal per
+    neuron when ``net.noise > 0``), so the spikes are the same. External
+    spike sources are not supported here.
+
+    Returns a :class:`Run` that records every neuron at every step.
+    ``tests/test_spiking.py`` checks that :func:`simulate` gives the same spikes,
+    voltages and inputs (to 1e-12; the compiled engine sums in another order).
+    """
+    dt, N = net.dt, net.N
+    n_steps = int(round(T / dt))
+    J = [ch.dense() for ch in net.static]  # (N, N) per channel, J[i, j] from j to i
+    tau_c = np.array([ch.tau for ch in net.static])
+    pl = net.plastic
+    Wp = np.zeros((N, N))  # plastic weights from the network's neurons
+    if pl is not None:
+        if pl.n_sources != N:
+            raise ValueError("simulate_numpy does not take external spike sources (n_sources must equal N)")
+        Wp[pl.rows[:, None], pl.presyn] = learning.rls.w if learning is not None else pl.w
+    v = rng.uniform(0.0, 1.0, N) if v0 is None else np.array(np.broadcast_to(v0, (N,)), dtype=np.float64)
+    stim = np.zeros(N) if stimulus is None else np.broadcast_to(stimulus, (N,))
+    x = np.zeros((len(J), N))  # static currents
+    r = np.zeros(N)  # filtered spike trains, the regressors of RLS
+    learn_at = {} if learning is None else {int(round(t / dt)): j for j, t in enumerate(learning.times)}
+    v_rec, cur_rec, ext_rec, spike_steps, spike_neurons, errors = [], [], [], [], [], []
+    for n in range(n_steps):
+        on = stim_window[0] <= n * dt < stim_window[1]
+        external = net.mu + (stim if on else 0.0)
+        u = Wp @ r
+        v_rec.append(v.copy())
+        cur_rec.append(np.vstack([x, u[None, :]]))
+        ext_rec.append(external.copy())
+        if n in learn_at:  # RLS on the plastic rows, from the state at t_n
+            rows = pl.rows
+            other = external[rows] + x[:, rows].sum(axis=0)
+            if learning.error_noise > 0:
+                other = other + learning.error_noise * rng.standard_normal(rows.size)
+            errors.append(learning.rls.update(r, learning.targets[learn_at[n]], other))
+            Wp[rows[:, None], pl.presyn] = learning.rls.w
+            u = Wp @ r
+        xi = net.noise * rng.standard_normal(N) if net.noise > 0 else np.zeros(N)
+        v, spiked = lif_euler_step(v, external + x.sum(axis=0) + u, xi, dt / net.tau_m, net.v_th, net.v_reset)
+        spike_steps += [n] * int(spiked.sum())
+        spike_neurons += list(np.flatnonzero(spiked))
+        for c in range(len(J)):
+            x[c] = (1.0 - dt / tau_c[c]) * x[c] + J[c] @ spiked / tau_c[c]
+        if pl is not None:
+            r = (1.0 - dt / pl.tau) * r + spiked / pl.tau
+    if learning is not None:
+        pl.w[...] = learning.rls.w
+    return Run(t=np.arange(n_steps) * dt, v=np.array(v_rec), currents=np.array(cur_rec),
+               external=np.array(ext_rec), channels=net.channel_names, recorded=np.arange(N),
+               spike_steps=np.array(spike_steps, dtype=np.int64), spike_neurons=np.array(spike_neurons, dtype=np.int64),
+               dt=dt, duration=float(T), N=N, v_end=v,
+               errors=None if learning is None else np.array(errors).reshape(-1, pl.rows.size))
 
 
 # ---------------------------------------------------------------------------
@@ -216,6 +306,9 @@ def lif_kernel(
     spike_step, spike_idx, n_spikes, n_first, n_last, record_first,
 ):
     """Run ``n_steps`` Euler steps of the LIF network in place; see the module docstring for the equations.
+
+    The compiled form of :func:`simulate_numpy` (one :func:`lif_euler_step` per step, sparse
+    synapses, incremental ``u``); ``tests/test_spiking.py`` checks they give the same spikes.
 
     Neurons: ``v`` (N,) voltages (in: initial, out: final); ``mu`` (N,) constant
     input; ``stim`` (N,) added during steps ``stim_on <= n < stim_off``;
