@@ -21,6 +21,13 @@ Getting started::
     >>> test = result.test()              # one more trial, without learning
     >>> round(test.score, 2) > 0.5
     True
+
+References
+----------
+* Sussillo D, Abbott LF (2009) Generating coherent patterns of activity from chaotic neural
+  networks. Neuron 63:544-557. doi:10.1016/j.neuron.2009.07.018 (FORCE: RLS on a recurrent
+  network's weights while it runs).
+* Haykin S (2002) Adaptive Filter Theory, 4th ed., ch. 9 (the RLS recursion).
 """
 
 from __future__ import annotations

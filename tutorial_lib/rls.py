@@ -42,6 +42,15 @@ need a batched matrix-vector product, an outer product and a subtraction, with
 a temporary of the size of ``P`` in between; the compiled loop makes one pass
 for ``k`` and one for the update and allocates nothing (see
 ``python -m benchmarks rls``).
+
+References
+----------
+* Haykin S (2002) Adaptive Filter Theory, 4th ed., ch. 9 (RLS, and its equality with the
+  regularised least-squares solution).
+* Sussillo D, Abbott LF (2009) Neuron 63:544-557. doi:10.1016/j.neuron.2009.07.018 (RLS
+  inside a running network: FORCE learning).
+* Kim CM, Chow CC (2018) Learning recurrent dynamics in spiking networks. eLife 7:e37124.
+  doi:10.7554/eLife.37124 (one RLS problem per neuron, with its own inputs: the batch form).
 """
 
 from __future__ import annotations

@@ -82,6 +82,16 @@ Getting started::
     >>> pair = simulate_pair(w21=5.0, tau_s=20.0)  # neuron 0 drives neuron 1
     >>> pair.total_input.shape                    # (time, neuron), sampled every 1 ms
     (1000, 2)
+
+References
+----------
+* Brunel N (2000) Dynamics of sparsely connected networks of excitatory and inhibitory spiking
+  neurons. J Comput Neurosci 8:183-208. doi:10.1023/A:1008925309027 (LIF networks with
+  current-based synapses).
+* Kim CM, Chow CC (2018) Learning recurrent dynamics in spiking networks. eLife 7:e37124.
+  doi:10.7554/eLife.37124 (filtered spike trains as the regressors of RLS).
+* Stimberg M, Brette R, Goodman DFM (2019) Brian 2, an intuitive and efficient neural simulator.
+  eLife 8:e47314. doi:10.7554/eLife.47314 (the simulator the engine is checked against).
 """
 
 from __future__ import annotations

@@ -37,6 +37,14 @@ Getting started::
     >>> test = result.test()              # one more trial, without learning
     >>> test.drive.shape                  # mu + u, every 1 ms, all neurons
     (3000, 100)
+
+References
+----------
+* Kim CM, Chow CC (2018) Learning recurrent dynamics in spiking networks. eLife 7:e37124.
+  doi:10.7554/eLife.37124 (the model and training of this part).
+* Nicola W, Clopath C (2017) Supervised learning in spiking neural networks with FORCE training.
+  Nat Commun 8:2208. doi:10.1038/s41467-017-01827-3.
+* Sussillo D, Abbott LF (2009) Neuron 63:544-557. doi:10.1016/j.neuron.2009.07.018.
 """
 
 from __future__ import annotations
