@@ -18,8 +18,9 @@ One network, three simulators:
   binary are reported apart, and so is the simulation loop inside the binary
   (Brian2's own measurement, without loading the 5 million synapses).
 
-Each Brian2 mode runs in a subprocess (``python -m benchmarks.brian2_static
---worker MODE``) that writes JSON, so the two modes' global states never meet.
+Each Brian2 mode runs in a subprocess of its own (``python -m benchmarks.brian2_static
+--worker MODE``), so the two modes' global states never meet; the subprocess stays alive and
+runs the network again on request, so that its runs can alternate with ours.
 
 The same model, the same connectivity and the same initial voltages. Brian2
 gets the synapses of ``static_network`` (CSR ``pre``/``post``/``w`` of its
@@ -55,9 +56,12 @@ three give identical spikes over the whole 3 s at the SPEC's size. The
 balanced state is chaotic, so a change in the last bits (summation order,
 ``-ffast-math``) could make them part after a while; the rates would still agree.
 
-Times are the best of ``--repeat`` runs (2 by default; Brian2 runtime runs again
-after ``Network.restore``, the standalone binary is run again): the machine is
-shared and noisy, so compare the ratios of one run. Fairness: one thread
+Times: after one untimed set-up run each, ``--rounds`` rounds (5 by default) each run ours,
+then Brian2 runtime (again after ``Network.restore``), then the standalone binary (run again).
+Each Brian2 time is divided by ours of the same round, and the median of those ratios is
+reported with its range: the machine is shared and noisy, and a load that comes and goes then
+hits both sides of a ratio alike (a single pair of timings flipped the standalone ratio from
+1.35 to 0.61 under load). Fairness: one thread
 everywhere for the simulation (ours has no parallel loop;
 Brian2 standalone without OpenMP, its default; runtime Cython is serial;
 ``OMP_NUM_THREADS=1`` etc. in the workers). ``make`` uses Brian2's default
@@ -155,9 +159,9 @@ def identical_until(a, b, N: int, dt: float, T: float) -> float:
 # Our engine
 
 
-def run_ours(N: int, K: int, T: float, seed: int = 0, repeat: int = 1) -> dict:
-    """Time :func:`tutorial_lib.spiking.simulate` on the static network: best of ``repeat``, first call apart.
-    """
+def prepare_ours(N: int, K: int, T: float, seed: int = 0):
+    """``(info, run_once)``: our engine on the static network, its first call (numba compilation or
+    the cache load) and one full run done; ``run_once()`` runs it again and returns the seconds."""
     from tutorial_lib.spiking import simulate
 
     p, net, v0 = network(N, K, seed)
@@ -171,12 +175,12 @@ def run_ours(N: int, K: int, T: float, seed: int = 0, repeat: int = 1) -> dict:
         return run, time.perf_counter() - t0
 
     _, first = once(10 * p.dt)  # numba compilation (or loading the cached kernel) happens here
-    runs = [once(T) for _ in range(repeat)]
-    run, seconds = runs[0][0], min(t for _, t in runs)
+    run, seconds = once(T)
     re, ri = rates_by_step(run.spike_steps, run.spike_neurons, p, T)
-    return {"mode": "ours", "seconds": seconds, "first_call_seconds": first, "rate_e": re, "rate_i": ri,
+    info = {"mode": "ours", "seconds": seconds, "first_call_seconds": first, "rate_e": re, "rate_i": ri,
             "n_spikes": int(run.spike_steps.size), "digest": digest(synapse_arrays(net), v0),
             "spike_keys": spike_keys(run.spike_steps, run.spike_neurons, N).tolist()}
+    return info, lambda: once(T)[1]
 
 
 # ---------------------------------------------------------------------------
@@ -268,16 +272,19 @@ def _brian2_target(b2) -> str:
     return "cython" if CythonCodeObject.is_available() else "numpy"
 
 
-def run_brian2(mode: str, N: int, K: int, T: float, seed: int = 0, target: str | None = None,
-               repeat: int = 1) -> dict:
-    """Simulate the network with Brian2 here (``mode`` "runtime" or "standalone"); a dict of figures.
+def serve_brian2(mode: str, N: int, K: int, T: float, seed: int = 0, target: str | None = None,
+                 send=print, requests=iter(())) -> None:
+    """Simulate the network with Brian2 here (``mode`` "runtime" or "standalone"), then again on request.
 
-    Times are the best of ``repeat`` runs (runtime: ``Network.restore`` and run again; standalone:
-    the compiled binary run again).
+    The first run's figures go to ``send`` (a dict); then for each ``"run"`` in ``requests`` the
+    network runs again (runtime: ``Network.restore`` and run; standalone: the compiled binary again)
+    and ``send`` gets ``{"seconds": ...}`` (standalone also ``"binary_seconds"``), so that the
+    caller can alternate these runs with its own.
     """
     b2, reason = import_brian2()
     if b2 is None:
-        return {"mode": mode, "skipped": reason}
+        send({"mode": mode, "skipped": reason})
+        return
     b2.prefs.logging.console_log_level = "WARNING"
     p, net, v0 = network(N, K, seed)
     syn = synapse_arrays(net)
@@ -301,16 +308,16 @@ def run_brian2(mode: str, N: int, K: int, T: float, seed: int = 0, target: str |
         t0 = time.perf_counter()
         b2net, mon = _brian2_model(b2, N, net.mu, syn, v0, record=True)
         out["setup_seconds"] = time.perf_counter() - t0
-        if repeat > 1:
-            b2net.store()
-        times = []
-        for k in range(repeat):
-            if k:
-                b2net.restore()
+        b2net.store()
+        t0 = time.perf_counter()
+        b2net.run(duration)
+        out["seconds"] = time.perf_counter() - t0
+
+        def again():
+            b2net.restore()
             t0 = time.perf_counter()
             b2net.run(duration)
-            times.append(time.perf_counter() - t0)
-        out["seconds"] = min(times)
+            return {"seconds": time.perf_counter() - t0}
     elif mode == "standalone":
         directory = tempfile.mkdtemp(prefix="brian2-standalone-")
         b2.set_device("cpp_standalone", directory=directory, build_on_run=False)
@@ -323,14 +330,13 @@ def run_brian2(mode: str, N: int, K: int, T: float, seed: int = 0, target: str |
         total = time.perf_counter() - t0
         make = (device.timers["compile"]["make"] or 0.0) + (device.timers["compile"]["clean"] or 0.0)
         out["compile_seconds"] = make
-        binary, loop = [float(device.timers["run_binary"])], [float(device._last_run_time)]
-        out["codegen_seconds"] = total - make - binary[0]
-        for _ in range(repeat - 1):
+        out["binary_seconds"] = float(device.timers["run_binary"])
+        out["codegen_seconds"] = total - make - out["binary_seconds"]
+        out["seconds"] = float(device._last_run_time)  # the simulation loop, measured by the binary
+
+        def again():
             device.run(directory=directory, with_output=False)
-            binary.append(float(device.timers["run_binary"]))
-            loop.append(float(device._last_run_time))
-        out["binary_seconds"] = min(binary)
-        out["seconds"] = min(loop)  # the simulation loop, measured by the binary
+            return {"seconds": float(device._last_run_time), "binary_seconds": float(device.timers["run_binary"])}
         out["total_seconds"] = total
         out["cxx_flags"] = " ".join(b2.prefs.codegen.cpp.extra_compile_args_gcc)
     else:
@@ -340,74 +346,158 @@ def run_brian2(mode: str, N: int, K: int, T: float, seed: int = 0, target: str |
     out["rate_e"], out["rate_i"] = rates_by_step(steps, neurons, p, T)
     out["n_spikes"] = int(steps.size)
     out["spike_keys"] = spike_keys(steps, neurons, N).tolist()
-    if mode == "standalone":
-        import shutil
+    try:
+        send(out)
+        for request in requests:
+            if request.strip() != "run":
+                break
+            send(again())
+    finally:
+        if mode == "standalone":
+            import shutil
 
-        shutil.rmtree(directory, ignore_errors=True)
-    return out
+            shutil.rmtree(directory, ignore_errors=True)
 
 
-def run_worker(mode: str, N: int, K: int, T: float, seed: int = 0, target: str | None = None,
-               repeat: int = 1, timeout: float = 540.0) -> dict:
-    """:func:`run_brian2` in a fresh process, one thread: its JSON (with "skipped" or "error" if not run)."""
-    env = dict(os.environ)
-    env.update({k: "1" for k in _THREAD_VARS})
-    root = str(Path(__file__).resolve().parents[1])
-    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    with tempfile.TemporaryDirectory(prefix="brian2-worker-") as tmp:
-        out_path = os.path.join(tmp, "out.json")
+_REPLY = "@@brian2-worker "  # marks the worker's replies among whatever Brian2 prints
+
+
+class Worker:
+    """:func:`serve_brian2` in a process of its own, one thread, kept alive so that its runs can
+    alternate with ours. ``first`` is its first run's figures (or ``{"skipped"/"error": ...}``);
+    :meth:`run` runs it once more and returns the seconds."""
+
+    def __init__(self, mode: str, N: int, K: int, T: float, seed: int = 0, target: str | None = None,
+                 timeout: float = 540.0):
+        import queue
+        import threading
+
+        env = dict(os.environ)
+        env.update({k: "1" for k in _THREAD_VARS})
+        root = str(Path(__file__).resolve().parents[1])
+        env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         cmd = [sys.executable, "-m", "benchmarks.brian2_static", "--worker", mode, "--N", str(N),
-               "--K", str(K),
-               "--T", str(T), "--seed", str(seed), "--repeat", str(repeat), "--out", out_path]
+               "--K", str(K), "--T", str(T), "--seed", str(seed)]
         if target:
             cmd += ["--target", target]
+        self.mode, self.timeout, self._tail = mode, timeout, []
+        self.proc = subprocess.Popen(cmd, env=env, cwd=root, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True, bufsize=1)
+        self._replies = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+        self.first = self._reply(timeout)
+
+    def _read(self):
+        for line in self.proc.stdout:
+            if line.startswith(_REPLY):
+                self._replies.put(json.loads(line[len(_REPLY):]))
+            else:
+                self._tail = (self._tail + [line.rstrip()])[-15:]
+        self._replies.put(None)  # the worker ended
+
+    def _reply(self, timeout: float) -> dict:
+        import queue
+
         try:
-            proc = subprocess.run(cmd, env=env, cwd=root, capture_output=True, text=True, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            return {"mode": mode, "error": f"timed out after {timeout:g} s"}
-        if proc.returncode != 0 or not os.path.exists(out_path):
-            tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-15:])
-            return {"mode": mode, "error": f"worker exited with {proc.returncode}:\n{tail}"}
-        return json.loads(Path(out_path).read_text())
+            reply = self._replies.get(timeout=timeout)
+        except queue.Empty:
+            self.close()
+            return {"mode": self.mode, "error": f"timed out after {timeout:g} s"}
+        if reply is None:
+            self.proc.wait()
+            return {"mode": self.mode, "error": f"worker exited with {self.proc.returncode}:\n"
+                                                + "\n".join(self._tail)}
+        return reply
+
+    def run(self) -> dict:
+        self.proc.stdin.write("run\n")
+        self.proc.stdin.flush()
+        reply = self._reply(self.timeout)
+        if "error" in reply:
+            raise RuntimeError(f"Brian2 {self.mode}: {reply['error']}")
+        return reply
+
+    def close(self):
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.write("quit\n")
+                self.proc.stdin.flush()
+                self.proc.wait(timeout=30)
+            except (OSError, subprocess.TimeoutExpired):
+                self.proc.kill()
+                self.proc.wait()
 
 
 # ---------------------------------------------------------------------------
 # The comparison
 
 
+def _spread(values) -> dict:
+    """Median, smallest and largest of a list of numbers."""
+    v = np.asarray(values, dtype=np.float64)
+    return {"median": float(np.median(v)), "min": float(v.min()), "max": float(v.max())}
+
+
 def compare(N: int = SPEC_SIZE["N"], K: int = SPEC_SIZE["K"], T: float = SPEC_SIZE["T"], seed: int = 0,
-            modes=("runtime", "standalone"), target: str | None = None, repeat: int = 1, log=print) -> dict:
+            modes=("runtime", "standalone"), target: str | None = None, rounds: int = 5, log=print) -> dict:
     """Run ours and the Brian2 ``modes``; a dict with the results by name, the agreement and the prediction.
 
-    Times are the best of ``repeat`` runs of each simulator (the machine is shared and noisy).
+    Every simulator is set up and run once (its spikes are compared), then timed in ``rounds``
+    rounds, each running ours and then every Brian2 mode once: on a shared, noisy machine a load
+    that comes and goes then hits all of them alike. Each Brian2 time is divided by ours of the same
+    round; the result holds the median of those ratios and their range, and the median times.
     """
     from tutorial_lib import BalancedParams
     from tutorial_lib.balanced import balance_rates
 
-    results = {"ours": run_ours(N, K, T, seed, repeat=repeat)}
-    log(f"ours: {results['ours']['seconds']:.2f} s")
-    for mode in modes:
-        res = run_worker(mode, N, K, T, seed, target=target, repeat=repeat)
-        if "skipped" in res or "error" in res:
-            log(f"brian2 {mode}: SKIPPED: {res.get('skipped') or res.get('error')}")
-            if "skipped" in res:
-                break  # the same reason holds for every mode
-            continue
-        if res["digest"] != results["ours"]["digest"]:
-            raise RuntimeError(f"Brian2 {mode} simulated another network than ours (synapse digests differ)")
-        results[mode] = res
-        log(f"brian2 {mode}: {res['seconds']:.2f} s")
-    ref = results["ours"]
+    if int(rounds) < 1:
+        raise ValueError(f"rounds must be >= 1 (got {rounds})")
+    ours, run_ours_once = prepare_ours(N, K, T, seed)
+    results = {"ours": ours}
+    workers = {}
+    try:
+        for mode in modes:
+            w = Worker(mode, N, K, T, seed, target=target)
+            res = w.first
+            if "skipped" in res or "error" in res:
+                w.close()
+                log(f"brian2 {mode}: SKIPPED: {res.get('skipped') or res.get('error')}")
+                if "skipped" in res:
+                    break  # the same reason holds for every mode
+                continue
+            if res["digest"] != ours["digest"]:
+                w.close()
+                raise RuntimeError(f"Brian2 {mode} simulated another network than ours (synapse digests differ)")
+            results[mode], workers[mode] = res, w
+        times = {name: [] for name in results}
+        extra = {name: [] for name in results}
+        for r in range(int(rounds)):
+            times["ours"].append(run_ours_once())
+            for mode, w in workers.items():
+                reply = w.run()
+                times[mode].append(reply["seconds"])
+                extra[mode].append(reply.get("binary_seconds", np.nan))
+            log(f"round {r + 1}/{rounds}: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in times.items()))
+    finally:
+        for w in workers.values():
+            w.close()
+    for name, res in results.items():
+        res["times"] = times[name]
+        res["seconds"] = _spread(times[name])["median"]
+        if name == "standalone":
+            res["binary_seconds"] = _spread(extra[name])["median"]
+        if name != "ours":
+            res["over_ours"] = _spread([b / o for b, o in zip(times[name], times["ours"])])
     agree = {}
     dt = BalancedParams().dt
     for name, res in results.items():
         if name != "ours":
-            agree[name] = all(abs(res[k] - ref[k]) <= AGREE * ref[k] for k in ("rate_e", "rate_i"))
-            res["identical_until_ms"] = identical_until(res["spike_keys"], ref["spike_keys"], N, dt, T)
+            agree[name] = all(abs(res[k] - ours[k]) <= AGREE * ours[k] for k in ("rate_e", "rate_i"))
+            res["identical_until_ms"] = identical_until(res["spike_keys"], ours["spike_keys"], N, dt, T)
     for res in results.values():
         res.pop("spike_keys")
     prediction = balance_rates(BalancedParams(N=N, K=K, seed=seed))
-    return {"size": {"N": N, "K": K, "T": T, "seed": seed, "repeat": repeat}, "results": results,
+    return {"size": {"N": N, "K": K, "T": T, "seed": seed, "rounds": int(rounds)}, "results": results,
             "agree": agree,
             "prediction": [float(x) for x in prediction]}
 
@@ -419,7 +509,8 @@ def _rows(out: dict) -> list:
     s = out["size"]
     size = f"N={s['N']}, K={s['K']}, {s['T'] / 1000:g} s"
     rows = [
-        ("brian2cmp_ours_seconds", ours["seconds"], "s", f"our engine (numba, 1 thread), {size}"),
+        ("brian2cmp_ours_seconds", ours["seconds"], "s", f"our engine (numba, 1 thread), {size}, "
+                                                          f"median of {s['rounds']} alternated runs"),
         ("brian2cmp_ours_first_call_seconds", ours["first_call_seconds"], "s",
          "first call: numba compilation or cache load"),
         ("brian2cmp_ours_rate_e", ours["rate_e"], "Hz", f"after {SETTLE_MS:g} ms"),
@@ -434,7 +525,11 @@ def _rows(out: dict) -> list:
             ("brian2cmp_runtime_warmup_seconds", b["warmup_seconds"], "s", "tiny run: codegen/compile"),
             ("brian2cmp_runtime_rate_e", b["rate_e"], "Hz", ""),
             ("brian2cmp_runtime_rate_i", b["rate_i"], "Hz", ""),
-            ("brian2cmp_runtime_over_ours", b["seconds"] / ours["seconds"], "x", "Brian2 runtime / ours"),
+            ("brian2cmp_runtime_over_ours", b["over_ours"]["median"], "x",
+             f"Brian2 runtime / ours, median of {s['rounds']} alternated rounds, range "
+             f"{b['over_ours']['min']:.2f}-{b['over_ours']['max']:.2f}"),
+            ("brian2cmp_runtime_over_ours_min", b["over_ours"]["min"], "x", "smallest ratio of a round"),
+            ("brian2cmp_runtime_over_ours_max", b["over_ours"]["max"], "x", "largest ratio of a round"),
             ("brian2cmp_runtime_rates_agree", float(out["agree"]["runtime"]), "", f"1: within {AGREE:.0%}"),
             ("brian2cmp_runtime_identical_until", b["identical_until_ms"], "ms", "spikes identical up to"),
         ]
@@ -443,12 +538,16 @@ def _rows(out: dict) -> list:
         rows += [
             ("brian2cmp_standalone_seconds", b["seconds"], "s", "Brian2 C++ standalone, simulation loop "
                                                                 f"({b['openmp_threads'] or 1} thread)"),
-            ("brian2cmp_standalone_binary_seconds", b["binary_seconds"], "s", "whole binary, with loading"),
+            ("brian2cmp_standalone_binary_seconds", b["binary_seconds"], "s", "whole binary, with loading (median)"),
             ("brian2cmp_standalone_compile_seconds", b["compile_seconds"], "s", "make (C++ compilation)"),
             ("brian2cmp_standalone_codegen_seconds", b["codegen_seconds"], "s", "Python: objects + codegen"),
             ("brian2cmp_standalone_rate_e", b["rate_e"], "Hz", ""),
             ("brian2cmp_standalone_rate_i", b["rate_i"], "Hz", ""),
-            ("brian2cmp_standalone_over_ours", b["seconds"] / ours["seconds"], "x", "standalone / ours"),
+            ("brian2cmp_standalone_over_ours", b["over_ours"]["median"], "x",
+             f"standalone loop / ours, median of {s['rounds']} alternated rounds, range "
+             f"{b['over_ours']['min']:.2f}-{b['over_ours']['max']:.2f}"),
+            ("brian2cmp_standalone_over_ours_min", b["over_ours"]["min"], "x", "smallest ratio of a round"),
+            ("brian2cmp_standalone_over_ours_max", b["over_ours"]["max"], "x", "largest ratio of a round"),
             ("brian2cmp_standalone_binary_over_ours", b["binary_seconds"] / ours["seconds"], "x",
              "whole binary / ours"),
             ("brian2cmp_standalone_rates_agree", float(out["agree"]["standalone"]), "",
@@ -467,9 +566,10 @@ def report(out: dict, file=sys.stdout):
     ours = r["ours"]
     s = out["size"]
     print(f"\nStatic balanced network, N = {s['N']}, K = {s['K']}, {s['T']:g} ms, dt = 0.1 ms, g = 1 "
-          f"(rates after {SETTLE_MS:g} ms; times: best of {s['repeat']} runs, one thread)", file=file)
-    print(f"{'simulator':<34} {'time (s)':>9} {'extra (s)':>28} {'E (Hz)':>7} {'I (Hz)':>7} {'x ours':>7}",
-          file=file)
+          f"(rates after {SETTLE_MS:g} ms; times: medians of {s['rounds']} alternated rounds, one thread; "
+          f"x ours: median ratio within a round, and its range)", file=file)
+    print(f"{'simulator':<34} {'time (s)':>9} {'extra (s)':>28} {'E (Hz)':>7} {'I (Hz)':>7} {'x ours':>7} "
+          f"{'range':>11}", file=file)
     print(f"{'ours (numba, 1 thread)':<34} {ours['seconds']:9.2f} "
           f"{'first call ' + format(ours['first_call_seconds'], '.2f'):>28} "
           f"{ours['rate_e']:7.2f} {ours['rate_i']:7.2f} {1.0:7.2f}", file=file)
@@ -477,12 +577,14 @@ def report(out: dict, file=sys.stdout):
         b = r["runtime"]
         extra = f"setup {b['setup_seconds']:.1f}, warm-up {b['warmup_seconds']:.1f}"
         print(f"{'Brian2 runtime (' + b['target'] + ')':<34} {b['seconds']:9.2f} {extra:>28} "
-              f"{b['rate_e']:7.2f} {b['rate_i']:7.2f} {b['seconds'] / ours['seconds']:7.2f}", file=file)
+              f"{b['rate_e']:7.2f} {b['rate_i']:7.2f} {b['over_ours']['median']:7.2f} "
+              f"{b['over_ours']['min']:5.2f}-{b['over_ours']['max']:<5.2f}", file=file)
     if "standalone" in r:
         b = r["standalone"]
         extra = f"compile {b['compile_seconds']:.1f}, binary {b['binary_seconds']:.1f}"
         print(f"{'Brian2 C++ standalone (loop)':<34} {b['seconds']:9.2f} {extra:>28} "
-              f"{b['rate_e']:7.2f} {b['rate_i']:7.2f} {b['seconds'] / ours['seconds']:7.2f}", file=file)
+              f"{b['rate_e']:7.2f} {b['rate_i']:7.2f} {b['over_ours']['median']:7.2f} "
+              f"{b['over_ours']['min']:5.2f}-{b['over_ours']['max']:<5.2f}", file=file)
     pe, pi = out["prediction"]
     print(f"{'balance equations (K -> inf)':<34} {'':>9} {'':>28} {pe:7.2f} {pi:7.2f}", file=file)
     for name, ok in out["agree"].items():
@@ -493,9 +595,9 @@ def report(out: dict, file=sys.stdout):
 
 
 def bench_brian2(N: int = SPEC_SIZE["N"], K: int = SPEC_SIZE["K"], T: float = SPEC_SIZE["T"],
-                 repeat: int = 2) -> list:
+                 rounds: int = 5) -> list:
     """The registry entry: the comparison at the SPEC's size, a readable report on stderr, and the rows."""
-    out = compare(N, K, T, repeat=repeat, log=lambda m: print(m, file=sys.stderr, flush=True))
+    out = compare(N, K, T, rounds=rounds, log=lambda m: print(m, file=sys.stderr, flush=True))
     report(out, file=sys.stderr)
     return _rows(out)
 
@@ -508,18 +610,20 @@ def main(argv=None) -> int:
     ap.add_argument("--T", type=float, default=SPEC_SIZE["T"], help="ms")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--modes", default="runtime,standalone", help="Brian2 modes, comma-separated")
-    ap.add_argument("--repeat", type=int, default=2, help="times are the best of this many runs (2)")
+    ap.add_argument("--rounds", type=int, default=5,
+                    help="timed rounds, each running every simulator once (default 5)")
     ap.add_argument("--target", default=None, help="Brian2 runtime target (default: Brian2's choice)")
     ap.add_argument("--worker", choices=["runtime", "standalone"], help=argparse.SUPPRESS)
-    ap.add_argument("--out", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.worker:
-        res = run_brian2(args.worker, args.N, args.K, args.T, args.seed, target=args.target,
-                         repeat=args.repeat)
-        Path(args.out).write_text(json.dumps(res))
+        def send(reply):  # one marked line per reply; whatever Brian2 prints is not marked
+            print(_REPLY + json.dumps(reply), flush=True)
+
+        serve_brian2(args.worker, args.N, args.K, args.T, args.seed, target=args.target, send=send,
+                     requests=sys.stdin)
         return 0
     modes = tuple(m for m in args.modes.split(",") if m)
-    out = compare(args.N, args.K, args.T, args.seed, modes=modes, target=args.target, repeat=args.repeat)
+    out = compare(args.N, args.K, args.T, args.seed, modes=modes, target=args.target, rounds=args.rounds)
     report(out)
     print()
     for name, value, unit, _ in _rows(out):

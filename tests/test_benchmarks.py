@@ -32,7 +32,8 @@ def test_brian2_comparison_at_a_tiny_size_agrees_with_our_engine():
         pytest.skip("Brian2 is not installed (pip install -e .[bench])")
     from benchmarks import brian2_static
 
-    out = brian2_static.compare(N=400, K=80, T=500.0, modes=("runtime",), target="numpy", log=lambda m: None)
+    out = brian2_static.compare(N=400, K=80, T=500.0, modes=("runtime",), target="numpy", rounds=2,
+                                log=lambda m: None)
     if "runtime" not in out["results"]:
         pytest.skip("Brian2 does not run here")
     ours, b2 = out["results"]["ours"], out["results"]["runtime"]
@@ -41,6 +42,9 @@ def test_brian2_comparison_at_a_tiny_size_agrees_with_our_engine():
         assert abs(b2[key] - ours[key]) <= 0.1 * ours[key], (key, b2[key], ours[key])
     assert out["agree"]["runtime"]
     assert b2["identical_until_ms"] >= 100.0
+    assert len(b2["times"]) == len(ours["times"]) == 2  # two alternated rounds, timed
+    assert b2["over_ours"]["min"] <= b2["over_ours"]["median"] <= b2["over_ours"]["max"]
     rows = brian2_static._rows(out)
     assert {r[0] for r in rows} >= {"brian2cmp_ours_seconds", "brian2cmp_runtime_seconds",
-                                    "brian2cmp_runtime_over_ours", "brian2cmp_balance_rate_e"}
+                                    "brian2cmp_runtime_over_ours", "brian2cmp_runtime_over_ours_min",
+                                    "brian2cmp_runtime_over_ours_max", "brian2cmp_balance_rate_e"}
