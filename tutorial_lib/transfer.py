@@ -405,8 +405,9 @@ def _solve(rate, sigma, tau, theta, v_reset, tau_ref, tol, max_iter=200):
 
     1. f at the threshold, then at a first guess: the deterministic LIF input
        ``theta + span / expm1(T / tau)`` (``T = 1000 / rate - tau_ref``, the
-       free inter-spike interval) above the threshold's rate, and
-       ``theta - sigma sqrt(f(theta))`` (the Gaussian tail) below it;
+       free inter-spike interval) or a Newton step from the threshold, whichever
+       is larger, above the threshold's rate, and ``theta - sigma
+       sqrt(f(theta))`` (the Gaussian tail) below it;
     2. Newton steps; a step that leaves the bracket or shrinks too slowly is
        replaced by bisection in ``z = asinh((mu - theta) / sigma)``, which halves
        a bracket of any size (``mu`` of 1e250 or near the threshold) in the
@@ -451,7 +452,8 @@ def _solve_loop(rate, sigma, tau, theta, v_reset, tau_ref, tol, max_iter):
         if it == 0:  # the first guess, from the threshold
             interval = 1000.0 * np.exp(-logr[A]) - tau_ref  # ms between spikes, minus refractoriness
             above = np.clip(interval / tau, 1e-300, 700.0)
-            new = np.where(below, theta + span / np.expm1(above), theta - sa * np.sqrt(np.maximum(f, 0.0)))
+            new = np.where(below, np.maximum(theta + span / np.expm1(above), theta - f / df),
+                           theta - sa * np.sqrt(np.maximum(f, 0.0)))
         else:
             new = xa - f / df
             both = np.isfinite(la) & np.isfinite(ha)
