@@ -121,6 +121,7 @@ def test_inverse_shapes_zero_rates_and_per_neuron_sigma():
         (lambda: lif_input(5.0, sigma=0.005, theta=1.0, v_reset=-9.0), r"sigma must be in \[0.01, 10000\]"),
         (lambda: lif_input(0.0, tau_ref=2.0, zero_rate=600.0), r"zero_rate must be in .*500\) Hz"),
         (lambda: lif_input(5.0, tol=1e-6), r"tol must be in \(0, 1e-09\]"),
+        (lambda: fit_sigma([[5.0]], [[0.5]], sigma0=1e-5), r"sigma0 .*must be in \[0.001, 1000\]"),
         (lambda: lif_input(5.0, zero_rate=0.0), r"zero_rate .*must be > 0"),
     ],
 )

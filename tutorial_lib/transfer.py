@@ -509,7 +509,8 @@ def fit_sigma(rate_hz, u, sigma0=ALM_SIGMA, tau=10.0, theta=1.0, v_reset=0.0, ta
     u : array_like, same shape
         The target inputs to match (dimensionless).
     sigma0 : float, optional
-        Starting value (> 0). Default :data:`ALM_SIGMA`.
+        Starting value, in ``SIGMA_RANGE * (theta - v_reset)``. Default :data:`ALM_SIGMA`.
+        The fitted values stay in that range too.
     tau, theta, v_reset, tau_ref, zero_rate :
         As in :func:`lif_input`.
     max_iter : int, optional
@@ -533,8 +534,11 @@ def fit_sigma(rate_hz, u, sigma0=ALM_SIGMA, tau=10.0, theta=1.0, v_reset=0.0, ta
     if rate.shape != u.shape or rate.ndim == 0:
         raise ValueError(f"rate_hz and u must be arrays of the same shape (..., n_neurons) "
                          f"(got {rate.shape} and {u.shape})")
-    sigma0 = check_real("sigma0", sigma0, lo=0.0, lo_open=True, what="starting noise amplitude")
     _check_model(tau, theta, v_reset, tau_ref)
+    span = float(theta) - float(v_reset)
+    s_lo, s_hi = SIGMA_RANGE[0] * span, SIGMA_RANGE[1] * span
+    sigma0 = check_real("sigma0", sigma0, lo=s_lo, hi=s_hi,
+                        what="starting noise amplitude, in SIGMA_RANGE * (theta - v_reset)")
     model = dict(tau=tau, theta=theta, v_reset=v_reset, tau_ref=tau_ref)
     axes = tuple(range(rate.ndim - 1))
     sig = np.full(rate.shape[-1], sigma0)
@@ -543,7 +547,7 @@ def fit_sigma(rate_hz, u, sigma0=ALM_SIGMA, tau=10.0, theta=1.0, v_reset=0.0, ta
         d = _dmu_dsigma(mu.ravel(), np.broadcast_to(sig, rate.shape).ravel(), float(theta),
                         float(v_reset)).reshape(rate.shape)
         step = -((mu - u) * d).sum(axis=axes) / (d * d).sum(axis=axes)
-        new = np.clip(sig + step, 0.5 * sig, 2.0 * sig)
+        new = np.clip(np.clip(sig + step, 0.5 * sig, 2.0 * sig), s_lo, s_hi)  # stays where lif_input works
         done = np.all(np.abs(new - sig) <= tol * sig)
         sig = new
         if done:
