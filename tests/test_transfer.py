@@ -10,7 +10,9 @@ from scipy.integrate import quad
 from scipy.special import erfcx
 
 from tutorial_lib.data import ENV_VAR, load_alm
-from tutorial_lib.transfer import ALM_SIGMA, fit_sigma, lif_input, lif_rate
+from tutorial_lib import transfer
+from tutorial_lib.transfer import (ALM_SIGMA, RATE_MIN, RATE_TAU_MAX, SIGMA_RANGE, fit_sigma, lif_input,
+                                   lif_rate)
 
 _SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "alm"
 ALM_DIR = Path(os.environ.get(ENV_VAR) or _SHARED)
@@ -108,7 +110,18 @@ def test_inverse_shapes_zero_rates_and_per_neuron_sigma():
         (lambda: lif_input(np.inf), r"rate_hz .*must be finite"),
         (lambda: lif_input(5.0, sigma=0.0), r"sigma .*must be > 0"),
         (lambda: lif_input(5.0, tau=0.0), r"tau .*must be > 0"),
-        (lambda: lif_input(600.0, tau_ref=2.0), r"rate_hz must be < 1000 / tau_ref = 500"),
+        (lambda: lif_input(600.0, tau_ref=2.0), r"rate_hz must be in \[2.2\d*e-308, 500\) Hz.*tau_ref = 2 ms "
+                                                 r"\(got 600.0\)"),
+        (lambda: lif_input([5.0, 500.0], tau_ref=2.0), r"rate_hz .*500\) Hz.*got 500.0 at index \(1,\)"),
+        (lambda: lif_input([[5.0, 1e-310]]), r"rate_hz must be in \[2.2\d*e-308, 1e\+252\] Hz.*"
+                                             r"got 1e-310 at index \(0, 1\)"),
+        (lambda: lif_input(2e252), r"rate_hz must be in .*1e\+252\] Hz"),
+        (lambda: lif_input(5.0, sigma=[0.3, 1e-4]), r"sigma must be in \[0.001, 1000\].*got 0.0001 at index \(1,\)"),
+        (lambda: lif_input(5.0, sigma=2e3), r"sigma must be in \[0.001, 1000\]"),
+        (lambda: lif_input(5.0, sigma=0.005, theta=1.0, v_reset=-9.0), r"sigma must be in \[0.01, 10000\]"),
+        (lambda: lif_input(0.0, tau_ref=2.0, zero_rate=600.0), r"zero_rate must be in .*500\) Hz"),
+        (lambda: lif_input(5.0, tol=1e-6), r"tol must be in \(0, 1e-09\]"),
+        (lambda: fit_sigma([[5.0]], [[0.5]], sigma0=1e-5), r"sigma0 .*must be in \[0.001, 1000\]"),
         (lambda: lif_input(5.0, zero_rate=0.0), r"zero_rate .*must be > 0"),
     ],
 )
@@ -189,3 +202,70 @@ def test_per_neuron_sigma_reproduces_the_alm_targets_exactly(alm):
     err = np.abs(lif_input(r, sig) - u)
     assert err.max() < 4e-6
     assert err[r == 0].max() < 4e-6  # zero rates: 0.1 Hz reproduces them too
+
+
+# ---------------------------------------------------------------------------
+# The inverse over its whole domain
+
+
+def _mixed_rates(rng, n, tau_ref, tau=10.0):
+    """Rates that mix ordinary values with the extremes of the domain: tiny, near the ceiling, huge."""
+    top = 1000.0 / tau_ref if tau_ref else RATE_TAU_MAX * 1000.0 / tau
+    ordinary = rng.uniform(0.01, min(300.0, 0.9 * top), n)
+    anywhere = np.exp(rng.uniform(np.log(RATE_MIN), np.log(top), n))
+    tiny = np.exp(rng.uniform(np.log(RATE_MIN), np.log(1e-3), n))
+    if tau_ref:  # 1 - rate * tau_ref from 0.5 down to 1e-16
+        high = np.minimum(top * (1.0 - np.exp(rng.uniform(np.log(1e-16), np.log(0.5), n))), np.nextafter(top, 0))
+    else:
+        high = np.exp(rng.uniform(np.log(1e6), np.log(top), n))
+    edges = [RATE_MIN, np.nextafter(top, 0) if tau_ref else top, 0.1, 10.0]
+    rates = np.concatenate([ordinary, anywhere, tiny, high, edges])
+    rng.shuffle(rates)
+    return rates
+
+
+@pytest.mark.parametrize("tau_ref", [0.0, 0.5, 2.0, 5.0])
+def test_every_rate_in_the_domain_inverts_alone_and_in_any_company(tau_ref):
+    rng = np.random.default_rng(int(tau_ref * 10))
+    lo, hi = np.log(SIGMA_RANGE[0]), np.log(SIGMA_RANGE[1])
+    for sigma in [SIGMA_RANGE[0], ALM_SIGMA, SIGMA_RANGE[1], *np.exp(rng.uniform(lo, hi, 3))]:
+        rates = _mixed_rates(rng, 12, tau_ref)
+        mu = lif_input(rates, sigma, tau_ref=tau_ref)
+        assert np.all(np.isfinite(mu))
+        back = lif_rate(mu, sigma, tau_ref=tau_ref)
+        np.testing.assert_allclose(back, rates, rtol=1e-9, err_msg=f"sigma {sigma}")
+        # each element on its own: the same as solving it alone
+        alone = np.array([lif_input(r, sigma, tau_ref=tau_ref) for r in rates[:10]])
+        np.testing.assert_allclose(mu[:10], alone, rtol=1e-12, atol=1e-12)
+    # one sigma per element, mixed too
+    rates = _mixed_rates(rng, 12, tau_ref)
+    sig = np.exp(rng.uniform(lo, hi, rates.size))
+    mu = lif_input(rates, sig, tau_ref=tau_ref)
+    np.testing.assert_allclose(lif_rate(mu, sig, tau_ref=tau_ref), rates, rtol=1e-9)
+    np.testing.assert_allclose(mu[-5:], [lif_input(r, s, tau_ref=tau_ref) for r, s in zip(rates[-5:], sig[-5:])],
+                               rtol=1e-12, atol=1e-12)
+
+
+def test_the_issue_examples_invert():
+    # were: "did not converge" at 199.8 Hz with tau_ref = 5 (ceiling 200 Hz); [10, 499.999] with tau_ref = 2
+    # although each converged alone, blaming 10 Hz; [10, 1e8] without refractory period
+    for rates, tau_ref in (([199.8], 5.0), ([10.0, 499.999], 2.0), ([10.0, 1e8], 0.0)):
+        mu = lif_input(rates, tau_ref=tau_ref)
+        np.testing.assert_allclose(lif_rate(mu, tau_ref=tau_ref), rates, rtol=1e-12)
+        np.testing.assert_allclose(mu, [lif_input(r, tau_ref=tau_ref) for r in rates], rtol=1e-12)
+    assert lif_input(10.0) == pytest.approx(lif_input([10.0, 1e8])[0], rel=1e-14)
+
+
+def test_a_failure_names_the_element(monkeypatch):
+    # cut the iteration short: the tail rate converges within 5 steps, the two ordinary ones do not
+    solve = transfer._solve
+    monkeypatch.setattr(transfer, "_solve", lambda *a: solve(*a, max_iter=5))
+    with pytest.raises(RuntimeError, match=r"2 value\(s\): first rate_hz 40\.0 at index \(1, 0\), sigma 0\.3 "):
+        lif_input([[1e-250], [40.0], [10.0]], 0.3)
+
+
+def test_the_forward_function_is_accurate_far_above_threshold():
+    # mu >> 1: the rate tends to the deterministic one, 1000 / (tau log(mu / (mu - 1))), ~ 100 mu Hz
+    mu = np.array([1e6, 1e9, 1e12, 1e15])  # (at 1e3 the noise still adds 5e-8)
+    deterministic = 1000.0 / (10.0 * -np.log1p(-1.0 / mu))
+    np.testing.assert_allclose(lif_rate(mu, ALM_SIGMA), deterministic, rtol=1e-9)

@@ -132,11 +132,18 @@ def population_psth(trials, neurons, bin_ms: float = 20.0, smooth_ms: float = 50
 
     ``rates`` is (bins, neurons); ``t`` the bin centres (ms). Each trial's rates
     are counted in bins of ``bin_ms`` and averaged over ``+-smooth_ms``
-    (:meth:`Trial.psth`).
+    (:meth:`Trial.psth`, which states the rule: whole bins ``(k bin_ms, (k + 1)
+    bin_ms]`` inside the trial, a shorter remainder at the end dropped, the
+    moving average cut at the first and last bin so that a constant rate stays
+    constant). Raises ValueError for no trials, trials of different durations,
+    or the invalid ``bin_ms`` / ``smooth_ms`` of :meth:`Trial.psth`.
     """
     trials = list(trials)
     if not trials:
         raise ValueError("population_psth needs at least one trial")
+    durations = {float(tr.duration) for tr in trials}
+    if len(durations) > 1:
+        raise ValueError(f"population_psth needs trials of one duration (got {sorted(durations)} ms)")
     t, first = trials[0].psth(neurons, bin_ms=bin_ms, smooth_ms=smooth_ms)
     total = first.copy()
     for tr in trials[1:]:

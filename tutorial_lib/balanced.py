@@ -113,7 +113,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .data import CONDITIONS, ALMData, load_alm
-from .params import BalancedParams
+from .params import BalancedParams, check_real
 from .rls import BatchRLS, SharedInputRLS
 from .spiking import Learning, LIFNetwork, PlasticSynapses, Run, Synapses, simulate
 from .training import run_loops, score_correlation
@@ -138,6 +138,7 @@ __all__ = [
     "penalty_matrix",
     "make_rls",
     "ffwd_rate_process",
+    "moving_average",
     "window_average",
     "build_network",
     "run_trial",
@@ -488,7 +489,9 @@ def ffwd_rate_process(params: BalancedParams, rng: np.random.Generator) -> np.nd
 
     An Ornstein-Uhlenbeck process ``dr = (rate - r) dt / tau + noise dW`` (Hz;
     ``noise`` per sqrt(ms)) started at its mean, smoothed with a moving average of
-    half-width ``ffwd_smooth`` (truncated at the ends) and rectified.
+    half-width ``ffwd_smooth`` (:func:`moving_average`: near the ends of the window
+    it averages only the samples that exist, so a constant stays constant) and
+    rectified.
     """
     p = params
     n = int(math.ceil(p.train_duration / FFWD_GRID_MS - 1e-9))
@@ -498,20 +501,54 @@ def ffwd_rate_process(params: BalancedParams, rng: np.random.Generator) -> np.nd
     kicks = p.ffwd_noise * math.sqrt(h) * rng.standard_normal((n - 1, p.n_ffwd))
     for k in range(n - 1):
         r[k + 1] = r[k] + (p.ffwd_rate - r[k]) * (h / p.ffwd_tau) + kicks[k]
-    half = int(round(p.ffwd_smooth / h))
-    if half > 0:
-        c = np.vstack([np.zeros((1, p.n_ffwd)), np.cumsum(r, axis=0)])
-        lo = np.clip(np.arange(n) - half, 0, n)
-        hi = np.clip(np.arange(n) + half + 1, 0, n)
-        r = (c[hi] - c[lo]) / (hi - lo)[:, None]
+    r = moving_average(r, int(round(p.ffwd_smooth / h)))
     return np.maximum(r, 0.0)
+
+
+def moving_average(x, half: int) -> np.ndarray:
+    """Centred moving average along axis 0 over ``2 half + 1`` samples, truncated at the ends.
+
+    Row ``k`` of the result is the mean of the rows ``k - half .. k + half`` of
+    ``x`` that exist: near the ends the window is cut at the data and the mean
+    is taken over the samples inside it (never padded with zeros), so a constant
+    stays constant everywhere, edges included. The samples must be of equal
+    width (a regular grid). Used by :func:`ffwd_rate_process` and
+    :meth:`Trial.psth`.
+
+    Parameters
+    ----------
+    x : array_like, shape (n, ...)
+        Samples along axis 0.
+    half : int
+        Half-width in samples (>= 0); 0 returns ``x`` unchanged (as floats).
+
+    Returns
+    -------
+    ndarray, shape of ``x``, float64.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if isinstance(half, bool) or not isinstance(half, (int, np.integer)) or half < 0:
+        raise ValueError(f"half must be an integer >= 0 (samples; got {half!r})")
+    if half == 0 or x.shape[0] == 0:
+        return x.copy()
+    n = x.shape[0]
+    c = np.vstack([np.zeros((1,) + x.shape[1:]), np.cumsum(x, axis=0)])
+    lo = np.clip(np.arange(n) - half, 0, n)
+    hi = np.clip(np.arange(n) + half + 1, 0, n)
+    return (c[hi] - c[lo]) / (hi - lo).reshape((-1,) + (1,) * (x.ndim - 1))
 
 
 def window_average(t: np.ndarray, x: np.ndarray, centres: np.ndarray, half_width: float, lo: float,
                    hi: float) -> np.ndarray:
     """Mean of the rows of ``x`` (sampled at increasing ``t``) over ``[c - hw, c + hw)`` and ``[lo, hi)``.
 
-    One row per centre ``c`` of ``centres``; ``hw`` is ``half_width``.
+    One row per centre ``c`` of ``centres``; ``hw`` is ``half_width``. The score's
+    windows (``+-score_window`` around each learning time). Near ``lo`` and
+    ``hi`` a window is cut there and the mean is over the samples inside it (not
+    padded), so a constant input gives a constant output, edges included.
+    Sample times within 1e-9 ms below a window's bound count as on it.
+
+    Raises ValueError if a window holds no samples.
     """
     c = np.vstack([np.zeros((1,) + x.shape[1:]), np.cumsum(x, axis=0)])
     a = np.searchsorted(t, np.maximum(centres - half_width, lo) - 1e-9, side="left")
@@ -722,23 +759,55 @@ class Trial:
         return np.bincount(self.spike_neurons, minlength=self.N) / (self.duration / 1000.0)
 
     def psth(self, neurons, bin_ms: float = 20.0, smooth_ms: float = 50.0):
-        """``(t, rates)``: rates (Hz) of ``neurons`` in bins of ``bin_ms``, averaged over +-smooth_ms."""
+        """``(t, rates)``: rates (Hz) of ``neurons`` in bins of ``bin_ms``, averaged over ``+-smooth_ms``.
+
+        The rule for the bins: they tile the trial's data ``(0, duration]`` from 0
+        on, ``(k bin_ms, (k + 1) bin_ms]`` for ``k = 0 .. n - 1`` with ``n =
+        floor(duration / bin_ms)``; closed on the right because a spike in the
+        engine's step ``(t - dt, t]`` is labelled ``t``. A trailing remainder
+        shorter than a bin is dropped (no bin reaches past the trial's end, and
+        every bin is a whole ``bin_ms``, as in Elephant's binned spike trains).
+        Spike times within ``1e-9 bin_ms`` above an edge count as on it.
+
+        The smoothing is :func:`moving_average` over ``round(smooth_ms / bin_ms)``
+        bins on each side, cut at the first and last bin, so a constant rate stays
+        constant up to the ends.
+
+        Parameters
+        ----------
+        neurons : array_like of int
+            Neuron indices (columns of the result, in this order).
+        bin_ms : float
+            Bin width in ms, ``0 < bin_ms <= duration``. Default 20.
+        smooth_ms : float
+            Half-width of the moving average in ms (>= 0; 0: none). Default 50.
+
+        Returns
+        -------
+        t : ndarray, shape (n,)
+            Bin centres, ms.
+        rates : ndarray, shape (n, len(neurons))
+            Firing rates, Hz.
+
+        Raises
+        ------
+        ValueError
+            ``bin_ms`` outside ``(0, duration]`` or ``smooth_ms`` negative or not finite.
+        """
         neurons = np.asarray(neurons)
-        edges = np.arange(0.0, self.duration + bin_ms / 2, bin_ms)
+        bin_ms = check_real("bin_ms", bin_ms, lo=0.0, lo_open=True, hi=self.duration,
+                            what=f"bin width, ms, at most the trial's duration {self.duration:g}")
+        smooth_ms = check_real("smooth_ms", smooth_ms, lo=0.0, what="half-width of the moving average, ms")
+        n = int(math.floor(self.duration / bin_ms + 1e-9))
+        edges = bin_ms * np.arange(n + 1)
         col = np.full(self.N, -1)
         col[neurons] = np.arange(neurons.size)
         sel = col[self.spike_neurons] >= 0
-        counts = np.zeros((edges.size - 1, neurons.size))
-        b = np.clip(np.searchsorted(edges, self.spike_times[sel], side="right") - 1, 0, edges.size - 2)
-        np.add.at(counts, (b, col[self.spike_neurons[sel]]), 1.0)
-        rate = counts * (1000.0 / bin_ms)
-        half = int(round(smooth_ms / bin_ms))
-        if half > 0:
-            c = np.vstack([np.zeros((1, neurons.size)), np.cumsum(rate, axis=0)])
-            n = rate.shape[0]
-            lo = np.clip(np.arange(n) - half, 0, n)
-            hi = np.clip(np.arange(n) + half + 1, 0, n)
-            rate = (c[hi] - c[lo]) / (hi - lo)[:, None]
+        b = np.searchsorted(edges, self.spike_times[sel] - 1e-9 * bin_ms, side="left") - 1
+        inside = (b >= 0) & (b < n)
+        counts = np.zeros((n, neurons.size))
+        np.add.at(counts, (b[inside], col[self.spike_neurons[sel]][inside]), 1.0)
+        rate = moving_average(counts * (1000.0 / bin_ms), int(round(smooth_ms / bin_ms)))
         return 0.5 * (edges[:-1] + edges[1:]), rate
 
 

@@ -45,12 +45,20 @@ function of :mod:`scipy.special`). The integral is split at ``x = 0``:
   instead of overflowing.
 
 Everything is vectorised with numpy; the relative error of the rate is about
-1e-13 (checked against adaptive quadrature). :func:`lif_input` inverts it
-with a bracketed Newton iteration on ``log(rate)`` (a concave, increasing
-function of ``mu``), started from a tabulated inverse (corrected to first
-order in sigma when sigma varies) and run only on the distinct
-(rate, sigma) pairs: the 2 x 101 x 1824 ALM values take about half a second
-with one sigma, a few seconds with one sigma per neuron.
+1e-13 (checked against adaptive quadrature). Far above threshold (``mu`` up to
+1e250) the width of the integration range is carried separately from its
+ends, which are huge and close. :func:`lif_input` inverts the rate with a
+safeguarded Newton iteration on ``log(rate)`` (a concave, increasing function
+of ``mu``) with a bracket per element, bisected in ``asinh((mu - theta) /
+sigma)`` when Newton is slow, started from the deterministic LIF input above
+the rate at threshold and from the Gaussian tail below it. Every element is
+solved on its own, so its result does not depend on the rest of the array,
+and the rate comes back to 1e-9 relative or better over the whole domain
+(tiny rates, rates near the ceiling ``1000 / tau_ref`` where ``mu`` grows
+without bound, huge rates without refractoriness; see :func:`lif_input`).
+Only the distinct (rate, sigma) pairs are solved: the 2 x 101 x 1824 ALM
+values take under a second with one sigma, a few seconds with one sigma per
+neuron.
 
 How the original targets were computed (and the defaults)
 ---------------------------------------------------------
@@ -100,12 +108,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.interpolate import PchipInterpolator
 from scipy.special import dawsn, erfcx
 
 from .params import check_real
 
-__all__ = ["lif_rate", "lif_input", "fit_sigma", "ALM_SIGMA", "ALM_ZERO_RATE"]
+__all__ = ["lif_rate", "lif_input", "fit_sigma", "ALM_SIGMA", "ALM_ZERO_RATE", "SIGMA_RANGE", "RATE_MIN",
+           "RATE_TAU_MAX"]
 
 #: Noise amplitude (Brunel convention, see the module docstring) that best
 #: reproduces the provided ALM ``utarg`` files: the median of one fit per neuron
@@ -113,6 +121,14 @@ __all__ = ["lif_rate", "lif_input", "fit_sigma", "ALM_SIGMA", "ALM_ZERO_RATE"]
 ALM_SIGMA = 0.3092
 #: The rate (Hz) the original used in place of rates of exactly 0 Hz.
 ALM_ZERO_RATE = 0.1
+#: The noise amplitudes :func:`lif_input` accepts, in units of ``theta - v_reset``.
+SIGMA_RANGE = (1e-3, 1e3)
+#: The smallest rate (Hz) :func:`lif_input` inverts: the smallest normal float
+#: (below it a rate has too few digits for a relative round trip).
+RATE_MIN = float(np.finfo(float).tiny)
+#: Without refractory period, the largest ``rate_hz * tau / 1000`` (the rate in
+#: units of 1 / tau) :func:`lif_input` inverts; ``mu`` grows like it.
+RATE_TAU_MAX = 1e250
 
 _SQRT_PI = math.sqrt(math.pi)
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(32)
@@ -151,22 +167,26 @@ def _check_model(tau, theta, v_reset, tau_ref):
 
 
 # --------------------------------------------------------------------------- the integral
-def _int_erfcx(t0, t1):
-    """Integral of erfcx(t) dt from t0 to t1, elementwise, for 0 <= t0 <= t1 (1-d arrays).
+def _int_erfcx(t0, d):
+    """Integral of erfcx(t) dt from t0 to t0 + d, elementwise, for t0 >= 0, d >= 0 (1-d arrays).
 
     Gauss-Legendre in s = log(1 + t): the integrand erfcx(t) (1 + t) is
     smooth and tends to 1/sqrt(pi), so a fixed rule is accurate on any range.
+    The width in s, log1p(d / (1 + t0)), is computed from ``d`` directly: for
+    t0 >> d (far above threshold) a difference of two logarithms would lose
+    all its digits.
     """
-    s0, s1 = np.log1p(t0), np.log1p(t1)
-    half = 0.5 * (s1 - s0)
-    s = (s0 + s1)[:, None] * 0.5 + half[:, None] * _GL_X[None, :]
+    s0 = np.log1p(t0)
+    half = 0.5 * np.log1p(d / (1.0 + t0))
+    s = (s0 + half)[:, None] + half[:, None] * _GL_X[None, :]
     t = np.expm1(s)
     return half * ((erfcx(t) * (1.0 + t)) @ _GL_W)
 
 
-def _log_integral(a, b):
+def _log_integral(a, b, w):
     """log of J = sqrt(pi) * Integral_a^b erfcx(-x) dx for a < b (1-d arrays), and erfcx(-a)/J, erfcx(-b)/J.
 
+    ``w = b - a`` (> 0), passed in exactly: ``a`` and ``b`` may be huge and close.
     Returns (logJ, qa, qb) with qa = erfcx(-a) / J and qb = erfcx(-b) / J,
     both computed without overflow (needed for the derivative in mu).
     """
@@ -176,17 +196,19 @@ def _log_integral(a, b):
     neg = a < 0
     neg_part = np.zeros(n)
     if neg.any():
-        neg_part[neg] = _int_erfcx(np.maximum(-b[neg], 0.0), -a[neg])
+        an, bn = a[neg], b[neg]
+        neg_part[neg] = _int_erfcx(np.maximum(-bn, 0.0), np.where(bn < 0, w[neg], -an))
     pos = b > 0
     only_neg = ~pos
     logj[only_neg] = math.log(_SQRT_PI) + np.log(neg_part[only_neg])
     if pos.any():
         bp, ap, negp = b[pos], a[pos], neg_part[pos]
         p = np.maximum(ap, 0.0)
+        d = np.where(ap > 0, w[pos], bp)  # b - p
         # Integral_p^b erfcx(-x) dx = 2 (E(b) - E(p)) - Integral_p^b erfcx(x) dx, E(x) = exp(x^2) D(x)
         # carried as exp(b^2) * bracket
-        g = _int_erfcx(p, bp)
-        bracket = (2.0 * dawsn(bp) - 2.0 * np.exp((p - bp) * (p + bp)) * dawsn(p)
+        g = _int_erfcx(p, d)
+        bracket = (2.0 * dawsn(bp) - 2.0 * np.exp(-d * (p + bp)) * dawsn(p)
                    + np.exp(-bp * bp) * (negp - g))
         logj[pos] = math.log(_SQRT_PI) + bp * bp + np.log(bracket)
     return logj, _scaled_erfcx_neg(a, logj), _scaled_erfcx_neg(b, logj)
@@ -211,7 +233,7 @@ def _log_rate(mu, sigma, tau, theta, v_reset, tau_ref, deriv=False):
         m, s = mu[sl], sigma[sl]
         a = (v_reset - m) / s
         b = (theta - m) / s
-        logj, qa, qb = _log_integral(a, b)
+        logj, qa, qb = _log_integral(a, b, (theta - v_reset) / s)
         # rate = 1000 / (tau_ref + tau * J) (ms -> Hz); log(tau_ref + tau J) = logJ + log(tau + tau_ref / J)
         frac = tau / (tau + tau_ref * np.exp(-logj))
         out[sl] = math.log(1000.0) - logj - np.log(tau + tau_ref * np.exp(-logj))
@@ -268,128 +290,195 @@ def lif_input(rate_hz, sigma=ALM_SIGMA, tau=10.0, theta=1.0, v_reset=0.0, tau_re
               zero_rate=ALM_ZERO_RATE, tol=1e-13):
     """The mean input ``mu`` at which the noisy LIF neuron fires at ``rate_hz`` (inverse of :func:`lif_rate`).
 
+    The domain: every rate with ``RATE_MIN <= rate_hz < 1000 / tau_ref`` (Hz,
+    ``tau_ref`` in ms), and without refractory period every rate with
+    ``rate_hz * tau / 1000 <= RATE_TAU_MAX`` (1e250: ``mu`` grows like the rate
+    and must stay a float); ``sigma`` in ``SIGMA_RANGE`` times ``theta - v_reset``
+    (1e-3 to 1e3). Each element is solved on its own (the result for one rate
+    does not depend on the other elements of the array) and
+    ``lif_rate(lif_input(r)) == r`` to 1e-9 relative or better (typically 1e-14)
+    over the whole domain, up to the ceiling ``1000 / tau_ref``, where ``mu``
+    grows without bound.
+
     Parameters
     ----------
     rate_hz : float or array_like
-        Firing rates in Hz, finite and >= 0 (and below ``1000 / tau_ref`` when
-        there is a refractory period).
+        Firing rates in Hz, finite and >= 0 (rates of 0 are replaced by
+        ``zero_rate``; positive rates must lie in the domain above).
     sigma, tau, theta, v_reset, tau_ref : optional
         As in :func:`lif_rate`; ``sigma`` may be an array broadcast against
         ``rate_hz`` (e.g. one value per neuron, shape ``(n_neurons,)`` for rates
-        of shape ``(time, n_neurons)``).
+        of shape ``(time, n_neurons)``), each value in
+        ``[1e-3, 1e3] * (theta - v_reset)``.
     zero_rate : float or None, optional
         The inverse of a rate of exactly 0 is ``-inf``; such rates are replaced
-        by ``zero_rate`` (Hz, > 0) before inverting. The default 0.1 Hz is what
-        the original tutorial did. ``None`` makes a zero rate an error.
+        by ``zero_rate`` (Hz, in the domain) before inverting. The default 0.1 Hz
+        is what the original tutorial did. ``None`` makes a zero rate an error.
         Positive rates, however small, are inverted as they are.
     tol : float, optional
-        Relative tolerance on ``mu`` of the Newton iteration. Default 1e-13.
+        Tolerance on the relative error of the rate, ``|log(lif_rate(mu) /
+        rate)|`` (0 < tol <= 1e-9); the iteration also stops when ``mu`` cannot
+        change by less than a few units in its last place. Default 1e-13.
 
     Returns
     -------
     ndarray or float
-        ``mu`` (dimensionless), same shape as the broadcast inputs.
-        ``lif_rate(lif_input(r)) == r`` to about 1e-12 relative.
+        ``mu`` (dimensionless), same shape as the broadcast inputs (a float for scalars).
 
     Raises
     ------
     ValueError
         Negative or non-finite rates, zero rates with ``zero_rate=None``, rates
-        at or above ``1000 / tau_ref``, or invalid model parameters (see
-        :func:`lif_rate`). The message names the parameter and its valid range.
+        outside the domain (at or above ``1000 / tau_ref``, below ``RATE_MIN``,
+        above ``RATE_TAU_MAX * 1000 / tau``), ``sigma`` outside its range, or
+        invalid model parameters (see :func:`lif_rate`). The message names the
+        parameter, the offending value with its index, and the valid range.
+    RuntimeError
+        If an element fails to converge (not seen in the domain); the message
+        names its index, rate and sigma.
     """
     tau, theta, v_reset, tau_ref = _check_model(tau, theta, v_reset, tau_ref)
     rate = _check_array("rate_hz", rate_hz, lo=0.0, what="firing rate, Hz")
     sigma = _check_array("sigma", sigma, lo=0.0, lo_open=True, what="noise amplitude")
+    span = theta - v_reset
+    s_lo, s_hi = SIGMA_RANGE[0] * span, SIGMA_RANGE[1] * span
+    _check_range("sigma", sigma, s_lo, s_hi, f"[{s_lo:g}, {s_hi:g}] = [{SIGMA_RANGE[0]:g}, "
+                 f"{SIGMA_RANGE[1]:g}] * (theta - v_reset): noise amplitude")
+    if tau_ref > 0:
+        r_hi, hi_open = 1000.0 / tau_ref, True
+        domain = (f"[{RATE_MIN:g}, {r_hi:g}) Hz: firing rate, below 1000 / tau_ref = {r_hi:g} Hz "
+                  f"with tau_ref = {tau_ref:g} ms")
+    else:
+        r_hi, hi_open = RATE_TAU_MAX * 1000.0 / tau, False
+        domain = f"[{RATE_MIN:g}, {r_hi:g}] Hz: firing rate (RATE_TAU_MAX * 1000 / tau)"
     if zero_rate is not None:
         zero_rate = check_real("zero_rate", zero_rate, lo=0.0, lo_open=True, what="Hz used for rates of 0")
-    tol = check_real("tol", tol, lo=0.0, lo_open=True)
+        _check_range("zero_rate", np.asarray(zero_rate), RATE_MIN, r_hi, domain, hi_open)
+    tol = check_real("tol", tol, lo=0.0, hi=1e-9, lo_open=True)
+    if zero_rate is None and np.any(rate == 0):
+        raise ValueError("rate_hz must be > 0 when zero_rate is None (the input for a rate of 0 "
+                         "is -inf); pass zero_rate (Hz) to invert zero rates as that rate")
+    _check_range("rate_hz", np.where(rate == 0, RATE_MIN, rate), RATE_MIN, r_hi, domain, hi_open)
     rate_b, sig_b = np.broadcast_arrays(rate, sigma)
     shape = rate_b.shape
     r = rate_b.astype(float).ravel()
     s = sig_b.astype(float).ravel()
     if r.size == 0:
         return np.empty(shape)
-    zero = r == 0
-    if zero.any():
-        if zero_rate is None:
-            raise ValueError("rate_hz must be > 0 when zero_rate is None (the input for a rate of 0 "
-                             "is -inf); pass zero_rate (Hz) to invert zero rates as that rate")
-        r = np.where(zero, zero_rate, r)
-    if tau_ref > 0 and r.max() >= 1000.0 / tau_ref:
-        raise ValueError(f"rate_hz must be < 1000 / tau_ref = {1000.0 / tau_ref:g} Hz with tau_ref = "
-                         f"{tau_ref:g} ms (got {r.max():g})")
+    if zero_rate is not None:
+        r = np.where(r == 0, zero_rate, r)
 
-    # distinct (rate, sigma) pairs only: recorded rates repeat a lot
+    # distinct (rate, sigma) pairs only: recorded rates repeat a lot (each pair is solved on its own)
     if sig_b.ndim == 0 or np.all(s == s[0]):
-        keys, inverse = np.unique(r, return_inverse=True)
+        keys, first, inverse = np.unique(r, return_index=True, return_inverse=True)
         ur, us = keys, np.full(keys.size, s[0])
     else:
-        keys, inverse = np.unique(np.stack([r, s], axis=1), axis=0, return_inverse=True)
+        keys, first, inverse = np.unique(np.stack([r, s], axis=1), axis=0, return_index=True,
+                                         return_inverse=True)
         ur, us = keys[:, 0], keys[:, 1]
-    mu = _solve(np.log(ur), us, tau, theta, v_reset, tau_ref, tol)
+    mu, failed = _solve(ur, us, tau, theta, v_reset, tau_ref, tol)
+    if failed.size:
+        k = int(failed[np.argmin(first[failed])])  # the first in the array's order
+        where = tuple(int(i) for i in np.unravel_index(first[k], shape))
+        raise RuntimeError(f"lif_input did not converge for {failed.size} value(s): first rate_hz "
+                           f"{float(ur[k])!r} at index {where}, sigma {float(us[k])!r} (tau = {tau:g} ms, tau_ref = "
+                           f"{tau_ref:g} ms)")
     out = mu[np.ravel(inverse)].reshape(shape)
     return float(out) if out.ndim == 0 else out
 
 
-def _solve(logr, sigma, tau, theta, v_reset, tau_ref, tol, max_iter=100):
-    """mu with log_rate(mu, sigma) = logr, elementwise (1-d arrays): tabulated guess, safeguarded Newton."""
-    mu = _initial_guess(logr, sigma, tau, theta, v_reset, tau_ref)
-    lo = np.full(mu.size, -np.inf)
-    hi = np.full(mu.size, np.inf)
-    active = np.arange(mu.size)
-    scale = (theta - v_reset)
-    for _ in range(max_iter):
-        m = mu[active]
-        f, df = _log_rate(m, sigma[active], tau, theta, v_reset, tau_ref, deriv=True)
-        f -= logr[active]
-        below = f < 0
-        lo[active] = np.where(below, np.maximum(lo[active], m), lo[active])
-        hi[active] = np.where(below, hi[active], np.minimum(hi[active], m))
-        step = -f / df
-        step = np.clip(step, -2.0 * scale - 5.0 * sigma[active], 2.0 * scale + 5.0 * sigma[active])
-        new = m + step
-        l, h = lo[active], hi[active]
-        outside = ((new < l) | (new > h) | ~np.isfinite(new)) & (f != 0)
-        both = np.isfinite(l) & np.isfinite(h)
-        new = np.where(outside & both, 0.5 * (l + h), new)
-        new = np.where(outside & ~both & np.isfinite(l), np.maximum(new, l + abs(step)), new)
-        new = np.where(outside & ~both & np.isfinite(h), np.minimum(new, h - abs(step)), new)
-        mu[active] = new
-        done = (np.abs(new - m) <= tol * np.maximum(1.0, np.abs(m))) | (f == 0)
-        active = active[~done]
-        if active.size == 0:
-            return mu
-    raise RuntimeError(f"lif_input: Newton iteration did not converge for {active.size} values "
-                       f"(e.g. rate {math.exp(logr[active[0]]):g} Hz, sigma {sigma[active[0]]:g})")
+def _check_range(name, a, lo, hi, domain, hi_open=False):
+    """Raise a ValueError naming ``name``, the first value outside [lo, hi] (or [lo, hi)), its index and ``domain``."""
+    bad = (a < lo) | ((a >= hi) if hi_open else (a > hi))
+    if np.any(bad):
+        where = tuple(int(i) for i in np.argwhere(bad)[0]) if np.ndim(a) else ()
+        value = float(a[bad].ravel()[0]) if np.ndim(a) else float(a)
+        at = f" at index {where}" if np.ndim(a) else ""
+        raise ValueError(f"{name} must be in {domain} (got {value!r}{at})")
 
 
-def _initial_guess(logr, sigma, tau, theta, v_reset, tau_ref):
-    """mu(log rate) from a table of lif_rate at the median sigma, widened until it covers the targets.
+def _solve(rate, sigma, tau, theta, v_reset, tau_ref, tol, max_iter=200):
+    """mu with lif_rate(mu, sigma) = rate, each element on its own (1-d arrays). Returns (mu, failed indices).
 
-    For other sigma values the guess is corrected to first order with d mu / d sigma at fixed rate.
+    Safeguarded Newton on f(mu) = log(rate(mu)) - log(rate), increasing and
+    concave in mu, with a bracket [lo, hi] per element:
+
+    1. f at the threshold, then at a first guess: the deterministic LIF input
+       ``theta + span / expm1(T / tau)`` (``T = 1000 / rate - tau_ref``, the
+       free inter-spike interval) or a Newton step from the threshold, whichever
+       is larger, above the threshold's rate, and ``theta - sigma
+       sqrt(f(theta))`` (the Gaussian tail) below it;
+    2. Newton steps; a step that leaves the bracket or shrinks too slowly is
+       replaced by bisection in ``z = asinh((mu - theta) / sigma)``, which halves
+       a bracket of any size (``mu`` of 1e250 or near the threshold) in the
+       same number of steps; while one side of the bracket is still open, a step
+       that would leave it goes a growing distance outwards instead.
+
+    Each element stops when ``|f| <= tol``, or its bracket shrinks to a few
+    units in the last place of ``mu``.
     """
-    s_ref = float(np.median(sigma))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return _solve_loop(rate, sigma, tau, theta, v_reset, tau_ref, tol, max_iter)
+
+
+def _solve_loop(rate, sigma, tau, theta, v_reset, tau_ref, tol, max_iter):
+    n = rate.size
     span = theta - v_reset
-    lo, hi = theta - span - 4.0 * s_ref, theta + span
-    for _ in range(60):
-        grid = np.linspace(lo, hi, 2001)
-        table, _ = _log_rate(grid, np.full(grid.size, s_ref), tau, theta, v_reset, tau_ref)
-        ok_lo = table[0] <= logr.min()
-        ok_hi = table[-1] >= logr.max()
-        if ok_lo and ok_hi:
+    logr = np.log(rate)
+    x = np.full(n, float(theta))
+    mu = np.full(n, np.nan)
+    lo, hi = np.full(n, -np.inf), np.full(n, np.inf)
+    flo, fhi = np.full(n, -np.inf), np.full(n, np.inf)
+    step_old, step = np.full(n, np.inf), np.full(n, np.inf)
+    reach = np.maximum(span, 5.0 * sigma)  # outward steps while the bracket is open on one side
+    active = np.arange(n)
+    for it in range(max_iter):
+        A = active
+        xa, sa = x[A], sigma[A]
+        f, df = _log_rate(xa, sa, tau, theta, v_reset, tau_ref, deriv=True)
+        f = f - logr[A]
+        below = f < 0
+        lo[A] = np.where(below, xa, lo[A])
+        flo[A] = np.where(below, f, flo[A])
+        hi[A] = np.where(below, hi[A], xa)
+        fhi[A] = np.where(below, fhi[A], f)
+        la, ha = lo[A], hi[A]
+        ulp = np.spacing(np.maximum(np.abs(la), np.abs(ha)))
+        converged = np.abs(f) <= tol
+        collapsed = ~converged & (ha - la <= 4.0 * ulp)
+        mu[A[converged]] = xa[converged]
+        best = np.where(-flo[A] < fhi[A], la, ha)
+        mu[A[collapsed]] = best[collapsed]
+        if it == 0:  # the first guess, from the threshold
+            interval = 1000.0 * np.exp(-logr[A]) - tau_ref  # ms between spikes, minus refractoriness
+            above = np.clip(interval / tau, 1e-300, 700.0)
+            new = np.where(below, np.maximum(theta + span / np.expm1(above), theta - f / df),
+                           theta - sa * np.sqrt(np.maximum(f, 0.0)))
+        else:
+            new = xa - f / df
+            both = np.isfinite(la) & np.isfinite(ha)
+            ok = np.isfinite(new) & (new > la) & (new < ha)
+            slow = np.abs(new - xa) > 0.5 * np.abs(step_old[A])
+            za = np.arcsinh((la - theta) / sa)
+            zb = np.arcsinh((ha - theta) / sa)
+            mid = theta + sa * np.sinh(0.5 * (za + zb))
+            mid = np.where((mid > la) & (mid < ha), mid, 0.5 * (la + ha))
+            new = np.where(both & (~ok | slow), mid, new)
+            out_lo = ~both & np.isfinite(la) & ~ok  # open above: go up
+            out_hi = ~both & np.isfinite(ha) & ~ok  # open below: go down
+            r_a = reach[A]
+            new = np.where(out_lo, la + r_a, np.where(out_hi, ha - r_a, new))
+            reach[A] = np.where(out_lo | out_hi, 4.0 * r_a, r_a)
+        step_old[A] = step[A]
+        step[A] = new - xa
+        x[A] = new
+        # a Newton step below a few ulp cannot improve mu any further
+        tiny = ~converged & ~collapsed & (it > 0) & (np.abs(new - xa) <= 2.0 * np.spacing(np.abs(xa)))
+        mu[A[tiny]] = new[tiny]
+        active = A[~(converged | collapsed | tiny)]
+        if active.size == 0:
             break
-        if not ok_lo:
-            lo -= 2.0 * (hi - lo)
-        if not ok_hi:
-            hi += 2.0 * (hi - lo)
-    keep = np.concatenate([[True], np.diff(table) > 0])  # strictly increasing, as PCHIP needs
-    table, grid = table[keep], grid[keep]
-    mu = PchipInterpolator(table, grid, extrapolate=True)(logr)
-    if np.any(sigma != s_ref):
-        slope = _dmu_dsigma(grid, np.full(grid.size, s_ref), theta, v_reset)
-        mu = mu + np.interp(logr, table, slope) * (sigma - s_ref)
-    return mu
+    return mu, active
 
 
 def _dmu_dsigma(mu, sigma, theta, v_reset):
@@ -399,7 +488,7 @@ def _dmu_dsigma(mu, sigma, theta, v_reset):
         sl = slice(i, i + _CHUNK)
         a = (v_reset - mu[sl]) / sigma[sl]
         b = (theta - mu[sl]) / sigma[sl]
-        _, qa, qb = _log_integral(a, b)
+        _, qa, qb = _log_integral(a, b, (theta - v_reset) / sigma[sl])
         out[sl] = -(b * qb - a * qa) / (qb - qa)
     return out
 
@@ -420,7 +509,8 @@ def fit_sigma(rate_hz, u, sigma0=ALM_SIGMA, tau=10.0, theta=1.0, v_reset=0.0, ta
     u : array_like, same shape
         The target inputs to match (dimensionless).
     sigma0 : float, optional
-        Starting value (> 0). Default :data:`ALM_SIGMA`.
+        Starting value, in ``SIGMA_RANGE * (theta - v_reset)``. Default :data:`ALM_SIGMA`.
+        The fitted values stay in that range too.
     tau, theta, v_reset, tau_ref, zero_rate :
         As in :func:`lif_input`.
     max_iter : int, optional
@@ -444,8 +534,11 @@ def fit_sigma(rate_hz, u, sigma0=ALM_SIGMA, tau=10.0, theta=1.0, v_reset=0.0, ta
     if rate.shape != u.shape or rate.ndim == 0:
         raise ValueError(f"rate_hz and u must be arrays of the same shape (..., n_neurons) "
                          f"(got {rate.shape} and {u.shape})")
-    sigma0 = check_real("sigma0", sigma0, lo=0.0, lo_open=True, what="starting noise amplitude")
     _check_model(tau, theta, v_reset, tau_ref)
+    span = float(theta) - float(v_reset)
+    s_lo, s_hi = SIGMA_RANGE[0] * span, SIGMA_RANGE[1] * span
+    sigma0 = check_real("sigma0", sigma0, lo=s_lo, hi=s_hi,
+                        what="starting noise amplitude, in SIGMA_RANGE * (theta - v_reset)")
     model = dict(tau=tau, theta=theta, v_reset=v_reset, tau_ref=tau_ref)
     axes = tuple(range(rate.ndim - 1))
     sig = np.full(rate.shape[-1], sigma0)
@@ -454,7 +547,7 @@ def fit_sigma(rate_hz, u, sigma0=ALM_SIGMA, tau=10.0, theta=1.0, v_reset=0.0, ta
         d = _dmu_dsigma(mu.ravel(), np.broadcast_to(sig, rate.shape).ravel(), float(theta),
                         float(v_reset)).reshape(rate.shape)
         step = -((mu - u) * d).sum(axis=axes) / (d * d).sum(axis=axes)
-        new = np.clip(sig + step, 0.5 * sig, 2.0 * sig)
+        new = np.clip(np.clip(sig + step, 0.5 * sig, 2.0 * sig), s_lo, s_hi)  # stays where lif_input works
         done = np.all(np.abs(new - sig) <= tol * sig)
         sig = new
         if done:
