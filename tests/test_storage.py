@@ -279,7 +279,7 @@ def _damages(size: int) -> list:
     for name, index, value in [("exc_post", 5, N), ("inh_post", -1, -1), ("exc_ptr", 3, 10**6),
                                ("exc_ptr", 0, 1), ("trained", 2, Ne), ("trained", 0, -3),
                                ("presyn", (1, 0), N), ("presyn", (2, 5), 0), ("presyn", (0, 1), -1),
-                               ("examples", 0, N + 7), ("alm_ids", 0, -1), ("test_loops", 0, 5)]:
+                               ("examples", 0, N + 7), ("test_loops", 0, 5)]:
         cases.append((f"{name}-index-{value}", _set(name, lambda a, i=index, v=value: _poke(a, i, v)),
                       f"'{name}'"))
     cases.append(("trained-repeated", _set("trained", lambda a: _poke(a, 1, a[0])), "'trained'"))
@@ -311,6 +311,8 @@ def _damages(size: int) -> list:
         ("rls-pr-wrong-shape", _set("rls_Pr", lambda a: a[:, :-1]), "'rls_Pr'"),
         ("rls-q-wrong-shape", _set("rls_Q", lambda a: a[:-1]), "'rls_Q'"),
         ("scores-longer-than-history", _set("scores", lambda a: np.r_[a, a]), "'loop_seconds'"),
+        ("alm-ids-one-short", _set("alm_ids", lambda a: a[:-1]), "'alm_ids'"),
+        ("alm-rates-as-text", _set("alm_rates_left", lambda a: a.astype(str)), "'alm_rates_left'"),
         ("a-scalar-instead-of-w", _set("w", lambda a: np.array(1.0)), "'w'"),
         ("trained-and-w-disagree", _set("trained", lambda a: a[:-1]), "'trained'"),
     ]
@@ -436,3 +438,17 @@ def test_a_format_1_file_is_read_and_its_rls_matrices_checked(saved, tmp_path):
         as_format_1(p)(path, tmp_path / f"{case}.npz")
         with pytest.raises(FormatError, match=rf"{case}\.npz is damaged: the array 'rls_[PQ]'"):
             balanced.load(tmp_path / f"{case}.npz")
+
+
+def test_the_users_alm_data_of_other_dtypes_load_back(tmp_path):
+    """The ALM part of a file is the user's data: whole-number times, float32 rates, text ids are valid."""
+    from tutorial_lib.data import ALMData
+
+    d = _tiny_data()
+    data = ALMData({c: d.rates[c].astype(np.float32) for c in d.rates}, d.utarg, d.t.astype(np.int64),
+                   d.source, True, np.array([f"cell {k}" for k in range(d.n_neurons)]))
+    net = balanced.build_network(TINY3, data)
+    back = balanced.load(balanced.save(net, tmp_path / "net.npz")).network
+    assert back.alm.t.dtype == np.int64 and back.alm.rates["left"].dtype == np.float32
+    np.testing.assert_array_equal(back.alm.neuron_ids, net.alm.neuron_ids)
+    np.testing.assert_array_equal(back.w, net.w)

@@ -1141,11 +1141,12 @@ def load(path) -> TrainResult:
     w = arr("w", shape=(R, p.n_plastic), what="plastic weights (trained neurons, plastic inputs)")
     w0 = arr("w0", shape=(R, p.n_plastic), what="initial plastic weights")
     examples = arr("examples", "int", (None,), lo=0, hi=N - 1, what="recorded untrained neurons")
-    alm_t = arr("alm_t", shape=(None,), what="times of the ALM samples, ms")
+    # the ALM data are the user's: any real dtype (their neuron ids are labels, of any dtype)
+    alm_t = arr("alm_t", "real", (None,), what="times of the ALM samples, ms")
     T = alm_t.shape[0]
     if T < 2 or np.any(np.diff(alm_t) <= 0):
         raise damaged("alm_t", "must hold at least two increasing times")
-    alm_ids = arr("alm_ids", "int", (R,), lo=0, what="ALM neuron of each trained neuron")
+    alm_ids = arr("alm_ids", "any", (R,), what="ALM neuron of each trained neuron")
     n_bins = int(math.ceil(p.train_duration / FFWD_GRID_MS - 1e-9))
     has_utarg = any(f"alm_utarg_{c}" in a for c in CONDITIONS)
     per = {}
@@ -1154,8 +1155,8 @@ def load(path) -> TrainResult:
             stimulus=arr(f"stimulus_{c}", shape=(N,), what="stimulus of every neuron"),
             targets=arr(f"targets_{c}", shape=(p.n_learn, R),
                         what="targets (learning steps, trained neurons)"),
-            rates=arr(f"alm_rates_{c}", shape=(T, R), what="ALM rates (samples, trained neurons)"),
-            utarg=arr(f"alm_utarg_{c}", shape=(T, R), what="ALM target inputs") if has_utarg else None,
+            rates=arr(f"alm_rates_{c}", "real", (T, R), what="ALM rates (samples, trained neurons)"),
+            utarg=arr(f"alm_utarg_{c}", "real", (T, R), what="ALM target inputs") if has_utarg else None,
             ffwd=arr(f"ffwd_rates_{c}", shape=(n_bins, p.n_ffwd),
                      what="feedforward rates (1 ms bins, inputs)") if p.ffwd else None)
     empty = np.zeros(0)

@@ -294,15 +294,16 @@ def _read_archive(zf: zipfile.ZipFile, path: Path, size: int, kind: str,
     return arrays, meta
 
 
-_KINDS = {"float": ("f", "a floating-point array"), "int": ("iu", "an integer array")}
+_KINDS = {"float": ("f", "a floating-point array"), "int": ("iu", "an integer array"),
+          "real": ("iuf", "an array of real numbers"), "any": (None, "an array")}
 
 
 def check_array(arrays: dict, name: str, path, *, kind: str, shape=None, finite: bool = False, lo=None,
                 hi=None, what: str = "") -> np.ndarray:
     """``arrays[name]`` after checking it, for loaders of :func:`load_arrays`'s output.
 
-    ``kind``: ``"float"`` (a floating-point dtype) or ``"int"`` (an integer
-    dtype); ``shape``: the expected shape, a tuple whose ``None`` entries match
+    ``kind``: ``"float"`` (a floating-point dtype), ``"int"`` (an integer
+    dtype), ``"real"`` (either) or ``"any"``; ``shape``: the expected shape, a tuple whose ``None`` entries match
     any length (None: any shape); ``finite``: no NaN or infinity; ``lo`` /
     ``hi``: the allowed range of the values, inclusive (for indices);
     ``what``: what the array holds, for the message.
@@ -321,7 +322,7 @@ def check_array(arrays: dict, name: str, path, *, kind: str, shape=None, finite:
         return FormatError(f"{path} is damaged: the array {name!r}{about} {problem}", path=path, field=name)
 
     kinds, described = _KINDS[kind]
-    if not isinstance(a, np.ndarray) or a.dtype.kind not in kinds:
+    if not isinstance(a, np.ndarray) or (kinds is not None and a.dtype.kind not in kinds):
         raise damaged(f"has dtype {getattr(a, 'dtype', type(a).__name__)}, expected {described}")
     if shape is not None:
         shape = tuple(shape)
