@@ -1,13 +1,16 @@
 """Versioned, atomically written files (tutorial_lib.storage)."""
 
+import json
 import os
+import shutil
+import zipfile
 from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from tutorial_lib import BalancedParams, RateParams, SpikingParams
-from tutorial_lib import storage
+from tutorial_lib import balanced, storage
 from tutorial_lib.storage import FormatError, load_arrays, params_from_dict, params_to_dict, save_arrays
 
 
@@ -126,13 +129,6 @@ def test_params_from_a_file_are_validated_again():
 # Damaged files: whatever is wrong with a saved Part 3 network, loading it says so, naming the file.
 # (Never a raw zlib.error / BadZipFile / KeyError / EOFError / numpy ValueError, never a network that
 # fails only at its first run.)
-
-import io
-import json
-import shutil
-import zipfile
-
-from tutorial_lib import balanced
 
 # 200 neurons, 12 trained with 4 + 4 recurrent and 10 feedforward plastic inputs, 0.4 s trials, 1 loop:
 # every kind of array a saved network holds (RLS state, history, feedforward rates, ALM utarg), in 0.1 MB.

@@ -303,9 +303,10 @@ def check_array(arrays: dict, name: str, path, *, kind: str, shape=None, finite:
     """``arrays[name]`` after checking it, for loaders of :func:`load_arrays`'s output.
 
     ``kind``: ``"float"`` (a floating-point dtype), ``"int"`` (an integer
-    dtype), ``"real"`` (either) or ``"any"``; ``shape``: the expected shape, a tuple whose ``None`` entries match
-    any length (None: any shape); ``finite``: no NaN or infinity; ``lo`` /
-    ``hi``: the allowed range of the values, inclusive (for indices);
+    dtype), ``"real"`` (either) or ``"any"``; ``shape``: the expected shape,
+    a tuple whose ``None`` entries match any length (None: any shape);
+    ``finite``: no NaN or infinity; ``lo`` / ``hi``: the allowed range of the
+    values, inclusive (for indices);
     ``what``: what the array holds, for the message.
 
     Raises :class:`FormatError` naming ``path`` and ``name`` (as its
@@ -386,8 +387,8 @@ def params_from_dict(cls, d: dict, *, source=None):
     known = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - known)
     if unknown:
-        raise FormatError(f"{where}unknown {cls.__name__} field(s) {', '.join(unknown)}: the file was written "
-                          "by a newer tutorial_lib", path=source, field=unknown[0])
+        raise FormatError(f"{where}unknown {cls.__name__} field(s) {', '.join(unknown)}: the file was "
+                          "written by a newer tutorial_lib", path=source, field=unknown[0])
     try:
         return cls(**values)
     except (ValueError, TypeError) as exc:
