@@ -238,3 +238,131 @@ def test_part3_errors_are_one_line(tmp_path, alm, capsys):
     with pytest.raises(SystemExit) as info:
         main(["part3", "--out", str(tmp_path / "no" / "such" / "net.npz")])
     assert info.value.code == 2 and "does not exist" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------
+# Paths and damaged checkpoints: refused in one line before any training, nothing overwritten
+
+
+@pytest.fixture
+def no_training(monkeypatch):
+    """Building or training a network fails the test: the command must stop before."""
+    def refuse(*args, **kwargs):
+        pytest.fail("training started")
+
+    monkeypatch.setattr(balanced, "build_network", refuse)
+    monkeypatch.setattr(balanced, "train", refuse)
+    import tutorial_lib.rate
+
+    monkeypatch.setattr(tutorial_lib.rate, "train", refuse)
+
+
+def run_refused(argv, capsys, codes=(1, 2)):
+    """Run ``main(argv)``, expecting a refusal: its exit code and its one line of stderr."""
+    try:
+        code = main(argv)
+    except SystemExit as exit_:
+        code = exit_.code
+    err = capsys.readouterr().err
+    assert code in codes, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("rls-tutorial"), err
+    assert "Traceback" not in err and "Part 3 training" not in err
+    return code, lines[0]
+
+
+@pytest.fixture
+def checkpoint(straight, tmp_path):
+    """A real checkpoint of the TINY run (4 loops), to damage."""
+    return balanced.save(straight[0], tmp_path / "ck.npz")
+
+
+def _truncated(path):
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def _flipped(path):
+    data = bytearray(path.read_bytes())
+    data[len(data) // 3] ^= 0x5A
+    path.write_bytes(bytes(data))
+
+
+def _bad_params(path):
+    with np.load(path) as z:
+        m = {k: z[k] for k in z.files}
+    meta = json.loads(str(m["__meta__"]))
+    meta["params"]["values"]["K"] = 10_000
+    m["__meta__"] = np.array(json.dumps(meta))
+    np.savez_compressed(path, **m)
+
+
+def _nan_weights(path):
+    with np.load(path) as z:
+        m = {k: z[k] for k in z.files}
+    m["w"][0, 0] = np.nan
+    np.savez_compressed(path, **m)
+
+
+@pytest.mark.parametrize("damage, words", [
+    (_truncated, "damaged"), (_flipped, "damaged"), (lambda p: p.write_bytes(b""), "damaged"),
+    (_bad_params, "stored parameter K is invalid: K (excitatory inputs per neuron) must be in"),
+    (_nan_weights, "the array 'w'"),
+])
+def test_resume_from_a_damaged_checkpoint_is_one_line_exit_1_and_nothing_is_written(
+        checkpoint, tmp_path, alm, no_training, capsys, damage, words):
+    damage(checkpoint)
+    before = checkpoint.read_bytes()
+    out, js = tmp_path / "net.npz", tmp_path / "scores.json"
+    code, line = run_refused(["part3", *TINY, "--n-loops", "6", "--checkpoint", str(checkpoint), "--resume",
+                              "--out", str(out), "--scores-json", str(js)], capsys, codes=(1,))
+    assert f"cannot resume from {checkpoint}" in line and words in line
+    assert checkpoint.read_bytes() == before and not out.exists() and not js.exists()
+    assert sorted(os.listdir(tmp_path)) == ["ck.npz"]  # no temporary file either
+
+
+@pytest.mark.parametrize("part", ["part1", "part3"])
+def test_scores_json_pointing_to_a_folder_is_refused_before_training(tmp_path, no_training, capsys, part):
+    folder = tmp_path / "results"
+    folder.mkdir()
+    code, line = run_refused([part, "--scores-json", str(folder)], capsys)
+    assert f"--scores-json {folder}" in line and "is a folder" in line
+    assert os.listdir(folder) == []
+
+
+@pytest.mark.parametrize("flag", ["--out", "--checkpoint", "--scores-json"])
+def test_part3_output_paths_are_checked_before_training(tmp_path, no_training, capsys, flag):
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "notes.txt").write_text("a file")
+    cases = [(tmp_path / "no" / "such" / "net.npz", "does not exist"),
+             (tmp_path / "runs", "is a folder"),
+             (tmp_path / "notes.txt" / "net.npz", "is not a folder")]
+    if flag != "--scores-json":
+        (tmp_path / "runs.npz").mkdir()  # "runs" without a suffix means runs.npz
+        cases.append((tmp_path / "runs.npz", "is a folder"))
+    for path, words in cases:
+        code, line = run_refused(["part3", *TINY, flag, str(path)], capsys)
+        assert f"{flag} {path}" in line and words in line, line
+    assert (tmp_path / "notes.txt").read_text() == "a file"
+
+
+def test_the_same_file_for_two_outputs_is_refused(tmp_path, no_training, capsys):
+    net = str(tmp_path / "net.npz")
+    for argv in (["--out", net, "--scores-json", net], ["--checkpoint", net, "--scores-json", net],
+                 ["--out", str(tmp_path / "net"), "--checkpoint", net]):
+        code, line = run_refused(["part3", *TINY, *argv], capsys)
+        assert "must be different files" in line
+    assert os.listdir(tmp_path) == []
+
+
+def test_an_output_folder_without_write_permission_is_refused(tmp_path, no_training, capsys, monkeypatch):
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    folder.chmod(0o500)
+    if os.access(folder, os.W_OK):  # root writes anyway: let the check see the folder as others would
+        real = os.access
+        monkeypatch.setattr(os, "access", lambda p, mode, **kw: str(p) != str(folder) and real(p, mode))
+    try:
+        code, line = run_refused(["part3", "--out", str(folder / "net.npz")], capsys)
+        assert f"the folder {folder} is not writable" in line
+    finally:
+        folder.chmod(0o700)

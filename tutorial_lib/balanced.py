@@ -1138,49 +1138,143 @@ def load(path) -> TrainResult:
     A file saved from a bare network gives empty score histories; a file
     saved without ``P`` gives ``rls=None`` (further training starts a fresh RLS
     state). The loaded network runs exactly like the saved one: the same seed
-    gives the same spikes. Raises :class:`~tutorial_lib.storage.FormatError`
-    for a file of another kind or an unknown format version.
+    gives the same spikes.
+
+    Everything is checked here, so that a damaged or edited file is refused
+    now, not at its first run: the stored parameters (validated again), the
+    dtype and shape of every array against them, finite weights, inputs,
+    targets and RLS state, and every index in its range (synapse targets,
+    trained neurons among the E neurons, plastic inputs from other trained E
+    neurons and from I neurons, recorded neurons, tested loops).
+
+    Raises
+    ------
+    FileNotFoundError, IsADirectoryError
+        If ``path`` (with ``.npz`` appended if it has no suffix) does not exist
+        or is a folder.
+    ~tutorial_lib.storage.FormatError
+        For a damaged, incomplete or edited file, a file of another kind or an
+        unknown format version; the message names the file and what is wrong
+        (``field``: the array, metadata key or parameter). An invalid stored
+        parameter carries the ValueError of its check as ``__cause__``.
     """
-    from .storage import FormatError, load_arrays, params_from_dict
+    from .storage import FormatError, _npz_path, check_array, load_arrays, params_from_dict
 
     a, meta = load_arrays(path, kind=_KIND, versions=(1, FORMAT_VERSION))
+    path = _npz_path(path)
+
+    def meta_value(key, types, what):
+        if key not in meta:
+            raise FormatError(f"{path} is incomplete: its metadata has no {key!r}", path=path, field=key)
+        if not isinstance(meta[key], types):
+            raise FormatError(f"{path} is damaged: {key!r} in its metadata is {meta[key]!r}, not {what}",
+                              path=path, field=key)
+        return meta[key]
+
+    p = params_from_dict(BalancedParams, meta_value("params", dict, "an object"), source=path)
+    alm_source = meta_value("alm_source", str, "a text")
+    alm_synthetic = meta_value("alm_synthetic", bool, "true or false")
+    stopped = meta_value("stopped", bool, "true or false") if "stopped" in meta else False
+    has_result = meta_value("has_result", bool, "true or false") if "has_result" in meta else "scores" in a
+    N, Ne, L = p.N, p.Ne, p.L
+
+    def arr(name, kind="float", shape=None, finite=True, lo=None, hi=None, what=""):
+        return check_array(a, name, path, kind=kind, shape=shape, finite=finite, lo=lo, hi=hi, what=what)
+
+    def damaged(name, problem):
+        return FormatError(f"{path} is damaged: the array {name!r} {problem}", path=path, field=name)
+
+    channels = {}
+    for ch, first, last in (("exc", 0, Ne), ("inh", Ne, N)):  # presynaptic neurons first .. last - 1
+        ptr = arr(f"{ch}_ptr", "int", (N + 1,), what="CSR pointers of the static synapses")
+        if ptr[0] != 0 or np.any(np.diff(ptr) < 0):
+            raise damaged(f"{ch}_ptr", "must start at 0 and never decrease (CSR pointers)")
+        if ptr[first] != 0 or ptr[last] != ptr[-1]:
+            raise damaged(f"{ch}_ptr", f"gives synapses to presynaptic neurons outside [{first}, {last - 1}]")
+        n_syn = int(ptr[-1])
+        post = arr(f"{ch}_post", "int", (n_syn,), lo=0, hi=N - 1, what="targets of the static synapses")
+        channels[ch] = (ptr, post, arr(f"{ch}_w", "float", (n_syn,), what="static weights"))
+    mu = arr("mu", shape=(N,), what="constant input of every neuron")
+    static_rates = arr("static_rates", shape=(N,), what="rates of the static run")
+    trained = arr("trained", "int", (p.n_trained,), lo=0, hi=Ne - 1, what="trained E neurons")
+    R = trained.shape[0]
+    if np.unique(trained).shape[0] != R:
+        raise damaged("trained", "names a neuron twice")
+    if R < L + 1:
+        raise damaged("trained", f"holds {R} neurons: L = {L} plastic E inputs need at least {L + 1}")
+    presyn = arr("presyn", "int", (R, 2 * L), what="plastic inputs of the trained neurons")
+    check_array({"presyn": presyn[:, L:]}, "presyn", path, kind="int", lo=Ne, hi=N - 1,
+                what=f"plastic inputs, columns {L} .. {2 * L - 1}: I neurons")
+    if not np.all(np.isin(presyn[:, :L], trained)) or np.any(presyn[:, :L] == trained[:, None]):
+        raise damaged("presyn", f"(plastic inputs, columns 0 .. {L - 1}) must name other trained neurons")
+    w = arr("w", shape=(R, p.n_plastic), what="plastic weights (trained neurons, plastic inputs)")
+    w0 = arr("w0", shape=(R, p.n_plastic), what="initial plastic weights")
+    examples = arr("examples", "int", (None,), lo=0, hi=N - 1, what="recorded untrained neurons")
+    # the ALM data are the user's: any real dtype (their neuron ids are labels, of any dtype)
+    alm_t = arr("alm_t", "real", (None,), what="times of the ALM samples, ms")
+    T = alm_t.shape[0]
+    if T < 2 or np.any(np.diff(alm_t) <= 0):
+        raise damaged("alm_t", "must hold at least two increasing times")
+    alm_ids = arr("alm_ids", "any", (R,), what="ALM neuron of each trained neuron")
+    n_bins = int(math.ceil(p.train_duration / FFWD_GRID_MS - 1e-9))
+    has_utarg = any(f"alm_utarg_{c}" in a for c in CONDITIONS)
+    per = {}
+    for c in CONDITIONS:
+        per[c] = dict(
+            stimulus=arr(f"stimulus_{c}", shape=(N,), what="stimulus of every neuron"),
+            targets=arr(f"targets_{c}", shape=(p.n_learn, R),
+                        what="targets (learning steps, trained neurons)"),
+            rates=arr(f"alm_rates_{c}", "real", (T, R), what="ALM rates (samples, trained neurons)"),
+            utarg=arr(f"alm_utarg_{c}", "real", (T, R), what="ALM target inputs") if has_utarg else None,
+            ffwd=arr(f"ffwd_rates_{c}", shape=(n_bins, p.n_ffwd),
+                     what="feedforward rates (1 ms bins, inputs)") if p.ffwd else None)
+    empty = np.zeros(0)
+    history = dict(scores=empty, test_loops=np.zeros(0, np.int64), test_scores=empty, test_scores_avg=empty,
+                   loop_seconds=empty)
+    if has_result or any(name in a for name in history):
+        n = arr("scores", shape=(None,), finite=False, what="training score of each loop").shape[0]
+        k = arr("test_loops", "int", (None,), lo=1, hi=n, what="loops after which the network was tested")
+        history = dict(scores=a["scores"], test_loops=k.astype(np.int64),
+                       test_scores=arr("test_scores", shape=k.shape, finite=False),
+                       test_scores_avg=arr("test_scores_avg", shape=k.shape, finite=False),
+                       loop_seconds=arr("loop_seconds", shape=(n,), finite=False, what="seconds per loop"))
     try:
-        p = params_from_dict(BalancedParams, meta["params"])
-        N = p.N
-        exc = Synapses(p.tau_syn, a["exc_ptr"], a["exc_post"].astype(np.int64), a["exc_w"], name="excitatory")
-        inh = Synapses(p.tau_syn, a["inh_ptr"], a["inh_post"].astype(np.int64), a["inh_w"], name="inhibitory")
-        static = StaticNetwork(p, exc, inh, a["mu"])
-        utarg = {c: a[f"alm_utarg_{c}"] for c in CONDITIONS} if f"alm_utarg_{CONDITIONS[0]}" in a else None
-        alm = ALMData({c: a[f"alm_rates_{c}"] for c in CONDITIONS}, utarg, a["alm_t"], meta["alm_source"],
-                      bool(meta["alm_synthetic"]), a["alm_ids"])
-        ffwd = {c: a[f"ffwd_rates_{c}"] for c in CONDITIONS} if p.ffwd else None
+        exc = Synapses(p.tau_syn, *channels["exc"], name="excitatory")
+        inh = Synapses(p.tau_syn, *channels["inh"], name="inhibitory")
+        static = StaticNetwork(p, exc, inh, mu)
+        utarg = {c: per[c]["utarg"] for c in CONDITIONS} if has_utarg else None
+        alm = ALMData({c: per[c]["rates"] for c in CONDITIONS}, utarg, alm_t, alm_source, alm_synthetic,
+                      alm_ids)
+        ffwd = {c: per[c]["ffwd"] for c in CONDITIONS} if p.ffwd else None
         net = BalancedNetwork(
-            p, static, a["static_rates"], alm, {c: a[f"targets_{c}"] for c in CONDITIONS},
-            a["trained"].astype(np.int64), a["presyn"].astype(np.int64), a["w"].copy(), a["w0"],
-            {c: a[f"stimulus_{c}"] for c in CONDITIONS}, ffwd, a["examples"].astype(np.int64))
-        if net.static.mu.shape != (N,) or net.w.shape != (net.n_trained, p.n_plastic):
-            raise FormatError(f"{path}: the arrays do not fit the stored parameters")
-    except KeyError as exc:
-        raise FormatError(f"{path} is incomplete: {exc.args[0]!r} is missing") from None
+            p, static, static_rates, alm, {c: per[c]["targets"] for c in CONDITIONS},
+            trained.astype(np.int64), presyn.astype(np.int64), w.copy(), w0,
+            {c: per[c]["stimulus"] for c in CONDITIONS}, ffwd, examples.astype(np.int64))
+        net.lif()  # the engine's own checks of the plastic synapses
+    except ValueError as exc:  # not expected after the checks above; still a damaged file, named
+        raise FormatError(f"{path} is damaged: {exc}", path=path) from exc
     rls = None
     saved = {k[4:]: a[k] for k in a if k.startswith("rls_")}
     if saved:
         rls = make_rls(net)
-        if "P" in saved and isinstance(rls, SharedInputRLS):  # format 1: one full P per neuron
-            saved = _block_state(saved["P"], 2 * p.L)
-        try:
-            rls.set_state(saved)
-        except (KeyError, ValueError) as exc:
-            raise FormatError(f"{path}: the saved RLS state does not fit the network ({exc})") from None
-    empty = np.zeros(0)
+        expected = rls.state()
+        if "P" in saved and "P" not in expected:  # format 1: one full P per neuron
+            m = p.n_plastic
+            full = arr("rls_P", shape=(R, m, m), what="RLS matrices, format 1")
+            try:
+                with np.errstate(all="ignore"):
+                    saved = _block_state(full, 2 * L)
+            except np.linalg.LinAlgError as exc:
+                raise damaged("rls_P", f"cannot be split into the RLS blocks ({exc})") from exc
+        state = {}
+        for name, target in expected.items():
+            state[name] = check_array({f"rls_{k}": v for k, v in saved.items()}, f"rls_{name}", path,
+                                      kind="float", shape=target.shape, finite=True, what="RLS state")
+        rls.set_state(state)
     return TrainResult(
         network=net,
-        scores=a.get("scores", empty),
-        test_loops=a.get("test_loops", np.zeros(0, np.int64)).astype(np.int64),
-        test_scores=a.get("test_scores", empty),
-        test_scores_avg=a.get("test_scores_avg", empty),
-        loop_seconds=a.get("loop_seconds", empty),
+        **history,
         last=None,
         rls=rls,
-        stopped=bool(meta.get("stopped", False)),
+        stopped=stopped,
     )

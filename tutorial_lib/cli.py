@@ -337,11 +337,26 @@ def _write_json(path, data: dict) -> None:
 
 
 def _check_folder(sp, flag: str, path) -> None:
+    """Refuse (``sp.error``, exit 2) an output path that could not be written at the end of a run.
+
+    Checked before any training: ``path`` is not a folder (nor anything else
+    but a regular file, which the atomic rename would replace), and its
+    folder exists, is a folder and is writable.
+    """
     if path is None:
         return
-    folder = Path(path).expanduser().parent
-    if not folder.is_dir():
+    target = Path(path).expanduser()
+    folder = target.parent
+    if target.is_dir():
+        sp.error(f"{flag} {path} is a folder: give the path of a file to write")
+    if target.exists() and not target.is_file():
+        sp.error(f"{flag} {path} exists and is not a regular file")
+    if not folder.exists():
         sp.error(f"{flag} {path}: the folder {folder} does not exist")
+    if not folder.is_dir():
+        sp.error(f"{flag} {path}: {folder} is not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        sp.error(f"{flag} {path}: the folder {folder} is not writable")
 
 
 def main(argv=None) -> int:
@@ -518,8 +533,9 @@ def _part3(sp, args, params: BalancedParams, argv) -> int:
     from .storage import FormatError
 
     out, ck = _npz(args.out), _npz(args.checkpoint)
-    _check_folder(sp, "--out", out)
-    _check_folder(sp, "--checkpoint", ck)
+    for flag, given, path in (("--out", args.out, out), ("--checkpoint", args.checkpoint, ck)):
+        _check_folder(sp, flag, given)  # "--out runs" where runs is a folder: refused, not runs.npz
+        _check_folder(sp, flag, path)
     if args.checkpoint_every < 1:
         sp.error(f"--checkpoint-every must be >= 1 (got {args.checkpoint_every})")
     if args.resume and ck is None:
@@ -527,8 +543,13 @@ def _part3(sp, args, params: BalancedParams, argv) -> int:
     if ck is not None and ck.exists() and not args.resume:
         sp.error(f"the checkpoint {ck} exists: add --resume to continue from it, or delete it or choose "
                  "another --checkpoint to start afresh")
-    if out is not None and ck is not None and out.resolve() == ck.resolve():
-        sp.error("--out and --checkpoint must be different files")
+    outputs = [(flag, Path(path).expanduser().resolve())
+               for flag, path in (("--out", out), ("--checkpoint", ck), ("--scores-json", args.scores_json))
+               if path is not None]
+    for i, (flag, path) in enumerate(outputs):
+        for other, other_path in outputs[i + 1:]:
+            if path == other_path:
+                sp.error(f"{flag} and {other} must be different files (both are {path})")
     if args.data:
         folder = Path(args.data).expanduser()
         if not folder.is_dir():

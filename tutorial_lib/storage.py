@@ -16,6 +16,14 @@ folder, is flushed to disk, and only then replaces the destination with
 half-way (full disk, interrupted kernel, an array that cannot be stored)
 leaves any previous file untouched and no temporary file behind.
 
+Reading is strict: :func:`load_arrays` reads every member in full (so that
+the zip's CRC-32 checksums are verified) and turns whatever a damaged file
+does (a flipped byte, a file cut short, a zip of something else, an array that
+is not one) into a :class:`FormatError` that names the file. Loaders then
+check what the arrays mean with :func:`check_array` (dtype, shape, finite
+values, indices in range), so that a damaged or edited file is refused when
+it is loaded, not at the first run.
+
 Parameters travel as JSON through :func:`params_to_dict` and
 :func:`params_from_dict`: a frozen parameter dataclass becomes a plain dict,
 and the dict is validated again on the way back (an edited file with a bad
@@ -36,9 +44,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
+import re
+import struct
 import tempfile
+import tokenize
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +61,7 @@ __all__ = [
     "atomic_write",
     "save_arrays",
     "load_arrays",
+    "check_array",
     "params_to_dict",
     "params_from_dict",
 ]
@@ -57,7 +71,16 @@ _RESERVED = (_KIND, _VERSION, _META)
 
 
 class FormatError(ValueError):
-    """A file is not what the reader expects: wrong kind, unknown version, damaged or incomplete."""
+    """A file is not what the reader expects: wrong kind, unknown version, damaged or incomplete.
+
+    ``path`` is the file (a Path, or None if not known) and ``field`` what in
+    it is wrong (an array name, a metadata key or a parameter name), or None.
+    """
+
+    def __init__(self, message: str, *, path=None, field: str | None = None):
+        super().__init__(message)
+        self.path = None if path is None else Path(path)
+        self.field = field
 
 
 def _npz_path(path) -> Path:
@@ -117,40 +140,214 @@ def save_arrays(path, arrays: dict, *, kind: str, version: int, meta: dict | Non
     return atomic_write(_npz_path(path), lambda f: saver(f, **out))
 
 
+def _existing_file(path) -> Path:
+    """The file :func:`load_arrays` reads for ``path``: FileNotFoundError / IsADirectoryError otherwise."""
+    given = Path(os.fspath(path)).expanduser()
+    resolved = _npz_path(given)
+    if resolved.is_file():
+        return resolved
+    for p in (given, resolved):
+        if p.is_dir():
+            raise IsADirectoryError(f"{p} is a folder, not a saved file: give the path of a .npz file")
+    if resolved.exists():
+        raise FormatError(f"{resolved} is not a regular file", path=resolved)
+    if resolved != given:
+        raise FileNotFoundError(f"{resolved} does not exist (the path given, '{given}', had no suffix, "
+                                "so .npz was appended)")
+    raise FileNotFoundError(f"{resolved} does not exist")
+
+
+#: What reading a damaged archive can raise, besides FormatError (turned into one naming the file);
+#: tokenize and SyntaxError: numpy parses the header of a ``.npy`` member as Python text.
+_DAMAGE = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, ValueError, TypeError,
+           KeyError, IndexError, OverflowError, struct.error, NotImplementedError, RuntimeError, SyntaxError,
+           tokenize.TokenError)
+_CHUNK = 1 << 24  # bytes read at a time (an array is read into its final buffer, never held twice)
+
+
+def _short(exc: BaseException, limit: int = 200) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= limit else text[:limit] + " ..."
+
+
+def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, archive_size: int) -> np.ndarray:
+    """One ``.npy`` member read in full (its CRC-32 checked), without pickle; FormatError if it is damaged."""
+    name = info.filename[:-4]
+
+    def damaged(what):
+        return FormatError(f"{path} is damaged: the array {name!r} {what}", path=path, field=name)
+
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise damaged(f"is stored with an unknown compression method ({info.compress_type})")
+    if info.header_offset + info.compress_size > archive_size:
+        raise damaged("extends past the end of the file (the file is cut short)")
+    if (info.compress_type == zipfile.ZIP_STORED and info.file_size != info.compress_size) or \
+            info.file_size > 1100 * info.compress_size + 1024:  # deflate compresses at most ~1032:1
+        raise damaged(f"has impossible sizes in the zip directory ({info.compress_size} bytes stored, "
+                      f"{info.file_size} unpacked)")
+    with zf.open(info) as f:
+        version = np.lib.format.read_magic(f)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+        elif version == (2, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+        else:
+            raise damaged(f"has .npy format version {version}, which this reader does not read")
+        if dtype.hasobject:
+            raise damaged("holds Python objects (reading them would need pickle)")
+        nbytes = math.prod(shape) * dtype.itemsize
+        if nbytes != info.file_size - f.tell():
+            raise damaged(f"should hold {nbytes} bytes for its shape {shape} and dtype {dtype}, but holds "
+                          f"{info.file_size - f.tell()}")
+        out = np.empty(math.prod(shape), dtype=dtype)
+        buf = out.view(np.uint8) if nbytes else None
+        done = 0
+        while done < nbytes:
+            data = f.read(min(_CHUNK, nbytes - done))
+            if not data:
+                raise damaged(f"ends after {done} of its {nbytes} bytes")
+            buf[done:done + len(data)] = np.frombuffer(data, dtype=np.uint8)
+            done += len(data)
+        if f.read(1):  # also reaches the end of the member, where zipfile verifies its CRC-32
+            raise damaged("holds more bytes than its header says")
+    return out.reshape(shape[::-1]).T if fortran else out.reshape(shape)
+
+
 def load_arrays(path, *, kind: str, versions) -> tuple[dict, dict]:
     """Read a file written by :func:`save_arrays`; return ``(arrays, meta)``.
 
-    Raises :class:`FormatError` if the file is not an archive of this module,
-    holds another ``kind``, or has a format version not in ``versions``, and
-    FileNotFoundError if it does not exist.
+    ``path`` gets ``.npz`` appended if it has no suffix (as when saving).
+    Every member is read in full, so that the zip's checksums are verified.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file does not exist (the message names the path given and the
+        ``.npz`` path if one was appended).
+    IsADirectoryError
+        If the path is a folder.
+    FormatError
+        If the file is damaged (a changed byte, cut short, empty, not a zip,
+        a member that is not an array or holds Python objects), is not an
+        archive of this module, holds another ``kind``, or has a format
+        version not in ``versions``. The message names the file.
     """
-    path = _npz_path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} does not exist")
+    path = _existing_file(path)
     versions = tuple(int(v) for v in versions)
+    with open(path, "rb") as fh:  # an unreadable file (permissions) is an OSError, not damage
+        try:
+            size = os.fstat(fh.fileno()).st_size
+            with zipfile.ZipFile(fh) as zf:
+                return _read_archive(zf, path, size, kind, versions)
+        except FormatError:
+            raise
+        except _DAMAGE as exc:
+            raise FormatError(f"{path} could not be read ({type(exc).__name__}: {_short(exc)}): the file is "
+                              "damaged or not a tutorial_lib file", path=path) from exc
+
+
+def _read_archive(zf: zipfile.ZipFile, path: Path, size: int, kind: str,
+                  versions: tuple) -> tuple[dict, dict]:
+    """:func:`load_arrays` once the zip is open: the reserved entries checked first, then every array."""
+    infos = zf.infolist()
+    names = [info.filename for info in infos]
+    if len(set(names)) != len(names):
+        raise FormatError(f"{path} is damaged: its zip directory lists a member twice", path=path)
+    for name in names:
+        if not name.endswith(".npy"):
+            raise FormatError(f"{path} is damaged or not a tutorial_lib file: its member {name!r} is not an "
+                              "array", path=path, field=name)
+    by_name = {info.filename[:-4]: info for info in infos}
+    if not set(_RESERVED) <= set(by_name):
+        raise FormatError(f"{path} is not a tutorial_lib file: it has no kind and format version", path=path)
+
+    def reserved(name, kinds, what):
+        a = _read_member(zf, by_name[name], path, size)
+        if a.dtype.kind not in kinds or a.ndim != 0:
+            raise FormatError(f"{path} is damaged: its {name} entry is not {what} (dtype {a.dtype}, shape "
+                              f"{a.shape})", path=path, field=name)
+        return a[()]
+
+    # kind and version first: a file of another kind or version is refused as such
+    found_kind = str(reserved(_KIND, "U", "a text"))
+    if found_kind != kind:
+        raise FormatError(f"{path} holds a {found_kind!r}, not a {kind!r}", path=path, field=_KIND)
+    found = int(reserved(_VERSION, "iu", "a whole number"))
+    if found not in versions:
+        readable = ", ".join(map(str, versions))
+        raise FormatError(
+            f"{path} has format version {found}; this version of tutorial_lib reads version(s) {readable}. "
+            + ("Update tutorial_lib to read it." if found > max(versions) else
+               "Re-create the file with this version of tutorial_lib."), path=path, field=_VERSION)
     try:
-        with np.load(path, allow_pickle=False) as z:
-            names = set(z.files)
-            if not {_KIND, _VERSION, _META} <= names:
-                raise FormatError(f"{path} is not a tutorial_lib file: it has no kind and format version")
-            found_kind = str(z[_KIND])
-            if found_kind != kind:
-                raise FormatError(f"{path} holds a {found_kind!r}, not a {kind!r}")
-            found = int(z[_VERSION])
-            if found not in versions:
-                readable = ", ".join(map(str, versions))
-                raise FormatError(
-                    f"{path} has format version {found}; this version of tutorial_lib reads version(s) "
-                    f"{readable}. " + ("Update tutorial_lib to read it." if found > max(versions) else
-                                       "Re-create the file with this version of tutorial_lib."))
-            meta = json.loads(str(z[_META]))
-            arrays = {name: z[name] for name in names if name not in _RESERVED}
-    except FormatError:
-        raise
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, json.JSONDecodeError) as exc:
-        raise FormatError(f"{path} could not be read ({type(exc).__name__}: {exc}); "
-                          "the file is damaged or not a tutorial_lib file") from exc
+        meta = json.loads(str(reserved(_META, "U", "a text")))
+    except ValueError as exc:
+        if isinstance(exc, FormatError):
+            raise
+        raise FormatError(f"{path} is damaged: its {_META} entry is not valid JSON ({_short(exc)})",
+                          path=path, field=_META) from exc
+    if not isinstance(meta, dict):
+        raise FormatError(f"{path} is damaged: its {_META} entry is not a JSON object", path=path,
+                          field=_META)
+    arrays = {name: _read_member(zf, info, path, size)
+              for name, info in by_name.items() if name not in _RESERVED}
     return arrays, meta
+
+
+_KINDS = {"float": ("f", "a floating-point array"), "int": ("iu", "an integer array"),
+          "real": ("iuf", "an array of real numbers"), "any": (None, "an array")}
+
+
+def check_array(arrays: dict, name: str, path, *, kind: str, shape=None, finite: bool = False, lo=None,
+                hi=None, what: str = "") -> np.ndarray:
+    """``arrays[name]`` after checking it, for loaders of :func:`load_arrays`'s output.
+
+    ``kind``: ``"float"`` (a floating-point dtype), ``"int"`` (an integer
+    dtype), ``"real"`` (either) or ``"any"``; ``shape``: the expected shape,
+    a tuple whose ``None`` entries match any length (None: any shape);
+    ``finite``: no NaN or infinity; ``lo`` / ``hi``: the allowed range of the
+    values, inclusive (for indices);
+    ``what``: what the array holds, for the message.
+
+    Raises :class:`FormatError` naming ``path`` and ``name`` (as its
+    ``field``): "incomplete" if the array is missing, "damaged" if it is of
+    another dtype or shape, holds NaN or infinite values, or values out of range.
+    """
+    about = f" ({what})" if what else ""
+    if name not in arrays:
+        raise FormatError(f"{path} is incomplete: the array {name!r}{about} is missing", path=path,
+                          field=name)
+    a = arrays[name]
+
+    def damaged(problem):
+        return FormatError(f"{path} is damaged: the array {name!r}{about} {problem}", path=path, field=name)
+
+    kinds, described = _KINDS[kind]
+    if not isinstance(a, np.ndarray) or (kinds is not None and a.dtype.kind not in kinds):
+        raise damaged(f"has dtype {getattr(a, 'dtype', type(a).__name__)}, expected {described}")
+    if shape is not None:
+        shape = tuple(shape)
+        if a.ndim != len(shape) or any(s is not None and int(s) != n for s, n in zip(shape, a.shape)):
+            expected = "(" + ", ".join("any" if s is None else str(int(s)) for s in shape) + \
+                       ("," if len(shape) == 1 else "") + ")"
+            raise damaged(f"has shape {a.shape}, expected {expected}")
+    if finite and a.dtype.kind == "f":
+        bad = ~np.isfinite(a)
+        if bad.any():
+            at = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise damaged(f"holds {int(bad.sum())} NaN or infinite value(s) (the first, {a[at]}, at index "
+                          f"{at if len(at) != 1 else at[0]}); it must be finite")
+    out_of_range = np.zeros(a.shape, dtype=bool)
+    if lo is not None:
+        out_of_range |= a < lo
+    if hi is not None:
+        out_of_range |= a > hi
+    if out_of_range.any():
+        at = tuple(int(i) for i in np.argwhere(out_of_range)[0])
+        allowed = f"[{lo}, {hi}]" if lo is not None and hi is not None else \
+            (f">= {lo}" if lo is not None else f"<= {hi}")
+        raise damaged(f"holds {a[at]} at index {at if len(at) != 1 else at[0]}, outside {allowed}")
+    return a
 
 
 def params_to_dict(params) -> dict:
@@ -166,19 +363,36 @@ def params_to_dict(params) -> dict:
     return {"class": type(params).__name__, "values": values}
 
 
-def params_from_dict(cls, d: dict):
+def params_from_dict(cls, d: dict, *, source=None):
     """Rebuild (and re-validate) ``cls`` from :func:`params_to_dict`'s output.
 
     Unknown fields are an error (a file from a newer version with new
     parameters must not be read as if they did not matter); missing fields
-    take their defaults.
+    take their defaults. ``source``: the file the dict came from, named in
+    the messages.
+
+    Raises :class:`FormatError` (a ValueError): if ``d`` is not such a dict,
+    holds another class or unknown fields, or if a value is invalid; then the
+    message names the parameter (also as ``field``) and the ValueError of the
+    parameter check is the ``__cause__``.
     """
+    where = "" if source is None else f"{source}: "
+    if not isinstance(d, dict) or not isinstance(d.get("values", {}), dict):
+        raise FormatError(f"{where}the stored parameters are not an object of class and values",
+                          path=source, field="params")
     if d.get("class") != cls.__name__:
-        raise FormatError(f"the parameters are a {d.get('class')!r}, not a {cls.__name__!r}")
+        raise FormatError(f"{where}the parameters are a {d.get('class')!r}, not a {cls.__name__!r}",
+                          path=source, field="params")
     values = dict(d.get("values", {}))
     known = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - known)
     if unknown:
-        raise FormatError(f"unknown {cls.__name__} field(s) {', '.join(unknown)}: the file was written by a "
-                          "newer tutorial_lib")
-    return cls(**values)
+        raise FormatError(f"{where}unknown {cls.__name__} field(s) {', '.join(unknown)}: the file was "
+                          "written by a newer tutorial_lib", path=source, field=unknown[0])
+    try:
+        return cls(**values)
+    except (ValueError, TypeError) as exc:
+        m = re.match(r"\s*(\w+)", str(exc))
+        name = m.group(1) if m and m.group(1) in known else None
+        which = f"stored parameter {name} is" if name else "stored parameters are"
+        raise FormatError(f"{where}the {which} invalid: {_short(exc, 400)}", path=source, field=name) from exc
