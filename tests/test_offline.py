@@ -1,4 +1,4 @@
-"""Part 3 without the ALM recordings and without network: notebook 03, its figures, the dashboard, the lecture page.
+"""Part 3 without the recordings and without network: notebook 03, figures, dashboard, lecture page.
 
 Offline is forced whatever this machine's network: ``TUTORIAL_ALM_DATA`` unset, an empty cache
 folder (``XDG_CACHE_HOME``, where ``data.cache_dir()`` looks), and either downloads off
@@ -33,14 +33,15 @@ def offline_env(tmp_path, downloads: bool) -> dict:
         env.pop("TUTORIAL_ALM_DOWNLOAD", None)
     else:
         env["TUTORIAL_ALM_DOWNLOAD"] = "0"
-    where = subprocess.run([sys.executable, "-c", "from tutorial_lib.data import cache_dir; print(cache_dir())"],
-                           env=env, capture_output=True, text=True, check=True).stdout.strip()
+    probe = "from tutorial_lib.data import cache_dir; print(cache_dir())"
+    where = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True,
+                           check=True).stdout.strip()
     assert Path(where).is_relative_to(tmp_path), f"the cache is not isolated: {where}"
     return env
 
 
 # Run before every cell of the notebook: records the text of each figure shown (titles, axis labels,
-# legends, tick-free), since the figures themselves reach nbval only as PNGs.
+# legends), since the figures themselves reach nbval only as PNGs.
 RECORD_FIGURES = '''
 import matplotlib.pyplot as _plt
 _figure_texts = []
@@ -120,7 +121,8 @@ def test_lecture_page_offline_shows_one_status_line_and_no_traceback(tmp_path):
         os.environ.clear()
         os.environ.update(old)
     page_outputs = nb.cells[0].outputs
-    assert [o.output_type for o in page_outputs] == ["execute_result"], page_outputs  # the page, nothing above
+    # the page and nothing else: no printed notice, no log, no traceback above its title
+    assert [o.output_type for o in page_outputs] == ["execute_result"], page_outputs
     title, status = json.loads(nb.cells[1].outputs[0].text)
     assert "SYNTHETIC" in title and "rls-lecture-status" in status
     assert status.count("SYNTHETIC") == 1 and "download failed" in status and "TUTORIAL_ALM_DATA" in status

@@ -145,7 +145,7 @@ def cache_dir() -> Path:
 
 
 def downloads_allowed() -> bool:
-    """False if ``$TUTORIAL_ALM_DOWNLOAD`` is ``0``, ``false``, ``no`` or ``off`` (any case); True otherwise."""
+    """False if ``$TUTORIAL_ALM_DOWNLOAD`` is ``0``, ``false``, ``no`` or ``off`` (any case), else True."""
     return os.environ.get(DOWNLOAD_ENV_VAR, "1").strip().lower() not in ("0", "false", "no", "off")
 
 
@@ -204,7 +204,8 @@ def _download(name: str, digest: str, folder: Path) -> None:
     key = (BASE_URL + name, str(folder))
     if key in _FAILED_DOWNLOADS:
         message, reason = _FAILED_DOWNLOADS[key]
-        raise DataError(message + " (It failed earlier in this session; restart to try again.)", reason=reason)
+        raise DataError(message + " (It failed earlier in this session; restart to try again.)",
+                        reason=reason)
     logger = pooch.get_logger()
     level = logger.level
     logger.setLevel(logging.WARNING)  # no "Downloading data from ..." line: the notice says what happened
@@ -284,7 +285,8 @@ def _synthetic_latents(s: np.ndarray) -> dict:
     x = s / s[-1]
     ramp = (1.0 - np.exp(-x / 0.6)) / (1.0 - np.exp(-1.0 / 0.6))  # saturating, 0 to 1
     return {
-        "right": np.array([-0.2 + 1.2 * ramp, -1.3 + 2.1 * x, np.exp(-0.5 * ((s - 0.6) / 0.4) ** 2) - 0.5 * x]),
+        "right": np.array([-0.2 + 1.2 * ramp, -1.3 + 2.1 * x,
+                           np.exp(-0.5 * ((s - 0.6) / 0.4) ** 2) - 0.5 * x]),
         "left": np.array([np.full_like(s, -0.6), -0.8 + 1.6 * x,
                           np.exp(-0.5 * ((s - 1.6) / 0.4) ** 2) - 0.5 * (1.0 - x)]),
     }
@@ -311,8 +313,11 @@ def synthetic_alm(n_neurons: int = 1824, seed: int = 0) -> ALMData:
     baseline (modulated neurons fire faster, as in the recordings); about 60 %
     of the neurons ramp up before right licks (their choice loading is
     positive). Rates are rounded to 0.01 Hz; ``utarg`` is ``lif_input(rates)``,
-    as the original computed its targets from rates (rates of 0 count as 0.1 Hz). Shape (101, n_neurons) per condition, 20 ms apart, like
-    the real files; deterministic for a given ``seed``.
+    as the original computed its targets from rates (rates of 0 count as
+    0.1 Hz). Shape (101, n_neurons) per condition, 20 ms apart, like the real
+    files; deterministic for a given ``seed``.
+
+    Raises ValueError if ``n_neurons`` is not a positive integer.
     """
     from .transfer import ALM_SIGMA, lif_input, lif_rate
 

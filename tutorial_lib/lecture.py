@@ -103,7 +103,8 @@ def lecture_page(dashboard: str, title: str | None = None, **kwargs):
     synthetic = bool(getattr(data, "synthetic", False))
     if title is None:
         page = next((p for p in PAGES if p.dashboard == dashboard), None)
-        title = "" if page is None else (page.synthetic_title if synthetic and page.synthetic_title else page.title)
+        title = "" if page is None else (page.synthetic_title if synthetic and page.synthetic_title
+                                         else page.title)
     status = " ".join(line.strip() for line in printed.getvalue().splitlines() if line.strip())
     if not status and data is not None:
         status = f"Data: {data.description}."
