@@ -24,7 +24,7 @@ def test_initial_view_shows_the_targets_of_both_licks_before_any_simulation(data
     assert dash.image.value[:4] == b"\x89PNG"
     assert "press Train" in dash.status.value
     status = dash.status.value
-    assert f"30 of {data.n_neurons} ALM neurons trained = 15.0 % of the Ne = 200 E neurons" in status
+    assert f"30 of {data.n_neurons} {data.label} neurons trained = 15.0 % of the Ne = 200 E neurons" in status
     assert "it builds the network first" in dash.status.value
     assert dash.result is None and dash.build_seconds is None  # nothing built yet
     fig = dash.figure

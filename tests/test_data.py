@@ -77,25 +77,130 @@ def test_a_bad_cached_file_is_reported_not_replaced(monkeypatch, tmp_path):
     assert bad.read_bytes() == b"truncated"
 
 
-def test_no_network_gives_a_clear_error_or_the_labelled_stand_in(monkeypatch, tmp_path, capsys):
+@pytest.fixture(autouse=True)
+def fresh_session(monkeypatch):
+    """Each test starts as a new session: no failed download or printed notice remembered."""
+    monkeypatch.setattr(data, "_FAILED_DOWNLOADS", {})
+    monkeypatch.setattr(data, "_NOTICES", set())
+    monkeypatch.delenv(data.DOWNLOAD_ENV_VAR, raising=False)
+
+
+def test_no_network_gives_a_clear_error_or_the_labelled_stand_in(monkeypatch, tmp_path, capfd):
     monkeypatch.delenv(ENV_VAR, raising=False)
     monkeypatch.setattr(data, "cache_dir", lambda: tmp_path)
     monkeypatch.setattr(data, "BASE_URL", "http://127.0.0.1:9/")  # nothing listens there
     with pytest.raises(DataError, match="Could not download"):
         load_alm()
+    capfd.readouterr()
     alm = load_alm(fallback="synthetic")
-    assert alm.synthetic and "SYNTHETIC" in alm.source
-    assert "SYNTHETIC" in capsys.readouterr().out
+    assert alm.synthetic and "SYNTHETIC" in alm.source and alm.label == "synthetic"
+    out, err = capfd.readouterr()
+    # one line, saying what is used, why, and how to get the real files; no traceback, no pooch log
+    assert err == "" and out.count("\n") == 1
+    assert out.startswith("Part 3 data: a SYNTHETIC stand-in") and "download failed: no connection" in out
+    assert ENV_VAR in out and "network" in out
+    for noise in ("Traceback", "ConnectionError", "Downloading", "127.0.0.1"):
+        assert noise not in out
     assert list(tmp_path.iterdir()) == []  # no partial file left behind
 
 
-def test_synthetic_stand_in_is_choice_selective_and_deterministic():
-    a, b = synthetic_alm(seed=1), synthetic_alm(seed=1)
-    np.testing.assert_array_equal(a.rates["right"], b.rates["right"])
-    r, l = a.rates["right"], a.rates["left"]
-    assert r.shape == (101, 400) and np.all(r >= 0)
-    late = slice(60, 70)  # late delay: the two conditions differ for many neurons
-    diff = np.abs(r[late].mean(0) - l[late].mean(0))
+def test_a_failed_download_is_tried_once_and_the_notice_printed_once(monkeypatch, tmp_path, capfd):
+    import pooch
+
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    monkeypatch.setattr(data, "cache_dir", lambda: tmp_path)
+    calls = []
+
+    def unreachable(url, **kwargs):
+        calls.append(kwargs)
+        raise OSError("network is unreachable")
+
+    monkeypatch.setattr(pooch, "retrieve", unreachable)
+    for _ in range(3):
+        assert load_alm(fallback="synthetic").synthetic
+    with pytest.raises(DataError, match="failed earlier in this session"):
+        load_alm()
+    assert len(calls) == 1
+    timeout = calls[0]["downloader"].kwargs["timeout"]
+    assert 0 < timeout <= 10  # pooch's default, 30 s per attempt, is a long wait in front of a class
+    out, err = capfd.readouterr()
+    assert out.count("SYNTHETIC") == 1 and err == ""
+    assert "download failed: OSError" in out
+
+
+@pytest.mark.parametrize("value", ["0", "false", "Off", "no"])
+def test_downloads_can_be_forbidden_by_the_environment(monkeypatch, tmp_path, capsys, value):
+    import pooch
+
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    monkeypatch.setenv(data.DOWNLOAD_ENV_VAR, value)
+    monkeypatch.setattr(data, "cache_dir", lambda: tmp_path)
+    monkeypatch.setattr(pooch, "retrieve", lambda *a, **k: pytest.fail("a download was attempted"))
+    with pytest.raises(DataError, match=f"downloads are off .*{data.DOWNLOAD_ENV_VAR}"):
+        load_alm()
+    assert load_alm(fallback="synthetic").synthetic
+    assert f"downloads are off ({data.DOWNLOAD_ENV_VAR}=0)" in capsys.readouterr().out
+    with pytest.raises(DataError, match="downloads are off"):
+        load_alm(download=False)  # the argument works without the variable too
+    monkeypatch.setenv(data.DOWNLOAD_ENV_VAR, "1")
+    assert data.downloads_allowed()
+
+
+def test_labels_name_the_source():
+    alm = synthetic_alm(n_neurons=5)
+    assert alm.label == "synthetic" and "SYNTHETIC" in alm.description
+    assert alm.subset([0, 1]).label == "synthetic"
+    real = data.ALMData(alm.rates, alm.utarg, alm.t, "ALM recordings (test)")
+    assert real.label == "ALM" and "Finkelstein" in real.description
+
+
+@pytest.fixture(scope="module")
+def stand_in():
+    return synthetic_alm()
+
+
+def test_synthetic_stand_in_has_the_structure_of_the_recordings(stand_in):
+    from tutorial_lib.transfer import lif_input
+
+    a = stand_in
+    assert a.synthetic and a.n_neurons == 1824
+    np.testing.assert_array_equal(a.t, np.arange(101) * 20.0)
+    for c in ("right", "left"):
+        assert a.rates[c].shape == a.utarg[c].shape == (101, 1824)
+        assert np.all(a.rates[c] >= 0) and np.all(np.isfinite(a.utarg[c]))
+        np.testing.assert_array_equal(a.utarg[c], lif_input(a.rates[c]))
+    b = synthetic_alm(seed=0)
+    np.testing.assert_array_equal(a.rates["left"], b.rates["left"])
+    assert not np.array_equal(a.rates["left"], synthetic_alm(seed=1).rates["left"])
+    with pytest.raises(ValueError, match="n_neurons"):
+        synthetic_alm(n_neurons=0)
+
+
+def test_synthetic_rates_are_realistic_and_heavy_tailed(stand_in):
+    """Mean rates like the recordings' (median 4.2 Hz, 95th percentile 15.7 Hz, maximum 38 Hz)."""
+    mean = np.mean([stand_in.rates[c].mean(axis=0) for c in ("right", "left")], axis=0)
+    median, p95 = np.median(mean), np.percentile(mean, 95)
+    assert 2.5 < median < 6.0 and 10.0 < p95 < 25.0 and p95 > 2.5 * median
+    assert np.max(stand_in.rates["right"]) < 100.0
+
+
+def test_synthetic_activity_is_low_dimensional_and_choice_selective(stand_in):
+    """Three components carry almost all the variance of the targets (recordings: 80 %), and the
+    modulated neurons' mean rate ramps apart before the two licks, as in ALM."""
+    from tutorial_lib import BalancedParams, balanced
+
+    u = np.vstack([stand_in.utarg[c] for c in ("right", "left")])
+    sv = np.linalg.svd(u - u.mean(axis=0), compute_uv=False)
+    explained = sv**2 / np.sum(sv**2)
+    assert explained[:3].sum() > 0.9 and explained[0] < 0.9
+    top = np.argsort(-balanced.modulation(BalancedParams.lecture(), stand_in))[:100]
+    right, left = (stand_in.rates[c][:, top].mean(axis=1) for c in ("right", "left"))
+    gap = right - left
+    assert gap[-10:].mean() > 5.0 and gap[-10:].mean() > 3 * abs(gap[:10].mean())  # diverging ramps
+    prefers_right = (stand_in.rates["right"] - stand_in.rates["left"])[60:].mean(axis=0) > 0
+    assert 0.5 < prefers_right.mean() < 0.75
+    late = slice(60, 70)
+    diff = np.abs(stand_in.rates["right"][late].mean(0) - stand_in.rates["left"][late].mean(0))
     assert np.mean(diff > 1.0) > 0.3
 
 

@@ -710,8 +710,8 @@ def build_network(params: BalancedParams | None = None, data: ALMData | None = N
     n_ex_e, n_ex_i = min(N_EXAMPLES, untrained_e.size), min(N_EXAMPLES, p.Ni)
     examples = np.concatenate([np.sort(task.choice(untrained_e, n_ex_e, replace=False)),
                                p.Ne + np.sort(task.choice(p.Ni, n_ex_i, replace=False))]).astype(np.int64)
-    say(f"Training {trained.shape[0]} E neurons ({100 * trained.shape[0] / p.Ne:.0f} % of E) on ALM neurons; "
-        f"initial plastic weights {p.wp_exc:.3f} (E), {p.wp_inh(ratio):.3f} (I).")
+    say(f"Training {trained.shape[0]} E neurons ({100 * trained.shape[0] / p.Ne:.0f} % of E) on {data.label} "
+        f"neurons; initial plastic weights {p.wp_exc:.3f} (E), {p.wp_inh(ratio):.3f} (I).")
     return BalancedNetwork(p, static, srun.rates, alm, targets, trained, presyn, w0.copy(), w0, stimulus,
                            ffwd, examples, srun)
 

@@ -538,6 +538,7 @@ class BalancedView:
     example neurons for condition ``c``; ``alm_ids`` their ALM neurons.
     Once the network is built, ``columns`` are their columns in the network's
     trained neurons (in ``Trial.binned``) and ``model_ids`` their model E neurons.
+    ``label`` names the data in the figure (``ALMData.label``: "ALM" or "synthetic").
     """
 
     bin_t: np.ndarray
@@ -546,6 +547,7 @@ class BalancedView:
     title: str
     columns: np.ndarray | None = None
     model_ids: np.ndarray | None = None
+    label: str = "ALM"
 
 
 def _example_columns(target: dict, n_show: int) -> np.ndarray:
@@ -585,12 +587,13 @@ class BalancedLiveFigure(LiveFigure):
         self.lines, self.axes, self.heads = {}, [], {}
         self._target_span = {}
         self.window = params.score_window
+        self.label = view.label
         for row in range(n):
             row_axes = []
             for col, (c, label, color) in enumerate(self.CONDITIONS):
                 ax = fig.add_subplot(gs[row, col], sharey=row_axes[0] if row_axes else None,
                                      sharex=self.axes[0][0] if self.axes else None)
-                ax.plot(t, view.target[c][:, row], "--", color="0.3", lw=1.3, label="ALM target")
+                ax.plot(t, view.target[c][:, row], "--", color="0.3", lw=1.3, label=f"{view.label} target")
                 (line,) = ax.plot(t, np.full(t.shape, np.nan), color=color, lw=1.5, label="network input")
                 self.lines[row, c] = line
                 ax.grid(alpha=0.25)
@@ -606,7 +609,7 @@ class BalancedLiveFigure(LiveFigure):
                 else:
                     ax.set_xlabel("time in trial (ms)", fontsize=9)
                 if col == 0:
-                    who = f"ALM {view.alm_ids[row]}"
+                    who = f"{view.label} {view.alm_ids[row]}"
                     if view.model_ids is not None:
                         who += f"\n(model E {view.model_ids[row]})"
                     ax.set_ylabel(who, fontsize=8)
@@ -664,7 +667,7 @@ class BalancedLiveFigure(LiveFigure):
             self.heads[c].set_title(f"{label}: score {record.trials[c].score:.2f}", fontsize=10, loc="left",
                                     color=color, fontweight="bold")
         self.suptitle.set_text(f"loop {loop + 1} (learning on): total input of trained neurons "
-                               f"(mean over \u00b1{self.window:g} ms) and their ALM targets")
+                               f"(mean over \u00b1{self.window:g} ms) and their {self.label} targets")
         x = np.arange(1, len(scores) + 1)
         self.score_line.set_data(x, scores)
         if record.test is not None:
@@ -737,8 +740,8 @@ class BalancedDashboard(TrainingDashboard):
         ffwd = f" + {p.n_ffwd} feedforward" if p.ffwd else ""
         cached = self._cache_key is not None and self._cache_key == self._key(p)
         return (
-            f"N = {p.N} ({p.Ne} E, {p.Ni} I), K = {p.K}, g = {p.g:.2f}; {n} of {self._data.n_neurons} ALM "
-            f"neurons trained = {100 * n / p.Ne:.1f} % of the Ne = {p.Ne} E neurons; "
+            f"N = {p.N} ({p.Ne} E, {p.Ni} I), K = {p.K}, g = {p.g:.2f}; {n} of {self._data.n_neurons} "
+            f"{self._data.label} neurons trained = {100 * n / p.Ne:.1f} % of the Ne = {p.Ne} E neurons; "
             f"{2 * p.L}{ffwd} plastic inputs each, lambda = {p.lam_rec:.3g}; press Train "
             + ("(the network is built: training starts at once)." if cached
                else "(it builds the network first: a few seconds).")
@@ -752,9 +755,10 @@ class BalancedDashboard(TrainingDashboard):
         cols = _example_columns(sub, self._n_show)
         ids = self._data.neuron_ids
         ids = alm[cols] if ids is None else ids[alm[cols]]
+        label = self._data.label
         return BalancedView(p.learn_times, {c: sub[c][:, cols] for c in sub}, ids,
-                            f"ALM targets of {len(cols)} of the {len(alm)} neurons to be trained "
-                            "(press Train to build the network and train it)")
+                            f"{label} targets of {len(cols)} of the {len(alm)} neurons to be trained "
+                            "(press Train to build the network and train it)", label=label)
 
     def _network_view(self, net, seconds: float) -> BalancedView:
         p = net.params
@@ -765,7 +769,7 @@ class BalancedDashboard(TrainingDashboard):
         return BalancedView(p.learn_times, {c: net.targets[c][:, cols] for c in net.targets},
                             np.arange(net.n_trained)[cols] if ids is None else ids[cols],
                             f"network built in {seconds:.1f} s{rates}; training loop 1...",
-                            columns=cols, model_ids=net.trained[cols])
+                            columns=cols, model_ids=net.trained[cols], label=net.alm.label)
 
     # -- training ------------------------------------------------------------
     def _network(self, p):
@@ -776,7 +780,8 @@ class BalancedDashboard(TrainingDashboard):
             net.params = p
             return net, 0.0
         self.status.value = (f"Building the network: {p.N} neurons, static simulation, rate matching of "
-                             f"{p.n_trained or self._data.n_neurons} ALM neurons (a few seconds)...")
+                             f"{p.n_trained or self._data.n_neurons} {self._data.label} neurons "
+                             "(a few seconds)...")
         t0 = time.perf_counter()
         self._cache_key = self._cache_net = None
         net = self._balanced.build_network(p, self._data)
@@ -856,8 +861,9 @@ def balanced_dashboard(params: BalancedParams | None = None, n_show: int = 3, dp
         Control("lam_rec", _slider(widgets.FloatLogSlider, "lambda (RLS)",
                                    "RLS penalty on the recurrent plastic weights (lam_rec)",
                                    value=p.lam_rec, base=10, min=-4, max=1, step=0.1, readout_format=".3g")),
-        Control("n_trained", _slider(widgets.IntSlider, "trained (ALM)",
-                                     "ALM neurons trained, each on its own E neuron (a fraction of Ne)",
+        Control("n_trained", _slider(widgets.IntSlider, f"trained ({'synth.' if data.synthetic else 'ALM'})",
+                                     f"{data.label} neurons trained, each on its own E neuron "
+                                     "(a fraction of Ne)",
                                      value=n_trained, min=2, max=max(n_alm, n_trained), step=1)),
         Control("L", _slider(widgets.IntSlider, "L (plastic)",
                              "plastic E and plastic I inputs per trained neuron",
@@ -869,5 +875,7 @@ def balanced_dashboard(params: BalancedParams | None = None, n_show: int = 3, dp
         Control("seed", widgets.BoundedIntText(description="seed", value=p.seed, min=0, max=2**31 - 1,
                                                style=_STYLE, layout=widgets.Layout(width="100%"))),
     ]
-    return BalancedDashboard("Part 3: train a balanced network on ALM recordings with RLS", controls, p,
+    title = ("Part 3: train a balanced network on a SYNTHETIC stand-in for the ALM recordings with RLS"
+             if data.synthetic else "Part 3: train a balanced network on ALM recordings with RLS")
+    return BalancedDashboard(title, controls, p,
                              BalancedLiveFigure(dpi), data, n_show)

@@ -16,9 +16,13 @@ Where the files come from, in this order:
    pinned commit of the original tutorial's repository and its SHA-256 digest
    verified. A cached file whose digest is wrong is reported, not replaced.
 
-Without data and without network, ``load_alm(fallback="synthetic")`` returns
-a clearly labelled synthetic stand-in (choice-selective ramping rates), so a
-lecture never stops for the Wi-Fi.
+Without data and without network, ``load_alm(fallback="synthetic")`` prints
+one line saying so (and how to get the real files) and returns a clearly
+labelled synthetic stand-in (:func:`synthetic_alm`: low-dimensional,
+choice-selective ramps, with the structure of the real files), so a lecture
+never stops for the Wi-Fi. ``TUTORIAL_ALM_DOWNLOAD=0`` forbids downloads
+(tests use it to be offline whatever the network); a failed download is
+remembered for the rest of the session, so it is not tried again.
 
 Getting started::
 
@@ -37,9 +41,15 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["ALMData", "DataError", "load_alm", "synthetic_alm", "alm_files", "ENV_VAR", "CONDITIONS"]
+__all__ = ["ALMData", "DataError", "load_alm", "synthetic_alm", "alm_files", "ENV_VAR", "DOWNLOAD_ENV_VAR",
+           "CONDITIONS"]
 
 ENV_VAR = "TUTORIAL_ALM_DATA"
+#: "0" (or "false", "no", "off") forbids downloads: without a data folder or cached files, load_alm then
+#: raises DataError or, with ``fallback="synthetic"``, returns the stand-in at once.
+DOWNLOAD_ENV_VAR = "TUTORIAL_ALM_DOWNLOAD"
+#: seconds pooch waits for the server to answer (connect and each read), so that no network fails fast
+DOWNLOAD_TIMEOUT = 10.0
 CONDITIONS = ("right", "left")
 BASE_URL = (
     "https://raw.githubusercontent.com/chrismkkim/TutorialCNS2025/"
@@ -61,7 +71,14 @@ N_SAMPLES = 101
 
 
 class DataError(RuntimeError):
-    """The ALM data cannot be used; the message says which file and what to do."""
+    """The ALM data cannot be used; the message says which file and what to do.
+
+    ``reason``: the cause in a few words (for the one-line notice of the synthetic fallback).
+    """
+
+    def __init__(self, message: str, reason: str | None = None):
+        super().__init__(message)
+        self.reason = message if reason is None else reason
 
 
 @dataclass
@@ -83,6 +100,17 @@ class ALMData:
     @property
     def n_neurons(self) -> int:
         return self.rates["right"].shape[1]
+
+    @property
+    def label(self) -> str:
+        """What the neurons are called in titles and legends: ``"ALM"`` or ``"synthetic"``."""
+        return "synthetic" if self.synthetic else "ALM"
+
+    @property
+    def description(self) -> str:
+        """The data in a few words, for captions: the recordings, or the synthetic stand-in."""
+        return ("a SYNTHETIC stand-in for the ALM recordings" if self.synthetic
+                else "ALM recordings (Finkelstein, Fontolan et al. 2021)")
 
     def subset(self, neurons) -> "ALMData":
         """The same data for the chosen neurons (indices into the columns)."""
@@ -116,20 +144,37 @@ def cache_dir() -> Path:
     return Path(pooch.os_cache("rls-tutorial")) / "alm"
 
 
+def downloads_allowed() -> bool:
+    """False if ``$TUTORIAL_ALM_DOWNLOAD`` is ``0``, ``false``, ``no`` or ``off`` (any case), else True."""
+    return os.environ.get(DOWNLOAD_ENV_VAR, "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+#: downloads that failed in this session, keyed by (URL, folder): the short reason; not tried again
+_FAILED_DOWNLOADS: dict = {}
+#: the fallback notices already printed in this session (each is printed once)
+_NOTICES: set = set()
+
+
 def alm_files(download: bool = True) -> dict:
-    """Paths of the four verified files, keyed like ``FILES``; downloads them if needed and allowed."""
+    """Paths of the four verified files, keyed like ``FILES``; downloads them if needed and allowed.
+
+    Raises :class:`DataError` (its ``reason`` a short summary) if a file cannot be had, and always
+    if a file that is there is not the expected one.
+    """
     local = os.environ.get(ENV_VAR)
     paths = {}
     if local:
         folder = Path(local).expanduser()
         if not folder.is_dir():
             raise DataError(f"{ENV_VAR} is set to {local!r}, which is not a folder. Point it at the folder "
-                            "holding the four ALM .jld files, or unset it to download them.")
+                            "holding the four ALM .jld files, or unset it to download them.",
+                            reason=f"{ENV_VAR}={local} is not a folder")
         for key, (name, _, digest) in FILES.items():
             path = folder / name
             if not path.is_file():
                 raise DataError(f"{path} is missing. {ENV_VAR} points at {folder}; put the four ALM files "
-                                f"there ({', '.join(f[0] for f in FILES.values())}) or unset {ENV_VAR}.")
+                                f"there ({', '.join(f[0] for f in FILES.values())}) or unset {ENV_VAR}.",
+                                reason=f"{name} is missing from {ENV_VAR}={folder}")
             _verify(path, digest, f"Replace it with the original from {BASE_URL}{name}.")
             paths[key] = path
         return paths
@@ -141,7 +186,10 @@ def alm_files(download: bool = True) -> dict:
             _verify(path, digest, f"Delete it to have it downloaded again, or set {ENV_VAR} to a folder "
                                   "with the original files.")
         elif not download:
-            raise DataError(f"{path} has not been downloaded yet.")
+            raise DataError(f"{path} has not been downloaded yet, and downloads are off "
+                            f"(download=False, or {DOWNLOAD_ENV_VAR}=0). Set {ENV_VAR} to a folder with the "
+                            "four ALM files, or allow the download.",
+                            reason=f"{ENV_VAR} is not set, and downloads are off ({DOWNLOAD_ENV_VAR}=0)")
         else:
             _download(name, digest, folder)
         paths[key] = path
@@ -149,17 +197,33 @@ def alm_files(download: bool = True) -> dict:
 
 
 def _download(name: str, digest: str, folder: Path) -> None:
+    import logging
+
     import pooch
 
+    key = (BASE_URL + name, str(folder))
+    if key in _FAILED_DOWNLOADS:
+        message, reason = _FAILED_DOWNLOADS[key]
+        raise DataError(message + " (It failed earlier in this session; restart to try again.)",
+                        reason=reason)
+    logger = pooch.get_logger()
+    level = logger.level
+    logger.setLevel(logging.WARNING)  # no "Downloading data from ..." line: the notice says what happened
     try:
         # pooch writes to a temporary file and moves it into place only once the digest matches
-        pooch.retrieve(BASE_URL + name, known_hash=f"sha256:{digest}", fname=name, path=folder, progressbar=False)
+        pooch.retrieve(BASE_URL + name, known_hash=f"sha256:{digest}", fname=name, path=folder,
+                       downloader=pooch.HTTPDownloader(progressbar=False, timeout=DOWNLOAD_TIMEOUT))
     except Exception as exc:  # network down, proxy, HTTP error, digest mismatch
-        raise DataError(
-            f"Could not download {name} from {BASE_URL} ({type(exc).__name__}: {exc}). Check the network, "
-            f"or download the four files by hand and set {ENV_VAR} to their folder. "
-            "load_alm(fallback='synthetic') gives a synthetic stand-in meanwhile."
-        ) from exc
+        message = (f"Could not download {name} from {BASE_URL} ({type(exc).__name__}: {exc}). Check the "
+                   f"network, or download the four files by hand and set {ENV_VAR} to their folder. "
+                   "load_alm(fallback='synthetic') gives a synthetic stand-in meanwhile.")
+        offline = any(cls.__name__ in ("ConnectionError", "Timeout") for cls in type(exc).__mro__)
+        reason = (f"{ENV_VAR} is not set, and the download failed: "
+                  + ("no connection to the server" if offline else type(exc).__name__))
+        _FAILED_DOWNLOADS[key] = (message, reason)
+        raise DataError(message, reason=reason) from exc
+    finally:
+        logger.setLevel(level)
 
 
 def _read(path: Path, dataset: str) -> np.ndarray:
@@ -175,22 +239,33 @@ def _read(path: Path, dataset: str) -> np.ndarray:
     return a
 
 
-def load_alm(fallback: str | None = None, download: bool = True) -> ALMData:
+def load_alm(fallback: str | None = None, download: bool | None = None) -> ALMData:
     """Load the ALM rates and target inputs (verified), or the synthetic stand-in.
 
-    fallback : ``"synthetic"`` to return :func:`synthetic_alm` (with a printed
-        notice saying why) when the real files cannot be had; ``None`` to raise
-        :class:`DataError`. A file that is present but altered always raises:
-        a wrong file is never papered over.
+    fallback : ``"synthetic"`` to return :func:`synthetic_alm` when the real
+        files cannot be had, with a one-line notice (printed once per session)
+        saying why and how to get them; ``None`` to raise :class:`DataError`.
+        A file that is present but altered always raises: a wrong file is never
+        papered over.
+    download : whether files missing from the cache may be downloaded; default
+        (None): yes, unless ``$TUTORIAL_ALM_DOWNLOAD`` is ``0``. A download that
+        failed is not tried again in the same session.
     """
     if fallback not in (None, "synthetic"):
         raise ValueError(f"fallback must be None or 'synthetic' (got {fallback!r})")
+    if download is None:
+        download = downloads_allowed()
     try:
         paths = alm_files(download=download)
     except DataError as exc:
         if fallback is None or "digest" in str(exc):
             raise
-        print(f"Using the SYNTHETIC stand-in for the ALM data: {exc}")
+        notice = (f"Part 3 data: a SYNTHETIC stand-in, not the ALM recordings: {exc.reason}. For the "
+                  f"recordings, set {ENV_VAR} to a folder with the four .jld files, or run once with network "
+                  f"access (they are downloaded, about 6 MB, into {cache_dir()}).")
+        if notice not in _NOTICES:
+            _NOTICES.add(notice)
+            print(notice)
         return synthetic_alm()
     rates = {c: _read(paths[("rates", c)], FILES[("rates", c)][1]) for c in CONDITIONS}
     utarg = {c: _read(paths[("utarg", c)], FILES[("utarg", c)][1]) for c in CONDITIONS}
@@ -199,27 +274,76 @@ def load_alm(fallback: str | None = None, download: bool = True) -> ALMData:
     return ALMData(rates, utarg, t, f"ALM recordings (Finkelstein, Fontolan et al. 2021), {folder}")
 
 
-def synthetic_alm(n_neurons: int = 400, seed: int = 0) -> ALMData:
-    """A synthetic stand-in for the ALM data: choice-selective ramping rates, clearly labelled.
+def _synthetic_latents(s: np.ndarray) -> dict:
+    """The stand-in's three shared time courses per condition, shape (3, time); ``s`` in seconds (0 to 2).
 
-    Not a recording. Each neuron has a baseline rate (log-normal, a few Hz), a
-    ramp during the delay that depends on the upcoming lick direction (some
-    neurons prefer right, some left, some neither), and a phasic burst after
-    the go cue at 1.4 s, roughly as ALM neurons do. Shape (101, n_neurons),
-    20 ms apart, like the real files; ``utarg`` is None.
+    Modelled on the leading principal components of the recordings' target inputs:
+    0, the choice: a ramp before right licks, flat before left ones; 1, a ramp in both
+    conditions that starts lower before right licks; 2, a slow bump, early before right
+    licks and late before left ones.
     """
+    x = s / s[-1]
+    ramp = (1.0 - np.exp(-x / 0.6)) / (1.0 - np.exp(-1.0 / 0.6))  # saturating, 0 to 1
+    return {
+        "right": np.array([-0.2 + 1.2 * ramp, -1.3 + 2.1 * x,
+                           np.exp(-0.5 * ((s - 0.6) / 0.4) ** 2) - 0.5 * x]),
+        "left": np.array([np.full_like(s, -0.6), -0.8 + 1.6 * x,
+                          np.exp(-0.5 * ((s - 1.6) / 0.4) ** 2) - 0.5 * (1.0 - x)]),
+    }
+
+
+def synthetic_alm(n_neurons: int = 1824, seed: int = 0) -> ALMData:
+    r"""A synthetic stand-in for the ALM data, built like the recordings: low-dimensional, choice-selective.
+
+    Not a recording. Real population activity is low-dimensional, and so is this:
+    each neuron's target input is its own baseline plus its own mixture of three
+    shared time courses (:func:`_synthetic_latents`: a choice ramp that rises
+    before right licks only, a ramp common to both licks, a slow bump), plus a
+    small, smooth private fluctuation (correlation time 0.3 s, 15 % of the
+    neuron's modulation):
+
+    .. math:: u_i^c(t) = u_i + \sum_{m=1}^{3} a_{im} z_m^c(t) + \epsilon_i^c(t),
+              \qquad r_i^c(t) = f(u_i^c(t)),
+
+    with :math:`f` the LIF transfer function at ``ALM_SIGMA``. Baselines
+    :math:`u_i` are normal (mean 0.46, sd 0.1, as the recordings' targets), so the
+    mean rates are heavy-tailed (median about 4 Hz, 95th percentile about 13 Hz;
+    recordings: 4 and 16 Hz). Loadings are normal with scales 0.085, 0.045 and
+    0.03, times a log-normal gain per neuron that grows a little with the
+    baseline (modulated neurons fire faster, as in the recordings); about 60 %
+    of the neurons ramp up before right licks (their choice loading is
+    positive). Rates are rounded to 0.01 Hz; ``utarg`` is ``lif_input(rates)``,
+    as the original computed its targets from rates (rates of 0 count as
+    0.1 Hz). Shape (101, n_neurons) per condition, 20 ms apart, like the real
+    files; deterministic for a given ``seed``.
+
+    Raises ValueError if ``n_neurons`` is not a positive integer.
+    """
+    from .transfer import ALM_SIGMA, lif_input, lif_rate
+
+    if isinstance(n_neurons, bool) or not isinstance(n_neurons, (int, np.integer)) or n_neurons < 1:
+        raise ValueError(f"n_neurons must be an integer >= 1 (got {n_neurons!r})")
     rng = np.random.default_rng(seed)
     t = np.arange(N_SAMPLES) * SAMPLE_MS
-    s = t / 1000.0
-    base = rng.lognormal(np.log(4.0), 0.7, n_neurons)
-    pref = rng.choice([-1.0, 0.0, 1.0], n_neurons, p=[0.4, 0.2, 0.4])  # -1 left, +1 right
-    ramp_gain = rng.gamma(2.0, 3.0, n_neurons)
-    ramp_shape = np.clip(s / 1.4, 0, 1)[:, None] ** rng.uniform(1.0, 2.5, n_neurons)
-    burst = rng.gamma(1.5, 4.0, n_neurons) * rng.choice([0.0, 1.0], n_neurons, p=[0.5, 0.5])
-    go = np.exp(-0.5 * ((s[:, None] - 1.6) / 0.12) ** 2)
-    rates = {}
-    for c, sign in (("right", 1.0), ("left", -1.0)):
-        selective = ramp_gain * ramp_shape * (0.5 + 0.5 * sign * pref)
-        r = base + selective + burst * go * (1.0 + 0.5 * sign * pref)
-        rates[c] = np.maximum(r, 0.0)
-    return ALMData(rates, None, t, "SYNTHETIC stand-in for the ALM data (not a recording)", synthetic=True)
+    z = _synthetic_latents(t / 1000.0)
+    u0 = 0.46 + 0.1 * rng.standard_normal(n_neurons)
+    gain = np.exp(0.35 * rng.standard_normal(n_neurons) + 0.3 * (u0 - 0.46) / 0.1 - 0.5 * (0.35**2 + 0.3**2))
+    loadings = rng.standard_normal((3, n_neurons)) * np.array([0.085, 0.045, 0.03])[:, None]
+    loadings[0] = np.abs(loadings[0]) * np.where(rng.random(n_neurons) < 0.62, 1.0, -1.0)
+    loadings *= gain
+    private = 0.15 * np.sqrt((loadings**2).sum(axis=0))
+    a = np.exp(-SAMPLE_MS / 300.0)  # private fluctuations: AR(1), correlation time 0.3 s
+    u = {}
+    for c in CONDITIONS:
+        e = rng.standard_normal((N_SAMPLES, n_neurons))
+        for k in range(1, N_SAMPLES):
+            e[k] = a * e[k - 1] + np.sqrt(1.0 - a * a) * e[k]
+        u[c] = u0 + z[c].T @ loadings + private * e
+    # f on a fine grid, interpolated in log rate (error ~1e-7 relative), and rates rounded to 0.01 Hz:
+    # lif_rate and lif_input on every value would take seconds, on the distinct ones they take a fraction
+    lo, hi = min(u[c].min() for c in CONDITIONS), max(u[c].max() for c in CONDITIONS)
+    grid = np.linspace(lo, hi + 1e-9, 4001)
+    log_f = np.log(np.maximum(lif_rate(grid, ALM_SIGMA), 1e-300))
+    rates = {c: np.round(np.exp(np.interp(u[c], grid, log_f)), 2) for c in CONDITIONS}
+    utarg = {c: lif_input(rates[c], ALM_SIGMA) for c in CONDITIONS}
+    return ALMData(rates, utarg, t, "SYNTHETIC stand-in for the ALM data (not a recording)", synthetic=True)

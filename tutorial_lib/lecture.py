@@ -31,18 +31,24 @@ __all__ = ["LECTURE_CSS", "PAGES", "Page", "lecture_page", "main", "write_pages"
 
 @dataclass(frozen=True)
 class Page:
-    """One lecture page: a file name, a heading and a dashboard function of :mod:`tutorial_lib.dashboard`."""
+    """One lecture page: a file name, a heading and a dashboard function of :mod:`tutorial_lib.dashboard`.
+
+    ``synthetic_title``: the heading when the dashboard runs on synthetic data (Part 3 without the
+    ALM recordings); default ``title``.
+    """
 
     name: str
     title: str
     dashboard: str
+    synthetic_title: str | None = None
 
 
 #: The lecture pages, in order. Only dashboards that exist are listed.
 PAGES = [
     Page("part1_rate_network", "Part 1: a rate network learns sine waves", "rate_dashboard"),
     Page("part2_spiking_network", "Part 2: a spiking network learns sine waves", "spiking_dashboard"),
-    Page("part3_balanced_network", "Part 3: a balanced network learns ALM recordings", "balanced_dashboard"),
+    Page("part3_balanced_network", "Part 3: a balanced network learns ALM recordings", "balanced_dashboard",
+         "Part 3: a balanced network learns a SYNTHETIC stand-in for ALM recordings"),
 ]
 
 #: Projector styling: ipywidgets' own size variables, scaled up, inside the page's root box only.
@@ -61,6 +67,7 @@ LECTURE_CSS = """
   width: 100%;
 }
 .rls-lecture .rls-lecture-title { font-size: 34px; font-weight: 600; margin: 0 0 12px 0; }
+.rls-lecture .rls-lecture-status { font-size: 16px; line-height: 1.3; color: #555; margin: -6px 0 10px 0; }
 .rls-lecture .widget-html-content, .rls-lecture .widget-label, .rls-lecture .widget-readout,
 .rls-lecture .jupyter-button, .rls-lecture input { font-size: 22px; }
 .rls-lecture .widget-readout { min-width: 5em; }
@@ -75,17 +82,32 @@ def lecture_page(dashboard: str, title: str | None = None, **kwargs):
     Returns an ipywidgets ``VBox`` (displayed when it is the cell's last
     expression); its ``dashboard`` attribute is the
     :class:`~tutorial_lib.dashboard.TrainingDashboard` inside.
+
+    Whatever building the dashboard prints (e.g. the notice that Part 3 runs on
+    the synthetic stand-in) becomes a status line under the heading instead of
+    text above the page; a dashboard with data names it there.
     """
+    import contextlib
     import html
+    import io
 
     import ipywidgets as widgets
 
     from . import dashboard as dashboards
 
-    if title is None:
-        title = next((p.title for p in PAGES if p.dashboard == dashboard), "")
     kwargs.setdefault("dpi", 130)  # the figure fills a projector's width: draw it sharper
-    dash = getattr(dashboards, dashboard)(**kwargs)
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+        dash = getattr(dashboards, dashboard)(**kwargs)
+    data = getattr(dash, "_data", None)
+    synthetic = bool(getattr(data, "synthetic", False))
+    if title is None:
+        page = next((p for p in PAGES if p.dashboard == dashboard), None)
+        title = "" if page is None else (page.synthetic_title if synthetic and page.synthetic_title
+                                         else page.title)
+    status = " ".join(line.strip() for line in printed.getvalue().splitlines() if line.strip())
+    if not status and data is not None:
+        status = f"Data: {data.description}."
     for control in dash.controls.values():  # room for the larger labels
         control.widget.style.description_width = "210px"
     controls, image = dash.widget.children
@@ -99,6 +121,7 @@ def lecture_page(dashboard: str, title: str | None = None, **kwargs):
     page = widgets.VBox(
         [widgets.HTML(f"<style>{LECTURE_CSS}</style>"),
          widgets.HTML(f"<div class='rls-lecture-title'>{html.escape(title)}</div>"),
+         *([widgets.HTML(f"<div class='rls-lecture-status'>{html.escape(status)}</div>")] if status else []),
          dash.widget],
         layout=widgets.Layout(width="100%"),
     )

@@ -648,13 +648,14 @@ def plot_rate_distribution(rates_e, rates_i, prediction=None, ax=None, bins=40):
     return ax
 
 
-def plot_transfer_check(rates, utarg=None, sigma=None, fig=None, max_points=4000, seed=0):
+def plot_transfer_check(rates, utarg=None, sigma=None, fig=None, max_points=4000, seed=0, label="ALM"):
     """The LIF transfer function against the ALM targets, and (with ``utarg``) how well it reproduces them.
 
     Left: ``lif_rate(mu, sigma)`` (Hz) with the pairs (target input, rate) of the
     data (``rates`` and ``utarg`` arrays of equal shape; at most ``max_points``
     drawn at random). Without ``utarg`` the points are ``(lif_input(rate), rate)``.
     Right (only with ``utarg``): histogram of ``lif_input(rates, sigma) - utarg``.
+    ``label`` names the data in the legend (``ALMData.label``: "ALM" or "synthetic").
     Returns the figure.
     """
     from .transfer import ALM_SIGMA, lif_input, lif_rate
@@ -671,7 +672,7 @@ def plot_transfer_check(rates, utarg=None, sigma=None, fig=None, max_points=4000
     lo, hi = float(u_data.min()) - 0.1, float(u_data.max()) + 0.1
     mu = np.linspace(lo, hi, 300)
     ax.plot(u_data[pick], rates[pick], ".", ms=2, color="0.55", alpha=0.5,
-            label="ALM: (utarg, rate)" if utarg is not None else "(lif_input(rate), rate)")
+            label=f"{label}: (utarg, rate)" if utarg is not None else "(lif_input(rate), rate)")
     ax.plot(mu, lif_rate(mu, sigma), color=COLORS["r"], lw=1.5, label=rf"$f(\mu)$, $\sigma$ = {sigma:g}")
     ax.axvline(1.0, color=COLORS["threshold"], ls=":", lw=0.8)
     ax.set_xlabel(r"mean input $\mu$ (units of threshold)")
@@ -688,12 +689,13 @@ def plot_transfer_check(rates, utarg=None, sigma=None, fig=None, max_points=4000
     return fig
 
 
-def plot_alm_targets(t, rates, inputs, neurons, fig=None, names=None):
+def plot_alm_targets(t, rates, inputs, neurons, fig=None, names=None, label="ALM"):
     """Recorded rates (top row, Hz) and target inputs (bottom row, threshold units) of some ALM neurons.
 
     ``rates`` and ``inputs`` are dicts ``{"right": (time, neurons), "left": ...}``;
     ``t`` their sample times (ms); ``neurons`` the columns to show, one column of
-    panels each; ``names`` optional titles. Returns the figure.
+    panels each; ``names`` optional titles (default ``"<label> neuron <i>"``, with
+    ``label`` the data's ``ALMData.label``: "ALM" or "synthetic"). Returns the figure.
     """
     neurons = list(neurons)
     n = len(neurons)
@@ -705,7 +707,7 @@ def plot_alm_targets(t, rates, inputs, neurons, fig=None, names=None):
             kw = dict(color=COLORS[c], lw=1.4, label=CONDITION_LABEL[c])
             axes[0, j].plot(t, rates[c][:, i], **kw)
             axes[1, j].plot(t, inputs[c][:, i], **kw)
-        axes[0, j].set_title(names[j] if names is not None else f"ALM neuron {i}", fontsize=9)
+        axes[0, j].set_title(names[j] if names is not None else f"{label} neuron {i}", fontsize=9)
         axes[1, j].set_xlabel("time (ms)")
     axes[0, 0].set_ylabel("rate (Hz)")
     axes[1, 0].set_ylabel("target input\n(units of threshold)")
@@ -714,11 +716,12 @@ def plot_alm_targets(t, rates, inputs, neurons, fig=None, names=None):
     return fig
 
 
-def plot_rate_matching(target_rates, matched_rates, model_rates=None, ax=None):
+def plot_rate_matching(target_rates, matched_rates, model_rates=None, ax=None, label="ALM"):
     """Each trained ALM neuron's mean rate against the static rate of the E neuron it was matched to (Hz).
 
     ``model_rates`` (all E neurons' rates) adds their distribution as a grey
-    histogram along the y axis.
+    histogram along the y axis. ``label`` names the data on the x axis
+    (``ALMData.label``: "ALM" or "synthetic").
     """
     ax = _axes(ax, figsize=(4.0, 3.4))
     x, y = np.asarray(target_rates, float), np.asarray(matched_rates, float)
@@ -731,7 +734,7 @@ def plot_rate_matching(target_rates, matched_rates, model_rates=None, ax=None):
     ax.plot(x, y, "o", ms=3, color=COLORS["exc"], label="matched pairs")
     ax.set_xlim(0, hi)
     ax.set_ylim(0, hi)
-    ax.set_xlabel("ALM neuron: mean rate (Hz)")
+    ax.set_xlabel(f"{label} neuron: mean rate (Hz)")
     ax.set_ylabel("model E neuron: static rate (Hz)")
     ax.legend(loc="upper left")
     return ax
