@@ -27,7 +27,7 @@ def bench_part2():
         ("part2_seconds_per_loop", per_loop, "s", "SPEC defaults, mean over 20 loops (target <= 0.1)"),
         ("part2_simulation_seconds_per_trial", t_sim, "s", "one 3 s trial without learning"),
         ("part2_rls_seconds_per_loop", max(per_loop - t_sim, 0.0), "s", "loop time minus simulation time"),
-        ("part2_score_loop20", float(res.scores[-1]), "", "mean correlation drive vs target, learning on"),
+        ("part2_score_loop20", float(res.scores[-1]), "", "mean correlation of total input and target, learning on"),
         ("part2_test_correlation", float(np.mean([t.score for t in tests])), "",
          "after 20 loops, learning off (target >= 0.9)"),
         ("part2_startup_fresh_cache", _startup_seconds(code, fresh=True), "s", "new process, empty numba cache"),

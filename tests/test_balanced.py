@@ -10,7 +10,7 @@ from tutorial_lib import BalancedParams
 from tutorial_lib import balanced
 from tutorial_lib.data import ALMData, synthetic_alm
 from tutorial_lib.storage import FormatError, save_arrays
-from tutorial_lib.transfer import lif_input, lif_rate
+from tutorial_lib.transfer import siegert_inverse, siegert_rate
 
 # Small and short: 800 neurons, K = 80, 40 trained neurons with 10 + 10 recurrent and 50 feedforward
 # plastic inputs, 1.4 s trials (the training window starts 400 ms in, after the plastic traces have settled).
@@ -32,7 +32,7 @@ def ramp_data(n=120, seed=0):
     for c in ("right", "left"):
         slope = rng.uniform(0.3, 0.5, n) * rng.choice([-1.0, 1.0], n)
         u[c] = mean + slope * (t[:, None] / 2000.0 - 0.5)
-        r[c] = lif_rate(u[c])
+        r[c] = siegert_rate(u[c])
     return ALMData(r, u, t, "synthetic ramps (tests)", synthetic=True)
 
 
@@ -152,7 +152,7 @@ def test_the_most_modulated_alm_neurons_are_trained(net, data):
 def test_targets_of_data_without_utarg_come_from_the_lif_transfer_function():
     alm = replace(synthetic_alm(n_neurons=30), utarg=None)  # the stand-in has utarg: drop it
     u = balanced.target_inputs(alm)
-    np.testing.assert_allclose(u["left"], lif_input(alm.rates["left"]))
+    np.testing.assert_allclose(u["left"], siegert_inverse(alm.rates["left"]))
     data = ramp_data(n=30)
     np.testing.assert_array_equal(balanced.target_inputs(data)["right"], data.utarg["right"])
 

@@ -160,7 +160,7 @@ def stand_in():
 
 
 def test_synthetic_stand_in_has_the_structure_of_the_recordings(stand_in):
-    from tutorial_lib.transfer import lif_input
+    from tutorial_lib.transfer import siegert_inverse
 
     a = stand_in
     assert a.synthetic and a.n_neurons == 1824
@@ -168,7 +168,7 @@ def test_synthetic_stand_in_has_the_structure_of_the_recordings(stand_in):
     for c in ("right", "left"):
         assert a.rates[c].shape == a.utarg[c].shape == (101, 1824)
         assert np.all(a.rates[c] >= 0) and np.all(np.isfinite(a.utarg[c]))
-        np.testing.assert_array_equal(a.utarg[c], lif_input(a.rates[c]))
+        np.testing.assert_array_equal(a.utarg[c], siegert_inverse(a.rates[c]))
     b = synthetic_alm(seed=0)
     np.testing.assert_array_equal(a.rates["left"], b.rates["left"])
     assert not np.array_equal(a.rates["left"], synthetic_alm(seed=1).rates["left"])

@@ -155,10 +155,10 @@ def test_raster_shows_every_spike_and_can_select_neurons(tiny_spiking):
     assert ax.get_xlim() == (0.0, 300.0)
 
 
-def test_drive_and_neuron_panels_label_every_axis(tiny_spiking):
+def test_total_input_and_neuron_panels_label_every_axis(tiny_spiking):
     res, trial = tiny_spiking
     neurons = list(res.network.trained[:2])
-    fig = plotting.plot_drive(trial, neurons, params=res.params)
+    fig = plotting.plot_total_input(trial, neurons, params=res.params)
     assert len(fig.axes) == 2 and fig.axes[-1].get_xlabel() == "time (ms)"
     assert all(ax.get_ylabel() for ax in fig.axes)
     target = fig.axes[0].lines[1].get_ydata()
@@ -230,10 +230,10 @@ def test_rate_distribution_marks_means_and_prediction(tiny_balanced):
 
 
 def test_transfer_check_with_and_without_utarg():
-    from tutorial_lib.transfer import lif_input
+    from tutorial_lib.transfer import siegert_inverse
 
     rates = np.array([[1.0, 5.0], [10.0, 20.0]])
-    utarg = lif_input(rates) + 1e-3
+    utarg = siegert_inverse(rates) + 1e-3
     fig = plotting.plot_transfer_check(rates, utarg)
     assert len(fig.axes) == 2 and all(ax.get_xlabel() and ax.get_ylabel() for ax in fig.axes)
     assert "Hz" in fig.axes[0].get_ylabel()

@@ -71,7 +71,7 @@ def test_targets_are_zero_before_the_window_and_sines_inside():
     t = np.array([0.0, 50.0, 109.9, 110.0, 300.0])
     f = net.targets(t)
     assert np.all(f[:3] == 0)
-    expected = np.sin(2 * np.pi * (300.0 - net.phases) / 100.0) + 1.0
+    expected = np.sin(2 * np.pi * (300.0 - net.time_shifts) / 100.0) + 1.0
     np.testing.assert_allclose(f[4], expected)
 
 

@@ -139,13 +139,13 @@ TINY3 = BalancedParams(N=200, K=20, L=4, n_trained=12, stim_on=100.0, stim_off=2
 def _tiny_data(n=30, seed=0):
     """ALM-like data with target inputs (so that the ``alm_utarg_*`` arrays are saved too)."""
     from tutorial_lib.data import ALMData
-    from tutorial_lib.transfer import lif_rate
+    from tutorial_lib.transfer import siegert_rate
 
     rng = np.random.default_rng(seed)
     t = np.arange(101) * 20.0
     mean = rng.uniform(0.4, 0.7, n)
     u = {c: mean + rng.uniform(-0.5, 0.5, n) * (t[:, None] / 2000.0 - 0.5) for c in ("right", "left")}
-    return ALMData({c: lif_rate(u[c]) for c in u}, u, t, "ramps (tests)", synthetic=True)
+    return ALMData({c: siegert_rate(u[c]) for c in u}, u, t, "ramps (tests)", synthetic=True)
 
 
 @pytest.fixture(scope="module")

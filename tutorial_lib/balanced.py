@@ -38,7 +38,7 @@ inputs, else :class:`~tutorial_lib.rls.BatchRLS`; run between the engine's kerne
 .. math:: \mu_i + x^E_i + x^I_i + u_i \quad (\text{+ the stimulus, off in the window})
 
 follows the target input that the ALM neuron's rate implies (``utarg``, or
-:func:`~tutorial_lib.transfer.lif_input` of the rate). The penalty matrix is
+:func:`~tutorial_lib.transfer.siegert_inverse` of the rate). The penalty matrix is
 ``lam_rec I + mu_rs (1_E 1_E^T + 1_I 1_I^T)`` on the recurrent block and
 ``lam_ff I`` on the feedforward block (:func:`penalty_matrix`): the row-sum
 term keeps each neuron's summed E and summed I plastic weights near their
@@ -316,17 +316,17 @@ def simulate_static(net: StaticNetwork, T: float | None = None, *, rng: np.rando
 
 
 def target_inputs(data: ALMData) -> dict:
-    """Target input of every ALM neuron per condition, (time, neuron): ``utarg``, or ``lif_input(rates)``.
+    """Target input of every ALM neuron per condition, (time, neuron): ``utarg``, or ``siegert_inverse(rates)``.
 
     Data without ``utarg`` (the synthetic stand-in) are turned into inputs with
-    :func:`~tutorial_lib.transfer.lif_input` at the noise level that reproduces
+    :func:`~tutorial_lib.transfer.siegert_inverse` at the noise level that reproduces
     the original's targets.
     """
     if data.utarg is not None:
         return {c: np.asarray(data.utarg[c], dtype=np.float64) for c in CONDITIONS}
-    from .transfer import lif_input
+    from .transfer import siegert_inverse
 
-    return {c: lif_input(data.rates[c]) for c in CONDITIONS}
+    return {c: siegert_inverse(data.rates[c]) for c in CONDITIONS}
 
 
 def _resample(t_data: np.ndarray, u: np.ndarray, t_new: np.ndarray) -> np.ndarray:
@@ -853,8 +853,8 @@ def run_trial(net: BalancedNetwork, condition: str = "right", rls: BatchRLS | Sh
         if rls is not None:  # keep what was learned, even if the run stopped
             net.w[...] = lif.plastic.w
     R = net.n_trained
-    drive = run.total_input[:, :R]
-    binned = window_average(run.t, drive, p.learn_times, p.score_window, p.stim_off, p.t_end)
+    total_input = run.total_input[:, :R]
+    binned = window_average(run.t, total_input, p.learn_times, p.score_window, p.stim_off, p.t_end)
     target = net.targets[condition]
     corr = score_correlation(binned, target)
     return Trial(condition, p.learn_times, binned, target, corr, run.spike_times, run.spike_neurons,

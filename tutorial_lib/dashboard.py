@@ -434,7 +434,7 @@ class SpikingLiveFigure(LiveFigure):
             first = first or ax
             ax.axvspan(params.stim_on, params.stim_off, color=COLORS["stimulus"], alpha=0.3, lw=0)
             ax.plot(t[win], preview.target[win, i], "--", color="0.3", lw=1.2, label=r"target $f_i$")
-            (line,) = ax.plot(t, preview.drive[:, i], color=f"C{row}", lw=1.2, label=r"input $\mu + u_i$")
+            (line,) = ax.plot(t, preview.total_input[:, i], color=f"C{row}", lw=1.2, label=r"input $\mu + u_i$")
             self.lines.append(line)
             f = preview.target[win, i]
             ax.set_ylim(f.min() - 0.6, f.max() + 0.6)
@@ -465,12 +465,12 @@ class SpikingLiveFigure(LiveFigure):
 
     @staticmethod
     def _raster_title(trial, t_end, what="spikes"):
-        rate = trial.spike_times.size / trial.drive.shape[1] / (t_end / 1000.0)
+        rate = trial.spike_times.size / trial.total_input.shape[1] / (t_end / 1000.0)
         return f"{what}: mean rate {rate:.1f} Hz"
 
     def update(self, loop, trial, scores):
         for line, i in zip(self.lines, self.neurons):
-            line.set_ydata(trial.drive[:, i])
+            line.set_ydata(trial.total_input[:, i])
         self.title.set_title(f"loop {loop + 1} (learning on); input in units of threshold",
                              fontsize=10, loc="left")
         self.raster.set_offsets(np.column_stack([trial.spike_times, trial.spike_neurons]))

@@ -312,14 +312,14 @@ def synthetic_alm(n_neurons: int = 1824, seed: int = 0) -> ALMData:
     0.03, times a log-normal gain per neuron that grows a little with the
     baseline (modulated neurons fire faster, as in the recordings); about 60 %
     of the neurons ramp up before right licks (their choice loading is
-    positive). Rates are rounded to 0.01 Hz; ``utarg`` is ``lif_input(rates)``,
+    positive). Rates are rounded to 0.01 Hz; ``utarg`` is ``siegert_inverse(rates)``,
     as the original computed its targets from rates (rates of 0 count as
     0.1 Hz). Shape (101, n_neurons) per condition, 20 ms apart, like the real
     files; deterministic for a given ``seed``.
 
     Raises ValueError if ``n_neurons`` is not a positive integer.
     """
-    from .transfer import ALM_SIGMA, lif_input, lif_rate
+    from .transfer import ALM_SIGMA, siegert_inverse, siegert_rate
 
     if isinstance(n_neurons, bool) or not isinstance(n_neurons, (int, np.integer)) or n_neurons < 1:
         raise ValueError(f"n_neurons must be an integer >= 1 (got {n_neurons!r})")
@@ -340,10 +340,10 @@ def synthetic_alm(n_neurons: int = 1824, seed: int = 0) -> ALMData:
             e[k] = a * e[k - 1] + np.sqrt(1.0 - a * a) * e[k]
         u[c] = u0 + z[c].T @ loadings + private * e
     # f on a fine grid, interpolated in log rate (error ~1e-7 relative), and rates rounded to 0.01 Hz:
-    # lif_rate and lif_input on every value would take seconds, on the distinct ones they take a fraction
+    # siegert_rate and siegert_inverse on every value would take seconds, on the distinct ones they take a fraction
     lo, hi = min(u[c].min() for c in CONDITIONS), max(u[c].max() for c in CONDITIONS)
     grid = np.linspace(lo, hi + 1e-9, 4001)
-    log_f = np.log(np.maximum(lif_rate(grid, ALM_SIGMA), 1e-300))
+    log_f = np.log(np.maximum(siegert_rate(grid, ALM_SIGMA), 1e-300))
     rates = {c: np.round(np.exp(np.interp(u[c], grid, log_f)), 2) for c in CONDITIONS}
-    utarg = {c: lif_input(rates[c], ALM_SIGMA) for c in CONDITIONS}
+    utarg = {c: siegert_inverse(rates[c], ALM_SIGMA) for c in CONDITIONS}
     return ALMData(rates, utarg, t, "SYNTHETIC stand-in for the ALM data (not a recording)", synthetic=True)

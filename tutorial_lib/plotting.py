@@ -318,7 +318,7 @@ __all__ += [
     "plot_synaptic_input",
     "plot_raster",
     "plot_rate_vs_input",
-    "plot_drive",
+    "plot_total_input",
     "plot_spiking_neurons",
     "plot_spiking_summary",
 ]
@@ -326,7 +326,7 @@ __all__ += [
 COLORS.update({
     "v": "0.25",        # membrane potential
     "spike": "C3",      # spikes drawn on a voltage trace
-    "drive": "C0",      # total input mu + u (the trained quantity of Part 2)
+    "total_input": "C0",  # total input mu + u (the trained quantity of Part 2)
     "threshold": "0.55",
 })
 
@@ -371,7 +371,7 @@ def plot_synaptic_input(t, x, ax=None, label=None, color=None,
     """A synaptic input (threshold units) against ``t`` (ms); ``x`` is (time,) or (time, k) for k traces."""
     ax = _axes(ax, figsize=(7.0, 2.4))
     _shade_periods(ax, params)
-    ax.plot(t, x, color=COLORS["drive"] if color is None else color, lw=1.2, label=label)
+    ax.plot(t, x, color=COLORS["total_input"] if color is None else color, lw=1.2, label=label)
     ax.set_xlabel("time (ms)")
     ax.set_ylabel(ylabel)
     ax.set_xlim(t[0], t[-1])
@@ -432,10 +432,10 @@ def plot_rate_vs_input(mu, rates, theory=None, ax=None, label="simulation", theo
     return ax
 
 
-def _draw_drive(ax, trial, i, params=None, target=True):
+def _draw_total_input(ax, trial, i, params=None, target=True):
     """Total input of neuron ``i`` (solid) and its target in the training window (dashed) on ``ax``."""
     _shade_periods(ax, params)
-    ax.plot(trial.t, trial.drive[:, i], color=COLORS["drive"], lw=1.2, label=r"input $\mu + u_i$")
+    ax.plot(trial.t, trial.total_input[:, i], color=COLORS["total_input"], lw=1.2, label=r"input $\mu + u_i$")
     if target:
         ax.plot(trial.t, _window_only(trial.t, trial.target[:, i], params), color=COLORS["target"],
                 lw=1.2, ls="--", label=r"target $f_i$")
@@ -448,7 +448,7 @@ def _legend_on_top(ax, ncol=2):
     ax.legend(loc="upper right", ncol=ncol)
 
 
-def plot_drive(trial, neurons, fig=None, params=None, target=True, title=None):
+def plot_total_input(trial, neurons, fig=None, params=None, target=True, title=None):
     """Total input ``mu + u`` (solid) of several neurons over their targets (dashed), stacked panels.
 
     ``trial`` is a :class:`tutorial_lib.spiking_net.Trial`; the target is drawn in
@@ -460,7 +460,7 @@ def plot_drive(trial, neurons, fig=None, params=None, target=True, title=None):
         fig = plt.figure(figsize=(7.0, 1.15 * len(neurons) + 0.8))
     axes = fig.subplots(len(neurons), 1, sharex=True, squeeze=False)[:, 0]
     for ax, i in zip(axes, neurons):
-        _draw_drive(ax, trial, i, params, target)
+        _draw_total_input(ax, trial, i, params, target)
     fig.supylabel("input (units of threshold)", fontsize=9)
     _legend_on_top(axes[0])
     axes[-1].set_xlabel("time (ms)")
@@ -476,7 +476,7 @@ def plot_spiking_neurons(trial, neurons, fig=None, params=None, target=True, tit
     Voltage and input are in units of the threshold ("thr."), time in ms.
 
     ``trial`` is a :class:`tutorial_lib.spiking_net.Trial` (or anything with
-    ``t``, ``v``, ``drive``, ``target``, ``spike_times``, ``spike_neurons``;
+    ``t``, ``v``, ``total_input``, ``target``, ``spike_times``, ``spike_neurons``;
     ``target=False`` leaves the target out). Returns the figure.
     """
     neurons = list(neurons)
@@ -495,7 +495,7 @@ def plot_spiking_neurons(trial, neurons, fig=None, params=None, target=True, tit
         av.set_title(f"neuron {i}: {spikes.size} spikes, {spikes.size / duration:.1f} Hz",
                      loc="left", fontsize=9)
         _shade_periods(ad, params)
-        ad.plot(trial.t, trial.drive[:, i], color=COLORS["drive"], lw=1.2, label=r"input $\mu + u_i$")
+        ad.plot(trial.t, trial.total_input[:, i], color=COLORS["total_input"], lw=1.2, label=r"input $\mu + u_i$")
         if target:
             ad.plot(trial.t, _window_only(trial.t, trial.target[:, i], params), color=COLORS["target"],
                     lw=1.2, ls="--", label=r"target $f_i$")
@@ -525,7 +525,7 @@ def plot_spiking_summary(trial, scores=None, neurons=(0, 1, 2), fig=None, params
         left, right = fig, None
     axes = left.subplots(n + 1, 1, sharex=True, height_ratios=[1.0] * n + [2.0])
     for ax, i in zip(axes, neurons):
-        _draw_drive(ax, trial, i, params)
+        _draw_total_input(ax, trial, i, params)
     _legend_on_top(axes[0])
     axes[0].set_title("total input (units of threshold) and target of trained neurons")
     plot_raster(trial.spike_times, trial.spike_neurons, ax=axes[-1], params=params, size=3.0)
@@ -651,18 +651,18 @@ def plot_rate_distribution(rates_e, rates_i, prediction=None, ax=None, bins=40):
 def plot_transfer_check(rates, utarg=None, sigma=None, fig=None, max_points=4000, seed=0, label="ALM"):
     """The LIF transfer function against the ALM targets, and (with ``utarg``) how well it reproduces them.
 
-    Left: ``lif_rate(mu, sigma)`` (Hz) with the pairs (target input, rate) of the
+    Left: ``siegert_rate(mu, sigma)`` (Hz) with the pairs (target input, rate) of the
     data (``rates`` and ``utarg`` arrays of equal shape; at most ``max_points``
-    drawn at random). Without ``utarg`` the points are ``(lif_input(rate), rate)``.
-    Right (only with ``utarg``): histogram of ``lif_input(rates, sigma) - utarg``.
+    drawn at random). Without ``utarg`` the points are ``(siegert_inverse(rate), rate)``.
+    Right (only with ``utarg``): histogram of ``siegert_inverse(rates, sigma) - utarg``.
     ``label`` names the data in the legend (``ALMData.label``: "ALM" or "synthetic").
     Returns the figure.
     """
-    from .transfer import ALM_SIGMA, lif_input, lif_rate
+    from .transfer import ALM_SIGMA, siegert_inverse, siegert_rate
 
     sigma = ALM_SIGMA if sigma is None else sigma
     rates = np.asarray(rates, float).ravel()
-    u_model = lif_input(rates, sigma)
+    u_model = siegert_inverse(rates, sigma)
     u_data = u_model if utarg is None else np.asarray(utarg, float).ravel()
     if fig is None:
         fig = plt.figure(figsize=(9.0 if utarg is not None else 4.6, 3.2))
@@ -672,8 +672,8 @@ def plot_transfer_check(rates, utarg=None, sigma=None, fig=None, max_points=4000
     lo, hi = float(u_data.min()) - 0.1, float(u_data.max()) + 0.1
     mu = np.linspace(lo, hi, 300)
     ax.plot(u_data[pick], rates[pick], ".", ms=2, color="0.55", alpha=0.5,
-            label=f"{label}: (utarg, rate)" if utarg is not None else "(lif_input(rate), rate)")
-    ax.plot(mu, lif_rate(mu, sigma), color=COLORS["r"], lw=1.5, label=rf"$f(\mu)$, $\sigma$ = {sigma:g}")
+            label=f"{label}: (utarg, rate)" if utarg is not None else "(siegert_inverse(rate), rate)")
+    ax.plot(mu, siegert_rate(mu, sigma), color=COLORS["r"], lw=1.5, label=rf"$f(\mu)$, $\sigma$ = {sigma:g}")
     ax.axvline(1.0, color=COLORS["threshold"], ls=":", lw=0.8)
     ax.set_xlabel(r"mean input $\mu$ (units of threshold)")
     ax.set_ylabel("firing rate (Hz)")
@@ -683,7 +683,7 @@ def plot_transfer_check(rates, utarg=None, sigma=None, fig=None, max_points=4000
         d = u_model - u_data
         ax = axes[1]
         ax.hist(d * 1e3, bins=60, color="0.5")
-        ax.set_xlabel(r"lif_input(rate) $-$ utarg ($10^{-3}$ threshold units)")
+        ax.set_xlabel(r"siegert_inverse(rate) $-$ utarg ($10^{-3}$ threshold units)")
         ax.set_ylabel("number of samples")
         ax.set_title(f"max |difference| {np.abs(d).max():.1e}, mean {np.abs(d).mean():.1e}", fontsize=9)
     return fig

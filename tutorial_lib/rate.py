@@ -73,13 +73,16 @@ def random_presyn(rng: np.random.Generator, N: int, K: int) -> np.ndarray:
     return presyn
 
 
-def sine_targets(t, phases, amplitude=1.0, period=100.0, offset=1.0, t_start=None):
-    """Target ``f_i(t) = A sin(2 pi (t - t_i) / T) + offset``, shape (len(t), len(phases)).
+def sine_targets(t, time_shifts, amplitude=1.0, period=100.0, offset=1.0, t_start=None):
+    """Target ``f_i(t) = A sin(2 pi (t - t_i) / T) + offset``, shape (len(t), len(time_shifts)).
+
+    ``time_shifts`` are the ``t_i`` (ms): a shift of ``t_i`` is a phase of ``t_i / T`` cycles
+    (Part 2 draws that phase, as a fraction of a cycle, directly).
 
     Zero before ``t_start`` (the start of the training window), if given.
     """
     t = np.asarray(t, dtype=np.float64)[:, None]
-    f = amplitude * np.sin(2 * np.pi * (t - phases[None, :]) / period) + offset
+    f = amplitude * np.sin(2 * np.pi * (t - time_shifts[None, :]) / period) + offset
     if t_start is not None:
         f = np.where(t >= t_start, f, 0.0)
     return f
@@ -96,20 +99,20 @@ class RateNetwork:
     W: np.ndarray  # (N, N) recurrent weights, W[i, j] from j to i
     presyn: np.ndarray  # (N, K) inputs of each neuron
     stimulus: np.ndarray  # (N,) input during the stimulus
-    phases: np.ndarray  # (N,) target phase t_i, ms
+    time_shifts: np.ndarray  # (N,) time shift t_i of each target sine, ms
     trained: np.ndarray  # indices of the trained neurons, sorted
 
     def copy(self) -> "RateNetwork":
-        return RateNetwork(self.params, self.W.copy(), self.presyn, self.stimulus, self.phases, self.trained)
+        return RateNetwork(self.params, self.W.copy(), self.presyn, self.stimulus, self.time_shifts, self.trained)
 
     def targets(self, t) -> np.ndarray:
         """Targets of all neurons at times ``t`` (ms), zero before the training window."""
         p = self.params
-        return sine_targets(t, self.phases, p.target_amplitude, p.target_period, p.target_offset, p.stim_off)
+        return sine_targets(t, self.time_shifts, p.target_amplitude, p.target_period, p.target_offset, p.stim_off)
 
 
 def build_network(params: RateParams | None = None) -> RateNetwork:
-    """Draw connectivity, weights, stimulus, target phases and trained neurons from ``params.seed``."""
+    """Draw connectivity, weights, stimulus, target time shifts and trained neurons from ``params.seed``."""
     p = RateParams() if params is None else params
     rng = np.random.default_rng(p.seed)
     presyn = random_presyn(rng, p.N, p.n_inputs)
@@ -117,12 +120,12 @@ def build_network(params: RateParams | None = None) -> RateNetwork:
     rows = np.repeat(np.arange(p.N), p.n_inputs)
     W[rows, presyn.ravel()] = rng.normal(0.0, p.sigma, size=p.N * p.n_inputs)
     stimulus = rng.uniform(0.0, p.stim_max, size=p.N)
-    phases = rng.uniform(0.0, p.target_period, size=p.N)
+    time_shifts = rng.uniform(0.0, p.target_period, size=p.N)
     if p.n_trained == p.N:
         trained = np.arange(p.N)
     else:
         trained = np.sort(rng.choice(p.N, size=p.n_trained, replace=False))
-    return RateNetwork(p, W, presyn, stimulus, phases, trained)
+    return RateNetwork(p, W, presyn, stimulus, time_shifts, trained)
 
 
 @dataclass

@@ -134,6 +134,9 @@ _MAX_FLOAT = float(np.finfo(np.float64).max)  # |x| <= this: x is finite (a test
 def lif_rate(mu: float, tau_m: float = 10.0) -> float:
     """Firing rate (Hz) of a noiseless LIF neuron with constant input ``mu`` (threshold 1, reset 0).
 
+    For a noisy input see :func:`tutorial_lib.transfer.siegert_rate`, which tends to this as the
+    noise vanishes.
+
     From ``v(t) = mu (1 - exp(-t / tau_m))`` the time to threshold is
     ``T = tau_m ln(mu / (mu - 1))`` ms for ``mu > 1``; below threshold the rate is 0.
     """

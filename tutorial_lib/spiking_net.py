@@ -35,7 +35,7 @@ Getting started::
     >>> result.scores.shape
     (5,)
     >>> test = result.test()              # one more trial, without learning
-    >>> test.drive.shape                  # mu + u, every 1 ms, all neurons
+    >>> test.total_input.shape            # mu + u, every 1 ms, all neurons
     (3000, 100)
 
 References
@@ -136,16 +136,16 @@ class SpikingNetwork:
 class Trial:
     """What one trial recorded. Times in ms; arrays are (time, neuron), sampled every ``record_every``.
 
-    ``drive`` is the total input ``mu + stimulus + u`` (the trained quantity);
+    ``total_input`` is ``mu + stimulus + u`` (the trained quantity);
     ``target`` the targets on the same grid (read-only: shared by the trials of a
-    network); ``corr`` the correlation of drive and target of each trained neuron over
+    network); ``corr`` the correlation of total input and target of each trained neuron over
     the training window; ``errors`` (learning steps, trained neurons) the RLS
     errors before each update (None without learning); ``run`` the engine's record.
     """
 
     t: np.ndarray
     v: np.ndarray
-    drive: np.ndarray
+    total_input: np.ndarray
     target: np.ndarray
     spike_times: np.ndarray
     spike_neurons: np.ndarray
@@ -157,7 +157,7 @@ class Trial:
 
     @property
     def score(self) -> float:
-        """Mean Pearson correlation of drive and target over trained neurons, in the training window."""
+        """Mean Pearson correlation of total input and target over trained neurons, in the training window."""
         return float(np.mean(self.corr))
 
     @property
@@ -248,13 +248,13 @@ def run_trial(net: SpikingNetwork, rls: BatchRLS | SharedPoolRLS | None = None, 
     t = run.t
     target = net._targets_at(t)
     window = t >= p.stim_off
-    drive = run.total_input
+    total_input = run.total_input
     first = int(np.argmax(window))  # the window is the end of the trial
     if net.trained.shape[0] == p.N:
-        corr = score_correlation(drive[first:], target[first:])
+        corr = score_correlation(total_input[first:], target[first:])
     else:
-        corr = score_correlation(drive[first:, net.trained], target[first:, net.trained])
-    return Trial(t, run.v, drive, target, run.spike_times, run.spike_neurons, net.trained, window, corr,
+        corr = score_correlation(total_input[first:, net.trained], target[first:, net.trained])
+    return Trial(t, run.v, total_input, target, run.spike_times, run.spike_neurons, net.trained, window, corr,
                  run.errors, run)
 
 

@@ -1,4 +1,4 @@
-"""The LIF transfer function (rate as a function of the mean input) and its inverse.
+"""The noisy LIF transfer function: the Siegert rate (rate as a function of the mean input) and its inverse.
 
 Part 3 trains the synaptic input of model neurons, not their spikes: each
 recorded firing rate r (Hz) is turned into a target input ``u = f^-1(r)`` in
@@ -47,7 +47,7 @@ function of :mod:`scipy.special`). The integral is split at ``x = 0``:
 Everything is vectorised with numpy; the relative error of the rate is about
 1e-13 (checked against adaptive quadrature). Far above threshold (``mu`` up to
 1e250) the width of the integration range is carried separately from its
-ends, which are huge and close. :func:`lif_input` inverts the rate with a
+ends, which are huge and close. :func:`siegert_inverse` inverts the rate with a
 safeguarded Newton iteration on ``log(rate)`` (a concave, increasing function
 of ``mu``) with a bracket per element, bisected in ``asinh((mu - theta) /
 sigma)`` when Newton is slow, started from the deterministic LIF input above
@@ -55,7 +55,7 @@ the rate at threshold and from the Gaussian tail below it. Every element is
 solved on its own, so its result does not depend on the rest of the array,
 and the rate comes back to 1e-9 relative or better over the whole domain
 (tiny rates, rates near the ceiling ``1000 / tau_ref`` where ``mu`` grows
-without bound, huge rates without refractoriness; see :func:`lif_input`).
+without bound, huge rates without refractoriness; see :func:`siegert_inverse`).
 Only the distinct (rate, sigma) pairs are solved: the 2 x 101 x 1824 ALM
 values take under a second with one sigma, a few seconds with one sigma per
 neuron.
@@ -95,12 +95,22 @@ default ``zero_rate = 0.1`` Hz.
 
 Getting started::
 
-    >>> from tutorial_lib.transfer import lif_rate, lif_input
-    >>> r = lif_rate([0.8, 1.0, 1.2])          # Hz, with the default noise
+    >>> from tutorial_lib.transfer import siegert_rate, siegert_inverse
+    >>> r = siegert_rate([0.8, 1.0, 1.2])          # Hz, with the default noise
     >>> r.round(1).tolist()
     [26.5, 45.9, 66.3]
-    >>> bool(abs(lif_input(r)[1] - 1.0) < 1e-10)
+    >>> bool(abs(siegert_inverse(r)[1] - 1.0) < 1e-10)
     True
+
+References
+----------
+* Siegert AJF (1951) On the first passage time probability problem. Phys Rev 81:617-623.
+  doi:10.1103/PhysRev.81.617
+* Ricciardi LM (1977) Diffusion Processes and Related Topics in Biology. Springer.
+  doi:10.1007/978-3-642-93059-1
+* Brunel N, Hakim V (1999) Fast global oscillations in networks of integrate-and-fire neurons
+  with low firing rates. Neural Comput 11:1621-1671. doi:10.1162/089976699300016179
+* Brunel N (2000) J Comput Neurosci 8:183-208. doi:10.1023/A:1008925309027
 """
 
 from __future__ import annotations
@@ -112,7 +122,7 @@ from scipy.special import dawsn, erfcx
 
 from .params import check_real
 
-__all__ = ["lif_rate", "lif_input", "fit_sigma", "ALM_SIGMA", "ALM_ZERO_RATE", "SIGMA_RANGE", "RATE_MIN",
+__all__ = ["siegert_rate", "siegert_inverse", "fit_sigma", "ALM_SIGMA", "ALM_ZERO_RATE", "SIGMA_RANGE", "RATE_MIN",
            "RATE_TAU_MAX"]
 
 #: Noise amplitude (Brunel convention, see the module docstring) that best
@@ -121,13 +131,13 @@ __all__ = ["lif_rate", "lif_input", "fit_sigma", "ALM_SIGMA", "ALM_ZERO_RATE", "
 ALM_SIGMA = 0.3092
 #: The rate (Hz) the original used in place of rates of exactly 0 Hz.
 ALM_ZERO_RATE = 0.1
-#: The noise amplitudes :func:`lif_input` accepts, in units of ``theta - v_reset``.
+#: The noise amplitudes :func:`siegert_inverse` accepts, in units of ``theta - v_reset``.
 SIGMA_RANGE = (1e-3, 1e3)
-#: The smallest rate (Hz) :func:`lif_input` inverts: the smallest normal float
+#: The smallest rate (Hz) :func:`siegert_inverse` inverts: the smallest normal float
 #: (below it a rate has too few digits for a relative round trip).
 RATE_MIN = float(np.finfo(float).tiny)
 #: Without refractory period, the largest ``rate_hz * tau / 1000`` (the rate in
-#: units of 1 / tau) :func:`lif_input` inverts; ``mu`` grows like it.
+#: units of 1 / tau) :func:`siegert_inverse` inverts; ``mu`` grows like it.
 RATE_TAU_MAX = 1e250
 
 _SQRT_PI = math.sqrt(math.pi)
@@ -245,8 +255,8 @@ def _log_rate(mu, sigma, tau, theta, v_reset, tau_ref, deriv=False):
 
 
 # --------------------------------------------------------------------------- public API
-def lif_rate(mu, sigma=ALM_SIGMA, tau=10.0, theta=1.0, v_reset=0.0, tau_ref=0.0):
-    """Stationary firing rate (Hz) of the noisy LIF neuron for mean input ``mu``.
+def siegert_rate(mu, sigma=ALM_SIGMA, tau=10.0, theta=1.0, v_reset=0.0, tau_ref=0.0):
+    """The Siegert rate: the stationary firing rate (Hz) of the noisy LIF neuron for mean input ``mu``.
 
     Parameters
     ----------
@@ -286,9 +296,9 @@ def lif_rate(mu, sigma=ALM_SIGMA, tau=10.0, theta=1.0, v_reset=0.0, tau_ref=0.0)
     return float(rate) if rate.ndim == 0 else rate
 
 
-def lif_input(rate_hz, sigma=ALM_SIGMA, tau=10.0, theta=1.0, v_reset=0.0, tau_ref=0.0,
+def siegert_inverse(rate_hz, sigma=ALM_SIGMA, tau=10.0, theta=1.0, v_reset=0.0, tau_ref=0.0,
               zero_rate=ALM_ZERO_RATE, tol=1e-13):
-    """The mean input ``mu`` at which the noisy LIF neuron fires at ``rate_hz`` (inverse of :func:`lif_rate`).
+    """The inverse Siegert rate: the mean input ``mu`` at which the noisy LIF neuron fires at ``rate_hz``.
 
     The domain: every rate with ``RATE_MIN <= rate_hz < 1000 / tau_ref`` (Hz,
     ``tau_ref`` in ms), and without refractory period every rate with
@@ -296,7 +306,7 @@ def lif_input(rate_hz, sigma=ALM_SIGMA, tau=10.0, theta=1.0, v_reset=0.0, tau_re
     and must stay a float); ``sigma`` in ``SIGMA_RANGE`` times ``theta - v_reset``
     (1e-3 to 1e3). Each element is solved on its own (the result for one rate
     does not depend on the other elements of the array) and
-    ``lif_rate(lif_input(r)) == r`` to 1e-9 relative or better (typically 1e-14)
+    ``siegert_rate(siegert_inverse(r)) == r`` to 1e-9 relative or better (typically 1e-14)
     over the whole domain, up to the ceiling ``1000 / tau_ref``, where ``mu``
     grows without bound.
 
@@ -306,7 +316,7 @@ def lif_input(rate_hz, sigma=ALM_SIGMA, tau=10.0, theta=1.0, v_reset=0.0, tau_re
         Firing rates in Hz, finite and >= 0 (rates of 0 are replaced by
         ``zero_rate``; positive rates must lie in the domain above).
     sigma, tau, theta, v_reset, tau_ref : optional
-        As in :func:`lif_rate`; ``sigma`` may be an array broadcast against
+        As in :func:`siegert_rate`; ``sigma`` may be an array broadcast against
         ``rate_hz`` (e.g. one value per neuron, shape ``(n_neurons,)`` for rates
         of shape ``(time, n_neurons)``), each value in
         ``[1e-3, 1e3] * (theta - v_reset)``.
@@ -316,7 +326,7 @@ def lif_input(rate_hz, sigma=ALM_SIGMA, tau=10.0, theta=1.0, v_reset=0.0, tau_re
         is what the original tutorial did. ``None`` makes a zero rate an error.
         Positive rates, however small, are inverted as they are.
     tol : float, optional
-        Tolerance on the relative error of the rate, ``|log(lif_rate(mu) /
+        Tolerance on the relative error of the rate, ``|log(siegert_rate(mu) /
         rate)|`` (0 < tol <= 1e-9); the iteration also stops when ``mu`` cannot
         change by less than a few units in its last place. Default 1e-13.
 
@@ -331,7 +341,7 @@ def lif_input(rate_hz, sigma=ALM_SIGMA, tau=10.0, theta=1.0, v_reset=0.0, tau_re
         Negative or non-finite rates, zero rates with ``zero_rate=None``, rates
         outside the domain (at or above ``1000 / tau_ref``, below ``RATE_MIN``,
         above ``RATE_TAU_MAX * 1000 / tau``), ``sigma`` outside its range, or
-        invalid model parameters (see :func:`lif_rate`). The message names the
+        invalid model parameters (see :func:`siegert_rate`). The message names the
         parameter, the offending value with its index, and the valid range.
     RuntimeError
         If an element fails to converge (not seen in the domain); the message
@@ -380,7 +390,7 @@ def lif_input(rate_hz, sigma=ALM_SIGMA, tau=10.0, theta=1.0, v_reset=0.0, tau_re
     if failed.size:
         k = int(failed[np.argmin(first[failed])])  # the first in the array's order
         where = tuple(int(i) for i in np.unravel_index(first[k], shape))
-        raise RuntimeError(f"lif_input did not converge for {failed.size} value(s): first rate_hz "
+        raise RuntimeError(f"siegert_inverse did not converge for {failed.size} value(s): first rate_hz "
                            f"{float(ur[k])!r} at index {where}, sigma {float(us[k])!r} (tau = {tau:g} ms, tau_ref = "
                            f"{tau_ref:g} ms)")
     out = mu[np.ravel(inverse)].reshape(shape)
@@ -398,7 +408,7 @@ def _check_range(name, a, lo, hi, domain, hi_open=False):
 
 
 def _solve(rate, sigma, tau, theta, v_reset, tau_ref, tol, max_iter=200):
-    """mu with lif_rate(mu, sigma) = rate, each element on its own (1-d arrays). Returns (mu, failed indices).
+    """mu with siegert_rate(mu, sigma) = rate, each element on its own (1-d arrays). Returns (mu, failed indices).
 
     Safeguarded Newton on f(mu) = log(rate(mu)) - log(rate), increasing and
     concave in mu, with a bracket [lo, hi] per element:
@@ -495,10 +505,10 @@ def _dmu_dsigma(mu, sigma, theta, v_reset):
 
 def fit_sigma(rate_hz, u, sigma0=ALM_SIGMA, tau=10.0, theta=1.0, v_reset=0.0, tau_ref=0.0,
               zero_rate=ALM_ZERO_RATE, max_iter=20, tol=1e-10):
-    """One noise amplitude per neuron with which ``lif_input(rate_hz, sigma)`` fits ``u`` (least squares).
+    """One noise amplitude per neuron with which ``siegert_inverse(rate_hz, sigma)`` fits ``u`` (least squares).
 
     The tool that recovered how the provided ALM targets were made: with the
-    fitted sigma (one per neuron, 0.3066 to 0.3111) ``lif_input`` reproduces
+    fitted sigma (one per neuron, 0.3066 to 0.3111) ``siegert_inverse`` reproduces
     the ``utarg`` files to within 3e-6.
 
     Parameters
@@ -512,7 +522,7 @@ def fit_sigma(rate_hz, u, sigma0=ALM_SIGMA, tau=10.0, theta=1.0, v_reset=0.0, ta
         Starting value, in ``SIGMA_RANGE * (theta - v_reset)``. Default :data:`ALM_SIGMA`.
         The fitted values stay in that range too.
     tau, theta, v_reset, tau_ref, zero_rate :
-        As in :func:`lif_input`.
+        As in :func:`siegert_inverse`.
     max_iter : int, optional
         Gauss-Newton iterations at most. Default 20.
     tol : float, optional
@@ -527,7 +537,7 @@ def fit_sigma(rate_hz, u, sigma0=ALM_SIGMA, tau=10.0, theta=1.0, v_reset=0.0, ta
     ------
     ValueError
         Shapes that differ, non-finite ``u``, or the invalid values listed in
-        :func:`lif_input`.
+        :func:`siegert_inverse`.
     """
     rate = _check_array("rate_hz", rate_hz, lo=0.0, what="firing rate, Hz")
     u = _check_array("u", u, what="target input")
@@ -543,11 +553,11 @@ def fit_sigma(rate_hz, u, sigma0=ALM_SIGMA, tau=10.0, theta=1.0, v_reset=0.0, ta
     axes = tuple(range(rate.ndim - 1))
     sig = np.full(rate.shape[-1], sigma0)
     for _ in range(max_iter):
-        mu = lif_input(rate, sig, zero_rate=zero_rate, **model)
+        mu = siegert_inverse(rate, sig, zero_rate=zero_rate, **model)
         d = _dmu_dsigma(mu.ravel(), np.broadcast_to(sig, rate.shape).ravel(), float(theta),
                         float(v_reset)).reshape(rate.shape)
         step = -((mu - u) * d).sum(axis=axes) / (d * d).sum(axis=axes)
-        new = np.clip(np.clip(sig + step, 0.5 * sig, 2.0 * sig), s_lo, s_hi)  # stays where lif_input works
+        new = np.clip(np.clip(sig + step, 0.5 * sig, 2.0 * sig), s_lo, s_hi)  # stays where siegert_inverse works
         done = np.all(np.abs(new - sig) <= tol * sig)
         sig = new
         if done:
