@@ -270,3 +270,17 @@ def test_pca_plot_overlays_populations_per_component():
     both = np.concatenate([ax.lines[2].get_ydata(), ax.lines[3].get_ydata()])
     np.testing.assert_allclose(both.std(), 1.0)  # normalised over both conditions
     assert "50 %" in ax.get_legend().get_texts()[0].get_text()
+
+
+def test_raster_groups_put_each_group_in_its_own_block_of_rows():
+    times = np.array([10.0, 20.0, 30.0, 40.0, 50.0])
+    neurons = np.array([7, 3, 9, 3, 5])  # neuron 5 belongs to no group: not drawn
+    groups = [("B", np.array([9, 3])), ("A", np.array([7]))]
+    ax = plotting.plot_raster_groups(times, neurons, groups, t_range=(0.0, 60.0))
+    xy = ax.collections[0].get_offsets()
+    drawn = {(float(x), float(y)) for x, y in xy}
+    # group B: neuron 9 -> row 0, neuron 3 -> row 1; group A: neuron 7 -> row 2
+    assert drawn == {(10.0, 2.0), (20.0, 1.0), (30.0, 0.0), (40.0, 1.0)}
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["B\n(2)", "A\n(1)"]
+    assert [line.get_ydata()[0] for line in ax.lines] == [1.5]  # one separator between the blocks
+    plt.close(ax.figure)

@@ -317,6 +317,7 @@ __all__ += [
     "plot_voltage",
     "plot_synaptic_input",
     "plot_raster",
+    "plot_raster_groups",
     "plot_rate_vs_input",
     "plot_total_input",
     "plot_spiking_neurons",
@@ -409,6 +410,34 @@ def plot_raster(spike_times, spike_neurons, ax=None, neurons=None, t_range=None,
     duration = (t_range[1] - t_range[0]) / 1000.0
     rate = inside.sum() / max(n_shown, 1) / duration if duration > 0 else 0.0
     ax.set_title(title if title is not None else f"spikes of {n_shown} neurons, mean rate {rate:.1f} Hz")
+    return ax
+
+
+def plot_raster_groups(spike_times, spike_neurons, groups, ax=None, t_range=None, params=None,
+                       size=2.0, title=None, separator_color="0.5"):
+    """Spike raster of several groups of neurons, one block of rows per group, in the order given.
+
+    ``groups`` is a list of ``(name, neuron indices)``; group ``g``'s neurons get the
+    rows after those of the groups before it, the blocks are separated by lines and the
+    y axis names each block at its centre. ``t_range``, ``params``, ``size`` and
+    ``title`` as in :func:`plot_raster`. Returns the axes.
+    """
+    ids = [np.asarray(g, dtype=np.int64) for _, g in groups]
+    sn = np.asarray(spike_neurons, dtype=np.int64)
+    n_all = max([int(sn.max()) + 1 if sn.size else 0] + [int(g.max()) + 1 for g in ids if g.size])
+    row = np.full(n_all, -1)
+    starts = np.cumsum([0] + [g.size for g in ids])
+    for g, start in zip(ids, starts):
+        row[g] = start + np.arange(g.size)
+    keep = row[sn] >= 0
+    ax = plot_raster(np.asarray(spike_times)[keep], row[sn[keep]], ax=ax, t_range=t_range, params=params,
+                     size=size, title=title)
+    for b in starts[1:-1]:
+        ax.axhline(b - 0.5, color=separator_color, lw=0.8)
+    ax.set_ylim(-0.5, starts[-1] - 0.5)
+    ax.set_yticks([(a + b - 1) / 2 for a, b in zip(starts[:-1], starts[1:])])
+    ax.set_yticklabels([f"{name}\n({g.size})" for (name, _), g in zip(groups, ids)])
+    ax.set_ylabel("")
     return ax
 
 
