@@ -26,7 +26,8 @@ Rules every class follows (one helper each, so they cannot drift apart):
 * The timeline (:meth:`_Validated._check_timeline`): the stimulus ends after it
   starts; stimulus, window, learning and recording intervals are whole
   multiples of ``dt``; at least one learning step and two recorded samples fall
-  inside the training window (a correlation of fewer samples means nothing).
+  inside the training window (a correlation of fewer samples means nothing);
+  a trial has at most ``MAX_STEPS`` (1e8) Euler steps.
 * Sizes: :func:`check_memory` estimates the bytes of the big arrays from the
   parameters (recordings, connectivity, RLS state, feedforward spikes) and
   refuses, naming the parameters of the largest, when they exceed the memory
@@ -287,6 +288,14 @@ def _time_names(p) -> tuple:
     return ("train_duration",) if p.train_duration >= p.stim_off else ("stim_off",)
 
 
+#: Part 3's static run skips its first 200 ms (``balanced.SETTLE_MS``): a trial must be longer.
+STATIC_SETTLE_MS = 200.0
+
+#: Euler steps a trial may have at most: 1e8 steps are about 3 hours of model time at dt = 0.1 ms
+#: (a SPEC trial has 30 000); longer trials would run for days, so they are refused by name.
+MAX_STEPS = 1e8
+
+
 class _Validated:
     """Mixin: after construction, coerce every field through ``_check``."""
 
@@ -315,6 +324,12 @@ class _Validated:
             if name == "stim_on" and value == 0:
                 continue
             check_grid(name, value, self.dt)
+        steps = (self.stim_off + self.train_duration) / self.dt
+        if steps > MAX_STEPS:
+            raise ValueError(
+                f"train_duration, stim_off and dt make a trial of {steps:.3g} Euler steps (stim_off + "
+                f"train_duration = {self.stim_off + self.train_duration:g} ms at dt = {self.dt:g} ms), more "
+                f"than the {MAX_STEPS:.0e} a run can finish: lower train_duration or stim_off, or raise dt")
         if self.learn_every * learn_min > self.train_duration:
             bound = "train_duration" if learn_min == 1 else f"train_duration / {learn_min}"
             why = "" if learn_min == 1 else (f": the score correlates the input at the learning times and "
@@ -817,6 +832,14 @@ class BalancedParams(_Validated):
                 raise ValueError(f"{name} must be >= dt = {self.dt:g} ms: the Euler decay factor would be "
                                  f"negative (got {getattr(self, name):g})")
         self._check_timeline(learn_min=2)
+        if self.t_end <= STATIC_SETTLE_MS:
+            raise ValueError(f"train_duration must be > {STATIC_SETTLE_MS:g} - stim_off = "
+                             f"{STATIC_SETTLE_MS - self.stim_off:g} ms: the static run that measures the rates "
+                             f"lasts a trial, stim_off + train_duration, and skips its first "
+                             f"{STATIC_SETTLE_MS:g} ms (got {self.train_duration:g})")
+        if self.ffwd_smooth > self.train_duration:
+            raise ValueError(f"ffwd_smooth (half-width of the feedforward rates' moving average) must be <= "
+                             f"train_duration = {self.train_duration:g} ms (got {self.ffwd_smooth:g})")
         if self.record_every > self.score_window:
             raise ValueError(f"record_every must be <= score_window = {self.score_window:g} ms, or the "
                              f"score's moving average has no samples (got {self.record_every:g})")
@@ -921,11 +944,12 @@ class BalancedParams(_Validated):
             ("the spike buffer of a trial", 16.0 * (self.max_rate * 1e-3 * self.N * self.t_end + self.N),
              ("max_rate",) + t + ("N",)),
             ("the static run's recordings", 8.0 * 6 * (self.t_end + 1) * 100, t),
-            ("the RLS state", 2 * (item * R * mp * (mp + nf) + item * nf * nf + 8.0 * R * (mp + nf)),
+            ("the RLS state of the trained neurons", 2 * (item * R * mp * (mp + nf) + 8.0 * R * (mp + nf)),
              ("n_trained", "L") + (("n_ffwd",) if nf else ())),
             ("the RLS penalty matrix", 8.0 * 3 * (mp + nf) ** 2, ("n_ffwd",) if nf else ("L",)),
         ]
         if nf:
+            terms.append(("the RLS state's shared feedforward block", 2 * item * nf * nf, ("n_ffwd",)))
             bins = self.t_end / 1.0 + 1  # rates on a 1 ms grid, two conditions, with the smoothing's sums
             terms.append(("the feedforward rates", 8.0 * 2 * 4 * bins * nf, ("n_ffwd",) + t))
             # one chunk of 2000 steps of Bernoulli draws, and the spikes of a trial
