@@ -167,10 +167,11 @@ def test_learn_and_record_intervals_must_fit_in_the_training_window(cls):
 
 
 def test_a_trial_longer_than_MAX_STEPS_euler_steps_is_refused_by_name():
-    with pytest.raises(ValueError, match=r"^train_duration, stim_off and dt make a trial of 1e\+10 Euler steps"):
+    with pytest.raises(ValueError, match=r"^stim_off \+ train_duration must be <= 1e\+08 Euler steps of dt = "
+                                         r"0.1 ms, 1e\+07 ms \(got 1e\+09 ms, 1e\+10 steps"):
         RateParams(train_duration=1e9)
     for cls in (SpikingParams, BalancedParams):
-        with pytest.raises(ValueError, match=r"^train_duration.*Euler steps"):
+        with pytest.raises(ValueError, match=r"^stim_off \+ train_duration must be <= 1e\+08 Euler steps"):
             cls(train_duration=1e12)
     p = RateParams(train_duration=MAX_STEPS * 0.1 - 110.0)  # exactly MAX_STEPS steps: accepted ...
     with pytest.raises(MemoryEstimateError, match=r"^train_duration too large for memory"):
@@ -207,6 +208,7 @@ def test_ffwd_smooth_is_at_most_the_training_window():
         (RateParams(train_duration=1e6, record_every=0.1), "train_duration"),
         (SpikingParams(train_duration=5e6), "train_duration"),
         (SpikingParams(max_rate=1e9), "max_rate"),
+        (BalancedParams(ffwd_rate=1e9), "ffwd_rate"),
     ],
 )
 def test_memory_estimate_names_the_parameter_of_the_largest_array(params, name):
@@ -242,3 +244,19 @@ def test_check_type_names_the_argument_and_the_expected_class():
         check_type("params", SpikingParams(), RateParams, allow_none=True)
     with pytest.raises(TypeError, match=r"^net must be RateParams or SpikingParams \(got str: 'x'\)"):
         check_type("net", "x", (RateParams, SpikingParams))
+
+
+def test_no_range_in_a_message_is_empty():
+    # N = 2 passed the range [2, 100000] and then met "K ... must be in [1, 0]", which nothing satisfies
+    with pytest.raises(ValueError, match=r"^N \(number of neurons\) must be in \[3, 100000\] \(got 2\)"):
+        BalancedParams(N=2, K=1, L=1)
+    with pytest.raises(ValueError, match=r"^frac_exc must leave at least 2 E neurons among N = 10"):
+        BalancedParams(N=10, frac_exc=0.1, K=1, L=1)
+    p = BalancedParams(N=3, K=1, L=1)
+    assert (p.Ne, p.Ni, p.out_degree) == (2, 1, 2)
+
+
+def test_a_type_error_is_one_line_even_for_an_array():
+    with pytest.raises(TypeError) as info:
+        check_type("rls", np.eye(3), RateParams)
+    assert "\n" not in str(info.value) and str(info.value).startswith("rls must be RateParams (got ndarray: array(")

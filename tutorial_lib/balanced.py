@@ -440,9 +440,11 @@ def plastic_weight_ratio(params: BalancedParams, static_rates: np.ndarray, train
         return params.inh_weight_ratio
     r_i = float(np.mean(static_rates[params.Ne:]))
     if r_i <= 0:
-        raise ValueError(f"g (now {params.g:g}) is too small: no I neuron fired in the static run, and "
-                         "inh_weight_ratio=None needs a firing I population in the static run. Raise g, "
-                         "or give inh_weight_ratio a value.")
+        raise ValueError(f"g (now {params.g:g}) is too small: no I neuron fired in the static run "
+                         f"({params.t_end - SETTLE_MS:g} ms counted; K = {params.K}, tau_m = {params.tau_m:g} ms, "
+                         f"tau_syn = {params.tau_syn:g} ms), and inh_weight_ratio=None needs a firing I population "
+                         "in the static run. Raise g or K (the external input grows with g sqrt(K)), lower tau_m "
+                         "or tau_syn, lengthen the trial (train_duration), or give inh_weight_ratio a value.")
     return float(np.mean(static_rates[trained])) / r_i
 
 

@@ -171,7 +171,8 @@ def check_type(name: str, value, types, *, allow_none: bool = False):
     if isinstance(value, types):
         return value
     names = " or ".join(t.__name__ for t in types) + (" or None" if allow_none else "")
-    raise TypeError(f"{name} must be {names} (got {type(value).__name__}: {value!r:.80})")
+    shown = " ".join(repr(value).split())  # one line, also for an array
+    raise TypeError(f"{name} must be {names} (got {type(value).__name__}: {shown:.80})")
 
 
 def check_train_args(n_loops=None, callback=None, stop=None) -> int | None:
@@ -327,9 +328,9 @@ class _Validated:
         steps = (self.stim_off + self.train_duration) / self.dt
         if steps > MAX_STEPS:
             raise ValueError(
-                f"train_duration, stim_off and dt make a trial of {steps:.3g} Euler steps (stim_off + "
-                f"train_duration = {self.stim_off + self.train_duration:g} ms at dt = {self.dt:g} ms), more "
-                f"than the {MAX_STEPS:.0e} a run can finish: lower train_duration or stim_off, or raise dt")
+                f"stim_off + train_duration must be <= {MAX_STEPS:.0e} Euler steps of dt = {self.dt:g} ms, "
+                f"{MAX_STEPS * self.dt:g} ms (got {self.stim_off + self.train_duration:g} ms, {steps:.3g} steps, "
+                f"which would run for days): lower train_duration or stim_off, or raise dt")
         if self.learn_every * learn_min > self.train_duration:
             bound = "train_duration" if learn_min == 1 else f"train_duration / {learn_min}"
             why = "" if learn_min == 1 else (f": the score correlates the input at the learning times and "
@@ -760,7 +761,7 @@ class BalancedParams(_Validated):
 
     def _check(self, name, v):
         if name == "N":
-            return check_int(name, v, lo=2, hi=100_000, what="number of neurons")
+            return check_int(name, v, lo=3, hi=100_000, what="number of neurons")
         if name == "K":
             return check_int(name, v, lo=1, what="excitatory inputs per neuron")
         if name == "L":
@@ -806,6 +807,9 @@ class BalancedParams(_Validated):
         if Ne < 1 or Ni < 1:
             raise ValueError(f"frac_exc must leave at least one E and one I neuron among N = {self.N} "
                              f"(got {self.frac_exc:g}: Ne = {Ne}, Ni = {Ni})")
+        if Ne < 2:  # K's range [1, Ne (N - 1) / N] would be empty
+            raise ValueError(f"frac_exc must leave at least 2 E neurons among N = {self.N}: each neuron's "
+                             f"E inputs come from other E neurons (got {self.frac_exc:g}: Ne = {Ne})")
         k_max = (Ne * (self.N - 1)) // self.N
         if self.K > k_max:
             raise ValueError(
@@ -953,9 +957,9 @@ class BalancedParams(_Validated):
             bins = self.t_end / 1.0 + 1  # rates on a 1 ms grid, two conditions, with the smoothing's sums
             terms.append(("the feedforward rates", 8.0 * 2 * 4 * bins * nf, ("n_ffwd",) + t))
             # one chunk of 2000 steps of Bernoulli draws, and the spikes of a trial
+            terms.append(("the feedforward spike draws", 8.0 * 3 * 2000 * nf, ("n_ffwd",)))
             spikes = 16.0 * (self.ffwd_rate * 4 * 1e-3 * self.train_duration * nf)
-            terms.append(("the feedforward spikes of a trial", 8.0 * 3 * 2000 * nf + spikes,
-                          ("n_ffwd", "ffwd_rate")))
+            terms.append(("the feedforward spikes of a trial", spikes, ("ffwd_rate", "n_ffwd") + t))
         return terms
 
     @property
