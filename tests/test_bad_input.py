@@ -302,6 +302,19 @@ def test_evaluate_refuses_bad_arguments_by_name(nets, no_simulation, name, value
     _assert_refusal(info.value, name)
 
 
+@pytest.mark.parametrize("cls", CLASSES)
+def test_a_trained_result_refuses_bad_test_arguments_by_name(nets, cls):
+    result = PART[cls].train(nets[cls], n_loops=1, progress=False)
+    cases = {RateParams: [], SpikingParams: [("trial", v) for v in (-1, 2.5, "0", True, math.nan)],
+             BalancedParams: [("n_trials", v) for v in (0, 2.5, "1")] + [("condition", "up")]}[cls]
+    for name, value in cases:
+        with pytest.raises(ValueError) as info:
+            result.test(**{name: value})
+        _assert_refusal(info.value, name)
+    _check_result(cls, result)
+    assert np.isfinite(result.test().score)
+
+
 # ---------------------------------------------------------------------------
 # Faults named in the issue that need a network
 

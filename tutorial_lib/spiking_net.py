@@ -266,8 +266,8 @@ class TrainResult(TrainResultBase):
     """What :func:`train` returns; see :class:`~tutorial_lib.training.TrainResultBase`."""
 
     def test(self, trial: int = 0) -> Trial:
-        """A trial of the trained network without learning (``trial`` picks the noise realisation)."""
-        return run_trial(self.network.copy(), loop=trial)
+        """A trial of the trained network without learning (``trial`` >= 0 picks the noise realisation)."""
+        return run_trial(self.network.copy(), loop=check_int("trial", trial, lo=0, what="noise realisation"))
 
 
 def train(params: SpikingParams | SpikingNetwork | None = None, *, n_loops: int | None = None, callback=None,
