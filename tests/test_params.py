@@ -260,3 +260,29 @@ def test_a_type_error_is_one_line_even_for_an_array():
     with pytest.raises(TypeError) as info:
         check_type("rls", np.eye(3), RateParams)
     assert "\n" not in str(info.value) and str(info.value).startswith("rls must be RateParams (got ndarray: array(")
+
+
+def test_part1_targets_must_stay_below_max_rate():
+    # the trained rates follow their targets: a target above max_rate diverged with "raise lambda"
+    with pytest.raises(ValueError, match=r"^target_amplitude and target_offset must keep the targets below "
+                                         r"max_rate = 1000: .* \(got 1e\+06\)"):
+        RateParams(target_amplitude=1e6 - 1.0)
+    for changes in (dict(target_offset=999.0), dict(max_rate=2.0), dict(target_amplitude=-999.0)):
+        with pytest.raises(ValueError, match=r"^target_amplitude and target_offset must keep"):
+            RateParams(**changes)
+    assert RateParams(target_amplitude=-998.9).target_amplitude == -998.9
+
+
+def test_far_from_default_names_only_values_far_above_their_default():
+    from tutorial_lib.params import far_from_default
+
+    p = SpikingParams(noise=21.0, stim_std=5.0, error_noise=3.0)
+    assert far_from_default(p, ("noise", "stim_std", "error_noise", "mu")) == \
+        " noise = 21 is far above its default 2: lower it."
+    assert far_from_default(SpikingParams(), ("noise", "stim_std", "target_amplitude")) == ""
+    assert far_from_default(BalancedParams(inh_weight_ratio=None), ("inh_weight_ratio",)) == ""
+
+
+def test_a_bad_memory_limit_in_the_environment_is_ignored(monkeypatch):
+    monkeypatch.setenv("TUTORIAL_MEMORY_GB", "lots")
+    assert 0 < memory_limit() < math.inf

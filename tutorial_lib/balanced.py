@@ -113,7 +113,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .data import CONDITIONS, ALMData, load_alm
-from .params import BalancedParams, check_int, check_memory, check_train_args, check_type
+from .params import BalancedParams, check_int, check_memory, check_train_args, check_type, far_from_default
 from .rls import BatchRLS, SharedInputRLS
 from .spiking import Learning, LIFNetwork, PlasticSynapses, Run, Synapses, simulate
 from .training import run_loops, score_correlation
@@ -752,11 +752,12 @@ class Trial:
 
 
 def _advice(p: BalancedParams, learning: bool) -> str:
+    unusual = far_from_default(p, ("stim_amplitude", "inh_weight_ratio", "ffwd_rate"))
     if learning:
         return (f"RLS changed the weights too much: raise lam_rec (now {p.lam_rec:g}), "
                 f"mu_rs (now {p.mu_rs:g}) or lam_ff (now {p.lam_ff:g}). If the untrained network is "
-                f"itself close to running away (its rates climb within a trial), lower g (now {p.g:g}).")
-    return f"The network's activity ran away: lower g (now {p.g:g})."
+                f"itself close to running away (its rates climb within a trial), lower g (now {p.g:g}).{unusual}")
+    return f"The network's activity ran away: lower g (now {p.g:g}).{unusual}"
 
 
 def _trial_rng(p: BalancedParams, stream: int, index: int, condition: str) -> np.random.Generator:

@@ -188,6 +188,23 @@ def check_train_args(n_loops=None, callback=None, stop=None) -> int | None:
     return n_loops
 
 
+def far_from_default(params, names, factor: float = 10.0) -> str:
+    """Advice naming those of ``names`` whose value is more than ``factor`` times its default in
+    magnitude (e.g. ``noise = 1e+12 is far above its default 2: lower it.``), or "" if none is.
+
+    For the advice of a :class:`~tutorial_lib.training.DivergenceError`: a drive
+    parameter set far too high is then named, not only the usual suspects.
+    """
+    defaults = {f.name: f.default for f in fields(params)}
+    out = []
+    for name in names:
+        v, d = getattr(params, name), defaults[name]
+        if v is None or d is None or d == 0 or abs(v) <= factor * abs(d):
+            continue
+        out.append(f" {name} = {v:g} is far above its default {d:g}: lower it.")
+    return "".join(out)
+
+
 def count_from_fraction(fraction: float, n: int) -> int:
     """``fraction * n`` rounded to the nearest integer, halves up: THE rule of every derived count.
 
@@ -467,6 +484,11 @@ class RateParams(_RecurrentNetwork):
         if self.dt > self.tau / 5:
             raise ValueError(f"dt must be <= tau / 5 = {self.tau / 5:g} ms for a stable Euler step (got {self.dt:g})")
         self._check_timeline()
+        peak = abs(self.target_amplitude) + self.target_offset
+        if peak >= self.max_rate:  # trained rates follow their targets: they would have to exceed max_rate
+            raise ValueError(f"target_amplitude and target_offset must keep the targets below max_rate = "
+                             f"{self.max_rate:g}: |target_amplitude| + target_offset must be < max_rate, as the "
+                             f"trained rates follow their targets (got {peak:g})")
 
     # derived quantities -------------------------------------------------
 

@@ -252,6 +252,8 @@ def run_trial(net: RateNetwork, rls: BatchRLS | SharedPoolRLS | None = None, loo
             "can still tame a stronger network, since RLS corrects the weights from the end of "
             "the stimulus on."
             )
+        if step < g["stim_off"] and p.stim_max >= 0.1 * p.max_rate:  # the stimulus alone drives the rates up
+            advice += f" Or lower stim_max (now {p.stim_max:g}): the stimulus alone drives the rates that high."
         raise DivergenceError(
             f"The network's rates exceeded max_rate = {p.max_rate:g} at t = {step * p.dt:.1f} ms{during}. "
             f"With sigma = {p.sigma:g} the gain is g = sigma*sqrt(K) = {p.g:.2f}; a ReLU network with "

@@ -48,7 +48,7 @@ import numpy as np
 from .rate import random_presyn
 from .rls import BatchRLS, SharedPoolRLS
 from .spiking import Learning, LIFNetwork, PlasticSynapses, Run, Synapses, simulate
-from .params import SpikingParams, check_int, check_memory, check_train_args, check_type
+from .params import SpikingParams, check_int, check_memory, check_train_args, check_type, far_from_default
 from .training import TrainResultBase, score_correlation, train_rows
 
 __all__ = [
@@ -159,12 +159,13 @@ class Trial:
 
 
 def _advice(p: SpikingParams, learning: bool) -> str:
+    unusual = far_from_default(p, ("noise", "stim_std", "target_amplitude"))
     if learning:
         noise = f", or lower error_noise (now {p.error_noise:g})" if p.error_noise > 0 else ""
         return (f"RLS changed the weights too much: raise lam (now {p.lam:g}) so that each update changes "
-                f"them less{noise}.")
+                f"them less{noise}.{unusual}")
     return (f"The untrained network is too strongly coupled or driven: lower sigma (now {p.sigma:g}) "
-            f"or mu (now {p.mu:g}).")
+            f"or mu (now {p.mu:g}).{unusual}")
 
 
 def _simulate(net: SpikingNetwork, tau_s: float, rng, learning: Learning | None,
