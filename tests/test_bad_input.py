@@ -121,8 +121,9 @@ def _tiny_run(cls, p, name):
             result = balanced.train(p, data=SYN, n_loops=1, progress=False)
         else:
             result = PART[cls].train(p, n_loops=1, progress=False)
-    except DivergenceError as exc:
+    except DivergenceError as exc:  # advice that names the value that was changed
         assert re.search(r"\b(lower|raise|Lower|Raise)\b", str(exc)), f"no advice: {exc}"
+        assert _names(str(exc), name), f"the advice does not name {name!r}: {exc}"
         return "diverged"
     except (ValueError, TypeError) as exc:
         _assert_refusal(exc, name)
@@ -345,6 +346,26 @@ def test_memory_sizes_are_refused_before_anything_is_built(no_simulation, monkey
         rate.train(RateParams(train_duration=1e6, record_every=0.1))
 
 
+def test_the_data_s_number_of_neurons_is_checked_for_memory_before_the_static_run(no_simulation, monkeypatch):
+    # n_trained=None trains every ALM neuron: only the data say how many; 4000 of them need ~2.2 GB here
+    monkeypatch.setattr(balanced, "static_network", _trap)
+    monkeypatch.setenv("TUTORIAL_MEMORY_GB", "1.7")
+    rng = np.random.default_rng(0)
+    many = ALMData({c: rng.random((101, 4000)) for c in ("right", "left")},
+                   {c: rng.random((101, 4000)) for c in ("right", "left")}, SYN.t, "test")
+    p = BalancedParams(N=10_000, n_trained=None)
+    assert check_memory(p) < 1.7 * GiB  # the estimate without the data (1824 neurons) passes ...
+    with pytest.raises(ValueError, match=r"^n_trained too large for memory"):  # ... the data's 4000 do not
+        balanced.build_network(p, many)
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+def test_training_a_built_network_checks_memory_first(nets, no_simulation, monkeypatch, cls):
+    monkeypatch.setenv("TUTORIAL_MEMORY_GB", "1e-6")
+    with pytest.raises(ValueError, match=r"too large for memory .* more than the 0.00102 MiB available"):
+        PART[cls].train(nets[cls], n_loops=1, progress=False)
+
+
 # ---------------------------------------------------------------------------
 # The data: ALMData checks what it is given, load_alm its argument
 
@@ -382,6 +403,10 @@ ALM_CASES = [
     ("utarg", dict(utarg=_with(_nan_at))),
     ("utarg", dict(utarg=_with(lambda a: a[:-1]))),
     ("neuron_ids", dict(neuron_ids=np.arange(59))),
+    ("rates", dict(rates=_with(lambda a: a[:, :0]))),
+    ("t", dict(rates={c: SYN.rates[c][:1] for c in SYN.rates}, t=SYN.t[:1])),
+    ("t", dict(t=SYN.t[:, None])),
+    ("utarg", dict(utarg={"left": SYN.rates["left"]})),
 ]
 
 
@@ -547,6 +572,18 @@ def test_running_flags_refuse_bad_values_in_one_line_naming_them(cli_trapped, ca
     assert code == 2 and err.count("\n") == 1 and flag in err, (code, err)
 
 
+@pytest.mark.parametrize("part, config, name", [
+    ("part1", '{"K": true}', "K"), ("part2", '{"sigma": NaN}', "sigma"), ("part3", '{"n_loops": 2.5}', "n_loops"),
+    ("part3", '{"N": "1e12"}', "N"), ("part1", '{"train_fraction": 0.004}', "train_fraction"),
+])
+def test_bad_values_in_a_config_file_are_refused_naming_the_field(cli_trapped, capsys, tmp_path, part, config,
+                                                                 name):
+    path = tmp_path / "c.json"
+    path.write_text(config)
+    code, err = _run(_cli_argv(part, f"--config={path}"), capsys)
+    assert code == 2 and err.count("\n") == 1 and _names(err, name), err
+
+
 @pytest.mark.parametrize("argv, name", [
     (["part1", "--train-duration", "1e9"], "train_duration"),
     (["part1", "--train-duration", "1e6", "--record-every", "0.1"], "train_duration"),
@@ -602,6 +639,26 @@ def test_dashboards_refuse_bad_figure_arguments_by_name(no_simulation, cls, name
 def test_balanced_dashboard_refuses_data_that_is_not_ALMData(no_simulation, data):
     with pytest.raises(TypeError, match=r"^data must be ALMData or None"):
         dashboard.balanced_dashboard(TINY[BalancedParams], data=data)
+
+
+def test_a_dashboard_refuses_arguments_of_the_wrong_kind(no_simulation):
+    base = _dash(RateParams)
+    good = dict(title="t", controls=list(base.controls.values())[:1], base_params=TINY[RateParams],
+                train=rate.train, preview=lambda q: None, figure=dashboard.RateLiveFigure())
+    for name, value, error in [("title", 5, TypeError), ("controls", [3], TypeError),
+                               ("base_params", "abc", TypeError), ("train", 5, TypeError),
+                               ("preview", "x", TypeError), ("figure", None, TypeError), ("describe", 1, TypeError)]:
+        with pytest.raises(error) as info:
+            dashboard.TrainingDashboard(**dict(good, **{name: value}))
+        assert _names(str(info.value), "controls" if name == "controls" else name), str(info.value)
+
+
+def test_a_control_for_no_field_is_shown_as_an_error_not_raised():
+    control = dashboard.Control("not_a_field", dashboard.widgets.IntSlider(value=1))
+    dash = dashboard.TrainingDashboard("t", [control], TINY[RateParams], train=rate.train,
+                                       preview=lambda q: rate.run_trial(rate.build_network(q)),
+                                       figure=dashboard.RateLiveFigure())
+    assert dash.params() is None and "Cannot train" in dash.status.value and "not_a_field" in dash.error
 
 
 def _extremes(widget):
