@@ -113,7 +113,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .data import CONDITIONS, ALMData, load_alm
-from .params import BalancedParams, check_real
+from .params import (BalancedParams, check_int, check_memory, check_real, check_train_args, check_type,
+                     far_from_default)
 from .rls import BatchRLS, SharedInputRLS
 from .spiking import Learning, LIFNetwork, PlasticSynapses, Run, Synapses, simulate
 from .training import run_loops, score_correlation
@@ -441,7 +442,11 @@ def plastic_weight_ratio(params: BalancedParams, static_rates: np.ndarray, train
         return params.inh_weight_ratio
     r_i = float(np.mean(static_rates[params.Ne:]))
     if r_i <= 0:
-        raise ValueError("inh_weight_ratio=None needs a firing I population in the static run")
+        raise ValueError(f"g (now {params.g:g}) is too small: no I neuron fired in the static run "
+                         f"({params.t_end - SETTLE_MS:g} ms counted; K = {params.K}, tau_m = {params.tau_m:g} ms, "
+                         f"tau_syn = {params.tau_syn:g} ms), and inh_weight_ratio=None needs a firing I population "
+                         "in the static run. Raise g or K (the external input grows with g sqrt(K)), lower tau_m "
+                         "or tau_syn, lengthen the trial (train_duration), or give inh_weight_ratio a value.")
     return float(np.mean(static_rates[trained])) / r_i
 
 
@@ -674,15 +679,20 @@ def build_network(params: BalancedParams | None = None, data: ALMData | None = N
     ``data``: the ALM recordings (default :func:`~tutorial_lib.data.load_alm` with
     the synthetic fallback). Raises ValueError, naming the parameter, if the
     data and parameters do not fit (more trained neurons than ALM or E neurons,
-    a training window longer than the recordings, ...).
+    a training window longer than the recordings, ...) or if the network would
+    not fit in memory (:class:`~tutorial_lib.params.MemoryEstimateError`), and
+    TypeError for arguments of the wrong class; all before anything is built.
     """
-    p = BalancedParams() if params is None else params
+    p = BalancedParams() if check_type("params", params, BalancedParams, allow_none=True) is None else params
+    check_type("data", data, ALMData, allow_none=True)
+    check_memory(p)  # before loading anything; again below with the data's number of neurons
     data = load_alm(fallback="synthetic") if data is None else data
     for c in CONDITIONS:  # fail before the expensive steps
         if c not in data.rates:
             raise ValueError(f"data must hold the conditions {CONDITIONS} (missing {c!r})")
     targets_all = _window_targets(p, data)
     alm_idx = _select_alm(p, data, targets_all)
+    check_memory(p, n_trained=alm_idx.shape[0])
 
     def say(msg):
         if progress:
@@ -812,11 +822,12 @@ class Trial:
 
 
 def _advice(p: BalancedParams, learning: bool) -> str:
+    unusual = far_from_default(p, ("stim_amplitude", "inh_weight_ratio", "ffwd_rate"))
     if learning:
         return (f"RLS changed the weights too much: raise lam_rec (now {p.lam_rec:g}), "
                 f"mu_rs (now {p.mu_rs:g}) or lam_ff (now {p.lam_ff:g}). If the untrained network is "
-                f"itself close to running away (its rates climb within a trial), lower g (now {p.g:g}).")
-    return f"The network's activity ran away: lower g (now {p.g:g})."
+                f"itself close to running away (its rates climb within a trial), lower g (now {p.g:g}).{unusual}")
+    return f"The network's activity ran away: lower g (now {p.g:g}).{unusual}"
 
 
 def _trial_rng(p: BalancedParams, stream: int, index: int, condition: str) -> np.random.Generator:
@@ -831,10 +842,16 @@ def run_trial(net: BalancedNetwork, condition: str = "right", rls: BatchRLS | Sh
     The initial voltages (Uniform(0, 1)) and the Poisson feedforward spikes
     come from ``rng``; by default from a stream fixed by ``params.seed``,
     ``loop`` and the condition (one family for training loops, another for
-    tests), so the same network, seed and loop give the same spikes.
+    tests), so the same network, seed and loop give the same spikes. Raises
+    TypeError for arguments of the wrong class.
     """
+    check_type("net", net, BalancedNetwork)
+    check_type("rls", rls, (BatchRLS, SharedInputRLS), allow_none=True)
+    check_type("rng", rng, np.random.Generator, allow_none=True)
+    if loop is not None:
+        loop = check_int("loop", loop, lo=0)
     p = net.params
-    if condition not in CONDITIONS:
+    if not isinstance(condition, str) or condition not in CONDITIONS:
         raise ValueError(f"condition must be one of {CONDITIONS} (got {condition!r})")
     if rng is None:
         rng = _trial_rng(p, _TRAIN if rls is not None else _TEST, 0 if loop is None else loop, condition)
@@ -907,10 +924,15 @@ class TestResult:
 def evaluate(net: BalancedNetwork, n_trials: int = 5, condition: str = "right",
              keep_runs: int = 1, progress: bool = False) -> TestResult:
     """Run ``n_trials`` trials of ``condition`` without learning (test trial ``k`` always uses the same
-    random stream, so repeated tests differ only through the weights); ``progress``: a progress bar."""
-    if int(n_trials) < 1:
-        raise ValueError(f"n_trials must be >= 1 (got {n_trials})")
-    trial_ids = range(int(n_trials))
+    random stream, so repeated tests differ only through the weights); ``progress``: a progress bar.
+
+    Raises TypeError or ValueError, naming the argument, for bad arguments."""
+    check_type("net", net, BalancedNetwork)
+    n_trials = check_int("n_trials", n_trials, lo=1, hi=1000, what="test trials")
+    keep_runs = check_int("keep_runs", keep_runs, lo=0, what="test trials whose full record is kept")
+    if not isinstance(condition, str) or condition not in CONDITIONS:
+        raise ValueError(f"condition must be one of {CONDITIONS} (got {condition!r})")
+    trial_ids = range(n_trials)
     if progress:
         from tqdm.auto import tqdm
 
@@ -1005,8 +1027,15 @@ def train(params: BalancedParams | BalancedNetwork | TrainResult | None = None, 
     stop : an object with ``is_set()`` (a ``threading.Event``); training stops
         after the current loop once it is set.
 
-    Raises :class:`~tutorial_lib.training.DivergenceError` (with advice) if the activity blows up.
+    Raises :class:`~tutorial_lib.training.DivergenceError` (with advice) if the activity blows up;
+    TypeError or ValueError, naming the argument, for bad arguments (before any simulation).
     """
+    check_type("params", params, (BalancedParams, BalancedNetwork, TrainResult), allow_none=True)
+    check_type("data", data, ALMData, allow_none=True)
+    n_loops = check_train_args(n_loops, callback, stop)
+    if isinstance(params, (BalancedNetwork, TrainResult)):
+        check_memory(params.params, n_trained=params.network.n_trained if isinstance(params, TrainResult)
+                     else params.n_trained)
     previous = params if isinstance(params, TrainResult) else None
     if previous is not None:
         net = previous.network.copy()
@@ -1021,7 +1050,7 @@ def train(params: BalancedParams | BalancedNetwork | TrainResult | None = None, 
     else:
         rls.w[...] = net.w
     start = 0 if previous is None else previous.n_loops
-    n = p.n_loops if n_loops is None else int(n_loops)
+    n = p.n_loops if n_loops is None else n_loops
     tests: list[tuple[int, float, float]] = []
     seconds: list[float] = []
 

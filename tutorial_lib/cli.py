@@ -50,7 +50,7 @@ import typing
 from dataclasses import fields, replace
 from pathlib import Path
 
-from .params import _CHOICES, BalancedParams, RateParams, SpikingParams
+from .params import _CHOICES, BalancedParams, RateParams, SpikingParams, check_memory
 from .training import DivergenceError
 
 PARTS = {"part1": RateParams, "part2": SpikingParams, "part3": BalancedParams}
@@ -366,6 +366,10 @@ def main(argv=None) -> int:
     sp = subs[args.part]
     cls = PARTS[args.part]
     params = _make_params(sp, args, cls)
+    try:  # sizes that would not fit in memory: refused by name now, not after minutes of building
+        check_memory(params)
+    except ValueError as exc:
+        sp.error(str(exc))
     if args.report_every < 0:
         sp.error(f"--report-every must be >= 0 (got {args.report_every})")
     _check_folder(sp, "--scores-json", args.scores_json)

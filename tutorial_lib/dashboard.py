@@ -36,7 +36,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FormatStrFormatter, MaxNLocator
 
-from .params import BalancedParams, RateParams, SpikingParams
+from .params import BalancedParams, RateParams, SpikingParams, check_int, check_type
 from .training import DivergenceError
 
 __all__ = ["TrainingDashboard", "LiveFigure", "RateLiveFigure", "rate_dashboard",
@@ -109,6 +109,15 @@ class TrainingDashboard:
 
     def __init__(self, title, controls, base_params, train, preview, figure: LiveFigure,
                  describe=None, n_loops_field="n_loops"):
+        check_type("title", title, str)
+        controls = list(controls)
+        for c in controls:
+            check_type("each of controls", c, Control)
+        check_type("base_params", base_params, (RateParams, SpikingParams, BalancedParams))
+        for name, fn in (("train", train), ("preview", preview), ("describe", describe)):
+            if fn is not None and not callable(fn):
+                raise TypeError(f"{name} must be callable (got {type(fn).__name__})")
+        check_type("figure", figure, LiveFigure)
         self.controls = {c.field: c for c in controls}
         self.base_params = base_params
         self._train_fn = train
@@ -162,7 +171,7 @@ class TrainingDashboard:
         try:
             values = {f: c.to_param(c.widget.value) for f, c in self.controls.items()}
             return replace(self.base_params, **values)
-        except ValueError as exc:
+        except (ValueError, TypeError) as exc:  # shown, never raised into a widget callback
             self._show_error(str(exc))
             return None
 
@@ -292,6 +301,12 @@ class TrainingDashboard:
 _STYLE = {"description_width": "120px"}
 
 
+def _check_view(n_show, dpi) -> tuple[int, int]:
+    """The figure arguments every dashboard takes: ``n_show`` example neurons, ``dpi``."""
+    return (check_int("n_show", n_show, lo=1, hi=10, what="example neurons shown"),
+            check_int("dpi", dpi, lo=20, hi=400, what="figure resolution"))
+
+
 def _slider(cls, description, tooltip, **kw):
     """A slider of the dashboards' look that reports its value only when released."""
     return cls(description=description, style=_STYLE, layout=widgets.Layout(width="100%"),
@@ -380,7 +395,8 @@ def rate_dashboard(params: RateParams | None = None, n_show: int = 3, dpi: int =
     """The Part 1 dashboard: sliders for sigma, K, lambda, training fraction, loops and seed."""
     from . import rate
 
-    p = RateParams() if params is None else params
+    p = RateParams() if check_type("params", params, RateParams, allow_none=True) is None else params
+    n_show, dpi = _check_view(n_show, dpi)
     controls = [
         *_network_controls(p, sigma_max=1.0),
         Control("train_fraction", _slider(widgets.FloatSlider, "fraction trained", "fraction of neurons trained",
@@ -498,7 +514,8 @@ def spiking_dashboard(params: SpikingParams | None = None, n_show: int = 3, dpi:
     """
     from . import spiking_net
 
-    p = SpikingParams() if params is None else params
+    p = SpikingParams() if check_type("params", params, SpikingParams, allow_none=True) is None else params
+    n_show, dpi = _check_view(n_show, dpi)
     controls = [
         *_network_controls(p, sigma_max=5.0),
         Control("tau_s", _slider(widgets.FloatLogSlider, "tau_s (ms)", "synaptic time constant, ms",
@@ -843,9 +860,12 @@ def balanced_dashboard(params: BalancedParams | None = None, n_show: int = 3, dp
     recordings (default :func:`~tutorial_lib.data.load_alm`, with the synthetic
     stand-in if they cannot be had).
     """
-    from .data import load_alm
+    from .data import ALMData, load_alm
 
-    p = BalancedParams.lecture() if params is None else params
+    p = BalancedParams.lecture() if check_type("params", params, BalancedParams, allow_none=True) is None \
+        else params
+    check_type("data", data, ALMData, allow_none=True)
+    n_show, dpi = _check_view(n_show, dpi)
     data = load_alm(fallback="synthetic") if data is None else data
     n_alm = data.n_neurons
     n_trained = n_alm if p.n_trained is None else p.n_trained

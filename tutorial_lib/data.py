@@ -88,6 +88,12 @@ class ALMData:
     ``t`` is in ms from the start of the 2 s window (0, 20, ..., 2000).
     ``utarg`` is None for data that came without target inputs (compute them
     with the LIF transfer function). ``synthetic`` marks the stand-in.
+
+    Checked at construction (ValueError naming the field): ``rates`` holds both
+    conditions, each a 2-D array (time, neuron) of finite rates >= 0, with the
+    same shape; ``t`` is 1-D, finite, strictly increasing, one entry per time
+    row; ``utarg``, if given, finite with the shape of the rates;
+    ``neuron_ids``, if given, one per neuron. The arrays are stored as float64.
     """
 
     rates: dict
@@ -96,6 +102,56 @@ class ALMData:
     source: str
     synthetic: bool = False
     neuron_ids: np.ndarray = field(default=None)
+
+    def __post_init__(self):
+        def table(name, d):
+            if not isinstance(d, dict) or set(CONDITIONS) - set(d):
+                raise ValueError(f"{name} must be a dict with the conditions {CONDITIONS} (got "
+                                 f"{sorted(d) if isinstance(d, dict) else type(d).__name__})")
+            out = {}
+            for c in d:
+                try:
+                    a = np.asarray(d[c], dtype=np.float64)
+                except (TypeError, ValueError):
+                    raise ValueError(f"{name}[{c!r}] must be an array of numbers") from None
+                if a.ndim != 2 or min(a.shape) < 1:
+                    raise ValueError(f"{name}[{c!r}] must be a 2-D array (time, neuron) (got shape {a.shape})")
+                if not np.isfinite(a).all():
+                    raise ValueError(f"{name}[{c!r}] must be finite ({np.count_nonzero(~np.isfinite(a))} "
+                                     "NaN or infinite values)")
+                out[c] = a
+            shapes = {out[c].shape for c in CONDITIONS}
+            if len(shapes) != 1:
+                raise ValueError(f"{name} must have the same shape in every condition (got {sorted(shapes)})")
+            return out
+
+        self.rates = table("rates", self.rates)
+        shape = self.rates[CONDITIONS[0]].shape
+        for c in CONDITIONS:
+            if (self.rates[c] < 0).any():
+                raise ValueError(f"rates[{c!r}] must be >= 0 Hz (minimum {self.rates[c].min():g})")
+        if self.utarg is not None:
+            self.utarg = table("utarg", self.utarg)
+            if self.utarg[CONDITIONS[0]].shape != shape:
+                raise ValueError(f"utarg must have the shape of rates, {shape} "
+                                 f"(got {self.utarg[CONDITIONS[0]].shape})")
+        try:
+            t = np.asarray(self.t, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError("t must be an array of times in ms") from None
+        if t.ndim != 1 or t.shape[0] != shape[0]:
+            raise ValueError(f"t must be 1-D with one time (ms) per row of rates, {shape[0]} "
+                             f"(got shape {t.shape})")
+        if not np.isfinite(t).all() or (t.shape[0] > 1 and not (np.diff(t) > 0).all()):
+            raise ValueError("t must be finite and strictly increasing (ms)")
+        if t.shape[0] < 2:
+            raise ValueError("t must hold at least 2 times: the targets are interpolated between samples")
+        self.t = t
+        if self.neuron_ids is not None:
+            ids = np.asarray(self.neuron_ids)
+            if ids.shape != (shape[1],):
+                raise ValueError(f"neuron_ids must hold one id per neuron, {shape[1]} (got shape {ids.shape})")
+            self.neuron_ids = ids
 
     @property
     def n_neurons(self) -> int:

@@ -13,6 +13,25 @@ change one value with :func:`dataclasses.replace`::
 Invalid values raise :class:`ValueError` at construction time, with a message
 that names the parameter and its valid range, e.g.
 ``ValueError: sigma must be > 0 (got -0.1)``. Times are in milliseconds.
+
+Rules every class follows (one helper each, so they cannot drift apart):
+
+* Whole-number fields (:func:`check_int`): ``True``/``False`` are refused; a
+  float with an integral value is accepted as that integer (``2.0`` is ``2``,
+  so ``1e3`` from a JSON file works); ``2.5``, NaN and infinity are refused.
+* A count derived from a fraction (the trained neurons ``train_fraction N``,
+  the E population ``frac_exc N``, the out-degree ``N K / Ne``) is rounded to the
+  nearest integer, halves up (:func:`count_from_fraction`); every message that
+  suggests a value uses the same rule, so a suggested value is accepted.
+* The timeline (:meth:`_Validated._check_timeline`): the stimulus ends after it
+  starts; stimulus, window, learning and recording intervals are whole
+  multiples of ``dt``; at least one learning step and two recorded samples fall
+  inside the training window (a correlation of fewer samples means nothing);
+  a trial has at most ``MAX_STEPS`` (1e8) Euler steps.
+* Sizes: :func:`check_memory` estimates the bytes of the big arrays from the
+  parameters (recordings, connectivity, RLS state, feedforward spikes) and
+  refuses, naming the parameters of the largest, when they exceed the memory
+  available. ``build_network`` and ``train`` of every part call it first.
 """
 
 from __future__ import annotations
@@ -31,6 +50,12 @@ __all__ = [
     "check_real",
     "check_int",
     "check_grid",
+    "check_type",
+    "check_train_args",
+    "count_from_fraction",
+    "memory_limit",
+    "check_memory",
+    "MemoryEstimateError",
 ]
 
 #: Environment variable that asks for a reduced workload (see :func:`smoke_test`).
@@ -92,9 +117,16 @@ def check_real(
 
 
 def check_int(name: str, value, *, lo: int | None = None, hi: int | None = None, what: str = "") -> int:
-    """Return ``value`` as an int, or raise a ValueError naming ``name`` and its range."""
+    """Return ``value`` as an int, or raise a ValueError naming ``name`` and its range.
+
+    ``True``/``False`` are refused (a bool is not a count); a float with an
+    integral value (``2.0``) is accepted as that integer; ``2.5``, NaN and
+    infinity are refused.
+    """
     label = f"{name} ({what})" if what else name
-    if isinstance(value, bool) or not isinstance(value, Integral):
+    if isinstance(value, bool) or getattr(value, "dtype", None) is not None and value.dtype.kind == "b":
+        raise ValueError(f"{label} must be a whole number, not a bool (got {value!r})")
+    if not isinstance(value, Integral):
         if isinstance(value, Real) and math.isfinite(float(value)) and float(value).is_integer():
             value = int(value)
         else:
@@ -126,6 +158,162 @@ def check_grid(name: str, interval: float, dt: float) -> int:
     return n
 
 
+def check_type(name: str, value, types, *, allow_none: bool = False):
+    """Return ``value`` if it is an instance of ``types`` (or None, if allowed), else raise a TypeError.
+
+    The message names the argument, the expected class(es) and what was passed,
+    e.g. ``TypeError: params must be RateParams or RateNetwork (got SpikingParams)``.
+    """
+    if value is None and allow_none:
+        return value
+    if not isinstance(types, tuple):
+        types = (types,)
+    if isinstance(value, types):
+        return value
+    names = " or ".join(t.__name__ for t in types) + (" or None" if allow_none else "")
+    shown = " ".join(repr(value).split())  # one line, also for an array
+    raise TypeError(f"{name} must be {names} (got {type(value).__name__}: {shown:.80})")
+
+
+def check_train_args(n_loops=None, callback=None, stop=None) -> int | None:
+    """The arguments every ``train`` shares: ``n_loops`` (None, or a whole number >= 0: 0 trains
+    nothing and returns the network as it is), ``callback`` (None or callable) and ``stop`` (None or
+    an object with ``is_set()``, e.g. a ``threading.Event``). Returns ``n_loops`` as an int (or None)."""
+    if n_loops is not None:
+        n_loops = check_int("n_loops", n_loops, lo=0, hi=100_000, what="training loops")
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable or None (got {type(callback).__name__})")
+    if stop is not None and not callable(getattr(stop, "is_set", None)):
+        raise TypeError(f"stop must have an is_set() method, e.g. a threading.Event (got {type(stop).__name__})")
+    return n_loops
+
+
+def far_from_default(params, names, factor: float = 10.0) -> str:
+    """Advice naming those of ``names`` whose value is more than ``factor`` times its default in
+    magnitude (e.g. ``noise = 1e+12 is far above its default 2: lower it.``), or "" if none is.
+
+    For the advice of a :class:`~tutorial_lib.training.DivergenceError`: a drive
+    parameter set far too high is then named, not only the usual suspects.
+    """
+    defaults = {f.name: f.default for f in fields(params)}
+    out = []
+    for name in names:
+        v, d = getattr(params, name), defaults[name]
+        if v is None or d is None or d == 0 or abs(v) <= factor * abs(d):
+            continue
+        out.append(f" {name} = {v:g} is far above its default {d:g}: lower it.")
+    return "".join(out)
+
+
+def count_from_fraction(fraction: float, n: int) -> int:
+    """``fraction * n`` rounded to the nearest integer, halves up: THE rule of every derived count.
+
+    ``count_from_fraction(0.005, 100) == 1`` and ``count_from_fraction(0.025, 100) == 3``
+    (Python's ``round`` would give 0 and 2: it rounds halves to even). A product within
+    1e-9 of a half counts as the half, so that a fraction printed from ``k / n``
+    or ``(k - 0.5) / n`` gives back ``k``.
+    """
+    return int(math.floor(fraction * n + 0.5 + 1e-9))
+
+
+def min_fraction(n: int) -> str:
+    """The smallest fraction that :func:`count_from_fraction` turns into at least one of ``n``, as text
+    with 3 significant digits, rounded up (so the value printed is one that is accepted)."""
+    x = 0.5 / n
+    e = math.floor(math.log10(x)) - 2
+    return f"{math.ceil(x / 10.0 ** e - 1e-6) * 10.0 ** e:.3g}"
+
+
+class MemoryEstimateError(ValueError):
+    """The arrays a run would allocate do not fit in memory; raised before allocating any of them.
+
+    ``needed`` and ``available`` are in bytes; ``parameters`` names the
+    parameters that size the largest array; ``terms`` lists every estimated
+    array as ``(what, bytes, parameters)``.
+    """
+
+    def __init__(self, message: str, needed: float, available: float, parameters: tuple, terms: list):
+        super().__init__(message)
+        self.needed = needed
+        self.available = available
+        self.parameters = parameters
+        self.terms = terms
+
+
+#: Environment variable: a memory limit in GiB for :func:`check_memory` (default: the memory available).
+MEMORY_ENV = "TUTORIAL_MEMORY_GB"
+
+
+def memory_limit() -> float:
+    """Bytes a run may allocate: ``$TUTORIAL_MEMORY_GB`` if set, else the memory available now.
+
+    "Available" is ``MemAvailable`` of ``/proc/meminfo`` (Linux), else the physical
+    memory (``os.sysconf``); if neither can be read, no limit (infinity).
+    """
+    env = os.environ.get(MEMORY_ENV, "").strip()
+    if env:
+        try:
+            return float(env) * 2**30
+        except ValueError:
+            pass
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return float(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return float(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, ValueError, OSError):
+        return math.inf
+
+
+def _gib(x: float) -> str:
+    return f"{x / 2**30:.3g} GiB" if x >= 2**27 else f"{x / 2**20:.3g} MiB"
+
+
+def check_memory(params, n_trained: int | None = None, limit: float | None = None) -> float:
+    """Estimate the bytes a run of ``params`` allocates; raise :class:`MemoryEstimateError` if too many.
+
+    The estimate (``params.memory_terms(n_trained)``) counts the big arrays of
+    one training loop and its test: recordings, connectivity, the RLS state,
+    feedforward spikes, with their main temporaries. It errs on the large side
+    (within a factor of about 2). The message names the parameters that size
+    the largest array. ``limit`` defaults to :func:`memory_limit`. Returns the
+    estimate in bytes.
+    """
+    terms = params.memory_terms(n_trained)
+    total = float(sum(b for _, b, _ in terms))
+    limit = memory_limit() if limit is None else limit
+    if total > limit:
+        what, big, names = max(terms, key=lambda t: t[1])
+        lower = [n for n in names if n not in _RAISE_TO_SHRINK]
+        higher = [n for n in names if n in _RAISE_TO_SHRINK]
+        advice = " or ".join(lower) + (", or raise " + " or ".join(higher) if higher else "")
+        raise MemoryEstimateError(
+            f"{names[0]} too large for memory ({', '.join(names)} size it): {what} would need about "
+            f"{_gib(big)} ({_gib(total)} in all), more than the {_gib(limit)} available. Lower {advice}.",
+            total, limit, tuple(names), terms)
+    return total
+
+
+_RAISE_TO_SHRINK = ("record_every", "learn_every")  # intervals: a larger one means fewer samples
+
+
+def _time_names(p) -> tuple:
+    """The timeline field that makes a trial long: the training window, or the stimulus times."""
+    return ("train_duration",) if p.train_duration >= p.stim_off else ("stim_off",)
+
+
+#: Part 3's static run skips its first 200 ms (``balanced.SETTLE_MS``): a trial must be longer.
+STATIC_SETTLE_MS = 200.0
+
+#: Euler steps a trial may have at most: 1e8 steps are about 3 hours of model time at dt = 0.1 ms
+#: (a SPEC trial has 30 000); longer trials would run for days, so they are refused by name.
+MAX_STEPS = 1e8
+
+
 class _Validated:
     """Mixin: after construction, coerce every field through ``_check``."""
 
@@ -140,6 +328,36 @@ class _Validated:
 
     def _check_together(self):
         pass
+
+    def _check_timeline(self, learn_min: int = 1):
+        """The timeline rules every part shares (see the module docstring), in one place.
+
+        ``learn_min``: learning steps the training window must hold at least (Part 3's
+        score correlates the input at the learning times, so it needs two).
+        """
+        if self.stim_off <= self.stim_on:
+            raise ValueError(f"stim_off must be > stim_on = {self.stim_on:g} ms (got {self.stim_off:g})")
+        for name in ("stim_on", "stim_off", "train_duration", "learn_every", "record_every"):
+            value = getattr(self, name)
+            if name == "stim_on" and value == 0:
+                continue
+            check_grid(name, value, self.dt)
+        steps = (self.stim_off + self.train_duration) / self.dt
+        if steps > MAX_STEPS:
+            raise ValueError(
+                f"stim_off + train_duration must be <= {MAX_STEPS:.0e} Euler steps of dt = {self.dt:g} ms, "
+                f"{MAX_STEPS * self.dt:g} ms (got {self.stim_off + self.train_duration:g} ms, {steps:.3g} steps, "
+                f"which would run for days): lower train_duration or stim_off, or raise dt")
+        if self.learn_every * learn_min > self.train_duration:
+            bound = "train_duration" if learn_min == 1 else f"train_duration / {learn_min}"
+            why = "" if learn_min == 1 else (f": the score correlates the input at the learning times and "
+                                             f"needs at least {learn_min} of them")
+            raise ValueError(f"learn_every must be <= {bound} = {self.train_duration / learn_min:g} ms{why} "
+                             f"(got {self.learn_every:g})")
+        if 2 * self.record_every > self.train_duration:
+            raise ValueError(f"record_every must be <= train_duration / 2 = {self.train_duration / 2:g} ms: the "
+                             f"score needs at least two recorded samples in the training window "
+                             f"(got {self.record_every:g})")
 
 
 class _RecurrentNetwork(_Validated):
@@ -173,8 +391,26 @@ class _RecurrentNetwork(_Validated):
         if self.n_trained < 1:
             raise ValueError(
                 f"train_fraction must train at least one neuron: {self.train_fraction:g} x N = "
-                f"{self.train_fraction * self.N:g} rounds to 0; use train_fraction >= {0.5 / self.N:.3g}"
+                f"{self.train_fraction * self.N:g} rounds to 0 (nearest, halves up); use train_fraction >= "
+                f"{min_fraction(self.N)} (got {self.train_fraction:g})"
             )
+
+    def _recurrent_memory(self, per_sample: int) -> list:
+        """Arrays of parts 1 and 2: recordings (``per_sample`` arrays of N per recorded time), the weights,
+        the RLS state and the learning targets, as ``(what, bytes, parameters)``."""
+        t = _time_names(self)
+        n_rec = self.t_end / self.record_every + 1
+        n_learn = self.train_duration / self.learn_every + 1
+        R, m = self.n_trained, self.n_inputs
+        all_to_all = self.K is None or self.K == self.N - 1
+        rls = 8.0 * self.N * self.N if all_to_all else 8.0 * R * m * (m + 2)
+        return [
+            (f"the recordings of a trial ({per_sample} arrays of time x neuron)",
+             8.0 * per_sample * n_rec * self.N, t + ("record_every", "N")),
+            ("the weights and connectivity", 8.0 * self.N * (self.N + 2 * m), ("N",)),
+            ("the RLS state", rls, ("N", "K", "train_fraction")),
+            ("the learning targets", 8.0 * n_learn * R * 2, t + ("learn_every",)),
+        ]
 
     @property
     def n_inputs(self) -> int:
@@ -183,8 +419,9 @@ class _RecurrentNetwork(_Validated):
 
     @property
     def n_trained(self) -> int:
-        """Number of trained neurons: train_fraction x N, rounded."""
-        return int(round(self.train_fraction * self.N))
+        """Number of trained neurons: train_fraction x N, to the nearest integer, halves up
+        (:func:`count_from_fraction`)."""
+        return count_from_fraction(self.train_fraction, self.N)
 
 
 @dataclass(frozen=True)
@@ -244,15 +481,14 @@ class RateParams(_RecurrentNetwork):
 
     def _check_together(self):
         self._check_network()
-        if self.stim_off <= self.stim_on:
-            raise ValueError(f"stim_off must be > stim_on = {self.stim_on:g} ms (got {self.stim_off:g})")
         if self.dt > self.tau / 5:
             raise ValueError(f"dt must be <= tau / 5 = {self.tau / 5:g} ms for a stable Euler step (got {self.dt:g})")
-        for name in ("stim_on", "stim_off", "train_duration", "learn_every", "record_every"):
-            value = getattr(self, name)
-            if name == "stim_on" and value == 0:
-                continue
-            check_grid(name, value, self.dt)
+        self._check_timeline()
+        peak = abs(self.target_amplitude) + self.target_offset
+        if peak >= self.max_rate:  # trained rates follow their targets: they would have to exceed max_rate
+            raise ValueError(f"target_amplitude and target_offset must keep the targets below max_rate = "
+                             f"{self.max_rate:g}: |target_amplitude| + target_offset must be < max_rate, as the "
+                             f"trained rates follow their targets (got {peak:g})")
 
     # derived quantities -------------------------------------------------
 
@@ -266,6 +502,12 @@ class RateParams(_RecurrentNetwork):
     def t_end(self) -> float:
         """Trial length in ms (stimulus off + training window)."""
         return self.stim_off + self.train_duration
+
+    def memory_terms(self, n_trained: int | None = None) -> list:
+        """The big arrays of one training loop and its score, as ``(what, bytes, parameters)`` (see
+        :func:`check_memory`): rates and inputs recorded, the targets on the same grid and the score's
+        copies of them (5 arrays of time x neuron), W, the RLS state."""
+        return self._recurrent_memory(per_sample=5)
 
 
 @dataclass(frozen=True)
@@ -352,8 +594,6 @@ class SpikingParams(_RecurrentNetwork):
 
     def _check_together(self):
         self._check_network()
-        if self.stim_off <= self.stim_on:
-            raise ValueError(f"stim_off must be > stim_on = {self.stim_on:g} ms (got {self.stim_off:g})")
         if self.dt > self.tau_m / 5:
             raise ValueError(
                 f"dt must be <= tau_m / 5 = {self.tau_m / 5:g} ms for an accurate Euler step "
@@ -365,16 +605,7 @@ class SpikingParams(_RecurrentNetwork):
                     f"{name} must be >= dt = {self.dt:g} ms: the Euler decay factor 1 - dt/{name} "
                     f"would be negative (got {getattr(self, name):g})"
                 )
-        for name in ("stim_on", "stim_off", "train_duration", "learn_every", "record_every"):
-            value = getattr(self, name)
-            if name == "stim_on" and value == 0:
-                continue
-            check_grid(name, value, self.dt)
-        if self.learn_every > self.train_duration:
-            raise ValueError(
-                f"learn_every must be <= train_duration = {self.train_duration:g} ms "
-                f"(got {self.learn_every:g})"
-            )
+        self._check_timeline()
 
     # derived quantities -------------------------------------------------
 
@@ -383,6 +614,14 @@ class SpikingParams(_RecurrentNetwork):
     def t_end(self) -> float:
         """Trial length in ms (the training window ends the trial)."""
         return self.stim_off + self.train_duration
+
+    def memory_terms(self, n_trained: int | None = None) -> list:
+        """The big arrays of one training loop, as ``(what, bytes, parameters)`` (see :func:`check_memory`):
+        voltages, currents, total input, external input and targets recorded (7 arrays of time x neuron
+        with the score's copies), the engine's spike buffer (room for ``max_rate`` on average), W, RLS."""
+        spikes = 16.0 * (self.max_rate * 1e-3 * self.N * self.t_end + self.N)
+        return self._recurrent_memory(per_sample=7) + [
+            ("the spike buffer of a trial", spikes, ("max_rate",) + _time_names(self) + ("N",))]
 
     @property
     def n_learn(self) -> int:
@@ -408,7 +647,7 @@ class BalancedParams(_Validated):
     Network (van Vreeswijk and Sompolinsky 1996; Brunel 2000)
     ----------------------------------------------------------
     N : number of neurons (5000).
-    frac_exc : fraction of excitatory neurons; ``Ne = round(frac_exc N)`` (0.5: 2500 E, 2500 I).
+    frac_exc : fraction of excitatory neurons; ``Ne = frac_exc N`` (nearest, halves up) (0.5: 2500 E, 2500 I).
     K : mean number of excitatory inputs per neuron (500). Each neuron projects
         to ``N K / Ne`` others (1000), so it receives about ``K`` E and
         ``K Ni / Ne`` I inputs.
@@ -544,7 +783,7 @@ class BalancedParams(_Validated):
 
     def _check(self, name, v):
         if name == "N":
-            return check_int(name, v, lo=2, hi=100_000, what="number of neurons")
+            return check_int(name, v, lo=3, hi=100_000, what="number of neurons")
         if name == "K":
             return check_int(name, v, lo=1, what="excitatory inputs per neuron")
         if name == "L":
@@ -590,6 +829,9 @@ class BalancedParams(_Validated):
         if Ne < 1 or Ni < 1:
             raise ValueError(f"frac_exc must leave at least one E and one I neuron among N = {self.N} "
                              f"(got {self.frac_exc:g}: Ne = {Ne}, Ni = {Ni})")
+        if Ne < 2:  # K's range [1, Ne (N - 1) / N] would be empty
+            raise ValueError(f"frac_exc must leave at least 2 E neurons among N = {self.N}: each neuron's "
+                             f"E inputs come from other E neurons (got {self.frac_exc:g}: Ne = {Ne})")
         k_max = (Ne * (self.N - 1)) // self.N
         if self.K > k_max:
             raise ValueError(
@@ -608,8 +850,6 @@ class BalancedParams(_Validated):
                     f"n_trained (ALM neurons trained) must be in [L + 1, Ne] = [{self.L + 1}, {Ne}]: "
                     f"each takes L = {self.L} plastic E inputs from the other trained neurons "
                     f"(got {self.n_trained})")
-        if self.stim_off <= self.stim_on:
-            raise ValueError(f"stim_off must be > stim_on = {self.stim_on:g} ms (got {self.stim_off:g})")
         if self.dt > self.tau_m / 5:
             raise ValueError(f"dt must be <= tau_m / 5 = {self.tau_m / 5:g} ms for an accurate Euler step "
                              f"(got {self.dt:g})")
@@ -617,14 +857,15 @@ class BalancedParams(_Validated):
             if getattr(self, name) < self.dt:
                 raise ValueError(f"{name} must be >= dt = {self.dt:g} ms: the Euler decay factor would be "
                                  f"negative (got {getattr(self, name):g})")
-        for name in ("stim_on", "stim_off", "train_duration", "learn_every", "record_every"):
-            value = getattr(self, name)
-            if name == "stim_on" and value == 0:
-                continue
-            check_grid(name, value, self.dt)
-        if self.learn_every > self.train_duration:
-            raise ValueError(f"learn_every must be <= train_duration = {self.train_duration:g} ms "
-                             f"(got {self.learn_every:g})")
+        self._check_timeline(learn_min=2)
+        if self.t_end <= STATIC_SETTLE_MS:
+            raise ValueError(f"train_duration must be > {STATIC_SETTLE_MS:g} - stim_off = "
+                             f"{STATIC_SETTLE_MS - self.stim_off:g} ms: the static run that measures the rates "
+                             f"lasts a trial, stim_off + train_duration, and skips its first "
+                             f"{STATIC_SETTLE_MS:g} ms (got {self.train_duration:g})")
+        if self.ffwd_smooth > self.train_duration:
+            raise ValueError(f"ffwd_smooth (half-width of the feedforward rates' moving average) must be <= "
+                             f"train_duration = {self.train_duration:g} ms (got {self.ffwd_smooth:g})")
         if self.record_every > self.score_window:
             raise ValueError(f"record_every must be <= score_window = {self.score_window:g} ms, or the "
                              f"score's moving average has no samples (got {self.record_every:g})")
@@ -632,8 +873,8 @@ class BalancedParams(_Validated):
     # derived quantities -------------------------------------------------
     @property
     def Ne(self) -> int:
-        """Number of excitatory neurons (indices ``0 .. Ne-1``)."""
-        return int(round(self.frac_exc * self.N))
+        """Number of excitatory neurons (indices ``0 .. Ne-1``): ``frac_exc N``, nearest, halves up."""
+        return count_from_fraction(self.frac_exc, self.N)
 
     @property
     def Ni(self) -> int:
@@ -642,8 +883,8 @@ class BalancedParams(_Validated):
 
     @property
     def out_degree(self) -> int:
-        """Targets of each neuron, ``N K / Ne`` rounded (1000 with the defaults)."""
-        return int(round(self.N * self.K / self.Ne))
+        """Targets of each neuron, ``N K / Ne`` to the nearest integer, halves up (1000 with the defaults)."""
+        return count_from_fraction(self.K / self.Ne, self.N)
 
     @property
     def je(self) -> float:
@@ -704,6 +945,44 @@ class BalancedParams(_Validated):
     def t_end(self) -> float:
         """Trial length in ms (the training window ends the trial)."""
         return self.stim_off + self.train_duration
+
+    #: ALM neurons in the recordings: the number trained when ``n_trained`` is None (for estimates).
+    ALM_NEURONS = 1824
+
+    def memory_terms(self, n_trained: int | None = None) -> list:
+        """The big arrays of building the network and one training loop, as ``(what, bytes, parameters)``
+        (see :func:`check_memory`). ``n_trained``: the number of ALM neurons trained (default
+        ``self.n_trained``, or, if that is None, all of the recordings' neurons, at most Ne)."""
+        R = n_trained if n_trained is not None else (
+            self.n_trained if self.n_trained is not None else min(self.Ne, self.ALM_NEURONS))
+        t = _time_names(self)
+        nf = self.n_ffwd if self.ffwd else 0
+        mp = 2 * self.L
+        item = 4.0 if self.rls_precision == "float32" else 8.0
+        n_syn = float(self.N) * self.out_degree
+        n_rec = self.t_end / self.record_every + 1
+        n_recorded = R + 100
+        terms = [
+            # pre, post (int64), weight and the masks and copies made while splitting into E and I channels
+            ("the static synapses", 48.0 * n_syn, ("N", "K")),
+            ("the recordings of a trial (inputs and voltage of the trained neurons, 7 arrays of time x neuron)",
+             8.0 * 7 * n_rec * n_recorded, t + ("record_every", "n_trained")),
+            ("the spike buffer of a trial", 16.0 * (self.max_rate * 1e-3 * self.N * self.t_end + self.N),
+             ("max_rate",) + t + ("N",)),
+            ("the static run's recordings", 8.0 * 6 * (self.t_end + 1) * 100, t),
+            ("the RLS state of the trained neurons", 2 * (item * R * mp * (mp + nf) + 8.0 * R * (mp + nf)),
+             ("n_trained", "L") + (("n_ffwd",) if nf else ())),
+            ("the RLS penalty matrix", 8.0 * 3 * (mp + nf) ** 2, ("n_ffwd",) if nf else ("L",)),
+        ]
+        if nf:
+            terms.append(("the RLS state's shared feedforward block", 2 * item * nf * nf, ("n_ffwd",)))
+            bins = self.t_end / 1.0 + 1  # rates on a 1 ms grid, two conditions, with the smoothing's sums
+            terms.append(("the feedforward rates", 8.0 * 2 * 4 * bins * nf, ("n_ffwd",) + t))
+            # one chunk of 2000 steps of Bernoulli draws, and the spikes of a trial
+            terms.append(("the feedforward spike draws", 8.0 * 3 * 2000 * nf, ("n_ffwd",)))
+            spikes = 16.0 * (self.ffwd_rate * 4 * 1e-3 * self.train_duration * nf)
+            terms.append(("the feedforward spikes of a trial", spikes, ("ffwd_rate", "n_ffwd") + t))
+        return terms
 
     @property
     def n_learn(self) -> int:

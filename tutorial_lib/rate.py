@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numba import njit
 
-from .params import RateParams
+from .params import RateParams, check_int, check_memory, check_train_args, check_type
 from .rls import FASTMATH, BatchRLS, SharedPoolRLS
 from .training import DivergenceError, TrainResultBase, score_correlation, train_rows
 
@@ -112,8 +112,14 @@ class RateNetwork:
 
 
 def build_network(params: RateParams | None = None) -> RateNetwork:
-    """Draw connectivity, weights, stimulus, target time shifts and trained neurons from ``params.seed``."""
-    p = RateParams() if params is None else params
+    """Draw connectivity, weights, stimulus, target time shifts and trained neurons from ``params.seed``.
+
+    Raises TypeError if ``params`` is not a RateParams, and
+    :class:`~tutorial_lib.params.MemoryEstimateError` (a ValueError naming the
+    parameter) if a trial would not fit in memory.
+    """
+    p = RateParams() if check_type("params", params, RateParams, allow_none=True) is None else params
+    check_memory(p)
     rng = np.random.default_rng(p.seed)
     presyn = random_presyn(rng, p.N, p.n_inputs)
     W = np.zeros((p.N, p.N))
@@ -256,8 +262,12 @@ def run_trial(net: RateNetwork, rls: BatchRLS | SharedPoolRLS | None = None, loo
     The dynamics run compiled between learning steps; at each learning step
     (every ``learn_every`` ms from the end of the stimulus) the trained rows
     of ``W`` get one RLS update from the current rates, before the step's
-    recurrent input is computed.
+    recurrent input is computed. Raises TypeError for arguments of the wrong class.
     """
+    check_type("net", net, RateNetwork)
+    check_type("rls", rls, (BatchRLS, SharedPoolRLS), allow_none=True)
+    if loop is not None:
+        loop = check_int("loop", loop, lo=0)
     p = net.params
     g = _grid(p)
     n_steps = g["n_steps"]
@@ -294,8 +304,15 @@ def run_trial(net: RateNetwork, rls: BatchRLS | SharedPoolRLS | None = None, loo
         u_rec[(step // g["rec_every"]) + 1:] = np.nan
         partial = Trial(t, r_rec, u_rec, target, net.trained, window, np.full(len(net.trained), np.nan))
         during = f" during loop {loop + 1}" if loop is not None else ""
-        if rls is not None and step < g["stim_off"]:
+        if rls is not None and loop and p.g <= 1.5:
+            # the weights RLS learned in earlier loops ran away: at this sigma the untrained network is tame
+            advice = (f"RLS changed the weights too much in the earlier loops: raise lambda (lam, now "
+                      f"{p.lam:g}) so that each RLS step changes the weights less.")
+        elif rls is not None and step < g["stim_off"]:
             advice = "This happened before the training window opens, so RLS could not act yet: lower sigma."
+        elif rls is not None and p.g <= 1.5:
+            advice = (f"Raise lambda (lam, now {p.lam:g}) so that each RLS step changes the weights less, "
+                      f"or lower sigma.")
         elif rls is not None:
             advice = "Lower sigma, or raise lambda (lam) so that each RLS step changes the weights less."
         else:
@@ -304,6 +321,8 @@ def run_trial(net: RateNetwork, rls: BatchRLS | SharedPoolRLS | None = None, loo
             "can still tame a stronger network, since RLS corrects the weights from the end of "
             "the stimulus on."
             )
+        if step < g["stim_off"] and p.stim_max >= 0.1 * p.max_rate:  # the stimulus alone drives the rates up
+            advice += f" Or lower stim_max (now {p.stim_max:g}): the stimulus alone drives the rates that high."
         raise DivergenceError(
             f"The network's rates exceeded max_rate = {p.max_rate:g} at t = {step * p.dt:.1f} ms{during}. "
             f"With sigma = {p.sigma:g} the gain is g = sigma*sqrt(K) = {p.g:.2f}; a ReLU network with "
@@ -335,8 +354,13 @@ def train(params: RateParams | RateNetwork | None = None, *, n_loops: int | None
     stop : an object with ``is_set()`` (a ``threading.Event``); training stops
         after the current loop once it is set.
 
-    Raises :class:`DivergenceError` (with advice) if the rates blow up.
+    Raises :class:`DivergenceError` (with advice) if the rates blow up; TypeError
+    or ValueError, naming the argument, for bad arguments (before any simulation).
     """
+    check_type("params", params, (RateParams, RateNetwork), allow_none=True)
+    n_loops = check_train_args(n_loops, callback, stop)
+    if isinstance(params, RateNetwork):
+        check_memory(params.params)
     net = params.copy() if isinstance(params, RateNetwork) else build_network(params)
     return train_rows(net, run_trial, TrainResult, n_loops=n_loops, callback=callback, progress=progress,
                       stop=stop, desc="Part 1 training")

@@ -282,7 +282,12 @@ class _RLSState:
             f.result()
 
     def update(self, activity, target, other=None) -> np.ndarray:
-        """One RLS step for all neurons; returns the errors before the update."""
+        """One RLS step for all neurons; returns the errors before the update.
+
+        Raises ValueError, naming the argument, if ``activity``, ``target`` or
+        ``other`` holds NaN or infinity (one such step would make ``w`` and ``P``
+        NaN for good); the state is then left unchanged.
+        """
         dtype = self._io_dtype
         activity = np.ascontiguousarray(activity, dtype=dtype)
         self._check_activity(activity)
@@ -290,6 +295,11 @@ class _RLSState:
         target = np.ascontiguousarray(np.broadcast_to(np.asarray(target, dtype=dtype), (n,)))
         other = np.zeros(n, dtype) if other is None else np.ascontiguousarray(
             np.broadcast_to(np.asarray(other, dtype=dtype), (n,)))
+        for name, a in (("activity", activity), ("target", target), ("other", other)):
+            if not np.isfinite(a).all():
+                bad = np.flatnonzero(~np.isfinite(a))
+                raise ValueError(f"{name} must be finite: entry {bad[0]} is {a[bad[0]]} "
+                                 f"({bad.size} non-finite in all); the RLS state was left unchanged")
         self.step(activity, target, other)
         return self.err.copy()
 

@@ -56,7 +56,7 @@ import numpy as np
 from .rate import random_presyn
 from .rls import BatchRLS, SharedPoolRLS
 from .spiking import Learning, LIFNetwork, PlasticSynapses, Run, Synapses, simulate
-from .params import SpikingParams
+from .params import SpikingParams, check_int, check_memory, check_train_args, check_type, far_from_default
 from .training import TrainResultBase, score_correlation, train_rows
 
 __all__ = [
@@ -167,12 +167,13 @@ class Trial:
 
 
 def _advice(p: SpikingParams, learning: bool) -> str:
+    unusual = far_from_default(p, ("noise", "stim_std", "target_amplitude"))
     if learning:
         noise = f", or lower error_noise (now {p.error_noise:g})" if p.error_noise > 0 else ""
         return (f"RLS changed the weights too much: raise lam (now {p.lam:g}) so that each update changes "
-                f"them less{noise}.")
+                f"them less{noise}.{unusual}")
     return (f"The untrained network is too strongly coupled or driven: lower sigma (now {p.sigma:g}) "
-            f"or mu (now {p.mu:g}).")
+            f"or mu (now {p.mu:g}).{unusual}")
 
 
 def _simulate(net: SpikingNetwork, tau_s: float, rng, learning: Learning | None,
@@ -199,8 +200,14 @@ def spontaneous_mean_input(net: SpikingNetwork) -> np.ndarray:
 
 
 def build_network(params: SpikingParams | None = None) -> SpikingNetwork:
-    """Draw connectivity, weights, stimulus, phases and trained neurons; measure ``ubar`` in one run."""
-    p = SpikingParams() if params is None else params
+    """Draw connectivity, weights, stimulus, phases and trained neurons; measure ``ubar`` in one run.
+
+    Raises TypeError if ``params`` is not a SpikingParams, and
+    :class:`~tutorial_lib.params.MemoryEstimateError` (a ValueError naming the
+    parameter) if a trial would not fit in memory.
+    """
+    p = SpikingParams() if check_type("params", params, SpikingParams, allow_none=True) is None else params
+    check_memory(p)
     rng = np.random.default_rng([p.seed, _BUILD])
     presyn = random_presyn(rng, p.N, p.n_inputs)
     W = np.zeros((p.N, p.N))
@@ -228,8 +235,14 @@ def run_trial(net: SpikingNetwork, rls: BatchRLS | SharedPoolRLS | None = None, 
 
     The noise comes from ``rng``; by default from a stream fixed by
     ``params.seed`` and ``loop`` (one for training loops, another for tests), so
-    the same network, seed and loop give the same spikes.
+    the same network, seed and loop give the same spikes. Raises TypeError for
+    arguments of the wrong class.
     """
+    check_type("net", net, SpikingNetwork)
+    check_type("rls", rls, (BatchRLS, SharedPoolRLS), allow_none=True)
+    check_type("rng", rng, np.random.Generator, allow_none=True)
+    if loop is not None:
+        loop = check_int("loop", loop, lo=0)
     p = net.params
     if rng is None:
         stream = _TRAIN if rls is not None else _TEST
@@ -262,8 +275,8 @@ class TrainResult(TrainResultBase):
     """What :func:`train` returns; see :class:`~tutorial_lib.training.TrainResultBase`."""
 
     def test(self, trial: int = 0) -> Trial:
-        """A trial of the trained network without learning (``trial`` picks the noise realisation)."""
-        return run_trial(self.network.copy(), loop=trial)
+        """A trial of the trained network without learning (``trial`` >= 0 picks the noise realisation)."""
+        return run_trial(self.network.copy(), loop=check_int("trial", trial, lo=0, what="noise realisation"))
 
 
 def train(params: SpikingParams | SpikingNetwork | None = None, *, n_loops: int | None = None, callback=None,
@@ -280,8 +293,13 @@ def train(params: SpikingParams | SpikingNetwork | None = None, *, n_loops: int 
     stop : an object with ``is_set()`` (a ``threading.Event``); training stops
         after the current loop once it is set.
 
-    Raises :class:`~tutorial_lib.training.DivergenceError` (with advice) if the activity blows up.
+    Raises :class:`~tutorial_lib.training.DivergenceError` (with advice) if the activity blows up;
+    TypeError or ValueError, naming the argument, for bad arguments (before any simulation).
     """
+    check_type("params", params, (SpikingParams, SpikingNetwork), allow_none=True)
+    n_loops = check_train_args(n_loops, callback, stop)
+    if isinstance(params, SpikingNetwork):
+        check_memory(params.params)
     net = params.copy() if isinstance(params, SpikingNetwork) else build_network(params)
     return train_rows(net, run_trial, TrainResult, n_loops=n_loops, callback=callback, progress=progress,
                       stop=stop, desc="Part 2 training")
