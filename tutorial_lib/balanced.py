@@ -886,7 +886,10 @@ class TrainResult:
     single-trial score) and ``test_scores_avg`` (trial-averaged over
     ``n_test_trials``); ``loop_seconds`` the wall time of each loop (tests
     included); ``last`` the last loop's record; ``rls`` the RLS state (to
-    continue training: ``train(result)``).
+    continue training: ``train(result)``). ``stopped``: training ended early;
+    ``partial``: it was interrupted inside a loop, whose learning steps so far
+    are in the weights (and the RLS state) but in none of the histories, which
+    hold whole loops only. ``network.w`` always equals ``rls.w``.
     """
 
     network: BalancedNetwork
@@ -898,6 +901,7 @@ class TrainResult:
     last: LoopRecord | None
     rls: BatchRLS | SharedInputRLS | None
     stopped: bool = False
+    partial: bool = False
 
     @property
     def params(self) -> BalancedParams:
@@ -935,6 +939,11 @@ def train(params: BalancedParams | BalancedNetwork | TrainResult | None = None, 
     progress : show a progress bar (tqdm) and what is being built.
     stop : an object with ``is_set()`` (a ``threading.Event``); training stops
         after the current loop once it is set.
+
+    Ctrl-C (KeyboardInterrupt) stops training too, possibly inside a loop: the
+    result then says ``stopped=True, partial=True`` (see :class:`TrainResult`).
+    However it stops, ``result.network.w`` equals ``result.rls.w`` and no RLS
+    thread runs after the return.
 
     Raises :class:`~tutorial_lib.training.DivergenceError` (with advice) if the activity blows up.
     """
@@ -975,6 +984,10 @@ def train(params: BalancedParams | BalancedNetwork | TrainResult | None = None, 
         return LoopRecord(loop, trials, tested, seconds[-1])
 
     outcome = run_loops(n, one_loop, callback=callback, progress=progress, stop=stop, desc="Part 3 training")
+    net.w[...] = rls.w  # an interrupt may come between an RLS update and the copy at the end of a trial
+    done = outcome.scores.shape[0]  # whole loops: drop what an interrupted loop recorded
+    del seconds[done:]
+    tests = [t for t in tests if t[0] <= start + done]
     if previous is None:
         old = (np.zeros(0), np.zeros(0, np.int64), np.zeros(0), np.zeros(0), np.zeros(0))
     else:
@@ -991,6 +1004,7 @@ def train(params: BalancedParams | BalancedNetwork | TrainResult | None = None, 
         last=outcome.last,
         rls=rls,
         stopped=outcome.stopped,
+        partial=outcome.partial,
     )
 
 
@@ -1058,6 +1072,7 @@ def save(obj: TrainResult | BalancedNetwork, path, *, include_rls: bool = True):
         "conditions": list(CONDITIONS),
         "has_result": result is not None,
         "stopped": bool(result.stopped) if result is not None else False,
+        "partial": bool(result.partial) if result is not None else False,
         "tutorial_lib_version": __version__,
     }
     return save_arrays(path, a, kind=_KIND, version=FORMAT_VERSION, meta=meta)
@@ -1114,4 +1129,5 @@ def load(path) -> TrainResult:
         last=None,
         rls=rls,
         stopped=bool(meta.get("stopped", False)),
+        partial=bool(meta.get("partial", False)),
     )
