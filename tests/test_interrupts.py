@@ -191,6 +191,19 @@ def _diverge(net):
     return balanced.train(bad, n_loops=2, progress=False)
 
 
+def test_an_interrupt_inside_a_callback_from_c_comes_again_after_it():
+    """llvmlite calls Python back from C while numba loads code; an exception there would be lost."""
+    from tutorial_lib import _signals
+
+    fake = os.path.join(os.sep, "site", "llvmlite", "binding", "executionengine.py")
+    ns = {}
+    exec(compile("import sys\nframe = sys._getframe()", fake, "exec"), ns)
+    assert not _signals.swallowed(signal.SIGINT, sys._getframe())
+    assert _signals.swallowed(signal.SIGINT, ns["frame"])  # and sends SIGINT again shortly
+    with pytest.raises(KeyboardInterrupt):
+        time.sleep(2.0)
+
+
 # ---------------------------------------------------------------------------
 # The command line, with real signals
 

@@ -17,14 +17,26 @@ costs well under a microsecond. Without a guard, :func:`held` installs one for
 its own duration. Off the main thread both do nothing (no signal handler can
 raise there). Handlers that are not Python functions (``SIG_DFL`` for SIGTERM
 kills the process at once, ``SIG_IGN``) are left alone.
+
+One more place must not see a KeyboardInterrupt: Python code that C calls
+back, such as llvmlite's object cache while numba loads or compiles a
+function. There an exception is printed ("Exception ignored ...") and lost,
+and the interrupt with it. :func:`swallowed` tells a handler so; the signal is
+then sent again a moment later, when the callback has returned.
 """
 
 from __future__ import annotations
 
+import os
 import signal
+import sys
 import threading
 
-__all__ = ["guard", "held"]
+__all__ = ["guard", "held", "swallowed"]
+
+# Python functions that C calls back (an exception raised in them is printed and lost)
+_CALLBACK_FILES = (os.path.join("llvmlite", "binding", "executionengine.py"),)
+_RESEND_AFTER = 0.02  # seconds
 
 _SIGNALS = tuple(s for s in (getattr(signal, "SIGINT", None), getattr(signal, "SIGTERM", None)) if s is not None)
 
@@ -34,9 +46,28 @@ _depth = 0            # nesting depth of critical sections (main thread)
 _guards = 0           # nesting depth of guard()
 
 
+def swallowed(signum, frame) -> bool:
+    """Whether an exception raised at ``frame`` would be lost (a callback from C is running).
+
+    If so, ``signum`` is raised again after a few milliseconds (from a helper
+    thread), and the handler should return without raising.
+    """
+    f = frame
+    while f is not None:
+        if f.f_code.co_filename.endswith(_CALLBACK_FILES):
+            timer = threading.Timer(_RESEND_AFTER, signal.raise_signal, (signum,))
+            timer.daemon = True
+            timer.start()
+            return True
+        f = f.f_back
+    return False
+
+
 def _handler(signum, frame):
     if _depth > 0:
         _held.append((signum, frame))
+        return
+    if swallowed(signum, frame):
         return
     h = _wrapped.get(signum)
     if callable(h):
@@ -121,10 +152,10 @@ class held:
         if _depth == 0 and _held:
             try:
                 while _held:  # in order; the first handler that raises ends it, the rest are dropped
-                    signum, frame = _held.pop(0)
+                    signum, _ = _held.pop(0)
                     h = originals.get(signum, signal.getsignal(signum))
                     if callable(h):
-                        h(signum, frame)
+                        h(signum, sys._getframe())
             finally:
                 _held.clear()
         return False

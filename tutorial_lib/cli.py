@@ -374,7 +374,9 @@ class _Raise:
         return False
 
     def _handle(self, signum, frame):
-        if self.done:
+        from ._signals import swallowed
+
+        if self.done or swallowed(signum, frame):  # in a callback from C: it comes again
             return
         self.signum = signum
         raise KeyboardInterrupt
@@ -508,6 +510,10 @@ class _Interrupts:
     def _handle(self, signum, frame):
         from tqdm.auto import tqdm
 
+        from ._signals import swallowed
+
+        if self.armed and swallowed(signum, frame):  # in a callback from C: it comes again
+            return
         if self.signum is None or signum == signal.SIGTERM:
             self.signum = signum
         if signum == signal.SIGINT and not self.stop.is_set() and not self.eager:
