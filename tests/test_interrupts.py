@@ -135,7 +135,8 @@ def _rows_case(module, params):
     return net, fresh
 
 
-@pytest.mark.parametrize("module, params, seed", [(rate, P1, 1), (spiking_net, P2, 2)], ids=["part1", "part2"])
+@pytest.mark.parametrize("module, params, seed", [(rate, P1, 1), (spiking_net, P2, 2)],
+                         ids=["part1", "part2"])
 def test_ctrl_c_during_part1_and_part2_training_leaves_one_consistent_state(module, params, seed, logged):
     log, originals = logged
     net, fresh = _rows_case(module, params)
@@ -242,8 +243,8 @@ def _start(folder, extra=(), slow=0.0):
 
 
 # lines of the command's output, from its start (signal handlers in place) to the final save
-MARKS = (b"Using the SYNTHETIC", b"Training 20 E", b"loop    1  training", b"loop    2  test", b"Training done",
-         b"final test")
+MARKS = (b"Using the SYNTHETIC", b"Training 20 E", b"loop    1  training", b"loop    2  test",
+         b"Training done", b"final test")
 
 
 def _wait_for(proc, mark=MARKS[0]):

@@ -38,7 +38,7 @@ __all__ = ["guard", "held", "swallowed"]
 _CALLBACK_FILES = (os.path.join("llvmlite", "binding", "executionengine.py"),)
 _RESEND_AFTER = 0.02  # seconds
 
-_SIGNALS = tuple(s for s in (getattr(signal, "SIGINT", None), getattr(signal, "SIGTERM", None)) if s is not None)
+_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM") if hasattr(signal, name))
 
 _wrapped: dict = {}   # signal number -> the handler our handler stands in for
 _held: list = []      # (signum, frame) of signals that arrived inside a critical section

@@ -776,8 +776,8 @@ def _part3_run(sp, args, params: BalancedParams, argv, intr: _Interrupts) -> int
     except OSError as exc:
         return _error(_one_line(exc))
     if intr.signum is not None:  # it came while the files were written: they were finished first
-        print(f"Interrupted ({_signal_name(intr.exit_code)}) while saving; the training and the files written "
-              "are complete.", file=sys.stderr)
+        print(f"Interrupted ({_signal_name(intr.exit_code)}) while saving; the training and the files "
+              "written are complete.", file=sys.stderr)
         return intr.exit_code
     return 0
 
