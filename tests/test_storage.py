@@ -94,6 +94,48 @@ def test_atomic_write_replaces_only_when_complete(tmp_path):
         storage.atomic_write(tmp_path / "no" / "such" / "f.bin", lambda f: None)
 
 
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_a_saved_file_has_the_mode_of_any_new_file(tmp_path, umask, mode):
+    old = os.umask(umask)
+    try:
+        path = save_arrays(tmp_path / "a.npz", {"a": np.arange(3.0)}, kind="demo", version=1)
+        plain = tmp_path / "plain.txt"
+        plain.write_text("x")
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == mode == plain.stat().st_mode & 0o777
+
+
+@pytest.mark.skipif(os.name != "posix", reason="process ids are checked on POSIX")
+def test_stale_temporary_files_of_the_same_target_are_removed_by_the_next_write(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True)
+    dead = int(gone.stdout)  # that process has ended (its id is not reused this soon)
+    alive = os.getppid()
+    names = {
+        f".a.npz.{dead}-1a2b3c4d.tmp": False,      # killed during a write of a.npz: removed
+        f".a.npz.{alive}-1a2b3c4d.tmp": True,      # a live process writing a.npz: kept
+        f".b.npz.{dead}-1a2b3c4d.tmp": True,       # another target: kept
+        f".a.npz.x.{dead}-1a2b3c4d.tmp": True,     # the target "a.npz.x": kept
+        ".a.npz.k2j4_9xq.tmp": True,               # old form, without a process id, recent: kept
+        ".a.npz.old4_9xq.tmp": False,              # ... and old: removed
+        "a.npz.notes.tmp": True,                   # not a hidden temporary file
+    }
+    for name in names:
+        (tmp_path / name).write_bytes(b"half")
+    hour_ago = time.time() - storage.STALE_AFTER - 10
+    os.utime(tmp_path / ".a.npz.old4_9xq.tmp", (hour_ago, hour_ago))
+    save_arrays(tmp_path / "a.npz", {"a": np.arange(3.0)}, kind="demo", version=1)
+    assert {n: (tmp_path / n).exists() for n in names} == names
+    assert (tmp_path / "a.npz").exists()
+    temporaries = sorted(n for n in os.listdir(tmp_path) if n.endswith(".tmp"))
+    assert temporaries == sorted(n for n, kept in names.items() if kept)
+
+
 def test_object_arrays_and_reserved_names_are_refused(tmp_path):
     with pytest.raises(ValueError, match="dtype object"):
         save_arrays(tmp_path / "a.npz", {"a": np.array([{}, None])}, kind="demo", version=1)

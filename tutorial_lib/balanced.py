@@ -977,7 +977,10 @@ class TrainResult:
     single-trial score) and ``test_scores_avg`` (trial-averaged over
     ``n_test_trials``); ``loop_seconds`` the wall time of each loop (tests
     included); ``last`` the last loop's record; ``rls`` the RLS state (to
-    continue training: ``train(result)``).
+    continue training: ``train(result)``). ``stopped``: training ended early;
+    ``partial``: it was interrupted inside a loop, whose learning steps so far
+    are in the weights (and the RLS state) but in none of the histories, which
+    hold whole loops only. ``network.w`` always equals ``rls.w``.
     """
 
     network: BalancedNetwork
@@ -989,6 +992,7 @@ class TrainResult:
     last: LoopRecord | None
     rls: BatchRLS | SharedInputRLS | None
     stopped: bool = False
+    partial: bool = False
 
     @property
     def params(self) -> BalancedParams:
@@ -1029,6 +1033,7 @@ def train(params: BalancedParams | BalancedNetwork | TrainResult | None = None, 
 
     Raises :class:`~tutorial_lib.training.DivergenceError` (with advice) if the activity blows up;
     TypeError or ValueError, naming the argument, for bad arguments (before any simulation).
+        partial=bool(meta.get("partial", False)),
     """
     check_type("params", params, (BalancedParams, BalancedNetwork, TrainResult), allow_none=True)
     check_type("data", data, ALMData, allow_none=True)
@@ -1073,6 +1078,10 @@ def train(params: BalancedParams | BalancedNetwork | TrainResult | None = None, 
         return LoopRecord(loop, trials, tested, seconds[-1])
 
     outcome = run_loops(n, one_loop, callback=callback, progress=progress, stop=stop, desc="Part 3 training")
+    net.w[...] = rls.w  # an interrupt may come between an RLS update and the copy at the end of a trial
+    done = outcome.scores.shape[0]  # whole loops: drop what an interrupted loop recorded
+    del seconds[done:]
+    tests = [t for t in tests if t[0] <= start + done]
     if previous is None:
         old = (np.zeros(0), np.zeros(0, np.int64), np.zeros(0), np.zeros(0), np.zeros(0))
     else:
@@ -1089,6 +1098,7 @@ def train(params: BalancedParams | BalancedNetwork | TrainResult | None = None, 
         last=outcome.last,
         rls=rls,
         stopped=outcome.stopped,
+        partial=outcome.partial,
     )
 
 
@@ -1156,6 +1166,7 @@ def save(obj: TrainResult | BalancedNetwork, path, *, include_rls: bool = True):
         "conditions": list(CONDITIONS),
         "has_result": result is not None,
         "stopped": bool(result.stopped) if result is not None else False,
+        "partial": bool(result.partial) if result is not None else False,
         "tutorial_lib_version": __version__,
     }
     return save_arrays(path, a, kind=_KIND, version=FORMAT_VERSION, meta=meta)
@@ -1204,6 +1215,7 @@ def load(path) -> TrainResult:
     alm_source = meta_value("alm_source", str, "a text")
     alm_synthetic = meta_value("alm_synthetic", bool, "true or false")
     stopped = meta_value("stopped", bool, "true or false") if "stopped" in meta else False
+    partial = meta_value("partial", bool, "true or false") if "partial" in meta else False
     has_result = meta_value("has_result", bool, "true or false") if "has_result" in meta else "scores" in a
     N, Ne, L = p.N, p.Ne, p.L
 
@@ -1306,4 +1318,5 @@ def load(path) -> TrainResult:
         last=None,
         rls=rls,
         stopped=stopped,
+        partial=partial,
     )

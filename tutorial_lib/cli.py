@@ -24,7 +24,10 @@ run. The full SPEC configuration, 200 loops::
 Ctrl-C once: the current loop finishes, the checkpoint is saved, and the
 command to resume is printed (exit code 130). Ctrl-C twice, or SIGTERM: the
 current loop is abandoned and the run resumes from the last checkpoint (exit
-code 130, 143 for SIGTERM). Diverging networks and bad parameters end with a
+code 130, 143 for SIGTERM). A file being written when a signal comes (a
+checkpoint, ``--out``) is finished first, never left half done. Whenever a
+run is interrupted it ends with one line on stderr and exit code 130 (SIGINT)
+or 143 (SIGTERM). Diverging networks and bad parameters end with a
 one-line error (exit code 1; 2 for bad parameters and flags).
 
 ``--scores-json PATH`` (every part) writes the score history as JSON; for
@@ -359,7 +362,67 @@ def _check_folder(sp, flag: str, path) -> None:
         sp.error(f"{flag} {path}: the folder {folder} is not writable")
 
 
+class _Raise:
+    """SIGINT and SIGTERM raise KeyboardInterrupt (in the main thread) for the whole command.
+
+    SIGTERM's default would end the process at once, without a message and with
+    a file half written; ``signum`` keeps the last signal, for the exit code.
+    Part 3 installs :class:`_Interrupts` over it while it trains and saves.
+    """
+
+    def __init__(self):
+        self.signum = None
+        self.final = False  # the process ends after this: a late signal is ignored, not a traceback
+        self.done = False   # the command has its exit code: a signal now changes nothing
+        self._old = {}
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for s in (signal.SIGINT, signal.SIGTERM):
+                self._old[s] = signal.signal(s, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        for s, h in self._old.items():
+            signal.signal(s, signal.SIG_IGN if self.final else h)
+        self._old = {}
+        return False
+
+    def _handle(self, signum, frame):
+        from ._signals import swallowed
+
+        if self.done or swallowed(signum, frame):  # in a callback from C: it comes again
+            return
+        self.signum = signum
+        raise KeyboardInterrupt
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_SIGTERM if self.signum == signal.SIGTERM else EXIT_SIGINT
+
+
+_RAISE = _Raise()
+
+
+def _signal_name(code: int) -> str:
+    return "SIGTERM" if code == EXIT_SIGTERM else "SIGINT"
+
+
 def main(argv=None) -> int:
+    """Run the command line; returns the exit code (see the module's docstring)."""
+    _RAISE.final = argv is None  # the program itself (rls-tutorial, python -m tutorial_lib)
+    _RAISE.signum, _RAISE.done = None, False
+    with _RAISE:
+        try:
+            code = _main(argv)
+        except KeyboardInterrupt:
+            code = _RAISE.exit_code
+            print(f"rls-tutorial: interrupted ({_signal_name(code)})", file=sys.stderr)
+        _RAISE.done = True
+    return code
+
+
+def _main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     ap, subs = build_parser()
     args = ap.parse_args(argv)
@@ -413,7 +476,12 @@ def _rows(args, params, argv) -> int:
             "final_test": {"n_trials": 1, "score": _jsonable([test])[0]},
             "params": params_to_dict(params), "tutorial_lib_version": __version__,
         })
-    return EXIT_SIGINT if result.stopped else 0
+    if result.stopped:
+        code = _RAISE.exit_code
+        print(f"rls-tutorial: interrupted ({_signal_name(code)}) after {len(result.scores)} loop(s)",
+              file=sys.stderr)
+        return code
+    return 0
 
 
 # ---------------------------------------------------------------------------
@@ -429,6 +497,9 @@ class _Interrupts:
     training), raises KeyboardInterrupt: the current loop is abandoned and its
     half-trained state discarded. Outside training (e.g. while a checkpoint is
     written) the signal only sets the flags, so a file is never left half done.
+    With ``eager`` (building the network, the final test: nothing to finish)
+    the first Ctrl-C already abandons. Entering it again while it is active
+    does nothing (it stays installed until the outermost exit).
     """
 
     def __init__(self):
@@ -436,26 +507,35 @@ class _Interrupts:
         self.abandon = False
         self.signum = None
         self.armed = False
+        self.eager = False
         self._old = {}
+        self._depth = 0
 
     def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
+        self._depth += 1
+        if self._depth == 1 and threading.current_thread() is threading.main_thread():
             for s in (signal.SIGINT, signal.SIGTERM):
                 self._old[s] = signal.signal(s, self._handle)
         return self
 
     def __exit__(self, *exc):
-        for s, h in self._old.items():
-            signal.signal(s, h)
-        self._old = {}
+        self._depth -= 1
+        if self._depth == 0:
+            for s, h in self._old.items():
+                signal.signal(s, h)
+            self._old = {}
         return False
 
     def _handle(self, signum, frame):
         from tqdm.auto import tqdm
 
+        from ._signals import swallowed
+
+        if self.armed and swallowed(signum, frame):  # in a callback from C: it comes again
+            return
         if self.signum is None or signum == signal.SIGTERM:
             self.signum = signum
-        if signum == signal.SIGINT and not self.stop.is_set():
+        if signum == signal.SIGINT and not self.stop.is_set() and not self.eager:
             self.stop.set()
             tqdm.write("Ctrl-C: stopping after the current loop (Ctrl-C again abandons it) ...")
             return
@@ -530,6 +610,12 @@ def _load_alm(args):
 
 
 def _part3(sp, args, params: BalancedParams, argv) -> int:
+    intr = _Interrupts()
+    with intr:  # from the checks to the last file written: a signal never leaves a file half done
+        return _part3_run(sp, args, params, argv, intr)
+
+
+def _part3_run(sp, args, params: BalancedParams, argv, intr: _Interrupts) -> int:
     from tqdm.auto import tqdm
 
     from . import balanced
@@ -587,7 +673,6 @@ def _part3(sp, args, params: BalancedParams, argv) -> int:
     elif args.resume:
         print(f"No checkpoint at {ck} yet: starting from loop 1.")
 
-    intr = _Interrupts()
     bar = None
     saved_loops = result.n_loops if result is not None else None  # loops held by the checkpoint file
 
@@ -613,19 +698,20 @@ def _part3(sp, args, params: BalancedParams, argv) -> int:
         if ck is None:
             return "nothing was saved (use --checkpoint PATH to make a run resumable)"
         if saved_loops is None:
-            return f"no checkpoint was saved yet; start again with:\n  {resume_cmd}"
-        return f"the checkpoint {ck} holds {saved_loops} of {total} loops; resume with:\n  {resume_cmd}"
+            return f"no checkpoint was saved yet; start again with: {resume_cmd}"
+        return f"the checkpoint {ck} holds {saved_loops} of {total} loops; resume with: {resume_cmd}"
 
     t_start = time.perf_counter()
+    abandoned = False  # a loop in progress was given up (Ctrl-C twice, SIGTERM)
     try:
         with intr:
             net = None
             if result is None:
-                intr.armed = True
+                intr.armed = intr.eager = True
                 try:
                     net = balanced.build_network(params, _load_alm(args), progress=True)
                 finally:
-                    intr.armed = False
+                    intr.armed = intr.eager = False
             done = 0 if result is None else result.n_loops
             bar = tqdm(total=total, initial=done, desc="Part 3 training", unit="loop", dynamic_ncols=True)
             while done < total and not intr.stop.is_set():
@@ -641,6 +727,7 @@ def _part3(sp, args, params: BalancedParams, argv) -> int:
                 finally:
                     intr.armed = False
                 if intr.abandon:
+                    abandoned = True
                     break  # ``new`` may hold a half-trained loop: discard it
                 result, net = new, None
                 done = result.n_loops
@@ -674,7 +761,7 @@ def _part3(sp, args, params: BalancedParams, argv) -> int:
         return _error(_one_line(exc))
 
     if intr.stop.is_set():  # interrupted: the loop in progress was finished or abandoned
-        if intr.abandon:
+        if abandoned:
             print(f"Interrupted: the loop in progress was abandoned; {where_saved()}", file=sys.stderr)
         else:
             n = result.n_loops if result is not None else 0
@@ -689,13 +776,16 @@ def _part3(sp, args, params: BalancedParams, argv) -> int:
 
     elapsed = time.perf_counter() - t_start
     print(f"Training done: {total} loop(s) ({elapsed:.1f} s in this run).")
+    intr.armed = intr.eager = True
     try:
         tested = result.test(n_trials=params.n_test_trials)
     except KeyboardInterrupt:
         print(f"Interrupted during the final test; {where_saved()}", file=sys.stderr)
-        return EXIT_SIGINT
+        return intr.exit_code
     except DivergenceError as exc:
         return _error(_one_line(exc))
+    finally:
+        intr.armed = intr.eager = False
     print(f"final test ({params.n_test_trials} trials, no learning): single-trial score {tested.score:.4f}, "
           f"trial-averaged score {tested.score_avg:.4f}")
     final = {"n_trials": int(params.n_test_trials), "score": _jsonable([tested.score])[0],
@@ -710,6 +800,10 @@ def _part3(sp, args, params: BalancedParams, argv) -> int:
             print(f"Wrote the score history to {args.scores_json}.")
     except OSError as exc:
         return _error(_one_line(exc))
+    if intr.signum is not None:  # it came while the files were written: they were finished first
+        print(f"Interrupted ({_signal_name(intr.exit_code)}) while saving; the training and the files "
+              "written are complete.", file=sys.stderr)
+        return intr.exit_code
     return 0
 
 

@@ -56,10 +56,12 @@ References
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 from numba import njit
+
+from ._signals import held
 
 __all__ = ["BatchRLS", "SharedPoolRLS", "SharedInputRLS", "make_rls", "rls_update", "rls_update_batch",
            "rls_step", "rls_batch_step",
@@ -272,14 +274,23 @@ class _RLSState:
 
     def _run(self, kernel, args, per_neuron) -> None:
         """``kernel(*args)``, or one call per chunk of neurons on the thread pool: the arguments at the
-        positions ``per_neuron`` are sliced to the chunk, the others passed whole."""
+        positions ``per_neuron`` are sliced to the chunk, the others passed whole.
+
+        All or nothing with respect to interruption: one compiled call cannot be
+        interrupted, and with threads a KeyboardInterrupt (Ctrl-C, the notebook's
+        interrupt) is held back until every chunk is done (see :mod:`tutorial_lib._signals`),
+        so no worker writes after it, and the weights and ``P`` stay in step.
+        """
         if self.threads == 1:
             kernel(*args)
             return
-        futures = [_pool(self.threads).submit(kernel, *(a[c] if i in per_neuron else a for i, a in enumerate(args)))
-                   for c in self._chunks]
-        for f in futures:
-            f.result()
+        with held():
+            futures = [_pool(self.threads).submit(kernel, *(a[c] if i in per_neuron else a
+                                                            for i, a in enumerate(args)))
+                       for c in self._chunks]
+            wait(futures)  # all of them, even if one failed
+            for f in futures:
+                f.result()
 
     def update(self, activity, target, other=None) -> np.ndarray:
         """One RLS step for all neurons; returns the errors before the update.
@@ -693,8 +704,9 @@ class SharedInputRLS(_RLSState):
         np.take(activity, self.shared, out=f)
         beta = 1.0 / (1.0 + _shared_prepare(self.Q, f, g))
         args = (self.Pr, self.Gt, self.w, self.private, activity, f, g, beta, target, other, self.err)
-        self._run(rls_block_step, args, per_neuron=(0, 1, 2, 3, 8, 9, 10))
-        _shared_update(self.Q, g, beta)
+        with held():  # the private blocks and the shared Q change together or not at all
+            self._run(rls_block_step, args, per_neuron=(0, 1, 2, 3, 8, 9, 10))
+            _shared_update(self.Q, g, beta)
 
     def state(self) -> dict:
         """The arrays that define the RLS state besides ``w`` (for saving)."""

@@ -14,7 +14,10 @@ Writing is atomic: the archive goes to a temporary file in the destination's
 folder, is flushed to disk, and only then replaces the destination with
 :func:`os.replace` (an atomic rename on POSIX and Windows). A write that fails
 half-way (full disk, interrupted kernel, an array that cannot be stored)
-leaves any previous file untouched and no temporary file behind.
+leaves any previous file untouched and no temporary file behind. A process
+killed outright (SIGKILL, power loss) cannot clean up: its temporary file is
+removed by the next write of the same file (see :func:`atomic_write`). The
+file gets the permissions of any new file (``0o666`` less the umask).
 
 Reading is strict: :func:`load_arrays` reads every member in full (so that
 the zip's CRC-32 checksums are verified) and turns whatever a damaged file
@@ -47,8 +50,9 @@ import json
 import math
 import os
 import re
+import secrets
 import struct
-import tempfile
+import time
 import tokenize
 import zipfile
 import zlib
@@ -89,31 +93,115 @@ def _npz_path(path) -> Path:
     return path if path.suffix else path.with_suffix(".npz")
 
 
+#: A temporary file whose writer cannot be identified (no process id in its name, or on Windows)
+#: counts as abandoned after this many seconds without a change.
+STALE_AFTER = 3600.0
+
+
+def _pid_alive(pid: int) -> bool:
+    """Whether a process with this id runs on this machine (POSIX; True if it cannot be told)."""
+    if os.name != "posix":
+        return True  # os.kill(pid, 0) would send CTRL_C_EVENT on Windows
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: it exists, owned by someone else
+        return True
+    return True
+
+
+def _remove_stale_temporaries(folder: Path, name: str) -> list[Path]:
+    """Remove the temporary files of earlier writes of ``folder / name`` whose writer is gone.
+
+    Only files named like :func:`atomic_write`'s temporaries of this very target
+    are considered, ``.<name>.<pid>-<random>.tmp``: one is removed if no process
+    with that id runs on this machine (a write killed outright), or, for the older
+    form ``.<name>.<random>.tmp`` without an id (and on Windows), if it has not
+    changed for :data:`STALE_AFTER` seconds. A write in progress in another live
+    process is left alone. (Processes on other machines writing into a shared
+    folder are not seen: write a file from one machine at a time.) Returns the
+    paths removed.
+    """
+    prefix, suffix = f".{name}.", ".tmp"
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        n = entry.name
+        if not (n.startswith(prefix) and n.endswith(suffix)) or len(n) <= len(prefix) + len(suffix):
+            continue
+        middle = n[len(prefix):-len(suffix)]
+        if "." in middle:  # belongs to a longer target name (".a.npz.x.tmp" vs target "a")
+            continue
+        pid, dash, _ = middle.partition("-")
+        try:
+            if dash and pid.isdigit() and os.name == "posix":
+                stale = int(pid) != os.getpid() and not _pid_alive(int(pid))
+            else:
+                stale = time.time() - entry.stat(follow_symlinks=False).st_mtime > STALE_AFTER
+            if stale and entry.is_file(follow_symlinks=False):
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+        except OSError:  # gone meanwhile, or not ours to remove
+            continue
+    return removed
+
+
+def _create_temporary(folder: Path, name: str) -> tuple[int, Path]:
+    """A new, empty file ``.<name>.<pid>-<random>.tmp`` in ``folder``, opened for writing.
+
+    Created with mode ``0o666`` so that the umask applies, as to any new file
+    (:func:`tempfile.mkstemp` would make it ``0o600``, private to its owner).
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        tmp = folder / f".{name}.{os.getpid()}-{secrets.token_hex(4)}.tmp"
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"cannot create a temporary file for {folder / name}")
+
+
 def atomic_write(path, write) -> Path:
     """Call ``write(file)`` on a temporary binary file next to ``path``, then move it into place.
 
     The temporary file is in the same folder (so the final :func:`os.replace`
     is a rename, not a copy), flushed and synced before the rename. If
-    ``write`` raises, the temporary file is removed, ``path`` is left as it
-    was, and the exception propagates. Returns ``path``.
+    ``write`` raises (KeyboardInterrupt too), the temporary file is removed,
+    ``path`` is left as it was, and the exception propagates. Temporary files
+    of earlier writes of ``path`` whose process is gone (killed during a write)
+    are removed first (see :func:`_remove_stale_temporaries`). The file gets the
+    permissions of any new file: ``0o666`` less the umask. Returns ``path``.
     """
+    from ._signals import held
+
     path = Path(os.fspath(path)).expanduser()
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise FileNotFoundError(f"cannot save to {path}: the folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    _remove_stale_temporaries(folder, path.name)
+    with held():  # no interrupt between creating the file and being ready to remove it
+        fd, tmp = _create_temporary(folder, path.name)
+        f = os.fdopen(fd, "wb")
+        ok = False
     try:
-        with os.fdopen(fd, "wb") as f:
+        with f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+        ok = True
+    finally:
+        if not ok:
+            with held():  # an interrupt during the write must not also stop the clean-up
+                try:
+                    os.unlink(tmp)
+                except FileNotFoundError:
+                    pass
     return path
 
 

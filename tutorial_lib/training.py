@@ -5,6 +5,14 @@ callback after each loop (live plots use it), and stops early when asked
 (a Stop button sets an event; a callback returns ``False``; Ctrl-C / the
 notebook's interrupt). Stopping early is not an error: the result says
 ``stopped=True`` and keeps what was learned so far.
+
+However training stops, the returned result is in one consistent state: no
+RLS worker thread runs after the return (an RLS update is all-or-nothing with
+respect to interruption, see :mod:`tutorial_lib._signals`), and the network's
+trained weights are exactly the RLS weights. A Stop button or a callback stops
+between loops; an interrupt may stop inside a loop. Then the weights keep the
+learning steps of that unfinished loop, which has no score: the result says
+``partial=True`` (its ``scores`` and histories hold the whole loops only).
 """
 
 from __future__ import annotations
@@ -48,7 +56,9 @@ class TrainResultBase:
     ``network`` holds the trained weights, ``W0`` the initial ones; ``scores``
     the score of each loop (measured while learning); ``last`` the last loop's
     trial; ``rls`` the RLS state (to continue training); ``stopped`` whether
-    training ended early.
+    training ended early; ``partial`` whether it was interrupted inside a loop
+    (the weights then include that loop's learning steps so far; ``scores``
+    counts whole loops only). The trained rows of ``network.W`` always equal ``rls.w``.
     """
 
     network: object
@@ -57,6 +67,7 @@ class TrainResultBase:
     last: object
     rls: object
     stopped: bool = False
+    partial: bool = False
 
     @property
     def params(self):
@@ -70,9 +81,12 @@ class TrainResultBase:
 
 @dataclass
 class LoopOutcome:
+    """``scores`` of the whole loops, the ``last`` loop's trial; ``partial``: interrupted inside a loop."""
+
     scores: np.ndarray
     last: object
     stopped: bool
+    partial: bool = False
 
 
 def run_loops(n_loops: int, one_loop, *, callback=None, progress=True, stop=None, desc="training") -> LoopOutcome:
@@ -80,39 +94,49 @@ def run_loops(n_loops: int, one_loop, *, callback=None, progress=True, stop=None
 
     ``callback(loop, trial, scores)`` runs after every loop; returning ``False``
     stops. ``stop.is_set()`` (a threading.Event) is checked before each loop.
-    KeyboardInterrupt (the notebook's stop button) ends training cleanly.
+    KeyboardInterrupt (the notebook's stop button) ends training cleanly; if it
+    came inside a loop (after ``one_loop`` started, before its score was counted),
+    the outcome says ``partial=True``. It never splits an RLS update (see
+    :mod:`tutorial_lib._signals`; the guard installed here makes holding signals cheap).
     """
     from tqdm.auto import tqdm
 
     import time
 
+    from ._signals import guard
+
     scores: list[float] = []
     last = None
     stopped = False
+    inside = False  # from the start of one_loop until its score is counted
     t0 = time.perf_counter()
     bar = tqdm(total=n_loops, desc=desc, disable=not progress, leave=True)
     try:
-        for loop in range(n_loops):
-            if stop is not None and stop.is_set():
-                stopped = True
-                break
-            last = one_loop(loop)
-            scores.append(last.score)
-            bar.update(1)
-            bar.set_postfix(score=f"{last.score:.3f}")
-            if callback is not None and callback(loop, last, np.array(scores)) is False:
-                stopped = loop + 1 < n_loops
-                break
+        with guard():
+            for loop in range(n_loops):
+                if stop is not None and stop.is_set():
+                    stopped = True
+                    break
+                inside = True
+                trial = one_loop(loop)
+                scores.append(trial.score)
+                last, inside = trial, False
+                bar.update(1)
+                bar.set_postfix(score=f"{last.score:.3f}")
+                if callback is not None and callback(loop, last, np.array(scores)) is False:
+                    stopped = loop + 1 < n_loops
+                    break
     except KeyboardInterrupt:
         stopped = True
-        print(f"Training interrupted after {len(scores)} loop(s); the result keeps what was learned.")
+        print(f"Training interrupted after {len(scores)} loop(s); the result keeps what was learned"
+              + (" (and the unfinished loop's learning so far)." if inside else "."))
     finally:
         bar.close()
     if progress and scores:
         # a plain line too: a saved notebook shows it where a progress widget cannot be rendered
         print(f"{desc}: {len(scores)} loop(s) in {time.perf_counter() - t0:.1f} s; "
               f"score {scores[0]:.3f} in loop 1, {scores[-1]:.3f} in loop {len(scores)}")
-    return LoopOutcome(np.array(scores), last, stopped)
+    return LoopOutcome(np.array(scores), last, stopped, inside)
 
 
 def train_rows(net, run_trial, result_cls, *, n_loops=None, callback=None, progress=True, stop=None,
@@ -123,7 +147,8 @@ def train_rows(net, run_trial, result_cls, *, n_loops=None, callback=None, progr
     plastic, RLS starts from the current weights (the penalty acts on
     ``w - w0``), and ``run_trial(net, rls, loop)`` runs one learning trial.
     All-to-all networks get the exact shared-P RLS (:func:`~tutorial_lib.rls.make_rls`).
-    Returns ``result_cls(net, W0, scores, last, rls, stopped)``.
+    Returns ``result_cls(net, W0, scores, last, rls, stopped, partial)``; the trained
+    rows of ``net.W`` are then exactly ``rls.w``, however training stopped.
     """
     from .rls import make_rls
 
@@ -133,4 +158,6 @@ def train_rows(net, run_trial, result_cls, *, n_loops=None, callback=None, progr
     rls = make_rls(presyn, p.lam, w0=net.W[net.trained[:, None], presyn], rows=net.trained, n_pool=p.N)
     outcome = run_loops(p.n_loops if n_loops is None else n_loops, lambda loop: run_trial(net, rls, loop),
                         callback=callback, progress=progress, stop=stop, desc=desc)
-    return result_cls(net, W0, outcome.scores, outcome.last, rls, outcome.stopped)
+    # a trial copies rls.w into W after each update; an interrupt may come in between
+    net.W[net.trained[:, None], rls.presyn] = rls.w
+    return result_cls(net, W0, outcome.scores, outcome.last, rls, outcome.stopped, outcome.partial)
