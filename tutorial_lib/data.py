@@ -26,10 +26,13 @@ remembered for the rest of the session, so it is not tried again.
 
 Getting started::
 
-    >>> from tutorial_lib.data import load_alm
-    >>> alm = load_alm(fallback="synthetic")
-    >>> alm.rates["right"].shape[0]        # 101 time samples
-    101
+    >>> from tutorial_lib.data import load_alm, synthetic_alm
+    >>> alm = load_alm(fallback="synthetic")  # doctest: +SKIP
+    >>> alm = synthetic_alm(seed=0)             # what load_alm gives offline, without the notice
+    >>> alm.rates["right"].shape                # 101 time samples (every 20 ms) x neurons
+    (101, 1824)
+    >>> alm.label
+    'synthetic'
 """
 
 from __future__ import annotations

@@ -37,7 +37,9 @@ Getting started::
     >>> import numpy as np, tempfile, os
     >>> from tutorial_lib.storage import save_arrays, load_arrays
     >>> path = os.path.join(tempfile.mkdtemp(), "demo.npz")
-    >>> save_arrays(path, {"w": np.arange(3.0)}, kind="demo", version=1, meta={"note": "hi"})
+    >>> written = save_arrays(path, {"w": np.arange(3.0)}, kind="demo", version=1, meta={"note": "hi"})
+    >>> written.name
+    'demo.npz'
     >>> arrays, meta = load_arrays(path, kind="demo", versions=(1,))
     >>> arrays["w"].tolist(), meta["note"]
     ([0.0, 1.0, 2.0], 'hi')
