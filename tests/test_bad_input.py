@@ -61,9 +61,9 @@ def _trap(*args, **kwargs):
 def no_simulation(monkeypatch):
     """Every simulation entry point raises Reached: bad input must be refused before any of them."""
     monkeypatch.setattr(rate, "_advance", _trap)  # Part 1's compiled trial
-    for module in (spiking, spiking_net, balanced):  # the LIF engine, as each part imported it
+    for module in (spiking, spiking_net, balanced.static, balanced.trials):  # the engine, where it is looked up
         monkeypatch.setattr(module, "simulate", _trap)
-    monkeypatch.setattr(balanced, "simulate_static", _trap)
+    monkeypatch.setattr(balanced.network, "simulate_static", _trap)
 
 
 @pytest.fixture(autouse=True)
@@ -336,7 +336,7 @@ def test_part3_silent_inhibition_names_g():
 
 
 def test_memory_sizes_are_refused_before_anything_is_built(no_simulation, monkeypatch):
-    monkeypatch.setattr(balanced, "static_network", _trap)
+    monkeypatch.setattr(balanced.network, "static_network", _trap)
     for p, name in ((BalancedParams(N=100_000, K=49_999), "N"), (BalancedParams(n_ffwd=100_000), "n_ffwd")):
         for fn in (balanced.build_network, balanced.train):
             with pytest.raises(ValueError, match=rf"^{name} too large for memory"):
@@ -348,7 +348,7 @@ def test_memory_sizes_are_refused_before_anything_is_built(no_simulation, monkey
 
 def test_the_data_s_number_of_neurons_is_checked_for_memory_before_the_static_run(no_simulation, monkeypatch):
     # n_trained=None trains every ALM neuron: only the data say how many; 4000 of them need ~2.2 GB here
-    monkeypatch.setattr(balanced, "static_network", _trap)
+    monkeypatch.setattr(balanced.network, "static_network", _trap)
     monkeypatch.setenv("TUTORIAL_MEMORY_GB", "1.7")
     rng = np.random.default_rng(0)
     many = ALMData({c: rng.random((101, 4000)) for c in ("right", "left")},
@@ -524,6 +524,7 @@ def _cli_argv(part, *args):
 def cli_trapped(no_simulation, monkeypatch):
     """The command line with its network builds trapped: an accepted value reaches Reached."""
     monkeypatch.setattr(balanced, "build_network", _trap)
+    monkeypatch.setattr(balanced.training, "build_network", _trap)
     monkeypatch.setattr(rate, "build_network", _trap)
     monkeypatch.setattr(spiking_net, "build_network", _trap)
 

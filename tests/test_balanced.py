@@ -9,6 +9,7 @@ import pytest
 from tutorial_lib import BalancedParams
 from tutorial_lib import balanced
 from tutorial_lib.data import ALMData, synthetic_alm
+from tutorial_lib.rls import BatchRLS, SharedInputRLS
 from tutorial_lib.storage import FormatError, save_arrays
 from tutorial_lib.transfer import siegert_inverse, siegert_rate
 
@@ -212,19 +213,19 @@ def test_rls_starts_from_the_inverse_penalty_and_the_initial_weights(net):
     result = balanced.train(net, n_loops=0, progress=False)
     rls = result.rls
     m = SMALL.n_plastic
-    assert isinstance(rls, balanced.SharedInputRLS)  # feedforward inputs: their block is held once
+    assert isinstance(rls, SharedInputRLS)  # feedforward inputs: their block is held once
     for k in (0, 39):
         np.testing.assert_allclose(rls.P_of(k) @ balanced.penalty_matrix(SMALL), np.eye(m), atol=1e-8)
     np.testing.assert_array_equal(rls.w, result.network.w0)
     np.testing.assert_array_equal(rls.presyn, net.full_presyn)
     assert isinstance(balanced.make_rls(balanced.build_network(replace(SMALL, ffwd=False), net.alm)),
-                      balanced.BatchRLS)
+                      BatchRLS)
 
 
 def test_the_shared_feedforward_block_gives_the_weights_of_one_P_per_neuron(net):
     # the block (Schur complement) form against the plain per-neuron RLS, over two training loops
     plain, block = net.copy(), net.copy()
-    rls_plain = balanced.BatchRLS(net.full_presyn, balanced.penalty_matrix(net.params), w0=net.w)
+    rls_plain = BatchRLS(net.full_presyn, balanced.penalty_matrix(net.params), w0=net.w)
     rls_block = balanced.make_rls(block)
     for loop in range(2):
         for c in ("right", "left"):
@@ -236,7 +237,7 @@ def test_the_shared_feedforward_block_gives_the_weights_of_one_P_per_neuron(net)
                                atol=1e-6 * np.abs(rls_plain.P[7]).max())
     # a file of format 1 (full P per neuron) converts to the same block state
     full = np.stack([rls_block.P_of(k) for k in range(net.n_trained)])
-    for name, arr in balanced._block_state(full, 2 * net.params.L).items():
+    for name, arr in balanced.block_state(full, 2 * net.params.L).items():
         np.testing.assert_allclose(arr, rls_block.state()[name], rtol=1e-6, atol=1e-9 * np.abs(full).max())
 
 
@@ -274,7 +275,7 @@ def test_window_average():
 def test_the_rls_error_is_total_input_minus_target(net):
     # other = mu + x_E + x_I (+ stimulus), plastic = recurrent + feedforward: the error is their sum minus f
     net = net.copy()
-    rls = balanced.BatchRLS(net.full_presyn, balanced.penalty_matrix(net.params), w0=net.w)
+    rls = BatchRLS(net.full_presyn, balanced.penalty_matrix(net.params), w0=net.w)
     trial = balanced.run_trial(net, "left", rls, loop=0)
     run = trial.run
     rows = np.searchsorted(run.t, net.params.learn_times)

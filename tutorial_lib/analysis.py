@@ -1,9 +1,12 @@
-"""Part 3 analysis: population activity (PSTHs) and its principal components.
+"""Statistics of population activity: moving averages, PSTHs, principal components.
 
 After training, the question is how the task activity of the trained E neurons
 spreads to the neurons that were never trained. The tools here are small and
 use numpy only:
 
+* :func:`moving_average`: a centred moving average cut at the ends (a constant
+  stays constant), shared by the PSTHs and Part 3's feed-forward rates;
+* :func:`window_average`: means over windows around given times (Part 3's score);
 * :func:`population_psth`: the trial-averaged rates (Hz) of a population, from
   the test trials of :func:`tutorial_lib.balanced.evaluate`;
 * :func:`pca`: principal components of a (time, neuron) matrix, through the SVD;
@@ -30,7 +33,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["PCA", "pca", "project", "align_signs", "explained_by", "population_psth"]
+__all__ = ["PCA", "pca", "project", "align_signs", "explained_by", "population_psth", "moving_average",
+           "window_average"]
 
 
 @dataclass
@@ -149,3 +153,56 @@ def population_psth(trials, neurons, bin_ms: float = 20.0, smooth_ms: float = 50
     for tr in trials[1:]:
         total += tr.psth(neurons, bin_ms=bin_ms, smooth_ms=smooth_ms)[1]
     return t, total / len(trials)
+
+
+def moving_average(x, half: int) -> np.ndarray:
+    """Centred moving average along axis 0 over ``2 half + 1`` samples, truncated at the ends.
+
+    Row ``k`` of the result is the mean of the rows ``k - half .. k + half`` of
+    ``x`` that exist: near the ends the window is cut at the data and the mean
+    is taken over the samples inside it (never padded with zeros), so a constant
+    stays constant everywhere, edges included. The samples must be of equal
+    width (a regular grid). Used by :func:`tutorial_lib.balanced.ffwd_rate_process` and
+    :meth:`tutorial_lib.balanced.Trial.psth`.
+
+    Parameters
+    ----------
+    x : array_like, shape (n, ...)
+        Samples along axis 0.
+    half : int
+        Half-width in samples (>= 0); 0 returns ``x`` unchanged (as floats).
+
+    Returns
+    -------
+    ndarray, shape of ``x``, float64.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if isinstance(half, bool) or not isinstance(half, (int, np.integer)) or half < 0:
+        raise ValueError(f"half must be an integer >= 0 (samples; got {half!r})")
+    if half == 0 or x.shape[0] == 0:
+        return x.copy()
+    n = x.shape[0]
+    c = np.vstack([np.zeros((1,) + x.shape[1:]), np.cumsum(x, axis=0)])
+    lo = np.clip(np.arange(n) - half, 0, n)
+    hi = np.clip(np.arange(n) + half + 1, 0, n)
+    return (c[hi] - c[lo]) / (hi - lo).reshape((-1,) + (1,) * (x.ndim - 1))
+
+
+def window_average(t: np.ndarray, x: np.ndarray, centres: np.ndarray, half_width: float, lo: float,
+                   hi: float) -> np.ndarray:
+    """Mean of the rows of ``x`` (sampled at increasing ``t``) over ``[c - hw, c + hw)`` and ``[lo, hi)``.
+
+    One row per centre ``c`` of ``centres``; ``hw`` is ``half_width``. The score's
+    windows (``+-score_window`` around each learning time). Near ``lo`` and
+    ``hi`` a window is cut there and the mean is over the samples inside it (not
+    padded), so a constant input gives a constant output, edges included.
+    Sample times within 1e-9 ms below a window's bound count as on it.
+
+    Raises ValueError if a window holds no samples.
+    """
+    c = np.vstack([np.zeros((1,) + x.shape[1:]), np.cumsum(x, axis=0)])
+    a = np.searchsorted(t, np.maximum(centres - half_width, lo) - 1e-9, side="left")
+    b = np.searchsorted(t, np.minimum(centres + half_width, hi) - 1e-9, side="left")
+    if np.any(b <= a):
+        raise ValueError("a score window holds no samples: record more often (record_every)")
+    return (c[b] - c[a]) / (b - a).reshape((-1,) + (1,) * (x.ndim - 1))

@@ -746,8 +746,8 @@ class BalancedDashboard(TrainingDashboard):
         b = self._balanced
         key = (p.stim_off, p.train_duration, p.learn_every)
         if self._targets_key != key:
-            self._targets, self._targets_key = b._window_targets(p, self._data), key
-        return self._targets, b._select_alm(p, self._data, self._targets)
+            self._targets, self._targets_key = b.window_targets(p, self._data), key
+        return self._targets, b.select_alm(p, self._data, self._targets)
 
     def _key(self, p):
         return replace(p, **{f: getattr(self.base_params, f) for f in self.RLS_FIELDS})

@@ -1,0 +1,148 @@
+r"""Part 3, stage 3: the plastic synapses, their initial weights, the RLS penalty, the feed-forward inputs.
+
+Each trained neuron gets ``L`` excitatory plastic inputs from other trained neurons and ``L``
+inhibitory ones from the I population (:func:`choose_plastic_inputs`), with initial weights of
+the SPEC (:func:`initial_plastic_weights`), and optionally ``n_ffwd`` feed-forward Poisson inputs
+whose rates are slow random processes (:func:`ffwd_rate_process`). RLS starts from the inverse of
+:func:`penalty_matrix` (an L2 penalty plus one on the summed E and on the summed I weights, which
+keeps the strong mean coupling); :func:`make_rls` picks its exact block form when the
+feed-forward inputs are shared.
+
+References
+----------
+* Kim CM, Chow CC (2021) Training spiking neural networks in the strong coupling regime. Neural
+  Comput 33:1199-1233. doi:10.1162/neco_a_01379 (the row-sum penalty)
+* Kim CM, Finkelstein A, Chow CC, Svoboda K, Darshan R (2023) Nat Commun 14:2851.
+  doi:10.1038/s41467-023-38529-y
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..analysis import moving_average
+from ..params import BalancedParams
+from ..rls import BatchRLS, SharedInputRLS
+from .static import SETTLE_MS
+
+__all__ = [
+    "FFWD_GRID_MS",
+    "choose_plastic_inputs",
+    "initial_plastic_weights",
+    "plastic_weight_ratio",
+    "penalty_matrix",
+    "make_rls",
+    "ffwd_rate_process",
+]
+
+
+FFWD_GRID_MS = 1.0  # sampling interval of the feedforward rate process
+
+
+def choose_plastic_inputs(rng: np.random.Generator, trained: np.ndarray, Ne: int, Ni: int,
+                          L: int) -> np.ndarray:
+    """(R, 2L) plastic presynaptic neurons: ``L`` other trained neurons, then ``L`` I neurons, each sorted."""
+    trained = np.asarray(trained, dtype=np.int64)
+    R = trained.shape[0]
+    if L > R - 1:
+        raise ValueError(f"L must be <= {R - 1}, the number of other trained neurons (got {L})")
+    if L > Ni:
+        raise ValueError(f"L must be <= Ni = {Ni} (got {L})")
+    presyn = np.empty((R, 2 * L), dtype=np.int64)
+    for k in range(R):
+        pick = rng.choice(R - 1, size=L, replace=False)
+        pick[pick >= k] += 1  # any trained neuron but itself
+        presyn[k, :L] = np.sort(trained[pick])
+        presyn[k, L:] = Ne + np.sort(rng.choice(Ni, size=L, replace=False))
+    return presyn
+
+
+def initial_plastic_weights(params: BalancedParams, n_rows: int, ratio: float | None = None) -> np.ndarray:
+    """(n_rows, m): ``wp_exc`` on the E inputs, ``wp_inh(ratio)`` on the I inputs, 0 on the feedforward ones.
+
+    ``ratio`` (default ``params.inh_weight_ratio``) scales the I weights:
+    ``je sqrt(K) / wpscale`` and ``-ji sqrt(K) / wpscale * ratio`` give no net
+    plastic input when the E inputs fire at ``ratio`` times the rate of the I inputs.
+    """
+    p = params
+    w = np.zeros((n_rows, p.n_plastic))
+    w[:, : p.L] = p.wp_exc
+    w[:, p.L: 2 * p.L] = p.wp_inh(ratio)
+    return w
+
+
+def plastic_weight_ratio(params: BalancedParams, static_rates: np.ndarray, trained: np.ndarray) -> float:
+    """The ratio of the initial I to E plastic weights: ``params.inh_weight_ratio``, or, if it is None,
+    the mean static rate of the ``trained`` neurons over the mean rate of the I population."""
+    if params.inh_weight_ratio is not None:
+        return params.inh_weight_ratio
+    r_i = float(np.mean(static_rates[params.Ne:]))
+    if r_i <= 0:
+        raise ValueError(f"g (now {params.g:g}) is too small: no I neuron fired in the static run "
+                         f"({params.t_end - SETTLE_MS:g} ms counted; K = {params.K}, tau_m = {params.tau_m:g} ms, "
+                         f"tau_syn = {params.tau_syn:g} ms), and inh_weight_ratio=None needs a firing I population "
+                         "in the static run. Raise g or K (the external input grows with g sqrt(K)), lower tau_m "
+                         "or tau_syn, lengthen the trial (train_duration), or give inh_weight_ratio a value.")
+    return float(np.mean(static_rates[trained])) / r_i
+
+
+def penalty_matrix(params: BalancedParams) -> np.ndarray:
+    """The RLS penalty (``P`` starts as its inverse), in the plastic inputs' order [E, I, ffwd].
+
+    ``lam_rec I + mu_rs (1_E 1_E^T + 1_I 1_I^T)`` on the recurrent block: an L2
+    penalty plus one on the sum of the E and on the sum of the I weights;
+    ``lam_ff I`` on the feedforward block.
+    """
+    p = params
+    m = p.n_plastic
+    pen = np.zeros((m, m))
+    L = p.L
+    pen[: 2 * L, : 2 * L] = p.lam_rec * np.eye(2 * L)
+    pen[:L, :L] += p.mu_rs
+    pen[L: 2 * L, L: 2 * L] += p.mu_rs
+    if p.ffwd:
+        pen[2 * L:, 2 * L:] = p.lam_ff * np.eye(p.n_ffwd)
+    return pen
+
+
+def make_rls(net: "BalancedNetwork", dtype=None) -> BatchRLS | SharedInputRLS:
+    """A fresh RLS state for ``net``, starting from its current weights.
+
+    With feedforward inputs, :class:`~tutorial_lib.rls.SharedInputRLS`: every
+    trained neuron reads the same ``n_ffwd`` inputs with the same penalty
+    ``lam_ff I``, so that block of the RLS matrices is held once, and the
+    per-neuron state shrinks from ``(2L + n_ffwd)^2`` to ``2L (2L + n_ffwd)``
+    numbers (exactly the same weights as one ``P`` per neuron). Without them,
+    :class:`~tutorial_lib.rls.BatchRLS` with the penalty of :func:`penalty_matrix`.
+    ``dtype`` (default ``params.rls_precision``): the precision of the stored state.
+    """
+    p = net.params
+    pen = penalty_matrix(p)
+    dtype = np.dtype(p.rls_precision if dtype is None else dtype)
+    if not p.ffwd:
+        return BatchRLS(net.presyn, pen, w0=net.w, dtype=dtype)
+    m = 2 * p.L
+    return SharedInputRLS(net.presyn, p.N + np.arange(p.n_ffwd), pen[:m, :m], p.lam_ff, w0=net.w, dtype=dtype)
+
+
+def ffwd_rate_process(params: BalancedParams, rng: np.random.Generator) -> np.ndarray:
+    """Rates (Hz) of the feedforward Poisson neurons over the training window, (time, n_ffwd), every 1 ms.
+
+    An Ornstein-Uhlenbeck process ``dr = (rate - r) dt / tau + noise dW`` (Hz;
+    ``noise`` per sqrt(ms)) started at its mean, smoothed with a moving average of
+    half-width ``ffwd_smooth`` (:func:`moving_average`: near the ends of the window
+    it averages only the samples that exist, so a constant stays constant) and
+    rectified.
+    """
+    p = params
+    n = int(math.ceil(p.train_duration / FFWD_GRID_MS - 1e-9))
+    h = FFWD_GRID_MS
+    r = np.empty((n, p.n_ffwd))
+    r[0] = p.ffwd_rate
+    kicks = p.ffwd_noise * math.sqrt(h) * rng.standard_normal((n - 1, p.n_ffwd))
+    for k in range(n - 1):
+        r[k + 1] = r[k] + (p.ffwd_rate - r[k]) * (h / p.ffwd_tau) + kicks[k]
+    r = moving_average(r, int(round(p.ffwd_smooth / h)))
+    return np.maximum(r, 0.0)
