@@ -386,7 +386,7 @@ def _rate_describe(p: RateParams) -> str:
     k = "all-to-all" if p.K is None or p.K == p.N - 1 else f"K = {p.K} inputs"
     return (
         f"N = {p.N}, {k}, gain g = sigma&radic;K = {p.g:.2f}"
-        f"{' (chaotic before training)' if p.g > 1 else ''}; "
+        f"{' (above 1: the untrained ReLU network runs away)' if p.g > 1 else ''}; "
         f"{p.n_trained} trained neuron(s); press Train."
     )
 

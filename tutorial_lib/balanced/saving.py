@@ -51,9 +51,10 @@ def save(obj: TrainResult | BalancedNetwork, path, *, include_rls: bool = True):
     Everything needed to run it again is stored (static synapses, trained
     neurons, plastic weights, stimuli, feedforward rates, targets and the ALM
     data of the trained neurons, parameters as JSON), plus the training
-    history and, with ``include_rls``, the RLS matrices ``P`` to continue
-    training exactly (``R m^2`` numbers: 1.7 GB at full scale with the
-    feedforward inputs). Returns the path written.
+    history and, with ``include_rls``, the RLS state to continue training
+    exactly (the arrays of ``rls.state()``: with feed-forward inputs the block
+    form, 0.2 GB at full scale; one full ``P`` per neuron would be 1.7 GB).
+    Returns the path written.
     """
     from .. import __version__
     from ..storage import params_to_dict, save_arrays
