@@ -333,3 +333,18 @@ def test_shared_pool_rls_gives_the_same_training_as_the_batch():
         np.testing.assert_array_equal(a.spike_times, b.spike_times)
     np.testing.assert_allclose(nets[1].W, nets[0].W, rtol=1e-8, atol=1e-12)
     assert isinstance(spiking_net.train(p, n_loops=1, progress=False).rls, SharedPoolRLS)
+
+
+def test_trace_step_gives_each_spike_an_area_of_one_and_decays_with_tau():
+    from tutorial_lib.spiking import trace_step
+
+    dt, tau = 0.1, 20.0
+    x = trace_step(np.zeros(1), np.ones(1), dt, tau)  # one spike
+    assert x[0] == pytest.approx(1.0 / tau)
+    area = 0.0
+    for _ in range(20000):  # 2 s = 100 tau
+        area += x[0] * dt
+        x = trace_step(x, np.zeros(1), dt, tau)
+    assert area == pytest.approx(1.0, rel=1e-12)
+    y = trace_step(np.ones(1), np.zeros(1), dt, tau)
+    assert y[0] == pytest.approx(1.0 - dt / tau)

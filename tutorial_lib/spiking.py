@@ -119,6 +119,7 @@ __all__ = [
     "lif_rate_euler",
     "lif_kernel",
     "lif_euler_step",
+    "trace_step",
     "simulate_numpy",
 ]
 
@@ -183,6 +184,19 @@ def lif_euler_step(v, total_input, xi, dt_tau_m, v_th=1.0, v_reset=0.0):
     return np.where(spiked, v_reset, v), spiked
 
 
+def trace_step(x, jumps, dt, tau):
+    r"""One Euler step of a filtered spike train or synaptic current, :math:`\tau\, dx/dt = -x + \sum_k \delta(t - t_k)`.
+
+    ``x`` (N,) the traces now; ``jumps`` (N,) what this step's spikes bring: the
+    spike indicator ``s`` for the filtered spike trains ``r`` of the plastic
+    synapses, or ``J s`` (the summed weights of the spiking presynaptic neurons)
+    for a static channel's current. Returns ``(1 - dt/tau) x + jumps / tau``: a
+    delta function integrates to 1 over the step, so a spike adds ``1/tau``
+    (times its weight) and the area under a trace stays exactly 1 per spike.
+    """
+    return (1.0 - dt / tau) * x + jumps / tau
+
+
 def simulate_numpy(net: "LIFNetwork", T: float, *, rng: np.random.Generator, v0=None, stimulus=None,
                    stim_window=(0.0, 0.0), learning: "Learning | None" = None) -> "Run":
     """What :func:`simulate` computes, in plain NumPy with dense matrices: slow, for reading and testing.
@@ -239,9 +253,9 @@ def simulate_numpy(net: "LIFNetwork", T: float, *, rng: np.random.Generator, v0=
         spike_steps += [n] * int(spiked.sum())
         spike_neurons += list(np.flatnonzero(spiked))
         for c in range(len(J)):
-            x[c] = (1.0 - dt / tau_c[c]) * x[c] + J[c] @ spiked / tau_c[c]
+            x[c] = trace_step(x[c], J[c] @ spiked, dt, tau_c[c])
         if pl is not None:
-            r = (1.0 - dt / pl.tau) * r + spiked / pl.tau
+            r = trace_step(r, spiked.astype(np.float64), dt, pl.tau)
     if learning is not None:
         pl.w[...] = learning.rls.w
     return Run(t=np.arange(n_steps) * dt, v=np.array(v_rec), currents=np.array(cur_rec),
