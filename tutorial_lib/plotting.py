@@ -8,6 +8,10 @@ single-panel plots, the figure for multi-panel ones. Only matplotlib is used.
 Rates, inputs and targets of the rate model are in arbitrary units (a.u.);
 times are in ms.
 
+Why one module of about 850 lines: the figures of all parts share one style, one palette
+(``COLORS``) and a few helpers (shading of the stimulus and training window, legends), and
+each function is short and on its own; the module is ordered by part.
+
 Getting started::
 
     >>> from tutorial_lib import RateParams, rate, plotting

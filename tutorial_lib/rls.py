@@ -37,6 +37,12 @@ Getting started::
     >>> rls.w.shape
     (2, 2)
 
+Why one module of about 750 lines: it holds one algorithm in four forms that must stay equal,
+read in this order: the plain step as in the SPEC (:func:`rls_update`), one ``P`` per neuron
+(:class:`BatchRLS`), one shared ``P`` for all-to-all networks (:class:`SharedPoolRLS`) and the
+shared feed-forward block (:class:`SharedInputRLS`), each exact form with its derivation, and
+the thread split they share. Apart, each would need the others to be understood.
+
 Why numba: the update is two passes over each ``m x m`` matrix. NumPy would
 need a batched matrix-vector product, an outer product and a subtraction, with
 a temporary of the size of ``P`` in between; the compiled loop makes one pass
