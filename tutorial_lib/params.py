@@ -16,6 +16,13 @@ that names the parameter and its valid range, e.g.
 
 Rules every class follows (one helper each, so they cannot drift apart):
 
+* Each field's range, unit, help text and dashboard slider are its metadata
+  (:func:`param`, ``dataclasses.fields(cls)[i].metadata``), read alike by the
+  validation (:func:`check_field`), the command line's ``--help`` and the
+  dashboards' sliders. Ranges that depend on other fields (``K <= N - 1``,
+  ``L + 1 <= n_trained <= Ne``, ``dt <= tau / 5``, ...) are stated once, in each
+  class's ``_dependent_bounds``; :meth:`_Validated.field_range` gives a field's
+  valid range given the others (the dashboards move their sliders' bounds to it).
 * Whole-number fields (:func:`check_int`): ``True``/``False`` are refused; a
   float with an integral value is accepted as that integer (``2.0`` is ``2``,
   so ``1e3`` from a JSON file works); ``2.5``, NaN and infinity are refused.
@@ -424,6 +431,18 @@ class _Validated:
 
         return self.stim_off + np.arange(self.n_learn) * self.learn_every
 
+    def _check_euler(self, tau_name: str, decays: tuple = ()):
+        """dt <= tau_name / 5 (an accurate Euler step) and every time constant in ``decays`` >= dt (a
+        positive Euler decay factor 1 - dt / tau), against the bounds of :meth:`_dependent_bounds`."""
+        bounds = self._dependent_bounds()
+        if self.dt > bounds["dt"][1]:
+            raise ValueError(f"dt must be <= {tau_name} / 5 = {bounds['dt'][1]:g} ms for an accurate Euler step "
+                             f"(got {self.dt:g})")
+        for name in decays:
+            if getattr(self, name) < bounds[name][0]:
+                raise ValueError(f"{name} must be >= dt = {self.dt:g} ms: the Euler decay factor 1 - dt/{name} "
+                                 f"would be negative (got {getattr(self, name):g})")
+
     def _check_timeline(self, learn_min: int = 1):
         """The timeline rules every part shares (see the module docstring), in one place.
 
@@ -564,8 +583,7 @@ class RateParams(_RecurrentNetwork):
 
     def _check_together(self):
         self._check_network()
-        if self.dt > self._dependent_bounds()["dt"][1]:
-            raise ValueError(f"dt must be <= tau / 5 = {self.tau / 5:g} ms for a stable Euler step (got {self.dt:g})")
+        self._check_euler("tau")
         self._check_timeline()
         peak = abs(self.target_amplitude) + self.target_offset
         if peak >= self.max_rate:  # trained rates follow their targets: they would have to exceed max_rate
@@ -681,17 +699,7 @@ class SpikingParams(_RecurrentNetwork):
 
     def _check_together(self):
         self._check_network()
-        if self.dt > self._dependent_bounds()["dt"][1]:
-            raise ValueError(
-                f"dt must be <= tau_m / 5 = {self.tau_m / 5:g} ms for an accurate Euler step "
-                f"(got {self.dt:g})"
-            )
-        for name in ("tau_s", "tau_s_spont"):
-            if getattr(self, name) < self._dependent_bounds()[name][0]:
-                raise ValueError(
-                    f"{name} must be >= dt = {self.dt:g} ms: the Euler decay factor 1 - dt/{name} "
-                    f"would be negative (got {getattr(self, name):g})"
-                )
+        self._check_euler("tau_m", ("tau_s", "tau_s_spont"))
         self._check_timeline()
 
     # derived quantities -------------------------------------------------
@@ -907,26 +915,21 @@ class BalancedParams(_Validated):
             raise ValueError(
                 f"K (excitatory inputs per neuron) must be in [1, {k_max}]: each neuron projects to "
                 f"N K / Ne others, at most the N - 1 = {self.N - 1} other neurons (got {self.K})")
-        if self.L > Ni:
+        if self.L > Ni:  # bounds["L"] also holds L <= n_trained - 1, refused below as n_trained's
             raise ValueError(f"L (plastic inputs of each type) must be in [1, Ni = {Ni}]: each trained "
                              f"neuron takes L distinct inhibitory inputs (got {self.L})")
         if self.n_trained is not None:
-            if self.n_trained > Ne:
+            lo, hi = bounds["n_trained"]  # [L + 1, Ne]
+            if self.n_trained > hi:
                 raise ValueError(f"n_trained (ALM neurons trained) must be in [L + 1, Ne] = "
                                  f"[{self.L + 1}, {Ne}]: each is matched to a distinct E neuron "
                                  f"(got {self.n_trained})")
-            if self.n_trained < self.L + 1:
+            if self.n_trained < lo:
                 raise ValueError(
                     f"n_trained (ALM neurons trained) must be in [L + 1, Ne] = [{self.L + 1}, {Ne}]: "
                     f"each takes L = {self.L} plastic E inputs from the other trained neurons "
                     f"(got {self.n_trained})")
-        if self.dt > bounds["dt"][1]:
-            raise ValueError(f"dt must be <= tau_m / 5 = {self.tau_m / 5:g} ms for an accurate Euler step "
-                             f"(got {self.dt:g})")
-        for name in ("tau_syn", "tau_plastic"):
-            if getattr(self, name) < bounds[name][0]:
-                raise ValueError(f"{name} must be >= dt = {self.dt:g} ms: the Euler decay factor would be "
-                                 f"negative (got {getattr(self, name):g})")
+        self._check_euler("tau_m", ("tau_syn", "tau_plastic"))
         self._check_timeline(learn_min=2)
         if self.t_end <= STATIC_SETTLE_MS:
             raise ValueError(f"train_duration must be > {STATIC_SETTLE_MS:g} - stim_off = "
