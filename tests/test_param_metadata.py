@@ -73,7 +73,8 @@ SLIDER_CASES = [(RateParams, dashboard.rate_dashboard, {}), (SpikingParams, dash
                 (BalancedParams, dashboard.balanced_dashboard, {"data": SYN})]
 SMALL3 = BalancedParams.lecture(N=400, K=40, n_trained=30, L=5, n_ffwd=20, stim_on=100.0, stim_off=200.0,
                                 train_duration=400.0, n_loops=2, score_every=1, n_test_trials=2)
-SMALL = {RateParams: RateParams(N=20), SpikingParams: SpikingParams(N=20, train_duration=200.0, stim_off=100.0,
+SMALL = {RateParams: RateParams(N=20), SpikingParams: SpikingParams(N=20, train_duration=200.0,
+                                                                    stim_off=100.0,
                                                                    stim_on=50.0, tau_s=50.0),
          BalancedParams: SMALL3}
 _DASH = {}
@@ -107,8 +108,10 @@ def test_every_slider_takes_description_tooltip_and_bounds_from_the_metadata(cls
         lo, hi = _wbounds(c.widget)
         vlo, vhi = p.field_range(c.field)
         # inside the field's valid range (what validation checks) and the slider's own range
-        assert (vlo is None or lo >= vlo - 1e-9) and (vhi is None or hi <= vhi + 1e-9), (c.field, lo, hi, vlo, vhi)
-        assert lo >= spec["min"] - 1e-9 * abs(spec["min"]) and ("max" not in spec or hi <= spec["max"] * (1 + 1e-9))
+        assert (vlo is None or lo >= vlo - 1e-9) and (vhi is None or hi <= vhi + 1e-9), (c.field, lo, hi,
+                                                                                         vlo, vhi)
+        assert lo >= spec["min"] - 1e-9 * abs(spec["min"])
+        assert "max" not in spec or hi <= spec["max"] * (1 + 1e-9)
         for end in (lo, hi):  # both ends are valid parameter values
             replace(p, **{c.field: c.to_param(int(end) if isinstance(c.widget.value, int) else end)})
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tutorial_lib import BalancedParams, DivergenceError, RateParams, SpikingParams, dashboard, rate, spiking_net
-from tutorial_lib import balanced
+from tutorial_lib import BalancedParams, DivergenceError, RateParams, SpikingParams
+from tutorial_lib import balanced, dashboard, rate, spiking_net
 from tutorial_lib.data import synthetic_alm
 from tutorial_lib.spiking import simulate_pair
 
@@ -28,17 +28,23 @@ R, S, B = RateParams(), SpikingParams(), BalancedParams.lecture()
 # (notebook, words of the text, base parameters, [changes, ...], dash, run)
 SUGGESTED = [
     ("01", "Make $\\lambda$ very small and very large", R, [dict(lam=1e-3), dict(lam=100.0)], True, True),
-    ("01", "Raise $g$ step by step above 1", R, [dict(sigma=s) for s in (0.12, 0.14, 0.2, 0.5, 1.0)], True, True),
+    ("01", "Raise $g$ step by step above 1", R, [dict(sigma=s) for s in (0.12, 0.14, 0.2, 0.5, 1.0)], True,
+     True),
     ("01", "10 % of them are trained", R, [dict(train_fraction=0.1)], True, True),
-    ("01", "Lower $K$, the number of inputs per neuron", R, [dict(K=k) for k in (30, 10, 5, 2, 1)], True, True),
-    ("01", "$\\lambda = 0.01$, $0.5$ and $50$", R, [dict(lam=v, n_loops=10) for v in (0.01, 0.5, 50.0)], True, True),
+    ("01", "Lower $K$, the number of inputs per neuron", R, [dict(K=k) for k in (30, 10, 5, 2, 1)], True,
+     True),
+    ("01", "$\\lambda = 0.01$, $0.5$ and $50$", R, [dict(lam=v, n_loops=10) for v in (0.01, 0.5, 50.0)],
+     True, True),
     ("01", "With `train_fraction=0.5`", R, [dict(train_fraction=0.5, n_loops=20)], True, True),
     ("01", "$\\sigma = 0.10, 0.12, 0.13, 0.14, 0.15, 0.20$", R,
      [dict(sigma=s) for s in (0.10, 0.12, 0.13, 0.14, 0.15, 0.20)], True, True),
-    ("01", "$K = 2, 5, 10, 30$", R, [dict(K=k, sigma=1 / np.sqrt(k), n_loops=20) for k in (2, 5, 10, 30)], False, True),
-    ("02", "Lower $\\tau_s$ step by step from 200 ms", S, [dict(tau_s=v) for v in (100.0, 50.0, 20.0, 10.0, 3.0, 1.0)],
+    ("01", "$K = 2, 5, 10, 30$", R, [dict(K=k, sigma=1 / np.sqrt(k), n_loops=20) for k in (2, 5, 10, 30)],
+     False, True),
+    ("02", "Lower $\\tau_s$ step by step from 200 ms", S, [dict(tau_s=v) for v in (100.0, 50.0, 20.0, 10.0,
+                                                                                   3.0, 1.0)],
      True, True),
-    ("02", "Make $\\lambda$ very small (0.01) and very large (50)", S, [dict(lam=0.01), dict(lam=50.0)], True, True),
+    ("02", "Make $\\lambda$ very small (0.01) and very large (50)", S, [dict(lam=0.01), dict(lam=50.0)],
+     True, True),
     ("02", "Train only 20 % of the neurons", S, [dict(train_fraction=0.2)], True, True),
     ("02", "Lower $K$, the number of inputs per neuron", S, [dict(K=k) for k in (50, 10, 5, 1)], True, True),
     ("02", "Raise $\\sigma$", S, [dict(sigma=s) for s in (0.5, 1.0, 2.0, 5.0)], True, True),
@@ -46,7 +52,8 @@ SUGGESTED = [
     ("02", "Now train with $\\tau_s = 3$ ms", S, [dict(tau_s=3.0)], True, True),
     ("02", "With `train_fraction=0.5`", S, [dict(train_fraction=0.5)], True, True),
     ("02", "`SpikingParams(error_noise=2.0)`", S, [dict(error_noise=2.0)], False, True),
-    ("03", "Train fewer neurons (30) and more (400)", B, [dict(n_trained=30), dict(n_trained=400)], True, False),
+    ("03", "Train fewer neurons (30) and more (400)", B, [dict(n_trained=30), dict(n_trained=400)], True,
+     False),
     ("03", "Lower $L$ first to train fewer", B, [dict(L=10), dict(L=10, n_trained=20)], True, False),
     ("03", "Switch the feedforward inputs off", B, [dict(ffwd=False)], True, False),
     ("03", "Lower $K$. At which point", B, [dict(K=k) for k in (100, 50, 20, 10)], True, False),
@@ -83,7 +90,8 @@ def _tiny(nb, p):
         if nb == "01":
             res = rate.train(replace(p, n_loops=1), progress=False)
         else:
-            q = replace(p, n_loops=1, stim_on=100.0, stim_off=200.0, train_duration=400.0, target_period=400.0)
+            q = replace(p, n_loops=1, stim_on=100.0, stim_off=200.0, train_duration=400.0,
+                        target_period=400.0)
             res = spiking_net.train(q, progress=False)
     except DivergenceError as exc:  # a network the text expects to run away: said, with advice
         assert re.search(r"\b(lower|raise|Lower|Raise)\b", str(exc)), str(exc)
@@ -108,7 +116,8 @@ def test_every_suggested_value_is_accepted_settable_and_runs(nb, words, base, va
                     lo, hi = ((10 ** c.widget.min, 10 ** c.widget.max)
                               if isinstance(c.widget, dashboard.widgets.FloatLogSlider)
                               else (getattr(c.widget, "min", shown), getattr(c.widget, "max", shown)))
-                    assert lo - 1e-9 <= shown <= hi + 1e-9, f"{name} = {value}: the slider runs {lo:g} to {hi:g}"
+                    assert lo - 1e-9 <= shown <= hi + 1e-9, \
+                        f"{name} = {value}: the slider runs {lo:g} to {hi:g}"
                     c.widget.value = shown
                 q = d.params()
                 assert q is not None and d.error is None, d.status.value

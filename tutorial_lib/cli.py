@@ -643,9 +643,8 @@ class _Part3Run:
         if ck is not None and ck.exists() and not args.resume:
             sp.error(f"the checkpoint {ck} exists: add --resume to continue from it, or delete it or choose "
                      "another --checkpoint to start afresh")
-        outputs = [(flag, Path(path).expanduser().resolve())
-                   for flag, path in (("--out", out), ("--checkpoint", ck), ("--scores-json", args.scores_json))
-                   if path is not None]
+        named = (("--out", out), ("--checkpoint", ck), ("--scores-json", args.scores_json))
+        outputs = [(flag, Path(path).expanduser().resolve()) for flag, path in named if path is not None]
         for i, (flag, path) in enumerate(outputs):
             for other, other_path in outputs[i + 1:]:
                 if path == other_path:
@@ -659,7 +658,7 @@ class _Part3Run:
             sp.error("--synthetic and --data exclude each other")
 
     def resume(self) -> int | None:
-        """With --resume and an existing checkpoint, load it (``self.result``); an exit code if it cannot be."""
+        """With --resume and an existing checkpoint, load it (``self.result``); an exit code if it cannot."""
         from . import balanced
         from .storage import FormatError
 
@@ -672,12 +671,11 @@ class _Part3Run:
             diff = _params_diff(result.params, self.params)
             if diff:
                 return _error(f"cannot resume from {ck}: it was trained with other parameters "
-                              f"({'; '.join(diff)}). "
-                              "Give the same flags (or --config) as the original run, or another --checkpoint.",
-                              EXIT_USAGE)
+                              f"({'; '.join(diff)}). Give the same flags (or --config) as the original run, "
+                              "or another --checkpoint.", EXIT_USAGE)
             if result.n_loops > total:
-                return _error(f"cannot resume from {ck}: it holds {result.n_loops} loops, more than n_loops = "
-                              f"{total}; ask for --n-loops {result.n_loops} or more", EXIT_USAGE)
+                return _error(f"cannot resume from {ck}: it holds {result.n_loops} loops, more than "
+                              f"n_loops = {total}; ask for --n-loops {result.n_loops} or more", EXIT_USAGE)
             if result.n_loops > 0 and result.rls is None:
                 return _error(f"cannot resume from {ck}: it holds no RLS state (saved without P)")
             if result.params.n_loops != total:  # only the requested total changes
@@ -715,10 +713,11 @@ class _Part3Run:
             return "nothing was saved (use --checkpoint PATH to make a run resumable)"
         if self.saved_loops is None:
             return f"no checkpoint was saved yet; start again with: {self.resume_cmd}"
-        return f"the checkpoint {ck} holds {self.saved_loops} of {self.total} loops; resume with: {self.resume_cmd}"
+        return (f"the checkpoint {ck} holds {self.saved_loops} of {self.total} loops; "
+                f"resume with: {self.resume_cmd}")
 
     def train(self) -> int | None:
-        """Build (unless resumed) and train in chunks of --checkpoint-every loops; an exit code on an error."""
+        """Build (unless resumed), train in chunks of --checkpoint-every loops; an exit code on an error."""
         from .data import DataError
         from .storage import FormatError
 
@@ -738,7 +737,8 @@ class _Part3Run:
         except ValueError as exc:
             return _error(_one_line(exc), EXIT_USAGE)
         except DataError as exc:
-            hint = "" if self.args.data else " (or pass --data DIR; --synthetic trains on a synthetic stand-in)"
+            hint = ("" if self.args.data
+                    else " (or pass --data DIR; --synthetic trains on a synthetic stand-in)")
             return _error(_one_line(exc) + hint)
         except (OSError, FormatError) as exc:
             return _error(_one_line(exc))
@@ -759,7 +759,8 @@ class _Part3Run:
                 finally:
                     intr.armed = intr.eager = False
             done = 0 if result is None else result.n_loops
-            self.bar = tqdm(total=total, initial=done, desc="Part 3 training", unit="loop", dynamic_ncols=True)
+            self.bar = tqdm(total=total, initial=done, desc="Part 3 training", unit="loop",
+                            dynamic_ncols=True)
             while done < total and not intr.stop.is_set():
                 k = total - done if ck is None else min(args.checkpoint_every - done % args.checkpoint_every,
                                                         total - done)
@@ -819,8 +820,8 @@ class _Part3Run:
             return _error(_one_line(exc))
         finally:
             intr.armed = intr.eager = False
-        print(f"final test ({params.n_test_trials} trials, no learning): single-trial score {tested.score:.4f}, "
-              f"trial-averaged score {tested.score_avg:.4f}")
+        print(f"final test ({params.n_test_trials} trials, no learning): single-trial score "
+              f"{tested.score:.4f}, trial-averaged score {tested.score_avg:.4f}")
         final = {"n_trials": int(params.n_test_trials), "score": _jsonable([tested.score])[0],
                  "score_avg": _jsonable([tested.score_avg])[0], "scores": _jsonable(tested.scores)}
         try:

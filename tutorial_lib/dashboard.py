@@ -397,7 +397,8 @@ def field_control(p, name: str, *, value=None, lo=None, hi=None, extra=None, to_
     tooltip = m["help"] + (f" ({m['unit']})" if m["unit"] else "") + tooltip_extra
     description = label or spec.get("label", name)
     if kind == "int":
-        w = _slider(widgets.IntSlider, description, tooltip, value=value, min=a, max=b, step=spec.get("step", 1))
+        w = _slider(widgets.IntSlider, description, tooltip, value=value, min=a, max=b,
+                    step=spec.get("step", 1))
     elif log:
         w = _slider(widgets.FloatLogSlider, description, tooltip, value=value, base=10, min=_log10(a),
                     max=_log10(b), step=spec["step"], readout_format=readout_format(a, b, True))
@@ -925,12 +926,15 @@ def balanced_dashboard(params: BalancedParams | None = None, n_show: int = 3, dp
                        data=None) -> BalancedDashboard:
     """The Part 3 dashboard: train the balanced E-I network on ALM recordings, live.
 
-    Knobs: sigma (the coupling strength ``g`` that scales the static weights,
+    Knobs: g (the coupling strength that scales the static weights,
     ``~ g / sqrt(K)``, and the external input, ``~ g sqrt(K)``; the SPEC's g = 1),
     K (excitatory inputs per neuron), lambda (``lam_rec``, the RLS penalty on the
     recurrent plastic weights), the number of ALM neurons trained (``n_trained``;
     the status shows it as a fraction of the E population), L (plastic E and I
-    inputs per trained neuron), feedforward inputs on/off, loops and seed.
+    inputs per trained neuron), feedforward inputs on/off, loops and seed. The
+    sliders' bounds follow each other, so every combination they reach is valid:
+    ``n_trained`` in ``[L + 1, min(Ne, neurons in the data)]``, ``L`` in
+    ``[1, min(Ni, n_trained - 1)]``. Each slider's value can also be typed into its readout.
     Defaults: :meth:`BalancedParams.lecture` (2000 neurons, the 100 most modulated
     ALM neurons, 30 loops, about 20 s). Other fields come from ``params``.
 
@@ -954,7 +958,8 @@ def balanced_dashboard(params: BalancedParams | None = None, n_show: int = 3, dp
         field_control(p, "g"),
         field_control(p, "K", lo=min(10, p.K)),
         field_control(p, "lam_rec"),
-        field_control(p, "n_trained", value=n_trained, hi=n_alm, label=f"trained ({'synth.' if data.synthetic else 'ALM'})",
+        field_control(p, "n_trained", value=n_trained, hi=n_alm,
+                      label=f"trained ({'synth.' if data.synthetic else 'ALM'})",
                       extra=lambda q: (None, n_alm),
                       tooltip_extra=f"; {data.label} neurons, each on its own E neuron, at most L + 1 to "
                                     f"min(Ne, {n_alm})"),

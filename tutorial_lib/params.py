@@ -55,6 +55,9 @@ __all__ = [
     "RateParams",
     "SpikingParams",
     "BalancedParams",
+    "param",
+    "field_kind",
+    "check_field",
     "check_real",
     "check_int",
     "check_grid",
@@ -325,7 +328,8 @@ MAX_STEPS = 1e8
 # Field metadata: the one place that holds each field's range, unit, help text and slider ---------------
 
 
-def param(default, help: str, *, lo=None, hi=None, lo_open: bool = False, hi_open: bool = False, what: str = "",
+def param(default, help: str, *, lo=None, hi=None, lo_open: bool = False, hi_open: bool = False,
+          what: str = "",
           unit: str = "", slider: dict | None = None, choices: tuple | None = None, none: str = ""):
     """A dataclass field with its metadata: everything validation, the CLI and the dashboards read.
 
@@ -344,13 +348,13 @@ def param(default, help: str, *, lo=None, hi=None, lo_open: bool = False, hi_ope
 
 
 def field_kind(f) -> tuple[str, bool]:
-    """``(kind, optional)`` of a parameter field from its annotation: kind is "int", "float", "bool" or "str"."""
+    """``(kind, optional)`` of a parameter field from its annotation; kind: "int", "float", "bool" or "str"."""
     parts = [t.strip() for t in str(f.type).split("|")]
     return next(t for t in parts if t != "None"), "None" in parts
 
 
 def check_field(f, value):
-    """Check ``value`` for the dataclass field ``f`` against its metadata (see :func:`param`); return it coerced."""
+    """Check ``value`` for the dataclass field ``f`` against its metadata (:func:`param`); return it coerced."""
     m, name = f.metadata, f.name
     kind, optional = field_kind(f)
     if value is None and optional:
@@ -426,7 +430,7 @@ class _Validated:
 
     @property
     def learn_times(self):
-        """Times (ms) of the RLS updates, shape (n_learn,) (Part 3: also the centres of the score's windows)."""
+        """Times (ms) of the RLS updates, shape (n_learn,); in Part 3 also the centres of the score's windows."""
         import numpy as np
 
         return self.stim_off + np.arange(self.n_learn) * self.learn_every
@@ -436,12 +440,12 @@ class _Validated:
         positive Euler decay factor 1 - dt / tau), against the bounds of :meth:`_dependent_bounds`."""
         bounds = self._dependent_bounds()
         if self.dt > bounds["dt"][1]:
-            raise ValueError(f"dt must be <= {tau_name} / 5 = {bounds['dt'][1]:g} ms for an accurate Euler step "
-                             f"(got {self.dt:g})")
+            raise ValueError(f"dt must be <= {tau_name} / 5 = {bounds['dt'][1]:g} ms for an accurate Euler "
+                             f"step (got {self.dt:g})")
         for name in decays:
             if getattr(self, name) < bounds[name][0]:
-                raise ValueError(f"{name} must be >= dt = {self.dt:g} ms: the Euler decay factor 1 - dt/{name} "
-                                 f"would be negative (got {getattr(self, name):g})")
+                raise ValueError(f"{name} must be >= dt = {self.dt:g} ms: the Euler decay factor "
+                                 f"1 - dt/{name} would be negative (got {getattr(self, name):g})")
 
     def _check_timeline(self, learn_min: int = 1):
         """The timeline rules every part shares (see the module docstring), in one place.
@@ -555,7 +559,8 @@ class RateParams(_RecurrentNetwork):
                    slider=dict(min=2, max=5000, step=1))
     tau: float = param(5.0, "membrane time constant of the rate units", unit="ms", **_POS)
     dt: float = param(0.1, "Euler time step", unit="ms", **_POS)
-    sigma: float = param(0.1, "standard deviation of the initial weights (g = sigma sqrt(N))", what="weight scale",
+    sigma: float = param(0.1, "standard deviation of the initial weights (g = sigma sqrt(N))",
+                         what="weight scale",
                          slider=dict(min=0.01, max=1.0, step=0.01, label="sigma (weights)"), **_POS)
     K: int | None = param(None, "inputs per neuron", lo=1, what="inputs per neuron", none="all-to-all",
                           slider=dict(min=1, step=1, label="K (inputs)"))
@@ -572,10 +577,13 @@ class RateParams(_RecurrentNetwork):
     train_duration: float = param(500.0, "length of the training window, which starts at stim_off", unit="ms",
                                   **_POS)
     stim_max: float = param(4.0, "each neuron's stimulus is drawn uniformly in [0, stim_max)", **_NONNEG)
-    target_amplitude: float = param(1.0, "amplitude A of the sine targets f_i(t) = A sin(2 pi (t - t_i) / T) + offset")
+    target_amplitude: float = param(1.0,
+                                    "amplitude A of the sine targets f_i(t) = A sin(2 pi (t - t_i) / T) "
+                                    "+ offset")
     target_period: float = param(100.0, "period T of the sine targets", unit="ms", **_POS)
     target_offset: float = param(1.0, "offset of the sine targets", **_NONNEG)
-    learn_every: float = param(5.0, "interval between RLS updates inside the training window", unit="ms", **_POS)
+    learn_every: float = param(5.0, "interval between RLS updates inside the training window", unit="ms",
+                               **_POS)
     record_every: float = param(1.0, "sampling interval of the recorded activity", unit="ms", **_POS)
     max_rate: float = param(1e3, "a rate above this value counts as a diverging network", **_POS)
 
@@ -657,15 +665,18 @@ class SpikingParams(_RecurrentNetwork):
     mu: float = param(0.72, "constant input to every neuron (0.72, just below threshold)")
     noise: float = param(2.0, "amplitude of the voltage noise", **_NONNEG)
     sigma: float = param(0.3, "standard deviation of the initial weights W_ij ~ Normal(0, sigma^2)",
-                         what="weight scale", slider=dict(min=0.01, max=5.0, step=0.01, label="sigma (weights)"),
+                         what="weight scale", slider=dict(min=0.01, max=5.0, step=0.01,
+                                                          label="sigma (weights)"),
                          **_POS)
     K: int | None = param(None, "inputs per neuron", lo=1, what="inputs per neuron", none="all-to-all",
                           slider=dict(min=1, step=1, label="K (inputs)"))
     tau_s: float = param(200.0, "synaptic time constant during training and testing", unit="ms",
                          what="synaptic time constant during training, ms",
                          slider=dict(min=1.0, max=1000.0, step=0.05, scale="log", label="tau_s (ms)"), **_POS)
-    tau_s_spont: float = param(3.0, "synaptic time constant of the one spontaneous run that measures each neuron's "
-                               "mean input ubar_i", unit="ms", what="synaptic time constant of the spontaneous run, ms",
+    tau_s_spont: float = param(3.0,
+                               "synaptic time constant of the one spontaneous run that measures each "
+                               "neuron's mean input ubar_i", unit="ms",
+                               what="synaptic time constant of the spontaneous run, ms",
                                **_POS)
     lam: float = param(0.5, "the RLS regulariser lambda (P starts as I / lam)", what="RLS regulariser lambda",
                        slider=dict(min=1e-3, max=100.0, step=0.1, scale="log", label="lambda (RLS)"), **_POS)
@@ -675,20 +686,28 @@ class SpikingParams(_RecurrentNetwork):
     n_loops: int = param(20, "training loops", slider=dict(min=1, max=100, label="loops"), **_LOOPS)
     seed: int = param(0, "seed of every random draw (weights, stimulus, phases, noise)", **_SEED)
     stim_on: float = param(800.0, "start of the stimulus window", unit="ms", **_NONNEG)
-    stim_off: float = param(1000.0, "end of the stimulus window, start of the training window", unit="ms", **_POS)
-    stim_std: float = param(0.5, "each neuron's stimulus is a constant drawn from Normal(0, stim_std^2), added to "
+    stim_off: float = param(1000.0, "end of the stimulus window, start of the training window", unit="ms",
+                            **_POS)
+    stim_std: float = param(0.5,
+                            "each neuron's stimulus is a constant drawn from Normal(0, stim_std^2), added to "
                             "mu during the stimulus", **_NONNEG)
-    train_duration: float = param(2000.0, "length of the training window, which starts at stim_off and ends the "
+    train_duration: float = param(2000.0,
+                                  "length of the training window, which starts at stim_off and ends the "
                                   "trial", unit="ms", **_POS)
-    target_amplitude: float = param(0.5, "amplitude A of the targets f_i(t) = A sin(2 pi ((t - stim_off)/T + phi_i))"
-                                    " + ubar_i")
+    target_amplitude: float = param(0.5,
+                                    "amplitude A of the targets f_i(t) = A sin(2 pi ((t - stim_off)/T "
+                                    "+ phi_i)) + ubar_i")
     target_period: float = param(2000.0, "period T of the targets", unit="ms", **_POS)
-    learn_every: float = param(20.0, "interval between RLS updates inside the training window", unit="ms", **_POS)
-    record_every: float = param(1.0, "sampling interval of the recorded voltages and inputs; the score is computed "
-                                "on this grid", unit="ms", **_POS)
-    error_noise: float = param(0.0, "standard deviation of a normal draw added to the error at every RLS update "
+    learn_every: float = param(20.0, "interval between RLS updates inside the training window", unit="ms",
+                               **_POS)
+    record_every: float = param(1.0,
+                                "sampling interval of the recorded voltages and inputs; the score is "
+                                "computed on this grid", unit="ms", **_POS)
+    error_noise: float = param(0.0,
+                               "standard deviation of a normal draw added to the error at every RLS update "
                                "(0 = off; the original used 2 as a regulariser)", **_NONNEG)
-    max_rate: float = param(500.0, "a population-average firing rate above this counts as a diverging network",
+    max_rate: float = param(500.0,
+                            "a population-average firing rate above this counts as a diverging network",
                             unit="Hz", **_POS)
 
     _tau_membrane = property(lambda self: self.tau_m)
@@ -791,46 +810,57 @@ class BalancedParams(_Validated):
     """
 
     N: int = param(5000, "number of neurons", lo=3, hi=100_000, what="number of neurons")
-    frac_exc: float = param(0.5, "fraction of excitatory neurons; Ne = frac_exc N (nearest, halves up)", lo=0, hi=1,
+    frac_exc: float = param(0.5, "fraction of excitatory neurons; Ne = frac_exc N (nearest, halves up)",
+                            lo=0, hi=1,
                             lo_open=True, hi_open=True, what="fraction of E neurons")
     K: int = param(500, "mean number of excitatory inputs per neuron (as many inhibitory)", lo=1,
                    what="excitatory inputs per neuron", slider=dict(min=10, step=10, label="K (inputs)"))
     g: float = param(1.0, "coupling strength: static weights je = ji = 2 tau_m g / sqrt(K), external input "
-                     "jx = 0.12 g sqrt(K) (SPEC: 1)", slider=dict(min=0.1, max=3.0, step=0.05, label="g"), **_POS)
+                     "jx = 0.12 g sqrt(K) (SPEC: 1)", slider=dict(min=0.1, max=3.0, step=0.05, label="g"),
+                     **_POS)
     tau_m: float = param(10.0, "membrane time constant of E and I neurons", unit="ms", **_POS)
     tau_syn: float = param(3.0, "time constant of the static E and I synaptic currents", unit="ms", **_POS)
     tau_plastic: float = param(150.0, "time constant of the plastic synapses", unit="ms", **_POS)
     dt: float = param(0.1, "Euler time step", unit="ms", **_POS)
-    L: int = param(20, "plastic excitatory inputs (from other trained neurons) and plastic inhibitory inputs (from "
-                   "the I population) of each trained neuron", lo=1, what="plastic E and I inputs per trained neuron",
+    L: int = param(20,
+                   "plastic excitatory inputs (from other trained neurons) and plastic inhibitory inputs "
+                   "(from the I population) of each trained neuron", lo=1,
+                   what="plastic E and I inputs per trained neuron",
                    slider=dict(min=1, max=100, step=1, label="L (plastic)"))
-    wpscale_factor: float = param(1.5, "initial plastic weights are je sqrt(K) / wpscale (E) and -ji sqrt(K) / "
+    wpscale_factor: float = param(1.5,
+                                  "initial plastic weights are je sqrt(K) / wpscale (E) and -ji sqrt(K) / "
                                   "wpscale * inh_weight_ratio (I), wpscale = wpscale_factor sqrt(K)", **_POS)
     inh_weight_ratio: float | None = param(6.5 / 12.0, "the factor 6.5 / 12 of the initial I plastic weights",
                                            what="E / I rate ratio of the initial plastic weights",
                                            none="measured from the static run", **_POS)
     lam_rec: float = param(0.04, "RLS penalty on the recurrent plastic weights", what="RLS penalty",
-                           slider=dict(min=1e-4, max=10.0, step=0.1, scale="log", label="lambda (RLS)"), **_POS)
+                           slider=dict(min=1e-4, max=10.0, step=0.1, scale="log", label="lambda (RLS)"),
+                           **_POS)
     mu_rs: float = param(8.0, "row-sum penalty on the sum of each neuron's E and of its I plastic weights",
                          what="row-sum penalty", **_NONNEG)
     lam_ff: float = param(1.0, "RLS penalty on the feedforward weights", what="RLS penalty", **_POS)
-    rls_precision: str = param("float64", "the precision in which the RLS state is stored (the arithmetic and the "
+    rls_precision: str = param("float64",
+                               "the precision in which the RLS state is stored (the arithmetic and the "
                                "weights stay float64); float32 halves the memory the update streams",
                                choices=("float64", "float32"))
     ffwd: bool = param(True, "whether the trained neurons also receive plastic feedforward inputs",
                        what="feedforward inputs on/off")
-    n_ffwd: int = param(300, "number of Poisson neurons; each trained neuron receives all of them", lo=1, hi=100_000,
+    n_ffwd: int = param(300, "number of Poisson neurons; each trained neuron receives all of them", lo=1,
+                        hi=100_000,
                         what="feedforward Poisson neurons")
     ffwd_rate: float = param(5.0, "mean rate of the Ornstein-Uhlenbeck rate process", unit="Hz", **_NONNEG)
     ffwd_tau: float = param(400.0, "time constant of the feedforward rate process", unit="ms", **_POS)
-    ffwd_noise: float = param(0.2, "noise amplitude of the feedforward rate process, Hz per sqrt(ms)", **_NONNEG)
+    ffwd_noise: float = param(0.2, "noise amplitude of the feedforward rate process, Hz per sqrt(ms)",
+                              **_NONNEG)
     ffwd_smooth: float = param(50.0, "half-width of the moving average applied before rectifying", unit="ms",
                                **_NONNEG)
     stim_on: float = param(800.0, "start of the stimulus window", unit="ms", **_NONNEG)
-    stim_off: float = param(1000.0, "end of the stimulus window, start of the training window", unit="ms", **_POS)
+    stim_off: float = param(1000.0, "end of the stimulus window, start of the training window", unit="ms",
+                            **_POS)
     stim_amplitude: float = param(0.5, "each neuron's stimulus is drawn uniformly in [-a, a] per condition",
                                   **_NONNEG)
-    train_duration: float = param(2000.0, "the training window starts at stim_off and ends the trial", unit="ms",
+    train_duration: float = param(2000.0, "the training window starts at stim_off and ends the trial",
+                                  unit="ms",
                                   **_POS)
     learn_every: float = param(20.0, "interval between RLS updates (the sampling interval of the recordings)",
                                unit="ms", **_POS)
@@ -847,7 +877,8 @@ class BalancedParams(_Validated):
                                "their mean input the trial-averaged score", lo=1, hi=1000, what="test trials")
     score_window: float = param(50.0, "half-width of the moving average of the score", unit="ms", **_POS)
     record_every: float = param(1.0, "sampling interval of the recorded inputs", unit="ms", **_POS)
-    max_rate: float = param(100.0, "a population-average rate above this counts as diverging", unit="Hz", **_POS)
+    max_rate: float = param(100.0, "a population-average rate above this counts as diverging", unit="Hz",
+                            **_POS)
 
     @classmethod
     def lecture(cls, **changes) -> "BalancedParams":
