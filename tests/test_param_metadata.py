@@ -3,11 +3,10 @@
 
 from __future__ import annotations
 
-import math
 import random
+import re
 from dataclasses import fields, replace
 
-import numpy as np
 import pytest
 
 from tutorial_lib import BalancedParams, RateParams, SpikingParams, cli, dashboard
@@ -23,17 +22,6 @@ def _help_of(cls):
     ap, subs = cli.build_parser()
     sp = subs[{RateParams: "part1", SpikingParams: "part2", BalancedParams: "part3"}[cls]]
     return {a.dest: a.help for a in sp._actions if a.option_strings}
-
-
-def _probe(cls, f, lo, below: bool):
-    """Construct with the value just outside (below=True: under lo) or at the bound; None if refused."""
-    kind, _ = field_kind(f)
-    eps = 1 if kind == "int" else 1e-9 * max(1.0, abs(lo))
-    value = (lo - eps if below else lo) if below is not None else lo
-    try:
-        return cls(**{f.name: int(value) if kind == "int" else float(value)})
-    except ValueError as exc:
-        return exc
 
 
 @pytest.mark.parametrize("cls, f", FIELDS)
@@ -170,3 +158,36 @@ def test_no_invalid_combination_is_reachable_by_moving_sliders_in_any_order(cls)
             w.min, w.max = min(w.min, v), max(w.max, v)
         for f, v in start.items():
             dash.controls[f].widget.value = v
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+def test_validation_refuses_just_outside_every_dependent_bound_naming_the_field(cls):
+    # the cross-field constraints the dashboards follow are the ones validation checks
+    p = SMALL[cls]
+    bounds = p._dependent_bounds()
+    assert bounds
+    for name, (lo, hi) in bounds.items():
+        kind, _ = field_kind(next(f for f in fields(cls) if f.name == name))
+        for value in ([hi + 1] if hi is not None else []) + ([lo - 1 if kind == "int" else lo / 2]
+                                                             if lo is not None else []):
+            value = int(value) if kind == "int" else float(value)
+            with pytest.raises(ValueError) as info:
+                replace(p, **{name: value})
+            assert re.search(rf"(?<![\w-]){re.escape(name)}(?![\w])", str(info.value)), \
+                (name, value, str(info.value))
+        a, b = p.field_range(name)  # and the field's current value lies inside
+        v = getattr(p, name) if getattr(p, name) is not None else (a if a is not None else b)
+        assert (a is None or v >= a) and (b is None or v <= b), (name, v, a, b)
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+def test_every_slider_value_can_be_typed_into_its_readout(cls):
+    # ipywidgets 8: a slider's readout is editable (Enter or leaving it sets the value), so a value can be
+    # typed where arrow keys on a focused slider move the notebook's cell selection instead (Notebook 7)
+    for c in _dash(cls).controls.values():
+        w = c.widget
+        if isinstance(w, (dashboard.widgets.IntSlider, dashboard.widgets.FloatSlider,
+                          dashboard.widgets.FloatLogSlider)):
+            assert w.readout and not w.disabled, c.field
+        else:  # the seed: a text box; the feedforward switch: a checkbox
+            assert isinstance(w, (dashboard.widgets.BoundedIntText, dashboard.widgets.Checkbox)), c.field
