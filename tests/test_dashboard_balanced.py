@@ -30,7 +30,7 @@ def test_initial_view_shows_the_targets_of_both_licks_before_any_simulation(data
     fig = dash.figure
     assert {c for _, c in fig.lines} == {"right", "left"} and len(fig.lines) == 2 * 3
     assert all(np.isnan(line.get_ydata()).all() for line in fig.lines.values())  # no input yet: targets only
-    assert dash.controls["g"].widget.description == "sigma (g)"
+    assert dash.controls["g"].widget.description == "g"  # the field's name (sigma is a weight std in parts 1, 2)
     assert dash.controls["K"].widget.max == 199  # Ne (N - 1) / N: each neuron projects to N K / Ne <= N - 1
 
 

@@ -43,7 +43,6 @@ import argparse
 import json
 import math
 import os
-import re
 import shlex
 import signal
 import sys
@@ -64,8 +63,6 @@ NONE_WORDS = {
     "n_trained": ("all",),            # part 3: every ALM neuron
     "inh_weight_ratio": ("measured",),  # part 3: measured from the static run
 }
-NONE_MEANS = {"K": "all-to-all", "n_trained": "all ALM neurons",
-              "inh_weight_ratio": "measured from the static run"}
 CHOICES = _CHOICES  # fields with a fixed set of values, from params
 
 EXIT_USAGE = 2
@@ -77,34 +74,23 @@ EXIT_SIGTERM = 128 + signal.SIGTERM  # 143
 # Flags from the parameter dataclasses
 
 
-def _field_docs(cls) -> dict:
-    """``name -> first sentence of its description`` from the class docstring's ``name : text`` entries."""
-    docs, current = {}, None
-    for line in (cls.__doc__ or "").splitlines():
-        m = re.match(r"^(\s*)([A-Za-z_][\w, ]*?)\s:\s(.+)$", line)
-        if m:
-            current = (len(m.group(1)), [n.strip() for n in m.group(2).split(",")], [m.group(3).strip()])
-            for name in current[1]:
-                docs.setdefault(name, current[2])
-        elif current is not None and line.strip() and len(line) - len(line.lstrip()) > current[0]:
-            current[2].append(line.strip())
-        else:
-            current = None
-    out = {}
-    for name, parts in docs.items():
-        text = " ".join(parts).replace("``", "")
-        out[name] = _first_sentence(text)
-    return out
+def field_help(f) -> str:
+    """The ``--help`` text of a parameter field, from its metadata: help, unit, valid range, what None means.
 
-
-def _first_sentence(text: str) -> str:
-    """``text`` up to the first ``.`` or ``:`` followed by a space, outside brackets."""
-    depth = 0
-    for i, ch in enumerate(text):
-        depth += ch in "(["
-        depth -= ch in ")]"
-        if depth <= 0 and ch in ".:" and (i + 1 == len(text) or text[i + 1] == " "):
-            return text[:i]
+    E.g. ``inputs per neuron; >= 1 ('all': all-to-all)``. The range is the field's own
+    (:func:`~tutorial_lib.params.param`); ranges that depend on other fields are checked
+    when the parameters are built, and named in the error."""
+    m = f.metadata
+    text = m["help"] + (f", {m['unit']}" if m["unit"] else "")
+    lo, hi = m["lo"], m["hi"]
+    if lo is not None and hi is not None:
+        text += "; in " + ("(" if m["lo_open"] else "[") + f"{lo:g}, {hi:g}" + (")" if m["hi_open"] else "]")
+    elif lo is not None:
+        text += f"; {'>' if m['lo_open'] else '>='} {lo:g}"
+    elif hi is not None:
+        text += f"; {'<' if m['hi_open'] else '<='} {hi:g}"
+    if m["none"]:
+        text += f" ('{NONE_WORDS.get(f.name, ('none',))[0]}': {m['none']})"
     return text
 
 
@@ -171,14 +157,12 @@ def _field_specs(cls) -> dict:
 
 def _add_param_flags(parser: argparse.ArgumentParser, cls) -> None:
     group = parser.add_argument_group(f"{cls.__name__} fields (defaults: the SPEC's)")
-    docs = _field_docs(cls)
     defaults = cls()
+    meta = {f.name: f for f in fields(cls)}
     for name, (kind, optional, convert) in _field_specs(cls).items():
         default = getattr(defaults, name)
         flag = f"--{name.replace('_', '-')}"
-        doc = docs.get(name, "")
-        if optional:
-            doc += f" ('{NONE_WORDS.get(name, ('none',))[0]}': {NONE_MEANS.get(name, 'None')})"
+        doc = field_help(meta[name])
         shown = f"{default:.6g}" if isinstance(default, float) else default
         if default is None:
             shown = NONE_WORDS.get(name, ("none",))[0]
@@ -616,104 +600,167 @@ def _part3(sp, args, params: BalancedParams, argv) -> int:
 
 
 def _part3_run(sp, args, params: BalancedParams, argv, intr: _Interrupts) -> int:
-    from tqdm.auto import tqdm
+    """Part 3 in its stages: check the flags, resume, train (with checkpoints), test, save."""
+    run = _Part3Run(sp, args, params, argv, intr)
+    run.check_flags()
+    code = run.resume()
+    if code is not None:
+        return code
+    code = run.train()
+    if code is not None:
+        return code
+    if intr.stop.is_set():  # interrupted: the loop in progress was finished or abandoned
+        return run.report_stop()
+    return run.finish()
 
-    from . import balanced
-    from .data import ENV_VAR, DataError
-    from .storage import FormatError
 
-    out, ck = _npz(args.out), _npz(args.checkpoint)
-    for flag, given, path in (("--out", args.out, out), ("--checkpoint", args.checkpoint, ck)):
-        _check_folder(sp, flag, given)  # "--out runs" where runs is a folder: refused, not runs.npz
-        _check_folder(sp, flag, path)
-    if args.checkpoint_every < 1:
-        sp.error(f"--checkpoint-every must be >= 1 (got {args.checkpoint_every})")
-    if args.resume and ck is None:
-        sp.error("--resume needs --checkpoint PATH (the checkpoint to continue from)")
-    if ck is not None and ck.exists() and not args.resume:
-        sp.error(f"the checkpoint {ck} exists: add --resume to continue from it, or delete it or choose "
-                 "another --checkpoint to start afresh")
-    outputs = [(flag, Path(path).expanduser().resolve())
-               for flag, path in (("--out", out), ("--checkpoint", ck), ("--scores-json", args.scores_json))
-               if path is not None]
-    for i, (flag, path) in enumerate(outputs):
-        for other, other_path in outputs[i + 1:]:
-            if path == other_path:
-                sp.error(f"{flag} and {other} must be different files (both are {path})")
-    if args.data:
-        folder = Path(args.data).expanduser()
-        if not folder.is_dir():
-            sp.error(f"--data {args.data}: not a folder")
-        os.environ[ENV_VAR] = str(folder)
-    if args.synthetic and args.data:
-        sp.error("--synthetic and --data exclude each other")
+class _Part3Run:
+    """The state of one ``rls-tutorial part3`` run, shared by its stages (see :func:`_part3_run`)."""
 
-    resume_cmd = "rls-tutorial " + shlex.join(argv + ([] if args.resume else ["--resume"]))
-    total = params.n_loops
-    result = None
-    if args.resume and ck.exists():
-        try:
-            result = balanced.load(ck)
-        except (FormatError, OSError) as exc:
-            return _error(f"cannot resume from {ck}: {_one_line(exc)}")
-        diff = _params_diff(result.params, params)
-        if diff:
-            return _error(f"cannot resume from {ck}: it was trained with other parameters "
-                          f"({'; '.join(diff)}). "
-                          "Give the same flags (or --config) as the original run, or another --checkpoint.",
-                          EXIT_USAGE)
-        if result.n_loops > total:
-            return _error(f"cannot resume from {ck}: it holds {result.n_loops} loops, more than n_loops = "
-                          f"{total}; ask for --n-loops {result.n_loops} or more", EXIT_USAGE)
-        if result.n_loops > 0 and result.rls is None:
-            return _error(f"cannot resume from {ck}: it holds no RLS state (saved without P)")
-        if result.params.n_loops != total:  # only the requested total changes
-            result.network.params = replace(result.params, n_loops=total)
-        print(f"Resuming from {ck}: {result.n_loops} of {total} loops done.")
-    elif args.resume:
-        print(f"No checkpoint at {ck} yet: starting from loop 1.")
+    def __init__(self, sp, args, params: BalancedParams, argv, intr: _Interrupts):
+        self.sp, self.args, self.params, self.argv, self.intr = sp, args, params, argv, intr
+        self.out, self.ck = _npz(args.out), _npz(args.checkpoint)
+        self.total = params.n_loops
+        self.result = None
+        self.saved_loops = None  # loops held by the checkpoint file
+        self.abandoned = False   # a loop in progress was given up (Ctrl-C twice, SIGTERM)
+        self.bar = None
+        self.t_start = None
+        self.resume_cmd = "rls-tutorial " + shlex.join(argv + ([] if args.resume else ["--resume"]))
 
-    bar = None
-    saved_loops = result.n_loops if result is not None else None  # loops held by the checkpoint file
+    def check_flags(self) -> None:
+        """Refuse (``sp.error``, exit 2) running flags that could not work, before anything is built."""
+        from .data import ENV_VAR
 
-    def save_checkpoint(res):
-        nonlocal saved_loops
-        balanced.save(res, ck)
-        saved_loops = res.n_loops
-        if args.scores_json:
-            _write_json(args.scores_json, _scores_doc(res, argv))
+        sp, args, out, ck = self.sp, self.args, self.out, self.ck
+        for flag, given, path in (("--out", args.out, out), ("--checkpoint", args.checkpoint, ck)):
+            _check_folder(sp, flag, given)  # "--out runs" where runs is a folder: refused, not runs.npz
+            _check_folder(sp, flag, path)
+        if args.checkpoint_every < 1:
+            sp.error(f"--checkpoint-every must be >= 1 (got {args.checkpoint_every})")
+        if args.resume and ck is None:
+            sp.error("--resume needs --checkpoint PATH (the checkpoint to continue from)")
+        if ck is not None and ck.exists() and not args.resume:
+            sp.error(f"the checkpoint {ck} exists: add --resume to continue from it, or delete it or choose "
+                     "another --checkpoint to start afresh")
+        named = (("--out", out), ("--checkpoint", ck), ("--scores-json", args.scores_json))
+        outputs = [(flag, Path(path).expanduser().resolve()) for flag, path in named if path is not None]
+        for i, (flag, path) in enumerate(outputs):
+            for other, other_path in outputs[i + 1:]:
+                if path == other_path:
+                    sp.error(f"{flag} and {other} must be different files (both are {path})")
+        if args.data:
+            folder = Path(args.data).expanduser()
+            if not folder.is_dir():
+                sp.error(f"--data {args.data}: not a folder")
+            os.environ[ENV_VAR] = str(folder)
+        if args.synthetic and args.data:
+            sp.error("--synthetic and --data exclude each other")
 
-    def callback(k, record, scores):
-        bar.update(1)
-        bar.set_postfix(score=f"{record.score:.3f}")
+    def resume(self) -> int | None:
+        """With --resume and an existing checkpoint, load it (``self.result``); an exit code if it cannot."""
+        from . import balanced
+        from .storage import FormatError
+
+        args, ck, total = self.args, self.ck, self.total
+        if args.resume and ck.exists():
+            try:
+                result = balanced.load(ck)
+            except (FormatError, OSError) as exc:
+                return _error(f"cannot resume from {ck}: {_one_line(exc)}")
+            diff = _params_diff(result.params, self.params)
+            if diff:
+                return _error(f"cannot resume from {ck}: it was trained with other parameters "
+                              f"({'; '.join(diff)}). Give the same flags (or --config) as the original run, "
+                              "or another --checkpoint.", EXIT_USAGE)
+            if result.n_loops > total:
+                return _error(f"cannot resume from {ck}: it holds {result.n_loops} loops, more than "
+                              f"n_loops = {total}; ask for --n-loops {result.n_loops} or more", EXIT_USAGE)
+            if result.n_loops > 0 and result.rls is None:
+                return _error(f"cannot resume from {ck}: it holds no RLS state (saved without P)")
+            if result.params.n_loops != total:  # only the requested total changes
+                result.network.params = replace(result.params, n_loops=total)
+            print(f"Resuming from {ck}: {result.n_loops} of {total} loops done.")
+            self.result, self.saved_loops = result, result.n_loops
+        elif args.resume:
+            print(f"No checkpoint at {ck} yet: starting from loop 1.")
+        return None
+
+    def save_checkpoint(self, res) -> None:
+        from . import balanced
+
+        balanced.save(res, self.ck)
+        self.saved_loops = res.n_loops
+        if self.args.scores_json:
+            _write_json(self.args.scores_json, _scores_doc(res, self.argv))
+
+    def callback(self, k, record, scores):
+        from tqdm.auto import tqdm
+
+        self.bar.update(1)
+        self.bar.set_postfix(score=f"{record.score:.3f}")
         g = record.loop + 1
-        if args.report_every and (g % args.report_every == 0 or g == total):
+        if self.args.report_every and (g % self.args.report_every == 0 or g == self.total):
             tqdm.write(f"loop {g:4d}  training score {record.score:.4f} (right), "
                        f"{record.trials['left'].score:.4f} (left)")
         if record.test is not None:
             tqdm.write(f"loop {g:4d}  test score {record.test.score:.4f} (single trial), "
-                       f"{record.test.score_avg:.4f} (averaged over {params.n_test_trials} trials)")
+                       f"{record.test.score_avg:.4f} (averaged over {self.params.n_test_trials} trials)")
 
-    def where_saved() -> str:
+    def where_saved(self) -> str:
+        ck = self.ck
         if ck is None:
             return "nothing was saved (use --checkpoint PATH to make a run resumable)"
-        if saved_loops is None:
-            return f"no checkpoint was saved yet; start again with: {resume_cmd}"
-        return f"the checkpoint {ck} holds {saved_loops} of {total} loops; resume with: {resume_cmd}"
+        if self.saved_loops is None:
+            return f"no checkpoint was saved yet; start again with: {self.resume_cmd}"
+        return (f"the checkpoint {ck} holds {self.saved_loops} of {self.total} loops; "
+                f"resume with: {self.resume_cmd}")
 
-    t_start = time.perf_counter()
-    abandoned = False  # a loop in progress was given up (Ctrl-C twice, SIGTERM)
-    try:
-        with intr:
-            net = None
+    def train(self) -> int | None:
+        """Build (unless resumed), train in chunks of --checkpoint-every loops; an exit code on an error."""
+        from .data import DataError
+        from .storage import FormatError
+
+        intr, ck = self.intr, self.ck
+        self.t_start = time.perf_counter()
+        try:
+            with intr:
+                self._train_loops()
+        except KeyboardInterrupt:  # while building, before training
+            print(f"Interrupted; {self.where_saved()}", file=sys.stderr)
+            return intr.exit_code if intr.signum else EXIT_SIGINT
+        except DivergenceError as exc:
+            extra = ""
+            if ck is not None and self.saved_loops is not None:
+                extra = f" (the checkpoint {ck} holds {self.saved_loops} loops)"
+            return _error(_one_line(exc) + extra)
+        except ValueError as exc:
+            return _error(_one_line(exc), EXIT_USAGE)
+        except DataError as exc:
+            hint = ("" if self.args.data
+                    else " (or pass --data DIR; --synthetic trains on a synthetic stand-in)")
+            return _error(_one_line(exc) + hint)
+        except (OSError, FormatError) as exc:
+            return _error(_one_line(exc))
+        return None
+
+    def _train_loops(self) -> None:
+        from tqdm.auto import tqdm
+
+        from . import balanced
+
+        intr, ck, args, total = self.intr, self.ck, self.args, self.total
+        result, net = self.result, None
+        try:
             if result is None:
                 intr.armed = intr.eager = True
                 try:
-                    net = balanced.build_network(params, _load_alm(args), progress=True)
+                    net = balanced.build_network(self.params, _load_alm(args), progress=True)
                 finally:
                     intr.armed = intr.eager = False
             done = 0 if result is None else result.n_loops
-            bar = tqdm(total=total, initial=done, desc="Part 3 training", unit="loop", dynamic_ncols=True)
+            self.bar = tqdm(total=total, initial=done, desc="Part 3 training", unit="loop",
+                            dynamic_ncols=True)
             while done < total and not intr.stop.is_set():
                 k = total - done if ck is None else min(args.checkpoint_every - done % args.checkpoint_every,
                                                         total - done)
@@ -721,90 +768,77 @@ def _part3_run(sp, args, params: BalancedParams, argv, intr: _Interrupts) -> int
                 intr.armed = True
                 try:
                     new = balanced.train(result if result is not None else net, n_loops=k, progress=False,
-                                         callback=callback, stop=intr.stop)
+                                         callback=self.callback, stop=intr.stop)
                 except KeyboardInterrupt:
                     intr.abandon = True
                 finally:
                     intr.armed = False
                 if intr.abandon:
-                    abandoned = True
+                    self.abandoned = True
                     break  # ``new`` may hold a half-trained loop: discard it
                 result, net = new, None
+                self.result = result
                 done = result.n_loops
-                if ck is not None and (result.n_loops != saved_loops):
-                    save_checkpoint(result)
-            bar.close()
-    except KeyboardInterrupt:  # while building, before training
-        if bar is not None:
-            bar.close()
-        print(f"Interrupted; {where_saved()}", file=sys.stderr)
-        return intr.exit_code if intr.signum else EXIT_SIGINT
-    except DivergenceError as exc:
-        if bar is not None:
-            bar.close()
-        extra = ""
-        if ck is not None and saved_loops is not None:
-            extra = f" (the checkpoint {ck} holds {saved_loops} loops)"
-        return _error(_one_line(exc) + extra)
-    except ValueError as exc:
-        if bar is not None:
-            bar.close()
-        return _error(_one_line(exc), EXIT_USAGE)
-    except DataError as exc:
-        if bar is not None:
-            bar.close()
-        hint = "" if args.data else " (or pass --data DIR; --synthetic trains on a synthetic stand-in)"
-        return _error(_one_line(exc) + hint)
-    except (OSError, FormatError) as exc:
-        if bar is not None:
-            bar.close()
-        return _error(_one_line(exc))
+                if ck is not None and (result.n_loops != self.saved_loops):
+                    self.save_checkpoint(result)
+        finally:  # the bar ends before any message about how the run ended
+            if self.bar is not None:
+                self.bar.close()
 
-    if intr.stop.is_set():  # interrupted: the loop in progress was finished or abandoned
-        if abandoned:
-            print(f"Interrupted: the loop in progress was abandoned; {where_saved()}", file=sys.stderr)
+    def report_stop(self) -> int:
+        """After Ctrl-C or SIGTERM: say what was kept (saving the loops done if there is no checkpoint)."""
+        from . import balanced
+
+        result, out = self.result, self.out
+        if self.abandoned:
+            print(f"Interrupted: the loop in progress was abandoned; {self.where_saved()}", file=sys.stderr)
         else:
             n = result.n_loops if result is not None else 0
-            if ck is None and out is not None and result is not None:
+            if self.ck is None and out is not None and result is not None:
                 balanced.save(result, out, include_rls=True)
                 print(f"Stopped after {n} loops; saved them (with the RLS state) to {out}.", file=sys.stderr)
-                if args.scores_json:
-                    _write_json(args.scores_json, _scores_doc(result, argv))
+                if self.args.scores_json:
+                    _write_json(self.args.scores_json, _scores_doc(result, self.argv))
             else:
-                print(f"Stopped after {n} loops; {where_saved()}", file=sys.stderr)
-        return intr.exit_code
+                print(f"Stopped after {n} loops; {self.where_saved()}", file=sys.stderr)
+        return self.intr.exit_code
 
-    elapsed = time.perf_counter() - t_start
-    print(f"Training done: {total} loop(s) ({elapsed:.1f} s in this run).")
-    intr.armed = intr.eager = True
-    try:
-        tested = result.test(n_trials=params.n_test_trials)
-    except KeyboardInterrupt:
-        print(f"Interrupted during the final test; {where_saved()}", file=sys.stderr)
-        return intr.exit_code
-    except DivergenceError as exc:
-        return _error(_one_line(exc))
-    finally:
-        intr.armed = intr.eager = False
-    print(f"final test ({params.n_test_trials} trials, no learning): single-trial score {tested.score:.4f}, "
-          f"trial-averaged score {tested.score_avg:.4f}")
-    final = {"n_trials": int(params.n_test_trials), "score": _jsonable([tested.score])[0],
-             "score_avg": _jsonable([tested.score_avg])[0], "scores": _jsonable(tested.scores)}
-    try:
-        if out is not None:
-            path = balanced.save(result, out, include_rls=args.save_rls)
-            print(f"Saved the trained network to {path}"
-                  + (" (with the RLS state)." if args.save_rls else "."))
-        if args.scores_json:
-            _write_json(args.scores_json, _scores_doc(result, argv, final))
-            print(f"Wrote the score history to {args.scores_json}.")
-    except OSError as exc:
-        return _error(_one_line(exc))
-    if intr.signum is not None:  # it came while the files were written: they were finished first
-        print(f"Interrupted ({_signal_name(intr.exit_code)}) while saving; the training and the files "
-              "written are complete.", file=sys.stderr)
-        return intr.exit_code
-    return 0
+    def finish(self) -> int:
+        """The final test without learning, then --out and --scores-json."""
+        from . import balanced
+
+        intr, params, result, out, args = self.intr, self.params, self.result, self.out, self.args
+        elapsed = time.perf_counter() - self.t_start
+        print(f"Training done: {self.total} loop(s) ({elapsed:.1f} s in this run).")
+        intr.armed = intr.eager = True
+        try:
+            tested = result.test(n_trials=params.n_test_trials)
+        except KeyboardInterrupt:
+            print(f"Interrupted during the final test; {self.where_saved()}", file=sys.stderr)
+            return intr.exit_code
+        except DivergenceError as exc:
+            return _error(_one_line(exc))
+        finally:
+            intr.armed = intr.eager = False
+        print(f"final test ({params.n_test_trials} trials, no learning): single-trial score "
+              f"{tested.score:.4f}, trial-averaged score {tested.score_avg:.4f}")
+        final = {"n_trials": int(params.n_test_trials), "score": _jsonable([tested.score])[0],
+                 "score_avg": _jsonable([tested.score_avg])[0], "scores": _jsonable(tested.scores)}
+        try:
+            if out is not None:
+                path = balanced.save(result, out, include_rls=args.save_rls)
+                print(f"Saved the trained network to {path}"
+                      + (" (with the RLS state)." if args.save_rls else "."))
+            if args.scores_json:
+                _write_json(args.scores_json, _scores_doc(result, self.argv, final))
+                print(f"Wrote the score history to {args.scores_json}.")
+        except OSError as exc:
+            return _error(_one_line(exc))
+        if intr.signum is not None:  # it came while the files were written: they were finished first
+            print(f"Interrupted ({_signal_name(intr.exit_code)}) while saving; the training and the files "
+                  "written are complete.", file=sys.stderr)
+            return intr.exit_code
+        return 0
 
 
 if __name__ == "__main__":

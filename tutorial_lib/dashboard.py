@@ -27,7 +27,7 @@ import io
 import threading
 import time
 import traceback
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Callable
 
 import ipywidgets as widgets
@@ -83,11 +83,17 @@ class LiveFigure:
 
 @dataclass
 class Control:
-    """A slider (or other value widget) bound to one parameter field."""
+    """A slider (or other value widget) bound to one parameter field.
+
+    ``bounds``: optional ``bounds(params) -> (lo, hi)``, the values the field may take given the
+    other fields (:meth:`~tutorial_lib.params._Validated.field_range`); after every valid change
+    the dashboard moves the widget's min and max there, so no invalid combination can be set.
+    """
 
     field: str
     widget: widgets.ValueWidget
     to_param: Callable = field(default=lambda v: v)
+    bounds: Callable | None = None
 
 
 class TrainingDashboard:
@@ -177,9 +183,23 @@ class TrainingDashboard:
 
     def _on_change(self, change=None):
         p = self.params()
+        if p is not None:
+            self._follow_bounds(p)
         if p is not None and not self.running:
             self.error = None
             self.status.value = self._describe(p)
+
+    def _follow_bounds(self, p):
+        """Move each control's min and max to the values its field may take given the others (valid ``p``)."""
+        if getattr(self, "_moving_bounds", False):
+            return
+        self._moving_bounds = True
+        try:
+            for c in self.controls.values():
+                if c.bounds is not None:
+                    _set_bounds(c.widget, *c.bounds(p))
+        finally:
+            self._moving_bounds = False
 
     def _show_error(self, message: str, advice: str = ""):
         self.error = message
@@ -308,21 +328,99 @@ def _check_view(n_show, dpi) -> tuple[int, int]:
 
 
 def _slider(cls, description, tooltip, **kw):
-    """A slider of the dashboards' look that reports its value only when released."""
+    """A slider of the dashboards' look that reports its value only when released.
+
+    Its value can also be typed: ipywidgets 8 sliders have an editable readout (click the
+    number at the right, type, press Enter), for keyboards where arrow keys on a focused
+    slider move the notebook's cell selection instead (Notebook 7)."""
     return cls(description=description, style=_STYLE, layout=widgets.Layout(width="100%"),
-               continuous_update=False, tooltip=tooltip, **kw)
+               continuous_update=False, tooltip=tooltip, readout=True, **kw)
 
 
-def _network_controls(p, sigma_max: float) -> list:
+def _log10(x):
+    return None if x is None else float(np.log10(x))
+
+
+def _set_bounds(w, lo, hi):
+    """Set a slider's min and max (values; exponents for a log slider) in an order ipywidgets accepts."""
+    if isinstance(w, widgets.FloatLogSlider):
+        lo, hi = _log10(lo), _log10(hi)
+    lo = w.min if lo is None else lo
+    hi = w.max if hi is None else hi
+    if lo > w.max:
+        w.max, w.min = hi, lo
+    else:
+        w.min, w.max = lo, hi
+
+
+def readout_format(lo: float, hi: float, log: bool) -> str:
+    """The readout of a float slider over [lo, hi]: 3 significant digits, never in e-notation
+    (d3's "g" writes 1000 as "1.00e+3"; "r" is decimal notation rounded to significant digits)."""
+    if not log:
+        return ".2f"
+    return ".3g" if hi < 1000 else ".4r"
+
+
+def field_control(p, name: str, *, value=None, lo=None, hi=None, extra=None, to_param=None, label=None,
+                  tooltip_extra: str = "") -> Control:
+    """A slider for field ``name`` of ``p`` from the field's metadata (:func:`~tutorial_lib.params.param`).
+
+    Its description is the metadata's slider label (else the field's name), its tooltip the
+    field's help and unit. Its bounds are the metadata's slider range intersected with the
+    field's valid range given the other fields (``p.field_range``), and with ``lo``/``hi`` if
+    given (e.g. the neurons the data hold); ``extra(params) -> (lo, hi)`` caps them further.
+    They follow the other sliders (``Control.bounds``). ``value`` defaults to ``p``'s.
+    """
+    from .params import field_kind
+
+    f = next(f for f in fields(p) if f.name == name)
+    m, spec = f.metadata, dict(f.metadata["slider"])
+    kind, _ = field_kind(f)
+    value = getattr(p, name) if value is None else value
+    log = spec.get("scale") == "log"
+    smin, smax = spec.get("min"), spec.get("max") if hi is None else min(spec.get("max", hi), hi)
+    if lo is not None:
+        smin = max(smin, lo)
+
+    def bounds(q):
+        a, b = q.field_range(name)
+        if extra is not None:
+            ea, eb = extra(q)
+            a = ea if a is None else (a if ea is None else max(a, ea))
+            b = eb if b is None else (b if eb is None else min(b, eb))
+        a = smin if a is None else max(a, smin)
+        b = smax if b is None else (b if smax is None else min(b, smax))
+        return a, b
+
+    a, b = bounds(p)
+    a, b = min(a, value), max(b, value)  # an invalid value passed in is shown (and named), not changed
+    tooltip = m["help"] + (f" ({m['unit']})" if m["unit"] else "") + tooltip_extra
+    description = label or spec.get("label", name)
+    if kind == "int":
+        w = _slider(widgets.IntSlider, description, tooltip, value=value, min=a, max=b,
+                    step=spec.get("step", 1))
+    elif log:
+        w = _slider(widgets.FloatLogSlider, description, tooltip, value=value, base=10, min=_log10(a),
+                    max=_log10(b), step=spec["step"], readout_format=readout_format(a, b, True))
+    else:
+        w = _slider(widgets.FloatSlider, description, tooltip, value=value, min=a, max=b, step=spec["step"],
+                    readout_format=readout_format(a, b, False))
+    return Control(name, w, to_param or (lambda v: v), bounds)
+
+
+def _seed_control(p) -> Control:
+    return Control("seed", widgets.BoundedIntText(description="seed", value=p.seed, min=0, max=2**31 - 1,
+                                                  style=_STYLE, layout=widgets.Layout(width="100%"),
+                                                  tooltip="seed of every random draw (type a whole number)"))
+
+
+def _network_controls(p) -> list:
     """The sliders every recurrent network has: sigma, K (N-1 = all-to-all) and lambda."""
     return [
-        Control("sigma", _slider(widgets.FloatSlider, "sigma (weights)", "std of the initial weights",
-                                 value=p.sigma, min=0.01, max=sigma_max, step=0.01, readout_format=".2f")),
-        Control("K", _slider(widgets.IntSlider, "K (inputs)", "inputs per neuron; N-1 = all-to-all",
-                             value=p.n_inputs, min=1, max=p.N - 1),
-                to_param=lambda v, N=p.N: None if v == N - 1 else v),
-        Control("lam", _slider(widgets.FloatLogSlider, "lambda (RLS)", "RLS regulariser",
-                               value=p.lam, base=10, min=-3, max=2, step=0.1, readout_format=".3g")),
+        field_control(p, "sigma"),
+        field_control(p, "K", value=p.n_inputs, to_param=lambda v, N=p.N: None if v == N - 1 else v,
+                      tooltip_extra="; N-1 = all-to-all"),
+        field_control(p, "lam"),
     ]
 
 
@@ -397,14 +495,8 @@ def rate_dashboard(params: RateParams | None = None, n_show: int = 3, dpi: int =
 
     p = RateParams() if check_type("params", params, RateParams, allow_none=True) is None else params
     n_show, dpi = _check_view(n_show, dpi)
-    controls = [
-        *_network_controls(p, sigma_max=1.0),
-        Control("train_fraction", _slider(widgets.FloatSlider, "fraction trained", "fraction of neurons trained",
-                                         value=p.train_fraction, min=0.05, max=1.0, step=0.05)),
-        Control("n_loops", _slider(widgets.IntSlider, "loops", "training loops", value=p.n_loops, min=1, max=200)),
-        Control("seed", widgets.BoundedIntText(description="seed", value=p.seed, min=0, max=2**31 - 1,
-                                               style=_STYLE, layout=widgets.Layout(width="100%"))),
-    ]
+    controls = [*_network_controls(p), field_control(p, "train_fraction"), field_control(p, "n_loops"),
+                _seed_control(p)]
     return TrainingDashboard(
         "Part 1: train a rate RNN with RLS",
         controls,
@@ -516,18 +608,8 @@ def spiking_dashboard(params: SpikingParams | None = None, n_show: int = 3, dpi:
 
     p = SpikingParams() if check_type("params", params, SpikingParams, allow_none=True) is None else params
     n_show, dpi = _check_view(n_show, dpi)
-    controls = [
-        *_network_controls(p, sigma_max=5.0),
-        Control("tau_s", _slider(widgets.FloatLogSlider, "tau_s (ms)", "synaptic time constant, ms",
-                                value=p.tau_s, base=10, min=0, max=3, step=0.05, readout_format=".3g")),
-        Control("train_fraction", _slider(widgets.FloatSlider, "fraction trained",
-                                         "fraction of neurons trained",
-                                         value=p.train_fraction, min=0.05, max=1.0, step=0.05)),
-        Control("n_loops", _slider(widgets.IntSlider, "loops", "training loops",
-                                  value=p.n_loops, min=1, max=100)),
-        Control("seed", widgets.BoundedIntText(description="seed", value=p.seed, min=0, max=2**31 - 1,
-                                               style=_STYLE, layout=widgets.Layout(width="100%"))),
-    ]
+    controls = [*_network_controls(p), field_control(p, "tau_s"), field_control(p, "train_fraction"),
+                field_control(p, "n_loops"), _seed_control(p)]
 
     def preview(q):
         return spiking_net.run_trial(spiking_net.build_network(q))
@@ -844,12 +926,15 @@ def balanced_dashboard(params: BalancedParams | None = None, n_show: int = 3, dp
                        data=None) -> BalancedDashboard:
     """The Part 3 dashboard: train the balanced E-I network on ALM recordings, live.
 
-    Knobs: sigma (the coupling strength ``g`` that scales the static weights,
+    Knobs: g (the coupling strength that scales the static weights,
     ``~ g / sqrt(K)``, and the external input, ``~ g sqrt(K)``; the SPEC's g = 1),
     K (excitatory inputs per neuron), lambda (``lam_rec``, the RLS penalty on the
     recurrent plastic weights), the number of ALM neurons trained (``n_trained``;
     the status shows it as a fraction of the E population), L (plastic E and I
-    inputs per trained neuron), feedforward inputs on/off, loops and seed.
+    inputs per trained neuron), feedforward inputs on/off, loops and seed. The
+    sliders' bounds follow each other, so every combination they reach is valid:
+    ``n_trained`` in ``[L + 1, min(Ne, neurons in the data)]``, ``L`` in
+    ``[1, min(Ni, n_trained - 1)]``. Each slider's value can also be typed into its readout.
     Defaults: :meth:`BalancedParams.lecture` (2000 neurons, the 100 most modulated
     ALM neurons, 30 loops, about 20 s). Other fields come from ``params``.
 
@@ -869,31 +954,21 @@ def balanced_dashboard(params: BalancedParams | None = None, n_show: int = 3, dp
     data = load_alm(fallback="synthetic") if data is None else data
     n_alm = data.n_neurons
     n_trained = n_alm if p.n_trained is None else p.n_trained
-    k_max = (p.Ne * (p.N - 1)) // p.N
     controls = [
-        Control("g", _slider(widgets.FloatSlider, "sigma (g)",
-                             "coupling strength g: static weights ~ g/sqrt(K), external input ~ g sqrt(K); "
-                             "SPEC: 1",
-                             value=p.g, min=0.1, max=3.0, step=0.05, readout_format=".2f")),
-        Control("K", _slider(widgets.IntSlider, "K (inputs)",
-                             "excitatory inputs per neuron (as many inhibitory)", value=p.K, min=min(10, p.K),
-                             max=max(k_max, p.K), step=10 if p.K % 10 == 0 else 1)),
-        Control("lam_rec", _slider(widgets.FloatLogSlider, "lambda (RLS)",
-                                   "RLS penalty on the recurrent plastic weights (lam_rec)",
-                                   value=p.lam_rec, base=10, min=-4, max=1, step=0.1, readout_format=".3g")),
-        Control("n_trained", _slider(widgets.IntSlider, f"trained ({'synth.' if data.synthetic else 'ALM'})",
-                                     f"{data.label} neurons trained, each on its own E neuron "
-                                     "(a fraction of Ne)",
-                                     value=n_trained, min=2, max=max(n_alm, n_trained), step=1)),
-        Control("L", _slider(widgets.IntSlider, "L (plastic)",
-                             "plastic E and plastic I inputs per trained neuron",
-                             value=p.L, min=1, max=100)),
+        field_control(p, "g"),
+        field_control(p, "K", lo=min(10, p.K)),
+        field_control(p, "lam_rec"),
+        field_control(p, "n_trained", value=n_trained, hi=n_alm,
+                      label=f"trained ({'synth.' if data.synthetic else 'ALM'})",
+                      extra=lambda q: (None, n_alm),
+                      tooltip_extra=f"; {data.label} neurons, each on its own E neuron, at most L + 1 to "
+                                    f"min(Ne, {n_alm})"),
+        field_control(p, "L", extra=lambda q: (None, n_alm - 1 if q.n_trained is None else None),
+                      tooltip_extra="; at most n_trained - 1 and Ni"),
         Control("ffwd", widgets.Checkbox(value=p.ffwd, description=f"feedforward inputs ({p.n_ffwd} Poisson)",
                                          indent=False, layout=widgets.Layout(width="100%"))),
-        Control("n_loops", _slider(widgets.IntSlider, "loops", "training loops (each: lick right, then left)",
-                                   value=p.n_loops, min=1, max=200)),
-        Control("seed", widgets.BoundedIntText(description="seed", value=p.seed, min=0, max=2**31 - 1,
-                                               style=_STYLE, layout=widgets.Layout(width="100%"))),
+        field_control(p, "n_loops"),
+        _seed_control(p),
     ]
     title = ("Part 3: train a balanced network on a SYNTHETIC stand-in for the ALM recordings with RLS"
              if data.synthetic else "Part 3: train a balanced network on ALM recordings with RLS")

@@ -16,6 +16,13 @@ that names the parameter and its valid range, e.g.
 
 Rules every class follows (one helper each, so they cannot drift apart):
 
+* Each field's range, unit, help text and dashboard slider are its metadata
+  (:func:`param`, ``dataclasses.fields(cls)[i].metadata``), read alike by the
+  validation (:func:`check_field`), the command line's ``--help`` and the
+  dashboards' sliders. Ranges that depend on other fields (``K <= N - 1``,
+  ``L + 1 <= n_trained <= Ne``, ``dt <= tau / 5``, ...) are stated once, in each
+  class's ``_dependent_bounds``; :meth:`_Validated.field_range` gives a field's
+  valid range given the others (the dashboards move their sliders' bounds to it).
 * Whole-number fields (:func:`check_int`): ``True``/``False`` are refused; a
   float with an integral value is accepted as that integer (``2.0`` is ``2``,
   so ``1e3`` from a JSON file works); ``2.5``, NaN and infinity are refused.
@@ -38,7 +45,8 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
+from types import MappingProxyType
 from numbers import Integral, Real
 
 __all__ = [
@@ -47,6 +55,9 @@ __all__ = [
     "RateParams",
     "SpikingParams",
     "BalancedParams",
+    "param",
+    "field_kind",
+    "check_field",
     "check_real",
     "check_int",
     "check_grid",
@@ -314,20 +325,127 @@ STATIC_SETTLE_MS = 200.0
 MAX_STEPS = 1e8
 
 
+# Field metadata: the one place that holds each field's range, unit, help text and slider ---------------
+
+
+def param(default, help: str, *, lo=None, hi=None, lo_open: bool = False, hi_open: bool = False,
+          what: str = "",
+          unit: str = "", slider: dict | None = None, choices: tuple | None = None, none: str = ""):
+    """A dataclass field with its metadata: everything validation, the CLI and the dashboards read.
+
+    ``help``: one line for ``--help`` and the dashboards' tooltips. ``lo``/``hi``
+    (``lo_open``/``hi_open``: strict) the field's own valid range, checked by
+    :func:`check_int` / :func:`check_real` (ranges that depend on other fields:
+    :meth:`_Validated.field_range`). ``what``: the plain-words name in error
+    messages (``sigma (weight scale) must be > 0``). ``unit``: e.g. ``"ms"``.
+    ``slider``: the dashboards' control, ``dict(min=, max=, step=, scale="linear"|"log",
+    label=)`` (for ``"log"`` min and max are values, not exponents). ``choices``: the
+    values of a text field. ``none``: what ``None`` means, for a field that may be None.
+    """
+    meta = dict(help=help, lo=lo, hi=hi, lo_open=lo_open, hi_open=hi_open, what=what, unit=unit,
+                slider=MappingProxyType(dict(slider)) if slider else None, choices=choices, none=none)
+    return field(default=default, metadata=MappingProxyType(meta))
+
+
+def field_kind(f) -> tuple[str, bool]:
+    """``(kind, optional)`` of a parameter field from its annotation; kind: "int", "float", "bool" or "str"."""
+    parts = [t.strip() for t in str(f.type).split("|")]
+    return next(t for t in parts if t != "None"), "None" in parts
+
+
+def check_field(f, value):
+    """Check ``value`` for the dataclass field ``f`` against its metadata (:func:`param`); return it coerced."""
+    m, name = f.metadata, f.name
+    kind, optional = field_kind(f)
+    if value is None and optional:
+        return None
+    if kind == "int":
+        return check_int(name, value, lo=m["lo"], hi=m["hi"], what=m["what"])
+    if kind == "float":
+        return check_real(name, value, lo=m["lo"], hi=m["hi"], lo_open=m["lo_open"], hi_open=m["hi_open"],
+                          what=m["what"])
+    if kind == "bool":
+        numpy_bool = getattr(value, "dtype", None) is not None and value.dtype.kind == "b" and value.ndim == 0
+        if not (isinstance(value, bool) or numpy_bool):
+            raise ValueError(f"{name} ({m['what']}) must be True or False (got {value!r})")
+        return bool(value)
+    if value not in m["choices"]:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, m['choices']))} (got {value!r})")
+    return value
+
+
+_POS = dict(lo=0, lo_open=True)   # > 0
+_NONNEG = dict(lo=0)              # >= 0
+_SEED = dict(lo=0, hi=2**32 - 1, what="random seed")
+_LOOPS = dict(lo=1, hi=100_000, what="training loops")
+
+
 class _Validated:
-    """Mixin: after construction, coerce every field through ``_check``."""
+    """Mixin: after construction, check every field against its metadata, then the fields together."""
 
     def __post_init__(self):
         for f in fields(self):
-            value = self._check(f.name, getattr(self, f.name))
-            object.__setattr__(self, f.name, value)
+            object.__setattr__(self, f.name, check_field(f, getattr(self, f.name)))
         self._check_together()
-
-    def _check(self, name, value):  # pragma: no cover - overridden
-        return value
 
     def _check_together(self):
         pass
+
+    def _dependent_bounds(self) -> dict:
+        """``name -> (lo, hi)``: the ranges of fields that depend on other fields (closed; None: no bound).
+
+        THE cross-field constraints: ``_check_together`` refuses a value outside them, and
+        the dashboards move their sliders' bounds to them when another slider moves."""
+        return {}
+
+    def field_range(self, name: str) -> tuple:
+        """``(lo, hi)`` of field ``name`` given the other fields' values: its own range (metadata)
+        intersected with :meth:`_dependent_bounds` (None: unbounded; open bounds are reported as given)."""
+        m = next(f for f in fields(self) if f.name == name).metadata
+        lo, hi = m["lo"], m["hi"]
+        dlo, dhi = self._dependent_bounds().get(name, (None, None))
+        if dlo is not None:
+            lo = dlo if lo is None else max(lo, dlo)
+        if dhi is not None:
+            hi = dhi if hi is None else min(hi, dhi)
+        return lo, hi
+
+    def _timeline_bounds(self, learn_min: int = 1) -> dict:
+        """The timeline's cross-field bounds, shared by every part (see :meth:`_check_timeline`)."""
+        return {"learn_every": (None, self.train_duration / learn_min),
+                "record_every": (None, self.train_duration / 2)}
+
+    # the timeline every part shares -------------------------------------
+    @property
+    def t_end(self) -> float:
+        """Trial length in ms (stimulus off + training window: the training window ends the trial)."""
+        return self.stim_off + self.train_duration
+
+    @property
+    def n_learn(self) -> int:
+        """RLS updates per trial (at stim_off, stim_off + learn_every, ... < t_end)."""
+        window = round(self.train_duration / self.dt)
+        every = round(self.learn_every / self.dt)
+        return -(-window // every)
+
+    @property
+    def learn_times(self):
+        """Times (ms) of the RLS updates, shape (n_learn,); in Part 3 also the centres of the score's windows."""
+        import numpy as np
+
+        return self.stim_off + np.arange(self.n_learn) * self.learn_every
+
+    def _check_euler(self, tau_name: str, decays: tuple = ()):
+        """dt <= tau_name / 5 (an accurate Euler step) and every time constant in ``decays`` >= dt (a
+        positive Euler decay factor 1 - dt / tau), against the bounds of :meth:`_dependent_bounds`."""
+        bounds = self._dependent_bounds()
+        if self.dt > bounds["dt"][1]:
+            raise ValueError(f"dt must be <= {tau_name} / 5 = {bounds['dt'][1]:g} ms for an accurate Euler "
+                             f"step (got {self.dt:g})")
+        for name in decays:
+            if getattr(self, name) < bounds[name][0]:
+                raise ValueError(f"{name} must be >= dt = {self.dt:g} ms: the Euler decay factor "
+                                 f"1 - dt/{name} would be negative (got {getattr(self, name):g})")
 
     def _check_timeline(self, learn_min: int = 1):
         """The timeline rules every part shares (see the module docstring), in one place.
@@ -348,13 +466,14 @@ class _Validated:
                 f"stim_off + train_duration must be <= {MAX_STEPS:.0e} Euler steps of dt = {self.dt:g} ms, "
                 f"{MAX_STEPS * self.dt:g} ms (got {self.stim_off + self.train_duration:g} ms, {steps:.3g} steps, "
                 f"which would run for days): lower train_duration or stim_off, or raise dt")
-        if self.learn_every * learn_min > self.train_duration:
+        bounds = self._timeline_bounds(learn_min)
+        if self.learn_every > bounds["learn_every"][1]:
             bound = "train_duration" if learn_min == 1 else f"train_duration / {learn_min}"
             why = "" if learn_min == 1 else (f": the score correlates the input at the learning times and "
                                              f"needs at least {learn_min} of them")
-            raise ValueError(f"learn_every must be <= {bound} = {self.train_duration / learn_min:g} ms{why} "
+            raise ValueError(f"learn_every must be <= {bound} = {bounds['learn_every'][1]:g} ms{why} "
                              f"(got {self.learn_every:g})")
-        if 2 * self.record_every > self.train_duration:
+        if self.record_every > bounds["record_every"][1]:
             raise ValueError(f"record_every must be <= train_duration / 2 = {self.train_duration / 2:g} ms: the "
                              f"score needs at least two recorded samples in the training window "
                              f"(got {self.record_every:g})")
@@ -363,28 +482,14 @@ class _Validated:
 class _RecurrentNetwork(_Validated):
     """What parts 1 and 2 share: N neurons, K inputs each (None: all-to-all), a trained fraction."""
 
-    _NETWORK_FIELDS = ("N", "K", "n_loops", "seed", "sigma", "lam", "train_fraction")
-
-    @staticmethod
-    def _check_network_field(name, v):
-        if name == "N":
-            return check_int(name, v, lo=2, hi=5000, what="number of neurons")
-        if name == "K":
-            return None if v is None else check_int(name, v, lo=1, what="inputs per neuron")
-        if name == "n_loops":
-            return check_int(name, v, lo=1, hi=100_000, what="training loops")
-        if name == "seed":
-            return check_int(name, v, lo=0, hi=2**32 - 1, what="random seed")
-        if name == "sigma":
-            return check_real(name, v, lo=0, lo_open=True, what="weight scale")
-        if name == "lam":
-            return check_real(name, v, lo=0, lo_open=True, what="RLS regulariser lambda")
-        if name == "train_fraction":
-            return check_real(name, v, lo=0, hi=1, lo_open=True, what="fraction of neurons trained")
-        raise KeyError(name)  # pragma: no cover - only called for _NETWORK_FIELDS
+    def _dependent_bounds(self) -> dict:
+        """K <= N - 1 (inputs come from the other neurons); dt <= tau / 5 (Euler); train_fraction N >= 0.5
+        (one trained neuron at least); the timeline's bounds."""
+        return {"K": (1, self.N - 1), "dt": (None, self._tau_membrane / 5),
+                "train_fraction": (float(min_fraction(self.N)), 1.0), **self._timeline_bounds()}
 
     def _check_network(self):
-        if self.K is not None and self.K > self.N - 1:
+        if self.K is not None and self.K > self._dependent_bounds()["K"][1]:
             raise ValueError(
                 f"K (inputs per neuron) must be in [1, N-1] = [1, {self.N - 1}] (got {self.K})"
             )
@@ -450,39 +555,43 @@ class RateParams(_RecurrentNetwork):
     max_rate : a rate above this value counts as a diverging network.
     """
 
-    N: int = 100
-    tau: float = 5.0
-    dt: float = 0.1
-    sigma: float = 0.1
-    K: int | None = None
-    lam: float = 0.5
-    train_fraction: float = 1.0
-    n_loops: int = 50
-    seed: int = 0
-    stim_on: float = 100.0
-    stim_off: float = 110.0
-    train_duration: float = 500.0
-    stim_max: float = 4.0
-    target_amplitude: float = 1.0
-    target_period: float = 100.0
-    target_offset: float = 1.0
-    learn_every: float = 5.0
-    record_every: float = 1.0
-    max_rate: float = 1e3
+    N: int = param(100, "number of rate units", lo=2, hi=5000, what="number of neurons",
+                   slider=dict(min=2, max=5000, step=1))
+    tau: float = param(5.0, "membrane time constant of the rate units", unit="ms", **_POS)
+    dt: float = param(0.1, "Euler time step", unit="ms", **_POS)
+    sigma: float = param(0.1, "standard deviation of the initial weights (g = sigma sqrt(N))",
+                         what="weight scale",
+                         slider=dict(min=0.01, max=1.0, step=0.01, label="sigma (weights)"), **_POS)
+    K: int | None = param(None, "inputs per neuron", lo=1, what="inputs per neuron", none="all-to-all",
+                          slider=dict(min=1, step=1, label="K (inputs)"))
+    lam: float = param(0.5, "the RLS regulariser lambda (P starts as I / lam)", what="RLS regulariser lambda",
+                       slider=dict(min=1e-3, max=100.0, step=0.1, scale="log", label="lambda (RLS)"), **_POS)
+    train_fraction: float = param(1.0, "fraction of neurons whose incoming weights are trained", lo=0, hi=1,
+                                  lo_open=True, what="fraction of neurons trained",
+                                  slider=dict(min=0.05, max=1.0, step=0.05, label="fraction trained"))
+    n_loops: int = param(50, "number of training loops (trials)", slider=dict(min=1, max=200, label="loops"),
+                         **_LOOPS)
+    seed: int = param(0, "seed of every random draw (connectivity, weights, stimulus, targets)", **_SEED)
+    stim_on: float = param(100.0, "start of the stimulus", unit="ms", **_NONNEG)
+    stim_off: float = param(110.0, "end of the stimulus, start of the training window", unit="ms", **_POS)
+    train_duration: float = param(500.0, "length of the training window, which starts at stim_off", unit="ms",
+                                  **_POS)
+    stim_max: float = param(4.0, "each neuron's stimulus is drawn uniformly in [0, stim_max)", **_NONNEG)
+    target_amplitude: float = param(1.0,
+                                    "amplitude A of the sine targets f_i(t) = A sin(2 pi (t - t_i) / T) "
+                                    "+ offset")
+    target_period: float = param(100.0, "period T of the sine targets", unit="ms", **_POS)
+    target_offset: float = param(1.0, "offset of the sine targets", **_NONNEG)
+    learn_every: float = param(5.0, "interval between RLS updates inside the training window", unit="ms",
+                               **_POS)
+    record_every: float = param(1.0, "sampling interval of the recorded activity", unit="ms", **_POS)
+    max_rate: float = param(1e3, "a rate above this value counts as a diverging network", **_POS)
 
-    def _check(self, name, v):
-        if name in self._NETWORK_FIELDS:
-            return self._check_network_field(name, v)
-        if name in ("stim_on", "stim_max", "target_offset"):
-            return check_real(name, v, lo=0)
-        if name == "target_amplitude":
-            return check_real(name, v)
-        return check_real(name, v, lo=0, lo_open=True)
+    _tau_membrane = property(lambda self: self.tau)
 
     def _check_together(self):
         self._check_network()
-        if self.dt > self.tau / 5:
-            raise ValueError(f"dt must be <= tau / 5 = {self.tau / 5:g} ms for a stable Euler step (got {self.dt:g})")
+        self._check_euler("tau")
         self._check_timeline()
         peak = abs(self.target_amplitude) + self.target_offset
         if peak >= self.max_rate:  # trained rates follow their targets: they would have to exceed max_rate
@@ -498,10 +607,6 @@ class RateParams(_RecurrentNetwork):
         return self.sigma * math.sqrt(self.N if self.K is None else self.K)
 
 
-    @property
-    def t_end(self) -> float:
-        """Trial length in ms (stimulus off + training window)."""
-        return self.stim_off + self.train_duration
 
     def memory_terms(self, n_trained: int | None = None) -> list:
         """The big arrays of one training loop and its score, as ``(what, bytes, parameters)`` (see
@@ -553,67 +658,72 @@ class SpikingParams(_RecurrentNetwork):
         diverging network (500 Hz).
     """
 
-    N: int = 100
-    tau_m: float = 10.0
-    dt: float = 0.1
-    mu: float = 0.72
-    noise: float = 2.0
-    sigma: float = 0.3
-    K: int | None = None
-    tau_s: float = 200.0
-    tau_s_spont: float = 3.0
-    lam: float = 0.5
-    train_fraction: float = 1.0
-    n_loops: int = 20
-    seed: int = 0
-    stim_on: float = 800.0
-    stim_off: float = 1000.0
-    stim_std: float = 0.5
-    train_duration: float = 2000.0
-    target_amplitude: float = 0.5
-    target_period: float = 2000.0
-    learn_every: float = 20.0
-    record_every: float = 1.0
-    error_noise: float = 0.0
-    max_rate: float = 500.0
+    N: int = param(100, "number of neurons", lo=2, hi=5000, what="number of neurons",
+                   slider=dict(min=2, max=5000, step=1))
+    tau_m: float = param(10.0, "membrane time constant (threshold 1, reset 0)", unit="ms", **_POS)
+    dt: float = param(0.1, "Euler time step", unit="ms", **_POS)
+    mu: float = param(0.72, "constant input to every neuron (0.72, just below threshold)")
+    noise: float = param(2.0, "amplitude of the voltage noise", **_NONNEG)
+    sigma: float = param(0.3, "standard deviation of the initial weights W_ij ~ Normal(0, sigma^2)",
+                         what="weight scale", slider=dict(min=0.01, max=5.0, step=0.01,
+                                                          label="sigma (weights)"),
+                         **_POS)
+    K: int | None = param(None, "inputs per neuron", lo=1, what="inputs per neuron", none="all-to-all",
+                          slider=dict(min=1, step=1, label="K (inputs)"))
+    tau_s: float = param(200.0, "synaptic time constant during training and testing", unit="ms",
+                         what="synaptic time constant during training, ms",
+                         slider=dict(min=1.0, max=1000.0, step=0.05, scale="log", label="tau_s (ms)"), **_POS)
+    tau_s_spont: float = param(3.0,
+                               "synaptic time constant of the one spontaneous run that measures each "
+                               "neuron's mean input ubar_i", unit="ms",
+                               what="synaptic time constant of the spontaneous run, ms",
+                               **_POS)
+    lam: float = param(0.5, "the RLS regulariser lambda (P starts as I / lam)", what="RLS regulariser lambda",
+                       slider=dict(min=1e-3, max=100.0, step=0.1, scale="log", label="lambda (RLS)"), **_POS)
+    train_fraction: float = param(1.0, "fraction of neurons whose incoming synapses are trained", lo=0, hi=1,
+                                  lo_open=True, what="fraction of neurons trained",
+                                  slider=dict(min=0.05, max=1.0, step=0.05, label="fraction trained"))
+    n_loops: int = param(20, "training loops", slider=dict(min=1, max=100, label="loops"), **_LOOPS)
+    seed: int = param(0, "seed of every random draw (weights, stimulus, phases, noise)", **_SEED)
+    stim_on: float = param(800.0, "start of the stimulus window", unit="ms", **_NONNEG)
+    stim_off: float = param(1000.0, "end of the stimulus window, start of the training window", unit="ms",
+                            **_POS)
+    stim_std: float = param(0.5,
+                            "each neuron's stimulus is a constant drawn from Normal(0, stim_std^2), added to "
+                            "mu during the stimulus", **_NONNEG)
+    train_duration: float = param(2000.0,
+                                  "length of the training window, which starts at stim_off and ends the "
+                                  "trial", unit="ms", **_POS)
+    target_amplitude: float = param(0.5,
+                                    "amplitude A of the targets f_i(t) = A sin(2 pi ((t - stim_off)/T "
+                                    "+ phi_i)) + ubar_i")
+    target_period: float = param(2000.0, "period T of the targets", unit="ms", **_POS)
+    learn_every: float = param(20.0, "interval between RLS updates inside the training window", unit="ms",
+                               **_POS)
+    record_every: float = param(1.0,
+                                "sampling interval of the recorded voltages and inputs; the score is "
+                                "computed on this grid", unit="ms", **_POS)
+    error_noise: float = param(0.0,
+                               "standard deviation of a normal draw added to the error at every RLS update "
+                               "(0 = off; the original used 2 as a regulariser)", **_NONNEG)
+    max_rate: float = param(500.0,
+                            "a population-average firing rate above this counts as a diverging network",
+                            unit="Hz", **_POS)
 
-    def _check(self, name, v):
-        if name in self._NETWORK_FIELDS:
-            return self._check_network_field(name, v)
-        if name == "tau_s":
-            return check_real(name, v, lo=0, lo_open=True, what="synaptic time constant during training, ms")
-        if name == "tau_s_spont":
-            return check_real(name, v, lo=0, lo_open=True,
-                              what="synaptic time constant of the spontaneous run, ms")
-        if name in ("noise", "error_noise", "stim_std", "stim_on"):
-            return check_real(name, v, lo=0)
-        if name in ("mu", "target_amplitude"):
-            return check_real(name, v)
-        # tau_m, dt, stim_off, train_duration, target_period, learn_every, record_every, max_rate
-        return check_real(name, v, lo=0, lo_open=True)
+    _tau_membrane = property(lambda self: self.tau_m)
+
+    def _dependent_bounds(self) -> dict:
+        """Those of parts 1 and 2, and tau_s, tau_s_spont >= dt (a positive Euler decay factor)."""
+        return {**super()._dependent_bounds(), "tau_s": (self.dt, None), "tau_s_spont": (self.dt, None)}
 
     def _check_together(self):
         self._check_network()
-        if self.dt > self.tau_m / 5:
-            raise ValueError(
-                f"dt must be <= tau_m / 5 = {self.tau_m / 5:g} ms for an accurate Euler step "
-                f"(got {self.dt:g})"
-            )
-        for name in ("tau_s", "tau_s_spont"):
-            if getattr(self, name) < self.dt:
-                raise ValueError(
-                    f"{name} must be >= dt = {self.dt:g} ms: the Euler decay factor 1 - dt/{name} "
-                    f"would be negative (got {getattr(self, name):g})"
-                )
+        self._check_euler("tau_m", ("tau_s", "tau_s_spont"))
         self._check_timeline()
 
     # derived quantities -------------------------------------------------
 
 
-    @property
-    def t_end(self) -> float:
-        """Trial length in ms (the training window ends the trial)."""
-        return self.stim_off + self.train_duration
 
     def memory_terms(self, n_trained: int | None = None) -> list:
         """The big arrays of one training loop, as ``(what, bytes, parameters)`` (see :func:`check_memory`):
@@ -623,19 +733,10 @@ class SpikingParams(_RecurrentNetwork):
         return self._recurrent_memory(per_sample=7) + [
             ("the spike buffer of a trial", spikes, ("max_rate",) + _time_names(self) + ("N",))]
 
-    @property
-    def n_learn(self) -> int:
-        """RLS updates per loop (at stim_off, stim_off + learn_every, ... < t_end)."""
-        window = round(self.train_duration / self.dt)
-        every = round(self.learn_every / self.dt)
-        return -(-window // every)
 
 
 # Part 3 ----------------------------------------------------------------------
 
-_SELECTIONS = ("modulated", "random")
-_PRECISIONS = ("float64", "float32")
-_CHOICES = {"selection": _SELECTIONS, "rls_precision": _PRECISIONS}  # fields with a fixed set of values
 
 
 @dataclass(frozen=True)
@@ -708,41 +809,76 @@ class BalancedParams(_Validated):
     max_rate : a population-average rate above this (Hz) counts as diverging (100).
     """
 
-    N: int = 5000
-    frac_exc: float = 0.5
-    K: int = 500
-    g: float = 1.0
-    tau_m: float = 10.0
-    tau_syn: float = 3.0
-    tau_plastic: float = 150.0
-    dt: float = 0.1
-    L: int = 20
-    wpscale_factor: float = 1.5
-    inh_weight_ratio: float | None = 6.5 / 12.0
-    lam_rec: float = 0.04
-    mu_rs: float = 8.0
-    lam_ff: float = 1.0
-    rls_precision: str = "float64"
-    ffwd: bool = True
-    n_ffwd: int = 300
-    ffwd_rate: float = 5.0
-    ffwd_tau: float = 400.0
-    ffwd_noise: float = 0.2
-    ffwd_smooth: float = 50.0
-    stim_on: float = 800.0
-    stim_off: float = 1000.0
-    stim_amplitude: float = 0.5
-    train_duration: float = 2000.0
-    learn_every: float = 20.0
-    n_loops: int = 200
-    seed: int = 0
-    n_trained: int | None = None
-    selection: str = "modulated"
-    score_every: int = 10
-    n_test_trials: int = 5
-    score_window: float = 50.0
-    record_every: float = 1.0
-    max_rate: float = 100.0
+    N: int = param(5000, "number of neurons", lo=3, hi=100_000, what="number of neurons")
+    frac_exc: float = param(0.5, "fraction of excitatory neurons; Ne = frac_exc N (nearest, halves up)",
+                            lo=0, hi=1,
+                            lo_open=True, hi_open=True, what="fraction of E neurons")
+    K: int = param(500, "mean number of excitatory inputs per neuron (as many inhibitory)", lo=1,
+                   what="excitatory inputs per neuron", slider=dict(min=10, step=10, label="K (inputs)"))
+    g: float = param(1.0, "coupling strength: static weights je = ji = 2 tau_m g / sqrt(K), external input "
+                     "jx = 0.12 g sqrt(K) (SPEC: 1)", slider=dict(min=0.1, max=3.0, step=0.05, label="g"),
+                     **_POS)
+    tau_m: float = param(10.0, "membrane time constant of E and I neurons", unit="ms", **_POS)
+    tau_syn: float = param(3.0, "time constant of the static E and I synaptic currents", unit="ms", **_POS)
+    tau_plastic: float = param(150.0, "time constant of the plastic synapses", unit="ms", **_POS)
+    dt: float = param(0.1, "Euler time step", unit="ms", **_POS)
+    L: int = param(20,
+                   "plastic excitatory inputs (from other trained neurons) and plastic inhibitory inputs "
+                   "(from the I population) of each trained neuron", lo=1,
+                   what="plastic E and I inputs per trained neuron",
+                   slider=dict(min=1, max=100, step=1, label="L (plastic)"))
+    wpscale_factor: float = param(1.5,
+                                  "initial plastic weights are je sqrt(K) / wpscale (E) and -ji sqrt(K) / "
+                                  "wpscale * inh_weight_ratio (I), wpscale = wpscale_factor sqrt(K)", **_POS)
+    inh_weight_ratio: float | None = param(6.5 / 12.0, "the factor 6.5 / 12 of the initial I plastic weights",
+                                           what="E / I rate ratio of the initial plastic weights",
+                                           none="measured from the static run", **_POS)
+    lam_rec: float = param(0.04, "RLS penalty on the recurrent plastic weights", what="RLS penalty",
+                           slider=dict(min=1e-4, max=10.0, step=0.1, scale="log", label="lambda (RLS)"),
+                           **_POS)
+    mu_rs: float = param(8.0, "row-sum penalty on the sum of each neuron's E and of its I plastic weights",
+                         what="row-sum penalty", **_NONNEG)
+    lam_ff: float = param(1.0, "RLS penalty on the feedforward weights", what="RLS penalty", **_POS)
+    rls_precision: str = param("float64",
+                               "the precision in which the RLS state is stored (the arithmetic and the "
+                               "weights stay float64); float32 halves the memory the update streams",
+                               choices=("float64", "float32"))
+    ffwd: bool = param(True, "whether the trained neurons also receive plastic feedforward inputs",
+                       what="feedforward inputs on/off")
+    n_ffwd: int = param(300, "number of Poisson neurons; each trained neuron receives all of them", lo=1,
+                        hi=100_000,
+                        what="feedforward Poisson neurons")
+    ffwd_rate: float = param(5.0, "mean rate of the Ornstein-Uhlenbeck rate process", unit="Hz", **_NONNEG)
+    ffwd_tau: float = param(400.0, "time constant of the feedforward rate process", unit="ms", **_POS)
+    ffwd_noise: float = param(0.2, "noise amplitude of the feedforward rate process, Hz per sqrt(ms)",
+                              **_NONNEG)
+    ffwd_smooth: float = param(50.0, "half-width of the moving average applied before rectifying", unit="ms",
+                               **_NONNEG)
+    stim_on: float = param(800.0, "start of the stimulus window", unit="ms", **_NONNEG)
+    stim_off: float = param(1000.0, "end of the stimulus window, start of the training window", unit="ms",
+                            **_POS)
+    stim_amplitude: float = param(0.5, "each neuron's stimulus is drawn uniformly in [-a, a] per condition",
+                                  **_NONNEG)
+    train_duration: float = param(2000.0, "the training window starts at stim_off and ends the trial",
+                                  unit="ms",
+                                  **_POS)
+    learn_every: float = param(20.0, "interval between RLS updates (the sampling interval of the recordings)",
+                               unit="ms", **_POS)
+    n_loops: int = param(200, "training loops; each trains lick-right, then lick-left",
+                         slider=dict(min=1, max=200, label="loops"), **_LOOPS)
+    seed: int = param(0, "seed of every random draw", **_SEED)
+    n_trained: int | None = param(None, "number of ALM neurons trained", lo=1, what="ALM neurons trained",
+                                  none="all ALM neurons", slider=dict(min=2, step=1, label="trained"))
+    selection: str = param("modulated", "how n_trained ALM neurons are chosen when it is fewer than all",
+                           choices=("modulated", "random"))
+    score_every: int = param(10, "every this many loops, test the network without learning (0: never)", lo=0,
+                             what="loops between tests; 0: never")
+    n_test_trials: int = param(5, "test trials each time; the first gives the original's single-trial score, "
+                               "their mean input the trial-averaged score", lo=1, hi=1000, what="test trials")
+    score_window: float = param(50.0, "half-width of the moving average of the score", unit="ms", **_POS)
+    record_every: float = param(1.0, "sampling interval of the recorded inputs", unit="ms", **_POS)
+    max_rate: float = param(100.0, "a population-average rate above this counts as diverging", unit="Hz",
+                            **_POS)
 
     @classmethod
     def lecture(cls, **changes) -> "BalancedParams":
@@ -781,48 +917,20 @@ class BalancedParams(_Validated):
         base.update(changes)
         return cls(**base)
 
-    def _check(self, name, v):
-        if name == "N":
-            return check_int(name, v, lo=3, hi=100_000, what="number of neurons")
-        if name == "K":
-            return check_int(name, v, lo=1, what="excitatory inputs per neuron")
-        if name == "L":
-            return check_int(name, v, lo=1, what="plastic E and I inputs per trained neuron")
-        if name == "n_ffwd":
-            return check_int(name, v, lo=1, hi=100_000, what="feedforward Poisson neurons")
-        if name == "n_loops":
-            return check_int(name, v, lo=1, hi=100_000, what="training loops")
-        if name == "seed":
-            return check_int(name, v, lo=0, hi=2**32 - 1, what="random seed")
-        if name == "n_trained":
-            return None if v is None else check_int(name, v, lo=1, what="ALM neurons trained")
-        if name == "inh_weight_ratio":
-            return None if v is None else check_real(name, v, lo=0, lo_open=True,
-                                                     what="E / I rate ratio of the initial plastic weights")
-        if name == "score_every":
-            return check_int(name, v, lo=0, what="loops between tests; 0: never")
-        if name == "n_test_trials":
-            return check_int(name, v, lo=1, hi=1000, what="test trials")
-        if name == "ffwd":
-            numpy_bool = getattr(v, "dtype", None) is not None and v.dtype.kind == "b" and v.ndim == 0
-            if not (isinstance(v, bool) or numpy_bool):
-                raise ValueError(f"ffwd (feedforward inputs on/off) must be True or False (got {v!r})")
-            return bool(v)
-        if name in _CHOICES:
-            if v not in _CHOICES[name]:
-                raise ValueError(f"{name} must be one of {', '.join(map(repr, _CHOICES[name]))} (got {v!r})")
-            return v
-        if name == "frac_exc":
-            return check_real(name, v, lo=0, hi=1, lo_open=True, hi_open=True, what="fraction of E neurons")
-        if name in ("lam_rec", "lam_ff"):
-            return check_real(name, v, lo=0, lo_open=True, what="RLS penalty")
-        if name == "mu_rs":
-            return check_real(name, v, lo=0, what="row-sum penalty")
-        if name in ("ffwd_rate", "ffwd_noise", "ffwd_smooth", "stim_amplitude", "stim_on"):
-            return check_real(name, v, lo=0)
-        # g, tau_m, tau_syn, tau_plastic, dt, wpscale_factor, inh_weight_ratio, ffwd_tau, stim_off,
-        # train_duration, learn_every, score_window, record_every, max_rate
-        return check_real(name, v, lo=0, lo_open=True)
+    def _dependent_bounds(self) -> dict:
+        """K <= Ne (N - 1) / N (each neuron projects to N K / Ne <= N - 1 others); L <= Ni and
+        L + 1 <= n_trained <= Ne (L distinct I inputs; L plastic E inputs from the other trained neurons,
+        each trained neuron on its own E neuron); dt <= tau_m / 5; tau_syn, tau_plastic >= dt;
+        ffwd_smooth <= train_duration; record_every <= score_window; the timeline's bounds
+        (learn_every <= train_duration / 2: the score needs two learning times)."""
+        Ne, Ni = self.Ne, self.Ni
+        tl = self._timeline_bounds(learn_min=2)
+        return {"K": (1, (Ne * (self.N - 1)) // self.N), "L": (1, Ni if self.n_trained is None
+                                                                 else min(Ni, self.n_trained - 1)),
+                "n_trained": (self.L + 1, Ne), "dt": (None, self.tau_m / 5),
+                "tau_syn": (self.dt, None), "tau_plastic": (self.dt, None),
+                "ffwd_smooth": (None, self.train_duration), "learn_every": tl["learn_every"],
+                "record_every": (None, min(tl["record_every"][1], self.score_window))}
 
     def _check_together(self):
         Ne, Ni = self.Ne, self.Ni
@@ -832,41 +940,37 @@ class BalancedParams(_Validated):
         if Ne < 2:  # K's range [1, Ne (N - 1) / N] would be empty
             raise ValueError(f"frac_exc must leave at least 2 E neurons among N = {self.N}: each neuron's "
                              f"E inputs come from other E neurons (got {self.frac_exc:g}: Ne = {Ne})")
-        k_max = (Ne * (self.N - 1)) // self.N
+        bounds = self._dependent_bounds()
+        k_max = bounds["K"][1]
         if self.K > k_max:
             raise ValueError(
                 f"K (excitatory inputs per neuron) must be in [1, {k_max}]: each neuron projects to "
                 f"N K / Ne others, at most the N - 1 = {self.N - 1} other neurons (got {self.K})")
-        if self.L > Ni:
+        if self.L > Ni:  # bounds["L"] also holds L <= n_trained - 1, refused below as n_trained's
             raise ValueError(f"L (plastic inputs of each type) must be in [1, Ni = {Ni}]: each trained "
                              f"neuron takes L distinct inhibitory inputs (got {self.L})")
         if self.n_trained is not None:
-            if self.n_trained > Ne:
+            lo, hi = bounds["n_trained"]  # [L + 1, Ne]
+            if self.n_trained > hi:
                 raise ValueError(f"n_trained (ALM neurons trained) must be in [L + 1, Ne] = "
                                  f"[{self.L + 1}, {Ne}]: each is matched to a distinct E neuron "
                                  f"(got {self.n_trained})")
-            if self.n_trained < self.L + 1:
+            if self.n_trained < lo:
                 raise ValueError(
                     f"n_trained (ALM neurons trained) must be in [L + 1, Ne] = [{self.L + 1}, {Ne}]: "
                     f"each takes L = {self.L} plastic E inputs from the other trained neurons "
                     f"(got {self.n_trained})")
-        if self.dt > self.tau_m / 5:
-            raise ValueError(f"dt must be <= tau_m / 5 = {self.tau_m / 5:g} ms for an accurate Euler step "
-                             f"(got {self.dt:g})")
-        for name in ("tau_syn", "tau_plastic"):
-            if getattr(self, name) < self.dt:
-                raise ValueError(f"{name} must be >= dt = {self.dt:g} ms: the Euler decay factor would be "
-                                 f"negative (got {getattr(self, name):g})")
+        self._check_euler("tau_m", ("tau_syn", "tau_plastic"))
         self._check_timeline(learn_min=2)
         if self.t_end <= STATIC_SETTLE_MS:
             raise ValueError(f"train_duration must be > {STATIC_SETTLE_MS:g} - stim_off = "
                              f"{STATIC_SETTLE_MS - self.stim_off:g} ms: the static run that measures the rates "
                              f"lasts a trial, stim_off + train_duration, and skips its first "
                              f"{STATIC_SETTLE_MS:g} ms (got {self.train_duration:g})")
-        if self.ffwd_smooth > self.train_duration:
+        if self.ffwd_smooth > bounds["ffwd_smooth"][1]:
             raise ValueError(f"ffwd_smooth (half-width of the feedforward rates' moving average) must be <= "
                              f"train_duration = {self.train_duration:g} ms (got {self.ffwd_smooth:g})")
-        if self.record_every > self.score_window:
+        if self.record_every > self.score_window:  # the tighter of bounds["record_every"]
             raise ValueError(f"record_every must be <= score_window = {self.score_window:g} ms, or the "
                              f"score's moving average has no samples (got {self.record_every:g})")
 
@@ -941,10 +1045,6 @@ class BalancedParams(_Validated):
         """Plastic inputs per trained neuron: 2 L recurrent (+ n_ffwd feedforward)."""
         return 2 * self.L + (self.n_ffwd if self.ffwd else 0)
 
-    @property
-    def t_end(self) -> float:
-        """Trial length in ms (the training window ends the trial)."""
-        return self.stim_off + self.train_duration
 
     #: ALM neurons in the recordings: the number trained when ``n_trained`` is None (for estimates).
     ALM_NEURONS = 1824
@@ -984,16 +1084,6 @@ class BalancedParams(_Validated):
             terms.append(("the feedforward spikes of a trial", spikes, ("ffwd_rate", "n_ffwd") + t))
         return terms
 
-    @property
-    def n_learn(self) -> int:
-        """RLS updates per trial (at stim_off, stim_off + learn_every, ... < t_end)."""
-        window = round(self.train_duration / self.dt)
-        every = round(self.learn_every / self.dt)
-        return -(-window // every)
 
-    @property
-    def learn_times(self):
-        """Times (ms) of the RLS updates, which are also the centres of the score's windows."""
-        import numpy as np
-
-        return self.stim_off + np.arange(self.n_learn) * self.learn_every
+# fields with a fixed set of values (from their metadata)
+_CHOICES = {f.name: f.metadata["choices"] for f in fields(BalancedParams) if f.metadata["choices"]}

@@ -50,6 +50,8 @@ __all__ = [
     "train",
     "relu",
     "random_presyn",
+    "random_weights",
+    "choose_trained",
     "sine_targets",
     "euler_step",
     "run_trial_numpy",
@@ -71,6 +73,27 @@ def random_presyn(rng: np.random.Generator, N: int, K: int) -> np.ndarray:
         others = np.delete(np.arange(N), i)
         presyn[i] = others if K == N - 1 else np.sort(rng.choice(others, size=K, replace=False))
     return presyn
+
+
+def random_weights(rng: np.random.Generator, p) -> tuple[np.ndarray, np.ndarray]:
+    """The random recurrent network of parts 1 and 2: ``(presyn, W)``, drawn from ``rng`` in this order.
+
+    ``presyn`` (N, K): each neuron's presynaptic partners (:func:`random_presyn`); ``W`` (N, N): zero
+    but at those synapses, where it is ``Normal(0, sigma^2)``. ``p``: RateParams or SpikingParams.
+    """
+    presyn = random_presyn(rng, p.N, p.n_inputs)
+    W = np.zeros((p.N, p.N))
+    rows = np.repeat(np.arange(p.N), p.n_inputs)
+    W[rows, presyn.ravel()] = rng.normal(0.0, p.sigma, size=p.N * p.n_inputs)
+    return presyn, W
+
+
+def choose_trained(rng: np.random.Generator, p) -> np.ndarray:
+    """The trained neurons of parts 1 and 2, sorted: all of them, or ``p.n_trained`` drawn from ``rng``
+    without replacement (no draw when all are trained)."""
+    if p.n_trained == p.N:
+        return np.arange(p.N)
+    return np.sort(rng.choice(p.N, size=p.n_trained, replace=False))
 
 
 def sine_targets(t, time_shifts, amplitude=1.0, period=100.0, offset=1.0, t_start=None):
@@ -121,16 +144,10 @@ def build_network(params: RateParams | None = None) -> RateNetwork:
     p = RateParams() if check_type("params", params, RateParams, allow_none=True) is None else params
     check_memory(p)
     rng = np.random.default_rng(p.seed)
-    presyn = random_presyn(rng, p.N, p.n_inputs)
-    W = np.zeros((p.N, p.N))
-    rows = np.repeat(np.arange(p.N), p.n_inputs)
-    W[rows, presyn.ravel()] = rng.normal(0.0, p.sigma, size=p.N * p.n_inputs)
+    presyn, W = random_weights(rng, p)
     stimulus = rng.uniform(0.0, p.stim_max, size=p.N)
     time_shifts = rng.uniform(0.0, p.target_period, size=p.N)
-    if p.n_trained == p.N:
-        trained = np.arange(p.N)
-    else:
-        trained = np.sort(rng.choice(p.N, size=p.n_trained, replace=False))
+    trained = choose_trained(rng, p)
     return RateNetwork(p, W, presyn, stimulus, time_shifts, trained)
 
 

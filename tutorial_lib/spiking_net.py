@@ -53,7 +53,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .rate import random_presyn
+from .rate import choose_trained, random_weights
 from .rls import BatchRLS, SharedPoolRLS
 from .spiking import Learning, LIFNetwork, PlasticSynapses, Run, Synapses, simulate
 from .params import SpikingParams, check_int, check_memory, check_train_args, check_type, far_from_default
@@ -209,24 +209,19 @@ def build_network(params: SpikingParams | None = None) -> SpikingNetwork:
     p = SpikingParams() if check_type("params", params, SpikingParams, allow_none=True) is None else params
     check_memory(p)
     rng = np.random.default_rng([p.seed, _BUILD])
-    presyn = random_presyn(rng, p.N, p.n_inputs)
-    W = np.zeros((p.N, p.N))
-    rows = np.repeat(np.arange(p.N), p.n_inputs)
-    W[rows, presyn.ravel()] = rng.normal(0.0, p.sigma, size=p.N * p.n_inputs)
+    presyn, W = random_weights(rng, p)  # the draws of Part 1, in the same order
     stimulus = rng.normal(0.0, p.stim_std, size=p.N)
     phases = rng.uniform(0.0, 1.0, size=p.N)
-    if p.n_trained == p.N:
-        trained = np.arange(p.N)
-    else:
-        trained = np.sort(rng.choice(p.N, size=p.n_trained, replace=False))
+    trained = choose_trained(rng, p)
     net = SpikingNetwork(p, W, presyn, stimulus, phases, trained)
     net.ubar = spontaneous_mean_input(net)
     return net
 
 
 def learning_times(p: SpikingParams) -> np.ndarray:
-    """Times (ms) of the RLS updates: stim_off, stim_off + learn_every, ... before the end of the trial."""
-    return p.stim_off + np.arange(p.n_learn) * p.learn_every
+    """Times (ms) of the RLS updates: stim_off, stim_off + learn_every, ... before the end of the trial
+    (``p.learn_times``, the one definition every part shares)."""
+    return p.learn_times
 
 
 def run_trial(net: SpikingNetwork, rls: BatchRLS | SharedPoolRLS | None = None, loop: int | None = None, *,
