@@ -197,7 +197,8 @@ class TrainingDashboard:
             [widgets.HTML(f"<b>{html.escape(title)}</b>")]
             + [c.widget for c in controls]
             + [widgets.HBox([self.train_button, self.stop_button]), self.progress, self.status],
-            layout=widgets.Layout(flex=f"0 1 {self.CONTROLS_WIDTH}", min_width="320px", max_width="100%"),
+            layout=widgets.Layout(flex=f"0 1 {self.CONTROLS_WIDTH}", min_width="320px", max_width="100%",
+                                  padding="0 12px 0 0"),  # room for the margins of a 100 % wide text box
         )
         self.widget = widgets.HBox([box, self.image], layout=widgets.Layout(
             flex_flow="row wrap", align_items="flex-start", width="100%", max_width="100%"))

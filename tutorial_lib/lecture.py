@@ -26,7 +26,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["LECTURE_CSS", "LECTURE_FONT_PX", "LECTURE_FIGURE_PX", "LECTURE_DPI", "PAGES", "Page",
+__all__ = ["LECTURE_CSS", "LECTURE_FONT_PX", "LECTURE_FIGURE_FONT_PX", "LECTURE_FIGURE_PX", "LECTURE_DPI", "PAGES", "Page",
            "lecture_page", "main", "write_pages"]
 
 
