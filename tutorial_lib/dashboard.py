@@ -704,8 +704,12 @@ class BalancedLiveFigure(LiveFigure):
             both = np.concatenate([view.target[c][:, row] for c, _, _ in self.CONDITIONS])
             self._target_span[row] = (float(both.min()), float(both.max()))
             row_axes[0].set_ylim(*self._ylim(row))
-        self.axes[0][0].legend(loc="upper left", fontsize=self.fs(7), frameon=False, ncol=1)
-        self.axes[0][1].legend(loc="upper right", fontsize=self.fs(7), frameon=False, ncol=1)
+        # one legend for the traces, under the figure: inside a panel it hid the data
+        first = self.axes[0]
+        handles = [first[0].lines[0], self.lines[0, "right"], self.lines[0, "left"], self.avg_lines[0]]
+        fig.legend(handles, [f"{view.label} target", "input, lick right", "input, lick left",
+                             "input, trial-averaged test (lick right)"],
+                   loc="outside lower left", ncol=4, fontsize=self.fs(8), frameon=False)
         self.score_ax = ax = fig.add_subplot(gs[:, 2])
         ax.set_xlabel("training loop")
         ax.set_ylabel("score (mean correlation of input and target)", fontsize=self.fs(9))
@@ -715,7 +719,7 @@ class BalancedLiveFigure(LiveFigure):
         ax.grid(alpha=0.3)
         ax.axhline(0, color="0.6", lw=0.8)
         (self.score_line,) = ax.plot([], [], "o-", ms=3, color="k", lw=1.2,
-                                     label="training trial (lick right, learning)")
+                                     label="training (lick right)")
         (self.test_line,) = ax.plot([], [], "s--", ms=5, color="C1", lw=1.0,
                                     label="test, single trial (no learning)")
         avg = f"test, {params.n_test_trials}-trial average" if params.n_test_trials > 1 else "test"
