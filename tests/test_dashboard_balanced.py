@@ -108,7 +108,7 @@ def test_train_builds_the_network_updates_the_figure_and_reuses_the_network(data
     for (row, c), line in fig.lines.items():
         np.testing.assert_array_equal(line.get_ydata(), res.last.trials[c].binned[:, cols[row]])
         np.testing.assert_array_equal(line.axes.lines[0].get_ydata(), res.last.trials[c].target[:, cols[row]])
-    assert fig.score_line.get_xdata().tolist() == [1, 2]
+    assert fig.score_line.get_xdata().tolist() == [0, 1, 2]  # loop 0: the untrained network
     np.testing.assert_allclose(fig.test_avg_line.get_ydata(), res.test_scores_avg)
     assert not dash.train_button.disabled and dash.stop_button.disabled
 

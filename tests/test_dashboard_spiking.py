@@ -48,7 +48,7 @@ def test_slider_change_then_train_changes_the_figure_and_the_result():
     assert set(dash.figure.neurons) <= set(res.network.trained)
     i = dash.figure.neurons[0]
     np.testing.assert_array_equal(dash.figure.lines[0].get_ydata(), last.total_input[:, i])
-    assert dash.figure.score_line.get_xdata().tolist() == [1, 2, 3, 4]
+    assert dash.figure.score_line.get_xdata().tolist() == [0, 1, 2, 3, 4]  # loop 0: the untrained network
     assert "Done after 4 loop(s)" in dash.status.value
     assert not dash.train_button.disabled and dash.stop_button.disabled
 

@@ -37,6 +37,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FormatStrFormatter, MaxNLocator
 
 from .params import BalancedParams, RateParams, SpikingParams, check_int, check_type
+from .plotting import COLORS as _COLORS
 from .training import DivergenceError
 
 __all__ = ["TrainingDashboard", "LiveFigure", "RateLiveFigure", "rate_dashboard",
@@ -51,12 +52,44 @@ class LiveFigure:
     layout is computed at the first render after :meth:`new_layout` and then
     kept, and the figure keeps one Agg canvas, so its renderer and text caches
     are reused from loop to loop (about three times faster than ``savefig``).
+
+    Every figure starts with loop 0, the untrained network with learning off:
+    its traces are drawn by ``reset`` and its score at x = 0 of the score curve.
+
+    ``min_fontsize`` (points; None: the sizes as designed) raises every text of
+    the figure to at least that size, for a projector (:func:`~tutorial_lib.lecture.lecture_page`):
+    at ``dpi`` a text of ``s`` points is ``s * dpi / 72`` pixels high in the PNG.
     """
 
-    def __init__(self, figsize=(9.0, 5.0), dpi: int = 80):
+    def __init__(self, figsize=(9.0, 5.0), dpi: int = 80, min_fontsize: float | None = None):
         self.fig = Figure(figsize=figsize, dpi=dpi, layout="constrained")
         FigureCanvasAgg(self.fig)  # attaches itself as fig.canvas
         self._layout_done = False
+        self.min_fontsize = min_fontsize
+
+    def set_size(self, figsize=None, dpi=None, min_fontsize=None) -> None:
+        """Change the size (inches), resolution and smallest font (points); used from the next ``reset``."""
+        if figsize is not None:
+            self.fig.set_size_inches(*figsize)
+        if dpi is not None:
+            self.fig.set_dpi(dpi)
+        if min_fontsize is not None:
+            self.min_fontsize = float(min_fontsize)
+
+    def fs(self, size: float) -> float:
+        """A font size in points as designed, raised to ``min_fontsize`` if that is larger."""
+        return size if self.min_fontsize is None else max(size, self.min_fontsize)
+
+    def _raise_fonts(self) -> None:
+        """Every text of the figure at least ``min_fontsize`` (tick labels drawn later included)."""
+        from matplotlib.text import Text
+
+        m = self.min_fontsize
+        for ax in self.fig.axes:
+            ax.tick_params(which="both", labelsize=m)
+        for text in self.fig.findobj(Text):
+            if text.get_fontsize() < m:
+                text.set_fontsize(m)
 
     def new_layout(self) -> Figure:
         """Clear the figure for a new set of axes (call at the start of ``reset``)."""
@@ -74,6 +107,8 @@ class LiveFigure:
     def render(self) -> bytes:
         """The figure as PNG bytes."""
         buf = io.BytesIO()
+        if self.min_fontsize is not None and not self._layout_done:
+            self._raise_fonts()
         self.fig.canvas.print_png(buf)
         if not self._layout_done:  # the first draw placed the axes: keep them there
             self.fig.set_layout_engine("none")
@@ -111,7 +146,16 @@ class TrainingDashboard:
         drawn before training starts.
     figure : a :class:`LiveFigure`.
     describe : optional ``describe(params)`` -> short HTML shown as status.
+
+    Layout: the controls column (``CONTROLS_WIDTH``) beside the figure, which
+    scales with the room left (at most ``FIGURE_MAX_WIDTH``); with less than
+    ``FIGURE_MIN_WIDTH`` left it goes under the controls. No width is fixed,
+    so a dashboard fits a narrow output area (Notebook 7, a side panel open).
     """
+
+    CONTROLS_WIDTH = "340px"
+    FIGURE_MIN_WIDTH = "480px"
+    FIGURE_MAX_WIDTH = "900px"
 
     def __init__(self, title, controls, base_params, train, preview, figure: LiveFigure,
                  describe=None, n_loops_field="n_loops"):
@@ -145,7 +189,11 @@ class TrainingDashboard:
         self.status = widgets.HTML()
         self.progress = widgets.IntProgress(value=0, min=0, max=1, description="loop 0",
                                             layout=widgets.Layout(width="100%"))
-        self.image = widgets.Image(format="png", layout=widgets.Layout(width="100%", max_width="900px"))
+        # the figure scales with the room it has (the PNG keeps its aspect: height auto); below
+        # CONTROLS_WIDTH + FIGURE_MIN_WIDTH it wraps under the controls (flex_flow "row wrap")
+        self.image = widgets.Image(format="png", layout=widgets.Layout(
+            flex=f"1 1 {self.FIGURE_MIN_WIDTH}", width="auto", min_width="0", max_width=self.FIGURE_MAX_WIDTH,
+            height="auto"))
         self.train_button.on_click(lambda _: self.start())
         self.stop_button.on_click(lambda _: self.stop())
         for c in controls:
@@ -155,9 +203,11 @@ class TrainingDashboard:
             [widgets.HTML(f"<b>{html.escape(title)}</b>")]
             + [c.widget for c in controls]
             + [widgets.HBox([self.train_button, self.stop_button]), self.progress, self.status],
-            layout=widgets.Layout(min_width="320px", max_width="380px"),
+            layout=widgets.Layout(flex=f"0 1 {self.CONTROLS_WIDTH}", min_width="320px", max_width="100%",
+                                  padding="0 12px 0 0"),  # room for the margins of a 100 % wide text box
         )
-        self.widget = widgets.HBox([box, self.image], layout=widgets.Layout(align_items="flex-start"))
+        self.widget = widgets.HBox([box, self.image], layout=widgets.Layout(
+            flex_flow="row wrap", align_items="flex-start", width="100%", max_width="100%"))
         self.widget.add_class("rls-dashboard")  # for the browser tests and lecture-mode CSS
         self.status.add_class("rls-status")
         self._on_change()
@@ -450,10 +500,11 @@ class RateLiveFigure(LiveFigure):
             (line,) = ax.plot(t, preview.u[:, i], color=f"C{row}", lw=1.4, label="network u")
             self.lines.append(line)
             ax.axvspan(params.stim_on, params.stim_off, color="orange", alpha=0.25, lw=0)
-            ax.set_ylabel(f"neuron {i}", fontsize=9)
+            ax.set_ylabel(f"neuron {i}", fontsize=self.fs(9))
             if row == 0:
-                ax.set_title("before training (untrained network); input in a.u.", fontsize=10, loc="left")
-                ax.legend(loc="upper left", fontsize=8, ncol=2, frameon=False)
+                ax.set_title("loop 0: the untrained network (learning off); input in a.u.",
+                             fontsize=self.fs(10), loc="left")
+                ax.legend(loc="upper left", fontsize=self.fs(8), ncol=2, frameon=False)
                 self.title = ax
             if row < self.n_show - 1:
                 ax.tick_params(labelbottom=False)
@@ -463,11 +514,13 @@ class RateLiveFigure(LiveFigure):
         # logarithmic axis, shows how the fit keeps improving after that
         self.score_ax.set_xlabel("training loop")
         self.score_ax.set_ylabel("1 - score (score: mean correlation of u and f)")
-        self.score_ax.set_xlim(0.5, max(params.n_loops, 2) + 0.5)
+        self.score_ax.set_xlim(-0.5, max(params.n_loops, 2) + 0.5)
         self.score_ax.set_yscale("log")
         self.score_ax.set_ylim(self.FLOOR, 2.0)
         self.score_ax.grid(alpha=0.3, which="both")
-        (self.score_line,) = self.score_ax.plot([], [], "o-", ms=3, color="k")
+        self.score0 = np.array([preview.score], dtype=float)  # loop 0 at x = 0: where training starts from
+        (self.score_line,) = self.score_ax.plot([0], np.clip(1.0 - self.score0, self.FLOOR, 2.0), "o-", ms=3,
+                                                color="k")
         for ax in fig.axes[: self.n_show]:
             lo = min(np.nanmin(preview.u[:, neurons]), -0.2)
             hi = max(np.nanmax(preview.u[:, neurons]), preview.target[:, neurons].max()) + 0.3
@@ -476,8 +529,10 @@ class RateLiveFigure(LiveFigure):
     def update(self, loop, trial, scores):
         for line, i in zip(self.lines, self.neurons):
             line.set_ydata(trial.u[:, i])
-        self.title.set_title(f"loop {loop + 1} (learning on); input in a.u.", fontsize=10, loc="left")
-        self.score_line.set_data(np.arange(1, len(scores) + 1), np.clip(1.0 - scores, self.FLOOR, 2.0))
+        self.title.set_title(f"loop {loop + 1} (learning on); input in a.u.", fontsize=self.fs(10),
+                             loc="left")
+        shown = np.concatenate([self.score0, scores])
+        self.score_line.set_data(np.arange(len(shown)), np.clip(1.0 - shown, self.FLOOR, 2.0))
 
 
 def _rate_describe(p: RateParams) -> str:
@@ -546,12 +601,12 @@ class SpikingLiveFigure(LiveFigure):
             self.lines.append(line)
             f = preview.target[win, i]
             ax.set_ylim(f.min() - 0.6, f.max() + 0.6)
-            ax.set_ylabel(f"neuron {i}", fontsize=9)
+            ax.set_ylabel(f"neuron {i}", fontsize=self.fs(9))
             ax.tick_params(labelbottom=False)
             if row == 0:
-                ax.set_title("before training (untrained network); input in units of threshold",
-                             fontsize=10, loc="left")
-                ax.legend(loc="upper right", fontsize=8, ncol=2, frameon=False)
+                ax.set_title("loop 0: the untrained network (learning off); input in units of threshold",
+                             fontsize=self.fs(10), loc="left")
+                ax.legend(loc="upper right", fontsize=self.fs(8), ncol=2, frameon=False)
                 self.title = ax
         self.raster_ax = ax = fig.add_subplot(gs[n, 0], sharex=first)
         ax.axvspan(params.stim_on, params.stim_off, color=COLORS["stimulus"], alpha=0.3, lw=0)
@@ -561,15 +616,18 @@ class SpikingLiveFigure(LiveFigure):
         ax.set_xlim(0, params.t_end)
         ax.set_xlabel("time (ms)")
         ax.set_ylabel("neuron")
-        ax.set_title(self._raster_title(preview, params.t_end), fontsize=9, loc="left")
+        ax.set_title(self._raster_title(preview, params.t_end, "spikes in loop 0"), fontsize=self.fs(9),
+                     loc="left")
         self.t_end = params.t_end
         self.score_ax = fig.add_subplot(gs[:, 1])
         self.score_ax.set_xlabel("training loop")
         self.score_ax.set_ylabel("score (mean correlation of input and target)")
-        self.score_ax.set_xlim(0.5, max(params.n_loops, 2) + 0.5)
-        self.score_ax.set_ylim(0, 1.02)
+        self.score_ax.set_xlim(-0.5, max(params.n_loops, 2) + 0.5)
+        self.score0 = np.array([preview.score], dtype=float)  # loop 0 at x = 0: where training starts from
+        lo = float(np.nanmin(self.score0)) if np.isfinite(self.score0).any() else 0.0
+        self.score_ax.set_ylim(min(0.0, lo - 0.05), 1.02)
         self.score_ax.grid(alpha=0.3)
-        (self.score_line,) = self.score_ax.plot([], [], "o-", ms=3, color="k")
+        (self.score_line,) = self.score_ax.plot([0], self.score0, "o-", ms=3, color="k")
 
     @staticmethod
     def _raster_title(trial, t_end, what="spikes"):
@@ -580,12 +638,13 @@ class SpikingLiveFigure(LiveFigure):
         for line, i in zip(self.lines, self.neurons):
             line.set_ydata(trial.total_input[:, i])
         self.title.set_title(f"loop {loop + 1} (learning on); input in units of threshold",
-                             fontsize=10, loc="left")
+                             fontsize=self.fs(10), loc="left")
         self.raster.set_offsets(np.column_stack([trial.spike_times, trial.spike_neurons]))
         self.raster_ax.set_title(self._raster_title(trial, self.t_end, f"spikes in loop {loop + 1}"),
-                                 fontsize=9, loc="left")
-        self.score_line.set_data(np.arange(1, len(scores) + 1), scores)
-        lo = float(np.min(scores))
+                                 fontsize=self.fs(9), loc="left")
+        shown = np.concatenate([self.score0, scores])
+        self.score_line.set_data(np.arange(len(shown)), shown)
+        lo = float(np.nanmin(shown)) if np.isfinite(shown).any() else 0.0
         self.score_ax.set_ylim(min(0.0, lo - 0.05), 1.02)
 
 
@@ -669,10 +728,14 @@ class BalancedLiveFigure(LiveFigure):
 
     The input drawn is what RLS and the score see: each trained neuron's total
     input averaged over +-``score_window`` around each learning time
-    (``Trial.binned``), against its ALM target (``Trial.target``).
+    (``Trial.binned``), against its ALM target (``Trial.target``). Loop 0
+    (:meth:`show_loop0`) is the untrained network with learning off; after each
+    test the lick-right panels also show the trial-averaged input of the test
+    (single trials are noisy: the average shows what the network has learned).
+    Colours: the conditions' colours of :data:`tutorial_lib.plotting.COLORS`, as in the notebook.
     """
 
-    CONDITIONS = (("right", "lick right", "C0"), ("left", "lick left", "C3"))
+    CONDITIONS = (("right", "lick right", _COLORS["right"]), ("left", "lick left", _COLORS["left"]))
 
     def __init__(self, dpi: int = 80):
         super().__init__(figsize=(10.0, 5.6), dpi=dpi)
@@ -683,7 +746,7 @@ class BalancedLiveFigure(LiveFigure):
         self.columns = view.columns
         gs = fig.add_gridspec(n, 3, width_ratios=[1.0, 1.0, 1.05])
         t = view.bin_t
-        self.lines, self.axes, self.heads = {}, [], {}
+        self.lines, self.axes, self.heads, self.avg_lines = {}, [], {}, {}
         self._target_span = {}
         self.window = params.score_window
         self.label = view.label
@@ -696,22 +759,25 @@ class BalancedLiveFigure(LiveFigure):
                 (line,) = ax.plot(t, np.full(t.shape, np.nan), color=color, lw=1.5, label="network input")
                 self.lines[row, c] = line
                 ax.grid(alpha=0.25)
-                ax.tick_params(labelsize=8)
+                ax.tick_params(labelsize=self.fs(8))
                 # tick labels of one width whatever the limits: the layout is computed once per run
                 ax.yaxis.set_major_locator(MaxNLocator(4, steps=[1, 2, 5, 10]))
                 ax.yaxis.set_major_formatter(FormatStrFormatter("%.1f"))
+                if c == "right":  # the trial-averaged input of the last test (no learning)
+                    (self.avg_lines[row],) = ax.plot(t, np.full(t.shape, np.nan), ":", color=color, lw=2.0,
+                                                     label="test, trial-averaged")
                 if row == 0:
-                    ax.set_title(label, fontsize=10, loc="left", color=color, fontweight="bold")
+                    ax.set_title(label, fontsize=self.fs(10), loc="left", color=color, fontweight="bold")
                     self.heads[c] = ax
                 if row < n - 1:
                     ax.tick_params(labelbottom=False)
                 else:
-                    ax.set_xlabel("time in trial (ms)", fontsize=9)
+                    ax.set_xlabel("time in trial (ms)", fontsize=self.fs(9))
                 if col == 0:
                     who = f"{view.label} {view.alm_ids[row]}"
                     if view.model_ids is not None:
                         who += f"\n(model E {view.model_ids[row]})"
-                    ax.set_ylabel(who, fontsize=8)
+                    ax.set_ylabel(who, fontsize=self.fs(8))
                     ax.yaxis.set_label_coords(-0.2, 0.5)  # clear of tick labels up to "-0.5" wide
                 else:
                     ax.tick_params(labelleft=False)
@@ -720,26 +786,32 @@ class BalancedLiveFigure(LiveFigure):
             both = np.concatenate([view.target[c][:, row] for c, _, _ in self.CONDITIONS])
             self._target_span[row] = (float(both.min()), float(both.max()))
             row_axes[0].set_ylim(*self._ylim(row))
-        self.axes[0][1].legend(loc="upper right", fontsize=7, frameon=False, ncol=1)
+        # one legend for the traces, under the figure: inside a panel it hid the data
+        first = self.axes[0]
+        handles = [first[0].lines[0], self.lines[0, "right"], self.lines[0, "left"], self.avg_lines[0]]
+        fig.legend(handles, [f"{view.label} target", "input, lick right", "input, lick left",
+                             "input, trial-averaged test (lick right)"],
+                   loc="outside lower left", ncol=4, fontsize=self.fs(8), frameon=False)
         self.score_ax = ax = fig.add_subplot(gs[:, 2])
         ax.set_xlabel("training loop")
-        ax.set_ylabel("score (mean correlation of input and target)", fontsize=9)
-        ax.set_xlim(0.5, max(params.n_loops, 2) + 0.5)
+        ax.set_ylabel("score (mean correlation of input and target)", fontsize=self.fs(9))
+        ax.set_xlim(-0.5, max(params.n_loops, 2) + 0.5)
         ax.xaxis.set_major_locator(MaxNLocator(6, integer=True))
         ax.set_ylim(-0.1, 0.8)
         ax.grid(alpha=0.3)
         ax.axhline(0, color="0.6", lw=0.8)
         (self.score_line,) = ax.plot([], [], "o-", ms=3, color="k", lw=1.2,
-                                     label="training trial (lick right, learning)")
+                                     label="training (lick right)")
         (self.test_line,) = ax.plot([], [], "s--", ms=5, color="C1", lw=1.0,
                                     label="test, single trial (no learning)")
         avg = f"test, {params.n_test_trials}-trial average" if params.n_test_trials > 1 else "test"
-        (self.test_avg_line,) = ax.plot([], [], "D-", ms=5, color="C2", lw=1.2, label=avg)
-        ax.legend(loc="upper left", fontsize=7, frameon=False)
+        (self.test_avg_line,) = ax.plot([], [], "D-", ms=5, color="tab:brown", lw=1.2, label=avg)
+        ax.legend(loc="upper left", fontsize=self.fs(7), frameon=False)
         if params.score_every:
-            ax.set_title(f"tests every {params.score_every} loops", fontsize=9, loc="left")
+            ax.set_title(f"tests every {params.score_every} loops", fontsize=self.fs(9), loc="left")
         self.tests: list[tuple[int, float, float]] = []
-        self.suptitle = fig.suptitle(view.title, fontsize=10, x=0.01, ha="left")
+        self.score0 = np.zeros(0)  # loop 0, once show_loop0 has drawn it
+        self.suptitle = fig.suptitle(view.title, fontsize=self.fs(10), x=0.01, ha="left")
 
     def _ylim(self, row, drawn=None):
         lo, hi = self._target_span[row]
@@ -753,32 +825,57 @@ class BalancedLiveFigure(LiveFigure):
         pad = 0.1 * max(hi - lo, 0.5)
         return lo - pad, hi + pad
 
-    def update(self, loop, record, scores):
+    def _draw_trials(self, trials: dict, loop: int, what: str) -> None:
+        """The windowed inputs of the example neurons in ``trials`` (condition -> Trial), and the heads."""
         cols = self.columns
         for row in range(len(self.axes)):
             drawn = []
             for c, _, _ in self.CONDITIONS:
-                y = record.trials[c].binned[:, cols[row]]
+                y = trials[c].binned[:, cols[row]]
                 self.lines[row, c].set_ydata(y)
                 drawn.append(y)
             self.axes[row][0].set_ylim(*self._ylim(row, np.concatenate(drawn)))
         for c, label, color in self.CONDITIONS:
-            self.heads[c].set_title(f"{label}: score {record.trials[c].score:.2f}", fontsize=10, loc="left",
+            self.heads[c].set_title(f"{label}: score {trials[c].score:.2f}", fontsize=self.fs(10), loc="left",
                                     color=color, fontweight="bold")
-        self.suptitle.set_text(f"loop {loop + 1} (learning on): total input of trained neurons "
+        self.suptitle.set_text(f"loop {loop} ({what}): total input of trained neurons "
                                f"(mean over \u00b1{self.window:g} ms) and their {self.label} targets")
-        x = np.arange(1, len(scores) + 1)
-        self.score_line.set_data(x, scores)
-        if record.test is not None:
-            self.tests.append((loop + 1, record.test.score, record.test.score_avg))
-        tests = np.array(self.tests).reshape(-1, 3)
-        if record.test is not None:
-            self.test_line.set_data(tests[:, 0], tests[:, 1])
-            self.test_avg_line.set_data(tests[:, 0], tests[:, 2])
-        shown = np.concatenate([scores, tests[:, 1:].ravel()])
+
+    def show_loop0(self, trials: dict) -> None:
+        """Loop 0: ``trials`` (condition -> Trial) of the untrained network without learning.
+
+        Its lick-right score is drawn at x = 0 of the training curve and of the single-trial test
+        curve (the lick-right trial of loop 0 is the first test trial of the untrained network)."""
+        self._draw_trials(trials, 0, "the untrained network, learning off")
+        self.score0 = np.array([trials["right"].score], dtype=float)
+        self.score_line.set_data([0], self.score0)
+        self.test_line.set_data([0], self.score0)
+        self._score_ylim(self.score0)
+
+    def _score_ylim(self, shown):
         shown = shown[np.isfinite(shown)]
         if shown.size:
             self.score_ax.set_ylim(min(-0.1, shown.min() - 0.05), min(1.02, max(0.8, shown.max() + 0.1)))
+
+    def update(self, loop, record, scores):
+        cols = self.columns
+        self._draw_trials(record.trials, loop + 1, "learning on")
+        self.score_line.set_data(np.arange(1 - len(self.score0), len(scores) + 1),
+                                 np.concatenate([self.score0, scores]))
+        if record.test is not None:
+            self.tests.append((loop + 1, record.test.score, record.test.score_avg))
+            mean = record.test.mean_input
+            for row, line in self.avg_lines.items():
+                line.set_ydata(mean[:, cols[row]])
+                drawn = [mean[:, cols[row]]] + [record.trials[c].binned[:, cols[row]]
+                                                for c, _, _ in self.CONDITIONS]
+                self.axes[row][0].set_ylim(*self._ylim(row, np.concatenate(drawn)))
+        tests = np.array(self.tests).reshape(-1, 3)
+        if record.test is not None:
+            self.test_line.set_data(np.concatenate([np.zeros(len(self.score0)), tests[:, 0]]),
+                                    np.concatenate([self.score0, tests[:, 1]]))
+            self.test_avg_line.set_data(tests[:, 0], tests[:, 2])
+        self._score_ylim(np.concatenate([self.score0, scores, tests[:, 1:].ravel()]))
 
 
 class BalancedDashboard(TrainingDashboard):
@@ -802,6 +899,7 @@ class BalancedDashboard(TrainingDashboard):
         self._cache_net = None
         self._targets_key = self._targets = None
         self.build_seconds: float | None = None
+        self.loop0_seconds: float | None = None
         super().__init__(title, controls, base_params, train=None, preview=self._data_view, figure=figure,
                          describe=self._describe_params)
         self.widget.add_class("rls-balanced")  # browser tests allow for the network build (dashboard_checks)
@@ -892,9 +990,24 @@ class BalancedDashboard(TrainingDashboard):
         net, seconds = self._network(p)
         self.figure.reset(p, self._network_view(net, seconds))
         self._redraw()
+        self.status.value = ("Loop 0: one trial of each lick with the untrained network, learning off "
+                             "(a second or two)...")
+        t0 = time.perf_counter()
+        self.figure.show_loop0(self._loop0(net))
+        self.loop0_seconds = time.perf_counter() - t0
+        self._redraw()
         self.status.value = "Training... (the first loop is running)"
         return self._balanced.train(net, n_loops=p.n_loops, callback=self._after_loop, stop=self._stop,
                                     progress=False)
+
+    def _loop0(self, net) -> dict:
+        """Loop 0: a trial of each condition of the untrained ``net``, learning off (condition -> Trial).
+
+        The lick-right trial is the first test trial (the test stream, trial 0): its score is the
+        untrained network's single-trial test score. Nothing of ``net`` changes, and training
+        draws from its own streams, so the training's numbers are those without loop 0."""
+        b = self._balanced
+        return {c: b.run_trial(net, c, loop=0, keep_run=False) for c in ("right", "left")}
 
     def _loop_status(self, loop, record, scores):
         text = (f"Training... loop {loop + 1}: score {scores[-1]:.3f} (lick right), "

@@ -26,7 +26,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["LECTURE_CSS", "PAGES", "Page", "lecture_page", "main", "write_pages"]
+__all__ = ["LECTURE_CSS", "LECTURE_FONT_PX", "LECTURE_FIGURE_FONT_PX", "LECTURE_FIGURE_PX", "LECTURE_DPI", "PAGES", "Page",
+           "lecture_page", "main", "write_pages"]
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,16 @@ PAGES = [
          "Part 3: a balanced network learns a SYNTHETIC stand-in for ALM recordings"),
 ]
 
+#: Font size of the widgets' text on a lecture page (px), and the smallest text of its figure:
+#: a little larger, so it stays at least as large when the browser scales the figure down a few per cent.
+LECTURE_FONT_PX = 22
+LECTURE_FIGURE_FONT_PX = 23
+#: Width of the controls column (px) and the figure's size as drawn (px): at 1920 x 1080 (a projector)
+#: the figure fills the width beside the controls and the height under the page's title.
+LECTURE_CONTROLS_PX = 540
+LECTURE_FIGURE_PX = (1320, 900)
+LECTURE_DPI = 100
+
 #: Projector styling: ipywidgets' own size variables, scaled up, inside the page's root box only.
 LECTURE_CSS = """
 .rls-lecture {
@@ -71,7 +82,8 @@ LECTURE_CSS = """
 .rls-lecture .widget-html-content, .rls-lecture .widget-label, .rls-lecture .widget-readout,
 .rls-lecture .jupyter-button, .rls-lecture input { font-size: 22px; }
 .rls-lecture .widget-readout { min-width: 5em; }
-.rls-lecture img { width: 100%; height: auto; }
+.rls-lecture .widget-text { width: calc(100% - 2 * var(--jp-widgets-inline-margin)) !important; }
+.rls-lecture .widget-text input { min-width: 0; }
 .rls-lecture input[type="checkbox"] { width: 22px; height: 22px; margin-right: 10px; }
 """
 
@@ -94,8 +106,9 @@ def lecture_page(dashboard: str, title: str | None = None, **kwargs):
     import ipywidgets as widgets
 
     from . import dashboard as dashboards
+    from .training import DivergenceError
 
-    kwargs.setdefault("dpi", 130)  # the figure fills a projector's width: draw it sharper
+    kwargs.setdefault("dpi", LECTURE_DPI)
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
         dash = getattr(dashboards, dashboard)(**kwargs)
@@ -111,13 +124,20 @@ def lecture_page(dashboard: str, title: str | None = None, **kwargs):
     for control in dash.controls.values():  # room for the larger labels
         control.widget.style.description_width = "210px"
     controls, image = dash.widget.children
-    controls.layout.min_width = "520px"
-    controls.layout.max_width = "600px"
+    controls.layout.flex = f"0 0 {LECTURE_CONTROLS_PX}px"
+    controls.layout.min_width = controls.layout.max_width = f"{LECTURE_CONTROLS_PX}px"
     if title and isinstance(controls.children[0], widgets.HTML):
         controls.children[0].layout.display = "none"  # the page's heading replaces the dashboard's
+    image.layout.flex = "1 1 800px"
     image.layout.max_width = "none"
-    image.layout.width = "100%"
-    dash.widget.layout.width = "100%"
+    # the figure as large as it is shown, its smallest text at least the widgets' text (px = pt * dpi / 72)
+    dpi = kwargs["dpi"]
+    dash.figure.set_size(figsize=(LECTURE_FIGURE_PX[0] / dpi, LECTURE_FIGURE_PX[1] / dpi), dpi=dpi,
+                         min_fontsize=LECTURE_FIGURE_FONT_PX * 72 / dpi)
+    params = dash.params()
+    if params is not None:  # draw the untrained network again at this size (an error is in the status)
+        with contextlib.suppress(DivergenceError):
+            dash._draw_preview(params)
     page = widgets.VBox(
         [widgets.HTML(f"<style>{LECTURE_CSS}</style>"),
          widgets.HTML(f"<div class='rls-lecture-title'>{html.escape(title)}</div>"),

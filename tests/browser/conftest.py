@@ -195,3 +195,58 @@ def voila_lecture(tmp_path_factory):
         finally:
             _stop(proc)
             record("voila_module_total", round(time.monotonic() - t0, 1))
+
+
+@pytest.fixture(scope="module")
+def notebook7(tmp_path_factory):
+    """Jupyter Notebook 7 on a folder with one notebook that shows every dashboard; yields (base URL, token).
+
+    Notebook 7 caps its output column (1108 px at any window width): the dashboards must fit it.
+    """
+    import nbformat
+
+    from tutorial_lib import lecture
+
+    t0 = time.monotonic()
+    tmp = tmp_path_factory.mktemp("notebook7")
+    root = tmp / "notebooks"
+    root.mkdir()
+    nb = nbformat.v4.new_notebook()
+    nb.metadata = {"kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python",
+                                  "name": "python3"}}
+    nb.cells = [nbformat.v4.new_code_cell(
+        f"from tutorial_lib.dashboard import {p.dashboard}\n{p.dashboard}()") for p in lecture.PAGES]
+    nbformat.write(nb, root / "dashboards.ipynb")
+    env = _jupyter_env(tmp)
+    config = Path(env["JUPYTER_CONFIG_DIR"])
+    (config / "labconfig").mkdir()
+    (config / "labconfig" / "page_config.json").write_text(json.dumps(
+        {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}))
+    settings = config / "lab" / "user-settings" / "@jupyterlab" / "notebook-extension"
+    settings.mkdir(parents=True)  # every cell attached to the page, so every dashboard is there to measure
+    (settings / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
+    token = secrets.token_hex(16)
+    port = _free_port()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    log_path = ARTIFACTS / f"notebook7{WORKER}.log"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "notebook", "--no-browser", "--allow-root",
+             "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
+             f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+             "--JupyterNotebookApp.expose_app_in_browser=True"],
+            cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
+        base = f"http://127.0.0.1:{port}"
+        direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+        def up():
+            with direct.open(f"{base}/api/status?token={token}", timeout=2) as r:
+                return r.status == 200
+
+        try:
+            _wait_for("Notebook 7", up, proc, log_path)
+            record("notebook7_start", round(time.monotonic() - t0, 1))
+            yield base, token
+        finally:
+            _stop(proc)
+            record("notebook7_module_total", round(time.monotonic() - t0, 1))

@@ -59,6 +59,9 @@ def test_lecture_page_shows_a_working_dashboard_in_large_type(page_info, voila_l
         assert size >= 20, f"slider labels are {size}px: too small for a projector"
         timings.update(dash.check_slider_train_and_figure(ARTIFACTS / f"lecture-{page_info.name}.png"))
         timings.update(dash.check_stop())
+        assert page.get_by_text("Traceback").count() == 0, "the page shows an error after training"
+        page.evaluate("() => window.scrollTo(0, 0)")
+        timings.update(_check_projector_layout(page, dash))
         page.screenshot(path=str(ARTIFACTS / f"lecture-{page_info.name}-page.png"))
         timings["total_s"] = round(time.monotonic() - t0, 1)
     except Exception:
@@ -68,3 +71,40 @@ def test_lecture_page_shows_a_working_dashboard_in_large_type(page_info, voila_l
     finally:
         record(f"voila {page_info.name}", timings)
         context.close()
+
+
+# The figure's box, its PNG's width, and whether anything of the page sticks out of the 1920 x 1080 window.
+_LAYOUT = """(dash) => {
+    const img = dash.querySelector('img'), r = img.getBoundingClientRect();
+    const clipped = [];
+    for (const e of dash.querySelectorAll('input, button, img, .widget-readout')) {
+        const b = e.getBoundingClientRect();
+        if (b.width && b.right > window.innerWidth + 1) clipped.push(e.tagName + ' ' + e.className);
+    }
+    const controls = dash.firstElementChild.getBoundingClientRect();
+    for (const e of dash.firstElementChild.querySelectorAll('input')) {
+        const b = e.getBoundingClientRect();
+        if (b.width && b.right > controls.right + 1) clipped.push('controls: ' + e.type);
+    }
+    const doc = document.scrollingElement || document.documentElement;
+    return {img_left: r.left, img_right: r.right, img_top: r.top, img_bottom: r.bottom, img_width: r.width,
+            img_height: r.height, natural_width: img.naturalWidth, clipped: clipped,
+            page_scrolls_sideways: doc.scrollWidth > doc.clientWidth};
+}"""
+
+
+def _check_projector_layout(page, dash) -> dict:
+    """At 1920 x 1080: the figure fills the room beside the controls, nothing sticks out, and the
+    figure's text is shown at least as large as the widgets' (its PNG is not scaled down beyond
+    LECTURE_FIGURE_FONT_PX / LECTURE_FONT_PX)."""
+    m = dash.root.evaluate(_LAYOUT)
+    assert not m["clipped"], f"clipped on the page: {m['clipped']}"
+    assert not m["page_scrolls_sideways"]
+    assert m["img_right"] <= 1920 and m["img_bottom"] <= 1080, f"the figure is cut off: {m}"
+    assert m["img_width"] >= 0.6 * 1920 and m["img_height"] >= 0.75 * 1080, \
+        f"the figure does not fill the page: {m}"
+    shown = m["img_width"] / m["natural_width"]
+    smallest = lecture.LECTURE_FIGURE_FONT_PX * shown
+    assert smallest >= lecture.LECTURE_FONT_PX, f"figure text shown at {smallest:.1f} px"
+    return {"figure_px": f"{m['img_width']:.0f} x {m['img_height']:.0f}",
+            "figure_text_min_px": round(smallest, 1)}
