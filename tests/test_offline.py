@@ -145,6 +145,7 @@ def test_dashboard_captions_name_the_synthetic_data():
     fig = dash.figure.fig
     texts = [fig._suptitle.get_text()] + [ax.get_ylabel() for ax in fig.axes]
     texts += [t.get_text() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts()]
+    texts += [t.get_text() for legend in fig.legends for t in legend.get_texts()]  # a figure-level legend
     assert any(t.startswith("synthetic targets of") for t in texts)
     assert "synthetic target" in texts and any(t.startswith("synthetic ") for t in texts[1:4])
     assert not [t for t in texts if "ALM" in t]
