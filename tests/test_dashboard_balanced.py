@@ -157,7 +157,8 @@ def test_stop_button_stops_training_within_a_loop(data):
     "g, kind, says",
     [
         (3.0, "runaway", ["Cannot train", "ran away", "lower g (now 3, far above 1)", "lower sigma (g)"]),
-        (0.1, "silent", ["Cannot train", "No I neuron fired", "raise g (now 0.1, far below 1)", "raise sigma (g)"]),
+        (0.1, "silent",
+         ["Cannot train", "No I neuron fired", "raise g (now 0.1, far below 1)", "raise sigma (g)"]),
     ],
 )
 def test_a_network_that_fails_is_reported_with_advice_and_the_dashboard_survives(data, g, kind, says):

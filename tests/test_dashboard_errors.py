@@ -58,7 +58,8 @@ def test_part2_fields():
     err = _raised(lambda: spiking_net.build_network(replace(SPIKING, sigma=5.0)))  # the spontaneous run
     assert (err.kind, err.phase, err.loop) == ("runaway", "untrained", None)
     assert err.advice.knobs[0] == "sigma" and err.advice.moved == ("sigma",)
-    err = _raised(lambda: spiking_net.train(replace(SPIKING, target_amplitude=1e4, n_loops=2), progress=False))
+    big = replace(SPIKING, target_amplitude=1e4, n_loops=2)
+    err = _raised(lambda: spiking_net.train(big, progress=False))
     assert err.phase == "learning" and err.loop is not None and err.kind in ("runaway", "nonfinite")
     assert err.t_ms > SPIKING.stim_off  # RLS acted: it changed the weights too much
     assert err.advice.knobs[0] == "target_amplitude" and "lam" in err.advice.knobs
@@ -71,7 +72,8 @@ def test_part3_fields():
     assert (err.kind, err.phase) == ("runaway", "static") and err.advice.knobs[0] == "max_rate"
     penalties = dict(lam_rec=1e-9, mu_rs=0.0, lam_ff=1e-9)  # no penalty: RLS's first steps are huge
     err = _raised(lambda: balanced.train(replace(BALANCED, **penalties), data=SYN, progress=False))
-    assert (err.kind, err.phase, err.loop) == ("runaway", "learning", 0) and err.condition in ("right", "left")
+    assert (err.kind, err.phase, err.loop) == ("runaway", "learning", 0)
+    assert err.condition in ("right", "left")
     assert set(err.advice.knobs[:3]) == set(penalties) == set(err.advice.moved)
     err = _raised(lambda: balanced.train(replace(BALANCED, stim_amplitude=50.0), data=SYN, progress=False))
     assert (err.kind, err.phase, err.loop, err.condition) == ("runaway", "test", None, "right")
@@ -83,7 +85,8 @@ def test_the_error_pickles_with_its_fields():
 
     err = _raised(lambda: rate.run_trial(rate.build_network(replace(RATE, sigma=1.0))))
     again = pickle.loads(pickle.dumps(err))
-    assert str(again) == str(err) and (again.kind, again.phase, again.neuron) == (err.kind, err.phase, err.neuron)
+    assert str(again) == str(err)
+    assert (again.kind, again.phase, again.neuron) == (err.kind, err.phase, err.neuron)
 
 
 # ---------------------------------------------------------------------------
@@ -91,7 +94,8 @@ def test_the_error_pickles_with_its_fields():
 
 
 def _err(params, kind, phase, **fields):
-    return DivergenceError("x", kind=kind, phase=phase, t_ms=fields.pop("t_ms", 2000.0), params=params, **fields)
+    t_ms = fields.pop("t_ms", 2000.0)
+    return DivergenceError("x", kind=kind, phase=phase, t_ms=t_ms, params=params, **fields)
 
 
 @pytest.mark.parametrize("change, kind, phase, expected", [

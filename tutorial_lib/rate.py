@@ -309,8 +309,9 @@ def run_trial(net: RateNetwork, rls: BatchRLS | SharedPoolRLS | None = None, loo
         kind = "nonfinite" if not np.isfinite(r[neuron]) else "runaway"
         what = "became infinite or NaN" if kind == "nonfinite" else f"exceeded max_rate = {p.max_rate:g}"
         err = DivergenceError(f"The rate of neuron {neuron} {what} at t = {step * p.dt:.1f} ms.",
-                              phase="learning" if rls is not None else "untrained", kind=kind, t_ms=step * p.dt,
-                              neuron=neuron, loop=loop if rls is not None else None, params=p, trial=partial)
+                              phase="learning" if rls is not None else "untrained", kind=kind,
+                              t_ms=step * p.dt, neuron=neuron, loop=loop if rls is not None else None,
+                              params=p, trial=partial)
         raise err.annotate(advice=advice(err))
     corr = score_correlation(u_rec[window][:, net.trained], target[window][:, net.trained])
     return Trial(t, r_rec, u_rec, target, net.trained, window, corr)
@@ -323,7 +324,8 @@ _RLS = (("lam", "raise", True, "lambda"), ("learn_every", "lower", False, None),
         ("target_amplitude", "lower", False, None), ("target_offset", "lower", False, None))
 
 
-def advice(err: DivergenceError, params: RateParams | None = None, reference: RateParams | None = None) -> Advice:
+def advice(err: DivergenceError, params: RateParams | None = None,
+           reference: RateParams | None = None) -> Advice:
     """What to change after ``err`` in Part 1: the parameters that most plausibly caused it.
 
     The rule, from the error's data (never its text), with ``g = sigma sqrt(K)``:
@@ -343,11 +345,13 @@ def advice(err: DivergenceError, params: RateParams | None = None, reference: Ra
     """
     p = err.params if params is None else params
     stim_off = int(round(p.stim_off / p.dt)) * p.dt
-    before_window = err.phase == "untrained" or (err.phase == "learning" and not err.loop and err.t_ms < stim_off)
+    before_window = err.phase == "untrained" or (
+        err.phase == "learning" and not err.loop and err.t_ms < stim_off)
     network = _NETWORK
     if before_window and p.stim_max >= 0.1 * p.max_rate:  # the stimulus alone drives the rates that high
         network = tuple((n, f, usual or n == "stim_max", lab) for n, f, usual, lab in _NETWORK)
-    gain = f"The gain is g = sigma sqrt(K) = {p.g:.2f}; a ReLU network with g above about 1.4 can grow without bound."
+    gain = (f"The gain is g = sigma sqrt(K) = {p.g:.2f}; a ReLU network with g above about 1.4 can grow "
+            "without bound.")
     if before_window:
         why = gain + (" It came before the training window opens, so RLS could not act yet."
                       if err.phase == "learning" else

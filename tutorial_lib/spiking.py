@@ -726,7 +726,8 @@ def _index_external(external, dt: float, N: int, n_sources: int, n_steps: int):
         raise ValueError(f"external spike times must be positive multiples of dt = {dt:g} ms")
     sources = sources.astype(np.int64)
     if sources.size and (sources.min() < N or sources.max() >= n_sources):
-        raise ValueError(f"external sources must be indices in [{N}, {n_sources - 1}] of the plastic synapses")
+        raise ValueError(
+            f"external sources must be indices in [{N}, {n_sources - 1}] of the plastic synapses")
     order = np.argsort(steps, kind="stable")
     ext_src = np.ascontiguousarray(sources[order])
     ext_ptr = np.zeros(n_steps + 1, dtype=np.int64)
@@ -750,12 +751,14 @@ def _check_learning(learning: Learning, net: LIFNetwork, pl: PlasticSynapses, n_
     R = pl.presyn.shape[0]
     targets = _kernel_array(learning.targets)
     if targets.shape != (learn_steps.shape[0], R):
-        raise ValueError(f"learning.targets must have shape ({learn_steps.shape[0]}, {R}) (got {targets.shape})")
+        raise ValueError(
+            f"learning.targets must have shape ({learn_steps.shape[0]}, {R}) (got {targets.shape})")
     learn_steps = learn_steps[learn_steps < n_steps]
     if isinstance(rls, SharedPoolRLS) and (
             not np.array_equal(rls.rows, pl.rows) or rls.P.shape[0] != pl.n_sources):
         raise ValueError("a SharedPoolRLS must have the plastic rows and one pool entry per source")
-    error_noise = check_real("error_noise", learning.error_noise, lo=0, what="std of the noise added to the error")
+    error_noise = check_real("error_noise", learning.error_noise, lo=0,
+                             what="std of the noise added to the error")
     return learn_steps, targets, error_noise
 
 
@@ -886,8 +889,9 @@ def _divergence(status, step, n_spikes, neuron, dt, N, T, max_rate, learning: bo
     """The :class:`~tutorial_lib.training.DivergenceError` for a kernel status other than OK: facts only."""
     phase = "learning" if learning else "untrained"
     if status == NONFINITE:
-        return DivergenceError(f"The input to neuron {neuron} became infinite or NaN at t = {step * dt:.1f} ms.",
-                               phase=phase, kind="nonfinite", t_ms=step * dt, neuron=neuron)
+        return DivergenceError(
+            f"The input to neuron {neuron} became infinite or NaN at t = {step * dt:.1f} ms.",
+            phase=phase, kind="nonfinite", t_ms=step * dt, neuron=neuron)
     return DivergenceError(
         f"The network fired {n_spikes} spikes by t = {(step + 1) * dt:.1f} ms, more than max_rate = "
         f"{max_rate:g} Hz on average over {N} neurons and {T:g} ms allow: its activity ran away.",

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Advice", "DivergenceError", "LoopOutcome", "TrainResultBase", "advise", "run_loops", "score_correlation",
-           "train_rows"]
+__all__ = ["Advice", "DivergenceError", "LoopOutcome", "TrainResultBase", "advise", "run_loops",
+           "score_correlation", "train_rows"]
 
 
 PHASES = ("static", "untrained", "learning", "test")

@@ -6,6 +6,8 @@ error's data (kind, phase, loop, condition, time) and the parameter values, neve
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..params import BalancedParams
 from ..training import Advice, DivergenceError, advise
 
@@ -42,13 +44,16 @@ def advice(err: DivergenceError, params: BalancedParams | None = None,
     """
     p = err.params if params is None else params
     if err.kind == "silent":
-        why = ("The external input (~ g sqrt(K)) and the coupling are too weak for the I neurons to fire. "
-               "Or give inh_weight_ratio a value: None measures the I rate, which needs I spikes.")
-        return advise(p, _SILENT, reference=reference, why=why)
-    rls_acted = err.phase == "test" or (
-        err.phase == "learning" and (bool(err.loop) or err.condition not in (None, "right") or err.t_ms > p.stim_off))
+        why = "The external input (~ g sqrt(K)) and the coupling are too weak for the I neurons to fire."
+        said = advise(p, _SILENT, reference=reference, why=why)
+        return replace(said, text=said.text + " Or give inh_weight_ratio a value: None measures the I rate, "
+                       "which needs I spikes.")
+    # RLS acted: a test of a trained network, a later loop, the lick-left trial, or the training window
+    rls_acted = err.phase == "test" or (err.phase == "learning" and (
+        bool(err.loop) or err.condition not in (None, "right") or err.t_ms > p.stim_off))
     if not rls_acted:
-        return advise(p, _RUNAWAY, reference=reference, why="The network's own activity ran away (no RLS yet).")
+        why = "The network's own activity ran away (no RLS yet)."
+        return advise(p, _RUNAWAY, reference=reference, why=why)
     why = ("RLS changed the weights too much (larger penalties make each update change them less); a network "
            "close to running away (rates that climb within a trial) is easily pushed over.")
     return advise(p, _RLS[:3] + _RUNAWAY[:1] + _RLS[3:] + _RUNAWAY[1:], reference=reference, why=why)

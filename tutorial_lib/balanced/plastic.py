@@ -86,8 +86,9 @@ def plastic_weight_ratio(params: BalancedParams, static_rates: np.ndarray, train
     r_i = float(np.mean(static_rates[params.Ne:]))
     if r_i <= 0:
         err = DivergenceError(
-            f"No I neuron fired in the static run ({params.t_end - SETTLE_MS:g} ms counted; g = {params.g:g}, "
-            f"K = {params.K}), and inh_weight_ratio=None needs a firing I population to measure the ratio.",
+            f"No I neuron fired in the static run ({params.t_end - SETTLE_MS:g} ms counted; "
+            f"g = {params.g:g}, K = {params.K}), and inh_weight_ratio=None needs a firing I population "
+            "to measure the ratio.",
             phase="static", kind="silent", t_ms=params.t_end, neuron=None, params=params)
         raise err.annotate(advice=advice(err))
     return float(np.mean(static_rates[trained])) / r_i
