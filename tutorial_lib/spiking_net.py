@@ -200,7 +200,7 @@ def advice(err: DivergenceError, params: SpikingParams | None = None, reference:
 
 
 def _simulate(net: SpikingNetwork, tau_s: float, rng, learning: Learning | None,
-              lif: LIFNetwork | None = None, loop: int | None = None, phase: str | None = None) -> Run:
+              lif: LIFNetwork | None = None, loop: int | None = None) -> Run:
     """One run of the engine; a DivergenceError gets its phase, loop, parameters and advice."""
     p = net.params
     lif = net.lif(tau_s) if lif is None else lif
@@ -208,7 +208,7 @@ def _simulate(net: SpikingNetwork, tau_s: float, rng, learning: Learning | None,
         return simulate(lif, p.t_end, rng=rng, stimulus=net.stimulus, stim_window=(p.stim_on, p.stim_off),
                         record_every=p.record_every, learning=learning, max_rate=p.max_rate)
     except DivergenceError as err:
-        err.annotate(phase=phase or err.phase, loop=loop if learning is not None else None, params=p)
+        err.annotate(loop=loop if learning is not None else None, params=p)
         raise err.annotate(advice=advice(err))
 
 
