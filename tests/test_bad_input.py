@@ -325,14 +325,19 @@ def test_part1_lambda_too_small_advises_raising_lambda_not_lowering_sigma():
     with pytest.raises(DivergenceError) as info:
         rate.train(RateParams(lam=1e-8), n_loops=3, progress=False)
     msg = str(info.value)
-    assert "during loop 2" in msg and "raise lambda (lam, now 1e-08)" in msg
+    assert "in training loop 2" in msg and "raise lambda (lam, now 1e-08, far below 0.5)" in msg
     assert "lower sigma" not in msg.lower()
+    assert info.value.loop == 1 and info.value.phase == "learning" and info.value.advice.knobs == ("lam",)
 
 
 def test_part3_silent_inhibition_names_g():
-    # g = 0.2 failed naming inh_weight_ratio, not g
-    with pytest.raises(ValueError, match=r"^g \(now 0\.2\) is too small: no I neuron fired"):
+    # g = 0.2 failed naming inh_weight_ratio, not g; the silence is the network's, not bad input
+    with pytest.raises(DivergenceError, match=r"^No I neuron fired in the static run") as info:
         balanced.build_network(replace(TINY[BalancedParams], g=0.2), SYN)
+    err = info.value
+    assert (err.kind, err.phase, err.neuron) == ("silent", "static", None)
+    assert "raise g (now 0.2, far below 1)" in str(err)
+    assert {"g", "K"} <= set(err.advice.knobs)
 
 
 def test_memory_sizes_are_refused_before_anything_is_built(no_simulation, monkeypatch):

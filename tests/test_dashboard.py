@@ -79,6 +79,10 @@ def test_diverging_network_is_reported_with_advice_and_the_dashboard_survives():
     assert dash.wait(timeout=60)
     assert "Cannot train" in dash.status.value and "lower sigma" in dash.status.value
     assert "before the training window" in dash.status.value
+    err = dash.failure  # the cause as data: a runaway in loop 1, before RLS could act
+    assert (err.kind, err.phase, err.loop) == ("runaway", "learning", 0) and err.t_ms < err.params.stim_off
+    assert dash.advice.knobs[0] == "sigma" and "You just moved sigma (weights)" in dash.status.value
+    assert dash.figure.failed_note.startswith("this run failed")  # its preview was drawn, then it failed
     dash.controls["sigma"].widget.value = 0.1
     dash.train_button.click()
     assert dash.wait(timeout=60)

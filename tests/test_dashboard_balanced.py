@@ -154,19 +154,22 @@ def test_stop_button_stops_training_within_a_loop(data):
 
 
 @pytest.mark.parametrize(
-    "g, says",
+    "g, kind, says",
     [
-        (3.0, ["Cannot train", "ran away", "lower sigma (g, now 3.00)"]),  # the untrained network runs away
-        (0.1, ["Cannot train", "firing I population", "the static network is silent: raise sigma"]),
+        (3.0, "runaway", ["Cannot train", "ran away", "lower g (now 3, far above 1)", "lower sigma (g)"]),
+        (0.1, "silent",
+         ["Cannot train", "No I neuron fired", "raise g (now 0.1, far below 1)", "raise sigma (g)"]),
     ],
 )
-def test_a_network_that_fails_is_reported_with_advice_and_the_dashboard_survives(data, g, says):
+def test_a_network_that_fails_is_reported_with_advice_and_the_dashboard_survives(data, g, kind, says):
     dash = balanced_dashboard(SMALL, data=data)
     dash.controls["g"].widget.value = g
     dash.train_button.click()
     assert dash.wait(timeout=60)
     for text in says:
         assert text in dash.status.value
+    assert "You just moved sigma (g)" in dash.status.value
+    assert dash.failure.kind == kind and dash.advice.knobs[0] == "g"
     assert dash.result is None and "Traceback" not in dash.status.value
     dash.controls["g"].widget.value = SMALL.g
     dash.controls["n_loops"].widget.value = 1

@@ -116,8 +116,12 @@ def test_diverging_network_is_reported_with_advice_and_the_dashboard_survives():
     dash.train_button.click()
     assert dash.wait(timeout=60)
     assert "Cannot train" in dash.status.value and "ran away" in dash.status.value
-    assert "lower sigma (now 5)" in dash.status.value
+    assert "lower sigma (now 5, far above 0.3)" in dash.status.value
+    assert "You just moved sigma (weights) (from 0.3 to 5)" in dash.status.value
+    assert dash.failure.kind == "runaway" and dash.failure.phase == "untrained"
+    assert dash.advice.knobs[0] == "sigma"
     assert dash.result is None
+    assert dash.figure.failed_note.startswith("previous run")  # not the earlier good run, unmarked
     dash.controls["sigma"].widget.value = SMALL.sigma
     dash.train_button.click()
     assert dash.wait(timeout=60)

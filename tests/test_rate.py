@@ -85,12 +85,30 @@ def test_same_seed_same_result_and_other_seed_differs():
 
 
 def test_divergence_is_reported_with_advice_and_the_partial_trial():
-    with pytest.raises(DivergenceError, match="Lower sigma") as info:
+    with pytest.raises(DivergenceError, match=r"lower sigma \(now 0\.3, far above 0\.1\)") as info:
         rate.run_trial(rate.build_network(RateParams(sigma=0.3)))
-    trial = info.value.trial
+    err = info.value
+    assert (err.kind, err.phase, err.loop) == ("runaway", "untrained", None) and err.params.sigma == 0.3
+    assert err.advice.knobs[0] == "sigma" and err.advice.moved == ("sigma",)
+    trial = err.trial
     assert np.isfinite(trial.u[0]).all() and np.isnan(trial.u[-1]).all()
-    with pytest.raises(DivergenceError, match="before the training window opens"):
+    assert 0 < err.t_ms < trial.t[-1] and np.nanmax(trial.r[:, err.neuron]) <= RateParams().max_rate
+    with pytest.raises(DivergenceError, match="before the training window opens") as info:
         rate.train(RateParams(sigma=1.0), progress=False)
+    err = info.value
+    assert (err.kind, err.phase, err.loop) == ("runaway", "learning", 0) and err.t_ms < err.params.stim_off
+    assert err.advice.knobs[0] == "sigma" and "lam" not in err.advice.knobs  # RLS could not act yet
+
+
+def test_a_trained_network_that_blows_up_in_its_test_says_test_and_blames_lambda():
+    net = rate.build_network(RateParams(N=30))
+    net.W[net.trained] *= 50.0  # as if RLS had learned far too large weights
+    result = rate.TrainResult(net, net.W.copy(), np.zeros(0), None, None)
+    with pytest.raises(DivergenceError) as info:
+        result.test()
+    err = info.value
+    assert err.phase == "test" and err.kind == "runaway" and "test trial" in str(err)
+    assert err.advice.knobs[0] == "lam"
 
 
 def test_training_tames_a_network_that_diverges_untrained():

@@ -13,7 +13,13 @@ How it stays portable and responsive (JupyterLab 4, Notebook 7, VS Code, Colab):
   Stop button works, and a slider moved during training is simply used by the
   next run. The compiled loops release the GIL (numba ``nogil``);
 - bad values and a diverging network are reported in the status line, with the
-  parameter, its valid range and advice; the dashboard keeps working.
+  parameter, its valid range and advice; the dashboard keeps working. A
+  :class:`~tutorial_lib.training.DivergenceError` carries its cause as data; the
+  part's ``advice`` function names the knobs that most plausibly caused it
+  (compared with the values the dashboard started from), and the status adds
+  which of them are sliders here and whether the one just moved is among them.
+  The figure is then marked: faded, with "previous run" across it if it still
+  shows an earlier run, "this run failed" if it shows the failed one.
 
 :class:`TrainingDashboard` is the generic part; each model supplies its
 controls, how to build parameters from them, how to train and how to draw.
@@ -38,7 +44,7 @@ from matplotlib.ticker import FormatStrFormatter, MaxNLocator
 
 from .params import BalancedParams, RateParams, SpikingParams, check_int, check_type
 from .plotting import COLORS as _COLORS
-from .training import DivergenceError
+from .training import Advice, DivergenceError
 
 __all__ = ["TrainingDashboard", "LiveFigure", "RateLiveFigure", "rate_dashboard",
            "SpikingLiveFigure", "spiking_dashboard", "BalancedView", "BalancedLiveFigure",
@@ -104,6 +110,25 @@ class LiveFigure:
     def update(self, loop: int, trial, scores: np.ndarray) -> None:  # pragma: no cover - interface
         raise NotImplementedError
 
+    def mark_failed(self, text: str) -> None:
+        """Fade what is drawn and write ``text`` across the figure (the status says what failed).
+
+        For an error: the figure then still shows an earlier run ("previous run"), or the run
+        that failed up to where it failed. The next ``reset`` draws anew, without the mark.
+        """
+        for ax in self.fig.axes:
+            for artist in [*ax.lines, *ax.collections]:
+                artist.set_alpha(0.25)
+        self._failed_mark = self.fig.text(
+            0.5, 0.5, text, ha="center", va="center", fontsize=15, color="#b00020", zorder=10,
+            bbox=dict(boxstyle="round", facecolor="white", edgecolor="#b00020", alpha=0.9))
+
+    @property
+    def failed_note(self) -> str | None:
+        """The text of :meth:`mark_failed` while the figure shows it, else None."""
+        mark = getattr(self, "_failed_mark", None)
+        return mark.get_text() if mark is not None and mark in self.fig.texts else None
+
     def render(self) -> bytes:
         """The figure as PNG bytes."""
         buf = io.BytesIO()
@@ -146,6 +171,13 @@ class TrainingDashboard:
         drawn before training starts.
     figure : a :class:`LiveFigure`.
     describe : optional ``describe(params)`` -> short HTML shown as status.
+    advice : the part's ``advice(err, params, reference)`` for a
+        :class:`~tutorial_lib.training.DivergenceError` (an
+        :class:`~tutorial_lib.training.Advice`); None: the advice the error carries.
+
+    After a failed run, ``error`` is the message shown, ``failure`` the
+    DivergenceError (None for other errors) and ``advice`` its Advice;
+    ``last_moved`` is ``(field, old, new)`` of the control moved last.
 
     Layout: the controls column (``CONTROLS_WIDTH``) beside the figure, which
     scales with the room left (at most ``FIGURE_MAX_WIDTH``); with less than
@@ -158,13 +190,13 @@ class TrainingDashboard:
     FIGURE_MAX_WIDTH = "900px"
 
     def __init__(self, title, controls, base_params, train, preview, figure: LiveFigure,
-                 describe=None, n_loops_field="n_loops"):
+                 describe=None, n_loops_field="n_loops", advice=None):
         check_type("title", title, str)
         controls = list(controls)
         for c in controls:
             check_type("each of controls", c, Control)
         check_type("base_params", base_params, (RateParams, SpikingParams, BalancedParams))
-        for name, fn in (("train", train), ("preview", preview), ("describe", describe)):
+        for name, fn in (("train", train), ("preview", preview), ("describe", describe), ("advice", advice)):
             if fn is not None and not callable(fn):
                 raise TypeError(f"{name} must be callable (got {type(fn).__name__})")
         check_type("figure", figure, LiveFigure)
@@ -177,6 +209,11 @@ class TrainingDashboard:
         self._n_loops_field = n_loops_field
         self.result = None
         self.error: str | None = None
+        self.failure: DivergenceError | None = None
+        self.advice: Advice | None = None
+        self.last_moved: tuple | None = None
+        self._advise = advice
+        self._draws_at_start = 0
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -216,7 +253,7 @@ class TrainingDashboard:
             try:
                 note = self._draw_preview(params)
             except DivergenceError as exc:  # nothing recorded to draw: say why, keep the dashboard
-                self._show_error(str(exc))
+                self._report(exc, params)
                 note = ""
             if note:
                 self.status.value += f"<br><i>Untrained network: {html.escape(note)}</i>"
@@ -232,6 +269,10 @@ class TrainingDashboard:
             return None
 
     def _on_change(self, change=None):
+        if change is not None:
+            moved = [f for f, c in self.controls.items() if c.widget is change["owner"]]
+            if moved:
+                self.last_moved = (moved[0], change["old"], change["new"])
         p = self.params()
         if p is not None:
             self._follow_bounds(p)
@@ -252,11 +293,40 @@ class TrainingDashboard:
             self._moving_bounds = False
 
     def _show_error(self, message: str, advice: str = ""):
+        """The status line for an error: ``message``, then ``advice`` (plain text, lines kept)."""
         self.error = message
+        advice = "<br>".join(html.escape(line) for line in advice.splitlines())
         self.status.value = (
             f"<div style='color:#b00020'><b>Cannot train:</b> {html.escape(message)}"
-            f"{'<br>' + html.escape(advice) if advice else ''}</div>"
+            f"{'<br>' + advice if advice else ''}</div>"
         )
+
+    def _label(self, field: str) -> str:
+        return self.controls[field].widget.description or field
+
+    def _report(self, exc: DivergenceError, params, during_run: bool = False):
+        """Show a DivergenceError: the fact, the part's advice, the sliders it concerns; mark the figure.
+
+        The advice compares ``params`` with the values the dashboard started from (``base_params``),
+        so a slider moved far in the harmful direction is named first. Never parses message text.
+        """
+        self.failure = exc
+        advice = exc.advice if self._advise is None else self._advise(exc, params, self.base_params)
+        self.advice = advice
+        lines = [advice.text] if advice is not None else []
+        knobs = advice.changes if advice is not None else ()
+        here = [f"{fix} {self._label(name)}" for name, fix in knobs if name in self.controls]
+        if here:
+            lines.append("On this dashboard: " + "; ".join(here) + ".")
+        if self.last_moved is not None and self.last_moved[0] in (advice.knobs if advice is not None else ()):
+            name, old, new = self.last_moved
+            lines.append(f"You just moved {self._label(name)} (from {_shown(old)} to {_shown(new)}).")
+        self._show_error(exc.describe(), "\n".join(lines))
+        if during_run and self.n_draws:
+            stale = self.n_draws == self._draws_at_start  # nothing of this run was drawn
+            self.figure.mark_failed("previous run\n(this one failed: see the status)" if stale
+                                    else "this run failed:\nsee the status")
+            self._redraw()
 
     # -- drawing -------------------------------------------------------------
     def _draw_preview(self, params):
@@ -268,7 +338,8 @@ class TrainingDashboard:
             if exc.trial is None:
                 raise
             trial = exc.trial
-            note = str(exc)
+            advice = exc.advice if self._advise is None else self._advise(exc, params, self.base_params)
+            note = exc.describe() + ("" if advice is None else " " + advice.text)
         self.figure.reset(params, trial)
         self._redraw()
         return note
@@ -291,7 +362,8 @@ class TrainingDashboard:
             if params is None:
                 return
             self._stop.clear()
-            self.error = None
+            self.error = self.failure = self.advice = None
+            self._draws_at_start = self.n_draws
             self.train_button.disabled = True
             self.stop_button.disabled = False
             n = getattr(params, self._n_loops_field)
@@ -327,8 +399,10 @@ class TrainingDashboard:
                 f"{verb} after {n} loop(s) in {time.perf_counter() - t0:.1f} s; last score {last}."
                 + self._summary(self.result)
             )
-        except (DivergenceError, ValueError) as exc:
-            self._show_error(str(exc), self._advice(exc, params))
+        except DivergenceError as exc:
+            self._report(exc, params, during_run=True)
+        except ValueError as exc:
+            self._show_error(str(exc))
         except Exception as exc:  # keep the dashboard alive, and say what happened
             self._show_error(f"{type(exc).__name__}: {exc}", "Details: " + traceback.format_exc(limit=3))
         finally:
@@ -344,10 +418,6 @@ class TrainingDashboard:
     # hooks for a model's dashboard (a subclass) ----------------------------
     def _summary(self, result) -> str:
         """Extra text after "Done after n loop(s) ..." (plain text)."""
-        return ""
-
-    def _advice(self, exc: Exception, params) -> str:
-        """Extra advice under an error message (plain text)."""
         return ""
 
     def _loop_status(self, loop, trial, scores) -> str:
@@ -369,6 +439,11 @@ class TrainingDashboard:
 
 
 _STYLE = {"description_width": "120px"}
+
+
+def _shown(value) -> str:
+    """A control's value in a status line."""
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _check_view(n_show, dpi) -> tuple[int, int]:
@@ -560,6 +635,7 @@ def rate_dashboard(params: RateParams | None = None, n_show: int = 3, dpi: int =
         preview=lambda q: rate.run_trial(rate.build_network(q)),
         figure=RateLiveFigure(n_show, dpi),
         describe=_rate_describe,
+        advice=rate.advice,
     )
 
 
@@ -681,6 +757,7 @@ def spiking_dashboard(params: SpikingParams | None = None, n_show: int = 3, dpi:
         preview=preview,
         figure=SpikingLiveFigure(n_show, dpi),
         describe=_spiking_describe,
+        advice=spiking_net.advice,
     )
 
 
@@ -901,7 +978,7 @@ class BalancedDashboard(TrainingDashboard):
         self.build_seconds: float | None = None
         self.loop0_seconds: float | None = None
         super().__init__(title, controls, base_params, train=None, preview=self._data_view, figure=figure,
-                         describe=self._describe_params)
+                         describe=self._describe_params, advice=balanced.advice)
         self.widget.add_class("rls-balanced")  # browser tests allow for the network build (dashboard_checks)
 
     # -- parameters ----------------------------------------------------------
@@ -1022,17 +1099,6 @@ class BalancedDashboard(TrainingDashboard):
             return ""
         return (f" Test after loop {result.test_loops[-1]}: single trial {result.test_scores[-1]:.3f}, "
                 f"trial-averaged {result.test_scores_avg[-1]:.3f}.")
-
-    def _advice(self, exc, p) -> str:
-        msg = str(exc)
-        if "RLS changed the weights" in msg:
-            return (f"On this dashboard: move lambda up (now {p.lam_rec:.3g}); if the untrained network "
-                    f"is close to running away, lower sigma (g, now {p.g:.2f}).")
-        if "ran away" in msg:
-            return f"On this dashboard: lower sigma (g, now {p.g:.2f})."
-        if "firing I population" in msg:
-            return f"At sigma (g) = {p.g:.2f} the static network is silent: raise sigma."
-        return ""
 
 
 def balanced_dashboard(params: BalancedParams | None = None, n_show: int = 3, dpi: int = 80,

@@ -39,7 +39,7 @@ from numba import njit
 
 from .params import RateParams, check_int, check_memory, check_train_args, check_type
 from .rls import FASTMATH, BatchRLS, SharedPoolRLS
-from .training import DivergenceError, TrainResultBase, score_correlation, train_rows
+from .training import Advice, DivergenceError, TrainResultBase, advise, score_correlation, train_rows
 
 __all__ = [
     "RateNetwork",
@@ -55,6 +55,7 @@ __all__ = [
     "sine_targets",
     "euler_step",
     "run_trial_numpy",
+    "advice",
 ]
 
 
@@ -320,42 +321,80 @@ def run_trial(net: RateNetwork, rls: BatchRLS | SharedPoolRLS | None = None, loo
         r_rec[(step // g["rec_every"]) + 1:] = np.nan
         u_rec[(step // g["rec_every"]) + 1:] = np.nan
         partial = Trial(t, r_rec, u_rec, target, net.trained, window, np.full(len(net.trained), np.nan))
-        during = f" during loop {loop + 1}" if loop is not None else ""
-        if rls is not None and loop and p.g <= 1.5:
-            # the weights RLS learned in earlier loops ran away: at this sigma the untrained network is tame
-            advice = (f"RLS changed the weights too much in the earlier loops: raise lambda (lam, now "
-                      f"{p.lam:g}) so that each RLS step changes the weights less.")
-        elif rls is not None and step < g["stim_off"]:
-            advice = "This happened before the training window opens, so RLS could not act yet: lower sigma."
-        elif rls is not None and p.g <= 1.5:
-            advice = (f"Raise lambda (lam, now {p.lam:g}) so that each RLS step changes the weights less, "
-                      f"or lower sigma.")
-        elif rls is not None:
-            advice = "Lower sigma, or raise lambda (lam) so that each RLS step changes the weights less."
-        else:
-            advice = (
-            "Lower sigma (g close to 1 or below keeps the untrained network bounded); training "
-            "can still tame a stronger network, since RLS corrects the weights from the end of "
-            "the stimulus on."
-            )
-        if step < g["stim_off"] and p.stim_max >= 0.1 * p.max_rate:  # the stimulus alone drives the rates up
-            advice += f" Or lower stim_max (now {p.stim_max:g}): the stimulus alone drives the rates that high."
-        raise DivergenceError(
-            f"The network's rates exceeded max_rate = {p.max_rate:g} at t = {step * p.dt:.1f} ms{during}. "
-            f"With sigma = {p.sigma:g} the gain is g = sigma*sqrt(K) = {p.g:.2f}; a ReLU network with "
-            f"g above 1 can grow without bound. {advice}",
-            trial=partial,
-        )
+        bad = ~(r <= p.max_rate)  # the kernel stops at the first neuron whose rate left [0, max_rate]
+        neuron = int(np.argmax(bad))
+        kind = "nonfinite" if not np.isfinite(r[neuron]) else "runaway"
+        what = "became infinite or NaN" if kind == "nonfinite" else f"exceeded max_rate = {p.max_rate:g}"
+        err = DivergenceError(f"The rate of neuron {neuron} {what} at t = {step * p.dt:.1f} ms.",
+                              phase="learning" if rls is not None else "untrained", kind=kind,
+                              t_ms=step * p.dt, neuron=neuron, loop=loop if rls is not None else None,
+                              params=p, trial=partial)
+        raise err.annotate(advice=advice(err))
     corr = score_correlation(u_rec[window][:, net.trained], target[window][:, net.trained])
     return Trial(t, r_rec, u_rec, target, net.trained, window, corr)
+
+
+#: what may make Part 1's rates blow up: (parameter, what undoes it, named even if unchanged, label)
+_NETWORK = (("sigma", "lower", True, None), ("K", "lower", False, None), ("stim_max", "lower", False, None),
+            ("max_rate", "raise", False, None))
+_RLS = (("lam", "raise", True, "lambda"), ("learn_every", "lower", False, None),
+        ("target_amplitude", "lower", False, None), ("target_offset", "lower", False, None))
+
+
+def advice(err: DivergenceError, params: RateParams | None = None,
+           reference: RateParams | None = None) -> Advice:
+    """What to change after ``err`` in Part 1: the parameters that most plausibly caused it.
+
+    The rule, from the error's data (never its text), with ``g = sigma sqrt(K)``:
+
+    * before the training window opens (an untrained network, or a learning trial before
+      ``stim_off``): RLS could not act yet, so the network itself: lower ``sigma`` (a ReLU network
+      with ``g`` above about 1.4 grows without bound), or ``stim_max`` if the stimulus alone
+      drives the rates that high;
+    * after an earlier loop, with ``g <= 1.5`` (the untrained network is tame): RLS changed the
+      weights too much: raise ``lam``;
+    * otherwise both: raise ``lam`` or lower ``sigma``.
+
+    Any parameter far from its ``reference`` value (default: the defaults; a dashboard passes the
+    values it started from) in the direction that causes a blow-up is named first (``K``,
+    ``stim_max``, ``learn_every``, ...). ``params`` default ``err.params``. See
+    :func:`~tutorial_lib.training.advise`.
+    """
+    p = err.params if params is None else params
+    stim_off = int(round(p.stim_off / p.dt)) * p.dt
+    before_window = err.phase == "untrained" or (
+        err.phase == "learning" and not err.loop and err.t_ms < stim_off)
+    network = _NETWORK
+    if before_window and p.stim_max >= 0.1 * p.max_rate:  # the stimulus alone drives the rates that high
+        network = tuple((n, f, usual or n == "stim_max", lab) for n, f, usual, lab in _NETWORK)
+    gain = (f"The gain is g = sigma sqrt(K) = {p.g:.2f}; a ReLU network with g above about 1.4 can grow "
+            "without bound.")
+    if before_window:
+        why = gain + (" It came before the training window opens, so RLS could not act yet."
+                      if err.phase == "learning" else
+                      " Training can still tame a stronger network: RLS corrects the weights from the end of "
+                      "the stimulus on.")
+        return advise(p, network, reference=reference, why=why)
+    if err.loop and p.g <= 1.5:  # the weights RLS learned in earlier loops ran away: the network is tame
+        why = "RLS changed the weights too much in the earlier loops (a larger lambda changes them less)."
+        return advise(p, _RLS + tuple((n, f, False, lab) for n, f, _, lab in network), reference=reference,
+                      why=why)
+    why = gain + " RLS may also have changed the weights too much (a larger lambda changes them less)."
+    return advise(p, _RLS[:1] + network + _RLS[1:], reference=reference, why=why)
 
 
 class TrainResult(TrainResultBase):
     """What :func:`train` returns; see :class:`~tutorial_lib.training.TrainResultBase`."""
 
     def test(self) -> Trial:
-        """A trial of the trained network without learning."""
-        return run_trial(self.network.copy())
+        """A trial of the trained network without learning.
+
+        Raises :class:`DivergenceError` (``phase="test"``) if the rates blow up."""
+        try:
+            return run_trial(self.network.copy())
+        except DivergenceError as err:
+            err.annotate(phase="test")
+            raise err.annotate(advice=advice(err))
 
 
 def train(params: RateParams | RateNetwork | None = None, *, n_loops: int | None = None, callback=None,
@@ -371,7 +410,7 @@ def train(params: RateParams | RateNetwork | None = None, *, n_loops: int | None
     stop : an object with ``is_set()`` (a ``threading.Event``); training stops
         after the current loop once it is set.
 
-    Raises :class:`DivergenceError` (with advice) if the rates blow up; TypeError
+    Raises :class:`DivergenceError` (its cause as data, and :func:`advice`) if the rates blow up; TypeError
     or ValueError, naming the argument, for bad arguments (before any simulation).
     """
     check_type("params", params, (RateParams, RateNetwork), allow_none=True)

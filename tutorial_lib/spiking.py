@@ -708,6 +708,74 @@ def _steps_of(name: str, times, dt: float) -> np.ndarray:
     return steps.astype(np.int64)
 
 
+def _pack_static(net: LIFNetwork):
+    """The static channels concatenated for the kernel: ``(ch_ptr, ch_post, ch_jump, ch_decay)``.
+
+    ``ch_ptr`` (C, N+1) offsets into the concatenated CSR; ``ch_post`` the targets in 2 (or 4) bytes
+    instead of 8 (the scatter streams them from memory at every spike); ``ch_jump`` the jump
+    ``w * (1/tau_c)`` of each synapse (one product, as the kernel used to form it); ``ch_decay`` (C,).
+    """
+    dt, N, C = net.dt, net.N, len(net.static)
+    offsets = np.cumsum([0] + [ch.post.shape[0] for ch in net.static])
+    ch_ptr = np.zeros((C, N + 1), dtype=np.int64)
+    for c, ch in enumerate(net.static):
+        ch_ptr[c] = ch.ptr + offsets[c]
+    ch_post = np.empty(offsets[-1], dtype=np.uint16 if N <= 65536 else np.int32)
+    ch_jump = np.empty(offsets[-1])
+    for c, ch in enumerate(net.static):
+        ch_post[offsets[c]:offsets[c + 1]] = ch.post
+        with np.errstate(over="ignore"):  # an infinite jump is the kernel's to report (DivergenceError)
+            np.multiply(ch.w, 1.0 / ch.tau, out=ch_jump[offsets[c]:offsets[c + 1]])
+    ch_decay = np.array([1.0 - dt / ch.tau for ch in net.static], dtype=np.float64)
+    return ch_ptr, ch_post, ch_jump, ch_decay
+
+
+def _index_external(external, dt: float, N: int, n_sources: int, n_steps: int):
+    """External spikes ``(times, sources)`` by step: ``(ext_ptr, ext_src)`` (empty arrays for none)."""
+    if external is None:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    times, sources = (np.asarray(a) for a in external)
+    steps = np.rint(times / dt).astype(np.int64) - 1
+    if times.size and (np.any(np.abs(times / dt - (steps + 1)) > 1e-6) or steps.min() < 0):
+        raise ValueError(f"external spike times must be positive multiples of dt = {dt:g} ms")
+    sources = sources.astype(np.int64)
+    if sources.size and (sources.min() < N or sources.max() >= n_sources):
+        raise ValueError(
+            f"external sources must be indices in [{N}, {n_sources - 1}] of the plastic synapses")
+    order = np.argsort(steps, kind="stable")
+    ext_src = np.ascontiguousarray(sources[order])
+    ext_ptr = np.zeros(n_steps + 1, dtype=np.int64)
+    np.cumsum(np.bincount(steps[steps < n_steps], minlength=n_steps), out=ext_ptr[1:])
+    return ext_ptr, ext_src
+
+
+def _check_learning(learning: Learning, net: LIFNetwork, pl: PlasticSynapses, n_steps: int):
+    """The learning grid and targets, checked: ``(learn_steps, targets, error_noise)``.
+
+    ``learn_steps`` are the steps of the learning times before the end of the run (steps past the
+    end never come); ``targets`` has one row per learning time. Raises ValueError for a learning
+    set-up that does not fit the network or the dt grid.
+    """
+    rls = learning.rls
+    if net.plastic is None or not np.array_equal(rls.presyn, pl.presyn):
+        raise ValueError("learning needs plastic synapses, and rls.presyn must equal their presyn")
+    learn_steps = _steps_of("learning.times", learning.times, net.dt)
+    if np.any(np.diff(learn_steps) <= 0):
+        raise ValueError("learning.times must be increasing")
+    R = pl.presyn.shape[0]
+    targets = _kernel_array(learning.targets)
+    if targets.shape != (learn_steps.shape[0], R):
+        raise ValueError(
+            f"learning.targets must have shape ({learn_steps.shape[0]}, {R}) (got {targets.shape})")
+    learn_steps = learn_steps[learn_steps < n_steps]
+    if isinstance(rls, SharedPoolRLS) and (
+            not np.array_equal(rls.rows, pl.rows) or rls.P.shape[0] != pl.n_sources):
+        raise ValueError("a SharedPoolRLS must have the plastic rows and one pool entry per source")
+    error_noise = check_real("error_noise", learning.error_noise, lo=0,
+                             what="std of the noise added to the error")
+    return learn_steps, targets, error_noise
+
+
 def simulate(
     net: LIFNetwork,
     T: float,
@@ -721,7 +789,6 @@ def simulate(
     learning: Learning | None = None,
     external=None,
     max_rate: float = 500.0,
-    advice: str = "",
 ) -> Run:
     """Simulate ``net`` for ``T`` ms from the state ``v0`` with all synaptic traces at 0.
 
@@ -736,87 +803,56 @@ def simulate(
     external : ``(times, sources)``: spikes of external sources (indices ``N..``
         of the plastic synapses' sources) at ``times`` ms, on the dt grid; like a
         network spike with that time label they are in the traces from ``times`` on.
-    max_rate : population-average rate (Hz) above which the run stops with a
-        :class:`~tutorial_lib.training.DivergenceError`; ``advice`` is appended to its message.
+    max_rate : population-average rate (Hz) above which the run stops.
+
+    Raises
+    ------
+    DivergenceError
+        ``kind="runaway"`` (more spikes than ``max_rate`` allows) or ``"nonfinite"`` (an input
+        became infinite or NaN), with ``t_ms`` and ``neuron``; ``phase`` is ``"learning"`` with
+        ``learning``, else ``"untrained"`` (the caller, who knows better, may re-label it). The
+        message states the fact only: each part attaches its advice.
+    ValueError
+        Arguments that do not fit the network or the dt grid (before anything runs).
+
+    The stages: the state (``v0`` drawn first), the static channels packed for the kernel
+    (:func:`_pack_static`), the external spikes indexed by step (:func:`_index_external`), the
+    learning grid checked (:func:`_check_learning`), the recording buffers; then the run (the
+    kernel up to each learning step, RLS in between) and the :class:`Run` assembled.
     """
     dt = net.dt
     N = net.N
     n_steps = check_grid("T", T, dt)
     max_rate = check_real("max_rate", max_rate, lo=0, lo_open=True, what="largest plausible mean rate, Hz")
-    # neurons
+    # the state: voltages, stimulus, currents and traces
     v = rng.uniform(0.0, 1.0, size=N) if v0 is None else np.array(np.broadcast_to(v0, (N,)), dtype=np.float64)
     stim = np.zeros(N) if stimulus is None else np.array(np.broadcast_to(stimulus, (N,)), dtype=np.float64)
     stim_on, stim_off = _step_of("stim_on", stim_window[0], dt), _step_of("stim_off", stim_window[1], dt)
-    # static channels, concatenated
-    C = len(net.static)
-    offsets = np.cumsum([0] + [ch.post.shape[0] for ch in net.static])
-    ch_ptr = np.zeros((C, N + 1), dtype=np.int64)
-    for c, ch in enumerate(net.static):
-        ch_ptr[c] = ch.ptr + offsets[c]
-    # targets in 2 (or 4) bytes instead of 8: the scatter streams them from memory at every spike
-    ch_post = np.empty(offsets[-1], dtype=np.uint16 if N <= 65536 else np.int32)
-    ch_jump = np.empty(offsets[-1])  # the jump J / tau_c of each synapse (one product, as in the kernel)
-    for c, ch in enumerate(net.static):
-        ch_post[offsets[c]:offsets[c + 1]] = ch.post
-        with np.errstate(over="ignore"):  # an infinite jump is the kernel's to report (DivergenceError)
-            np.multiply(ch.w, 1.0 / ch.tau, out=ch_jump[offsets[c]:offsets[c + 1]])
-    ch_decay = np.array([1.0 - dt / ch.tau for ch in net.static], dtype=np.float64)
-    x = np.zeros((C, N))
-    # plastic synapses
+    ch_ptr, ch_post, ch_jump, ch_decay = _pack_static(net)
+    x = np.zeros((len(net.static), N))
     pl = net.plastic
     if pl is None:
         pl = PlasticSynapses(net.tau_m, np.zeros(0), np.zeros((0, 1)), np.zeros((0, 1)), N)
     r = np.zeros(pl.n_sources)
     u = np.zeros(N)
-    # external spikes, by step
-    if external is None:
-        ext_ptr, ext_src = np.zeros(0, np.int64), np.zeros(0, np.int64)
-    else:
-        times, sources = (np.asarray(a) for a in external)
-        steps = np.rint(times / dt).astype(np.int64) - 1
-        if times.size and (np.any(np.abs(times / dt - (steps + 1)) > 1e-6) or steps.min() < 0):
-            raise ValueError(f"external spike times must be positive multiples of dt = {dt:g} ms")
-        sources = sources.astype(np.int64)
-        if sources.size and (sources.min() < N or sources.max() >= pl.n_sources):
-            raise ValueError(
-                f"external sources must be indices in [{N}, {pl.n_sources - 1}] of the plastic synapses")
-        order = np.argsort(steps, kind="stable")
-        ext_src = np.ascontiguousarray(sources[order])
-        ext_ptr = np.zeros(n_steps + 1, dtype=np.int64)
-        np.cumsum(np.bincount(steps[steps < n_steps], minlength=n_steps), out=ext_ptr[1:])
-    # learning
-    R, m = pl.presyn.shape
+    ext_ptr, ext_src = _index_external(external, dt, N, pl.n_sources, n_steps)
+    R = pl.presyn.shape[0]
     if learning is None:
-        learn_steps = np.zeros(0, np.int64)
-        w = pl.w
+        learn_steps, w = np.zeros(0, np.int64), pl.w
     else:
+        learn_steps, targets, error_noise = _check_learning(learning, net, pl, n_steps)
         rls = learning.rls
-        if net.plastic is None or not np.array_equal(rls.presyn, pl.presyn):
-            raise ValueError("learning needs plastic synapses, and rls.presyn must equal their presyn")
-        learn_steps = _steps_of("learning.times", learning.times, dt)
-        if np.any(np.diff(learn_steps) <= 0):
-            raise ValueError("learning.times must be increasing")
-        targets = _kernel_array(learning.targets)
-        if targets.shape != (learn_steps.shape[0], R):
-            raise ValueError(
-                f"learning.targets must have shape ({learn_steps.shape[0]}, {R}) (got {targets.shape})")
-        learn_steps = learn_steps[learn_steps < n_steps]  # steps past the end never come
-        if isinstance(rls, SharedPoolRLS) and (
-                not np.array_equal(rls.rows, pl.rows) or rls.P.shape[0] != r.shape[0]):
-            raise ValueError("a SharedPoolRLS must have the plastic rows and one pool entry per source")
-        error_noise = check_real("error_noise", learning.error_noise, lo=0,
-                                 what="std of the noise added to the error")
         errors = np.zeros((learn_steps.shape[0], R))
         other = np.zeros(R)
         w = rls.w  # the kernel works on the RLS weights themselves (float64 in every RLS form)
-    # recording
+    # recording buffers
     rec_idx = np.arange(N, dtype=np.int64) if record is None else _as_index(np.atleast_1d(record))
     if rec_idx.size and (rec_idx.min() < 0 or rec_idx.max() >= N):
         raise ValueError(f"record must hold neuron indices in [0, {N - 1}]")
     rec_every = check_grid("record_every", record_every, dt)
     n_rec = (n_steps - 1) // rec_every + 1
     v_rec = np.empty((n_rec, rec_idx.shape[0]))  # every row is written by the kernel
-    cur_rec = np.empty((n_rec, C + 1, rec_idx.shape[0]))
+    cur_rec = np.empty((n_rec, len(net.static) + 1, rec_idx.shape[0]))
     max_spikes = int(math.ceil(max_rate * 1e-3 * N * T)) + N
     spike_step = np.empty(max_spikes, dtype=np.int64)
     spike_idx = np.empty(max_spikes, dtype=np.int64)
@@ -832,8 +868,8 @@ def simulate(
             spike_step, spike_idx, n_spikes, n_first, n_last, record_first,
         )
 
-    # The kernel runs up to each learning step; RLS runs here, between kernel calls, so that it can
-    # use threads (and a block form) that a kernel loop cannot.
+    # The run. The kernel runs up to each learning step; RLS runs here, between kernel calls, so
+    # that it can use threads (and a block form) that a kernel loop cannot.
     status, step, n_spikes, neuron = OK, 0, 0, -1
     start, record_first = 0, True
     try:
@@ -857,17 +893,29 @@ def simulate(
     finally:
         if learning is not None:  # keep what was learned, even if the run stopped
             pl.w[...] = rls.w
+    if status != OK:
+        raise _divergence(status, step, n_spikes, int(neuron), dt, N, T, max_rate, learning is not None)
+    return _assemble(net, T, n_rec, rec_every, rec_idx, v_rec, cur_rec, stim, stim_on, stim_off,
+                     spike_step[:n_spikes], spike_idx[:n_spikes], v, None if learning is None else errors)
+
+
+def _divergence(status, step, n_spikes, neuron, dt, N, T, max_rate, learning: bool) -> DivergenceError:
+    """The :class:`~tutorial_lib.training.DivergenceError` for a kernel status other than OK: facts only."""
+    phase = "learning" if learning else "untrained"
     if status == NONFINITE:
-        raise DivergenceError(
-            f"The input to neuron {neuron} became infinite or NaN at t = {step * dt:.1f} ms."
-            + (" " + advice if advice else "")
-        )
-    if status == TOO_MANY_SPIKES:
-        raise DivergenceError(
-            f"The network fired {n_spikes} spikes by t = {(step + 1) * dt:.1f} ms, more than max_rate = "
-            f"{max_rate:g} Hz on average over {N} neurons and {T:g} ms allow: its activity ran away."
-            + (" " + advice if advice else "")
-        )
+        return DivergenceError(
+            f"The input to neuron {neuron} became infinite or NaN at t = {step * dt:.1f} ms.",
+            phase=phase, kind="nonfinite", t_ms=step * dt, neuron=neuron)
+    return DivergenceError(
+        f"The network fired {n_spikes} spikes by t = {(step + 1) * dt:.1f} ms, more than max_rate = "
+        f"{max_rate:g} Hz on average over {N} neurons and {T:g} ms allow: its activity ran away.",
+        phase=phase, kind="runaway", t_ms=(step + 1) * dt, neuron=neuron)
+
+
+def _assemble(net, T, n_rec, rec_every, rec_idx, v_rec, cur_rec, stim, stim_on, stim_off, spike_step,
+              spike_idx, v_end, errors) -> Run:
+    """The :class:`Run` of a finished simulation (the external input rebuilt on the recording grid)."""
+    dt = net.dt
     t = np.arange(n_rec) * rec_every * dt
     ext = np.empty((n_rec, rec_idx.shape[0]))
     ext[:] = net.mu[rec_idx]
@@ -875,8 +923,8 @@ def simulate(
     ext[on] += stim[rec_idx]
     return Run(
         t=t, v=v_rec, currents=cur_rec, external=ext, channels=net.channel_names, recorded=rec_idx,
-        spike_steps=spike_step[:n_spikes].copy(), spike_neurons=spike_idx[:n_spikes].copy(), dt=dt,
-        duration=float(T), N=N, v_end=v, errors=None if learning is None else errors,
+        spike_steps=spike_step.copy(), spike_neurons=spike_idx.copy(), dt=dt,
+        duration=float(T), N=net.N, v_end=v_end, errors=errors,
     )
 
 

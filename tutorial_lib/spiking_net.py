@@ -56,8 +56,8 @@ import numpy as np
 from .rate import choose_trained, random_weights
 from .rls import BatchRLS, SharedPoolRLS
 from .spiking import Learning, LIFNetwork, PlasticSynapses, Run, Synapses, simulate
-from .params import SpikingParams, check_int, check_memory, check_train_args, check_type, far_from_default
-from .training import TrainResultBase, score_correlation, train_rows
+from .params import SpikingParams, check_int, check_memory, check_train_args, check_type
+from .training import Advice, DivergenceError, TrainResultBase, advise, score_correlation, train_rows
 
 __all__ = [
     "SpikingNetwork",
@@ -67,6 +67,7 @@ __all__ = [
     "run_trial",
     "train",
     "spontaneous_mean_input",
+    "advice",
 ]
 
 # Independent random streams, all derived from params.seed
@@ -166,26 +167,49 @@ class Trial:
         return self.run.rates()
 
 
-def _advice(p: SpikingParams, learning: bool) -> str:
-    unusual = far_from_default(p, ("noise", "stim_std", "target_amplitude"))
-    if learning:
-        noise = f", or lower error_noise (now {p.error_noise:g})" if p.error_noise > 0 else ""
-        return (f"RLS changed the weights too much: raise lam (now {p.lam:g}) so that each update changes "
-                f"them less{noise}.{unusual}")
-    return (f"The untrained network is too strongly coupled or driven: lower sigma (now {p.sigma:g}) "
-            f"or mu (now {p.mu:g}).{unusual}")
+#: what may make Part 2's activity blow up: (parameter, what undoes it, named even if unchanged, label)
+_NETWORK = (("sigma", "lower", True, None), ("K", "lower", False, None), ("mu", "lower", True, None))
+_DRIVE = (("noise", "lower", False, None), ("stim_std", "lower", False, None),
+          ("target_amplitude", "lower", False, None), ("max_rate", "raise", False, None))
+_RLS = (("lam", "raise", True, "lambda"), ("error_noise", "lower", False, None),
+        ("learn_every", "lower", False, None), ("tau_s", "raise", False, None))
+
+
+def advice(err: DivergenceError, params: SpikingParams | None = None, reference: SpikingParams | None = None
+           ) -> Advice:
+    """What to change after ``err`` in Part 2: the parameters that most plausibly caused it.
+
+    The rule, from the error's data (never its text): if RLS has already changed the weights
+    (a learning trial after the first loop or after the training window opened, or a test trial),
+    RLS changed them too much: raise ``lam`` (and lower ``error_noise`` if it is set); otherwise
+    the network itself is too strongly coupled or driven: lower ``sigma`` or ``mu``. Any
+    parameter far from its ``reference`` value (default: the defaults; a dashboard passes the
+    values it started from) in the direction that causes a blow-up is named first (``K``,
+    ``noise``, ``stim_std``, ``target_amplitude``, ``max_rate``, ...). ``params`` default
+    ``err.params``. See :func:`~tutorial_lib.training.advise`.
+    """
+    p = err.params if params is None else params
+    rls_acted = err.phase == "test" or (err.phase == "learning" and (bool(err.loop) or err.t_ms > p.stim_off))
+    if rls_acted:
+        why = "RLS changed the weights too much (a larger lambda makes each update change them less)."
+        candidates = _RLS + tuple((n, f, False, lab) for n, f, _, lab in _NETWORK) + _DRIVE
+    else:
+        why = "The untrained network is too strongly coupled or driven."
+        candidates = _NETWORK + _DRIVE
+    return advise(p, candidates, reference=reference, why=why)
 
 
 def _simulate(net: SpikingNetwork, tau_s: float, rng, learning: Learning | None,
               lif: LIFNetwork | None = None, loop: int | None = None) -> Run:
+    """One run of the engine; a DivergenceError gets its phase, loop, parameters and advice."""
     p = net.params
     lif = net.lif(tau_s) if lif is None else lif
-    where = ""
-    if loop is not None and learning is not None:
-        where = f"This happened in training loop {loop + 1}. "
-    return simulate(lif, p.t_end, rng=rng, stimulus=net.stimulus, stim_window=(p.stim_on, p.stim_off),
-                    record_every=p.record_every, learning=learning, max_rate=p.max_rate,
-                    advice=where + _advice(p, learning is not None))
+    try:
+        return simulate(lif, p.t_end, rng=rng, stimulus=net.stimulus, stim_window=(p.stim_on, p.stim_off),
+                        record_every=p.record_every, learning=learning, max_rate=p.max_rate)
+    except DivergenceError as err:
+        err.annotate(loop=loop if learning is not None else None, params=p)
+        raise err.annotate(advice=advice(err))
 
 
 def spontaneous_mean_input(net: SpikingNetwork) -> np.ndarray:
@@ -270,8 +294,15 @@ class TrainResult(TrainResultBase):
     """What :func:`train` returns; see :class:`~tutorial_lib.training.TrainResultBase`."""
 
     def test(self, trial: int = 0) -> Trial:
-        """A trial of the trained network without learning (``trial`` >= 0 picks the noise realisation)."""
-        return run_trial(self.network.copy(), loop=check_int("trial", trial, lo=0, what="noise realisation"))
+        """A trial of the trained network without learning (``trial`` >= 0 picks the noise realisation).
+
+        Raises :class:`~tutorial_lib.training.DivergenceError` (``phase="test"``) if the activity blows up."""
+        trial = check_int("trial", trial, lo=0, what="noise realisation")
+        try:
+            return run_trial(self.network.copy(), loop=trial)
+        except DivergenceError as err:
+            err.annotate(phase="test")
+            raise err.annotate(advice=advice(err))
 
 
 def train(params: SpikingParams | SpikingNetwork | None = None, *, n_loops: int | None = None, callback=None,
@@ -288,7 +319,8 @@ def train(params: SpikingParams | SpikingNetwork | None = None, *, n_loops: int 
     stop : an object with ``is_set()`` (a ``threading.Event``); training stops
         after the current loop once it is set.
 
-    Raises :class:`~tutorial_lib.training.DivergenceError` (with advice) if the activity blows up;
+    Raises :class:`~tutorial_lib.training.DivergenceError` (its cause as data, and :func:`advice`) if the
+    activity blows up;
     TypeError or ValueError, naming the argument, for bad arguments (before any simulation).
     """
     check_type("params", params, (SpikingParams, SpikingNetwork), allow_none=True)

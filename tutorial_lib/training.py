@@ -17,22 +17,188 @@ learning steps of that unfinished loop, which has no score: the result says
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["DivergenceError", "LoopOutcome", "TrainResultBase", "run_loops", "score_correlation", "train_rows"]
+__all__ = ["Advice", "DivergenceError", "LoopOutcome", "TrainResultBase", "advise", "run_loops",
+           "score_correlation", "train_rows"]
+
+
+PHASES = ("static", "untrained", "learning", "test")
+KINDS = ("silent", "runaway", "nonfinite")
 
 
 class DivergenceError(RuntimeError):
-    """The network's activity blew up; the message says why and what to change.
+    """The network's activity failed: it ran away, became infinite or NaN, or fell silent.
 
-    ``trial`` holds what was recorded up to the blow-up (NaN after it), if known.
+    The cause is data, not text to parse:
+
+    ``kind``
+        ``"runaway"`` (rates or spike counts above the part's ``max_rate``), ``"nonfinite"`` (an
+        input or rate became infinite or NaN) or ``"silent"`` (a population that must fire did not).
+    ``phase``
+        When: ``"static"`` (Part 3's static run, while building), ``"untrained"`` (a run without
+        learning of a network not trained yet, e.g. Part 2's spontaneous run or a preview),
+        ``"learning"`` (a training trial, RLS on) or ``"test"`` (a trial without learning of a
+        trained network).
+    ``t_ms``, ``neuron``
+        The time (ms) and the neuron at which it was detected (``neuron`` None if no single one).
+    ``loop``, ``condition``
+        The training loop (counted from 0) and Part 3's condition, when known.
+    ``params``
+        The parameters of the network that failed (what the caller passed), when known.
+    ``trial``
+        What was recorded up to the failure (NaN after it), when known.
+
+    ``message`` is the plain fact, without advice; the engine raises it so. Each part then attaches
+    ``advice`` (an :class:`Advice`, from the part's ``advice(err, params)``: it looks at ``kind``,
+    ``phase`` and the parameter values, never at message text). ``str(err)`` is the fact, where it
+    happened and the advice, in one paragraph.
     """
 
-    def __init__(self, message: str, trial=None):
+    def __init__(self, message: str, *, phase: str, kind: str, t_ms: float, neuron=None, loop=None,
+                 condition=None, params=None, trial=None):
+        if phase not in PHASES:
+            raise ValueError(f"phase must be one of {PHASES} (got {phase!r})")
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS} (got {kind!r})")
         super().__init__(message)
-        self.trial = trial
+        self.message = message
+        self.phase, self.kind, self.t_ms, self.neuron = phase, kind, float(t_ms), neuron
+        self.loop, self.condition, self.params, self.trial = loop, condition, params, trial
+        self.advice: Advice | None = None
+
+    def annotate(self, **fields) -> "DivergenceError":
+        """Set fields the raiser did not know (``phase``, ``loop``, ``condition``, ``params``, ``trial``,
+        ``advice``); returns the error itself, to re-raise it: ``raise err.annotate(...)``."""
+        for name, value in fields.items():
+            if name not in ("phase", "loop", "condition", "params", "trial", "advice"):
+                raise TypeError(f"annotate() got an unexpected field {name!r}")
+            if name == "phase" and value not in PHASES:
+                raise ValueError(f"phase must be one of {PHASES} (got {value!r})")
+            setattr(self, name, value)
+        return self
+
+    @property
+    def where(self) -> str:
+        """When it happened, in words: "in training loop 2 (lick left)", "in the static run", ..."""
+        if self.phase == "static":
+            return "in the static run of the untrained network"
+        if self.phase == "untrained":
+            return "in a run of the untrained network"
+        if self.phase == "test":
+            return "in a test trial (no learning)" + (f" after loop {self.loop + 1}" if self.loop else "")
+        text = "in a training trial" if self.loop is None else f"in training loop {self.loop + 1}"
+        return text + (f" (lick {self.condition})" if self.condition else "")
+
+    def describe(self) -> str:
+        """The fact and when it happened, without advice."""
+        return f"{self.message} This happened {self.where}."
+
+    def __str__(self) -> str:
+        return self.describe() + (f" {self.advice.text}" if self.advice is not None else "")
+
+    def __reduce__(self):  # keyword-only fields: pickle them explicitly (worker processes)
+        return (_rebuild_divergence, (type(self), self.message, dict(self.__dict__)))
+
+
+def _rebuild_divergence(cls, message, state):
+    err = cls.__new__(cls)
+    RuntimeError.__init__(err, message)
+    err.__dict__.update(state)
+    return err
+
+
+@dataclass(frozen=True)
+class Advice:
+    """What to change after a :class:`DivergenceError`, as data and as text.
+
+    ``changes``: ``(parameter, "lower" | "raise")`` pairs, the most plausible first: the
+    parameters that are far from their reference value in the direction that causes this kind
+    of failure (``moved``, the farthest first), then the usual suspects of this kind and phase.
+    ``text``: the same in words. Made by :func:`advise`.
+    """
+
+    changes: tuple
+    moved: tuple
+    text: str
+
+    @property
+    def knobs(self) -> tuple:
+        """The parameter names of ``changes``, most plausible first."""
+        return tuple(name for name, _ in self.changes)
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def _value(params, name):
+    """A parameter's value; ``K`` counts the inputs (``None``, all-to-all, is ``N - 1``)."""
+    if name == "K" and hasattr(params, "n_inputs"):
+        return params.n_inputs
+    return getattr(params, name)
+
+
+def _distance(value, ref, fix: str, factor: float) -> float:
+    """How far ``value`` is from ``ref`` in the direction that ``fix`` would undo; 0 if not far.
+
+    "lower" undoes a value at least ``factor`` times its reference (or above a reference of 0);
+    "raise" one at most ``1 / factor`` times it (or below a reference of 0). The distance is
+    ``|log(value / ref)|`` for values of one sign, infinite across 0.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or ref is None:
+        return 0.0
+    value, ref = float(value), float(ref)
+    up = fix == "lower"
+    if ref == 0 or value == 0 or (value > 0) != (ref > 0):
+        return math.inf if (value > ref if up else value < ref) else 0.0
+    far = (value - ref >= (factor - 1) * abs(ref)) if up else (ref - value >= (1 - 1 / factor) * abs(ref))
+    return abs(math.log(value / ref)) if far else 0.0
+
+
+def _change(fix, name, label, params, reference=None) -> str:
+    """``"lower sigma (now 0.3)"``, ``"raise lambda (lam, now 0.001, far below 0.5)"`` (with a reference)."""
+    value = _value(params, name)
+    text = f"{fix} {name} (now {value:g}" if label is None else f"{fix} {label} ({name}, now {value:g}"
+    if reference is not None:
+        text += f", far {'above' if fix == 'lower' else 'below'} {_value(reference, name):g}"
+    return text + ")"
+
+
+def advise(params, candidates, *, reference=None, why: str = "", factor: float = 1.5) -> Advice:
+    """Rank ``candidates`` for ``params`` and say what to change.
+
+    ``candidates``: ``(name, fix, usual, label)`` tuples: ``fix`` is "lower" or "raise", what
+    would undo the failure; ``usual`` whether to name it even if it is at its reference value
+    (the usual suspects of this kind of failure; the others are named only if moved); ``label``
+    how to call it in the text (``"lambda"`` reads "lambda (lam, now 0.5)"), or None. ``reference``:
+    parameters to compare with (default: the dataclass's defaults; a dashboard passes the values
+    it started from). A candidate is *moved* if its value is ``factor`` times its reference or
+    more (or ``1 / factor`` or less) in the direction that causes the failure; moved ones come
+    first, the farthest first. ``why`` opens the text (the mechanism).
+    """
+    if reference is None:
+        reference = type(params)()
+    moved, usual = [], []
+    for name, fix, is_usual, label in candidates:
+        d = _distance(_value(params, name), _value(reference, name), fix, factor)
+        if d > 0:
+            moved.append((d, name, fix, label))
+        elif is_usual:
+            usual.append((name, fix, label))
+    moved.sort(key=lambda m: -m[0])
+    parts = [why] if why else []
+    if moved:
+        said = [_change(fix, name, label, params, reference) for _, name, fix, label in moved]
+        parts.append("Most likely: " + "; ".join(said) + ".")
+    if usual:
+        said = [_change(fix, name, label, params) for name, fix, label in usual]
+        text = "; or ".join(said) if len(said) < 3 else "; ".join(said[:-1]) + "; or " + said[-1]
+        parts.append(("Otherwise " + text if moved else text[0].upper() + text[1:]) + ".")
+    changes = tuple((name, fix) for _, name, fix, _ in moved) + tuple((n, f) for n, f, _ in usual)
+    return Advice(changes, tuple(name for _, name, _, _ in moved), " ".join(parts))
 
 
 def score_correlation(u: np.ndarray, f: np.ndarray) -> np.ndarray:

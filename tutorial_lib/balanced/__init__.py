@@ -132,6 +132,7 @@ Getting started::
 from __future__ import annotations
 
 from ..analysis import moving_average, window_average
+from .advice import advice
 from .network import N_EXAMPLES, BalancedNetwork, build_network
 from .plastic import (FFWD_GRID_MS, choose_plastic_inputs, ffwd_rate_process, initial_plastic_weights,
                       make_rls, penalty_matrix, plastic_weight_ratio)
@@ -177,4 +178,5 @@ __all__ = [
     "SETTLE_MS",
     "FFWD_GRID_MS",
     "N_EXAMPLES",
+    "advice",
 ]

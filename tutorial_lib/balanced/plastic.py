@@ -25,6 +25,8 @@ import numpy as np
 from ..analysis import moving_average
 from ..params import BalancedParams
 from ..rls import BatchRLS, SharedInputRLS
+from ..training import DivergenceError
+from .advice import advice
 from .static import SETTLE_MS
 
 __all__ = [
@@ -75,16 +77,20 @@ def initial_plastic_weights(params: BalancedParams, n_rows: int, ratio: float | 
 
 def plastic_weight_ratio(params: BalancedParams, static_rates: np.ndarray, trained: np.ndarray) -> float:
     """The ratio of the initial I to E plastic weights: ``params.inh_weight_ratio``, or, if it is None,
-    the mean static rate of the ``trained`` neurons over the mean rate of the I population."""
+    the mean static rate of the ``trained`` neurons over the mean rate of the I population.
+
+    Raises :class:`~tutorial_lib.training.DivergenceError` (``kind="silent"``, ``phase="static"``,
+    with :func:`~tutorial_lib.balanced.advice`) if it must be measured and no I neuron fired."""
     if params.inh_weight_ratio is not None:
         return params.inh_weight_ratio
     r_i = float(np.mean(static_rates[params.Ne:]))
     if r_i <= 0:
-        raise ValueError(f"g (now {params.g:g}) is too small: no I neuron fired in the static run "
-                         f"({params.t_end - SETTLE_MS:g} ms counted; K = {params.K}, tau_m = {params.tau_m:g} ms, "
-                         f"tau_syn = {params.tau_syn:g} ms), and inh_weight_ratio=None needs a firing I population "
-                         "in the static run. Raise g or K (the external input grows with g sqrt(K)), lower tau_m "
-                         "or tau_syn, lengthen the trial (train_duration), or give inh_weight_ratio a value.")
+        err = DivergenceError(
+            f"No I neuron fired in the static run ({params.t_end - SETTLE_MS:g} ms counted; "
+            f"g = {params.g:g}, K = {params.K}), and inh_weight_ratio=None needs a firing I population "
+            "to measure the ratio.",
+            phase="static", kind="silent", t_ms=params.t_end, neuron=None, params=params)
+        raise err.annotate(advice=advice(err))
     return float(np.mean(static_rates[trained])) / r_i
 
 

@@ -23,6 +23,8 @@ import numpy as np
 
 from ..params import BalancedParams
 from ..spiking import LIFNetwork, PlasticSynapses, Run, Synapses, simulate
+from ..training import DivergenceError
+from .advice import advice
 from .streams import CONNECT, STATIC
 
 __all__ = [
@@ -165,7 +167,9 @@ def simulate_static(net: StaticNetwork, T: float | None = None, *, rng: np.rando
     """Simulate the untrained network for ``T`` ms (default the trial length, 3 s) without stimulus.
 
     Records the inputs of ``n_record`` E and ``n_record`` I neurons (a random
-    sample) every ``record_every`` ms; rates are counted for all neurons.
+    sample) every ``record_every`` ms; rates are counted for all neurons. Raises
+    :class:`~tutorial_lib.training.DivergenceError` (``phase="static"``, with :func:`advice`) if the
+    activity runs away.
     """
     p = net.params
     T = p.t_end if T is None else float(T)
@@ -178,8 +182,11 @@ def simulate_static(net: StaticNetwork, T: float | None = None, *, rng: np.rando
     record = np.sort(np.concatenate([pick.choice(p.Ne, n_e, replace=False),
                                      p.Ne + pick.choice(p.Ni, n_i, replace=False)]))
     t0 = time.perf_counter()
-    run = simulate(net.lif(), T, rng=rng, record=record, record_every=record_every, max_rate=p.max_rate,
-                   advice=f"The static network is not balanced: lower g (now {p.g:g}).")
+    try:
+        run = simulate(net.lif(), T, rng=rng, record=record, record_every=record_every, max_rate=p.max_rate)
+    except DivergenceError as err:
+        err.annotate(phase="static", params=p)
+        raise err.annotate(advice=advice(err))
     seconds = time.perf_counter() - t0
     late = run.spike_times > SETTLE_MS
     rates = np.bincount(run.spike_neurons[late], minlength=p.N) / ((T - SETTLE_MS) / 1000.0)

@@ -106,7 +106,8 @@ def train(params: BalancedParams | BalancedNetwork | TrainResult | None = None, 
     stop : an object with ``is_set()`` (a ``threading.Event``); training stops
         after the current loop once it is set.
 
-    Raises :class:`~tutorial_lib.training.DivergenceError` (with advice) if the activity blows up;
+    Raises :class:`~tutorial_lib.training.DivergenceError` (its cause as data, and :func:`advice`) if the
+    activity blows up or the static network is silent;
     TypeError or ValueError, naming the argument, for bad arguments (before any simulation).
         partial=bool(meta.get("partial", False)),
     """

@@ -16,10 +16,11 @@ import numpy as np
 
 from ..analysis import moving_average, window_average
 from ..data import CONDITIONS
-from ..params import BalancedParams, check_int, check_real, check_type, far_from_default
+from ..params import BalancedParams, check_int, check_real, check_type
 from ..rls import BatchRLS, SharedInputRLS
 from ..spiking import Learning, Run, simulate
-from ..training import score_correlation
+from ..training import DivergenceError, score_correlation
+from .advice import advice
 from .network import BalancedNetwork
 from .streams import TEST, TRAIN
 
@@ -122,15 +123,6 @@ class Trial:
         return 0.5 * (edges[:-1] + edges[1:]), rate
 
 
-def _advice(p: BalancedParams, learning: bool) -> str:
-    unusual = far_from_default(p, ("stim_amplitude", "inh_weight_ratio", "ffwd_rate"))
-    if learning:
-        return (f"RLS changed the weights too much: raise lam_rec (now {p.lam_rec:g}), "
-                f"mu_rs (now {p.mu_rs:g}) or lam_ff (now {p.lam_ff:g}). If the untrained network is "
-                f"itself close to running away (its rates climb within a trial), lower g (now {p.g:g}).{unusual}")
-    return f"The network's activity ran away: lower g (now {p.g:g}).{unusual}"
-
-
 def _trial_rng(p: BalancedParams, stream: int, index: int, condition: str) -> np.random.Generator:
     return np.random.default_rng([p.seed, stream, index, CONDITIONS.index(condition)])
 
@@ -144,7 +136,9 @@ def run_trial(net: BalancedNetwork, condition: str = "right", rls: BatchRLS | Sh
     come from ``rng``; by default from a stream fixed by ``params.seed``,
     ``loop`` and the condition (one family for training loops, another for
     tests), so the same network, seed and loop give the same spikes. Raises
-    TypeError for arguments of the wrong class.
+    TypeError for arguments of the wrong class, and
+    :class:`~tutorial_lib.training.DivergenceError` (with :func:`~tutorial_lib.balanced.advice`)
+    if the activity blows up.
     """
     check_type("net", net, BalancedNetwork)
     check_type("rls", rls, (BatchRLS, SharedInputRLS), allow_none=True)
@@ -159,14 +153,15 @@ def run_trial(net: BalancedNetwork, condition: str = "right", rls: BatchRLS | Sh
     external = net.ffwd_spikes(condition, rng)
     lif = net.lif()
     learning = None if rls is None else Learning(rls, p.learn_times, net.targets[condition])
-    where = ""
-    if rls is not None and loop is not None:
-        where = f"This happened in training loop {loop + 1} ({condition}). "
     try:
         run = simulate(lif, p.t_end, rng=rng, stimulus=net.stimulus[condition],
                        stim_window=(p.stim_on, p.stim_off), record=net.recorded, record_every=p.record_every,
-                       learning=learning, external=external, max_rate=p.max_rate,
-                       advice=where + _advice(p, rls is not None))
+                       learning=learning, external=external, max_rate=p.max_rate)
+    except DivergenceError as err:
+        # without RLS: a test trial of a trained network, or a run of the untrained one
+        phase = "learning" if rls is not None else ("test" if np.any(net.w != net.w0) else "untrained")
+        err.annotate(phase=phase, loop=loop if rls is not None else None, condition=condition, params=p)
+        raise err.annotate(advice=advice(err))
     finally:
         if rls is not None:  # keep what was learned, even if the run stopped
             net.w[...] = lif.plastic.w
