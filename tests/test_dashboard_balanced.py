@@ -156,9 +156,9 @@ def test_stop_button_stops_training_within_a_loop(data):
 @pytest.mark.parametrize(
     "g, kind, says",
     [
-        (3.0, "runaway", ["Cannot train", "ran away", "lower g (now 3, far above 1)", "lower sigma (g)"]),
+        (3.0, "runaway", ["Cannot train", "ran away", "lower g (now 3, far above 1)", "On this dashboard: lower g"]),
         (0.1, "silent",
-         ["Cannot train", "No I neuron fired", "raise g (now 0.1, far below 1)", "raise sigma (g)"]),
+         ["Cannot train", "No I neuron fired", "raise g (now 0.1, far below 1)", "On this dashboard: raise g"]),
     ],
 )
 def test_a_network_that_fails_is_reported_with_advice_and_the_dashboard_survives(data, g, kind, says):
@@ -168,7 +168,7 @@ def test_a_network_that_fails_is_reported_with_advice_and_the_dashboard_survives
     assert dash.wait(timeout=60)
     for text in says:
         assert text in dash.status.value
-    assert "You just moved sigma (g)" in dash.status.value
+    assert "You just moved g (from 1 to" in dash.status.value
     assert dash.failure.kind == kind and dash.advice.knobs[0] == "g"
     assert dash.result is None and "Traceback" not in dash.status.value
     dash.controls["g"].widget.value = SMALL.g
