@@ -204,3 +204,13 @@ def test_learning_checks_its_clip_bounds():
     w = np.array([[-1.0, -1.0, -2.0], [2.0, -3.0, 0.5]])
     lrn.clip(w)
     np.testing.assert_array_equal(w, [[0.0, -1.0, -1.0], [2.0, -3.0, 0.5]])
+
+
+def test_sign_constraint_survives_saving_and_continued_training(runs, tmp_path):
+    path = runs[True].save(tmp_path / "clipped.npz")
+    again = balanced.load(path)
+    assert again.params.sign_constrained is True
+    more = balanced.train(again, n_loops=1, progress=False)
+    L = TINY.L
+    assert np.all(more.network.w[:, :L] >= 0) and np.all(more.network.w[:, L: 2 * L] <= 0)
+    assert np.any(more.network.w != runs[True].network.w)  # it did train
