@@ -779,6 +779,10 @@ class BalancedParams(_Validated):
         the RLS state is stored (the arithmetic and the weights stay float64);
         float32 halves the memory the update streams. ``tests/test_balanced.py``
         bounds the difference in the trained weights.
+    sign_constrained : clip the plastic E weights at >= 0 and the I weights at <= 0
+        after every RLS update (feed-forward weights unconstrained) (False). A
+        departure from exact RLS (``P`` no longer matches the weights' regression),
+        to compare with Dale's law kept without a constraint (Part 4).
 
     Feedforward Poisson inputs (optional)
     -------------------------------------
@@ -843,6 +847,9 @@ class BalancedParams(_Validated):
                                "the precision in which the RLS state is stored (the arithmetic and the "
                                "weights stay float64); float32 halves the memory the update streams",
                                choices=("float64", "float32"))
+    sign_constrained: bool = param(False, "clip the plastic E weights at >= 0 and I weights at <= 0 after "
+                                   "every RLS update (Dale's law imposed; not exact RLS)",
+                                   what="sign-constrained training on/off")
     ffwd: bool = param(True, "whether the trained neurons also receive plastic feedforward inputs",
                        what="feedforward inputs on/off")
     n_ffwd: int = param(300, "number of Poisson neurons; each trained neuron receives all of them", lo=1,

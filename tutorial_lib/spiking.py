@@ -246,6 +246,7 @@ def simulate_numpy(net: "LIFNetwork", T: float, *, rng: np.random.Generator, v0=
             if learning.error_noise > 0:
                 other = other + learning.error_noise * rng.standard_normal(rows.size)
             errors.append(learning.rls.update(r, learning.targets[learn_at[n]], other))
+            learning.clip(learning.rls.w)
             Wp[rows[:, None], pl.presyn] = learning.rls.w
             u = Wp @ r
         xi = net.noise * rng.standard_normal(N) if net.noise > 0 else np.zeros(N)
@@ -638,12 +639,45 @@ class Learning:
     end (also if the run stops early). ``targets`` (len(times), R) is the target
     of each row's total input; ``error_noise`` the std of a normal draw added to
     each error (0: none).
+
+    ``w_min`` / ``w_max`` (optional, broadcast to ``rls.w``'s shape (R, m), e.g. one
+    bound per column (m,); ``-inf`` / ``inf`` for no bound): after every RLS step
+    the weights are clipped to ``[w_min, w_max]``, before the plastic input is
+    recomputed. This departs from exact RLS: ``P`` keeps the inverse correlation
+    of the inputs, but the clipped weights are no longer the penalised
+    least-squares solution that ``P`` and the errors so far define. None (the
+    default): no clipping, the exact update.
     """
 
     rls: BatchRLS | SharedPoolRLS | SharedInputRLS
     times: np.ndarray
     targets: np.ndarray
     error_noise: float = 0.0
+    w_min: np.ndarray | None = None
+    w_max: np.ndarray | None = None
+
+    def __post_init__(self):
+        for name in ("w_min", "w_max"):
+            b = getattr(self, name)
+            if b is None:
+                continue
+            shape = self.rls.w.shape
+            b = np.asarray(b, dtype=np.float64)
+            try:
+                np.broadcast_to(b, shape)
+            except ValueError:
+                raise ValueError(f"learning.{name} must broadcast to the weights' shape {shape} "
+                                 f"(got shape {b.shape})") from None
+            if np.isnan(b).any():
+                raise ValueError(f"learning.{name} must not hold NaN (use -inf / inf for no bound)")
+            setattr(self, name, b)
+        if self.w_min is not None and self.w_max is not None and np.any(self.w_min > self.w_max):
+            raise ValueError("learning.w_min must be <= learning.w_max everywhere")
+
+    def clip(self, w: np.ndarray) -> None:
+        """Clip ``w`` in place to ``[w_min, w_max]`` (nothing without bounds)."""
+        if self.w_min is not None or self.w_max is not None:
+            np.clip(w, self.w_min, self.w_max, out=w)
 
 
 @dataclass
@@ -886,6 +920,7 @@ def simulate(
             if not np.isfinite(errors[j]).all():
                 status, step, neuron = NONFINITE, s, pl.rows[int(np.argmin(np.isfinite(errors[j])))]
                 break
+            learning.clip(w)  # only with bounds (sign-constrained training): not exact RLS
             _plastic_input(pl.rows, pl.presyn, w, r, u)  # u = w r with the new weights
             start, record_first = s, False
         if status == OK:

@@ -102,6 +102,7 @@ The package, stage by stage of the SPEC
 :mod:`.training`        :func:`train`, loop by loop
 :mod:`.saving`          :func:`save` and :func:`load`
 :mod:`.streams`         the random streams, all from ``params.seed``
+:mod:`.weights`         Part 4: Dale's law, effective weights, named populations
 ======================  ==============================================================
 
 Every public name is importable from ``tutorial_lib.balanced`` itself.
@@ -141,6 +142,8 @@ from .static import SETTLE_MS, StaticNetwork, StaticRun, balance_rates, simulate
 from .targets import match_rates, modulation, modulation_of, select_alm, target_inputs, window_targets
 from .training import LoopRecord, TrainResult, train
 from .trials import TestResult, Trial, evaluate, run_trial
+from .weights import (dale_summary, effective_weights, named_populations, sign_bounds, static_pair_weights,
+                      synapse_table, target_preference)
 
 __all__ = [
     "StaticNetwork",
@@ -179,4 +182,11 @@ __all__ = [
     "FFWD_GRID_MS",
     "N_EXAMPLES",
     "advice",
+    "sign_bounds",
+    "static_pair_weights",
+    "effective_weights",
+    "dale_summary",
+    "target_preference",
+    "named_populations",
+    "synapse_table",
 ]

@@ -23,6 +23,7 @@ from ..training import DivergenceError, score_correlation
 from .advice import advice
 from .network import BalancedNetwork
 from .streams import TEST, TRAIN
+from .weights import sign_bounds
 
 __all__ = [
     "Trial",
@@ -152,7 +153,9 @@ def run_trial(net: BalancedNetwork, condition: str = "right", rls: BatchRLS | Sh
         rng = _trial_rng(p, TRAIN if rls is not None else TEST, 0 if loop is None else loop, condition)
     external = net.ffwd_spikes(condition, rng)
     lif = net.lif()
-    learning = None if rls is None else Learning(rls, p.learn_times, net.targets[condition])
+    w_min, w_max = sign_bounds(p) if p.sign_constrained else (None, None)  # clipping: not exact RLS
+    learning = None if rls is None else Learning(rls, p.learn_times, net.targets[condition], w_min=w_min,
+                                                 w_max=w_max)
     try:
         run = simulate(lif, p.t_end, rng=rng, stimulus=net.stimulus[condition],
                        stim_window=(p.stim_on, p.stim_off), record=net.recorded, record_every=p.record_every,
