@@ -867,7 +867,7 @@ class BalancedLiveFigure(LiveFigure):
         first = self.axes[0]
         handles = [first[0].lines[0], self.lines[0, "right"], self.lines[0, "left"], self.avg_lines[0]]
         fig.legend(handles, [f"{view.label} target", "input, lick right", "input, lick left",
-                             "input, trial-averaged test (lick right)"],
+                             "trial-averaged test input (right)"],
                    loc="outside lower left", ncol=4, fontsize=self.fs(8), frameon=False)
         self.score_ax = ax = fig.add_subplot(gs[:, 2])
         ax.set_xlabel("training loop")

@@ -170,14 +170,30 @@ def jupyter_lab(tmp_path_factory):
 @pytest.fixture(scope="module")
 def voila_lecture(tmp_path_factory):
     """Lecture mode as `./run lecture` starts it (Voila on a copy of lecture/); yields the base URL."""
+    yield from _voila(tmp_path_factory, offline=False)
+
+
+@pytest.fixture(scope="module")
+def voila_lecture_offline(tmp_path_factory):
+    """The same, for a student without the recordings and without network: no data folder, downloads
+    forbidden (``TUTORIAL_ALM_DOWNLOAD=0``) and an empty user cache."""
+    yield from _voila(tmp_path_factory, offline=True)
+
+
+def _voila(tmp_path_factory, offline: bool):
     t0 = time.monotonic()
     tmp = tmp_path_factory.mktemp("voila")
     pages = tmp / "lecture"
     shutil.copytree(ROOT / "lecture", pages)
     env = _jupyter_env(tmp)
+    name = "voila-offline" if offline else "voila"
+    if offline:
+        env.pop("TUTORIAL_ALM_DATA", None)
+        env["TUTORIAL_ALM_DOWNLOAD"] = "0"
+        env["XDG_CACHE_HOME"] = str(tmp / "empty-cache")  # where pooch looks for a cached copy
     port = _free_port()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log_path = ARTIFACTS / f"voila{WORKER}.log"
+    log_path = ARTIFACTS / f"{name}{WORKER}.log"
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "tutorial_lib.lecture", "--no-browser", f"--port={port}",
@@ -190,11 +206,11 @@ def voila_lecture(tmp_path_factory):
 
         try:
             _wait_for("Voila", up, proc, log_path)
-            record("voila_start", round(time.monotonic() - t0, 1))
+            record(f"{name}_start", round(time.monotonic() - t0, 1))
             yield f"http://127.0.0.1:{port}"
         finally:
             _stop(proc)
-            record("voila_module_total", round(time.monotonic() - t0, 1))
+            record(f"{name}_module_total", round(time.monotonic() - t0, 1))
 
 
 @pytest.fixture(scope="module")

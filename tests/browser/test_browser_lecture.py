@@ -108,3 +108,36 @@ def _check_projector_layout(page, dash) -> dict:
     assert smallest >= lecture.LECTURE_FONT_PX, f"figure text shown at {smallest:.1f} px"
     return {"figure_px": f"{m['img_width']:.0f} x {m['img_height']:.0f}",
             "figure_text_min_px": round(smallest, 1)}
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("page_info", lecture.PAGES, ids=lambda p: p.name)
+def test_lecture_page_offline_shows_no_traceback_and_names_its_data(page_info, voila_lecture_offline, browser):
+    """Without the recordings and without network: every page opens, with no traceback and no error
+    output; the Part 3 page says, in one status line and its heading, that the data are synthetic."""
+    t0 = time.monotonic()
+    context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    page = context.new_page()
+    timings: dict[str, object] = {}
+    try:
+        page.goto(f"{voila_lecture_offline}/voila/render/{page_info.name}.ipynb",
+                  timeout=PAGE_LOAD_TIMEOUT * 1000)
+        find_dashboards(page).first.wait_for(timeout=PAGE_LOAD_TIMEOUT * 1000)
+        timings["page_loaded_s"] = round(time.monotonic() - t0, 1)
+        assert page.get_by_text("Traceback").count() == 0, "the page shows a traceback"
+        assert page.get_by_text("ConnectionError").count() == 0, "the page shows the download error"
+        assert page.locator("[data-mime-type='application/vnd.jupyter.error']").count() == 0
+        assert page.locator(".jp-OutputArea-output pre").count() == 0, "the page shows printed text"
+        if "balanced" in page_info.dashboard:
+            status = page.locator(".rls-lecture-status")
+            assert status.count() == 1 and "synthetic" in status.inner_text().lower(), \
+                "the Part 3 page must say in one line that it uses synthetic data"
+            assert "SYNTHETIC" in page.locator(".rls-lecture-title").inner_text()
+        page.screenshot(path=str(ARTIFACTS / f"lecture-offline-{page_info.name}.png"))
+    except Exception:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"lecture-offline-{page_info.name}-FAILED.png"), full_page=True)
+        raise
+    finally:
+        record(f"voila offline {page_info.name}", timings)
+        context.close()
