@@ -173,7 +173,7 @@ def test_spikes_only_test_trials_are_small():
     rate_e, rate_i = balanced.balance_rates(p)
     spikes = (p.Ne * rate_e + p.Ni * rate_i) * p.t_end / 1000.0
     full = spikes * per_spike + 100 * 1824 * 8 + 1824 * 8
-    assert full < 5e6  # 3.5 MB a trial
+    assert full < 5e6  # about 4 MB a trial
     assert 20 * full < 1e9
 
 

@@ -216,7 +216,8 @@ def run_trial(net: BalancedNetwork, condition: str = "right", rls: BatchRLS | Sh
         :func:`~tutorial_lib.balanced.populations` (``"all"``, ``"E"``, ``"I"``, ``"trained"``,
         ``"untrained E"``); or neuron indices. Trained neurons not asked for are appended (the score
         needs their input); ``trial.recorded`` lists the columns. Recording ``"all"`` at full scale
-        takes ``3000 x 5000 x 4 x 8`` bytes = 0.5 GB per trial.
+        takes 3000 steps x 5000 neurons x 5 arrays (``v``, three currents, ``external``) x 8 bytes
+        = 0.6 GB per trial (1 GB with ``split_inputs``).
     spikes_only : bool
         Keep spikes only (``trial.run`` None, ``record`` must be None): the engine records just the
         trained neurons' inputs for the score and drops them after binning. For many test trials.
@@ -334,8 +335,10 @@ def evaluate(net: BalancedNetwork, n_trials: int = 5, condition: str = "right",
 
     ``record``, ``split_inputs`` and ``perturbations`` are passed to every :func:`run_trial` (the same
     perturbations in every trial). ``spikes_only``: keep every trial, spikes only (``keep_runs`` is
-    then ignored): about 2.4 MB per trial at full scale (5000 neurons near 10 Hz for 3 s, 16 bytes
-    a spike) plus 1.5 MB of binned inputs, so 20 test trials take well under 1 GB.
+    then ignored): at most about 4 MB per trial at full scale (5000 neurons at the balance rates,
+    7.5 and 13.5 Hz, for 3 s: 2.5 MB at 16 bytes a spike; plus 1.5 MB of binned inputs of the 1824
+    trained neurons), so 20 test trials take under 0.1 GB. While a trial runs, the engine records
+    the trained neurons' inputs for the score (0.2 GB at full scale), dropped after binning.
 
     Raises TypeError or ValueError, naming the argument, for bad arguments (before the first trial)."""
     check_type("net", net, BalancedNetwork)
