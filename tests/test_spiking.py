@@ -378,6 +378,15 @@ def test_engine_with_perturbations_matches_a_numpy_implementation_spike_for_spik
     np.testing.assert_array_equal(run.spike_neurons, ref.spike_neurons)
     np.testing.assert_allclose(run.external, ref.external, rtol=0, atol=1e-12)
     np.testing.assert_allclose(run.total_input, ref.total_input, rtol=0, atol=1e-12)
+    # on a coarser recording grid, with windows that start and stop between recorded steps
+    coarse = [replace(pt, start=pt.start + 0.3, stop=pt.stop - 0.7) for pt in perts]
+    ref2 = simulate_numpy(net, T, rng=np.random.default_rng(11), stimulus=stim, stim_window=window,
+                          perturbations=coarse)
+    run2 = simulate(net, T, rng=np.random.default_rng(11), stimulus=stim, stim_window=window, record_every=1.0,
+                    perturbations=coarse, record=[1, 2, 3, 7])
+    np.testing.assert_array_equal(run2.spike_steps, ref2.spike_steps)
+    np.testing.assert_allclose(run2.external, ref2.external[::10, [1, 2, 3, 7]], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(run2.total_input, ref2.total_input[::10, [1, 2, 3, 7]], rtol=0, atol=1e-12)
     # neuron 3 is listed twice: its current counts twice; neuron 2 gets 0.8 + 0.5 where they overlap
     n = np.flatnonzero((run.t >= 120.0) & (run.t < 150.0))
     np.testing.assert_allclose(run.external[n, 3], net.mu[3] + stim[3] + 2.0, atol=1e-12)
