@@ -348,3 +348,102 @@ def test_trace_step_gives_each_spike_an_area_of_one_and_decays_with_tau():
     assert area == pytest.approx(1.0, rel=1e-12)
     y = trace_step(np.ones(1), np.zeros(1), dt, tau)
     assert y[0] == pytest.approx(1.0 - dt / tau)
+
+
+# ---------------------------------------------------------------------------
+# Perturbations (Part 4): currents added to sets of neurons in time windows
+
+
+def _perturbations(N):
+    from tutorial_lib.spiking import Perturbation
+
+    return [Perturbation(np.arange(0, N, 2), 0.8, 80.0, 200.0),  # overlaps the stimulus (100-150 ms)
+            Perturbation([1, 2, 3, 3], np.array([-2.0, 0.5, 1.0, 1.0]), 120.0, 260.0),  # overlaps the first
+            Perturbation(np.arange(N), 3.0, 390.0, 900.0)]  # runs past the end
+
+
+def test_engine_with_perturbations_matches_a_numpy_implementation_spike_for_spike():
+    net, Ws, rows, presyn, wp = _small_engine(np.random.default_rng(7))
+    stim = np.random.default_rng(8).normal(0.0, 0.5, net.N)
+    T, window = 400.0, (100.0, 150.0)
+    perts = _perturbations(net.N)
+    run = simulate(net, T, rng=np.random.default_rng(11), stimulus=stim, stim_window=window, record_every=0.1,
+                   perturbations=perts)
+    ref = simulate_numpy(net, T, rng=np.random.default_rng(11), stimulus=stim, stim_window=window,
+                         perturbations=perts)
+    plain = simulate(net, T, rng=np.random.default_rng(11), stimulus=stim, stim_window=window, record_every=0.1)
+    assert ref.spike_steps.size > 50
+    assert not np.array_equal(run.spike_steps, plain.spike_steps)  # the perturbations matter
+    np.testing.assert_array_equal(run.spike_steps, ref.spike_steps)
+    np.testing.assert_array_equal(run.spike_neurons, ref.spike_neurons)
+    np.testing.assert_allclose(run.external, ref.external, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(run.total_input, ref.total_input, rtol=0, atol=1e-12)
+    # on a coarser recording grid, with windows that start and stop between recorded steps
+    coarse = [replace(pt, start=pt.start + 0.3, stop=pt.stop - 0.7) for pt in perts]
+    ref2 = simulate_numpy(net, T, rng=np.random.default_rng(11), stimulus=stim, stim_window=window,
+                          perturbations=coarse)
+    run2 = simulate(net, T, rng=np.random.default_rng(11), stimulus=stim, stim_window=window, record_every=1.0,
+                    perturbations=coarse, record=[1, 2, 3, 7])
+    np.testing.assert_array_equal(run2.spike_steps, ref2.spike_steps)
+    np.testing.assert_allclose(run2.external, ref2.external[::10, [1, 2, 3, 7]], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(run2.total_input, ref2.total_input[::10, [1, 2, 3, 7]], rtol=0, atol=1e-12)
+    # neuron 3 is listed twice: its current counts twice; neuron 2 gets 0.8 + 0.5 where they overlap
+    n = np.flatnonzero((run.t >= 120.0) & (run.t < 150.0))
+    np.testing.assert_allclose(run.external[n, 3], net.mu[3] + stim[3] + 2.0, atol=1e-12)
+    np.testing.assert_allclose(run.external[n, 2], net.mu[2] + stim[2] + 0.8 + 0.5, atol=1e-12)
+
+
+def test_engine_with_perturbations_and_learning_matches_a_numpy_implementation():
+    from tutorial_lib.spiking import Perturbation
+
+    net, Ws, rows, presyn, wp = _small_engine(np.random.default_rng(3))
+    T, times = 300.0, np.arange(50.0, 300.0, 20.0)
+    targets = np.random.default_rng(4).normal(1.0, 0.3, (times.size, rows.size))
+    perts = [Perturbation(rows, -0.7, 85.0, 170.0), Perturbation([0, 1], 1.2, 100.0, 130.0)]  # 170: a learning step
+    runs = {}
+    for name, sim in (("engine", simulate), ("numpy", simulate_numpy)):
+        rls = BatchRLS(presyn, 0.5, w0=wp)
+        net.plastic.w[...] = wp
+        kw = dict(record_every=0.1) if sim is simulate else {}
+        runs[name] = (sim(net, T, rng=np.random.default_rng(5), perturbations=perts,
+                          learning=Learning(rls, times, targets, error_noise=0.7), **kw), rls.w.copy())
+    (run, w), (ref, w_ref) = runs["engine"], runs["numpy"]
+    np.testing.assert_array_equal(run.spike_steps, ref.spike_steps)
+    np.testing.assert_array_equal(run.spike_neurons, ref.spike_neurons)
+    np.testing.assert_allclose(w, w_ref, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(run.errors, ref.errors, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("learn", [False, True])
+def test_a_perturbation_that_does_not_act_changes_nothing_in_the_engine(learn):
+    from tutorial_lib.spiking import Perturbation
+
+    net, Ws, rows, presyn, wp = _small_engine(np.random.default_rng(3))
+    stim = np.random.default_rng(8).normal(0.0, 0.5, net.N)
+    T, times = 300.0, np.arange(50.0, 300.0, 20.0)
+    targets = np.random.default_rng(4).normal(1.0, 0.3, (times.size, rows.size))
+    groups = (("a", "b"), np.arange(net.N) % 2)
+
+    def run(perts, split=None):
+        net.plastic.w[...] = wp
+        learning = Learning(BatchRLS(presyn, 0.5, w0=wp), times, targets) if learn else None
+        return simulate(net, T, rng=np.random.default_rng(5), stimulus=stim, stim_window=(60.0, 130.0),
+                        record_every=0.5, learning=learning, perturbations=perts, plastic_groups=split)
+
+    base = run(None)
+    for perts, split in [([Perturbation(np.arange(5), 0.0, 55.0, 155.0)], None),
+                         ([Perturbation(np.arange(5), 4.0, 300.0, 400.0)], None), ([], groups)]:
+        other = run(perts, split)
+        np.testing.assert_array_equal(other.spike_steps, base.spike_steps)
+        np.testing.assert_array_equal(other.spike_neurons, base.spike_neurons)
+        np.testing.assert_array_equal(other.v, base.v)
+        np.testing.assert_array_equal(other.currents, base.currents)
+        np.testing.assert_array_equal(other.external, base.external)
+        if learn:
+            np.testing.assert_array_equal(other.errors, base.errors)
+    parts = other.inputs_by_source()
+    assert list(parts) == ["external", "static", "a", "b"]
+    split_sum = parts["a"] + parts["b"]
+    assert np.abs(split_sum).max() > 0
+    np.testing.assert_allclose(split_sum, other.currents[:, 1], rtol=0,
+                               atol=1e-12 * np.maximum(np.abs(parts["a"]), np.abs(parts["b"])).max())

@@ -112,6 +112,7 @@ __all__ = [
     "LIFNetwork",
     "Learning",
     "Run",
+    "Perturbation",
     "simulate",
     "simulate_single",
     "simulate_pair",
@@ -198,7 +199,7 @@ def trace_step(x, jumps, dt, tau):
 
 
 def simulate_numpy(net: "LIFNetwork", T: float, *, rng: np.random.Generator, v0=None, stimulus=None,
-                   stim_window=(0.0, 0.0), learning: "Learning | None" = None) -> "Run":
+                   stim_window=(0.0, 0.0), learning: "Learning | None" = None, perturbations=None) -> "Run":
     """What :func:`simulate` computes, in plain NumPy with dense matrices: slow, for reading and testing.
 
     Every step, in the engine's order: record the state; at a learning step,
@@ -211,7 +212,8 @@ def simulate_numpy(net: "LIFNetwork", T: float, *, rng: np.random.Generator, v0=
     The random numbers are drawn in the engine's order (``v0`` first if not
     given, then per step the error noise of a learning step and one normal per
     neuron when ``net.noise > 0``), so the spikes are the same. External
-    spike sources are not supported here.
+    spike sources are not supported here. ``perturbations`` (:class:`Perturbation`, indices)
+    add their currents to the external input in their windows, as in :func:`simulate`.
 
     Returns a :class:`Run` that records every neuron at every step.
     ``tests/test_spiking.py`` checks that :func:`simulate` gives the same spikes,
@@ -232,10 +234,16 @@ def simulate_numpy(net: "LIFNetwork", T: float, *, rng: np.random.Generator, v0=
     x = np.zeros((len(J), N))  # static currents
     r = np.zeros(N)  # filtered spike trains, the regressors of RLS
     learn_at = {} if learning is None else {int(round(t / dt)): j for j, t in enumerate(learning.times)}
+    packed = _pack_perturbations(perturbations, N, dt, n_steps)
     v_rec, cur_rec, ext_rec, spike_steps, spike_neurons, errors = [], [], [], [], [], []
     for n in range(n_steps):
         on = stim_window[0] <= n * dt < stim_window[1]
         external = net.mu + (stim if on else 0.0)
+        for n_on, n_off, idx, cur in packed:  # each active perturbation's current, in their order
+            if n_on <= n < n_off:
+                added = np.zeros(N)
+                np.add.at(added, idx, cur)
+                external = external + added
         u = Wp @ r
         v_rec.append(v.copy())
         cur_rec.append(np.vstack([x, u[None, :]]))
@@ -310,6 +318,27 @@ def _record(row, rec_idx, v, x, u, v_rec, cur_rec):
 
 
 @njit(cache=True, nogil=True)
+def _record_split(row, rec_idx, split_row, presyn, w, r, col_group, split_rec):
+    """The plastic input of neurons ``rec_idx`` split by source group, written to ``split_rec[row]``.
+
+    ``split_rec[row, g, q] = sum_a w[k, a] r[presyn[k, a]]`` over the inputs ``a`` of row
+    ``k = split_row[rec_idx[q]]`` whose source is in group ``g = col_group[k, a]``
+    (0 for a neuron without plastic row, ``k = -1``). Summed afresh from ``w`` and ``r``, so the
+    groups add up to the engine's incrementally kept ``u`` up to rounding (see :meth:`Run.inputs_by_source`).
+    """
+    G = split_rec.shape[1]
+    acc = np.empty(G)
+    for q in range(rec_idx.shape[0]):
+        acc[:] = 0.0
+        k = split_row[rec_idx[q]]
+        if k >= 0:
+            for a in range(presyn.shape[1]):
+                acc[col_group[k, a]] += w[k, a] * r[presyn[k, a]]
+        for g in range(G):
+            split_rec[row, g, q] = acc[g]
+
+
+@njit(cache=True, nogil=True)
 def _learning_inputs(rows, mu, stim, on, x, error_noise, rng, other):
     """The non-plastic input of every plastic row at a learning step: ``mu + stimulus + sum_c x_c``,
     plus ``error_noise`` times a standard normal per row (drawn in row order) if it is positive."""
@@ -332,6 +361,7 @@ def lif_kernel(
     ext_ptr, ext_src,
     rec_every, rec_idx, v_rec, cur_rec,
     spike_step, spike_idx, n_spikes, n_first, n_last, record_first,
+    split_row, presyn, col_group, split_rec,
 ):
     """Run ``n_steps`` Euler steps of the LIF network in place; see the module docstring for the equations.
 
@@ -365,7 +395,10 @@ def lif_kernel(
     Recording every ``rec_every`` steps, at the start of the step: ``v_rec`` (rows,
     n_rec) and ``cur_rec`` (rows, C+1, n_rec) the static currents and then the
     plastic input of neurons ``rec_idx`` (step ``n_first`` only if ``record_first``).
-    Spikes go to ``spike_step``/``spike_idx``.
+    Spikes go to ``spike_step``/``spike_idx``. If ``split_rec`` (rows, G, n_rec) is not
+    empty, the plastic input is also recorded split by source group (:func:`_record_split`,
+    with ``split_row`` (N,) the plastic row of each neuron or -1, ``presyn`` (R, m) the
+    sources of the rows and ``col_group`` (R, m) the group of each source).
 
     Random numbers: one normal per neuron per step, in index order (if ``noise > 0``).
 
@@ -390,6 +423,8 @@ def lif_kernel(
         # 1. record the state at t_n (learning, between kernel calls, comes after it)
         if n % rec_every == 0 and (record_first or n > n_first):
             _record(n // rec_every, rec_idx, v, x, u, v_rec, cur_rec)
+            if split_rec.shape[0] > 0:
+                _record_split(n // rec_every, rec_idx, split_row, presyn, w, r, col_group, split_rec)
         # 2. membrane: Euler step, threshold, reset
         if noise > 0.0:
             for i in range(N):
@@ -681,13 +716,138 @@ class Learning:
 
 
 @dataclass
+class Perturbation:
+    """A current added to the input of a set of neurons between two times (SPEC, Part 4).
+
+    Neuron ``i`` in ``neurons`` gets the extra input ``current`` (in the units of
+    ``mu``: threshold 1) in every step ``n`` with ``start <= n dt < stop``, on top
+    of ``mu`` and any stimulus, in every run mode (static, training, test); several
+    perturbations may overlap, and their currents add. A positive current to the
+    I cells is an optogenetic-style excitation of inhibition; a large negative
+    current silences its neurons.
+
+    Parameters
+    ----------
+    neurons : array_like of int, or str
+        Neuron indices (repeats add their current once per repeat), or the name
+        of a population that the caller resolves (Part 3:
+        :func:`tutorial_lib.balanced.populations`, e.g. ``"I"`` or ``"trained"``);
+        :func:`simulate` itself takes indices only.
+    current : float or array_like, shape (len(neurons),)
+        The added input, finite.
+    start, stop : float
+        The window in ms, ``0 <= start < stop``, on the dt grid of the run; ``stop``
+        may lie past the end of the run (the perturbation then lasts to the end).
+
+    Raises
+    ------
+    ValueError
+        Naming the field: ``stop <= start``, a negative or non-finite time, a
+        non-finite current, negative or non-integer neuron indices, a current array
+        whose length is not that of ``neurons``. Indices beyond the network and
+        times off the dt grid are refused by :func:`simulate`.
+
+    Examples
+    --------
+    >>> Perturbation("I", current=0.5, start=1500.0, stop=2500.0).neurons
+    'I'
+    """
+
+    neurons: object
+    current: object
+    start: float
+    stop: float
+
+    def __post_init__(self):
+        self.start = check_real("start", self.start, lo=0, what="when the perturbation starts, ms")
+        self.stop = check_real("stop", self.stop, lo=self.start, lo_open=True,
+                               what=f"when the perturbation stops, ms; after start = {self.start:g}")
+        if not isinstance(self.neurons, str):
+            idx = np.asarray(self.neurons)
+            if idx.ndim == 0:
+                idx = idx.reshape(1)
+            if idx.ndim != 1 or (idx.size and idx.dtype.kind not in "iu"):
+                raise ValueError(f"neurons must be a population name or a 1-D array of neuron indices "
+                                 f"(got {self.neurons!r:.80})")
+            if idx.size and idx.min() < 0:
+                raise ValueError(f"neurons must be non-negative neuron indices (got {int(idx.min())})")
+            self.neurons = idx.astype(np.int64)
+        cur = np.asarray(self.current, dtype=np.float64) if not isinstance(self.current, str) else None
+        if cur is None or cur.ndim > 1 or not np.all(np.isfinite(cur)):
+            raise ValueError(f"current (the added input) must be a finite number or a 1-D array of them "
+                             f"(got {self.current!r:.80})")
+        if cur.ndim == 1 and not isinstance(self.neurons, str) and cur.shape[0] != self.neurons.shape[0]:
+            raise ValueError(f"current must be one number or one per neuron ({self.neurons.shape[0]}); "
+                             f"got {cur.shape[0]}")
+        self.current = float(cur) if cur.ndim == 0 else cur
+
+    def resolve(self, populations: dict) -> "Perturbation":
+        """This perturbation with a population name replaced by its indices from ``populations``.
+
+        Raises ValueError naming ``neurons`` and the known names for an unknown name.
+        """
+        if not isinstance(self.neurons, str):
+            return self
+        if self.neurons not in populations:
+            raise ValueError(f"neurons must be a neuron index array or one of the populations "
+                             f"{sorted(populations)} (got {self.neurons!r})")
+        return Perturbation(np.asarray(populations[self.neurons]), self.current, self.start, self.stop)
+
+
+def _pack_perturbations(perturbations, N: int, dt: float, n_steps: int) -> list:
+    """The perturbations as ``(on, off, neurons, current)`` in steps, checked against the network.
+
+    ``on <= n < off`` are the steps in which each acts (``off`` cut at ``n_steps``). Raises ValueError
+    (naming the field) for a population name, indices beyond ``N - 1`` or times off the dt grid.
+    """
+    if perturbations is None:
+        return []
+    if isinstance(perturbations, Perturbation):
+        perturbations = [perturbations]
+    packed = []
+    for k, pert in enumerate(perturbations):
+        if not isinstance(pert, Perturbation):
+            raise TypeError(f"perturbations[{k}] must be a Perturbation (got {type(pert).__name__})")
+        if isinstance(pert.neurons, str):
+            raise ValueError(f"perturbations[{k}].neurons is the population name {pert.neurons!r}: the engine "
+                             "takes neuron indices (resolve names with Perturbation.resolve)")
+        if pert.neurons.size and pert.neurons.max() >= N:
+            raise ValueError(f"perturbations[{k}].neurons must be neuron indices in [0, {N - 1}] "
+                             f"(got {int(pert.neurons.max())})")
+        on = _step_of(f"perturbations[{k}].start", pert.start, dt)
+        off = _step_of(f"perturbations[{k}].stop", pert.stop, dt)
+        packed.append((min(on, n_steps), min(off, n_steps), pert.neurons, pert.current))
+    return packed
+
+
+def _segment_input(stim, stim_on: int, stim_off: int, packed: list, n: int):
+    """The input the kernel adds on top of ``mu`` from step ``n`` to the next change: ``(extra, on, off)``.
+
+    Without an active perturbation, the stimulus and its window as they are (so a run without
+    perturbations is the same to the bit); else ``stimulus (if on) + current of each active
+    perturbation, in their order``, on for every step.
+    """
+    active = [pk for pk in packed if pk[0] <= n < pk[1]]
+    if not active:
+        return stim, stim_on, stim_off
+    extra = stim.copy() if stim_on <= n < stim_off else np.zeros_like(stim)
+    for _, _, idx, cur in active:
+        np.add.at(extra, idx, cur)
+    return extra, 0, np.iinfo(np.int64).max
+
+
+@dataclass
 class Run:
     """What one call of :func:`simulate` recorded. Times in ms; arrays are (time, recorded neuron).
 
     ``v`` is the voltage at the start of each recorded step (so a trace rises
     towards 1 and is 0 after a spike; the spike itself is in ``spike_times``).
     ``currents[:, c]`` are the synaptic currents of ``channels[c]`` (the static
-    channels, then the plastic input); ``external`` is ``mu`` plus the stimulus.
+    channels, then the plastic input); ``external`` is ``mu`` plus the stimulus
+    plus any perturbation currents. ``plastic_parts[:, g]`` (time, groups,
+    recorded neuron), if asked for (``simulate(plastic_groups=...)``), is the
+    plastic input split by the groups ``plastic_part_names`` of its sources; see
+    :meth:`inputs_by_source`.
     """
 
     t: np.ndarray
@@ -703,6 +863,33 @@ class Run:
     N: int
     v_end: np.ndarray
     errors: np.ndarray | None = None
+    plastic_parts: np.ndarray | None = None
+    plastic_part_names: tuple = ()
+
+    def inputs_by_source(self) -> dict:
+        """The total input of every recorded neuron split by source: a dict of (time, recorded) arrays.
+
+        Keys: ``"external"`` (``mu`` + stimulus + perturbations), one per static
+        channel (``channels[:-1]``), then the plastic input: split by source group
+        (``plastic_part_names``) if the run recorded the split, else as one entry
+        ``"plastic"``. The values add up to :attr:`total_input`: the static channels
+        and ``external`` exactly as ``total_input`` adds them, the plastic groups
+        up to rounding, because they are summed afresh as ``w r`` per group at
+        each recorded step while the engine keeps ``u`` incrementally (their sum
+        differs from ``currents[:, -1]`` by about ``1e-14`` of the largest group, 9e-15
+        measured in a lecture-size trial; ``tests/test_perturbation.py`` checks ``1e-12``
+        relative to it). Relative to ``u`` itself the difference can be larger where the
+        E and I groups cancel.
+        """
+        out = {"external": self.external}
+        for c, name in enumerate(self.channels[:-1]):
+            out[name] = self.currents[:, c]
+        if self.plastic_parts is None:
+            out[self.channels[-1]] = self.currents[:, -1]
+        else:
+            for g, name in enumerate(self.plastic_part_names):
+                out[name] = self.plastic_parts[:, g]
+        return out
 
     @property
     def spike_times(self) -> np.ndarray:
@@ -823,6 +1010,8 @@ def simulate(
     learning: Learning | None = None,
     external=None,
     max_rate: float = 500.0,
+    perturbations=None,
+    plastic_groups=None,
 ) -> Run:
     """Simulate ``net`` for ``T`` ms from the state ``v0`` with all synaptic traces at 0.
 
@@ -838,6 +1027,14 @@ def simulate(
         of the plastic synapses' sources) at ``times`` ms, on the dt grid; like a
         network spike with that time label they are in the traces from ``times`` on.
     max_rate : population-average rate (Hz) above which the run stops.
+    perturbations : a :class:`Perturbation` or a sequence of them (neuron indices, not names):
+        currents added to ``mu`` in their windows (they add where they overlap; with ``learning``,
+        RLS sees them as part of the total input). None or empty: the run is the same to the bit
+        as without the argument.
+    plastic_groups : ``(names, group)``, to record the plastic input split by source: ``group``
+        (n_sources,) ints in ``[0, len(names))``, the group of each plastic source. The split is
+        in ``run.plastic_parts`` and :meth:`Run.inputs_by_source`; it costs one pass over the
+        recorded neurons' plastic inputs per recorded step (None: not recorded, no cost).
 
     Raises
     ------
@@ -851,8 +1048,10 @@ def simulate(
 
     The stages: the state (``v0`` drawn first), the static channels packed for the kernel
     (:func:`_pack_static`), the external spikes indexed by step (:func:`_index_external`), the
-    learning grid checked (:func:`_check_learning`), the recording buffers; then the run (the
-    kernel up to each learning step, RLS in between) and the :class:`Run` assembled.
+    learning grid checked (:func:`_check_learning`), the perturbations by step
+    (:func:`_pack_perturbations`), the recording buffers; then the run (the kernel up to each
+    learning step and each step where a perturbation starts or stops, RLS at the learning steps,
+    the added input changed at the others: :func:`_segment_input`) and the :class:`Run` assembled.
     """
     dt = net.dt
     N = net.N
@@ -879,6 +1078,7 @@ def simulate(
         errors = np.zeros((learn_steps.shape[0], R))
         other = np.zeros(R)
         w = rls.w  # the kernel works on the RLS weights themselves (float64 in every RLS form)
+    packed = _pack_perturbations(perturbations, N, dt, n_steps)
     # recording buffers
     rec_idx = np.arange(N, dtype=np.int64) if record is None else _as_index(np.atleast_1d(record))
     if rec_idx.size and (rec_idx.min() < 0 or rec_idx.max() >= N):
@@ -887,34 +1087,46 @@ def simulate(
     n_rec = (n_steps - 1) // rec_every + 1
     v_rec = np.empty((n_rec, rec_idx.shape[0]))  # every row is written by the kernel
     cur_rec = np.empty((n_rec, len(net.static) + 1, rec_idx.shape[0]))
+    split_row, col_group, split_rec, split_names = _split_buffers(plastic_groups, net, pl, n_rec, rec_idx)
     max_spikes = int(math.ceil(max_rate * 1e-3 * N * T)) + N
     spike_step = np.empty(max_spikes, dtype=np.int64)
     spike_idx = np.empty(max_spikes, dtype=np.int64)
 
     def kernel(n_first, n_last, record_first, n_spikes):
+        added, on, off = _segment_input(stim, stim_on, stim_off, packed, n_first)
         return lif_kernel(
-            v, net.mu, stim, stim_on, stim_off, dt / net.tau_m, net.v_th, net.v_reset, net.noise, rng,
+            v, net.mu, added, on, off, dt / net.tau_m, net.v_th, net.v_reset, net.noise, rng,
             ch_decay, ch_ptr, ch_post, ch_jump, x,
             net.plastic is not None, 1.0 - dt / pl.tau, 1.0 / pl.tau, pl.rows, w, pl.out_ptr, pl.out_row,
             pl.out_col, r, u,
             ext_ptr, ext_src,
             rec_every, rec_idx, v_rec, cur_rec,
             spike_step, spike_idx, n_spikes, n_first, n_last, record_first,
+            split_row, pl.presyn, col_group, split_rec,
         )
 
     # The run. The kernel runs up to each learning step; RLS runs here, between kernel calls, so
-    # that it can use threads (and a block form) that a kernel loop cannot.
+    # that it can use threads (and a block form) that a kernel loop cannot. It also pauses where
+    # the stimulus or a perturbation switches while a perturbation acts (none: no extra pause).
+    learn_at = {int(s): j for j, s in enumerate(learn_steps)}
+    pauses = sorted(set(learn_at) | _switch_steps(packed, stim_on, stim_off, n_steps))
     status, step, n_spikes, neuron = OK, 0, 0, -1
     start, record_first = 0, True
     try:
-        for j in range(learn_steps.shape[0]):
-            s = int(learn_steps[j])
+        for s in pauses:
             status, step, n_spikes, neuron = kernel(start, s, record_first, n_spikes)
             if status != OK:
                 break
+            start, record_first = s, True  # the kernel records t_s itself, unless RLS comes first
+            if s not in learn_at:
+                continue
+            j = learn_at[s]
             if s % rec_every == 0:  # the state at t_s is recorded before the update
                 _record(s // rec_every, rec_idx, v, x, u, v_rec, cur_rec)
-            _learning_inputs(pl.rows, net.mu, stim, stim_on <= s < stim_off, x, error_noise, rng, other)
+                if split_rec.shape[0] > 0:
+                    _record_split(s // rec_every, rec_idx, split_row, pl.presyn, w, r, col_group, split_rec)
+            added, on, off = _segment_input(stim, stim_on, stim_off, packed, s)
+            _learning_inputs(pl.rows, net.mu, added, on <= s < off, x, error_noise, rng, other)
             rls.step(r, targets[j], other)
             errors[j] = rls.err
             if not np.isfinite(errors[j]).all():
@@ -922,7 +1134,7 @@ def simulate(
                 break
             learning.clip(w)  # only with bounds (sign-constrained training): not exact RLS
             _plastic_input(pl.rows, pl.presyn, w, r, u)  # u = w r with the new weights
-            start, record_first = s, False
+            record_first = False
         if status == OK:
             status, step, n_spikes, neuron = kernel(start, n_steps, record_first, n_spikes)
     finally:
@@ -930,8 +1142,44 @@ def simulate(
             pl.w[...] = rls.w
     if status != OK:
         raise _divergence(status, step, n_spikes, int(neuron), dt, N, T, max_rate, learning is not None)
-    return _assemble(net, T, n_rec, rec_every, rec_idx, v_rec, cur_rec, stim, stim_on, stim_off,
-                     spike_step[:n_spikes], spike_idx[:n_spikes], v, None if learning is None else errors)
+    run = _assemble(net, T, n_rec, rec_every, rec_idx, v_rec, cur_rec, stim, stim_on, stim_off,
+                    spike_step[:n_spikes], spike_idx[:n_spikes], v, None if learning is None else errors, packed)
+    if split_names:
+        run.plastic_parts, run.plastic_part_names = split_rec, split_names
+    return run
+
+
+def _switch_steps(packed: list, stim_on: int, stim_off: int, n_steps: int) -> set:
+    """Steps inside the run where the input that :func:`_segment_input` adds changes (none without
+    perturbations): each perturbation's start and stop, and the stimulus' switches."""
+    if not packed:
+        return set()
+    steps = {stim_on, stim_off}
+    for on, off, _, _ in packed:
+        steps |= {on, off}
+    return {s for s in steps if 0 < s < n_steps}
+
+
+def _split_buffers(plastic_groups, net: LIFNetwork, pl: PlasticSynapses, n_rec: int, rec_idx: np.ndarray):
+    """Arrays for the plastic input split by source group: ``(split_row, col_group, split_rec, names)``.
+
+    ``col_group`` (R, m) is the group of the source of each plastic input.
+
+    Empty (and ``names = ()``) if ``plastic_groups`` is None. Raises ValueError for groups that do not
+    fit the plastic synapses.
+    """
+    if plastic_groups is None:
+        return np.zeros(0, np.int64), np.zeros((0, 0), np.int64), np.zeros((0, 0, 0)), ()
+    names, group = plastic_groups
+    names = tuple(str(n) for n in names)
+    group = _as_index(np.asarray(group))
+    if group.shape != (pl.n_sources,) or (group.size and (group.min() < 0 or group.max() >= len(names))):
+        raise ValueError(f"plastic_groups must be (names, group) with group one index in [0, {len(names) - 1}] "
+                         f"per plastic source ({pl.n_sources})")
+    split_row = np.full(net.N, -1, dtype=np.int64)
+    split_row[pl.rows] = np.arange(pl.rows.shape[0])
+    col_group = _as_index(group[pl.presyn])
+    return split_row, col_group, np.empty((n_rec, len(names), rec_idx.shape[0])), names
 
 
 def _divergence(status, step, n_spikes, neuron, dt, N, T, max_rate, learning: bool) -> DivergenceError:
@@ -948,7 +1196,7 @@ def _divergence(status, step, n_spikes, neuron, dt, N, T, max_rate, learning: bo
 
 
 def _assemble(net, T, n_rec, rec_every, rec_idx, v_rec, cur_rec, stim, stim_on, stim_off, spike_step,
-              spike_idx, v_end, errors) -> Run:
+              spike_idx, v_end, errors, packed=()) -> Run:
     """The :class:`Run` of a finished simulation (the external input rebuilt on the recording grid)."""
     dt = net.dt
     t = np.arange(n_rec) * rec_every * dt
@@ -956,6 +1204,12 @@ def _assemble(net, T, n_rec, rec_every, rec_idx, v_rec, cur_rec, stim, stim_on, 
     ext[:] = net.mu[rec_idx]
     on = slice(-(-stim_on // rec_every), -(-stim_off // rec_every))  # rows with stim_on <= step < stim_off
     ext[on] += stim[rec_idx]
+    n_steps = int(round(T / dt))
+    edges = [0] + sorted(_switch_steps(packed, stim_on, stim_off, n_steps)) + [n_steps]
+    for a, b in zip(edges[:-1], edges[1:]):  # segments with a perturbation: mu + what the kernel added
+        added, on_, off_ = _segment_input(stim, stim_on, stim_off, packed, a)
+        if added is not stim:
+            ext[-(-a // rec_every):-(-b // rec_every)] = net.mu[rec_idx] + added[rec_idx]
     return Run(
         t=t, v=v_rec, currents=cur_rec, external=ext, channels=net.channel_names, recorded=rec_idx,
         spike_steps=spike_step.copy(), spike_neurons=spike_idx.copy(), dt=dt,

@@ -100,6 +100,7 @@ The package, stage by stage of the SPEC
 :mod:`.network`         :class:`BalancedNetwork` and :func:`build_network`
 :mod:`.trials`          one trial, test trials, the score
 :mod:`.training`        :func:`train`, loop by loop
+:mod:`.perturbation`    Part 4: perturbations with neurons named by population
 :mod:`.saving`          :func:`save` and :func:`load`
 :mod:`.streams`         the random streams, all from ``params.seed``
 :mod:`.weights`         Part 4: Dale's law, effective weights, named populations
@@ -134,7 +135,8 @@ from __future__ import annotations
 
 from ..analysis import moving_average, window_average
 from .advice import advice
-from .network import N_EXAMPLES, BalancedNetwork, build_network
+from .network import N_EXAMPLES, BalancedNetwork, build_network, populations
+from .perturbation import Perturbation, resolve_perturbations
 from .plastic import (FFWD_GRID_MS, choose_plastic_inputs, ffwd_rate_process, initial_plastic_weights,
                       make_rls, penalty_matrix, plastic_weight_ratio)
 from .saving import FORMAT_VERSION, block_state, load, save
@@ -189,4 +191,7 @@ __all__ = [
     "target_preference",
     "named_populations",
     "synapse_table",
+    "populations",
+    "Perturbation",
+    "resolve_perturbations",
 ]

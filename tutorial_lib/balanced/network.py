@@ -27,6 +27,7 @@ __all__ = [
     "N_EXAMPLES",
     "BalancedNetwork",
     "build_network",
+    "populations",
 ]
 
 
@@ -192,3 +193,19 @@ def build_network(params: BalancedParams | None = None, data: ALMData | None = N
         f"neurons; initial plastic weights {p.wp_exc:.3f} (E), {p.wp_inh(ratio):.3f} (I).")
     return BalancedNetwork(p, static, srun.rates, alm, targets, trained, presyn, w0.copy(), w0, stimulus,
                            ffwd, examples, srun)
+
+
+def populations(net: BalancedNetwork | StaticNetwork) -> dict:
+    """Named sets of neurons, for perturbations and recording: a dict of sorted index arrays.
+
+    ``"all"``, ``"E"`` (``0 .. Ne-1``) and ``"I"`` (``Ne .. N-1``) for any network; for a
+    :class:`BalancedNetwork` also ``"trained"`` (in the order of ``net.trained``, the columns of
+    the targets, not sorted) and ``"untrained E"``. Raises TypeError for another object.
+    """
+    check_type("net", net, (BalancedNetwork, StaticNetwork))
+    p = net.params
+    pops = {"all": np.arange(p.N), "E": np.arange(p.Ne), "I": p.Ne + np.arange(p.Ni)}
+    if isinstance(net, BalancedNetwork):
+        pops["trained"] = net.trained.copy()
+        pops["untrained E"] = np.setdiff1d(np.arange(p.Ne), net.trained)
+    return pops

@@ -25,6 +25,7 @@ from ..params import BalancedParams
 from ..spiking import LIFNetwork, PlasticSynapses, Run, Synapses, simulate
 from ..training import DivergenceError
 from .advice import advice
+from .perturbation import resolve_perturbations
 from .streams import CONNECT, STATIC
 
 __all__ = [
@@ -163,19 +164,23 @@ class StaticRun:
 
 
 def simulate_static(net: StaticNetwork, T: float | None = None, *, rng: np.random.Generator | None = None,
-                    n_record: int = 100, record_every: float = 1.0) -> StaticRun:
+                    n_record: int = 100, record_every: float = 1.0, perturbations=None) -> StaticRun:
     """Simulate the untrained network for ``T`` ms (default the trial length, 3 s) without stimulus.
 
     Records the inputs of ``n_record`` E and ``n_record`` I neurons (a random
-    sample) every ``record_every`` ms; rates are counted for all neurons. Raises
-    :class:`~tutorial_lib.training.DivergenceError` (``phase="static"``, with :func:`advice`) if the
-    activity runs away.
+    sample) every ``record_every`` ms; rates are counted for all neurons.
+    ``perturbations``: a :class:`~tutorial_lib.spiking.Perturbation` or a list of them (neuron
+    indices or the populations ``"E"``, ``"I"``, ``"all"``), added to ``mu`` in their windows;
+    ``run.external`` holds them. Raises ValueError (naming the field) for a bad perturbation,
+    before the run, and :class:`~tutorial_lib.training.DivergenceError` (``phase="static"``, with
+    :func:`advice`) if the activity runs away.
     """
     p = net.params
     T = p.t_end if T is None else float(T)
     if T <= SETTLE_MS:
         raise ValueError(f"T (length of the static run) must be > {SETTLE_MS:g} ms, the skipped onset "
                          f"(got {T:g})")
+    perturbations = resolve_perturbations(net, perturbations)
     rng = np.random.default_rng([p.seed, STATIC]) if rng is None else rng
     pick = np.random.default_rng([p.seed, STATIC, 1])
     n_e, n_i = min(n_record, p.Ne), min(n_record, p.Ni)
@@ -183,7 +188,8 @@ def simulate_static(net: StaticNetwork, T: float | None = None, *, rng: np.rando
                                      p.Ne + pick.choice(p.Ni, n_i, replace=False)]))
     t0 = time.perf_counter()
     try:
-        run = simulate(net.lif(), T, rng=rng, record=record, record_every=record_every, max_rate=p.max_rate)
+        run = simulate(net.lif(), T, rng=rng, record=record, record_every=record_every, max_rate=p.max_rate,
+                       perturbations=perturbations)
     except DivergenceError as err:
         err.annotate(phase="static", params=p)
         raise err.annotate(advice=advice(err))

@@ -5,6 +5,12 @@ when given an RLS state; :func:`evaluate` runs test trials without learning. The
 original's) correlates each trained neuron's total input, averaged over +-50 ms windows on the
 learning grid, with its target; the trial-averaged score does the same for the input averaged
 over test trials.
+
+Both choose what to record (``record``: the default neurons, ``"all"``, a population of
+:func:`~tutorial_lib.balanced.populations` or an index array; ``spikes_only`` for many trials),
+can split each recorded neuron's input by source (``split_inputs``, then
+:meth:`Trial.inputs_by_source`) and take perturbations (:class:`~tutorial_lib.spiking.Perturbation`,
+neurons by index or population name).
 """
 
 from __future__ import annotations
@@ -21,7 +27,8 @@ from ..rls import BatchRLS, SharedInputRLS
 from ..spiking import Learning, Run, simulate
 from ..training import DivergenceError, score_correlation
 from .advice import advice
-from .network import BalancedNetwork
+from .network import BalancedNetwork, populations
+from .perturbation import resolve_perturbations
 from .streams import TEST, TRAIN
 from .weights import sign_bounds
 
@@ -44,8 +51,10 @@ class Trial:
     neurons): the RLS errors before each update (None without learning).
     ``run`` is the engine's record of the ``recorded`` neurons (inputs and
     voltages every ``record_every``; ``run.currents[:, c]`` for the channels
-    ``("excitatory", "inhibitory", "plastic")``), or None if not kept.
-    Spikes of all neurons are in ``spike_times`` / ``spike_neurons``.
+    ``("excitatory", "inhibitory", "plastic")``), or None if not kept
+    (``keep_run=False`` or ``spikes_only``); column ``q`` of its arrays is neuron
+    ``recorded[q]``. Spikes of all neurons are in ``spike_times`` / ``spike_neurons``.
+    ``perturbations`` those applied (indices resolved).
     """
 
     condition: str
@@ -60,6 +69,29 @@ class Trial:
     run: Run | None
     N: int
     duration: float
+    perturbations: tuple = ()
+
+    def inputs_by_source(self) -> dict:
+        """Each recorded neuron's input split by source: a dict of (time, recorded) arrays.
+
+        Keys ``"external"`` (``mu`` + stimulus + perturbations), ``"static E"``, ``"static I"``
+        (the static balanced inputs), ``"plastic E"``, ``"plastic I"``, ``"feed-forward"`` (the
+        plastic input by source; zero for neurons that are not trained and, without feed-forward
+        inputs, for ``"feed-forward"``); times ``run.t``, columns ``recorded``. The six add up to
+        ``run.total_input``: exactly for the first three, and for the plastic ones up to rounding
+        (``1e-12`` relative to the largest group; see :meth:`~tutorial_lib.spiking.Run.inputs_by_source`).
+
+        Raises ValueError if the trial kept no record or was run without ``split_inputs=True``.
+        """
+        if self.run is None:
+            raise ValueError("this trial kept no record (keep_run=False or spikes_only=True); "
+                             "run it with keep_run=True and split_inputs=True")
+        if self.run.plastic_parts is None:
+            raise ValueError("this trial did not record the split of its plastic input: "
+                             "run it with split_inputs=True")
+        by = self.run.inputs_by_source()
+        return {"external": by["external"], "static E": by["excitatory"], "static I": by["inhibitory"],
+                **{name: by[name] for name in PLASTIC_SOURCES}}
 
     @property
     def score(self) -> float:
@@ -124,22 +156,88 @@ class Trial:
         return 0.5 * (edges[:-1] + edges[1:]), rate
 
 
+PLASTIC_SOURCES = ("plastic E", "plastic I", "feed-forward")  # the groups of the plastic input's sources
+
+
+def _record_index(net: BalancedNetwork, record, spikes_only: bool) -> np.ndarray:
+    """The neurons a trial records: those asked for (in that order), then any trained neuron missing
+    (the score needs their input). ``spikes_only``: the trained neurons only. Raises ValueError."""
+    if spikes_only:
+        if record is not None:
+            raise ValueError("record must be None with spikes_only=True (only spikes are kept)")
+        return net.trained.astype(np.int64)
+    if record is None:
+        return net.recorded
+    if isinstance(record, str):
+        pops = populations(net)
+        if record not in pops:
+            raise ValueError(f"record must be None, a neuron index array or one of the populations "
+                             f"{sorted(pops)} (got {record!r})")
+        idx = pops[record]
+    else:
+        idx = np.asarray(record)
+        if idx.ndim != 1 or (idx.size and idx.dtype.kind not in "iu"):
+            raise ValueError(f"record must be None, a population name or a 1-D array of neuron indices "
+                             f"(got {record!r:.80})")
+        if idx.size and (idx.min() < 0 or idx.max() >= net.params.N):
+            raise ValueError(f"record must hold neuron indices in [0, {net.params.N - 1}]")
+    idx = idx.astype(np.int64)
+    return np.concatenate([idx, net.trained[~np.isin(net.trained, idx)]])
+
+
+def _plastic_groups(net: BalancedNetwork):
+    """``(names, group)`` of the plastic sources for the engine: E neurons, I neurons, feed-forward."""
+    p = net.params
+    n_sources = p.N + (p.n_ffwd if p.ffwd else 0)
+    group = np.full(n_sources, 2, dtype=np.int64)
+    group[:p.N] = np.where(np.arange(p.N) < p.Ne, 0, 1)
+    return PLASTIC_SOURCES, group
+
+
 def _trial_rng(p: BalancedParams, stream: int, index: int, condition: str) -> np.random.Generator:
     return np.random.default_rng([p.seed, stream, index, CONDITIONS.index(condition)])
 
 
 def run_trial(net: BalancedNetwork, condition: str = "right", rls: BatchRLS | SharedInputRLS | None = None, *,
               loop: int | None = None, rng: np.random.Generator | None = None,
-              keep_run: bool = True) -> Trial:
+              keep_run: bool = True, record=None, spikes_only: bool = False, split_inputs: bool = False,
+              perturbations=None) -> Trial:
     """Simulate one trial of ``condition`` from a reset state; with ``rls``, train ``net.w`` in place.
 
     The initial voltages (Uniform(0, 1)) and the Poisson feedforward spikes
     come from ``rng``; by default from a stream fixed by ``params.seed``,
     ``loop`` and the condition (one family for training loops, another for
-    tests), so the same network, seed and loop give the same spikes. Raises
-    TypeError for arguments of the wrong class, and
-    :class:`~tutorial_lib.training.DivergenceError` (with :func:`~tutorial_lib.balanced.advice`)
-    if the activity blows up.
+    tests), so the same network, seed and loop give the same spikes.
+
+    Parameters
+    ----------
+    record : None, str or array_like of int
+        Whose voltages and inputs ``trial.run`` records (every ``params.record_every`` ms): None the
+        trained neurons and ``net.examples`` (``net.recorded``); a population name of
+        :func:`~tutorial_lib.balanced.populations` (``"all"``, ``"E"``, ``"I"``, ``"trained"``,
+        ``"untrained E"``); or neuron indices. Trained neurons not asked for are appended (the score
+        needs their input); ``trial.recorded`` lists the columns. Recording ``"all"`` at full scale
+        takes 3000 steps x 5000 neurons x 5 arrays (``v``, three currents, ``external``) x 8 bytes
+        = 0.6 GB per trial (1 GB with ``split_inputs``).
+    spikes_only : bool
+        Keep spikes only (``trial.run`` None, ``record`` must be None): the engine records just the
+        trained neurons' inputs for the score and drops them after binning. For many test trials.
+    split_inputs : bool
+        Also record the plastic input split by source (:meth:`Trial.inputs_by_source`); costs a pass
+        over the recorded neurons' plastic inputs per recorded step, so it is off by default.
+    perturbations : a :class:`~tutorial_lib.spiking.Perturbation` or a list of them
+        Currents added in their windows (neurons by index or population name), also while learning
+        (RLS then sees them as part of the total input).
+
+    Raises
+    ------
+    TypeError
+        Arguments of the wrong class.
+    ValueError
+        Naming the argument or field (unknown condition or population, indices out of range, a
+        perturbation off the dt grid, ``split_inputs`` with ``spikes_only``), before the run.
+    DivergenceError
+        If the activity blows up (with :func:`~tutorial_lib.balanced.advice`).
     """
     check_type("net", net, BalancedNetwork)
     check_type("rls", rls, (BatchRLS, SharedInputRLS), allow_none=True)
@@ -149,6 +247,10 @@ def run_trial(net: BalancedNetwork, condition: str = "right", rls: BatchRLS | Sh
     p = net.params
     if not isinstance(condition, str) or condition not in CONDITIONS:
         raise ValueError(f"condition must be one of {CONDITIONS} (got {condition!r})")
+    if split_inputs and spikes_only:
+        raise ValueError("split_inputs needs a record of the inputs: it cannot go with spikes_only=True")
+    rec = _record_index(net, record, spikes_only)
+    perturbations = resolve_perturbations(net, perturbations)
     if rng is None:
         rng = _trial_rng(p, TRAIN if rls is not None else TEST, 0 if loop is None else loop, condition)
     external = net.ffwd_spikes(condition, rng)
@@ -158,8 +260,9 @@ def run_trial(net: BalancedNetwork, condition: str = "right", rls: BatchRLS | Sh
                                                  w_max=w_max)
     try:
         run = simulate(lif, p.t_end, rng=rng, stimulus=net.stimulus[condition],
-                       stim_window=(p.stim_on, p.stim_off), record=net.recorded, record_every=p.record_every,
-                       learning=learning, external=external, max_rate=p.max_rate)
+                       stim_window=(p.stim_on, p.stim_off), record=rec, record_every=p.record_every,
+                       learning=learning, external=external, max_rate=p.max_rate, perturbations=perturbations,
+                       plastic_groups=_plastic_groups(net) if split_inputs else None)
     except DivergenceError as err:
         # without RLS: a test trial of a trained network, or a run of the untrained one
         phase = "learning" if rls is not None else ("test" if np.any(net.w != net.w0) else "untrained")
@@ -168,13 +271,19 @@ def run_trial(net: BalancedNetwork, condition: str = "right", rls: BatchRLS | Sh
     finally:
         if rls is not None:  # keep what was learned, even if the run stopped
             net.w[...] = lif.plastic.w
-    R = net.n_trained
-    total_input = run.total_input[:, :R]
+    total_input = run.total_input[:, _columns(rec, net.trained)]  # the trained neurons, in their order
     binned = window_average(run.t, total_input, p.learn_times, p.score_window, p.stim_off, p.t_end)
     target = net.targets[condition]
     corr = score_correlation(binned, target)
     return Trial(condition, p.learn_times, binned, target, corr, run.spike_times, run.spike_neurons,
-                 net.recorded, run.errors, run if keep_run else None, p.N, p.t_end)
+                 rec, run.errors, run if keep_run and not spikes_only else None, p.N, p.t_end, tuple(perturbations))
+
+
+def _columns(rec: np.ndarray, neurons: np.ndarray) -> np.ndarray:
+    """The column of each of ``neurons`` in ``rec`` (its first occurrence); all must be there."""
+    col = np.full(int(max(rec.max(), neurons.max())) + 1, -1, dtype=np.int64)
+    col[rec[::-1]] = np.arange(rec.shape[0] - 1, -1, -1)
+    return col[neurons]
 
 
 @dataclass
@@ -184,7 +293,8 @@ class TestResult:
     ``binned`` (trials, bins, trained neurons) the windowed inputs of each
     trial; ``corr`` (trials, neurons) their correlations with ``target``;
     ``corr_avg`` (neurons,) the correlation of the trial-averaged input.
-    ``trials`` keeps the first ``keep_runs`` trials with their full records.
+    ``trials`` keeps the first ``keep_runs`` trials with their full records, or, from
+    ``evaluate(spikes_only=True)``, every trial with its spikes only (``run`` None).
     """
 
     condition: str
@@ -221,25 +331,38 @@ class TestResult:
 
 
 def evaluate(net: BalancedNetwork, n_trials: int = 5, condition: str = "right",
-             keep_runs: int = 1, progress: bool = False) -> TestResult:
+             keep_runs: int = 1, progress: bool = False, *, record=None, spikes_only: bool = False,
+             split_inputs: bool = False, perturbations=None) -> TestResult:
     """Run ``n_trials`` trials of ``condition`` without learning (test trial ``k`` always uses the same
     random stream, so repeated tests differ only through the weights); ``progress``: a progress bar.
 
-    Raises TypeError or ValueError, naming the argument, for bad arguments."""
+    ``record``, ``split_inputs`` and ``perturbations`` are passed to every :func:`run_trial` (the same
+    perturbations in every trial). ``spikes_only``: keep every trial, spikes only (``keep_runs`` is
+    then ignored): at most about 4 MB per trial at full scale (5000 neurons at the balance rates,
+    7.5 and 13.5 Hz, for 3 s: 2.5 MB at 16 bytes a spike; plus 1.5 MB of binned inputs of the 1824
+    trained neurons), so 20 test trials take under 0.1 GB. While a trial runs, the engine records
+    the trained neurons' inputs for the score (0.2 GB at full scale), dropped after binning.
+
+    Raises TypeError or ValueError, naming the argument, for bad arguments (before the first trial)."""
     check_type("net", net, BalancedNetwork)
     n_trials = check_int("n_trials", n_trials, lo=1, hi=1000, what="test trials")
     keep_runs = check_int("keep_runs", keep_runs, lo=0, what="test trials whose full record is kept")
     if not isinstance(condition, str) or condition not in CONDITIONS:
         raise ValueError(f"condition must be one of {CONDITIONS} (got {condition!r})")
+    if split_inputs and spikes_only:
+        raise ValueError("split_inputs needs a record of the inputs: it cannot go with spikes_only=True")
+    _record_index(net, record, spikes_only)  # checked once, before any trial
+    perturbations = resolve_perturbations(net, perturbations)
     trial_ids = range(n_trials)
     if progress:
         from tqdm.auto import tqdm
 
         trial_ids = tqdm(trial_ids, desc=f"test trials (lick {condition})", unit="trial")
-    trials = [run_trial(net, condition, loop=k, keep_run=k < keep_runs) for k in trial_ids]
+    trials = [run_trial(net, condition, loop=k, keep_run=k < keep_runs, record=record, spikes_only=spikes_only,
+                        split_inputs=split_inputs, perturbations=perturbations) for k in trial_ids]
     binned = np.stack([tr.binned for tr in trials])
     target = trials[0].target
     corr = np.stack([tr.corr for tr in trials])
     corr_avg = score_correlation(binned.mean(axis=0), target)
-    kept = [tr for tr in trials if tr.run is not None]
+    kept = trials if spikes_only else [tr for tr in trials if tr.run is not None]
     return TestResult(condition, trials[0].bin_t, binned, target, corr, corr_avg, kept)

@@ -1,0 +1,51 @@
+"""Part 4: perturbations of the balanced network, with neurons named by population.
+
+A :class:`~tutorial_lib.spiking.Perturbation` adds a current to a set of neurons between two times;
+here its ``neurons`` may also be a population name of :func:`~tutorial_lib.balanced.populations`
+(``"E"``, ``"I"``, ``"all"``; for a trained network also ``"trained"`` and ``"untrained E"``).
+:func:`~tutorial_lib.balanced.simulate_static`, :func:`~tutorial_lib.balanced.run_trial` (with or
+without learning) and :func:`~tutorial_lib.balanced.evaluate` take them.
+
+Example: excite every I cell by 0.5 between 1500 and 2500 ms (the test of an inhibition-stabilised
+network), and silence the trained cells in the same window::
+
+    >>> from tutorial_lib.balanced import Perturbation
+    >>> excite_i = Perturbation("I", current=0.5, start=1500.0, stop=2500.0)
+    >>> silence = Perturbation("trained", current=-100.0, start=1500.0, stop=2500.0)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..spiking import Perturbation, _pack_perturbations
+
+__all__ = ["Perturbation", "resolve_perturbations"]
+
+
+def resolve_perturbations(net, perturbations) -> list:
+    """``perturbations`` (None, one :class:`Perturbation` or a sequence) as a list with indices only.
+
+    Population names are replaced by their indices in ``net`` (:func:`populations`); indices are
+    checked against the network, times against its dt grid. Raises ValueError naming the field
+    (unknown population, index out of range, a time off the grid) and TypeError for an entry that is not a Perturbation, before any simulation.
+    """
+    from .network import populations  # network builds on static, which uses this module
+
+    if perturbations is None:
+        return []
+    if isinstance(perturbations, Perturbation):
+        perturbations = [perturbations]
+    pops = populations(net)
+    N = net.params.N
+    out = []
+    for k, pert in enumerate(perturbations):
+        if not isinstance(pert, Perturbation):
+            raise TypeError(f"perturbations[{k}] must be a Perturbation (got {type(pert).__name__})")
+        pert = pert.resolve(pops)
+        if pert.neurons.size and int(np.max(pert.neurons)) >= N:
+            raise ValueError(f"perturbations[{k}].neurons must be neuron indices in [0, {N - 1}] "
+                             f"(got {int(np.max(pert.neurons))})")
+        out.append(pert)
+    _pack_perturbations(out, N, net.params.dt, 1)  # times on the dt grid, checked here, before any run
+    return out
