@@ -21,6 +21,7 @@ import typing
 from dataclasses import fields, replace
 
 import numpy as np
+import ipywidgets as widgets
 import pytest
 
 from tutorial_lib import BalancedParams, DivergenceError, RateParams, SpikingParams
@@ -660,7 +661,7 @@ def test_a_dashboard_refuses_arguments_of_the_wrong_kind(no_simulation):
 
 
 def test_a_control_for_no_field_is_shown_as_an_error_not_raised():
-    control = dashboard.Control("not_a_field", dashboard.widgets.IntSlider(value=1))
+    control = dashboard.Control("not_a_field", widgets.IntSlider(value=1))
     dash = dashboard.TrainingDashboard("t", [control], TINY[RateParams], train=rate.train,
                                        preview=lambda q: rate.run_trial(rate.build_network(q)),
                                        figure=dashboard.RateLiveFigure())

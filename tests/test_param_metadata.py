@@ -7,6 +7,7 @@ import random
 import re
 from dataclasses import fields, replace
 
+import ipywidgets as widgets
 import pytest
 
 from tutorial_lib import BalancedParams, RateParams, SpikingParams, cli, dashboard
@@ -76,7 +77,7 @@ def _dash(cls):
 
 
 def _wbounds(w):
-    if isinstance(w, dashboard.widgets.FloatLogSlider):
+    if isinstance(w, widgets.FloatLogSlider):
         return 10.0 ** w.min, 10.0 ** w.max
     return w.min, w.max
 
@@ -145,9 +146,9 @@ def test_no_invalid_combination_is_reachable_by_moving_sliders_in_any_order(cls)
         for _ in range(150):
             c = rng.choice(sliders)
             w = c.widget
-            if isinstance(w, dashboard.widgets.FloatLogSlider):
+            if isinstance(w, widgets.FloatLogSlider):
                 w.value = 10.0 ** rng.uniform(w.min, w.max)
-            elif isinstance(w, dashboard.widgets.IntSlider):
+            elif isinstance(w, widgets.IntSlider):
                 w.value = rng.choice([w.min, w.max, rng.randint(w.min, w.max)])
             else:
                 w.value = rng.choice([w.min, w.max, rng.uniform(w.min, w.max)])
@@ -186,8 +187,8 @@ def test_every_slider_value_can_be_typed_into_its_readout(cls):
     # typed where arrow keys on a focused slider move the notebook's cell selection instead (Notebook 7)
     for c in _dash(cls).controls.values():
         w = c.widget
-        if isinstance(w, (dashboard.widgets.IntSlider, dashboard.widgets.FloatSlider,
-                          dashboard.widgets.FloatLogSlider)):
+        if isinstance(w, (widgets.IntSlider, widgets.FloatSlider,
+                          widgets.FloatLogSlider)):
             assert w.readout and not w.disabled, c.field
         else:  # the seed: a text box; the feedforward switch: a checkbox
-            assert isinstance(w, (dashboard.widgets.BoundedIntText, dashboard.widgets.Checkbox)), c.field
+            assert isinstance(w, (widgets.BoundedIntText, widgets.Checkbox)), c.field

@@ -15,6 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import ipywidgets as widgets
 import pytest
 
 from tutorial_lib import BalancedParams, DivergenceError, RateParams, SpikingParams
@@ -114,7 +115,7 @@ def test_every_suggested_value_is_accepted_settable_and_runs(nb, words, base, va
                     c = d.controls[name]
                     shown = getattr(p, "n_inputs", value) if name == "K" else value
                     lo, hi = ((10 ** c.widget.min, 10 ** c.widget.max)
-                              if isinstance(c.widget, dashboard.widgets.FloatLogSlider)
+                              if isinstance(c.widget, widgets.FloatLogSlider)
                               else (getattr(c.widget, "min", shown), getattr(c.widget, "max", shown)))
                     assert lo - 1e-9 <= shown <= hi + 1e-9, \
                         f"{name} = {value}: the slider runs {lo:g} to {hi:g}"
@@ -127,7 +128,7 @@ def test_every_suggested_value_is_accepted_settable_and_runs(nb, words, base, va
             finally:
                 for f, v in start.items():
                     w = d.controls[f].widget
-                    if hasattr(w, "min") and not isinstance(w, dashboard.widgets.FloatLogSlider):
+                    if hasattr(w, "min") and not isinstance(w, widgets.FloatLogSlider):
                         w.min, w.max = min(w.min, v), max(w.max, v)
                 for f in ("L", "n_trained", *start):  # L first: n_trained's minimum follows it
                     if f in start:
