@@ -1,5 +1,9 @@
 r"""Command line: ``rls-tutorial <part> [--param value ...]`` (also ``python -m tutorial_lib``).
 
+Why one module of about 850 lines: one entry point whose flags are generated from the parameters'
+metadata; most of its length is Part 3's run with checkpoints, resume, signals and atomic saves,
+written as named stages of one class, which must agree with each other line by line.
+
 Every field of a part's parameter dataclass is a flag (``--n-trained``,
 ``--inh-weight-ratio``, ``--ffwd/--no-ffwd``, ...); ``--config FILE`` reads
 field values from a JSON file and flags override it::

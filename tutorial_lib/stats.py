@@ -1,5 +1,8 @@
 r"""Spike-train statistics: counts in windows, Fano factors, ISI CVs, choice selectivity.
 
+Why one module of about 750 lines: a handful of short functions, each with its equation, its
+conventions (window edges, ddof, what is NaN) and an example; most lines are documentation.
+
 Plain NumPy and SciPy on arrays (spike times in ms, neuron indices), so any
 part can use them; nothing here knows about a network. Part 4 asks whether the
 trained balanced network still looks like cortex: irregular (ISI CV near 1),
