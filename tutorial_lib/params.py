@@ -121,15 +121,17 @@ def check_real(
         or (hi is not None and (v >= hi if hi_open else v > hi))
     )
     if bad:
-        if lo is not None and hi is not None:
-            rng = ("(" if lo_open else "[") + f"{_fmt(lo)}, {_fmt(hi)}" + (")" if hi_open else "]")
-            msg = f"{label} must be in {rng}"
-        elif lo is not None:
-            msg = f"{label} must be {'>' if lo_open else '>='} {_fmt(lo)}"
-        else:
-            msg = f"{label} must be {'<' if hi_open else '<='} {_fmt(hi)}"
-        raise ValueError(f"{msg} (got {value!r})")
+        raise ValueError(f"{_must_be(label, lo, hi, lo_open, hi_open, _fmt)} (got {value!r})")
     return v
+
+
+def _must_be(label: str, lo, hi, lo_open: bool = False, hi_open: bool = False, fmt=str) -> str:
+    """``"<label> must be in [lo, hi]"`` (or ``>= lo`` / ``<= hi``, with open ends as ``(`` ``>``)."""
+    if lo is not None and hi is not None:
+        return f"{label} must be in {'(' if lo_open else '['}{fmt(lo)}, {fmt(hi)}{')' if hi_open else ']'}"
+    if lo is not None:
+        return f"{label} must be {'>' if lo_open else '>='} {fmt(lo)}"
+    return f"{label} must be {'<' if hi_open else '<='} {fmt(hi)}"
 
 
 def check_int(name: str, value, *, lo: int | None = None, hi: int | None = None, what: str = "") -> int:
@@ -149,13 +151,7 @@ def check_int(name: str, value, *, lo: int | None = None, hi: int | None = None,
             raise ValueError(f"{label} must be a whole number (got {value!r})")
     v = int(value)
     if (lo is not None and v < lo) or (hi is not None and v > hi):
-        if lo is not None and hi is not None:
-            msg = f"{label} must be in [{lo}, {hi}]"
-        elif lo is not None:
-            msg = f"{label} must be >= {lo}"
-        else:
-            msg = f"{label} must be <= {hi}"
-        raise ValueError(f"{msg} (got {value!r})")
+        raise ValueError(f"{_must_be(label, lo, hi)} (got {value!r})")
     return v
 
 

@@ -390,11 +390,7 @@ class TrainResult(TrainResultBase):
         """A trial of the trained network without learning.
 
         Raises :class:`DivergenceError` (``phase="test"``) if the rates blow up."""
-        try:
-            return run_trial(self.network.copy())
-        except DivergenceError as err:
-            err.annotate(phase="test")
-            raise err.annotate(advice=advice(err))
+        return self._test_trial(run_trial, advice)
 
 
 def train(params: RateParams | RateNetwork | None = None, *, n_loops: int | None = None, callback=None,

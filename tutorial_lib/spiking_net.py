@@ -298,11 +298,7 @@ class TrainResult(TrainResultBase):
 
         Raises :class:`~tutorial_lib.training.DivergenceError` (``phase="test"``) if the activity blows up."""
         trial = check_int("trial", trial, lo=0, what="noise realisation")
-        try:
-            return run_trial(self.network.copy(), loop=trial)
-        except DivergenceError as err:
-            err.annotate(phase="test")
-            raise err.annotate(advice=advice(err))
+        return self._test_trial(run_trial, advice, loop=trial)
 
 
 def train(params: SpikingParams | SpikingNetwork | None = None, *, n_loops: int | None = None, callback=None,

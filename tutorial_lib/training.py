@@ -244,6 +244,15 @@ class TrainResultBase:
         """The weight change W - W0."""
         return self.network.W - self.W0
 
+    def _test_trial(self, run_trial, advice, **kwargs):
+        """``run_trial(copy of the network, **kwargs)`` without learning, for the parts' ``test()``: a
+        :class:`DivergenceError` is marked ``phase="test"`` and given the part's ``advice``."""
+        try:
+            return run_trial(self.network.copy(), **kwargs)
+        except DivergenceError as err:
+            err.annotate(phase="test")
+            raise err.annotate(advice=advice(err))
+
 
 @dataclass
 class LoopOutcome:
