@@ -51,7 +51,7 @@ class RateLiveFigure(LiveFigure):
         self.score0 = np.array([preview.score], dtype=float)  # loop 0 at x = 0: where training starts from
         (self.score_line,) = self.score_ax.plot([0], np.clip(1.0 - self.score0, self.FLOOR, 2.0), "o-", ms=3,
                                                 color="k")
-        for ax in fig.axes[: self.n_show]:
+        for ax in fig.axes[: len(neurons)]:  # the trace panels (fewer than n_show if fewer are trained)
             lo = min(np.nanmin(preview.u[:, neurons]), -0.2)
             hi = max(np.nanmax(preview.u[:, neurons]), preview.target[:, neurons].max()) + 0.3
             ax.set_ylim(max(lo, -3), min(hi, 6))
