@@ -131,40 +131,8 @@ def jupyter_lab(tmp_path_factory):
                 cell.outputs, cell.execution_count = [], None
         nb.metadata.pop("widgets", None)
         nbformat.write(nb, path)
-    env = _jupyter_env(tmp)
-    config = Path(env["JUPYTER_CONFIG_DIR"])
-    (config / "labconfig").mkdir()
-    (config / "labconfig" / "page_config.json").write_text(json.dumps(
-        {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}))
-    settings = config / "lab" / "user-settings" / "@jupyterlab" / "notebook-extension"
-    settings.mkdir(parents=True)  # every cell attached to the page, so every output is there to check
-    (settings / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
-    token = secrets.token_hex(16)
-    port = _free_port()
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log_path = ARTIFACTS / f"jupyterlab{WORKER}.log"
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
-             "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-             f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-             "--LabApp.expose_app_in_browser=True"],
-            cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
-        base = f"http://127.0.0.1:{port}"
-
-        direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via a proxy
-
-        def up():
-            with direct.open(f"{base}/api/status?token={token}", timeout=2) as r:
-                return r.status == 200
-
-        try:
-            _wait_for("JupyterLab", up, proc, log_path)
-            record("jupyterlab_start", round(time.monotonic() - t0, 1))
-            yield base, token
-        finally:
-            _stop(proc)
-            record("jupyterlab_module_total", round(time.monotonic() - t0, 1))
+    yield from _jupyter_server("JupyterLab", "jupyterlab", "jupyterlab", root, tmp, t0,
+                               "--LabApp.expose_app_in_browser=True")
 
 
 @pytest.fixture(scope="module")
@@ -233,36 +201,42 @@ def notebook7(tmp_path_factory):
     nb.cells = [nbformat.v4.new_code_cell(
         f"from tutorial_lib.dashboard import {p.dashboard}\n{p.dashboard}()") for p in lecture.PAGES]
     nbformat.write(nb, root / "dashboards.ipynb")
+    yield from _jupyter_server("Notebook 7", "notebook", "notebook7", root, tmp, t0,
+                               "--JupyterNotebookApp.expose_app_in_browser=True")
+
+
+def _jupyter_server(what: str, module: str, name: str, root: Path, tmp: Path, t0: float, expose: str):
+    """Start ``python -m <module>`` (JupyterLab or Notebook 7) on ``root`` with a token, no news pop-up and
+    every cell attached to the page; yield ``(base URL, token)`` once it answers; stop it by its PID."""
     env = _jupyter_env(tmp)
     config = Path(env["JUPYTER_CONFIG_DIR"])
     (config / "labconfig").mkdir()
     (config / "labconfig" / "page_config.json").write_text(json.dumps(
         {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}))
     settings = config / "lab" / "user-settings" / "@jupyterlab" / "notebook-extension"
-    settings.mkdir(parents=True)  # every cell attached to the page, so every dashboard is there to measure
+    settings.mkdir(parents=True)  # every cell attached to the page, so every output is there to check
     (settings / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
     token = secrets.token_hex(16)
     port = _free_port()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log_path = ARTIFACTS / f"notebook7{WORKER}.log"
+    log_path = ARTIFACTS / f"{name}{WORKER}.log"
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "notebook", "--no-browser", "--allow-root",
+            [sys.executable, "-m", module, "--no-browser", "--allow-root",
              "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-             f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-             "--JupyterNotebookApp.expose_app_in_browser=True"],
+             f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", expose],
             cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
-        direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via a proxy
 
         def up():
             with direct.open(f"{base}/api/status?token={token}", timeout=2) as r:
                 return r.status == 200
 
         try:
-            _wait_for("Notebook 7", up, proc, log_path)
-            record("notebook7_start", round(time.monotonic() - t0, 1))
+            _wait_for(what, up, proc, log_path)
+            record(f"{name}_start", round(time.monotonic() - t0, 1))
             yield base, token
         finally:
             _stop(proc)
-            record("notebook7_module_total", round(time.monotonic() - t0, 1))
+            record(f"{name}_module_total", round(time.monotonic() - t0, 1))
