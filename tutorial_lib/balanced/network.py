@@ -134,11 +134,13 @@ class BalancedNetwork:
         return np.concatenate(times), np.concatenate(sources)
 
     def test(self, n_trials: int = 5, condition: str = "right", keep_runs: int = 1,
-             progress: bool = False) -> "TestResult":
-        """Test trials without learning; see :func:`~tutorial_lib.balanced.evaluate`."""
+             progress: bool = False, **options) -> "TestResult":
+        """Test trials without learning; see :func:`~tutorial_lib.balanced.evaluate`, which also takes
+        the ``options`` (``record``, ``spikes_only``, ``split_inputs``, ``perturbations``)."""
         from .trials import evaluate  # trials builds on this module
 
-        return evaluate(self, n_trials=n_trials, condition=condition, keep_runs=keep_runs, progress=progress)
+        return evaluate(self, n_trials=n_trials, condition=condition, keep_runs=keep_runs, progress=progress,
+                        **options)
 
 
 def build_network(params: BalancedParams | None = None, data: ALMData | None = None, *,

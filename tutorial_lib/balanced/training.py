@@ -76,10 +76,11 @@ class TrainResult:
         return self.scores.shape[0]
 
     def test(self, n_trials: int = 5, condition: str = "right", keep_runs: int = 1,
-             progress: bool = False) -> TestResult:
-        """Test trials of the trained network without learning; see :func:`evaluate`."""
+             progress: bool = False, **options) -> TestResult:
+        """Test trials of the trained network without learning; see :func:`evaluate`, which also takes
+        the ``options`` (``record``, ``spikes_only``, ``split_inputs``, ``perturbations``)."""
         return evaluate(self.network, n_trials=n_trials, condition=condition, keep_runs=keep_runs,
-                        progress=progress)
+                        progress=progress, **options)
 
     def save(self, path, include_rls: bool = True):
         """Save to ``path`` (see :func:`~tutorial_lib.balanced.save`)."""
