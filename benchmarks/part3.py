@@ -177,6 +177,5 @@ def bench_part3_rls(n: int = 1824, L: int = 20, n_ffwd: int = 300, repeat: int =
 
 if __name__ == "__main__":  # python -m benchmarks.part3 [n_loops]: the loop benchmark, rows as JSON
     import json
-    import sys
 
     print(json.dumps(_loop_rows(n_loops=int(sys.argv[1]) if len(sys.argv) > 1 else 2)))

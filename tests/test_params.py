@@ -273,16 +273,6 @@ def test_part1_targets_must_stay_below_max_rate():
     assert RateParams(target_amplitude=-998.9).target_amplitude == -998.9
 
 
-def test_far_from_default_names_only_values_far_above_their_default():
-    from tutorial_lib.params import far_from_default
-
-    p = SpikingParams(noise=21.0, stim_std=5.0, error_noise=3.0)
-    assert far_from_default(p, ("noise", "stim_std", "error_noise", "mu")) == \
-        " noise = 21 is far above its default 2: lower it."
-    assert far_from_default(SpikingParams(), ("noise", "stim_std", "target_amplitude")) == ""
-    assert far_from_default(BalancedParams(inh_weight_ratio=None), ("inh_weight_ratio",)) == ""
-
-
 def test_a_bad_memory_limit_in_the_environment_is_ignored(monkeypatch):
     monkeypatch.setenv("TUTORIAL_MEMORY_GB", "lots")
     assert 0 < memory_limit() < math.inf

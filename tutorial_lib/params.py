@@ -200,23 +200,6 @@ def check_train_args(n_loops=None, callback=None, stop=None) -> int | None:
     return n_loops
 
 
-def far_from_default(params, names, factor: float = 10.0) -> str:
-    """Advice naming those of ``names`` whose value is more than ``factor`` times its default in
-    magnitude (e.g. ``noise = 1e+12 is far above its default 2: lower it.``), or "" if none is.
-
-    For the advice of a :class:`~tutorial_lib.training.DivergenceError`: a drive
-    parameter set far too high is then named, not only the usual suspects.
-    """
-    defaults = {f.name: f.default for f in fields(params)}
-    out = []
-    for name in names:
-        v, d = getattr(params, name), defaults[name]
-        if v is None or d is None or d == 0 or abs(v) <= factor * abs(d):
-            continue
-        out.append(f" {name} = {v:g} is far above its default {d:g}: lower it.")
-    return "".join(out)
-
-
 def count_from_fraction(fraction: float, n: int) -> int:
     """``fraction * n`` rounded to the nearest integer, halves up: THE rule of every derived count.
 

@@ -138,7 +138,7 @@ def plot_weights_hist(W, sigma=None, ax=None, bins=40):
     if sigma is not None:
         x = np.linspace(-4 * sigma, 4 * sigma, 200)
         ax.plot(x, np.exp(-0.5 * (x / sigma) ** 2) / (sigma * np.sqrt(2 * np.pi)), "k",
-                label=rf"$\mathcal{{N}}(0, \sigma^2)$" + "\n" + rf"$\sigma$ = {sigma:g}")
+                label=r"$\mathcal{N}(0, \sigma^2)$" + "\n" + rf"$\sigma$ = {sigma:g}")
         ax.legend(loc="upper left")
     ax.set_xlabel(r"weight $W_{ij}$ (a.u.)")
     ax.set_ylabel("probability density")

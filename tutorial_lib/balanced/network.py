@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy as _copy
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,6 +23,9 @@ from .plastic import (FFWD_GRID_MS, choose_plastic_inputs, ffwd_rate_process, in
 from .static import StaticNetwork, StaticRun, simulate_static, static_network
 from .streams import PLASTIC, TASK
 from .targets import match_rates, select_alm, window_targets
+
+if TYPE_CHECKING:  # annotations only: that module builds on this one
+    from .trials import TestResult
 
 __all__ = [
     "N_EXAMPLES",
@@ -134,7 +138,7 @@ class BalancedNetwork:
         return np.concatenate(times), np.concatenate(sources)
 
     def test(self, n_trials: int = 5, condition: str = "right", keep_runs: int = 1,
-             progress: bool = False, **options) -> "TestResult":
+             progress: bool = False, **options) -> TestResult:
         """Test trials without learning; see :func:`~tutorial_lib.balanced.evaluate`, which also takes
         the ``options`` (``record``, ``spikes_only``, ``split_inputs``, ``perturbations``)."""
         from .trials import evaluate  # trials builds on this module

@@ -19,6 +19,7 @@ References
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -28,6 +29,9 @@ from ..rls import BatchRLS, SharedInputRLS
 from ..training import DivergenceError
 from .advice import advice
 from .static import SETTLE_MS
+
+if TYPE_CHECKING:  # annotations only: that module builds on this one
+    from .network import BalancedNetwork
 
 __all__ = [
     "FFWD_GRID_MS",
