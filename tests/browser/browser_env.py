@@ -1,5 +1,6 @@
 """Paths, browser settings and the timings table shared by the browser tests."""
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -21,3 +22,29 @@ def record(name: str, value) -> None:
     TIMINGS[name] = value
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / f"timings{WORKER}.json").write_text(json.dumps(TIMINGS, indent=1))
+
+
+@contextlib.contextmanager
+def browser_page(browser, name: str, failed_shot: str, viewport: dict, timeout_ms: int = 30_000, on_close=None):
+    """A page in a fresh browser context: yields ``(page, timings)``.
+
+    If the body fails, a full-page screenshot goes to ``ARTIFACTS/<failed_shot>-FAILED.png`` first;
+    whatever happens, ``timings`` is recorded under ``name``, ``on_close(page)`` runs (its errors
+    ignored) and the context is closed.
+    """
+    context = browser.new_context(viewport=viewport)
+    page = context.new_page()
+    page.set_default_timeout(timeout_ms)
+    timings: dict[str, object] = {}
+    try:
+        yield page, timings
+    except Exception:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"{failed_shot}-FAILED.png"), full_page=True)
+        raise
+    finally:
+        record(name, timings)
+        if on_close is not None:
+            with contextlib.suppress(Exception):
+                on_close(page)
+        context.close()

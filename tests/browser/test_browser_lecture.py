@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from browser_env import ARTIFACTS, ROOT, record
+from browser_env import ARTIFACTS, ROOT, browser_page
 from dashboard_checks import Dashboard, find_dashboards
 
 from tutorial_lib import lecture
@@ -40,11 +40,8 @@ def test_every_listed_dashboard_exists():
 @pytest.mark.parametrize("page_info", lecture.PAGES, ids=lambda p: p.name)
 def test_lecture_page_shows_a_working_dashboard_in_large_type(page_info, voila_lecture, browser):
     t0 = time.monotonic()
-    context = browser.new_context(viewport={"width": 1920, "height": 1080})
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    timings: dict[str, object] = {}
-    try:
+    with browser_page(browser, f"voila {page_info.name}", f"lecture-{page_info.name}",
+                      {"width": 1920, "height": 1080}) as (page, timings):
         page.goto(f"{voila_lecture}/voila/render/{page_info.name}.ipynb", timeout=PAGE_LOAD_TIMEOUT * 1000)
         dashboards = find_dashboards(page)
         dashboards.first.wait_for(timeout=PAGE_LOAD_TIMEOUT * 1000)
@@ -64,13 +61,6 @@ def test_lecture_page_shows_a_working_dashboard_in_large_type(page_info, voila_l
         timings.update(_check_projector_layout(page, dash))
         page.screenshot(path=str(ARTIFACTS / f"lecture-{page_info.name}-page.png"))
         timings["total_s"] = round(time.monotonic() - t0, 1)
-    except Exception:
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / f"lecture-{page_info.name}-FAILED.png"), full_page=True)
-        raise
-    finally:
-        record(f"voila {page_info.name}", timings)
-        context.close()
 
 
 # The figure's box, its PNG's width, and whether anything of the page sticks out of the 1920 x 1080 window.
@@ -116,10 +106,8 @@ def test_lecture_page_offline_shows_no_traceback_and_names_its_data(page_info, v
     """Without the recordings and without network: every page opens, with no traceback and no error
     output; the Part 3 page says, in one status line and its heading, that the data are synthetic."""
     t0 = time.monotonic()
-    context = browser.new_context(viewport={"width": 1920, "height": 1080})
-    page = context.new_page()
-    timings: dict[str, object] = {}
-    try:
+    with browser_page(browser, f"voila offline {page_info.name}", f"lecture-offline-{page_info.name}",
+                      {"width": 1920, "height": 1080}) as (page, timings):
         page.goto(f"{voila_lecture_offline}/voila/render/{page_info.name}.ipynb",
                   timeout=PAGE_LOAD_TIMEOUT * 1000)
         find_dashboards(page).first.wait_for(timeout=PAGE_LOAD_TIMEOUT * 1000)
@@ -134,10 +122,3 @@ def test_lecture_page_offline_shows_no_traceback_and_names_its_data(page_info, v
                 "the Part 3 page must say in one line that it uses synthetic data"
             assert "SYNTHETIC" in page.locator(".rls-lecture-title").inner_text()
         page.screenshot(path=str(ARTIFACTS / f"lecture-offline-{page_info.name}.png"))
-    except Exception:
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / f"lecture-offline-{page_info.name}-FAILED.png"), full_page=True)
-        raise
-    finally:
-        record(f"voila offline {page_info.name}", timings)
-        context.close()

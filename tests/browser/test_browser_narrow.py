@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from browser_env import ARTIFACTS, record
+from browser_env import ARTIFACTS, browser_page
 from dashboard_checks import find_dashboards
 
 from tutorial_lib import lecture
@@ -46,11 +46,8 @@ _MEASURE = """(dash) => {
 def test_every_dashboard_fits_a_1000px_notebook7_window(notebook7, browser):
     base, token = notebook7
     t0 = time.monotonic()
-    context = browser.new_context(viewport={"width": WIDTH, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    timings: dict[str, object] = {}
-    try:
+    with browser_page(browser, f"notebook7 {WIDTH}px", f"notebook7-{WIDTH}px",
+                      {"width": WIDTH, "height": 900}) as (page, timings):
         page.goto(f"{base}/notebooks/dashboards.ipynb?token={token}")
         page.wait_for_function("() => window.jupyterapp && window.jupyterapp.commands"
                                ".hasCommand('notebook:run-all-cells')", timeout=60_000)
@@ -91,10 +88,3 @@ def test_every_dashboard_fits_a_1000px_notebook7_window(notebook7, browser):
             dashboards.nth(k).screenshot(path=str(ARTIFACTS / f"notebook7-{WIDTH}px-{p.dashboard}.png"))
         assert not problems, "; ".join(problems)
         timings["total_s"] = round(time.monotonic() - t0, 1)
-    except Exception:
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / f"notebook7-{WIDTH}px-FAILED.png"), full_page=True)
-        raise
-    finally:
-        record(f"notebook7 {WIDTH}px", timings)
-        context.close()

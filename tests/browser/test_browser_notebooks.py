@@ -17,13 +17,12 @@ For each notebook in notebooks/ (so parts 2 and 3 are covered once they exist):
 
 from __future__ import annotations
 
-import contextlib
 import re
 import time
 from pathlib import Path
 
 import pytest
-from browser_env import ARTIFACTS, ROOT, record
+from browser_env import ARTIFACTS, ROOT, browser_page
 from dashboard_checks import Dashboard, find_dashboards
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -125,11 +124,9 @@ def test_notebook_runs_and_its_dashboards_work_in_jupyterlab(path: Path, jupyter
     base, token = jupyter_lab
     name = path.name
     t0 = time.monotonic()
-    context = browser.new_context(viewport={"width": 1600, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    timings: dict[str, object] = {}
-    try:
+    # on_close frees the kernel (2 cores): the next notebook starts its own
+    with browser_page(browser, f"jupyterlab {name}", path.stem, {"width": 1600, "height": 1000},
+                      on_close=lambda page: page.evaluate(_SHUTDOWN, name)) as (page, timings):
         page.goto(f"{base}/lab/tree/{name}?reset&token={token}")
         state = _wait_summary(page, name, lambda s: s["status"] == "idle", "the kernel is ready", 90)
         page.evaluate("() => window.jupyterapp.shell.collapseLeft()")  # room for the dashboards
@@ -165,12 +162,3 @@ def test_notebook_runs_and_its_dashboards_work_in_jupyterlab(path: Path, jupyter
             shot = ARTIFACTS / f"{path.stem}-dashboard{k + 1}.png"
             timings[f"dashboard{k + 1}"] = {**dash.check_slider_train_and_figure(shot), **dash.check_stop()}
         timings["total_s"] = round(time.monotonic() - t0, 1)
-    except Exception:
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / f"{path.stem}-FAILED.png"), full_page=True)
-        raise
-    finally:
-        record(f"jupyterlab {name}", timings)
-        with contextlib.suppress(Exception):  # free the kernel (2 cores): the next notebook starts its own
-            page.evaluate(_SHUTDOWN, name)
-        context.close()
