@@ -322,3 +322,69 @@ def test_the_test_methods_pass_the_options_on_to_evaluate(net):
     np.testing.assert_array_equal(got.binned, want.binned)
     with pytest.raises(TypeError):
         net.test(2, "right", recrod="all")  # a misspelt option is not swallowed
+
+
+# --- the paradoxical response: balance equations against a two-population rate model --------------
+
+def _two_population_rates(A, mu, gain, tau=(10.0, 5.0), T=3000.0, dt=0.05):
+    """Steady state of ``tau_a dr_a/dt = -r_a + gain [mu_a + sum_b A_ab r_b]_+`` (r in spikes/ms),
+    by Euler integration from rest: an independent check of the algebra, not a copy of it."""
+    r = np.zeros(2)
+    tau = np.asarray(tau)
+    for _ in range(int(T / dt)):
+        r = r + dt / tau * (-r + gain * np.maximum(mu + A @ r, 0.0))
+    return r
+
+
+def test_balance_response_is_the_strong_coupling_limit_of_a_rate_model():
+    """A threshold-linear E-I rate model with the network's mean weights: adding drive to the I
+    population lowers the I rate (paradoxical), and the change tends to -A^{-1} delta as K grows,
+    with an error shrinking like 1/sqrt(K)."""
+    from tutorial_lib.balanced import balance_matrix, balance_response
+
+    gain = 0.05  # spikes/ms per unit input: gain * A_EE > 1 at every K here, an ISN
+    errors = []
+    for K in (100, 400, 1600):
+        p = BalancedParams(K=K)
+        A = balance_matrix(p)
+        mu = np.array([p.mu_e, p.mu_i])
+        assert gain * A[0, 0] > 1
+        delta = 0.02 * np.sqrt(K)  # a change of order sqrt(K), like the inputs
+        r0 = _two_population_rates(A, mu, gain)
+        r1 = _two_population_rates(A, mu + np.array([0.0, delta]), gain)
+        assert (r0 > 0).all() and (r1 > 0).all()
+        dr_model = 1000.0 * (r1 - r0)
+        # the model's own linear prediction (both populations above threshold)
+        expected = 1000.0 * np.linalg.solve(np.eye(2) / gain - A, np.array([0.0, delta]))
+        np.testing.assert_allclose(dr_model, expected, rtol=1e-6)
+        assert dr_model[1] < 0, "paradoxical: more drive to I, lower I rate"
+        limit = balance_response(p, delta_i=delta)
+        assert (np.sign(dr_model) == np.sign(limit)).all()
+        errors.append(np.max(np.abs(dr_model - limit) / np.abs(limit)))
+    errors = np.array(errors)
+    assert errors[-1] < 0.25
+    # each 4-fold K halves the error (1/sqrt(K)), within 10 %
+    np.testing.assert_allclose(errors[1:] / errors[:-1], 0.5, rtol=0.1)
+
+
+def test_no_paradoxical_response_without_inhibition_stabilisation():
+    """The same rate model with weak recurrent excitation (gain A_EE < 1): extra drive to the I
+    population raises the I rate. The paradoxical sign is a property of the ISN, not of the algebra."""
+    A = np.array([[0.5, -1.0], [1.0, -1.0]])
+    mu = np.array([1.0, 0.5])
+    gain = 1.0
+    assert gain * A[0, 0] < 1
+    r0 = _two_population_rates(A, mu, gain)
+    r1 = _two_population_rates(A, mu + np.array([0.0, 0.1]), gain)
+    assert (r0 > 0).all() and r1[1] > r0[1]
+
+
+def test_balance_response_is_linear_and_checks_its_input():
+    from tutorial_lib.balanced import balance_response
+
+    p = BalancedParams()
+    np.testing.assert_allclose(balance_response(p, 1.0, 2.0),
+                               balance_response(p, delta_e=1.0) + 2 * balance_response(p, delta_i=1.0))
+    np.testing.assert_array_equal(balance_response(p), [0.0, 0.0])
+    with pytest.raises(ValueError, match="delta_e and delta_i"):
+        balance_response(p, delta_i=float("nan"))

@@ -140,7 +140,8 @@ from .perturbation import Perturbation, resolve_perturbations
 from .plastic import (FFWD_GRID_MS, choose_plastic_inputs, ffwd_rate_process, initial_plastic_weights,
                       make_rls, penalty_matrix, plastic_weight_ratio)
 from .saving import FORMAT_VERSION, block_state, load, save
-from .static import SETTLE_MS, StaticNetwork, StaticRun, balance_rates, simulate_static, static_network
+from .static import (SETTLE_MS, StaticNetwork, StaticRun, balance_matrix, balance_rates, balance_response,
+                     simulate_static, static_network)
 from .targets import match_rates, modulation, modulation_of, select_alm, target_inputs, window_targets
 from .training import LoopRecord, TrainResult, train
 from .trials import TestResult, Trial, evaluate, run_trial
@@ -155,7 +156,9 @@ __all__ = [
     "TestResult",
     "LoopRecord",
     "TrainResult",
+    "balance_matrix",
     "balance_rates",
+    "balance_response",
     "static_network",
     "simulate_static",
     "match_rates",
