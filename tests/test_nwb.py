@@ -244,6 +244,11 @@ def test_units_are_filtered_by_cell_type_rate_and_spikes_and_counted(session):
     np.testing.assert_array_equal(all_types.neuron_ids, [10, 11, 12, 13, 14, 15])  # 16 has no spikes at all
     assert all_types.rates["right"][:, 4].mean() == pytest.approx(30.0, rel=0.1)  # the FS unit
     assert load(path, units_filter={"cell_type": ["FS"]}).neuron_ids.tolist() == [14]
+    by_callable = load(path, units_filter=lambda df: (df["cell_type"] == "Pyr").to_numpy())
+    np.testing.assert_array_equal(by_callable.rates["right"], data.rates["right"])
+    assert by_callable.dropped["by units_filter"] == 1
+    with pytest.raises(ValueError, match="units_filter must return a boolean mask with one entry per unit"):
+        load(path, units_filter=lambda df: df["cell_type"])
 
 
 def test_trial_averaged_rate_counts_spikes_in_the_half_open_boxcar():
@@ -333,7 +338,7 @@ def test_files_that_are_not_nwb_are_named(tmp_path, session):
     (dict(conditions={"right": "x", "left": ["x", "y"]}), ValueError, "for both"),
     (dict(conditions={"right": [], "left": "y"}), ValueError, "non-empty"),
     (dict(trial_filter="hit"), TypeError, "trial_filter must be None"),
-    (dict(units_filter=lambda df: df), TypeError, "units_filter must be None"),
+    (dict(units_filter="Pyr"), TypeError, "units_filter must be None"),
     (dict(condition_column=""), TypeError, "condition_column"),
     (dict(align_to=[[1.0]]), ValueError, "align_to"),
     (dict(obs_intervals="yes"), TypeError, "obs_intervals"),

@@ -270,14 +270,13 @@ def _as_values(name: str, v) -> tuple:
     return vals
 
 
-def _check_filter(name: str, f, allow_callable: bool) -> dict | None:
+def _check_filter(name: str, f, table: str):
     if f is None:
         return None
-    if allow_callable and callable(f):
+    if callable(f):
         return f
     if not isinstance(f, dict) or not f:
-        kinds = "a dict {column: value or values}"
-        kinds += ", a callable on the trials DataFrame" if allow_callable else ""
+        kinds = f"a dict {{column: value or values}} or a callable on the {table} DataFrame"
         raise TypeError(f"{name} must be None, {kinds} (got {type(f).__name__})")
     out = {}
     for col, v in f.items():
@@ -346,8 +345,8 @@ def _check_args(path, condition_column, conditions, align_to, window, trial_filt
         raise TypeError(f"obs_intervals must be True or False (got {obs_intervals!r})")
     if not isinstance(name, str) or not name.strip():
         raise ValueError(f"name must be a non-empty string (what titles call the neurons; got {name!r})")
-    return (conds, align_to, (t0, t1), _check_filter("trial_filter", trial_filter, True),
-            _check_filter("units_filter", units_filter, False))
+    return (conds, align_to, (t0, t1), _check_filter("trial_filter", trial_filter, "trials"),
+            _check_filter("units_filter", units_filter, "units"))
 
 
 def _norm(x):
@@ -370,6 +369,15 @@ def _matches(column, values) -> np.ndarray:
             return False
 
     return np.array([hit(x) for x in column], dtype=bool)
+
+
+def _mask(name: str, result, n: int, what: str) -> np.ndarray:
+    """The result of a filter callable as a boolean mask of length ``n``, or ValueError naming the filter."""
+    mask = np.asarray(result)
+    if mask.shape != (n,) or mask.dtype != bool:
+        raise ValueError(f"{name} must return a boolean mask with one entry per {what} ({n}); got dtype "
+                         f"{mask.dtype}, shape {mask.shape}")
+    return mask
 
 
 def _distinct(column, limit: int = 12) -> str:
@@ -412,7 +420,7 @@ def _open(path: Path):
 
 
 def load_nwb(path, *, condition_column: str, align_to, conditions: dict | None = None,
-             window=(-2000.0, 0.0), trial_filter=None, units_filter: dict | None = None,
+             window=(-2000.0, 0.0), trial_filter=None, units_filter=None,
              min_rate: float = 1.0, smoothing: str = "boxcar", smooth_ms: float = 300.0,
              obs_intervals: bool = True, name: str = "NWB") -> NWBData:
     """Trial-averaged rates of an NWB file's units in the two conditions, as Part 3's targets.
@@ -440,9 +448,12 @@ def load_nwb(path, *, condition_column: str, align_to, conditions: dict | None =
         Keep only trials whose columns have the given value(s), e.g.
         ``{"outcome": "hit", "early_lick": "no early"}``; or a callable taking the
         trials DataFrame and returning a boolean mask (one per row).
-    units_filter : dict, optional
+    units_filter : dict or callable, optional
         Keep only units whose columns have the given value(s), e.g.
-        ``{"cell_type": "Pyr"}``.
+        ``{"cell_type": "Pyr"}``; or a callable taking the units DataFrame
+        (``units.to_dataframe(index=True)``: the ``electrodes`` column holds rows
+        of the electrodes table, e.g. to select a brain area) and returning a
+        boolean mask (one per unit).
     min_rate : float
         Hz, >= 0: drop units whose mean rate over the window (mean of both
         conditions) is below it. Default 1 Hz, as the ALM files.
@@ -512,7 +523,7 @@ def load_nwb(path, *, condition_column: str, align_to, conditions: dict | None =
         if "spike_times" not in ucols:
             raise NWBColumnError(f"{path}: the units table has no column 'spike_times'; its columns are "
                                  f"{ucols}", table="units", missing=["spike_times"], available=ucols)
-        umissing = [c for c in (ufilter or {}) if c not in ucols]
+        umissing = [c for c in (ufilter if isinstance(ufilter, dict) else ()) if c not in ucols]
         if umissing:
             raise NWBColumnError(f"{path}: the units table has no column {', '.join(map(repr, umissing))}; "
                                  f"its columns are {ucols}", table="units", missing=umissing, available=ucols)
@@ -535,10 +546,7 @@ def load_nwb(path, *, condition_column: str, align_to, conditions: dict | None =
         counts = {"trials in the file": n_rows}
         if tfilter is not None:
             if callable(tfilter):
-                mask = np.asarray(tfilter(trials))
-                if mask.shape != (n_rows,) or mask.dtype != bool:
-                    raise ValueError(f"trial_filter must return a boolean mask with one entry per trial "
-                                     f"({n_rows}); got dtype {mask.dtype}, shape {mask.shape}")
+                mask = _mask("trial_filter", tfilter(trials), n_rows, "trial")
             else:
                 mask = np.ones(n_rows, dtype=bool)
                 for col, vals in tfilter.items():
@@ -575,7 +583,11 @@ def load_nwb(path, *, condition_column: str, align_to, conditions: dict | None =
         dropped["without spikes"] = int(n_units - alive.sum())
         if not alive.any():
             raise NWBSelectionError(f"{path}: none of the {n_units} units has any spike", counts=dropped)
-        for col, vals in (ufilter or {}).items():
+        if callable(ufilter):
+            ok = _mask("units_filter", ufilter(units.to_dataframe(index=True)), n_units, "unit")
+            dropped["by units_filter"] = int((alive & ~ok).sum())
+            alive &= ok
+        for col, vals in (ufilter.items() if isinstance(ufilter, dict) else ()):
             ok = _matches(units[col][:], vals)
             dropped[f"by units_filter {col!r}"] = int((alive & ~ok).sum())
             alive &= ok
