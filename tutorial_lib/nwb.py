@@ -553,7 +553,7 @@ def load_nwb(path, *, condition_column: str, align_to, conditions: dict | None =
                     mask &= _matches(trials[col], vals)
             keep &= mask
         no_event = ~np.isfinite(events)
-        trial_idx, n_trials = {}, {}
+        trial_idx = {}
         for c in CONDITIONS:
             in_c = _matches(trials[condition_column], conds[c])
             counts[c] = {"in condition": int(in_c.sum()),
