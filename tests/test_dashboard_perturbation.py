@@ -124,7 +124,8 @@ def test_run_draws_what_run_trial_gives_and_the_prediction(trained):
         assert list(line.get_xdata()) == [300.0, 500.0]
         base = _window_means(fig.rate_lines[name, "control"].get_ydata(), o.t, 300, 500)
         assert line.get_ydata()[0] == pytest.approx(base + dr[k])
-    assert "network trained 2 loop(s)" in fig.title.get_text() and "balance prediction E" in fig.title.get_text()
+    title = fig.title.get_text()
+    assert "network trained 2 loop(s)" in title and "balance prediction E" in title
     # a population that is not a whole one: no prediction, and the figure says why; the control is reused
     dash.controls["population"].widget.value = "trained"
     dash.controls["current"].widget.value = -3.0
@@ -220,7 +221,7 @@ def test_stop_between_the_two_trials_of_a_run_keeps_the_previous_figure(trained)
 
 def test_a_current_that_makes_the_network_run_away_is_reported_with_advice(trained):
     net = trained.network.copy()
-    net.params = replace(net.params, max_rate=15.0)  # +5 into every cell for 200 of 600 ms: about 21 Hz on average
+    net.params = replace(net.params, max_rate=15.0)  # +5 into every cell for 200 of 600 ms: 21 Hz on average
     dash = perturbation_dashboard(net)
     dash.controls["population"].widget.value = "all"
     dash.controls["current"].widget.value = 5.0

@@ -53,10 +53,10 @@ class PerturbationOutcome:
     (samples,) and ``inputs[run][part]`` (samples,) for ``run`` in ``("perturbed", "control")``:
     the mean input of ``sampled`` (neurons of the perturbed population) split into ``"E"`` (external,
     with the perturbation, + static E + plastic E + feed-forward), ``"I"`` (static I + plastic I)
-    and ``"net"`` (their sum, the total input), each averaged over +-5 ms; units of threshold. ``baseline`` and ``measured``:
-    the mean E and I rates (Hz) inside the window, control and perturbed; ``predicted`` the
-    change :func:`~tutorial_lib.balanced.balance_response` predicts (Hz, ``[dE, dI]``), or None
-    when the population is not a whole one (E, I or all). ``n_population``: the population's size.
+    and ``"net"`` (their sum, the total input), each averaged over +-5 ms; units of threshold.
+    ``baseline`` and ``measured``: the mean E and I rates (Hz) inside the window, control and
+    perturbed; ``predicted`` the change :func:`~tutorial_lib.balanced.balance_response` predicts
+    (Hz, ``[dE, dI]``), or None when the population is not a whole one (E, I or all). ``n_population``: the population's size.
     ``trained_loops``: how many loops the network had been trained (0: untrained; None: not known).
     ``trial`` and ``control``: the two :class:`~tutorial_lib.balanced.Trial` objects.
     """
@@ -113,8 +113,8 @@ def _window_mean(t, y, start, stop) -> float:
 
 
 def run_perturbation(net, population: str = "I", current: float = 0.5, start: float = 1500.0,
-                     stop: float = 2500.0, condition: str = "right", *, control=None, trained_loops: int | None = 0,
-                     stop_event=None) -> PerturbationOutcome | None:
+                     stop: float = 2500.0, condition: str = "right", *, control=None,
+                     trained_loops: int | None = 0, stop_event=None) -> PerturbationOutcome | None:
     """Perturb ``population`` of ``net`` by ``current`` in ``[start, stop)`` ms of one trial; compare.
 
     Two trials of ``condition`` without learning, from the same random stream (test trial 0): the
@@ -177,7 +177,8 @@ def _perturbation(p: BalancedParams, population, current, start, stop, condition
     start = check_real("start", start, lo=0.0, hi=p.t_end, hi_open=True,
                        what=f"when the perturbation starts, ms, within the trial [0, {p.t_end:g})")
     stop = check_real("stop", stop, lo=start, lo_open=True, hi=p.t_end,
-                      what=f"when it stops, ms, after start = {start:g} and at most the trial's end {p.t_end:g}")
+                      what=f"when it stops, ms, after start = {start:g} and at most the trial's end "
+                           f"{p.t_end:g}")
     return Perturbation(population, current, start, stop)
 
 
@@ -231,16 +232,16 @@ class PerturbationFigure(LiveFigure):
 
     def _draw(self, params, o: PerturbationOutcome):
         ax = self.rate_ax
-        self.span_patches = [a.axvspan(o.start, min(o.stop, params.t_end), color=WINDOW_COLOR, alpha=0.3, lw=0,
-                                       zorder=0, label=label)
+        self.span_patches = [a.axvspan(o.start, min(o.stop, params.t_end), color=WINDOW_COLOR, alpha=0.3,
+                                       lw=0, zorder=0, label=label)
                              for a, label in ((ax, "perturbation window"), (self.input_ax, None))]
         self.span = (o.start, min(o.stop, params.t_end))
         for name, _, _ in self.RATES:
             for run, k in (("perturbed", 0), ("control", 1)):
                 self.rate_lines[name, run].set_data(o.t, o.rates[name][k])
         if o.population not in ("E", "I"):  # the perturbed population's own rate
-            self.rate_lines[o.population, "perturbed"], = ax.plot(o.t, o.rates[o.population][0], color="0.2",
-                                                                  lw=1.4, label=f"{o.population} cells, perturbed")
+            self.rate_lines[o.population, "perturbed"], = ax.plot(
+                o.t, o.rates[o.population][0], color="0.2", lw=1.4, label=f"{o.population} cells, perturbed")
         if o.predicted is not None:
             for k, (name, label, color) in enumerate(self.RATES):
                 level = o.baseline[k] + o.predicted[k]
@@ -267,7 +268,8 @@ class PerturbationFigure(LiveFigure):
                 if o.predicted is not None else "the balance prediction applies to whole populations only "
                 "(E, I or all)")
         self.title = self.fig.suptitle(
-            f"{net}, lick {o.condition}: {o.current:+g} into the {o.population} cells, {o.start:g}-{o.stop:g} ms\n"
+            f"{net}, lick {o.condition}: {o.current:+g} into the {o.population} cells, "
+            f"{o.start:g}-{o.stop:g} ms\n"
             f"change in the window: measured E {o.change[0]:+.1f} Hz, I {o.change[1]:+.1f} Hz; {pred}",
             fontsize=self.fs(10), x=0.01, ha="left")
 
@@ -322,9 +324,10 @@ class PerturbationDashboard(TrainingDashboard):
         self._control_key = self._control = None
         self._loops_before = 0
         self._cut_short = False  # the last run stopped between its two trials
+        self._perturbing = False  # a perturbation run is under way (its failure names the current)
         self.run_seconds: float | None = None
-        super().__init__(title, controls, base_params, train=None, preview=lambda p: self.outcome, figure=figure,
-                         describe=self._describe_params, advice=self._advise_run)
+        super().__init__(title, controls, base_params, train=None, preview=lambda p: self.outcome,
+                         figure=figure, describe=self._describe_params, advice=self._advise_run)
         self.result = result
         self.run_button = widgets.Button(description="Run", button_style="primary", icon="bolt",
                                          tooltip="Run one trial with the perturbation and one without")
@@ -339,12 +342,12 @@ class PerturbationDashboard(TrainingDashboard):
         return self.controls[name].to_param(self.controls[name].widget.value)
 
     def params(self):
-        """The network's parameters (loops) from the controls, the perturbation checked too; None if invalid."""
+        """The network's parameters (loops) from the controls, the perturbation checked; None if invalid."""
         try:
             values = {f: self._value(f) for f in self.controls}
             p = _replace(self.base_params, {f: v for f, v in values.items() if f in _PARAM_FIELDS})
-            self.perturbation = _perturbation(p, *(values[k] for k in ("population", "current", "start", "stop",
-                                                                      "condition")))
+            keys = ("population", "current", "start", "stop", "condition")
+            self.perturbation = _perturbation(p, *(values[k] for k in keys))
         except (ValueError, TypeError) as exc:
             self._show_error(str(exc))
             return None
@@ -360,13 +363,13 @@ class PerturbationDashboard(TrainingDashboard):
             pred = "the balance prediction is for whole populations (E, I or all) only"
         state = ("press Run (it builds the network first: a few seconds) or Train" if self.network is None
                  else "press Run, or Train to train it further")
-        return (f"{pert.current:+g} into the {html.escape(pop)} cells from {pert.start:g} to {pert.stop:g} ms "
-                f"(lick {self._value('condition')}, {self._value('weights')} weights): {pred}; {state}.")
+        return (f"{pert.current:+g} into the {html.escape(pop)} cells from {pert.start:g} to {pert.stop:g} "
+                f"ms (lick {self._value('condition')}, {self._value('weights')} weights): {pred}; {state}.")
 
     def _advise_run(self, err, params, reference) -> Advice:
         """The balanced network's advice; for a run, the perturbation's current named first."""
         said = self._balanced.advice(err, params, reference)
-        if self._mode != "run" or not hasattr(self, "perturbation"):
+        if not self._perturbing:  # training failed: the network's own advice
             return said
         c = self.perturbation.current
         fix = "lower" if c > 0 else "raise"
@@ -380,7 +383,7 @@ class PerturbationDashboard(TrainingDashboard):
         self.start(block, mode="run")
 
     def start(self, block: bool = False, mode: str = "train"):
-        """Train (``mode="train"``, the Train button) or run the perturbation (``"run"``) in the background."""
+        """Train (``mode="train"``: the Train button) or run the perturbation (``"run"``) in a thread."""
         if mode not in ("train", "run"):
             raise ValueError(f"mode must be 'train' or 'run' (got {mode!r})")
         if self.running:
@@ -411,6 +414,7 @@ class PerturbationDashboard(TrainingDashboard):
         return self.network
 
     def _train(self, params):
+        self._perturbing = False
         net = self._built()
         if self._mode == "run":
             self._perturb(net)
@@ -452,8 +456,10 @@ class PerturbationDashboard(TrainingDashboard):
             if self._stop.is_set():
                 self._cut_short = True
                 return
+        self._perturbing = True  # from here a blow-up is the perturbation's doing
         self.outcome = run_perturbation(net, pert.neurons, pert.current, pert.start, pert.stop, condition,
                                         control=control, trained_loops=0 if untrained else self._loops)
+        self._perturbing = False
         self.progress.value = 2
         self.run_seconds = time.perf_counter() - t0
         self.figure.reset(net.params, self.outcome)
@@ -557,10 +563,10 @@ def perturbation_dashboard(network=None, params: BalancedParams | None = None, d
         *_window_controls(p.t_end),
         Control("condition", widgets.Dropdown(options=[("lick right", "right"), ("lick left", "left")],
                                               value="right", description="condition", **dropdown)),
-        Control("weights", widgets.Dropdown(options=[("as trained", "trained"), ("untrained (initial)", "untrained")],
-                                            value="trained", description="weights",
-                                            tooltip="the plastic weights: as trained, or their initial values",
-                                            **dropdown)),
+        Control("weights", widgets.Dropdown(
+            options=[("as trained", "trained"), ("untrained (initial)", "untrained")], value="trained",
+            description="weights", tooltip="the plastic weights: as trained, or their initial values",
+            **dropdown)),
         field_control(p, "n_loops"),
     ]
     title = ("Part 4: perturb a balanced network trained on a SYNTHETIC stand-in for ALM recordings"
