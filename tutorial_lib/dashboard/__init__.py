@@ -33,6 +33,7 @@ from .base import Control, LiveFigure, TrainingDashboard, field_control, readout
 from .rate import RateLiveFigure, rate_dashboard
 from .spiking import SpikingLiveFigure, spiking_dashboard
 from .balanced import BalancedDashboard, BalancedLiveFigure, BalancedView, balanced_dashboard
+from .perturbation import PerturbationDashboard, PerturbationFigure, perturbation_dashboard, run_perturbation
 
 __all__ = [
     "TrainingDashboard",
