@@ -212,3 +212,16 @@ def test_pooled_form_trains_part3_to_the_weights_of_the_block_form(net, monkeypa
     for k in (0, 11, 19):
         P = block.rls.P_of(k)
         np.testing.assert_allclose(pooled.rls.P_of(k), P, rtol=1e-6, atol=1e-6 * np.abs(P).max())
+
+
+@pytest.mark.parametrize("saved_form, loaded_form", [("pooled", "block"), ("block", "pooled"), ("pooled", "pooled")])
+def test_a_saved_rls_state_loads_in_its_own_form_whatever_the_default(net, tmp_path, monkeypatch, saved_form,
+                                                                      loaded_form):
+    monkeypatch.setattr(plastic, "RLS_FORM", saved_form)
+    result = balanced.train(replace(net.copy(), params=replace(TINY, n_loops=1)), progress=False)
+    path = result.save(tmp_path / "net")
+    monkeypatch.setattr(plastic, "RLS_FORM", loaded_form)
+    loaded = balanced.load(path)
+    assert type(loaded.rls) is type(result.rls)
+    for name, arr in result.rls.state().items():
+        np.testing.assert_array_equal(loaded.rls.state()[name], arr)
