@@ -736,7 +736,8 @@ def rls_pooled_update(Pr, H, Q, w, idx, p, f, target, other=0.0):
         \mathbf g = Q \mathbf f,\quad \beta = \frac{1}{1 + \mathbf f \cdot \mathbf g},\quad
         \mathbf z = \mathbf p - H \mathbf f,\quad
         \mathbf y_i = P_{r,i}\, \mathbf z_{I_i},\quad
-        c_i = \frac{\beta}{1 + \beta\, \mathbf z_{I_i} \cdot \mathbf y_i}, \\
+        c_i = \frac{\beta}{1 + \beta\, \mathbf z_{I_i} \cdot \mathbf y_i},\quad
+        e_i = \mathbf w_i \cdot (\mathbf p_{I_i}, \mathbf f) + \text{other}_i - \text{target}_i, \\
         \mathbf w_i \leftarrow \mathbf w_i - e_i c_i
         \begin{pmatrix} \mathbf y_i \\ \mathbf g - H_{I_i}^\top \mathbf y_i \end{pmatrix},\quad
         P_{r,i} \leftarrow P_{r,i} - c_i \mathbf y_i \mathbf y_i^\top,\quad
