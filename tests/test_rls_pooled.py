@@ -6,6 +6,10 @@ on a non-finite input, and not depend on the number of threads, to the bit.
 """
 
 import math
+import os
+import signal
+import threading
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -111,6 +115,47 @@ def test_one_and_two_threads_give_identical_bits():
         runs.append((np.array(errs), rls.w, rls.Pr, rls.H, rls.Q))
     for a, b in zip(*runs):
         np.testing.assert_array_equal(a, b)
+
+
+def test_an_interrupt_leaves_a_whole_number_of_updates():
+    # Ctrl-C at random moments of a run on 2 threads: afterwards the state is that of the updates
+    # that returned, or of one more (the interrupted one finishes, then the interrupt is raised),
+    # and no worker writes after the interrupt
+    rng = np.random.default_rng(27)
+    n, S, mp, nf = 150, 120, 10, 120
+    private = np.array([rng.choice(S, mp, replace=False) for _ in range(n)])
+    args = (private, S + np.arange(nf), 0.1 * np.eye(mp) + 2.0, 1.0)
+    steps = [(rng.random(S + nf), rng.normal(size=n)) for _ in range(80)]
+    interrupted = 0
+    for delay in np.random.default_rng(28).uniform(0.0005, 0.02, size=8):
+        rls = PooledInputRLS(*args, threads=2)
+        done = 0
+        timer = threading.Timer(delay, os.kill, (os.getpid(), signal.SIGINT))
+        try:
+            try:
+                timer.start()
+                for x, f in steps:
+                    rls.update(x, f)
+                    done += 1
+            finally:
+                timer.cancel()
+            timer.join()
+            time.sleep(0.02)  # a signal sent just before the cancel lands here
+        except KeyboardInterrupt:
+            interrupted += 1
+        after = [a.copy() for a in (rls.w, rls.Pr, rls.H, rls.Q)]
+        time.sleep(0.05)
+        assert all(np.array_equal(a, b) for a, b in zip(after, (rls.w, rls.Pr, rls.H, rls.Q)))
+        fresh = PooledInputRLS(*args, threads=1)
+        states = []
+        for k, (x, f) in enumerate(steps[:done + 1]):
+            fresh.update(x, f)
+            if k >= done - 1:
+                states.append([fresh.w.copy(), fresh.Pr.copy(), fresh.H.copy(), fresh.Q.copy()])
+        if done == 0:
+            states.append([PooledInputRLS(*args).w, PooledInputRLS(*args).Pr, np.zeros((S, nf)), np.eye(nf)])
+        assert any(all(np.array_equal(a, b) for a, b in zip(after, s)) for s in states), done
+    assert interrupted > 0
 
 
 def _snapshot(r):
