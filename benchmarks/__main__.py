@@ -25,6 +25,7 @@ SUITES = {
     "part2": part2.bench_part2,
     "part3-static": part3.bench_part3_static,
     "part3-rls": part3.bench_part3_rls,
+    "part3-rls-pooled": part3.bench_part3_rls_pooled,
     "part3": part3.bench_part3_loop,
     "brian2": brian2_static.bench_brian2,  # our engine vs Brian2 (extra: pip install -e .[bench])
 }

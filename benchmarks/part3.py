@@ -175,6 +175,59 @@ def bench_part3_rls(n: int = 1824, L: int = 20, n_ffwd: int = 300, repeat: int =
     return rows
 
 
+def bench_part3_rls_pooled(rounds: int = 5, steps: int = 20, seed: int = 0):
+    """The pooled shared-input RLS (:class:`~tutorial_lib.rls.PooledInputRLS`) against the block form
+    (:class:`~tutorial_lib.rls.SharedInputRLS`) at Part 3's full-scale shapes: ``BalancedParams()``'s
+    L, n_ffwd, Ne, Ni, 1824 trained neurons, plastic inputs drawn as in training
+    (:func:`~tutorial_lib.balanced.plastic.choose_plastic_inputs`), random activity. The two forms
+    are timed in alternation, ``rounds`` times ``steps`` updates each (the machine is shared: one
+    timing alone can mislead); reported: the median ratio of the times per update and its range."""
+    from tutorial_lib.balanced.plastic import choose_plastic_inputs, penalty_matrix
+    from tutorial_lib.rls import PooledInputRLS, SharedInputRLS
+
+    p = BalancedParams()
+    R, m = 1824, 2 * p.L
+    rng = np.random.default_rng(seed)
+    trained = np.sort(rng.choice(p.Ne, R, replace=False))
+    private = choose_plastic_inputs(rng, trained, p.Ne, p.Ni, p.L)
+    shared = p.N + np.arange(p.n_ffwd)
+    pen = penalty_matrix(p)[:m, :m]
+    acts = rng.random((steps, p.N + p.n_ffwd)) * 0.05  # filtered spike trains, 1/ms
+    targets = rng.normal(size=(steps, R))
+    other = np.zeros(R)
+    forms = {"block": SharedInputRLS(private, shared, pen, p.lam_ff),
+             "pooled": PooledInputRLS(private, shared, pen, p.lam_ff)}
+
+    def per_update(rls):
+        t0 = time.perf_counter()
+        for s in range(steps):
+            rls.step(acts[s], targets[s], other)
+        return (time.perf_counter() - t0) / steps
+
+    for rls in forms.values():
+        per_update(rls)  # compile / load from cache, touch the state
+    times = {k: [] for k in forms}
+    for r in range(rounds):
+        for k in (("block", "pooled") if r % 2 == 0 else ("pooled", "block")):
+            times[k].append(per_update(forms[k]))
+    ratio = np.array(times["block"]) / np.array(times["pooled"])
+    nbytes = {k: _state_bytes(rls) for k, rls in forms.items()}
+    pooled = forms["pooled"]
+    shapes = f"{R} neurons, {m} + {p.n_ffwd} inputs, pool of {pooled.pool.size}, {pooled.threads} thread(s)"
+    return [
+        ("rls_pooled_ms_per_update", 1e3 * float(np.median(times["pooled"])), "ms",
+         f"PooledInputRLS, median of {rounds} rounds of {steps} updates; {shapes}"),
+        ("rls_block_ms_per_update_alternated", 1e3 * float(np.median(times["block"])), "ms",
+         "SharedInputRLS, the same rounds, alternated with the pooled form"),
+        ("rls_pooled_speedup_vs_block", float(np.median(ratio)), "x",
+         f"median of {rounds} alternated rounds (block time / pooled time)"),
+        ("rls_pooled_speedup_vs_block_min", float(ratio.min()), "x", "smallest ratio of the rounds"),
+        ("rls_pooled_speedup_vs_block_max", float(ratio.max()), "x", "largest ratio of the rounds"),
+        ("rls_pooled_state_gb", nbytes["pooled"] / 1e9, "GB", "Pr + H + Q, float64"),
+        ("rls_block_state_gb", nbytes["block"] / 1e9, "GB", "Pr + Gt + Q, float64"),
+    ]
+
+
 if __name__ == "__main__":  # python -m benchmarks.part3 [n_loops]: the loop benchmark, rows as JSON
     import json
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from ..analysis import moving_average
 from ..params import BalancedParams
-from ..rls import BatchRLS, SharedInputRLS
+from ..rls import BatchRLS, PooledInputRLS, SharedInputRLS
 from ..training import DivergenceError
 from .advice import advice
 from .static import SETTLE_MS
@@ -117,7 +117,16 @@ def penalty_matrix(params: BalancedParams) -> np.ndarray:
     return pen
 
 
-def make_rls(net: "BalancedNetwork", dtype=None) -> BatchRLS | SharedInputRLS:
+#: The RLS form :func:`make_rls` uses with feedforward inputs when ``form`` is not given:
+#: ``"block"`` (:class:`~tutorial_lib.rls.SharedInputRLS`, the default) or ``"pooled"``
+#: (:class:`~tutorial_lib.rls.PooledInputRLS`: the same weights to round-off, a sixth of the state).
+#: Set it to train with the pooled form through :func:`~tutorial_lib.balanced.train`.
+RLS_FORM = "block"
+
+RLS_FORMS = ("block", "pooled")
+
+
+def make_rls(net: "BalancedNetwork", dtype=None, form: str | None = None) -> BatchRLS | SharedInputRLS:
     """A fresh RLS state for ``net``, starting from its current weights.
 
     With feedforward inputs, :class:`~tutorial_lib.rls.SharedInputRLS`: every
@@ -127,14 +136,22 @@ def make_rls(net: "BalancedNetwork", dtype=None) -> BatchRLS | SharedInputRLS:
     numbers (exactly the same weights as one ``P`` per neuron). Without them,
     :class:`~tutorial_lib.rls.BatchRLS` with the penalty of :func:`penalty_matrix`.
     ``dtype`` (default ``params.rls_precision``): the precision of the stored state.
+    ``form`` (default :data:`RLS_FORM`, ``"block"``): ``"pooled"`` for
+    :class:`~tutorial_lib.rls.PooledInputRLS` with feedforward inputs (the regression block held
+    once for all plastic recurrent inputs: ``2L`` squared numbers per neuron); no effect without
+    them. Raises ValueError for another ``form``.
     """
+    form = RLS_FORM if form is None else form
+    if form not in RLS_FORMS:
+        raise ValueError(f"form (the RLS form) must be one of {RLS_FORMS} (got {form!r})")
     p = net.params
     pen = penalty_matrix(p)
     dtype = np.dtype(p.rls_precision if dtype is None else dtype)
     if not p.ffwd:
         return BatchRLS(net.presyn, pen, w0=net.w, dtype=dtype)
     m = 2 * p.L
-    return SharedInputRLS(net.presyn, p.N + np.arange(p.n_ffwd), pen[:m, :m], p.lam_ff, w0=net.w, dtype=dtype)
+    cls = PooledInputRLS if form == "pooled" else SharedInputRLS
+    return cls(net.presyn, p.N + np.arange(p.n_ffwd), pen[:m, :m], p.lam_ff, w0=net.w, dtype=dtype)
 
 
 def ffwd_rate_process(params: BalancedParams, rng: np.random.Generator) -> np.ndarray:

@@ -224,7 +224,7 @@ def load(path) -> TrainResult:
     rls = None
     saved = {k[4:]: a[k] for k in a if k.startswith("rls_")}
     if saved:
-        rls = make_rls(net)
+        rls = make_rls(net, form="pooled" if "H" in saved else "block")  # the form that was saved
         expected = rls.state()
         if "P" in saved and "P" not in expected:  # format 1: one full P per neuron
             m = p.n_plastic

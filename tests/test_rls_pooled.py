@@ -1,0 +1,272 @@
+"""PooledInputRLS: the shared-input RLS with the regression block held once for the input pool.
+
+It must give the weights of one full ``P`` per neuron (BatchRLS), of closed-form ridge
+regression and of SharedInputRLS (also inside a real Part 3 training), leave its state alone
+on a non-finite input, and not depend on the number of threads, to the bit.
+"""
+
+import math
+import os
+import signal
+import threading
+import time
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from tutorial_lib import BalancedParams, balanced
+from tutorial_lib.balanced import plastic
+from tutorial_lib.data import synthetic_alm
+from tutorial_lib.rls import (BatchRLS, PooledInputRLS, SharedInputRLS, ridge_solution, rls_pooled_update)
+
+
+def _random_spd(rng, m):
+    A = rng.normal(size=(m, m))
+    return A @ A.T / m + 0.3 * np.eye(m)
+
+
+def _problem(rng, n=7, S=25, mp=6, nf=9, per_neuron_penalty=True):
+    """Neurons with ``mp`` private inputs each from a pool of ``S`` (overlapping sets), ``nf`` shared ones."""
+    private = np.array([rng.choice(S, mp, replace=False) for _ in range(n)])
+    shared = S + np.arange(nf)
+    base = 0.05 * np.eye(mp)
+    base[:3, :3] += 3.0  # a row-sum penalty on each half, like Part 3's
+    base[3:, 3:] += 3.0
+    if per_neuron_penalty:  # a different private penalty per neuron: it never enters the pooled block
+        pen_r = np.stack([base + _random_spd(rng, mp) for _ in range(n)])
+    else:
+        pen_r = base
+    pen_f = _random_spd(rng, nf)
+    full = np.zeros((n, mp + nf, mp + nf))
+    full[:, :mp, :mp], full[:, mp:, mp:] = pen_r, pen_f
+    return private, shared, pen_r, pen_f, full
+
+
+@pytest.mark.parametrize("per_neuron_penalty", [False, True])
+def test_pooled_form_equals_one_P_per_neuron_and_ridge(per_neuron_penalty):
+    rng = np.random.default_rng(21)
+    private, shared, pen_r, pen_f, full = _problem(rng, per_neuron_penalty=per_neuron_penalty)
+    n, mp = private.shape
+    S = 25
+    w0 = rng.normal(size=(n, mp + shared.size))
+    pooled = PooledInputRLS(private, shared, pen_r, pen_f, w0=w0)
+    assert pooled.pool.size < n * mp  # the neurons share private inputs: the pooled rows are shared
+    plain = BatchRLS(pooled.presyn, full, w0=w0)
+    T = 200
+    X = rng.random(size=(T, S + shared.size))
+    F, O = rng.normal(size=(T, n)), rng.normal(size=(T, n))
+    for t in range(T):
+        np.testing.assert_allclose(pooled.update(X[t], F[t], O[t]), plain.update(X[t], F[t], O[t]),
+                                   rtol=1e-6, atol=1e-9)
+    assert np.abs(pooled.w - w0).max() > 0.1  # the weights did move
+    np.testing.assert_allclose(pooled.w, plain.w, rtol=1e-6, atol=1e-9)
+    for k in range(n):
+        np.testing.assert_allclose(pooled.P_of(k), plain.P[k], rtol=1e-6, atol=1e-9)
+        expected = ridge_solution(X[:, pooled.presyn[k]], F[:, k] - O[:, k], full[k], w0[k])
+        np.testing.assert_allclose(pooled.w[k], expected, rtol=1e-6, atol=1e-9)
+
+
+def test_pooled_form_equals_the_block_form_step_by_step():
+    rng = np.random.default_rng(22)
+    private, shared, pen_r, pen_f, _ = _problem(rng, n=12, S=30, mp=8, nf=20)
+    w0 = rng.normal(size=(12, 28))
+    pooled = PooledInputRLS(private, shared, pen_r, pen_f, w0=w0)
+    block = SharedInputRLS(private, shared, pen_r, pen_f, w0=w0)
+    for _ in range(300):
+        x, f, o = rng.random(50), rng.normal(size=12), rng.normal(size=12)
+        np.testing.assert_allclose(pooled.update(x, f, o), block.update(x, f, o), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(pooled.w, block.w, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(pooled.Pr, block.Pr, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(pooled.Q, block.Q, rtol=1e-9, atol=1e-14)
+    for k in range(12):  # the block form's per-neuron regression blocks are rows of the pooled one
+        np.testing.assert_allclose(pooled.H[pooled.idx[k]], block.Gt[k], rtol=1e-9, atol=1e-12)
+
+
+def test_compiled_step_equals_the_plain_numpy_step():
+    rng = np.random.default_rng(23)
+    private, shared, pen_r, pen_f, _ = _problem(rng)
+    rls = PooledInputRLS(private, shared, pen_r, pen_f, w0=rng.normal(size=(7, 15)))
+    for _ in range(20):  # a state that is not the initial one
+        rls.update(rng.random(34), rng.normal(size=7), rng.normal(size=7))
+    Pr, H, Q, w = rls.Pr.copy(), rls.H.copy(), rls.Q.copy(), rls.w.copy()
+    x, f, o = rng.random(34), rng.normal(size=7), rng.normal(size=7)
+    e_plain = rls_pooled_update(Pr, H, Q, w, rls.idx, x[rls.pool], x[shared], f, o)
+    e_comp = rls.update(x, f, o)
+    np.testing.assert_allclose(e_comp, e_plain, rtol=1e-12, atol=1e-14)
+    for a, b in ((rls.Pr, Pr), (rls.H, H), (rls.Q, Q), (rls.w, w)):
+        np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-13 * np.abs(b).max())
+
+
+def test_one_and_two_threads_give_identical_bits():
+    # large enough for the thread split to be used (n mp (2 mp + nf) >= 200 000 multiply-adds)
+    rng = np.random.default_rng(24)
+    n, S, mp, nf = 150, 120, 10, 120
+    private = np.array([rng.choice(S, mp, replace=False) for _ in range(n)])
+    pen_r = 0.1 * np.eye(mp) + 2.0
+    runs = []
+    for threads in (1, 2):
+        rls = PooledInputRLS(private, S + np.arange(nf), pen_r, 1.0, threads=threads)
+        assert rls.threads == threads
+        if threads == 2:
+            assert len(rls._chunks) == len(rls._row_chunks) == 2
+        r = np.random.default_rng(5)
+        errs = [rls.update(r.random(S + nf), r.normal(size=n), r.normal(size=n)) for _ in range(25)]
+        runs.append((np.array(errs), rls.w, rls.Pr, rls.H, rls.Q))
+    for a, b in zip(*runs):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_an_interrupt_leaves_a_whole_number_of_updates():
+    # Ctrl-C at random moments of a run on 2 threads: afterwards the state is that of the updates
+    # that returned, or of one more (the interrupted one finishes, then the interrupt is raised),
+    # and no worker writes after the interrupt
+    rng = np.random.default_rng(27)
+    n, S, mp, nf = 150, 120, 10, 120
+    private = np.array([rng.choice(S, mp, replace=False) for _ in range(n)])
+    args = (private, S + np.arange(nf), 0.1 * np.eye(mp) + 2.0, 1.0)
+    steps = [(rng.random(S + nf), rng.normal(size=n)) for _ in range(80)]
+    interrupted = 0
+    for delay in np.random.default_rng(28).uniform(0.0005, 0.02, size=8):
+        rls = PooledInputRLS(*args, threads=2)
+        done = 0
+        timer = threading.Timer(delay, os.kill, (os.getpid(), signal.SIGINT))
+        try:
+            try:
+                timer.start()
+                for x, f in steps:
+                    rls.update(x, f)
+                    done += 1
+            finally:
+                timer.cancel()
+            timer.join()
+            time.sleep(0.02)  # a signal sent just before the cancel lands here
+        except KeyboardInterrupt:
+            interrupted += 1
+        after = [a.copy() for a in (rls.w, rls.Pr, rls.H, rls.Q)]
+        time.sleep(0.05)
+        assert all(np.array_equal(a, b) for a, b in zip(after, (rls.w, rls.Pr, rls.H, rls.Q)))
+        fresh = PooledInputRLS(*args, threads=1)
+        states = []
+        for k, (x, f) in enumerate(steps[:done + 1]):
+            fresh.update(x, f)
+            if k >= done - 1:
+                states.append([fresh.w.copy(), fresh.Pr.copy(), fresh.H.copy(), fresh.Q.copy()])
+        if done == 0:
+            states.append([PooledInputRLS(*args).w, PooledInputRLS(*args).Pr, np.zeros((S, nf)), np.eye(nf)])
+        assert any(all(np.array_equal(a, b) for a, b in zip(after, s)) for s in states), done
+    assert interrupted > 0
+
+
+def _snapshot(r):
+    return {k: a.copy() for k, a in dict(r.state(), w=r.w, err=r.err).items()}
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("arg", ["activity", "target", "other"])
+@pytest.mark.parametrize("bad", [math.nan, math.inf], ids=["nan", "inf"])
+def test_non_finite_input_is_refused_and_leaves_the_state_unchanged(dtype, arg, bad):
+    rng = np.random.default_rng(25)
+    private, shared, pen_r, pen_f, _ = _problem(rng)
+    rls = PooledInputRLS(private, shared, pen_r, pen_f, dtype=dtype)
+    ok = dict(activity=rng.random(34), target=rng.normal(size=7), other=np.zeros(7))
+    rls.update(**ok)  # a state that is not the initial one
+    before = _snapshot(rls)
+    x = {k: v.copy() for k, v in ok.items()}
+    x[arg][3] = bad
+    with pytest.raises(ValueError, match=f"{arg} must be finite"):
+        rls.update(**x)
+    for k, a in _snapshot(rls).items():
+        np.testing.assert_array_equal(a, before[k], err_msg=k)
+
+
+def test_state_round_trip_and_float32_state():
+    rng = np.random.default_rng(26)
+    private, shared, pen_r, pen_f, _ = _problem(rng)
+    a = PooledInputRLS(private, shared, pen_r, pen_f)
+    steps = [(rng.random(34), rng.normal(size=7)) for _ in range(40)]
+    for x, f in steps[:20]:
+        a.update(x, f)
+    b = PooledInputRLS(private, shared, pen_r, pen_f, w0=a.w)
+    b.set_state(a.state())
+    for x, f in steps[20:]:
+        a.update(x, f)
+        b.update(x, f)
+    np.testing.assert_array_equal(a.w, b.w)
+    n, mp, S, nf = 7, 6, a.pool.size, 9
+    assert sum(v.size for v in a.state().values()) == n * mp * mp + S * nf + nf * nf
+    with pytest.raises(ValueError, match="'H'"):
+        b.set_state({"Pr": a.Pr, "H": np.zeros((1, 1)), "Q": a.Q})
+    # float32 state: half the bytes, weights close to float64's
+    c = PooledInputRLS(private, shared, pen_r, pen_f, dtype=np.float32)
+    for x, f in steps:
+        c.update(x, f)
+    assert c.H.dtype == np.float32 and c.H.nbytes * 2 == a.H.nbytes and c.w.dtype == np.float64
+    np.testing.assert_allclose(c.w, a.w, atol=1e-4 * np.abs(a.w).max())
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(presyn=np.arange(3)), "presyn"),
+    (dict(shared=np.zeros((2, 2), int)), "shared"),
+    (dict(presyn=-np.ones((2, 3), int)), "non-negative"),
+    (dict(penalty=-1.0), "penalty"),
+    (dict(penalty_shared=np.eye(3)), "shape"),
+    (dict(w0=np.zeros((2, 2))), "w0"),
+])
+def test_bad_arguments_are_refused(kwargs, message):
+    args = dict(presyn=np.zeros((2, 3), int), shared=np.arange(3, 5), penalty=1.0, penalty_shared=1.0)
+    with pytest.raises(ValueError, match=message):
+        PooledInputRLS(**{**args, **kwargs})
+
+
+# ---------------------------------------------------------------------------
+# Inside Part 3's training
+
+TINY = BalancedParams(N=400, K=40, L=5, n_trained=20, stim_on=100.0, stim_off=200.0, train_duration=600.0,
+                      n_loops=2, ffwd=True, n_ffwd=15, inh_weight_ratio=None, score_every=0, n_test_trials=1,
+                      seed=3)
+
+
+@pytest.fixture(scope="module")
+def net():
+    return balanced.build_network(TINY, synthetic_alm(n_neurons=60, seed=2))
+
+
+def test_make_rls_offers_the_pooled_form_as_an_option_only(net, monkeypatch):
+    assert type(balanced.make_rls(net)) is SharedInputRLS  # the default is unchanged
+    pooled = balanced.make_rls(net, form="pooled")
+    assert isinstance(pooled, PooledInputRLS)
+    np.testing.assert_array_equal(pooled.presyn, net.full_presyn)
+    with pytest.raises(ValueError, match="form"):
+        balanced.make_rls(net, form="fast")
+    no_ffwd = balanced.build_network(replace(TINY, ffwd=False), net.alm)
+    assert type(balanced.make_rls(no_ffwd, form="pooled")) is BatchRLS  # no feed-forward inputs to pool
+    monkeypatch.setattr(plastic, "RLS_FORM", "pooled")
+    assert isinstance(balanced.make_rls(net), PooledInputRLS)
+
+
+def test_pooled_form_trains_part3_to_the_weights_of_the_block_form(net, monkeypatch):
+    block = balanced.train(net, progress=False)
+    monkeypatch.setattr(plastic, "RLS_FORM", "pooled")  # train() takes the module's choice
+    pooled = balanced.train(net, progress=False)
+    assert isinstance(pooled.rls, PooledInputRLS) and type(block.rls) is SharedInputRLS
+    change = np.abs(block.network.dw).max()
+    assert change > 1e-3  # the weights did move
+    np.testing.assert_allclose(pooled.network.w, block.network.w, rtol=1e-6, atol=1e-6 * change)
+    np.testing.assert_allclose(pooled.scores, block.scores, atol=1e-6)
+    for k in (0, 11, 19):
+        P = block.rls.P_of(k)
+        np.testing.assert_allclose(pooled.rls.P_of(k), P, rtol=1e-6, atol=1e-6 * np.abs(P).max())
+
+
+@pytest.mark.parametrize("saved_form, loaded_form", [("pooled", "block"), ("block", "pooled"), ("pooled", "pooled")])
+def test_a_saved_rls_state_loads_in_its_own_form_whatever_the_default(net, tmp_path, monkeypatch, saved_form,
+                                                                      loaded_form):
+    monkeypatch.setattr(plastic, "RLS_FORM", saved_form)
+    result = balanced.train(replace(net.copy(), params=replace(TINY, n_loops=1)), progress=False)
+    path = result.save(tmp_path / "net")
+    monkeypatch.setattr(plastic, "RLS_FORM", loaded_form)
+    loaded = balanced.load(path)
+    assert type(loaded.rls) is type(result.rls)
+    for name, arr in result.rls.state().items():
+        np.testing.assert_array_equal(loaded.rls.state()[name], arr)
