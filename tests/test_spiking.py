@@ -566,3 +566,57 @@ def test_replay_that_does_not_fit_the_network_is_refused_before_the_run():
         simulate(net, 100.0, rng=np.random.default_rng(0), replay=([1.0], [0]))
     with pytest.raises(ValueError, match="jitter"):
         Replay([1.0], [0]).jittered(-1.0, np.random.default_rng(0), 0.1, 100.0)
+
+
+# ---------------------------------------------------------------------------
+# Recording only what the caller needs
+
+
+@pytest.mark.parametrize("case", ["plain", "two channels", "learning", "perturbations", "replay",
+                                  "no static"])
+def test_recording_the_total_input_only_gives_the_full_record_s_total_to_the_bit(case):
+    """``total_only``: the engine writes the total input itself (kernel and learning steps alike)."""
+    from tutorial_lib.spiking import Perturbation, Replay
+
+    rng = np.random.default_rng(21)
+    net, Ws, rows, presyn, wp = _small_engine(rng, N=30, R=8, m=5)
+    if case == "two channels":
+        net = _two_channel_engine(np.random.default_rng(21))
+    if case == "no static":
+        net = replace(net, static=())
+    stim = np.random.default_rng(8).normal(0.0, 0.5, net.N)
+    T, times = 300.0, np.arange(50.0, 300.0, 20.0)  # learning on the recording grid
+    targets = np.random.default_rng(4).normal(1.0, 0.3, (times.size, rows.size))
+    record = np.array([rows[2], 0, 7, rows[0], 7])  # any order, repeats
+
+    def run(total_only, record_every):
+        net.plastic.w[...] = wp
+        kw = {}
+        if case == "learning":
+            kw["learning"] = Learning(BatchRLS(presyn, 0.5, w0=wp), times, targets, error_noise=0.3)
+        if case == "perturbations":
+            kw["perturbations"] = [Perturbation([1, 2, 3, 3], np.array([-2.0, 0.5, 1.0, 1.0]), 40.0, 120.0),
+                                   Perturbation(record[:2], 0.7, 100.0, 400.0)]
+            kw["learning"] = Learning(BatchRLS(presyn, 0.5, w0=wp), times, targets)
+        if case == "replay":
+            kw["replay"] = Replay([5.0, 5.0, 60.1, 200.0], [1, 3, 3, rows[0]], channels=("plastic",))
+        return simulate(net, T, rng=np.random.default_rng(5), stimulus=stim, stim_window=(60.0, 130.0),
+                        record=record, record_every=record_every, total_only=total_only, **kw)
+
+    for record_every in (0.1, 0.5, 1.0):
+        full, total = run(False, record_every), run(True, record_every)
+        assert total.v is None and total.currents is None and total.external is None
+        assert total.total_input.shape == full.total_input.shape
+        np.testing.assert_array_equal(total.total_input, full.total_input)
+        np.testing.assert_array_equal(total.spike_steps, full.spike_steps)
+        np.testing.assert_array_equal(total.spike_neurons, full.spike_neurons)
+        np.testing.assert_array_equal(total.t, full.t)
+        if case == "learning":
+            np.testing.assert_array_equal(total.errors, full.errors)
+
+
+def test_total_only_refuses_the_input_split():
+    net, Ws, rows, presyn, wp = _small_engine(np.random.default_rng(3))
+    with pytest.raises(ValueError, match="total_only"):
+        simulate(net, 10.0, rng=np.random.default_rng(0), total_only=True,
+                 plastic_groups=(("a", "b"), np.arange(net.N) % 2))

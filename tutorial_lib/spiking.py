@@ -343,6 +343,23 @@ def _record(row, rec_idx, v, x, u, v_rec, cur_rec):
 
 
 @njit(cache=True, nogil=True)
+def _record_total(row, rec_idx, mu, stim, on, x, u, total_rec):
+    """Write only the total input of neurons ``rec_idx`` to ``total_rec[row]``: ``external + synaptic``,
+    each summed as :attr:`Run.total_input` sums the full record (so the values are the same to the bit)."""
+    C = x.shape[0]
+    for q in range(rec_idx.shape[0]):
+        i = rec_idx[q]
+        ext = mu[i] + stim[i] if on else mu[i]
+        syn = u[i]
+        if C > 0:
+            syn = x[0, i]
+            for c in range(1, C):
+                syn += x[c, i]
+            syn += u[i]
+        total_rec[row, q] = ext + syn
+
+
+@njit(cache=True, nogil=True)
 def _record_split(row, rec_idx, split_row, presyn, w, r, col_group, split_rec):
     """The plastic input of neurons ``rec_idx`` split by source group, written to ``split_rec[row]``.
 
@@ -384,7 +401,7 @@ def lif_kernel(
     ch_decay, ch_ptr, ch_post, ch_jump, x,
     plastic, p_decay, p_gain, rows, w, out_ptr, out_row, out_col, r, u,
     ext_ptr, ext_src,
-    rec_every, rec_idx, v_rec, cur_rec,
+    rec_every, rec_idx, v_rec, cur_rec, total_rec,
     spike_step, spike_idx, n_spikes, n_first, n_last, record_first,
     split_row, presyn, col_group, split_rec,
     rp_ptr, rp_src, rp_static, rp_plastic,
@@ -420,7 +437,8 @@ def lif_kernel(
 
     Recording every ``rec_every`` steps, at the start of the step: ``v_rec`` (rows,
     n_rec) and ``cur_rec`` (rows, C+1, n_rec) the static currents and then the
-    plastic input of neurons ``rec_idx`` (step ``n_first`` only if ``record_first``).
+    plastic input of neurons ``rec_idx`` (step ``n_first`` only if ``record_first``); or, if
+    ``total_rec`` (n_rec, rows) is not empty, only their total input (:func:`_record_total`).
     Spikes go to ``spike_step``/``spike_idx``. If ``split_rec`` (rows, G, n_rec) is not
     empty, the plastic input is also recorded split by source group (:func:`_record_split`,
     with ``split_row`` (N,) the plastic row of each neuron or -1, ``presyn`` (R, m) the
@@ -453,7 +471,10 @@ def lif_kernel(
         on = stim_on <= n < stim_off
         # 1. record the state at t_n (learning, between kernel calls, comes after it)
         if n % rec_every == 0 and (record_first or n > n_first):
-            _record(n // rec_every, rec_idx, v, x, u, v_rec, cur_rec)
+            if total_rec.shape[0] > 0:  # the total input only, for a score
+                _record_total(n // rec_every, rec_idx, mu, stim, on, x, u, total_rec)
+            else:
+                _record(n // rec_every, rec_idx, v, x, u, v_rec, cur_rec)
             if split_rec.shape[0] > 0:
                 _record_split(n // rec_every, rec_idx, split_row, presyn, w, r, col_group, split_rec)
         # 2. membrane: Euler step, threshold, reset
@@ -992,7 +1013,8 @@ class Run:
     plus any perturbation currents. ``plastic_parts[:, g]`` (time, groups,
     recorded neuron), if asked for (``simulate(plastic_groups=...)``), is the
     plastic input split by the groups ``plastic_part_names`` of its sources; see
-    :meth:`inputs_by_source`.
+    :meth:`inputs_by_source`. A run with ``simulate(total_only=True)`` keeps only ``total``, the
+    total input (``v``, ``currents`` and ``external`` are None).
     """
 
     t: np.ndarray
@@ -1010,6 +1032,7 @@ class Run:
     errors: np.ndarray | None = None
     plastic_parts: np.ndarray | None = None
     plastic_part_names: tuple = ()
+    total: np.ndarray | None = None
 
     def inputs_by_source(self) -> dict:
         """The total input of every recorded neuron split by source: a dict of (time, recorded) arrays.
@@ -1049,6 +1072,8 @@ class Run:
     @property
     def total_input(self) -> np.ndarray:
         """The total input in the voltage equation (without the noise): ``mu + stimulus + synaptic``."""
+        if self.total is not None:
+            return self.total
         return self.external + self.synaptic_input
 
     def spikes_of(self, i: int) -> np.ndarray:
@@ -1158,6 +1183,7 @@ def simulate(
     perturbations=None,
     plastic_groups=None,
     replay: "Replay | None" = None,
+    total_only: bool = False,
 ) -> Run:
     """Simulate ``net`` for ``T`` ms from the state ``v0`` with all synaptic traces at 0.
 
@@ -1184,6 +1210,9 @@ def simulate(
     replay : a :class:`Replay`: the synapses it names receive its spikes instead of the network's
         (None: the run is the same to the bit as without the argument). Replaying a run's own spikes
         into every channel, with that run's random generator, gives that run again, spike for spike.
+    total_only : record only the total input of the ``record`` neurons (``run.total_input``, the same
+        to the bit; ``run.v``, ``run.currents`` and ``run.external`` are then None): one array
+        instead of ``C + 3``, for a caller that needs the input for a score and nothing else.
 
     Raises
     ------
@@ -1235,9 +1264,13 @@ def simulate(
         raise ValueError(f"record must hold neuron indices in [0, {N - 1}]")
     rec_every = check_grid("record_every", record_every, dt)
     n_rec = (n_steps - 1) // rec_every + 1
-    v_rec = np.empty((n_rec, rec_idx.shape[0]))  # every row is written by the kernel
-    cur_rec = np.empty((n_rec, len(net.static) + 1, rec_idx.shape[0]))
     split_row, col_group, split_rec, split_names = _split_buffers(plastic_groups, net, pl, n_rec, rec_idx)
+    if total_only and split_names:
+        raise ValueError("plastic_groups needs the full record: it cannot go with total_only=True")
+    n_full = 0 if total_only else n_rec  # every row of the buffers in use is written by the kernel
+    v_rec = np.empty((n_full, rec_idx.shape[0]))
+    cur_rec = np.empty((n_full, len(net.static) + 1, rec_idx.shape[0]))
+    total_rec = np.empty((n_rec - n_full, rec_idx.shape[0] if total_only else 0))
     max_spikes = int(math.ceil(max_rate * 1e-3 * N * T)) + N
     spike_step = np.empty(max_spikes, dtype=np.int64)
     spike_idx = np.empty(max_spikes, dtype=np.int64)
@@ -1250,7 +1283,7 @@ def simulate(
             net.plastic is not None, 1.0 - dt / pl.tau, 1.0 / pl.tau, pl.rows, w, pl.out_ptr, pl.out_row,
             pl.out_col, r, u,
             ext_ptr, ext_src,
-            rec_every, rec_idx, v_rec, cur_rec,
+            rec_every, rec_idx, v_rec, cur_rec, total_rec,
             spike_step, spike_idx, n_spikes, n_first, n_last, record_first,
             split_row, pl.presyn, col_group, split_rec,
             rp_ptr, rp_src, rp_static, rp_plastic,
@@ -1272,11 +1305,14 @@ def simulate(
             if s not in learn_at:
                 continue
             j = learn_at[s]
+            added, on, off = _segment_input(stim, stim_on, stim_off, packed, s)
             if s % rec_every == 0:  # the state at t_s is recorded before the update
-                _record(s // rec_every, rec_idx, v, x, u, v_rec, cur_rec)
+                if total_only:
+                    _record_total(s // rec_every, rec_idx, net.mu, added, on <= s < off, x, u, total_rec)
+                else:
+                    _record(s // rec_every, rec_idx, v, x, u, v_rec, cur_rec)
                 if split_rec.shape[0] > 0:
                     _record_split(s // rec_every, rec_idx, split_row, pl.presyn, w, r, col_group, split_rec)
-            added, on, off = _segment_input(stim, stim_on, stim_off, packed, s)
             _learning_inputs(pl.rows, net.mu, added, on <= s < off, x, error_noise, rng, other)
             rls.step(r, targets[j], other)
             errors[j] = rls.err
@@ -1294,7 +1330,8 @@ def simulate(
     if status != OK:
         raise _divergence(status, step, n_spikes, int(neuron), dt, N, T, max_rate, learning is not None)
     run = _assemble(net, T, n_rec, rec_every, rec_idx, v_rec, cur_rec, stim, stim_on, stim_off,
-                    spike_step[:n_spikes], spike_idx[:n_spikes], v, None if learning is None else errors, packed)
+                    spike_step[:n_spikes], spike_idx[:n_spikes], v, None if learning is None else errors,
+                    packed, total_rec if total_only else None)
     if split_names:
         run.plastic_parts, run.plastic_part_names = split_rec, split_names
     return run
@@ -1347,10 +1384,15 @@ def _divergence(status, step, n_spikes, neuron, dt, N, T, max_rate, learning: bo
 
 
 def _assemble(net, T, n_rec, rec_every, rec_idx, v_rec, cur_rec, stim, stim_on, stim_off, spike_step,
-              spike_idx, v_end, errors, packed=()) -> Run:
-    """The :class:`Run` of a finished simulation (the external input rebuilt on the recording grid)."""
+              spike_idx, v_end, errors, packed=(), total=None) -> Run:
+    """The :class:`Run` of a finished simulation (the external input rebuilt on the recording grid;
+    with ``total``, the total input recorded alone, only that)."""
     dt = net.dt
     t = np.arange(n_rec) * rec_every * dt
+    if total is not None:
+        return Run(t=t, v=None, currents=None, external=None, channels=net.channel_names, recorded=rec_idx,
+                   spike_steps=spike_step.copy(), spike_neurons=spike_idx.copy(), dt=dt, duration=float(T),
+                   N=net.N, v_end=v_end, errors=errors, total=total)
     ext = np.empty((n_rec, rec_idx.shape[0]))
     ext[:] = net.mu[rec_idx]
     on = slice(-(-stim_on // rec_every), -(-stim_off // rec_every))  # rows with stim_on <= step < stim_off
