@@ -305,6 +305,39 @@ def test_training_changes_only_the_plastic_weights(net, trained):
     assert trained.network.static is net.static
 
 
+@pytest.mark.parametrize("kind", ["training", "test"])
+def test_a_trial_that_keeps_no_record_is_the_same_trial_to_the_bit(net, kind):
+    """Without ``keep_run`` (or with ``spikes_only``) the engine records only the total input the score
+    needs: spikes, windowed inputs, scores, RLS errors and learned weights stay those of the full record."""
+    got = {}
+    for how in ({}, dict(keep_run=False), dict(spikes_only=True), dict(keep_run=False, record="all")):
+        n = net.copy()
+        rls = balanced.make_rls(n) if kind == "training" else None
+        trials = [balanced.run_trial(n, c, rls, loop=1, **how) for c in ("right", "left")]
+        got[str(how)] = (trials, n.w)
+    (full, w_full), *others = got.values()
+    assert all(tr.run is not None for tr in full)
+    for trials, w in others:
+        np.testing.assert_array_equal(w, w_full)
+        for a, b in zip(full, trials):
+            assert b.run is None
+            np.testing.assert_array_equal(b.spike_times, a.spike_times)
+            np.testing.assert_array_equal(b.spike_neurons, a.spike_neurons)
+            np.testing.assert_array_equal(b.binned, a.binned)
+            np.testing.assert_array_equal(b.corr, a.corr)
+            if kind == "training":
+                np.testing.assert_array_equal(b.errors, a.errors)
+
+
+def test_training_keeps_the_record_of_the_last_loop_only(net):
+    seen = []
+    result = balanced.train(net, n_loops=3, callback=lambda loop, rec, s: seen.append(rec), progress=False)
+    assert [all(tr.run is not None for tr in rec.trials.values()) for rec in seen] == [False, False, True]
+    assert all(tr.run is None for rec in seen[:2] for tr in rec.trials.values())
+    assert result.last is seen[-1]
+    np.testing.assert_array_equal(result.last.trials["right"].recorded, net.recorded)
+
+
 def test_tests_every_score_every_loops(data):
     p = replace(SMALL, score_every=2, n_test_trials=2, n_loops=4, ffwd=False)
     result = balanced.train(p, data=data, progress=False)
