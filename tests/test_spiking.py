@@ -620,3 +620,34 @@ def test_total_only_refuses_the_input_split():
     with pytest.raises(ValueError, match="total_only"):
         simulate(net, 10.0, rng=np.random.default_rng(0), total_only=True,
                  plastic_groups=(("a", "b"), np.arange(net.N) % 2))
+
+
+def test_the_scatter_of_fixed_weights_by_source_is_the_general_scatter_to_the_bit():
+    """Without learning the kernel reads the plastic weights in source order (``w_src``); with learning
+    (here: a learning set-up with no learning time, so nothing changes) it reads them in ``w``."""
+    from tutorial_lib.spiking import _index_external
+
+    rng = np.random.default_rng(4)
+    N, R, m, n_ext = 40, 10, 9, 6
+    mu = rng.uniform(0.8, 1.3, N)
+    Ws = np.where(rng.random((N, N)) < 0.3, rng.normal(0.0, 1.5, (N, N)), 0.0)
+    rows = rng.choice(N, R, replace=False)
+    presyn = np.hstack([np.array([rng.choice(N, m - n_ext, replace=False) for _ in rows]),
+                        np.broadcast_to(N + np.arange(n_ext), (R, n_ext))])  # shared external sources
+    wp = rng.normal(0.0, 2.0, (R, m))
+    net = LIFNetwork(mu, noise=1.0, static=(Synapses.from_dense(Ws, 5.0, "static"),),
+                     plastic=PlasticSynapses(20.0, rows, presyn, wp, n_sources=N + n_ext))
+    T = 300.0
+    steps = np.sort(rng.integers(0, int(T / 0.1), 400))
+    external = ((steps + 1) * 0.1, N + rng.integers(0, n_ext, steps.size))
+    assert _index_external(external, 0.1, N, N + n_ext, int(T / 0.1))[1].size == 400
+    kw = dict(external=external, stimulus=rng.normal(0.0, 0.5, N), stim_window=(50.0, 120.0), record_every=0.1)
+    fixed = simulate(net, T, rng=np.random.default_rng(1), **kw)
+    none = Learning(BatchRLS(presyn, 1.0, w0=wp), np.zeros(0), np.zeros((0, R)))
+    general = simulate(net, T, rng=np.random.default_rng(1), learning=none, **kw)
+    assert fixed.spike_steps.size > 100
+    np.testing.assert_array_equal(fixed.spike_steps, general.spike_steps)
+    np.testing.assert_array_equal(fixed.spike_neurons, general.spike_neurons)
+    np.testing.assert_array_equal(fixed.currents, general.currents)
+    np.testing.assert_array_equal(fixed.v, general.v)
+    np.testing.assert_array_equal(net.plastic.w, wp)

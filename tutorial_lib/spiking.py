@@ -312,12 +312,21 @@ def _scatter_static_where(j, ch_ptr, ch_post, ch_jump, x, replayed, which):
 
 
 @njit(cache=True, nogil=True)
-def _scatter_plastic(src, p_gain, rows, w, out_ptr, out_row, out_col, r, u):
-    """Deliver a spike of source ``src`` to the plastic synapses: r_src += 1/tau_p, u_i += w_i,src / tau_p."""
+def _scatter_plastic(src, p_gain, rows, w, w_src, out_ptr, out_row, out_col, r, u):
+    """Deliver a spike of source ``src`` to the plastic synapses: r_src += 1/tau_p, u_i += w_i,src / tau_p.
+
+    ``w_src``, if not empty, holds the same weights in the order of the index by source
+    (``w_src[q] = w[out_row[q], out_col[q]]``, for a run without learning): a source's weights are
+    then read in one sweep, not one per row of ``w`` (a feed-forward source reaches every row).
+    """
     r[src] += p_gain
-    for q in range(out_ptr[src], out_ptr[src + 1]):
-        k = out_row[q]
-        u[rows[k]] += w[k, out_col[q]] * p_gain
+    if w_src.shape[0] > 0:
+        for q in range(out_ptr[src], out_ptr[src + 1]):
+            u[rows[out_row[q]]] += w_src[q] * p_gain
+    else:
+        for q in range(out_ptr[src], out_ptr[src + 1]):
+            k = out_row[q]
+            u[rows[k]] += w[k, out_col[q]] * p_gain
 
 
 @njit(cache=True, nogil=True)
@@ -399,7 +408,7 @@ def _learning_inputs(rows, mu, stim, on, x, error_noise, rng, other):
 def lif_kernel(
     v, mu, stim, stim_on, stim_off, dt_tau_m, v_th, v_reset, noise, rng,
     ch_decay, ch_ptr, ch_post, ch_jump, x,
-    plastic, p_decay, p_gain, rows, w, out_ptr, out_row, out_col, r, u,
+    plastic, p_decay, p_gain, rows, w, w_src, out_ptr, out_row, out_col, r, u,
     ext_ptr, ext_src,
     rec_every, rec_idx, v_rec, cur_rec, total_rec,
     spike_step, spike_idx, n_spikes, n_first, n_last, record_first,
@@ -425,6 +434,7 @@ def lif_kernel(
     ``r`` is not kept and ``u`` stays 0); ``p_decay = 1 - dt/tau_p``, ``p_gain = 1/tau_p``;
     ``rows`` (R,) postsynaptic neurons; ``w`` (R, m) weights; ``out_ptr`` (S+1,),
     ``out_row``, ``out_col``: for source j, the positions (row, column) of its synapses;
+    ``w_src`` empty, or (without learning) ``w`` in that order (:func:`_scatter_plastic`);
     ``r`` (S,) filtered spike trains of the S sources (N neurons, then external ones);
     ``u`` (N,) plastic input (state).
 
@@ -528,19 +538,19 @@ def lif_kernel(
             for f in range(n_fired):
                 _scatter_static(fired[f], ch_ptr, ch_post, ch_jump, x)
                 if plastic:
-                    _scatter_plastic(fired[f], p_gain, rows, w, out_ptr, out_row, out_col, r, u)
+                    _scatter_plastic(fired[f], p_gain, rows, w, w_src, out_ptr, out_row, out_col, r, u)
         else:  # a replay: the network's spikes go to the live synapses, the replayed ones to the others
             for f in range(n_fired):
                 _scatter_static_where(fired[f], ch_ptr, ch_post, ch_jump, x, rp_static, 0)
                 if plastic and not rp_plastic:
-                    _scatter_plastic(fired[f], p_gain, rows, w, out_ptr, out_row, out_col, r, u)
+                    _scatter_plastic(fired[f], p_gain, rows, w, w_src, out_ptr, out_row, out_col, r, u)
             for q in range(rp_ptr[n], rp_ptr[n + 1]):
                 _scatter_static_where(rp_src[q], ch_ptr, ch_post, ch_jump, x, rp_static, 1)
                 if plastic and rp_plastic:
-                    _scatter_plastic(rp_src[q], p_gain, rows, w, out_ptr, out_row, out_col, r, u)
+                    _scatter_plastic(rp_src[q], p_gain, rows, w, w_src, out_ptr, out_row, out_col, r, u)
         if ext_ptr.shape[0] > n + 1:
             for q in range(ext_ptr[n], ext_ptr[n + 1]):
-                _scatter_plastic(ext_src[q], p_gain, rows, w, out_ptr, out_row, out_col, r, u)
+                _scatter_plastic(ext_src[q], p_gain, rows, w, w_src, out_ptr, out_row, out_col, r, u)
     return OK, n_last, n_spikes, -1
 
 
@@ -1250,12 +1260,14 @@ def simulate(
     R = pl.presyn.shape[0]
     if learning is None:
         learn_steps, w = np.zeros(0, np.int64), pl.w
+        w_src = w[pl.out_row, pl.out_col]  # fixed weights: by source, for the scatter (one gather)
     else:
         learn_steps, targets, error_noise = _check_learning(learning, net, pl, n_steps)
         rls = learning.rls
         errors = np.zeros((learn_steps.shape[0], R))
         other = np.zeros(R)
         w = rls.w  # the kernel works on the RLS weights themselves (float64 in every RLS form)
+        w_src = np.zeros(0)  # weights that change at every learning step are read where they are
     packed = _pack_perturbations(perturbations, N, dt, n_steps)
     rp_ptr, rp_src, rp_static, rp_plastic = _index_replay(replay, net, n_steps)
     # recording buffers
@@ -1280,8 +1292,8 @@ def simulate(
         return lif_kernel(
             v, net.mu, added, on, off, dt / net.tau_m, net.v_th, net.v_reset, net.noise, rng,
             ch_decay, ch_ptr, ch_post, ch_jump, x,
-            net.plastic is not None, 1.0 - dt / pl.tau, 1.0 / pl.tau, pl.rows, w, pl.out_ptr, pl.out_row,
-            pl.out_col, r, u,
+            net.plastic is not None, 1.0 - dt / pl.tau, 1.0 / pl.tau, pl.rows, w, w_src, pl.out_ptr,
+            pl.out_row, pl.out_col, r, u,
             ext_ptr, ext_src,
             rec_every, rec_idx, v_rec, cur_rec, total_rec,
             spike_step, spike_idx, n_spikes, n_first, n_last, record_first,
