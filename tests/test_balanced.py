@@ -272,6 +272,20 @@ def test_window_average():
     np.testing.assert_allclose(avg[:, 1], 1.0)
 
 
+@pytest.mark.parametrize("half_width,lo,hi", [(50.0, 1000.0, 3000.0), (5.0, 0.0, 70.0), (30.0, 2.5, 2999.0)])
+def test_window_average_sums_as_cumsum_does_to_the_bit(half_width, lo, hi):
+    """The row-by-row sums kept at the window bounds are np.cumsum's (the score must not change)."""
+    t = np.arange(0.0, 3000.0, 1.0)
+    x = np.random.default_rng(1).normal(0.0, 3.0, (t.size, 9)) + 1e3
+    centres = np.arange(lo, hi, 20.0)
+    c = np.vstack([np.zeros((1, x.shape[1])), np.cumsum(x, axis=0)])
+    a = np.searchsorted(t, np.maximum(centres - half_width, lo) - 1e-9)
+    b = np.searchsorted(t, np.minimum(centres + half_width, hi) - 1e-9)
+    want = (c[b] - c[a]) / (b - a)[:, None]
+    np.testing.assert_array_equal(balanced.window_average(t, x, centres, half_width, lo, hi), want)
+    np.testing.assert_array_equal(balanced.window_average(t, x[:, ::2], centres, half_width, lo, hi), want[:, ::2])
+
+
 def test_the_rls_error_is_total_input_minus_target(net):
     # other = mu + x_E + x_I (+ stimulus), plastic = recurrent + feedforward: the error is their sum minus f
     net = net.copy()
