@@ -651,3 +651,24 @@ def test_the_scatter_of_fixed_weights_by_source_is_the_general_scatter_to_the_bi
     np.testing.assert_array_equal(fixed.currents, general.currents)
     np.testing.assert_array_equal(fixed.v, general.v)
     np.testing.assert_array_equal(net.plastic.w, wp)
+
+
+@pytest.mark.parametrize("R", [0, 1, 4, 7, 13])
+def test_the_plastic_input_is_each_row_s_sum_in_input_order(R):
+    """_plastic_input adds four rows at a time; each row's sum must stay the plain one, term by term."""
+    from tutorial_lib.spiking import _plastic_input
+
+    rng = np.random.default_rng(R)
+    N, m = 50, 11
+    rows = rng.choice(N, R, replace=False)
+    presyn = rng.integers(0, N + 5, (R, m))
+    w, r = rng.normal(0.0, 1e3, (R, m)), rng.random(N + 5)
+    u = np.full(N, np.nan)
+    _plastic_input(rows, presyn, w, r, u)
+    want = np.full(N, np.nan)
+    for k in range(R):
+        acc = 0.0
+        for a in range(m):
+            acc += w[k, a] * r[presyn[k, a]]
+        want[rows[k]] = acc
+    np.testing.assert_array_equal(u, want)
