@@ -672,3 +672,25 @@ def test_the_plastic_input_is_each_row_s_sum_in_input_order(R):
             acc += w[k, a] * r[presyn[k, a]]
         want[rows[k]] = acc
     np.testing.assert_array_equal(u, want)
+
+
+def test_the_index_by_source_is_reused_only_for_the_same_synapses():
+    rng = np.random.default_rng(0)
+    presyn = rng.integers(0, 12, (5, 4))
+
+    def index(pre, n_sources=12):
+        pl = PlasticSynapses(20.0, np.arange(pre.shape[0]), pre, np.ones(pre.shape), n_sources)
+        return pl.out_ptr, pl.out_row, pl.out_col
+
+    def fresh(pre, n_sources=12):  # the index built from scratch
+        order = np.argsort(pre.ravel(), kind="stable")
+        ptr = np.concatenate([[0], np.cumsum(np.bincount(pre.ravel(), minlength=n_sources))])
+        return ptr, order // pre.shape[1], order % pre.shape[1]
+
+    first = index(presyn)
+    assert all(a is b for a, b in zip(index(presyn.copy()), first))  # the same synapses: reused
+    other = presyn.copy()
+    other[2, 1] = (other[2, 1] + 1) % 12
+    for pre, n in ((other, 12), (presyn, 13), (presyn.reshape(4, 5), 12), (presyn, 12)):
+        for a, b in zip(index(pre, n), fresh(pre, n)):
+            np.testing.assert_array_equal(a, b)

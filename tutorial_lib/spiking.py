@@ -687,13 +687,27 @@ class PlasticSynapses:
             raise ValueError("rows must list distinct neurons (one plastic row per neuron)")
         if self.presyn.size and (self.presyn.min() < 0 or self.presyn.max() >= self.n_sources):
             raise ValueError(f"presyn must hold source indices in [0, {self.n_sources - 1}]")
-        # index by source: the synapses that a spike of source j reaches
-        src = self.presyn.ravel()
-        order = np.argsort(src, kind="stable")
-        self.out_row = np.ascontiguousarray(order // self.presyn.shape[1])
-        self.out_col = np.ascontiguousarray(order % self.presyn.shape[1])
-        self.out_ptr = np.zeros(self.n_sources + 1, dtype=np.int64)
-        np.cumsum(np.bincount(src, minlength=self.n_sources), out=self.out_ptr[1:])
+        self.out_ptr, self.out_row, self.out_col = _source_index(self.presyn, self.n_sources)
+
+
+_SOURCE_INDEX: list = []  # [(presyn, n_sources, index)] of the last index built: a trial reuses its network's
+
+
+def _source_index(presyn: np.ndarray, n_sources: int):
+    """The index by source of plastic synapses: ``(out_ptr, out_row, out_col)``, the synapses that a
+    spike of source j reaches. Reused (the arrays themselves, which nothing writes) if ``presyn`` and
+    ``n_sources`` are those of the last call: a Part 3 trial builds its network's synapses anew."""
+    last = _SOURCE_INDEX[-1] if _SOURCE_INDEX else None  # one read of the tuple (threads may build too)
+    if last is not None and last[1] == n_sources and np.array_equal(last[0], presyn):
+        return last[2]
+    src = presyn.ravel()
+    order = np.argsort(src, kind="stable")
+    out_row = np.ascontiguousarray(order // presyn.shape[1])
+    out_col = np.ascontiguousarray(order % presyn.shape[1])
+    out_ptr = np.zeros(n_sources + 1, dtype=np.int64)
+    np.cumsum(np.bincount(src, minlength=n_sources), out=out_ptr[1:])
+    _SOURCE_INDEX[:] = [(presyn.copy(), n_sources, (out_ptr, out_row, out_col))]
+    return out_ptr, out_row, out_col
 
 
 @dataclass
