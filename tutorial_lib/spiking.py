@@ -373,7 +373,7 @@ def _record_total(row, rec_idx, mu, stim, on, x, u, total_rec):
     C = x.shape[0]
     for q in range(rec_idx.shape[0]):
         i = rec_idx[q]
-        ext = mu[i] + stim[i] if on else mu[i]
+        ext = (mu[i] + stim[i]) if on else mu[i]
         syn = u[i]
         if C > 0:
             syn = x[0, i]
