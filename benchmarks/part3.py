@@ -228,6 +228,95 @@ def bench_part3_rls_pooled(rounds: int = 5, steps: int = 20, seed: int = 0):
     ]
 
 
+class _Clocks:
+    """Wraps an RLS state's ``step`` to add up the process and wall time spent in RLS updates."""
+
+    def __init__(self, rls):
+        self.cpu, self.wall, self._step = 0.0, 0.0, rls.step
+        rls.step = self
+
+    def __call__(self, *args):
+        c0, w0 = time.process_time(), time.perf_counter()
+        self._step(*args)
+        self.cpu += time.process_time() - c0
+        self.wall += time.perf_counter() - w0
+
+
+def _clocks() -> np.ndarray:
+    return np.array([time.process_time(), time.perf_counter()])
+
+
+def simulation_rounds(net, rls, rounds: int = 5) -> dict:
+    """Process and wall seconds of simulation per trial, measured alternately in ``rounds`` rounds.
+
+    Each round runs, one after the other: a training trial as :func:`~tutorial_lib.balanced.train`
+    runs it in every loop but the last (RLS on, ``keep_run=False``) with the RLS updates' own time
+    taken out; a test trial as ``evaluate`` runs it past ``keep_runs`` (no learning, no record kept);
+    and the static network (``simulate_static``) for as long. Returns ``{kind: (rounds, 2) array}``
+    of (process, wall) seconds for ``"train"``, ``"test"``, ``"static"`` and ``"rls"`` (the time
+    taken out of the training trials). ``rls`` is trained in place (``net.w`` with it).
+    """
+    p = net.params
+    clocks = _Clocks(rls)
+    out = {k: np.zeros((rounds, 2)) for k in ("train", "test", "static", "rls")}
+    try:
+        for k in range(rounds):
+            c = ("right", "left")[k % 2]
+            t0, rls0 = _clocks(), np.array([clocks.cpu, clocks.wall])
+            balanced.run_trial(net, c, rls, loop=k, keep_run=False)
+            out["rls"][k] = np.array([clocks.cpu, clocks.wall]) - rls0
+            out["train"][k] = _clocks() - t0 - out["rls"][k]
+            t0 = _clocks()
+            balanced.run_trial(net, c, loop=k, keep_run=False)
+            out["test"][k] = _clocks() - t0
+            t0 = _clocks()
+            balanced.simulate_static(net.static, p.t_end)
+            out["static"][k] = _clocks() - t0
+    finally:
+        rls.step = clocks._step
+    return out
+
+
+def bench_part3_simulation(rounds: int = 5, params: BalancedParams | None = None):
+    """Simulation seconds per full-scale training trial (RLS excluded), per test trial and per static
+    run of the same length, alternated in one run; the ratios to the static run per round (median,
+    min, max). Prints a loud warning if the network is not the SPEC's at full scale on the ALM data."""
+    p = BalancedParams() if params is None else params
+    data = load_alm(fallback="synthetic")
+    full = not data.synthetic and p == BalancedParams()
+    tiny = BalancedParams(N=400, K=40, L=5, n_trained=20, n_ffwd=20, n_loops=1, score_every=0,
+                          train_duration=200.0)
+    warm = balanced.build_network(tiny, data, progress=False)
+    simulation_rounds(warm, balanced.make_rls(warm), 1)  # compile / load from cache
+    net = balanced.build_network(p, data, progress=False)
+    full = full and net.n_trained == 1824
+    prefix = "part3_sim_" if full else "part3_sim_small_"
+    if not full:
+        print(f"WARNING: NOT FULL SCALE. The simulation benchmark runs {net.params.N} neurons, "
+              f"{net.n_trained} trained ({'synthetic stand-in data' if data.synthetic else 'ALM data'}), "
+              f"not the SPEC's 5000 and 1824 on the ALM recordings (set TUTORIAL_ALM_DATA); "
+              f"its figures are named {prefix}*.", file=sys.stderr, flush=True)
+    out = simulation_rounds(net, balanced.make_rls(net), rounds)
+    rows = []
+    for kind, note in (("train", "training trial, RLS updates excluded, no record kept"),
+                       ("test", "test trial (no learning, no record kept)"),
+                       ("static", f"static network, {p.t_end:g} ms, no plastic synapses")):
+        for j, clock in enumerate(("cpu", "wall")):
+            rows.append((f"{prefix}{kind}_{clock}_seconds", float(np.median(out[kind][:, j])), "s",
+                         f"median of {rounds}: {note}"))
+    for kind in ("train", "test"):
+        for j, clock in enumerate(("cpu", "wall")):
+            ratio = out[kind][:, j] / out["static"][:, j]
+            rows += [(f"{prefix}{kind}_over_static_{clock}", float(np.median(ratio)), "x",
+                      f"per round, median of {rounds} (range {ratio.min():.2f}-{ratio.max():.2f})")]
+    rows.append((f"{prefix}rls_cpu_seconds", float(np.median(out["rls"][:, 0])), "s",
+                  "RLS updates of one training trial (taken out above)"))
+    whole = (out["train"][:, 0] + out["rls"][:, 0]) / out["static"][:, 0]
+    rows.append((f"{prefix}train_with_rls_over_static_cpu", float(np.median(whole)), "x",
+                 f"a whole training trial, RLS included (range {whole.min():.2f}-{whole.max():.2f})"))
+    return rows
+
+
 if __name__ == "__main__":  # python -m benchmarks.part3 [n_loops]: the loop benchmark, rows as JSON
     import json
 

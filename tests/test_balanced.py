@@ -272,6 +272,20 @@ def test_window_average():
     np.testing.assert_allclose(avg[:, 1], 1.0)
 
 
+@pytest.mark.parametrize("half_width,lo,hi", [(50.0, 1000.0, 3000.0), (5.0, 0.0, 70.0), (30.0, 2.5, 2999.0)])
+def test_window_average_sums_as_cumsum_does_to_the_bit(half_width, lo, hi):
+    """The row-by-row sums kept at the window bounds are np.cumsum's (the score must not change)."""
+    t = np.arange(0.0, 3000.0, 1.0)
+    x = np.random.default_rng(1).normal(0.0, 3.0, (t.size, 9)) + 1e3
+    centres = np.arange(lo, hi, 20.0)
+    c = np.vstack([np.zeros((1, x.shape[1])), np.cumsum(x, axis=0)])
+    a = np.searchsorted(t, np.maximum(centres - half_width, lo) - 1e-9)
+    b = np.searchsorted(t, np.minimum(centres + half_width, hi) - 1e-9)
+    want = (c[b] - c[a]) / (b - a)[:, None]
+    np.testing.assert_array_equal(balanced.window_average(t, x, centres, half_width, lo, hi), want)
+    np.testing.assert_array_equal(balanced.window_average(t, x[:, ::2], centres, half_width, lo, hi), want[:, ::2])
+
+
 def test_the_rls_error_is_total_input_minus_target(net):
     # other = mu + x_E + x_I (+ stimulus), plastic = recurrent + feedforward: the error is their sum minus f
     net = net.copy()
@@ -303,6 +317,39 @@ def test_training_changes_only_the_plastic_weights(net, trained):
     assert np.any(trained.network.dw != 0)
     np.testing.assert_array_equal(net.w, net.w0)  # train() worked on a copy
     assert trained.network.static is net.static
+
+
+@pytest.mark.parametrize("kind", ["training", "test"])
+def test_a_trial_that_keeps_no_record_is_the_same_trial_to_the_bit(net, kind):
+    """Without ``keep_run`` (or with ``spikes_only``) the engine records only the total input the score
+    needs: spikes, windowed inputs, scores, RLS errors and learned weights stay those of the full record."""
+    got = {}
+    for how in ({}, dict(keep_run=False), dict(spikes_only=True), dict(keep_run=False, record="all")):
+        n = net.copy()
+        rls = balanced.make_rls(n) if kind == "training" else None
+        trials = [balanced.run_trial(n, c, rls, loop=1, **how) for c in ("right", "left")]
+        got[str(how)] = (trials, n.w)
+    (full, w_full), *others = got.values()
+    assert all(tr.run is not None for tr in full)
+    for trials, w in others:
+        np.testing.assert_array_equal(w, w_full)
+        for a, b in zip(full, trials):
+            assert b.run is None
+            np.testing.assert_array_equal(b.spike_times, a.spike_times)
+            np.testing.assert_array_equal(b.spike_neurons, a.spike_neurons)
+            np.testing.assert_array_equal(b.binned, a.binned)
+            np.testing.assert_array_equal(b.corr, a.corr)
+            if kind == "training":
+                np.testing.assert_array_equal(b.errors, a.errors)
+
+
+def test_training_keeps_the_record_of_the_last_loop_only(net):
+    seen = []
+    result = balanced.train(net, n_loops=3, callback=lambda loop, rec, s: seen.append(rec), progress=False)
+    assert [all(tr.run is not None for tr in rec.trials.values()) for rec in seen] == [False, False, True]
+    assert all(tr.run is None for rec in seen[:2] for tr in rec.trials.values())
+    assert result.last is seen[-1]
+    np.testing.assert_array_equal(result.last.trials["right"].recorded, net.recorded)
 
 
 def test_tests_every_score_every_loops(data):

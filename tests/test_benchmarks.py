@@ -48,3 +48,20 @@ def test_brian2_comparison_at_a_tiny_size_agrees_with_our_engine():
     assert {r[0] for r in rows} >= {"brian2cmp_ours_seconds", "brian2cmp_runtime_seconds",
                                     "brian2cmp_runtime_over_ours", "brian2cmp_runtime_over_ours_min",
                                     "brian2cmp_runtime_over_ours_max", "brian2cmp_balance_rate_e"}
+
+
+def test_simulation_benchmark_names_its_figures_apart_and_warns_when_not_at_full_scale(capsys):
+    from benchmarks import part3
+    from tutorial_lib import BalancedParams
+
+    tiny = BalancedParams(N=400, K=40, L=5, n_trained=20, n_ffwd=20, n_loops=1, score_every=0,
+                          train_duration=200.0)
+    rows = part3.bench_part3_simulation(rounds=2, params=tiny)
+    assert "NOT FULL SCALE" in capsys.readouterr().err
+    figures = {name: value for name, value, _, _ in rows}
+    for kind in ("train", "test", "static"):
+        assert figures[f"part3_sim_small_{kind}_cpu_seconds"] > 0
+        assert figures[f"part3_sim_small_{kind}_wall_seconds"] > 0
+    for kind in ("train", "test"):
+        assert figures[f"part3_sim_small_{kind}_over_static_cpu"] > 0
+    assert not any(name.startswith("part3_sim_train") for name in figures)  # never named as full scale

@@ -566,3 +566,131 @@ def test_replay_that_does_not_fit_the_network_is_refused_before_the_run():
         simulate(net, 100.0, rng=np.random.default_rng(0), replay=([1.0], [0]))
     with pytest.raises(ValueError, match="jitter"):
         Replay([1.0], [0]).jittered(-1.0, np.random.default_rng(0), 0.1, 100.0)
+
+
+# ---------------------------------------------------------------------------
+# Recording only what the caller needs
+
+
+@pytest.mark.parametrize("case", ["plain", "two channels", "learning", "perturbations", "replay",
+                                  "no static"])
+def test_recording_the_total_input_only_gives_the_full_record_s_total_to_the_bit(case):
+    """``total_only``: the engine writes the total input itself (kernel and learning steps alike)."""
+    from tutorial_lib.spiking import Perturbation, Replay
+
+    rng = np.random.default_rng(21)
+    net, Ws, rows, presyn, wp = _small_engine(rng, N=30, R=8, m=5)
+    if case == "two channels":
+        net = _two_channel_engine(np.random.default_rng(21))
+    if case == "no static":
+        net = replace(net, static=())
+    stim = np.random.default_rng(8).normal(0.0, 0.5, net.N)
+    T, times = 300.0, np.arange(50.0, 300.0, 20.0)  # learning on the recording grid
+    targets = np.random.default_rng(4).normal(1.0, 0.3, (times.size, rows.size))
+    record = np.array([rows[2], 0, 7, rows[0], 7])  # any order, repeats
+
+    def run(total_only, record_every):
+        net.plastic.w[...] = wp
+        kw = {}
+        if case == "learning":
+            kw["learning"] = Learning(BatchRLS(presyn, 0.5, w0=wp), times, targets, error_noise=0.3)
+        if case == "perturbations":
+            kw["perturbations"] = [Perturbation([1, 2, 3, 3], np.array([-2.0, 0.5, 1.0, 1.0]), 40.0, 120.0),
+                                   Perturbation(record[:2], 0.7, 100.0, 400.0)]
+            kw["learning"] = Learning(BatchRLS(presyn, 0.5, w0=wp), times, targets)
+        if case == "replay":
+            kw["replay"] = Replay([5.0, 5.0, 60.1, 200.0], [1, 3, 3, rows[0]], channels=("plastic",))
+        return simulate(net, T, rng=np.random.default_rng(5), stimulus=stim, stim_window=(60.0, 130.0),
+                        record=record, record_every=record_every, total_only=total_only, **kw)
+
+    for record_every in (0.1, 0.5, 1.0):
+        full, total = run(False, record_every), run(True, record_every)
+        assert total.v is None and total.currents is None and total.external is None
+        assert total.total_input.shape == full.total_input.shape
+        np.testing.assert_array_equal(total.total_input, full.total_input)
+        np.testing.assert_array_equal(total.spike_steps, full.spike_steps)
+        np.testing.assert_array_equal(total.spike_neurons, full.spike_neurons)
+        np.testing.assert_array_equal(total.t, full.t)
+        if case == "learning":
+            np.testing.assert_array_equal(total.errors, full.errors)
+
+
+def test_total_only_refuses_the_input_split():
+    net, Ws, rows, presyn, wp = _small_engine(np.random.default_rng(3))
+    with pytest.raises(ValueError, match="total_only"):
+        simulate(net, 10.0, rng=np.random.default_rng(0), total_only=True,
+                 plastic_groups=(("a", "b"), np.arange(net.N) % 2))
+
+
+def test_the_scatter_of_fixed_weights_by_source_is_the_general_scatter_to_the_bit():
+    """Without learning the kernel reads the plastic weights in source order (``w_src``); with learning
+    (here: a learning set-up with no learning time, so nothing changes) it reads them in ``w``."""
+    from tutorial_lib.spiking import _index_external
+
+    rng = np.random.default_rng(4)
+    N, R, m, n_ext = 40, 10, 9, 6
+    mu = rng.uniform(0.8, 1.3, N)
+    Ws = np.where(rng.random((N, N)) < 0.3, rng.normal(0.0, 1.5, (N, N)), 0.0)
+    rows = rng.choice(N, R, replace=False)
+    presyn = np.hstack([np.array([rng.choice(N, m - n_ext, replace=False) for _ in rows]),
+                        np.broadcast_to(N + np.arange(n_ext), (R, n_ext))])  # shared external sources
+    wp = rng.normal(0.0, 2.0, (R, m))
+    net = LIFNetwork(mu, noise=1.0, static=(Synapses.from_dense(Ws, 5.0, "static"),),
+                     plastic=PlasticSynapses(20.0, rows, presyn, wp, n_sources=N + n_ext))
+    T = 300.0
+    steps = np.sort(rng.integers(0, int(T / 0.1), 400))
+    external = ((steps + 1) * 0.1, N + rng.integers(0, n_ext, steps.size))
+    assert _index_external(external, 0.1, N, N + n_ext, int(T / 0.1))[1].size == 400
+    kw = dict(external=external, stimulus=rng.normal(0.0, 0.5, N), stim_window=(50.0, 120.0), record_every=0.1)
+    fixed = simulate(net, T, rng=np.random.default_rng(1), **kw)
+    none = Learning(BatchRLS(presyn, 1.0, w0=wp), np.zeros(0), np.zeros((0, R)))
+    general = simulate(net, T, rng=np.random.default_rng(1), learning=none, **kw)
+    assert fixed.spike_steps.size > 100
+    np.testing.assert_array_equal(fixed.spike_steps, general.spike_steps)
+    np.testing.assert_array_equal(fixed.spike_neurons, general.spike_neurons)
+    np.testing.assert_array_equal(fixed.currents, general.currents)
+    np.testing.assert_array_equal(fixed.v, general.v)
+    np.testing.assert_array_equal(net.plastic.w, wp)
+
+
+@pytest.mark.parametrize("R", [0, 1, 4, 7, 13])
+def test_the_plastic_input_is_each_row_s_sum_in_input_order(R):
+    """_plastic_input adds four rows at a time; each row's sum must stay the plain one, term by term."""
+    from tutorial_lib.spiking import _plastic_input
+
+    rng = np.random.default_rng(R)
+    N, m = 50, 11
+    rows = rng.choice(N, R, replace=False)
+    presyn = rng.integers(0, N + 5, (R, m))
+    w, r = rng.normal(0.0, 1e3, (R, m)), rng.random(N + 5)
+    u = np.full(N, np.nan)
+    _plastic_input(rows, presyn, w, r, u)
+    want = np.full(N, np.nan)
+    for k in range(R):
+        acc = 0.0
+        for a in range(m):
+            acc += w[k, a] * r[presyn[k, a]]
+        want[rows[k]] = acc
+    np.testing.assert_array_equal(u, want)
+
+
+def test_the_index_by_source_is_reused_only_for_the_same_synapses():
+    rng = np.random.default_rng(0)
+    presyn = rng.integers(0, 12, (5, 4))
+
+    def index(pre, n_sources=12):
+        pl = PlasticSynapses(20.0, np.arange(pre.shape[0]), pre, np.ones(pre.shape), n_sources)
+        return pl.out_ptr, pl.out_row, pl.out_col
+
+    def fresh(pre, n_sources=12):  # the index built from scratch
+        order = np.argsort(pre.ravel(), kind="stable")
+        ptr = np.concatenate([[0], np.cumsum(np.bincount(pre.ravel(), minlength=n_sources))])
+        return ptr, order // pre.shape[1], order % pre.shape[1]
+
+    first = index(presyn)
+    assert all(a is b for a, b in zip(index(presyn.copy()), first))  # the same synapses: reused
+    other = presyn.copy()
+    other[2, 1] = (other[2, 1] + 1) % 12
+    for pre, n in ((other, 12), (presyn, 13), (presyn.reshape(4, 5), 12), (presyn, 12)):
+        for a, b in zip(index(pre, n), fresh(pre, n)):
+            np.testing.assert_array_equal(a, b)

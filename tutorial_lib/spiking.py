@@ -312,20 +312,44 @@ def _scatter_static_where(j, ch_ptr, ch_post, ch_jump, x, replayed, which):
 
 
 @njit(cache=True, nogil=True)
-def _scatter_plastic(src, p_gain, rows, w, out_ptr, out_row, out_col, r, u):
-    """Deliver a spike of source ``src`` to the plastic synapses: r_src += 1/tau_p, u_i += w_i,src / tau_p."""
+def _scatter_plastic(src, p_gain, rows, w, w_src, out_ptr, out_row, out_col, r, u):
+    """Deliver a spike of source ``src`` to the plastic synapses: r_src += 1/tau_p, u_i += w_i,src / tau_p.
+
+    ``w_src``, if not empty, holds the same weights in the order of the index by source
+    (``w_src[q] = w[out_row[q], out_col[q]]``, for a run without learning): a source's weights are
+    then read in one sweep, not one per row of ``w`` (a feed-forward source reaches every row).
+    """
     r[src] += p_gain
-    for q in range(out_ptr[src], out_ptr[src + 1]):
-        k = out_row[q]
-        u[rows[k]] += w[k, out_col[q]] * p_gain
+    if w_src.shape[0] > 0:
+        for q in range(out_ptr[src], out_ptr[src + 1]):
+            u[rows[out_row[q]]] += w_src[q] * p_gain
+    else:
+        for q in range(out_ptr[src], out_ptr[src + 1]):
+            k = out_row[q]
+            u[rows[k]] += w[k, out_col[q]] * p_gain
 
 
 @njit(cache=True, nogil=True)
 def _plastic_input(rows, presyn, w, r, u):
-    """Recompute u_i = sum_a w[k, a] r[presyn[k, a]] exactly, for every plastic row k (neuron rows[k])."""
-    for k in range(rows.shape[0]):
+    """Recompute u_i = sum_a w[k, a] r[presyn[k, a]] exactly, for every plastic row k (neuron rows[k]).
+
+    Four rows at a time: each row's sum is still added up in the order a = 0, 1, ..., but four
+    independent sums keep the adder busy, where one sum waits for its previous addition at every term.
+    """
+    R, m = presyn.shape
+    k = 0
+    while k + 4 <= R:
+        a0 = a1 = a2 = a3 = 0.0
+        for a in range(m):
+            a0 += w[k, a] * r[presyn[k, a]]
+            a1 += w[k + 1, a] * r[presyn[k + 1, a]]
+            a2 += w[k + 2, a] * r[presyn[k + 2, a]]
+            a3 += w[k + 3, a] * r[presyn[k + 3, a]]
+        u[rows[k]], u[rows[k + 1]], u[rows[k + 2]], u[rows[k + 3]] = a0, a1, a2, a3
+        k += 4
+    for k in range(k, R):  # the last R % 4 rows
         acc = 0.0
-        for a in range(presyn.shape[1]):
+        for a in range(m):
             acc += w[k, a] * r[presyn[k, a]]
         u[rows[k]] = acc
 
@@ -340,6 +364,23 @@ def _record(row, rec_idx, v, x, u, v_rec, cur_rec):
         for c in range(C):
             cur_rec[row, c, q] = x[c, i]
         cur_rec[row, C, q] = u[i]
+
+
+@njit(cache=True, nogil=True)
+def _record_total(row, rec_idx, mu, stim, on, x, u, total_rec):
+    """Write only the total input of neurons ``rec_idx`` to ``total_rec[row]``: ``external + synaptic``,
+    each summed as :attr:`Run.total_input` sums the full record (so the values are the same to the bit)."""
+    C = x.shape[0]
+    for q in range(rec_idx.shape[0]):
+        i = rec_idx[q]
+        ext = (mu[i] + stim[i]) if on else mu[i]
+        syn = u[i]
+        if C > 0:
+            syn = x[0, i]
+            for c in range(1, C):
+                syn += x[c, i]
+            syn += u[i]
+        total_rec[row, q] = ext + syn
 
 
 @njit(cache=True, nogil=True)
@@ -382,9 +423,9 @@ def _learning_inputs(rows, mu, stim, on, x, error_noise, rng, other):
 def lif_kernel(
     v, mu, stim, stim_on, stim_off, dt_tau_m, v_th, v_reset, noise, rng,
     ch_decay, ch_ptr, ch_post, ch_jump, x,
-    plastic, p_decay, p_gain, rows, w, out_ptr, out_row, out_col, r, u,
+    plastic, p_decay, p_gain, rows, w, w_src, out_ptr, out_row, out_col, r, u,
     ext_ptr, ext_src,
-    rec_every, rec_idx, v_rec, cur_rec,
+    rec_every, rec_idx, v_rec, cur_rec, total_rec,
     spike_step, spike_idx, n_spikes, n_first, n_last, record_first,
     split_row, presyn, col_group, split_rec,
     rp_ptr, rp_src, rp_static, rp_plastic,
@@ -408,6 +449,7 @@ def lif_kernel(
     ``r`` is not kept and ``u`` stays 0); ``p_decay = 1 - dt/tau_p``, ``p_gain = 1/tau_p``;
     ``rows`` (R,) postsynaptic neurons; ``w`` (R, m) weights; ``out_ptr`` (S+1,),
     ``out_row``, ``out_col``: for source j, the positions (row, column) of its synapses;
+    ``w_src`` empty, or (without learning) ``w`` in that order (:func:`_scatter_plastic`);
     ``r`` (S,) filtered spike trains of the S sources (N neurons, then external ones);
     ``u`` (N,) plastic input (state).
 
@@ -420,7 +462,8 @@ def lif_kernel(
 
     Recording every ``rec_every`` steps, at the start of the step: ``v_rec`` (rows,
     n_rec) and ``cur_rec`` (rows, C+1, n_rec) the static currents and then the
-    plastic input of neurons ``rec_idx`` (step ``n_first`` only if ``record_first``).
+    plastic input of neurons ``rec_idx`` (step ``n_first`` only if ``record_first``); or, if
+    ``total_rec`` (n_rec, rows) is not empty, only their total input (:func:`_record_total`).
     Spikes go to ``spike_step``/``spike_idx``. If ``split_rec`` (rows, G, n_rec) is not
     empty, the plastic input is also recorded split by source group (:func:`_record_split`,
     with ``split_row`` (N,) the plastic row of each neuron or -1, ``presyn`` (R, m) the
@@ -453,7 +496,10 @@ def lif_kernel(
         on = stim_on <= n < stim_off
         # 1. record the state at t_n (learning, between kernel calls, comes after it)
         if n % rec_every == 0 and (record_first or n > n_first):
-            _record(n // rec_every, rec_idx, v, x, u, v_rec, cur_rec)
+            if total_rec.shape[0] > 0:  # the total input only, for a score
+                _record_total(n // rec_every, rec_idx, mu, stim, on, x, u, total_rec)
+            else:
+                _record(n // rec_every, rec_idx, v, x, u, v_rec, cur_rec)
             if split_rec.shape[0] > 0:
                 _record_split(n // rec_every, rec_idx, split_row, presyn, w, r, col_group, split_rec)
         # 2. membrane: Euler step, threshold, reset
@@ -507,19 +553,19 @@ def lif_kernel(
             for f in range(n_fired):
                 _scatter_static(fired[f], ch_ptr, ch_post, ch_jump, x)
                 if plastic:
-                    _scatter_plastic(fired[f], p_gain, rows, w, out_ptr, out_row, out_col, r, u)
+                    _scatter_plastic(fired[f], p_gain, rows, w, w_src, out_ptr, out_row, out_col, r, u)
         else:  # a replay: the network's spikes go to the live synapses, the replayed ones to the others
             for f in range(n_fired):
                 _scatter_static_where(fired[f], ch_ptr, ch_post, ch_jump, x, rp_static, 0)
                 if plastic and not rp_plastic:
-                    _scatter_plastic(fired[f], p_gain, rows, w, out_ptr, out_row, out_col, r, u)
+                    _scatter_plastic(fired[f], p_gain, rows, w, w_src, out_ptr, out_row, out_col, r, u)
             for q in range(rp_ptr[n], rp_ptr[n + 1]):
                 _scatter_static_where(rp_src[q], ch_ptr, ch_post, ch_jump, x, rp_static, 1)
                 if plastic and rp_plastic:
-                    _scatter_plastic(rp_src[q], p_gain, rows, w, out_ptr, out_row, out_col, r, u)
+                    _scatter_plastic(rp_src[q], p_gain, rows, w, w_src, out_ptr, out_row, out_col, r, u)
         if ext_ptr.shape[0] > n + 1:
             for q in range(ext_ptr[n], ext_ptr[n + 1]):
-                _scatter_plastic(ext_src[q], p_gain, rows, w, out_ptr, out_row, out_col, r, u)
+                _scatter_plastic(ext_src[q], p_gain, rows, w, w_src, out_ptr, out_row, out_col, r, u)
     return OK, n_last, n_spikes, -1
 
 
@@ -641,13 +687,27 @@ class PlasticSynapses:
             raise ValueError("rows must list distinct neurons (one plastic row per neuron)")
         if self.presyn.size and (self.presyn.min() < 0 or self.presyn.max() >= self.n_sources):
             raise ValueError(f"presyn must hold source indices in [0, {self.n_sources - 1}]")
-        # index by source: the synapses that a spike of source j reaches
-        src = self.presyn.ravel()
-        order = np.argsort(src, kind="stable")
-        self.out_row = np.ascontiguousarray(order // self.presyn.shape[1])
-        self.out_col = np.ascontiguousarray(order % self.presyn.shape[1])
-        self.out_ptr = np.zeros(self.n_sources + 1, dtype=np.int64)
-        np.cumsum(np.bincount(src, minlength=self.n_sources), out=self.out_ptr[1:])
+        self.out_ptr, self.out_row, self.out_col = _source_index(self.presyn, self.n_sources)
+
+
+_SOURCE_INDEX: list = []  # [(presyn, n_sources, index)] of the last index built: a trial reuses its network's
+
+
+def _source_index(presyn: np.ndarray, n_sources: int):
+    """The index by source of plastic synapses: ``(out_ptr, out_row, out_col)``, the synapses that a
+    spike of source j reaches. Reused (the arrays themselves, which nothing writes) if ``presyn`` and
+    ``n_sources`` are those of the last call: a Part 3 trial builds its network's synapses anew."""
+    last = _SOURCE_INDEX[-1] if _SOURCE_INDEX else None  # one read of the tuple (threads may build too)
+    if last is not None and last[1] == n_sources and np.array_equal(last[0], presyn):
+        return last[2]
+    src = presyn.ravel()
+    order = np.argsort(src, kind="stable")
+    out_row = np.ascontiguousarray(order // presyn.shape[1])
+    out_col = np.ascontiguousarray(order % presyn.shape[1])
+    out_ptr = np.zeros(n_sources + 1, dtype=np.int64)
+    np.cumsum(np.bincount(src, minlength=n_sources), out=out_ptr[1:])
+    _SOURCE_INDEX[:] = [(presyn.copy(), n_sources, (out_ptr, out_row, out_col))]
+    return out_ptr, out_row, out_col
 
 
 @dataclass
@@ -992,7 +1052,8 @@ class Run:
     plus any perturbation currents. ``plastic_parts[:, g]`` (time, groups,
     recorded neuron), if asked for (``simulate(plastic_groups=...)``), is the
     plastic input split by the groups ``plastic_part_names`` of its sources; see
-    :meth:`inputs_by_source`.
+    :meth:`inputs_by_source`. A run with ``simulate(total_only=True)`` keeps only ``total``, the
+    total input (``v``, ``currents`` and ``external`` are None).
     """
 
     t: np.ndarray
@@ -1010,6 +1071,7 @@ class Run:
     errors: np.ndarray | None = None
     plastic_parts: np.ndarray | None = None
     plastic_part_names: tuple = ()
+    total: np.ndarray | None = None
 
     def inputs_by_source(self) -> dict:
         """The total input of every recorded neuron split by source: a dict of (time, recorded) arrays.
@@ -1049,6 +1111,8 @@ class Run:
     @property
     def total_input(self) -> np.ndarray:
         """The total input in the voltage equation (without the noise): ``mu + stimulus + synaptic``."""
+        if self.total is not None:
+            return self.total
         return self.external + self.synaptic_input
 
     def spikes_of(self, i: int) -> np.ndarray:
@@ -1158,6 +1222,7 @@ def simulate(
     perturbations=None,
     plastic_groups=None,
     replay: "Replay | None" = None,
+    total_only: bool = False,
 ) -> Run:
     """Simulate ``net`` for ``T`` ms from the state ``v0`` with all synaptic traces at 0.
 
@@ -1184,6 +1249,9 @@ def simulate(
     replay : a :class:`Replay`: the synapses it names receive its spikes instead of the network's
         (None: the run is the same to the bit as without the argument). Replaying a run's own spikes
         into every channel, with that run's random generator, gives that run again, spike for spike.
+    total_only : record only the total input of the ``record`` neurons (``run.total_input``, the same
+        to the bit; ``run.v``, ``run.currents`` and ``run.external`` are then None): one array
+        instead of ``C + 3``, for a caller that needs the input for a score and nothing else.
 
     Raises
     ------
@@ -1221,12 +1289,14 @@ def simulate(
     R = pl.presyn.shape[0]
     if learning is None:
         learn_steps, w = np.zeros(0, np.int64), pl.w
+        w_src = w[pl.out_row, pl.out_col]  # fixed weights: by source, for the scatter (one gather)
     else:
         learn_steps, targets, error_noise = _check_learning(learning, net, pl, n_steps)
         rls = learning.rls
         errors = np.zeros((learn_steps.shape[0], R))
         other = np.zeros(R)
         w = rls.w  # the kernel works on the RLS weights themselves (float64 in every RLS form)
+        w_src = np.zeros(0)  # weights that change at every learning step are read where they are
     packed = _pack_perturbations(perturbations, N, dt, n_steps)
     rp_ptr, rp_src, rp_static, rp_plastic = _index_replay(replay, net, n_steps)
     # recording buffers
@@ -1235,9 +1305,13 @@ def simulate(
         raise ValueError(f"record must hold neuron indices in [0, {N - 1}]")
     rec_every = check_grid("record_every", record_every, dt)
     n_rec = (n_steps - 1) // rec_every + 1
-    v_rec = np.empty((n_rec, rec_idx.shape[0]))  # every row is written by the kernel
-    cur_rec = np.empty((n_rec, len(net.static) + 1, rec_idx.shape[0]))
     split_row, col_group, split_rec, split_names = _split_buffers(plastic_groups, net, pl, n_rec, rec_idx)
+    if total_only and split_names:
+        raise ValueError("plastic_groups needs the full record: it cannot go with total_only=True")
+    n_full = 0 if total_only else n_rec  # every row of the buffers in use is written by the kernel
+    v_rec = np.empty((n_full, rec_idx.shape[0]))
+    cur_rec = np.empty((n_full, len(net.static) + 1, rec_idx.shape[0]))
+    total_rec = np.empty((n_rec - n_full, rec_idx.shape[0] if total_only else 0))
     max_spikes = int(math.ceil(max_rate * 1e-3 * N * T)) + N
     spike_step = np.empty(max_spikes, dtype=np.int64)
     spike_idx = np.empty(max_spikes, dtype=np.int64)
@@ -1247,10 +1321,10 @@ def simulate(
         return lif_kernel(
             v, net.mu, added, on, off, dt / net.tau_m, net.v_th, net.v_reset, net.noise, rng,
             ch_decay, ch_ptr, ch_post, ch_jump, x,
-            net.plastic is not None, 1.0 - dt / pl.tau, 1.0 / pl.tau, pl.rows, w, pl.out_ptr, pl.out_row,
-            pl.out_col, r, u,
+            net.plastic is not None, 1.0 - dt / pl.tau, 1.0 / pl.tau, pl.rows, w, w_src, pl.out_ptr,
+            pl.out_row, pl.out_col, r, u,
             ext_ptr, ext_src,
-            rec_every, rec_idx, v_rec, cur_rec,
+            rec_every, rec_idx, v_rec, cur_rec, total_rec,
             spike_step, spike_idx, n_spikes, n_first, n_last, record_first,
             split_row, pl.presyn, col_group, split_rec,
             rp_ptr, rp_src, rp_static, rp_plastic,
@@ -1272,11 +1346,14 @@ def simulate(
             if s not in learn_at:
                 continue
             j = learn_at[s]
+            added, on, off = _segment_input(stim, stim_on, stim_off, packed, s)
             if s % rec_every == 0:  # the state at t_s is recorded before the update
-                _record(s // rec_every, rec_idx, v, x, u, v_rec, cur_rec)
+                if total_only:
+                    _record_total(s // rec_every, rec_idx, net.mu, added, on <= s < off, x, u, total_rec)
+                else:
+                    _record(s // rec_every, rec_idx, v, x, u, v_rec, cur_rec)
                 if split_rec.shape[0] > 0:
                     _record_split(s // rec_every, rec_idx, split_row, pl.presyn, w, r, col_group, split_rec)
-            added, on, off = _segment_input(stim, stim_on, stim_off, packed, s)
             _learning_inputs(pl.rows, net.mu, added, on <= s < off, x, error_noise, rng, other)
             rls.step(r, targets[j], other)
             errors[j] = rls.err
@@ -1294,7 +1371,8 @@ def simulate(
     if status != OK:
         raise _divergence(status, step, n_spikes, int(neuron), dt, N, T, max_rate, learning is not None)
     run = _assemble(net, T, n_rec, rec_every, rec_idx, v_rec, cur_rec, stim, stim_on, stim_off,
-                    spike_step[:n_spikes], spike_idx[:n_spikes], v, None if learning is None else errors, packed)
+                    spike_step[:n_spikes], spike_idx[:n_spikes], v, None if learning is None else errors,
+                    packed, total_rec if total_only else None)
     if split_names:
         run.plastic_parts, run.plastic_part_names = split_rec, split_names
     return run
@@ -1347,10 +1425,15 @@ def _divergence(status, step, n_spikes, neuron, dt, N, T, max_rate, learning: bo
 
 
 def _assemble(net, T, n_rec, rec_every, rec_idx, v_rec, cur_rec, stim, stim_on, stim_off, spike_step,
-              spike_idx, v_end, errors, packed=()) -> Run:
-    """The :class:`Run` of a finished simulation (the external input rebuilt on the recording grid)."""
+              spike_idx, v_end, errors, packed=(), total=None) -> Run:
+    """The :class:`Run` of a finished simulation (the external input rebuilt on the recording grid;
+    with ``total``, the total input recorded alone, only that)."""
     dt = net.dt
     t = np.arange(n_rec) * rec_every * dt
+    if total is not None:
+        return Run(t=t, v=None, currents=None, external=None, channels=net.channel_names, recorded=rec_idx,
+                   spike_steps=spike_step.copy(), spike_neurons=spike_idx.copy(), dt=dt, duration=float(T),
+                   N=net.N, v_end=v_end, errors=errors, total=total)
     ext = np.empty((n_rec, rec_idx.shape[0]))
     ext[:] = net.mu[rec_idx]
     on = slice(-(-stim_on // rec_every), -(-stim_off // rec_every))  # rows with stim_on <= step < stim_off

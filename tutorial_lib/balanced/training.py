@@ -50,7 +50,8 @@ class TrainResult:
     network was tested without learning, with ``test_scores`` (the original's
     single-trial score) and ``test_scores_avg`` (trial-averaged over
     ``n_test_trials``); ``loop_seconds`` the wall time of each loop (tests
-    included); ``last`` the last loop's record; ``rls`` the RLS state (to
+    included); ``last`` the last loop's record (its trials keep their ``run`` only if it was the
+    last loop asked for, not after an early stop); ``rls`` the RLS state (to
     continue training: ``train(result)``). ``stopped``: training ended early;
     ``partial``: it was interrupted inside a loop, whose learning steps so far
     are in the weights (and the RLS state) but in none of the histories, which
@@ -103,7 +104,10 @@ def train(params: BalancedParams | BalancedNetwork | TrainResult | None = None, 
     data : the ALM recordings, for a new network (default :func:`~tutorial_lib.data.load_alm`
         with the synthetic fallback).
     callback : called as ``callback(loop, record, scores)`` after every loop
-        (``record`` a :class:`LoopRecord`); return ``False`` to stop early.
+        (``record`` a :class:`LoopRecord`); return ``False`` to stop early. Only the trials of the
+        last loop asked for keep their record of inputs and voltages (``trial.run``); those of the
+        other loops keep spikes, windowed inputs and scores (``run`` None), which the engine then
+        records alone.
     progress : show a progress bar (tqdm) and what is being built.
     stop : an object with ``is_set()`` (a ``threading.Event``); training stops
         after the current loop once it is set.
@@ -149,7 +153,9 @@ def train(params: BalancedParams | BalancedNetwork | TrainResult | None = None, 
     def one_loop(k: int) -> LoopRecord:
         loop = start + k
         t0 = time.perf_counter()
-        trials = {c: run_trial(net, c, rls, loop=loop, perturbations=perturbations) for c in CONDITIONS}
+        keep = k == n - 1  # the full record (trial.run) of the last loop only; the others keep the score
+        trials = {c: run_trial(net, c, rls, loop=loop, keep_run=keep, perturbations=perturbations)
+                  for c in CONDITIONS}
         tested = None
         if p.score_every and (loop + 1) % p.score_every == 0:
             tested = evaluate(net, p.n_test_trials, "right", keep_runs=1, perturbations=perturbations)

@@ -219,9 +219,12 @@ def run_trial(net: BalancedNetwork, condition: str = "right", rls: BatchRLS | Sh
         needs their input); ``trial.recorded`` lists the columns. Recording ``"all"`` at full scale
         takes 3000 steps x 5000 neurons x 5 arrays (``v``, three currents, ``external``) x 8 bytes
         = 0.6 GB per trial (1 GB with ``split_inputs``).
+    keep_run : bool
+        Keep the record in ``trial.run`` (False: ``trial.run`` None, and the engine records only the
+        trained neurons' total input, for the score).
     spikes_only : bool
         Keep spikes only (``trial.run`` None, ``record`` must be None): the engine records just the
-        trained neurons' inputs for the score and drops them after binning. For many test trials.
+        trained neurons' total input for the score and drops it after binning. For many test trials.
     split_inputs : bool
         Also record the plastic input split by source (:meth:`Trial.inputs_by_source`); costs a pass
         over the recorded neurons' plastic inputs per recorded step, so it is off by default.
@@ -263,11 +266,14 @@ def run_trial(net: BalancedNetwork, condition: str = "right", rls: BatchRLS | Sh
     w_min, w_max = sign_bounds(p) if p.sign_constrained else (None, None)  # clipping: not exact RLS
     learning = None if rls is None else Learning(rls, p.learn_times, net.targets[condition], w_min=w_min,
                                                  w_max=w_max)
+    kept = keep_run and not spikes_only  # else only the score's input: the trained neurons' total
     try:
         run = simulate(lif, p.t_end, rng=rng, stimulus=net.stimulus[condition],
-                       stim_window=(p.stim_on, p.stim_off), record=rec, record_every=p.record_every,
+                       stim_window=(p.stim_on, p.stim_off), record=rec if kept else net.trained,
+                       record_every=p.record_every,
                        learning=learning, external=external, max_rate=p.max_rate, perturbations=perturbations,
-                       plastic_groups=_plastic_groups(net) if split_inputs else None, replay=replay)
+                       plastic_groups=_plastic_groups(net) if split_inputs and kept else None, replay=replay,
+                       total_only=not kept)
     except DivergenceError as err:
         # without RLS: a test trial of a trained network, or a run of the untrained one
         phase = "learning" if rls is not None else ("test" if np.any(net.w != net.w0) else "untrained")
@@ -276,12 +282,14 @@ def run_trial(net: BalancedNetwork, condition: str = "right", rls: BatchRLS | Sh
     finally:
         if rls is not None:  # keep what was learned, even if the run stopped
             net.w[...] = lif.plastic.w
-    total_input = run.total_input[:, _columns(rec, net.trained)]  # the trained neurons, in their order
+    cols = _columns(run.recorded, net.trained)  # the trained neurons, in their order (first, as a rule)
+    total_input = run.total_input[:, :cols.size] if np.array_equal(cols, np.arange(cols.size)) else \
+        run.total_input[:, cols]
     binned = window_average(run.t, total_input, p.learn_times, p.score_window, p.stim_off, p.t_end)
     target = net.targets[condition]
     corr = score_correlation(binned, target)
     return Trial(condition, p.learn_times, binned, target, corr, run.spike_times, run.spike_neurons,
-                 rec, run.errors, run if keep_run and not spikes_only else None, p.N, p.t_end, tuple(perturbations))
+                 rec, run.errors, run if kept else None, p.N, p.t_end, tuple(perturbations))
 
 
 def _columns(rec: np.ndarray, neurons: np.ndarray) -> np.ndarray:
@@ -347,7 +355,7 @@ def evaluate(net: BalancedNetwork, n_trials: int = 5, condition: str = "right",
     then ignored): at most about 4 MB per trial at full scale (5000 neurons at the balance rates,
     7.5 and 13.5 Hz, for 3 s: 2.5 MB at 16 bytes a spike; plus 1.5 MB of binned inputs of the 1824
     trained neurons), so 20 test trials take under 0.1 GB. While a trial runs, the engine records
-    the trained neurons' inputs for the score (0.2 GB at full scale), dropped after binning.
+    the trained neurons' total input for the score (44 MB at full scale), dropped after binning.
 
     Raises TypeError or ValueError, naming the argument, for bad arguments (before the first trial)."""
     check_type("net", net, BalancedNetwork)
