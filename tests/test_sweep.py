@@ -47,17 +47,23 @@ def count_runs(monkeypatch):
     return calls
 
 
+@pytest.fixture(scope="module")
+def cluster():
+    """A real Dask cluster of 2 single-thread worker processes (the parent's numba cache is warm)."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as c:
+        yield c
+
+
 # ---------------------------------------------------------------------------
 # Backends give the same rows
 
 
-def test_local_processes_and_a_dask_cluster_give_the_same_table(tmp_path):
-    distributed = pytest.importorskip("distributed")
+def test_local_processes_and_a_dask_cluster_give_the_same_table(tmp_path, cluster):
     local = sweep("part2", GRID, seeds=2, base=TINY, n_jobs=2, out=tmp_path / "local.csv", progress=False)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster:
-        remote = sweep("part2", GRID, seeds=2, base=TINY, scheduler=cluster, out=tmp_path / "dask.csv",
-                       progress=False)
+    remote = sweep("part2", GRID, seeds=2, base=TINY, scheduler=cluster, out=tmp_path / "dask.csv",
+                   progress=False)
     assert len(local) == 8 and set(local.status) == {"ok"}
     assert list(local[["N", "tau_s", "seed"]].itertuples(index=False)) == \
         [(n, t, s) for n in (20, 30) for t in (20.0, 200.0) for s in (0, 1)]
@@ -294,27 +300,71 @@ def test_ctrl_c_during_a_two_worker_sweep_keeps_whole_rows_and_leaves_no_process
     assert np.array_equal(kept.test_score.to_numpy(), table.test_score.to_numpy())
 
 
-def test_a_worker_killed_mid_sweep_loses_no_run(tmp_path):
+def test_a_joblib_worker_killed_mid_sweep_loses_no_run(tmp_path):
     """kill -9 of a joblib worker: the runs in flight start again; every setting ends with its row."""
-    import psutil
-
-    out = tmp_path / "s.csv"
-    killed = []
-
-    def killer():
-        deadline = time.monotonic() + 60
-        while _rows_in(out) < 1 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        for child in psutil.Process().children(recursive=True):
-            if "LokyProcess" in " ".join(child.cmdline()):  # a worker (not loky's resource tracker)
-                child.kill()
-                killed.append(child.pid)
-                return
-
-    thread = threading.Thread(target=killer, daemon=True)
-    thread.start()
+    out, killed = tmp_path / "s.csv", []
+    thread = _kill_a_worker_after_the_first_row(out, "LokyProcess", killed)  # a worker, not loky's tracker
     table = sweep("part2", SLOW_GRID, seeds=3, base=SLOW_BASE, n_jobs=2, out=out, progress=False)
     thread.join()
     assert killed, "no worker was killed"
     assert len(table) == 12 and set(table.status) == {"ok"}
     pd.testing.assert_frame_equal(_results(load_table(out)), _results(table), check_dtype=False)
+
+
+def _kill_a_worker_after_the_first_row(out: Path, mark: str, killed: list) -> threading.Thread:
+    """A thread that SIGKILLs one worker process (its command line holds ``mark``) once ``out`` has a row."""
+    import psutil
+
+    def kill():
+        deadline = time.monotonic() + 60
+        while _rows_in(out) < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        for child in psutil.Process().children(recursive=True):
+            if mark in " ".join(child.cmdline()):
+                child.kill()
+                killed.append(child.pid)
+                return
+
+    thread = threading.Thread(target=kill, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_dask_worker_killed_mid_sweep_loses_no_run(tmp_path, cluster):
+    """kill -9 of a Dask worker: its nanny starts a new one, the scheduler runs its task again."""
+    out, killed = tmp_path / "s.csv", []
+    thread = _kill_a_worker_after_the_first_row(out, "spawn_main", killed)  # a worker, not the tracker
+    table = sweep("part2", SLOW_GRID, seeds=3, base=SLOW_BASE, scheduler=cluster, out=out, progress=False)
+    thread.join()
+    assert killed, "no worker was killed"
+    assert len(table) == 12 and set(table.status) == {"ok"}
+    expected = sweep("part2", SLOW_GRID, seeds=3, base=SLOW_BASE, progress=False)
+    pd.testing.assert_frame_equal(_results(table), _results(expected))
+
+
+# ---------------------------------------------------------------------------
+# Part 3
+
+
+def test_part3_rows_hold_both_test_scores_and_the_data_they_trained_on(tmp_path, count_runs):
+    from tutorial_lib import BalancedParams, balanced
+    from tutorial_lib.data import synthetic_alm
+
+    base = BalancedParams(N=300, K=30, L=5, n_trained=20, stim_on=100.0, stim_off=200.0, train_duration=400.0,
+                          n_loops=2, score_every=1, n_test_trials=2, n_ffwd=10, seed=4)
+    data = synthetic_alm(n_neurons=60, seed=1)
+    out = tmp_path / "p3.csv"
+    table = sweep("part3", {"n_trained": [10, 20]}, base=base, data=data, out=out, progress=False)
+    assert list(table.status) == ["ok", "ok"] and list(table.n_trained) == [10, 20]
+    row = table.iloc[1]
+    res = balanced.train(base, data=data, progress=False)
+    tested = res.test(n_trials=2)
+    assert [row.score_loop_1, row.score_loop_2] == list(res.scores)
+    assert [row.test_score_loop_1, row.test_score_loop_2] == list(res.test_scores)
+    assert (row.test_score, row.test_score_avg) == (tested.score, tested.score_avg)
+    assert row.data == data.source and len(row.data_digest) == 16
+    # other data: other runs (the same settings are not taken for done)
+    count_runs.clear()
+    sweep("part3", {"n_trained": [10]}, base=base, data=synthetic_alm(n_neurons=60, seed=2), out=out,
+          progress=False)
+    assert len(count_runs) == 1 and len(load_table(out)) == 3

@@ -547,7 +547,9 @@ def _joblib_rows(tasks: list, n_jobs: int, record, deaths: dict):
                     record(_error_row(t, "WorkerDied",
                                       f"the worker process running it died {deaths[rid]} times (killed, or out "
                                       f"of memory?): {_one_line(exc)}"))
-            sys.stderr.write("sweep: a worker process died; starting the unfinished runs again\n")
+            from tqdm.auto import tqdm
+
+            tqdm.write("sweep: a worker process died; starting its unfinished runs again", file=sys.stderr)
 
 
 def _error_row(task: dict, failure: str, reason: str) -> dict:
@@ -651,7 +653,8 @@ def sweep(part: str, grid: dict | None = None, settings: list | None = None, *, 
     pandas.DataFrame, one row per run of this sweep (including those found in ``out``), in
     the order of :func:`plan`: ``run_id``, ``part``, ``status`` (``"ok"``, ``"diverged"``,
     ``"error"``), ``test_score`` (Part 3 also ``test_score_avg``: trial-averaged over
-    ``n_test_trials``), ``seconds`` (wall time of the run), ``loops_done``, ``failure`` and
+    ``n_test_trials``), ``seconds`` (wall time of the run; a worker's first run also loads the
+    compiled code from numba's cache, about a second), ``loops_done``, ``failure`` and
     ``reason`` (None when ok), every parameter of the part, and ``score_loop_1``, ... (the
     score of each training loop, measured while learning; Part 3 also ``test_score_loop_K``).
 
