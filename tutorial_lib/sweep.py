@@ -131,23 +131,25 @@ def _check_names(cls, part: str, names) -> dict:
     return meta
 
 
-def _values(cls, part, name, values) -> list:
-    """The list of values of one grid entry, each checked against the field's own range."""
+def _values(cls, part, name, values, label=None) -> list:
+    """The list of values of one grid entry, each checked against the field's own range.
+
+    ``label`` opens the messages (default ``"grid NAME"``)."""
     meta = _check_names(cls, part, [name])
+    label = f"grid {name}" if label is None else label
     if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
         values = [values]
     values = list(values)
     if not values:
-        raise ValueError(f"grid {name}: no values given")
+        raise ValueError(f"{label}: no values given")
     out = []
     for v in values:
-        v = _convert(cls, name, v)
         try:
-            out.append(check_field(meta[name], v))
+            out.append(check_field(meta[name], _convert(cls, name, v)))
         except ValueError as exc:
-            raise ValueError(f"grid {name}: {exc}") from None
+            raise ValueError(f"{label}: {exc}") from None
     if len(set(map(repr, out))) < len(out):
-        raise ValueError(f"grid {name}: a value is given twice ({out})")
+        raise ValueError(f"{label}: a value is given twice ({out})")
     return out
 
 
@@ -160,7 +162,7 @@ def _seeds(seeds) -> list | None:
         if seeds < 1:
             raise ValueError(f"seeds must be >= 1 (the seeds 0 .. seeds-1), or a list of seeds (got {seeds})")
         return list(range(int(seeds)))
-    return _values(RateParams, "part1", "seed", seeds)
+    return _values(RateParams, "part1", "seed", seeds, label="seeds")
 
 
 def plan(part: str, grid: dict | None = None, settings: list | None = None, *, seeds=None, base=None) -> list:
@@ -205,7 +207,7 @@ def plan(part: str, grid: dict | None = None, settings: list | None = None, *, s
         rows = []
         for i, s in enumerate(settings):
             check_type(f"settings[{i}]", s, dict)
-            rows.append({k: _values(cls, part, k, [v])[0] for k, v in s.items()})
+            rows.append({k: _values(cls, part, k, [v], label=f"settings[{i}] {k}")[0] for k, v in s.items()})
         if not rows:
             raise ValueError("settings: the list is empty")
     else:
@@ -690,6 +692,17 @@ def sweep(part: str, grid: dict | None = None, settings: list | None = None, *, 
     path = None if out is None else _check_out(out)
     alm, source, digest = _part3_data(part, data)
 
+    if alm is not None:  # the data bound n_trained (and L, N): checked now, not when a worker builds
+        from .balanced.targets import select_alm
+
+        n_alm = alm.n_neurons
+        for setting, p in runs:
+            try:  # select_alm's checks (the "random" choice needs no targets)
+                select_alm(replace(p, selection="random"), alm, None)
+                check_memory(p, n_trained=n_alm if p.n_trained is None else p.n_trained)
+            except ValueError as exc:
+                shown = ", ".join(f"{k}={v!r}" for k, v in setting.items())
+                raise ValueError(f"setting {shown}: {exc}" if shown else str(exc)) from None
     order, tasks, table = {}, [], None
     for i, (setting, p) in enumerate(runs):
         rid = _run_id(part, p, digest)
