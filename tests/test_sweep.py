@@ -266,19 +266,26 @@ SLOW = ["--N", "40", "--n-loops", "6", "--stim-on", "100", "--stim-off", "200", 
         "--grid", "tau_s=20,50,100,200", "--seeds", "3"]
 
 
-def test_ctrl_c_during_a_two_worker_sweep_keeps_whole_rows_and_leaves_no_process(tmp_path):
+@pytest.mark.parametrize("when", ["workers starting", "after a row"])
+def test_ctrl_c_during_a_two_worker_sweep_keeps_whole_rows_and_leaves_no_process(tmp_path, when):
+    """Ctrl-C in a terminal: SIGINT to the whole process group, the workers included."""
     import psutil
 
     out = tmp_path / "s.csv"
     env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1", MPLBACKEND="Agg")
     argv = [sys.executable, "-m", "tutorial_lib", "sweep", "part2", *SLOW, "--out", str(out), "--jobs", "2"]
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=tmp_path)
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=tmp_path,
+                            start_new_session=True)
     deadline = time.monotonic() + 60
-    while _rows_in(out) < 1 and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    workers = _children(proc.pid)
+    workers = []
+    while time.monotonic() < deadline and proc.poll() is None:
+        workers = _children(proc.pid)
+        started = sum("LokyProcess" in " ".join(w.cmdline()) for w in workers) == 2
+        if started and (when == "workers starting" or _rows_in(out) >= 1):
+            break
+        time.sleep(0.01)
     assert len(workers) >= 2, "the sweep did not start its worker processes"
-    proc.send_signal(signal.SIGINT)
+    os.killpg(proc.pid, signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err.decode()
     lines = [p for p in err.decode().replace("\r", "\n").splitlines() if p.strip() and "sweep part2" not in p]
@@ -288,11 +295,13 @@ def test_ctrl_c_during_a_two_worker_sweep_keeps_whole_rows_and_leaves_no_process
             and time.monotonic() < gone_by:
         time.sleep(0.1)
     assert not [w.pid for w in workers if w.is_running() and w.status() != psutil.STATUS_ZOMBIE]
+    assert not list(tmp_path.glob(".*.tmp"))
+    if when == "workers starting":
+        return
     table = load_table(out)
     assert 1 <= len(table) < 12 and set(table.status) == {"ok"}
     assert (table.loops_done == 6).all()
     assert table[["score_loop_1", "score_loop_6", "test_score"]].notna().all().all()
-    assert not list(tmp_path.glob(".*.tmp"))
     assert f"{len(table)} of 12 runs are in" in lines[0]
     # resumed (here, in this process): only the rest runs, the rows kept stay as they were
     final = sweep("part2", SLOW_GRID, seeds=3, base=SLOW_BASE, out=out, progress=False)

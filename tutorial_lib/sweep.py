@@ -503,6 +503,30 @@ def _save(df, path: Path) -> None:
 # Backends
 
 
+@contextmanager
+def _sigint_blocked():
+    """SIGINT blocked in this thread while joblib starts its workers (and the threads that respawn them).
+
+    A blocked signal stays blocked in a child, also after exec: Ctrl-C in a terminal, which goes to the
+    whole process group, then reaches only this process, which stops the workers itself (not each
+    worker with a KeyboardInterrupt traceback of its own, in the middle of its imports). A Ctrl-C in
+    this window is not lost: it is delivered here when the block ends."""
+    on = hasattr(signal, "pthread_sigmask") and threading.current_thread() is threading.main_thread()
+    if on:  # started first: starting one later would unblock SIGINT (Python < 3.14's resource_tracker does)
+        from multiprocessing import resource_tracker
+
+        from joblib.externals.loky.backend import resource_tracker as loky_tracker
+
+        resource_tracker.ensure_running()
+        loky_tracker.ensure_running()
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}) if on else None
+    try:
+        yield
+    finally:
+        if on:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
 def _joblib_rows(tasks: list, n_jobs: int, record, deaths: dict):
     """Run ``tasks`` on ``n_jobs`` local processes; ``record(row)`` each result as it comes.
 
@@ -523,7 +547,7 @@ def _joblib_rows(tasks: list, n_jobs: int, record, deaths: dict):
 
         done_here: set = set()
         try:
-            with parallel_config(backend="loky", inner_max_num_threads=1):
+            with parallel_config(backend="loky", inner_max_num_threads=1), _sigint_blocked():
                 gen = Parallel(n_jobs=n_jobs, return_as="generator_unordered", pre_dispatch="n_jobs",
                                batch_size=1)(feed([{**t, "worker": True} for t in pending.values()]))
                 try:
