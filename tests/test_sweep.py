@@ -344,7 +344,9 @@ def test_a_dask_worker_killed_mid_sweep_loses_no_run(tmp_path, cluster):
     """kill -9 of a Dask worker: its nanny starts a new one, the scheduler runs its task again."""
     out, killed = tmp_path / "s.csv", []
     thread = _kill_a_worker_after_the_first_row(out, "spawn_main", killed)  # a worker, not the tracker
-    table = sweep("part2", SLOW_GRID, seeds=3, base=SLOW_BASE, scheduler=cluster, out=out, progress=False)
+    address = cluster.scheduler_address  # "tcp://127.0.0.1:port", as --scheduler gives it
+    assert address.startswith("tcp://")
+    table = sweep("part2", SLOW_GRID, seeds=3, base=SLOW_BASE, scheduler=address, out=out, progress=False)
     thread.join()
     assert killed, "no worker was killed"
     assert len(table) == 12 and set(table.status) == {"ok"}
