@@ -215,7 +215,8 @@ def plan(part: str, grid: dict | None = None, settings: list | None = None, *, s
     seed_list = _seeds(seeds)
     if seed_list is not None:
         if any("seed" in r for r in rows):
-            raise ValueError("give the seeds either with seeds= (--seeds) or as a grid or setting value, not both")
+            raise ValueError("give the seeds either with seeds= (--seeds) or as a grid or setting value, "
+                             "not both")
         rows = [{**r, "seed": s} for r in rows for s in seed_list]
     out, seen = [], set()
     for r in rows:
@@ -570,9 +571,8 @@ def _joblib_rows(tasks: list, n_jobs: int, record, deaths: dict):
                 deaths[rid] = deaths.get(rid, 0) + 1
                 if deaths[rid] >= MAX_WORKER_DEATHS:
                     t = pending.pop(rid)
-                    record(_error_row(t, "WorkerDied",
-                                      f"the worker process running it died {deaths[rid]} times (killed, or out "
-                                      f"of memory?): {_one_line(exc)}"))
+                    record(_error_row(t, "WorkerDied", f"the worker process running it died {deaths[rid]} "
+                                      f"times (killed, or out of memory?): {_one_line(exc)}"))
             from tqdm.auto import tqdm
 
             tqdm.write("sweep: a worker process died; starting its unfinished runs again", file=sys.stderr)
@@ -709,8 +709,8 @@ def sweep(part: str, grid: dict | None = None, settings: list | None = None, *, 
     n_jobs = 1 if n_jobs is None else n_jobs
     if scheduler is not None and not (isinstance(scheduler, str) or hasattr(scheduler, "submit")
                                       or hasattr(scheduler, "scheduler_address")):
-        raise TypeError("scheduler must be a Dask scheduler address ('tcp://host:8786'), a distributed.Client "
-                        f"or a cluster object (got {type(scheduler).__name__})")
+        raise TypeError("scheduler must be a Dask scheduler address ('tcp://host:8786'), a "
+                        f"distributed.Client or a cluster object (got {type(scheduler).__name__})")
     if isinstance(scheduler, str) and "://" not in scheduler:
         raise ValueError(f"scheduler must be an address such as 'tcp://host:8786' (got {scheduler!r})")
     path = None if out is None else _check_out(out)
@@ -841,10 +841,11 @@ def add_cli_parser(sub) -> None:
     """Add ``rls-tutorial sweep PART ...`` to the command line's subparsers ``sub``."""
     from .cli import _add_param_flags
 
-    sw = sub.add_parser("sweep", help="train a part once per setting of a grid and seed; one table row per run",
-                        description="Train a part once per setting of a grid and per seed, locally (joblib) or "
-                                    "on a Dask cluster; one row per run in a table (CSV or Parquet), saved after "
-                                    "every run. Run the same command again to resume.")
+    sw = sub.add_parser("sweep", help="train a part once per setting of a grid and seed; one table row per "
+                                      "run",
+                        description="Train a part once per setting of a grid and per seed, locally "
+                                    "(joblib) or on a Dask cluster; one row per run in a table (CSV or "
+                                    "Parquet), saved after every run. Run the same command again to resume.")
     parts = sw.add_subparsers(dest="sweep_part", required=True, metavar="PART")
     for name, cls in PARTS.items():
         sp = parts.add_parser(name, help=f"sweep {cls.__doc__.splitlines()[0][:-1]}",
@@ -908,7 +909,7 @@ _QUIET_TRACKER = "ignore:resource_tracker:UserWarning"
 
 
 def cli_main(args, argv) -> int:
-    """``rls-tutorial sweep PART ...``; returns the exit code (0; 1 errors; 2 bad flags; 130/143 interrupted)."""
+    """``rls-tutorial sweep PART ...``; returns the exit code (0; 1 errors; 2 bad flags; 130/143: stopped)."""
     from .cli import PARTS as CLI_PARTS, _RAISE, _error, _make_params, _signal_name
 
     sp, part = args._sweep_parser, args.sweep_part
