@@ -276,6 +276,9 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
                                   "yet")
         _add_param_flags(sp, cls)
         subs[name] = sp
+    from .sweep import add_cli_parser
+
+    add_cli_parser(sub)  # rls-tutorial sweep PART ...: not in subs, which maps the parts' own parsers
     return ap, subs
 
 
@@ -414,6 +417,10 @@ def _main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     ap, subs = build_parser()
     args = ap.parse_args(argv)
+    if args.part == "sweep":
+        from .sweep import cli_main
+
+        return cli_main(args, argv)
     sp = subs[args.part]
     cls = PARTS[args.part]
     params = _make_params(sp, args, cls)
