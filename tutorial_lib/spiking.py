@@ -1,6 +1,6 @@
 r"""Leaky integrate-and-fire (LIF) networks: one compiled engine for Parts 2 and 3.
 
-Why one module of about 1250 lines: it is one engine, read top to bottom in the order of the
+Why one module of about 1500 lines: it is one engine, read top to bottom in the order of the
 equations below: the single neuron's theory, the plain NumPy step and run (:func:`lif_euler_step`,
 :func:`trace_step`, :func:`simulate_numpy`), the compiled kernel that does the same, the network
 as data (synapses, plastic rows, learning, perturbations) and the driver (:func:`simulate`, in

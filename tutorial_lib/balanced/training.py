@@ -119,7 +119,6 @@ def train(params: BalancedParams | BalancedNetwork | TrainResult | None = None, 
     Raises :class:`~tutorial_lib.training.DivergenceError` (its cause as data, and :func:`advice`) if the
     activity blows up or the static network is silent;
     TypeError or ValueError, naming the argument, for bad arguments (before any simulation).
-        partial=bool(meta.get("partial", False)),
     """
     check_type("params", params, (BalancedParams, BalancedNetwork, TrainResult), allow_none=True)
     check_type("data", data, ALMData, allow_none=True)
