@@ -16,7 +16,8 @@ import pytest
 
 from tutorial_lib import BalancedParams, DivergenceError, RateParams, SpikingParams
 from tutorial_lib import balanced, rate, spiking_net
-from tutorial_lib.dashboard import balanced_dashboard, rate_dashboard, spiking_dashboard
+from tutorial_lib.dashboard import (balanced_dashboard, perturbation_dashboard, rate_dashboard,
+                                    spiking_dashboard)
 from tutorial_lib.data import synthetic_alm
 from tutorial_lib.training import Advice
 
@@ -132,7 +133,8 @@ def test_parts_1_and_2_advice_names_the_moved_knob_first(part, params, change, p
 
 
 DASHBOARDS = {"rate": lambda: rate_dashboard(RATE), "spiking": lambda: spiking_dashboard(SPIKING),
-              "balanced": lambda: balanced_dashboard(BALANCED, data=SYN)}
+              "balanced": lambda: balanced_dashboard(BALANCED, data=SYN),
+              "perturbation": lambda: perturbation_dashboard(params=BALANCED, data=SYN)}
 _BUILT: dict = {}
 
 
@@ -147,6 +149,9 @@ def _extremes(widget):
         return {"min": widget.base ** widget.min, "max": widget.base ** widget.max}
     if hasattr(widget, "min"):
         return {"min": widget.min, "max": widget.max}
+    if hasattr(widget, "options"):  # a dropdown: its first and last choice
+        values = [o[1] if isinstance(o, tuple) else o for o in widget.options]
+        return {"first": values[0], "last": values[-1]}
     return {"off": False, "on": True}  # a checkbox
 
 

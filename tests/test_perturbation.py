@@ -388,3 +388,35 @@ def test_balance_response_is_linear_and_checks_its_input():
     np.testing.assert_array_equal(balance_response(p), [0.0, 0.0])
     with pytest.raises(ValueError, match="delta_e and delta_i"):
         balance_response(p, delta_i=float("nan"))
+
+
+def test_train_applies_perturbations_to_every_training_trial():
+    """Silencing the trained cells during training: train(perturbations=) equals loops of run_trial with
+    the same perturbation, weights to the bit; without it (or with one that never acts) training is as before."""
+    data = synthetic_alm(n_neurons=60, seed=1)
+    silence = Perturbation("trained", -20.0, 300.0, 500.0)
+    res = balanced.train(SMALL, data=data, n_loops=1, progress=False, perturbations=[silence])
+    net = balanced.build_network(SMALL, data)
+    rls = balanced.make_rls(net)
+    for c in ("right", "left"):
+        balanced.run_trial(net, c, rls, loop=0, perturbations=silence)
+    np.testing.assert_array_equal(res.network.w, net.w)
+    plain = balanced.train(SMALL, data=data, n_loops=1, progress=False)
+    idle = balanced.train(SMALL, data=data, n_loops=1, progress=False,
+                          perturbations=Perturbation("trained", -20.0, 900.0, 1000.0))
+    np.testing.assert_array_equal(idle.network.w, plain.network.w)
+    assert not np.array_equal(res.network.w, plain.network.w)
+
+
+@pytest.mark.parametrize("bad, error, match", [
+    (Perturbation("dendrites", 1.0, 0.0, 10.0), ValueError, "perturbations\\[0\\].neurons"),
+    ("I", TypeError, "perturbations\\[0\\] must be a Perturbation"),
+])
+def test_train_refuses_bad_perturbations_before_building(bad, error, match, monkeypatch):
+    def trap(*args, **kwargs):
+        raise AssertionError("the network was built before the perturbations were checked")
+
+    monkeypatch.setattr(balanced.training, "build_network", trap)
+    with pytest.raises(error, match=match):
+        balanced.train(SMALL, data=synthetic_alm(n_neurons=60, seed=1), n_loops=1, progress=False,
+                       perturbations=[bad])

@@ -447,3 +447,122 @@ def test_a_perturbation_that_does_not_act_changes_nothing_in_the_engine(learn):
     assert np.abs(split_sum).max() > 0
     np.testing.assert_allclose(split_sum, other.currents[:, 1], rtol=0,
                                atol=1e-12 * np.maximum(np.abs(parts["a"]), np.abs(parts["b"])).max())
+
+
+# ---------------------------------------------------------------------------
+# Replay: recorded spikes delivered to chosen synapses instead of the network's own
+
+
+def _two_channel_engine(rng, N=30):
+    """Two static channels and plastic synapses from the network's neurons (no external sources)."""
+    net, Ws, rows, presyn, wp = _small_engine(rng, N=N, R=8, m=5)
+    W2 = np.where(rng.random((N, N)) < 0.2, rng.normal(-1.0, 1.0, (N, N)), 0.0)
+    net = LIFNetwork(net.mu, tau_m=10.0, dt=0.1, noise=1.5,
+                     static=net.static + (Synapses.from_dense(W2, 3.0, "second"),), plastic=net.plastic)
+    return net
+
+
+def test_replaying_a_run_into_every_channel_gives_the_same_run_to_the_bit():
+    from tutorial_lib.spiking import Replay
+
+    net = _two_channel_engine(np.random.default_rng(2))
+    T = 300.0
+    base = simulate(net, T, rng=np.random.default_rng(9), record_every=0.1)
+    assert base.spike_steps.size > 100
+    replay = Replay(base.spike_times, base.spike_neurons, net.channel_names)
+    again = simulate(net, T, rng=np.random.default_rng(9), record_every=0.1, replay=replay)
+    np.testing.assert_array_equal(again.spike_steps, base.spike_steps)
+    np.testing.assert_array_equal(again.spike_neurons, base.spike_neurons)
+    np.testing.assert_array_equal(again.currents, base.currents)
+    np.testing.assert_array_equal(again.v, base.v)
+    # jitter 0 is the same replay
+    same = replay.jittered(0.0, np.random.default_rng(0), net.dt, T)
+    np.testing.assert_array_equal(same.times, replay.times)
+    np.testing.assert_array_equal(same.neurons, replay.neurons)
+
+
+@pytest.mark.parametrize("channels", [("plastic",), ("static",), ("static", "plastic"), ("second",)])
+def test_engine_with_a_replay_matches_a_numpy_implementation(channels):
+    """Spikes of another run (and jittered ones, with two spikes of a neuron in one step possible)
+    replayed into some channels: engine and NumPy reference give the same spikes and currents."""
+    from tutorial_lib.spiking import Replay
+
+    net = _two_channel_engine(np.random.default_rng(4))
+    T = 300.0
+    other = simulate(net, T, rng=np.random.default_rng(1))
+    replay = Replay(other.spike_times, other.spike_neurons, channels).jittered(
+        5.0, np.random.default_rng(3), net.dt, T)
+    run = simulate(net, T, rng=np.random.default_rng(6), record_every=0.1, replay=replay)
+    ref = simulate_numpy(net, T, rng=np.random.default_rng(6), replay=replay)
+    plain = simulate(net, T, rng=np.random.default_rng(6), record_every=0.1)
+    assert not np.array_equal(run.currents, plain.currents)  # the replay matters
+    np.testing.assert_array_equal(run.spike_steps, ref.spike_steps)
+    np.testing.assert_array_equal(run.spike_neurons, ref.spike_neurons)
+    np.testing.assert_allclose(run.currents, ref.currents, rtol=0, atol=1e-12)
+
+
+def test_replay_currents_follow_the_replayed_spikes_only():
+    """With every synapse fed by a replay, the currents do not depend on the network's own spikes:
+    two runs with different noise (different own spikes) have identical synaptic currents."""
+    from tutorial_lib.spiking import Replay
+
+    net = _two_channel_engine(np.random.default_rng(5))
+    T = 200.0
+    other = simulate(net, T, rng=np.random.default_rng(1))
+    replay = Replay(other.spike_times, other.spike_neurons, net.channel_names)
+    a = simulate(net, T, rng=np.random.default_rng(2), record_every=0.1, replay=replay)
+    b = simulate(net, T, rng=np.random.default_rng(3), record_every=0.1, replay=replay)
+    assert not np.array_equal(a.spike_steps, b.spike_steps)
+    np.testing.assert_array_equal(a.currents, b.currents)
+
+
+def test_jitter_moves_spikes_by_the_given_standard_deviation():
+    from tutorial_lib.spiking import Replay
+
+    rng = np.random.default_rng(0)
+    times = np.round(rng.uniform(400.0, 600.0, 20000), 1)
+    neurons = np.arange(times.size) % 7
+    rep = Replay(times, neurons)
+    moved = rep.jittered(20.0, np.random.default_rng(1), 0.1, 1000.0)
+    assert moved.times.size == times.size  # none leaves (0, 1000]
+    # the same draws in spike order: the shifts of the kept spikes
+    shifts = np.rint(20.0 * np.random.default_rng(1).standard_normal(times.size) / 0.1) * 0.1
+    np.testing.assert_allclose(np.sort(moved.times), np.sort(times + shifts), atol=1e-9)
+    assert abs(np.std(shifts) - 20.0) < 0.5
+    assert np.all(np.diff(np.rint(moved.times / 0.1)) >= 0)  # sorted by step
+    # spikes pushed outside (0, T] are dropped
+    edge = Replay([0.1, 999.9], [0, 1]).jittered(500.0, np.random.default_rng(2), 0.1, 1000.0)
+    assert edge.times.size <= 2 and np.all((edge.times > 0) & (edge.times <= 1000.0))
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(times=[1.0, 2.0], neurons=[0]), "same length"),
+    (dict(times=[[1.0]], neurons=[0]), "1-D"),
+    (dict(times=[np.nan], neurons=[0]), "finite and positive"),
+    (dict(times=[0.0], neurons=[0]), "finite and positive"),
+    (dict(times=[1.0], neurons=[-1]), "non-negative"),
+    (dict(times=[1.0], neurons=[0.5]), "integer"),
+    (dict(times=[1.0], neurons=[0], channels=()), "channels"),
+    (dict(times=[1.0], neurons=[0], channels=("plastic", "plastic")), "channels"),
+])
+def test_bad_replay_raises_value_error_naming_the_field(kwargs, match):
+    from tutorial_lib.spiking import Replay
+
+    with pytest.raises(ValueError, match=match):
+        Replay(**kwargs)
+
+
+def test_replay_that_does_not_fit_the_network_is_refused_before_the_run():
+    from tutorial_lib.spiking import Replay
+
+    net = _two_channel_engine(np.random.default_rng(5))
+    for replay, match in [(Replay([1.0], [net.N]), r"replay.neurons"),
+                          (Replay([1.05], [0]), "multiples of dt"),
+                          (Replay([1.0], [0], ("nope",)), "replay.channels"),
+                          ]:
+        with pytest.raises(ValueError, match=match):
+            simulate(net, 100.0, rng=np.random.default_rng(0), replay=replay)
+    with pytest.raises(TypeError, match="replay must be a Replay"):
+        simulate(net, 100.0, rng=np.random.default_rng(0), replay=([1.0], [0]))
+    with pytest.raises(ValueError, match="jitter"):
+        Replay([1.0], [0]).jittered(-1.0, np.random.default_rng(0), 0.1, 100.0)

@@ -50,6 +50,8 @@ PAGES = [
     Page("part2_spiking_network", "Part 2: a spiking network learns sine waves", "spiking_dashboard"),
     Page("part3_balanced_network", "Part 3: a balanced network learns ALM recordings", "balanced_dashboard",
          "Part 3: a balanced network learns a SYNTHETIC stand-in for ALM recordings"),
+    Page("part4_perturbation", "Part 4: perturb the trained balanced network", "perturbation_dashboard",
+         "Part 4: perturb a balanced network trained on a SYNTHETIC stand-in for ALM recordings"),
 ]
 
 #: Font size of the widgets' text on a lecture page (px), and the smallest text of its figure:

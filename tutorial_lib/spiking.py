@@ -120,6 +120,7 @@ __all__ = [
     "Learning",
     "Run",
     "Perturbation",
+    "Replay",
     "simulate",
     "simulate_single",
     "simulate_pair",
@@ -206,7 +207,8 @@ def trace_step(x, jumps, dt, tau):
 
 
 def simulate_numpy(net: "LIFNetwork", T: float, *, rng: np.random.Generator, v0=None, stimulus=None,
-                   stim_window=(0.0, 0.0), learning: "Learning | None" = None, perturbations=None) -> "Run":
+                   stim_window=(0.0, 0.0), learning: "Learning | None" = None, perturbations=None,
+                   replay: "Replay | None" = None) -> "Run":
     """What :func:`simulate` computes, in plain NumPy with dense matrices: slow, for reading and testing.
 
     Every step, in the engine's order: record the state; at a learning step,
@@ -220,7 +222,8 @@ def simulate_numpy(net: "LIFNetwork", T: float, *, rng: np.random.Generator, v0=
     given, then per step the error noise of a learning step and one normal per
     neuron when ``net.noise > 0``), so the spikes are the same. External
     spike sources are not supported here. ``perturbations`` (:class:`Perturbation`, indices)
-    add their currents to the external input in their windows, as in :func:`simulate`.
+    add their currents to the external input in their windows, as in :func:`simulate`; with a
+    ``replay`` (:class:`Replay`) the channels it names take its spike counts ``s`` instead.
 
     Returns a :class:`Run` that records every neuron at every step.
     ``tests/test_spiking.py`` checks that :func:`simulate` gives the same spikes,
@@ -242,6 +245,7 @@ def simulate_numpy(net: "LIFNetwork", T: float, *, rng: np.random.Generator, v0=
     r = np.zeros(N)  # filtered spike trains, the regressors of RLS
     learn_at = {} if learning is None else {int(round(t / dt)): j for j, t in enumerate(learning.times)}
     packed = _pack_perturbations(perturbations, N, dt, n_steps)
+    rp_ptr, rp_src, rp_static, rp_plastic = _index_replay(replay, net, n_steps)
     v_rec, cur_rec, ext_rec, spike_steps, spike_neurons, errors = [], [], [], [], [], []
     for n in range(n_steps):
         on = stim_window[0] <= n * dt < stim_window[1]
@@ -268,10 +272,14 @@ def simulate_numpy(net: "LIFNetwork", T: float, *, rng: np.random.Generator, v0=
         v, spiked = lif_euler_step(v, external + x.sum(axis=0) + u, xi, dt / net.tau_m, net.v_th, net.v_reset)
         spike_steps += [n] * int(spiked.sum())
         spike_neurons += list(np.flatnonzero(spiked))
+        s_live = spiked.astype(np.float64)
+        s_replay = s_live
+        if replay is not None:  # the replayed spikes of this step, counted per neuron
+            s_replay = np.bincount(rp_src[rp_ptr[n]:rp_ptr[n + 1]], minlength=N).astype(np.float64)
         for c in range(len(J)):
-            x[c] = trace_step(x[c], J[c] @ spiked, dt, tau_c[c])
+            x[c] = trace_step(x[c], J[c] @ (s_replay if rp_static[c] else s_live), dt, tau_c[c])
         if pl is not None:
-            r = trace_step(r, spiked.astype(np.float64), dt, pl.tau)
+            r = trace_step(r, s_replay if rp_plastic else s_live, dt, pl.tau)
     if learning is not None:
         pl.w[...] = learning.rls.w
     return Run(t=np.arange(n_steps) * dt, v=np.array(v_rec), currents=np.array(cur_rec),
@@ -291,6 +299,16 @@ def _scatter_static(j, ch_ptr, ch_post, ch_jump, x):
     for c in range(ch_ptr.shape[0]):
         for q in range(ch_ptr[c, j], ch_ptr[c, j + 1]):
             x[c, ch_post[q]] += ch_jump[q]
+
+
+@njit(cache=True, nogil=True)
+def _scatter_static_where(j, ch_ptr, ch_post, ch_jump, x, replayed, which):
+    """:func:`_scatter_static` into the channels ``c`` with ``replayed[c] == which`` only: a spike of the
+    network (``which`` 0) reaches the live channels, a replayed spike (``which`` 1) the replayed ones."""
+    for c in range(ch_ptr.shape[0]):
+        if replayed[c] == which:
+            for q in range(ch_ptr[c, j], ch_ptr[c, j + 1]):
+                x[c, ch_post[q]] += ch_jump[q]
 
 
 @njit(cache=True, nogil=True)
@@ -369,6 +387,7 @@ def lif_kernel(
     rec_every, rec_idx, v_rec, cur_rec,
     spike_step, spike_idx, n_spikes, n_first, n_last, record_first,
     split_row, presyn, col_group, split_rec,
+    rp_ptr, rp_src, rp_static, rp_plastic,
 ):
     """Run ``n_steps`` Euler steps of the LIF network in place; see the module docstring for the equations.
 
@@ -406,6 +425,11 @@ def lif_kernel(
     empty, the plastic input is also recorded split by source group (:func:`_record_split`,
     with ``split_row`` (N,) the plastic row of each neuron or -1, ``presyn`` (R, m) the
     sources of the rows and ``col_group`` (R, m) the group of each source).
+
+    Replayed spikes (:class:`Replay`; ``rp_ptr`` empty: none): the network neurons
+    ``rp_src[rp_ptr[n]:rp_ptr[n+1]]`` spike, for the synapses, in step n; the static channels with
+    ``rp_static[c] == 1`` and, if ``rp_plastic``, the plastic synapses receive these spikes instead
+    of the network's own (which still reach the other channels).
 
     Random numbers: one normal per neuron per step, in index order (if ``noise > 0``).
 
@@ -479,10 +503,20 @@ def lif_kernel(
         if plastic:
             for a in range(r.shape[0]):
                 r[a] *= p_decay
-        for f in range(n_fired):
-            _scatter_static(fired[f], ch_ptr, ch_post, ch_jump, x)
-            if plastic:
-                _scatter_plastic(fired[f], p_gain, rows, w, out_ptr, out_row, out_col, r, u)
+        if rp_ptr.shape[0] == 0:
+            for f in range(n_fired):
+                _scatter_static(fired[f], ch_ptr, ch_post, ch_jump, x)
+                if plastic:
+                    _scatter_plastic(fired[f], p_gain, rows, w, out_ptr, out_row, out_col, r, u)
+        else:  # a replay: the network's spikes go to the live synapses, the replayed ones to the others
+            for f in range(n_fired):
+                _scatter_static_where(fired[f], ch_ptr, ch_post, ch_jump, x, rp_static, 0)
+                if plastic and not rp_plastic:
+                    _scatter_plastic(fired[f], p_gain, rows, w, out_ptr, out_row, out_col, r, u)
+            for q in range(rp_ptr[n], rp_ptr[n + 1]):
+                _scatter_static_where(rp_src[q], ch_ptr, ch_post, ch_jump, x, rp_static, 1)
+                if plastic and rp_plastic:
+                    _scatter_plastic(rp_src[q], p_gain, rows, w, out_ptr, out_row, out_col, r, u)
         if ext_ptr.shape[0] > n + 1:
             for q in range(ext_ptr[n], ext_ptr[n + 1]):
                 _scatter_plastic(ext_src[q], p_gain, rows, w, out_ptr, out_row, out_col, r, u)
@@ -801,6 +835,110 @@ class Perturbation:
         return Perturbation(np.asarray(populations[self.neurons]), self.current, self.start, self.stop)
 
 
+@dataclass
+class Replay:
+    """Recorded spikes delivered to chosen synapses instead of the network's own (SPEC, Part 4).
+
+    In a replayed run the neurons still integrate their input and spike as usual (their spikes
+    are recorded and reach the other synapses), but the synapses named in ``channels`` receive
+    the spikes given here instead: a recorded trial's spikes (then the network is driven, through
+    those synapses, by its own past activity), the same spikes with their times jittered
+    (:meth:`jittered`), or spike trains of matched rate (:func:`tutorial_lib.balanced.rate_matched_poisson`).
+    Comparing them separates what the precise spike times carry from what the rates carry.
+
+    Parameters
+    ----------
+    times : array_like of float, shape (n,)
+        Spike times in ms, labelled like :attr:`Run.spike_times` (a spike in step ``k`` is at
+        ``(k + 1) dt``), so a recorded run's spikes replay at the steps where they happened.
+    neurons : array_like of int, shape (n,)
+        The presynaptic neuron of each spike (network neurons, ``0 .. N-1``).
+    channels : tuple of str
+        The synapses that receive the replay: names of ``LIFNetwork.channel_names`` (the static
+        channels and ``"plastic"``, whose external sources keep their own spikes).
+
+    Raises
+    ------
+    ValueError
+        Naming the field: arrays of different lengths or not 1-D, non-finite or negative times,
+        negative or non-integer neurons, no channel or a repeated one. Times off the dt grid,
+        neurons beyond the network and unknown channel names are refused by :func:`simulate`.
+
+    Examples
+    --------
+    >>> Replay([1.0, 2.5], [0, 3], channels=("plastic",)).neurons
+    array([0, 3])
+    """
+
+    times: object
+    neurons: object
+    channels: tuple = ("plastic",)
+
+    def __post_init__(self):
+        t = np.asarray(self.times, dtype=np.float64).reshape(-1) if np.ndim(self.times) <= 1 else None
+        idx = np.asarray(self.neurons)
+        if t is None or idx.ndim != 1:
+            raise ValueError("times and neurons must be 1-D arrays (one entry per spike)")
+        if idx.size and idx.dtype.kind not in "iu":
+            raise ValueError(f"neurons must be integer neuron indices (got dtype {idx.dtype})")
+        if t.shape[0] != idx.shape[0]:
+            raise ValueError(f"times and neurons must have the same length (got {t.shape[0]} and {idx.shape[0]})")
+        if t.size and not (np.all(np.isfinite(t)) and t.min() > 0):
+            raise ValueError("times must be finite and positive (ms; a spike in step k is at (k + 1) dt)")
+        if idx.size and idx.min() < 0:
+            raise ValueError(f"neurons must be non-negative neuron indices (got {int(idx.min())})")
+        channels = (self.channels,) if isinstance(self.channels, str) else tuple(self.channels)
+        if not channels or not all(isinstance(c, str) for c in channels) or len(set(channels)) < len(channels):
+            raise ValueError(f"channels must name one or more synapse channels, each once (got {self.channels!r})")
+        self.times, self.neurons, self.channels = t, idx.astype(np.int64), channels
+
+    def jittered(self, jitter: float, rng: np.random.Generator, dt: float, T: float) -> "Replay":
+        """These spikes with Gaussian jitter: each time moved by ``jitter * z`` ms (``z`` standard normal,
+        drawn in spike order), rounded to the dt grid; spikes moved outside ``(0, T]`` are dropped.
+
+        ``jitter`` 0 returns the same spikes. Raises ValueError for a negative or non-finite ``jitter``.
+        """
+        jitter = check_real("jitter", jitter, lo=0, what="standard deviation of the spike-time jitter, ms")
+        steps = np.rint(self.times / dt).astype(np.int64)
+        if jitter > 0:
+            steps = steps + np.rint(jitter * rng.standard_normal(steps.shape[0]) / dt).astype(np.int64)
+        keep = (steps >= 1) & (steps <= int(round(T / dt)))
+        order = np.lexsort((self.neurons[keep], steps[keep]))
+        return Replay(steps[keep][order] * dt, self.neurons[keep][order], self.channels)
+
+
+def _index_replay(replay, net: "LIFNetwork", n_steps: int):
+    """A :class:`Replay` for the kernel: ``(rp_ptr, rp_src, rp_static, rp_plastic)`` (empty arrays for none).
+
+    Spikes by step (in their given order within a step); ``rp_static`` (C,) 1 for a replayed static
+    channel. Raises TypeError / ValueError (unknown channel, neurons beyond the network, times off
+    the dt grid) before the run.
+    """
+    C = len(net.static)
+    if replay is None:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(C, np.int8), False
+    if not isinstance(replay, Replay):
+        raise TypeError(f"replay must be a Replay (got {type(replay).__name__})")
+    names = net.channel_names
+    unknown = [c for c in replay.channels if c not in names]
+    if unknown:
+        raise ValueError(f"replay.channels must be among the network's channels {names} (got {unknown})")
+    if replay.neurons.size and replay.neurons.max() >= net.N:
+        raise ValueError(f"replay.neurons must be neuron indices in [0, {net.N - 1}] "
+                         f"(got {int(replay.neurons.max())})")
+    dt = net.dt
+    steps = np.rint(replay.times / dt).astype(np.int64) - 1
+    if replay.times.size and np.any(np.abs(replay.times / dt - (steps + 1)) > 1e-6 * np.maximum(1.0, steps + 1)):
+        raise ValueError(f"replay.times must be multiples of dt = {dt:g} ms")
+    inside = steps < n_steps
+    steps, src = steps[inside], replay.neurons[inside]
+    order = np.argsort(steps, kind="stable")
+    rp_ptr = np.zeros(n_steps + 1, dtype=np.int64)
+    np.cumsum(np.bincount(steps, minlength=n_steps), out=rp_ptr[1:])
+    rp_static = np.array([1 if ch.name in replay.channels else 0 for ch in net.static], dtype=np.int8)
+    return rp_ptr, np.ascontiguousarray(src[order]), rp_static, "plastic" in replay.channels
+
+
 def _pack_perturbations(perturbations, N: int, dt: float, n_steps: int) -> list:
     """The perturbations as ``(on, off, neurons, current)`` in steps, checked against the network.
 
@@ -1019,6 +1157,7 @@ def simulate(
     max_rate: float = 500.0,
     perturbations=None,
     plastic_groups=None,
+    replay: "Replay | None" = None,
 ) -> Run:
     """Simulate ``net`` for ``T`` ms from the state ``v0`` with all synaptic traces at 0.
 
@@ -1042,6 +1181,9 @@ def simulate(
         (n_sources,) ints in ``[0, len(names))``, the group of each plastic source. The split is
         in ``run.plastic_parts`` and :meth:`Run.inputs_by_source`; it costs one pass over the
         recorded neurons' plastic inputs per recorded step (None: not recorded, no cost).
+    replay : a :class:`Replay`: the synapses it names receive its spikes instead of the network's
+        (None: the run is the same to the bit as without the argument). Replaying a run's own spikes
+        into every channel, with that run's random generator, gives that run again, spike for spike.
 
     Raises
     ------
@@ -1086,6 +1228,7 @@ def simulate(
         other = np.zeros(R)
         w = rls.w  # the kernel works on the RLS weights themselves (float64 in every RLS form)
     packed = _pack_perturbations(perturbations, N, dt, n_steps)
+    rp_ptr, rp_src, rp_static, rp_plastic = _index_replay(replay, net, n_steps)
     # recording buffers
     rec_idx = np.arange(N, dtype=np.int64) if record is None else _as_index(np.atleast_1d(record))
     if rec_idx.size and (rec_idx.min() < 0 or rec_idx.max() >= N):
@@ -1110,6 +1253,7 @@ def simulate(
             rec_every, rec_idx, v_rec, cur_rec,
             spike_step, spike_idx, n_spikes, n_first, n_last, record_first,
             split_row, pl.presyn, col_group, split_rec,
+            rp_ptr, rp_src, rp_static, rp_plastic,
         )
 
     # The run. The kernel runs up to each learning step; RLS runs here, between kernel calls, so

@@ -104,6 +104,7 @@ The package, stage by stage of the SPEC
 :mod:`.saving`          :func:`save` and :func:`load`
 :mod:`.streams`         the random streams, all from ``params.seed``
 :mod:`.weights`         Part 4: Dale's law, effective weights, named populations
+:mod:`.timing`          Part 4: spike timing or rate? replay with jitter, rate-matched Poisson
 ======================  ==============================================================
 
 Every public name is importable from ``tutorial_lib.balanced`` itself.
@@ -137,12 +138,14 @@ from ..analysis import moving_average, window_average
 from .advice import advice
 from .network import N_EXAMPLES, BalancedNetwork, build_network, populations
 from .perturbation import Perturbation, resolve_perturbations
+from ..spiking import Replay
 from .plastic import (FFWD_GRID_MS, choose_plastic_inputs, ffwd_rate_process, initial_plastic_weights,
                       make_rls, penalty_matrix, plastic_weight_ratio)
 from .saving import FORMAT_VERSION, block_state, load, save
 from .static import (SETTLE_MS, StaticNetwork, StaticRun, balance_matrix, balance_rates, balance_response,
                      simulate_static, static_network)
 from .targets import match_rates, modulation, modulation_of, select_alm, target_inputs, window_targets
+from .timing import SpikeTimingResult, rate_matched_poisson, spike_timing_test
 from .training import LoopRecord, TrainResult, train
 from .trials import TestResult, Trial, evaluate, run_trial
 from .weights import (dale_summary, effective_weights, named_populations, sign_bounds, static_pair_weights,
@@ -197,4 +200,8 @@ __all__ = [
     "populations",
     "Perturbation",
     "resolve_perturbations",
+    "SpikeTimingResult",
+    "rate_matched_poisson",
+    "spike_timing_test",
+    "Replay",
 ]

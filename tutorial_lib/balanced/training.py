@@ -13,6 +13,7 @@ from ..params import BalancedParams, check_memory, check_train_args, check_type
 from ..rls import BatchRLS, SharedInputRLS
 from ..training import run_loops
 from .network import BalancedNetwork, build_network
+from .perturbation import Perturbation, resolve_perturbations
 from .plastic import make_rls
 from .trials import TestResult, evaluate, run_trial
 
@@ -91,7 +92,7 @@ class TrainResult:
 
 def train(params: BalancedParams | BalancedNetwork | TrainResult | None = None, *,
           data: ALMData | None = None, n_loops: int | None = None, callback=None, progress: bool = True,
-          stop=None) -> TrainResult:
+          stop=None, perturbations=None) -> TrainResult:
     """Train the balanced network on the ALM targets for ``n_loops`` loops (default ``params.n_loops``).
 
     Parameters
@@ -106,6 +107,10 @@ def train(params: BalancedParams | BalancedNetwork | TrainResult | None = None, 
     progress : show a progress bar (tqdm) and what is being built.
     stop : an object with ``is_set()`` (a ``threading.Event``); training stops
         after the current loop once it is set.
+    perturbations : a :class:`~tutorial_lib.spiking.Perturbation` or a list of them (neurons by index
+        or population name), applied in every training trial and in the test trials run during
+        training: RLS then learns with the perturbation as part of the input (Part 4: does a network
+        trained while some cells are silenced still need them?). Not stored in saved files.
 
     Raises :class:`~tutorial_lib.training.DivergenceError` (its cause as data, and :func:`advice`) if the
     activity blows up or the static network is silent;
@@ -115,6 +120,10 @@ def train(params: BalancedParams | BalancedNetwork | TrainResult | None = None, 
     check_type("params", params, (BalancedParams, BalancedNetwork, TrainResult), allow_none=True)
     check_type("data", data, ALMData, allow_none=True)
     n_loops = check_train_args(n_loops, callback, stop)
+    if isinstance(params, (BalancedNetwork, TrainResult)):  # checked now; for new parameters after the build
+        resolve_perturbations(params.network if isinstance(params, TrainResult) else params, perturbations)
+    else:
+        _check_population_names(perturbations)
     if isinstance(params, (BalancedNetwork, TrainResult)):
         check_memory(params.params, n_trained=params.network.n_trained if isinstance(params, TrainResult)
                      else params.n_trained)
@@ -127,6 +136,7 @@ def train(params: BalancedParams | BalancedNetwork | TrainResult | None = None, 
     else:
         net, rls = build_network(params, data, progress=progress), None
     p = net.params
+    perturbations = resolve_perturbations(net, perturbations)
     if rls is None:
         rls = make_rls(net)
     else:
@@ -139,10 +149,10 @@ def train(params: BalancedParams | BalancedNetwork | TrainResult | None = None, 
     def one_loop(k: int) -> LoopRecord:
         loop = start + k
         t0 = time.perf_counter()
-        trials = {c: run_trial(net, c, rls, loop=loop) for c in CONDITIONS}
+        trials = {c: run_trial(net, c, rls, loop=loop, perturbations=perturbations) for c in CONDITIONS}
         tested = None
         if p.score_every and (loop + 1) % p.score_every == 0:
-            tested = evaluate(net, p.n_test_trials, "right", keep_runs=1)
+            tested = evaluate(net, p.n_test_trials, "right", keep_runs=1, perturbations=perturbations)
             tests.append((loop + 1, tested.score, tested.score_avg))
             if progress:
                 from tqdm.auto import tqdm
@@ -177,3 +187,21 @@ def train(params: BalancedParams | BalancedNetwork | TrainResult | None = None, 
         stopped=outcome.stopped,
         partial=outcome.partial,
     )
+
+
+POPULATION_NAMES = ("all", "E", "I", "trained", "untrained E")  # those of populations() for a trained network
+
+
+def _check_population_names(perturbations) -> None:
+    """Before a network is built: each perturbation is a Perturbation whose population name (if any)
+    every trained network has. Raises TypeError / ValueError naming the entry."""
+    if perturbations is None:
+        return
+    if isinstance(perturbations, Perturbation):
+        perturbations = [perturbations]
+    for k, pert in enumerate(perturbations):
+        if not isinstance(pert, Perturbation):
+            raise TypeError(f"perturbations[{k}] must be a Perturbation (got {type(pert).__name__})")
+        if isinstance(pert.neurons, str) and pert.neurons not in POPULATION_NAMES:
+            raise ValueError(f"perturbations[{k}].neurons must be a neuron index array or one of the populations "
+                             f"{sorted(POPULATION_NAMES)} (got {pert.neurons!r})")

@@ -24,7 +24,7 @@ from ..analysis import moving_average, window_average
 from ..data import CONDITIONS
 from ..params import BalancedParams, check_int, check_real, check_type
 from ..rls import BatchRLS, SharedInputRLS
-from ..spiking import Learning, Run, simulate
+from ..spiking import Learning, Replay, Run, simulate
 from ..training import DivergenceError, score_correlation
 from .advice import advice
 from .network import BalancedNetwork, populations
@@ -201,7 +201,7 @@ def _trial_rng(p: BalancedParams, stream: int, index: int, condition: str) -> np
 def run_trial(net: BalancedNetwork, condition: str = "right", rls: BatchRLS | SharedInputRLS | None = None, *,
               loop: int | None = None, rng: np.random.Generator | None = None,
               keep_run: bool = True, record=None, spikes_only: bool = False, split_inputs: bool = False,
-              perturbations=None) -> Trial:
+              perturbations=None, replay: Replay | None = None) -> Trial:
     """Simulate one trial of ``condition`` from a reset state; with ``rls``, train ``net.w`` in place.
 
     The initial voltages (Uniform(0, 1)) and the Poisson feedforward spikes
@@ -228,6 +228,11 @@ def run_trial(net: BalancedNetwork, condition: str = "right", rls: BatchRLS | Sh
     perturbations : a :class:`~tutorial_lib.spiking.Perturbation` or a list of them
         Currents added in their windows (neurons by index or population name), also while learning
         (RLS then sees them as part of the total input).
+    replay : a :class:`~tutorial_lib.spiking.Replay`
+        Spikes delivered to the synapses it names (``"excitatory"``, ``"inhibitory"``, ``"plastic"``)
+        instead of the network's own (:func:`~tutorial_lib.balanced.spike_timing_test`). Run with the
+        same ``loop`` as the trial whose spikes it replays, the noise, initial voltages and
+        feed-forward spikes are those of that trial.
 
     Raises
     ------
@@ -262,7 +267,7 @@ def run_trial(net: BalancedNetwork, condition: str = "right", rls: BatchRLS | Sh
         run = simulate(lif, p.t_end, rng=rng, stimulus=net.stimulus[condition],
                        stim_window=(p.stim_on, p.stim_off), record=rec, record_every=p.record_every,
                        learning=learning, external=external, max_rate=p.max_rate, perturbations=perturbations,
-                       plastic_groups=_plastic_groups(net) if split_inputs else None)
+                       plastic_groups=_plastic_groups(net) if split_inputs else None, replay=replay)
     except DivergenceError as err:
         # without RLS: a test trial of a trained network, or a run of the untrained one
         phase = "learning" if rls is not None else ("test" if np.any(net.w != net.w0) else "untrained")
@@ -332,12 +337,13 @@ class TestResult:
 
 def evaluate(net: BalancedNetwork, n_trials: int = 5, condition: str = "right",
              keep_runs: int = 1, progress: bool = False, *, record=None, spikes_only: bool = False,
-             split_inputs: bool = False, perturbations=None) -> TestResult:
+             split_inputs: bool = False, perturbations=None, replay=None) -> TestResult:
     """Run ``n_trials`` trials of ``condition`` without learning (test trial ``k`` always uses the same
     random stream, so repeated tests differ only through the weights); ``progress``: a progress bar.
 
     ``record``, ``split_inputs`` and ``perturbations`` are passed to every :func:`run_trial` (the same
-    perturbations in every trial). ``spikes_only``: keep every trial, spikes only (``keep_runs`` is
+    perturbations in every trial); ``replay``, if given, is a sequence of one
+    :class:`~tutorial_lib.spiking.Replay` (or None) per trial. ``spikes_only``: keep every trial, spikes only (``keep_runs`` is
     then ignored): at most about 4 MB per trial at full scale (5000 neurons at the balance rates,
     7.5 and 13.5 Hz, for 3 s: 2.5 MB at 16 bytes a spike; plus 1.5 MB of binned inputs of the 1824
     trained neurons), so 20 test trials take under 0.1 GB. While a trial runs, the engine records
@@ -353,13 +359,17 @@ def evaluate(net: BalancedNetwork, n_trials: int = 5, condition: str = "right",
         raise ValueError("split_inputs needs a record of the inputs: it cannot go with spikes_only=True")
     _record_index(net, record, spikes_only)  # checked once, before any trial
     perturbations = resolve_perturbations(net, perturbations)
+    if replay is None:
+        replay = [None] * n_trials
+    elif isinstance(replay, Replay) or len(replay) != n_trials:
+        raise ValueError(f"replay must be None or a sequence of {n_trials} Replay objects (one per trial)")
     trial_ids = range(n_trials)
     if progress:
         from tqdm.auto import tqdm
 
         trial_ids = tqdm(trial_ids, desc=f"test trials (lick {condition})", unit="trial")
     trials = [run_trial(net, condition, loop=k, keep_run=k < keep_runs, record=record, spikes_only=spikes_only,
-                        split_inputs=split_inputs, perturbations=perturbations) for k in trial_ids]
+                        split_inputs=split_inputs, perturbations=perturbations, replay=replay[k]) for k in trial_ids]
     binned = np.stack([tr.binned for tr in trials])
     target = trials[0].target
     corr = np.stack([tr.corr for tr in trials])

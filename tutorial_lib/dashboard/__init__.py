@@ -23,7 +23,8 @@ How it stays portable and responsive (JupyterLab 4, Notebook 7, VS Code, Colab):
 
 :class:`TrainingDashboard` (:mod:`.base`) is the generic part; each model supplies its
 controls, how to build parameters from them, how to train and how to draw: :mod:`.rate`
-(Part 1), :mod:`.spiking` (Part 2), :mod:`.balanced` (Part 3). Every public name is importable
+(Part 1), :mod:`.spiking` (Part 2), :mod:`.balanced` (Part 3), :mod:`.perturbation` (Part 4: a
+current into a population of the trained network, against the balance prediction). Every public name is importable
 from ``tutorial_lib.dashboard``.
 """
 
@@ -33,6 +34,7 @@ from .base import Control, LiveFigure, TrainingDashboard, field_control, readout
 from .rate import RateLiveFigure, rate_dashboard
 from .spiking import SpikingLiveFigure, spiking_dashboard
 from .balanced import BalancedDashboard, BalancedLiveFigure, BalancedView, balanced_dashboard
+from .perturbation import PerturbationDashboard, PerturbationFigure, perturbation_dashboard, run_perturbation
 
 __all__ = [
     "TrainingDashboard",
@@ -45,6 +47,10 @@ __all__ = [
     "BalancedLiveFigure",
     "BalancedDashboard",
     "balanced_dashboard",
+    "PerturbationFigure",
+    "PerturbationDashboard",
+    "perturbation_dashboard",
+    "run_perturbation",
     "Control",
     "field_control",
     "readout_format",

@@ -365,13 +365,7 @@ class TrainingDashboard:
         t0 = time.perf_counter()
         try:
             self.result = self._train(params)
-            n = len(self.result.scores)
-            last = f"{self.result.scores[-1]:.3f}" if n else "n/a"
-            verb = "Stopped" if self.result.stopped else "Done"
-            self.status.value = (
-                f"{verb} after {n} loop(s) in {time.perf_counter() - t0:.1f} s; last score {last}."
-                + self._summary(self.result)
-            )
+            self.status.value = self._done_status(self.result, time.perf_counter() - t0)
         except DivergenceError as exc:
             self._report(exc, params, during_run=True)
         except ValueError as exc:
@@ -389,6 +383,13 @@ class TrainingDashboard:
         return self._train_fn(params, callback=self._after_loop, stop=self._stop, progress=False)
 
     # hooks for a model's dashboard (a subclass) ----------------------------
+    def _done_status(self, result, seconds: float) -> str:
+        """The status line when a run has ended (HTML): "Done (or Stopped) after n loop(s) in t s; ..." """
+        n = len(result.scores)
+        last = f"{result.scores[-1]:.3f}" if n else "n/a"
+        verb = "Stopped" if result.stopped else "Done"
+        return f"{verb} after {n} loop(s) in {seconds:.1f} s; last score {last}." + self._summary(result)
+
     def _summary(self, result) -> str:
         """Extra text after "Done after n loop(s) ..." (plain text)."""
         return ""

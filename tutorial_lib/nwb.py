@@ -1,0 +1,636 @@
+r"""Targets for Part 3 from your own recordings in an NWB file.
+
+Part 3 trains a balanced network on trial-averaged firing rates of recorded
+neurons in two conditions (:data:`tutorial_lib.data.CONDITIONS`: ``"right"`` and
+``"left"``). :func:`load_nwb` builds those rates from an NWB 2.x file (Neurodata
+Without Borders, read with pynwb) and returns an :class:`NWBData`, a subclass
+of :class:`~tutorial_lib.data.ALMData`, so that the rest of Part 3
+(``balanced.build_network(params, data=...)``, ``balanced.train(params, data=...)``,
+the inverse transfer function, rate matching) runs unchanged.
+
+What it reads from the file
+---------------------------
+* The **units** table (``nwbfile.units``, stored under ``/units``): one row per
+  sorted unit, with its spike times in seconds (the ragged column
+  ``spike_times``), optional per-unit columns (e.g. ``cell_type``, ``quality``)
+  and, optionally, ``obs_intervals``: the time intervals (s) in which the unit
+  was recorded. A unit counts for a trial only if the trial's event falls in
+  one of its observation intervals (so a unit lost halfway through a session is
+  averaged over the trials it was recorded in, not diluted by zeros).
+* The **trials** table (``nwbfile.trials``, ``/intervals/trials``): one row per
+  trial with ``start_time`` and ``stop_time`` (s) and any number of custom
+  columns: the condition (e.g. the instructed lick direction), the outcome, and
+  perhaps event times (e.g. the go cue, s).
+
+DANDI dandiset 000060 (Finkelstein, Fontolan et al. 2021, ALM and vS1 during a
+delayed-response task with S1 photostimulation), as far as public listings of
+its files show (check your copy: ``nwbfile.trials.to_dataframe().columns``):
+the trials table has ``start_time, stop_time, trial_instruction`` (``"left"``
+/ ``"right"``), ``outcome`` (``"hit"``, ``"miss"``, ``"ignore"``), ``early_lick``
+(``"early"`` / ``"no early"``), ``photostim_onset`` (s relative to the go cue,
+``"N/A"`` without stimulation), ``photostim_power``, ``photostim_duration``,
+``task``, ``task_protocol`` and ``trial_type_name``; the units table has
+``spike_times``, ``obs_intervals``, ``cell_type``, ``quality``,
+``spk_width_ms``, locations and waveforms. There is **no go-cue column** in its
+trials table: the task events (sample, delay, go cue) are stored in
+``/acquisition`` (a ``LabeledEvents`` object of the ndx-events extension).
+Take the go-cue times from there and pass them as ``align_to=`` an array, one
+per trial; :func:`first_event_in_trials` picks, for each trial, the first event
+time inside it. The README shows the steps.
+
+Rates
+-----
+For each unit and condition, the trial-averaged rate (Hz) on a 20 ms grid
+(:data:`tutorial_lib.data.SAMPLE_MS`), by a kernel estimate on the spike times
+themselves (no binning first): the default is a **boxcar of 300 ms**, the rate
+at time ``t`` being the number of spikes in ``(t - 150, t + 150]`` ms per trial
+divided by 0.3 s. That is what the ALM files of the original tutorial hold
+("movingrate"): the first differences of their rates are uncorrelated except
+at a lag of exactly 15 samples (300 ms), where the correlation is -0.4, the
+signature of a 300 ms sliding window; and their values are multiples of
+1 / (number of trials x 0.3 s). ``smoothing="gaussian"`` uses a Gaussian of
+standard deviation ``smooth_ms`` instead. Spikes outside the window are used
+where the kernel reaches them, so the ends of the window are not biased low.
+The files were also limited to pyramidal neurons with a mean rate of at least
+1 Hz ("Pyr1Hz"; their lowest mean rate is 1.004 Hz): hence ``min_rate=1.0``.
+
+Getting started::
+
+    >>> from tutorial_lib.nwb import load_nwb
+    >>> data = load_nwb("session.nwb", condition_column="trial_instruction",
+    ...                 conditions={"right": "right", "left": "left"},
+    ...                 trial_filter={"outcome": "hit", "early_lick": "no early"},
+    ...                 align_to="go_time", window=(-2000.0, 0.0),
+    ...                 units_filter={"cell_type": "Pyr"}, min_rate=1.0)  # doctest: +SKIP
+    >>> import numpy as np
+    >>> from tutorial_lib.nwb import trial_averaged_rate
+    >>> spikes = np.arange(0.0, 10.0, 0.1)            # a unit firing every 100 ms: 10 Hz
+    >>> trial_averaged_rate(spikes, [2.02, 5.02], [-200.0, 0.0, 200.0])  # Hz, 300 ms boxcar
+    array([10., 10., 10.])
+
+pynwb is imported only when a file is read; without it, :func:`load_nwb` raises
+ImportError saying how to install it (``pip install -e ".[nwb]"``).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from .data import CONDITIONS, SAMPLE_MS, ALMData
+
+__all__ = ["NWBData", "NWBColumnError", "NWBSelectionError", "load_nwb", "trial_averaged_rate",
+           "first_event_in_trials", "KERNELS"]
+
+#: the kernels of :func:`trial_averaged_rate`; ``smooth_ms`` is the boxcar's full width or the Gaussian's sd
+KERNELS = ("boxcar", "gaussian")
+#: the Gaussian kernel is cut at this many standard deviations (the mass beyond: 6e-7)
+GAUSS_CUT = 5.0
+
+
+class NWBColumnError(KeyError):
+    """A column the call names is not in the file's table.
+
+    ``table`` (``"trials"`` or ``"units"``), ``missing`` (the names not found) and
+    ``available`` (the table's columns) are attributes, as data.
+    """
+
+    def __init__(self, message: str, *, table: str, missing, available):
+        super().__init__(message)
+        self.message = message
+        self.table = table
+        self.missing = tuple(missing)
+        self.available = tuple(available)
+
+    def __str__(self):  # KeyError would show the message in quotes
+        return self.message
+
+
+class NWBSelectionError(ValueError):
+    """The selection leaves nothing to average: a condition without trials, or no units.
+
+    ``counts`` holds the numbers behind the message as data (trials per
+    condition and what each filter removed, or units removed per filter).
+    """
+
+    def __init__(self, message: str, *, counts: dict):
+        super().__init__(message)
+        self.counts = dict(counts)
+
+
+@dataclass
+class NWBData(ALMData):
+    """:class:`~tutorial_lib.data.ALMData` built from an NWB file by :func:`load_nwb`.
+
+    The fields of ALMData hold what Part 3 reads: ``rates[c]`` (time, unit) in Hz
+    for ``c`` in ``("right", "left")``, ``t`` in ms from the start of the window
+    (0, 20, ...), ``utarg`` None (Part 3 computes the target inputs with the
+    inverse transfer function), ``neuron_ids`` the units' ids in the file,
+    ``source`` the file and session. Beside them: ``name`` (what titles call
+    the neurons, :attr:`label`), ``window`` (ms relative to the event, so row
+    ``k`` is ``window[0] + 20 k`` ms from it), ``align_to`` (the event),
+    ``n_trials`` (trials averaged per condition), ``dropped`` (units removed,
+    by reason, in order), ``smoothing`` and ``smooth_ms``.
+    """
+
+    name: str = "NWB"
+    window: tuple = (0.0, 0.0)
+    align_to: str = ""
+    n_trials: dict = field(default_factory=dict)
+    dropped: dict = field(default_factory=dict)
+    smoothing: str = "boxcar"
+    smooth_ms: float = 300.0
+
+    @property
+    def label(self) -> str:
+        """What the neurons are called in titles and legends (``name``, default ``"NWB"``)."""
+        return self.name
+
+    @property
+    def description(self) -> str:
+        """The data in one sentence: file, trials, units, window, kernel, and the units dropped."""
+        trials = " and ".join(f"{self.n_trials.get(c, 0)} {c!r}" for c in CONDITIONS)
+        text = (f"{self.n_neurons} units from {self.source}, averaged over {trials} trials, "
+                f"{self.window[0]:g} to {self.window[1]:g} ms around {self.align_to}, "
+                f"{self.smoothing} {self.smooth_ms:g} ms")
+        gone = [f"{n} {why}" for why, n in self.dropped.items() if n]
+        return text + (f"; units dropped: {', '.join(gone)}" if gone else "; no units dropped")
+
+    def subset(self, neurons) -> "NWBData":
+        """The same data for the chosen units (indices into the columns); keeps the NWB details."""
+        base = ALMData.subset(self, neurons)
+        return replace(self, rates=base.rates, utarg=base.utarg, neuron_ids=base.neuron_ids)
+
+
+# ---------------------------------------------------------------------------
+# Rates from spike times
+
+
+def trial_averaged_rate(spike_times, event_times, t, smoothing: str = "boxcar",
+                        smooth_ms: float = 300.0) -> np.ndarray:
+    r"""Trial-averaged firing rate (Hz) of one unit at times ``t`` (ms) around events.
+
+    .. math:: r(t) = \frac{1}{n} \sum_{j=1}^{n} \sum_s k(e_j + t - s)
+
+    over the ``n`` events ``e_j`` and all spikes ``s``; ``k`` is the boxcar
+    ``1 / w`` on ``[-w/2, w/2)`` (``w = smooth_ms``; the rate at ``t`` counts the
+    spikes in ``(t - w/2, t + w/2]``, the library's ``(a, b]`` rule) or the
+    Gaussian of standard deviation ``smooth_ms``, cut at ``GAUSS_CUT`` sd.
+
+    Parameters
+    ----------
+    spike_times : array_like, shape (spikes,)
+        Spike times in s (any order).
+    event_times : array_like, shape (trials,)
+        The aligning event of each trial, s; at least one.
+    t : array_like, shape (samples,)
+        Times relative to the event, ms.
+    smoothing, smooth_ms : the kernel (:data:`KERNELS`) and its width in ms (> 0).
+
+    Returns
+    -------
+    ndarray, shape (samples,), Hz.
+
+    Raises ValueError for an unknown kernel, a width that is not a positive
+    finite number, or no events.
+    """
+    if smoothing not in KERNELS:
+        raise ValueError(f"smoothing must be one of {KERNELS} (got {smoothing!r})")
+    if not _positive(smooth_ms):
+        raise ValueError(f"smooth_ms must be a finite number > 0 (ms; got {smooth_ms!r})")
+    spikes = np.sort(np.asarray(spike_times, dtype=np.float64).ravel())
+    events = np.asarray(event_times, dtype=np.float64).ravel()
+    if events.size == 0:
+        raise ValueError("trial_averaged_rate needs at least one event")
+    centres = events[:, None] + np.asarray(t, dtype=np.float64)[None, :] / 1000.0  # (trials, samples), s
+    w = smooth_ms / 1000.0
+    if smoothing == "boxcar":
+        counts = (np.searchsorted(spikes, centres + w / 2, side="right")
+                  - np.searchsorted(spikes, centres - w / 2, side="right"))
+        return counts.sum(axis=0) / (events.size * w)
+    total = np.zeros(centres.shape[1])
+    lo = np.searchsorted(spikes, centres.min(axis=1) - GAUSS_CUT * w, side="left")
+    hi = np.searchsorted(spikes, centres.max(axis=1) + GAUSS_CUT * w, side="right")
+    for j in range(events.size):
+        d = (centres[j][None, :] - spikes[lo[j]:hi[j], None]) / w
+        total += np.where(np.abs(d) <= GAUSS_CUT, np.exp(-0.5 * d * d), 0.0).sum(axis=0)
+    return total / (events.size * w * math.sqrt(2.0 * math.pi))
+
+
+def first_event_in_trials(start_times, stop_times, event_times) -> np.ndarray:
+    """For each trial, the first of ``event_times`` in ``[start, stop)`` (s); NaN where there is none.
+
+    For files whose trials table has no column for the event (e.g. the go cue
+    of dandiset 000060, stored among the acquisition's events): pass the
+    result as ``load_nwb(..., align_to=...)``. Times in s, any order.
+
+    >>> first_event_in_trials([0.0, 5.0, 10.0], [5.0, 10.0, 15.0], [7.5, 2.0, 3.0, 14.0])
+    array([ 2. ,  7.5, 14. ])
+    >>> first_event_in_trials([0.0], [1.0], [2.0])
+    array([nan])
+    """
+    start = np.asarray(start_times, dtype=np.float64).ravel()
+    stop = np.asarray(stop_times, dtype=np.float64).ravel()
+    if start.shape != stop.shape:
+        raise ValueError(f"start_times and stop_times must have one entry per trial (got {start.size} "
+                         f"and {stop.size})")
+    ev = np.sort(np.asarray(event_times, dtype=np.float64).ravel())
+    ev = ev[np.isfinite(ev)]
+    k = np.searchsorted(ev, start, side="left")
+    out = np.full(start.shape, np.nan)
+    ok = k < ev.size
+    first = ev[np.minimum(k, max(ev.size - 1, 0))] if ev.size else np.full(start.shape, np.nan)
+    ok &= first < stop
+    out[ok] = first[ok]
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Checks of the arguments (all before the file is read)
+
+
+def _positive(x) -> bool:
+    return (not isinstance(x, bool) and isinstance(x, (int, float, np.integer, np.floating))
+            and math.isfinite(x) and x > 0)
+
+
+def _as_values(name: str, v) -> tuple:
+    """A condition or filter value: one scalar, or a non-empty list/tuple/set of them."""
+    vals = tuple(v) if isinstance(v, (list, tuple, set, frozenset, np.ndarray)) else (v,)
+    if not vals:
+        raise ValueError(f"{name} must be a value or a non-empty list of values "
+                         f"(got an empty {type(v).__name__})")
+    for x in vals:
+        if not isinstance(x, (str, bytes, int, float, bool, np.generic)):
+            raise TypeError(f"{name} must hold strings or numbers (got {type(x).__name__})")
+    return vals
+
+
+def _check_filter(name: str, f, table: str):
+    if f is None:
+        return None
+    if callable(f):
+        return f
+    if not isinstance(f, dict) or not f:
+        kinds = f"a dict {{column: value or values}} or a callable on the {table} DataFrame"
+        raise TypeError(f"{name} must be None, {kinds} (got {type(f).__name__})")
+    out = {}
+    for col, v in f.items():
+        if not isinstance(col, str) or not col:
+            raise TypeError(f"{name} keys must be column names (strings; got {col!r})")
+        out[col] = _as_values(f"{name}[{col!r}]", v)
+    return out
+
+
+def _check_args(path, condition_column, conditions, align_to, window, trial_filter, units_filter, min_rate,
+                smoothing, smooth_ms, obs_intervals, name):
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a file name (str or Path; got {type(path).__name__})")
+    if not isinstance(condition_column, str) or not condition_column:
+        raise TypeError("condition_column must be the name of a trials column (a string; "
+                        f"got {condition_column!r})")
+    if conditions is None:
+        conditions = {c: c for c in CONDITIONS}
+    if not isinstance(conditions, dict) or set(conditions) != set(CONDITIONS):
+        got = sorted(conditions) if isinstance(conditions, dict) else type(conditions).__name__
+        raise ValueError(f"conditions must be a dict with exactly the keys {CONDITIONS} (the library's "
+                         f"condition names), each mapped to the value(s) of {condition_column!r} that "
+                         f"mean it (got {got})")
+    conds = {c: _as_values(f"conditions[{c!r}]", conditions[c]) for c in CONDITIONS}
+    both = set(map(_norm, conds[CONDITIONS[0]])) & set(map(_norm, conds[CONDITIONS[1]]))
+    if both:
+        raise ValueError(f"conditions: the values {sorted(map(str, both))} are given for both {CONDITIONS}; "
+                         "a trial can belong to only one condition")
+    if isinstance(align_to, str):
+        if not align_to:
+            raise ValueError("align_to must be a trials column name (non-empty) or an array of event "
+                             "times (s)")
+    else:
+        try:
+            arr = np.asarray(align_to, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise TypeError("align_to must be a trials column name or an array of event times in s, one per "
+                            f"trial (got {type(align_to).__name__})") from None
+        if arr.ndim != 1 or arr.size == 0:
+            raise ValueError("align_to, as event times, must be 1-D with one time (s) per trial "
+                             f"(got shape {arr.shape})")
+        align_to = arr
+    try:
+        t0, t1 = (float(x) for x in window)
+    except (TypeError, ValueError):
+        raise ValueError(f"window must be (t_start, t_stop) in ms relative to the event "
+                         f"(got {window!r})") from None
+    if not (math.isfinite(t0) and math.isfinite(t1)):
+        raise ValueError(f"window must be finite (ms; got {window!r})")
+    if t1 <= t0:
+        raise ValueError("window is empty: t_stop must be > t_start (ms relative to the event; "
+                         f"got {window!r})")
+    steps = (t1 - t0) / SAMPLE_MS
+    if abs(steps - round(steps)) > 1e-9 * max(1.0, steps):
+        raise ValueError(f"window must span a whole number of {SAMPLE_MS:g} ms samples (the targets' grid): "
+                         f"t_stop - t_start = {t1 - t0:g} ms (got {window!r})")
+    if isinstance(min_rate, bool) or not isinstance(min_rate, (int, float, np.integer, np.floating)) \
+            or not math.isfinite(min_rate) or min_rate < 0:
+        raise ValueError(f"min_rate must be a finite number >= 0 (Hz; got {min_rate!r})")
+    if smoothing not in KERNELS:
+        raise ValueError(f"smoothing must be one of {KERNELS} (got {smoothing!r})")
+    if not _positive(smooth_ms) or smooth_ms > 1e5:
+        raise ValueError("smooth_ms must be a number in (0, 1e5] (ms: the boxcar's full width or the "
+                         f"Gaussian's sd; got {smooth_ms!r})")
+    if not isinstance(obs_intervals, bool):
+        raise TypeError(f"obs_intervals must be True or False (got {obs_intervals!r})")
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"name must be a non-empty string (what titles call the neurons; got {name!r})")
+    return (conds, align_to, (t0, t1), _check_filter("trial_filter", trial_filter, "trials"),
+            _check_filter("units_filter", units_filter, "units"))
+
+
+def _norm(x):
+    """A value as compared: bytes decoded, numpy scalars as Python ones."""
+    if isinstance(x, bytes):
+        return x.decode("utf-8", "replace")
+    if isinstance(x, np.generic):
+        return x.item()
+    return x
+
+
+def _matches(column, values) -> np.ndarray:
+    """One bool per entry of ``column``: is it one of ``values``? (an unhashable entry is not)"""
+    wanted = set(map(_norm, values))
+
+    def hit(x):
+        try:
+            return _norm(x) in wanted
+        except TypeError:
+            return False
+
+    return np.array([hit(x) for x in column], dtype=bool)
+
+
+def _mask(name: str, result, n: int, what: str) -> np.ndarray:
+    """The result of a filter callable as a boolean mask of length ``n``, or ValueError naming the filter."""
+    mask = np.asarray(result)
+    if mask.shape != (n,) or mask.dtype != bool:
+        raise ValueError(f"{name} must return a boolean mask with one entry per {what} ({n}); got dtype "
+                         f"{mask.dtype}, shape {mask.shape}")
+    return mask
+
+
+def _distinct(column, limit: int = 12) -> str:
+    counts = {}
+    for x in column:
+        x = _norm(x)
+        try:
+            counts[x] = counts.get(x, 0) + 1
+        except TypeError:  # unhashable (an array in a cell)
+            counts[repr(x)] = counts.get(repr(x), 0) + 1
+    items = sorted(counts.items(), key=lambda kv: -kv[1])
+    shown = ", ".join(f"{k!r} ({n})" for k, n in items[:limit])
+    return shown + (f", ... ({len(items) - limit} more)" if len(items) > limit else "")
+
+
+# ---------------------------------------------------------------------------
+# The loader
+
+
+def _open(path: Path):
+    try:
+        from pynwb import NWBHDF5IO
+    except ImportError as exc:
+        raise ImportError("reading NWB files needs pynwb: pip install -e \".[nwb]\" (from the repository; or "
+                          "pip install pynwb)") from exc
+    from .storage import FormatError
+
+    try:
+        io = NWBHDF5IO(str(path), "r", load_namespaces=True)
+    except Exception as exc:  # noqa: BLE001 - h5py/hdmf raise OSError, TypeError, ValueError, ...
+        raise FormatError(f"{path} could not be opened as an NWB file ({type(exc).__name__}: {exc})",
+                          path=path) from exc
+    try:
+        nwbfile = io.read()
+    except Exception as exc:  # noqa: BLE001
+        io.close()
+        raise FormatError(f"{path} is not a readable NWB file ({type(exc).__name__}: {exc})",
+                          path=path) from exc
+    return io, nwbfile
+
+
+def load_nwb(path, *, condition_column: str, align_to, conditions: dict | None = None,
+             window=(-2000.0, 0.0), trial_filter=None, units_filter=None,
+             min_rate: float = 1.0, smoothing: str = "boxcar", smooth_ms: float = 300.0,
+             obs_intervals: bool = True, name: str = "NWB") -> NWBData:
+    """Trial-averaged rates of an NWB file's units in the two conditions, as Part 3's targets.
+
+    Parameters
+    ----------
+    path : str or Path
+        An NWB 2.x file (HDF5) with a units table and a trials table.
+    condition_column : str
+        The trials column that tells the condition (e.g. ``"trial_instruction"``).
+    align_to : str or array_like
+        The event the window is relative to: a trials column of times in s
+        (e.g. a go-cue time; ``"start_time"`` for the trial start), or an array
+        of event times in s, one per row of the trials table (NaN: no event, the
+        trial is left out). See :func:`first_event_in_trials`.
+    conditions : dict, optional
+        ``{"right": value(s), "left": value(s)}``: which values of
+        ``condition_column`` make each of the library's conditions. Default
+        ``{"right": "right", "left": "left"}``.
+    window : (t_start, t_stop), ms
+        Relative to the event; ``t_stop - t_start`` a positive multiple of 20 ms.
+        Default ``(-2000, 0)``: the 2 s before the event, 101 samples like the
+        ALM files.
+    trial_filter : dict or callable, optional
+        Keep only trials whose columns have the given value(s), e.g.
+        ``{"outcome": "hit", "early_lick": "no early"}``; or a callable taking the
+        trials DataFrame and returning a boolean mask (one per row).
+    units_filter : dict or callable, optional
+        Keep only units whose columns have the given value(s), e.g.
+        ``{"cell_type": "Pyr"}``; or a callable taking the units DataFrame
+        (``units.to_dataframe(index=True)``: the ``electrodes`` column holds rows
+        of the electrodes table, e.g. to select a brain area) and returning a
+        boolean mask (one per unit).
+    min_rate : float
+        Hz, >= 0: drop units whose mean rate over the window (mean of both
+        conditions) is below it. Default 1 Hz, as the ALM files.
+    smoothing, smooth_ms : the kernel, ``"boxcar"`` (full width ``smooth_ms``,
+        default 300 ms, as the ALM files) or ``"gaussian"`` (sd ``smooth_ms``);
+        see :func:`trial_averaged_rate`.
+    obs_intervals : bool
+        If the units table has ``obs_intervals``, average each unit only over
+        the trials whose event lies in one of its intervals (default True).
+    name : str
+        What titles and legends call the neurons (:attr:`NWBData.label`).
+
+    Returns
+    -------
+    NWBData
+        ``rates[c]`` of shape (samples, units), Hz, samples every 20 ms over the
+        window (``t`` = 0, 20, ... ms from its start); ``neuron_ids`` the units'
+        ids; ``description`` says how many trials and units and what was dropped.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Bad arguments, naming the argument and its valid range; before the file is opened.
+    ImportError
+        pynwb is not installed (``pip install -e ".[nwb]"``).
+    FileNotFoundError
+        The file does not exist.
+    tutorial_lib.storage.FormatError
+        The file is not NWB, is damaged, or has no units or trials table (names the file).
+    NWBColumnError (a KeyError)
+        A column named by the call is missing; the message lists the table's columns.
+    NWBSelectionError (a ValueError)
+        A condition has no trials left (with the counts per filter and the
+        values the condition column holds), or no units are left (with how many
+        each filter removed).
+    ValueError
+        The event times are not numbers, or an array ``align_to`` does not have
+        one entry per trial.
+    """
+    conds, align, (t0, t1), tfilter, ufilter = _check_args(
+        path, condition_column, conditions, align_to, window, trial_filter, units_filter, min_rate,
+        smoothing, smooth_ms, obs_intervals, name)
+    path = Path(os.fspath(path)).expanduser()
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist (the NWB file to read)")
+    if not path.is_file():
+        raise IsADirectoryError(f"{path} is not a file (the NWB file to read)")
+    from .storage import FormatError
+
+    io, nwbfile = _open(path)
+    try:
+        trials_table, units = nwbfile.trials, nwbfile.units
+        if trials_table is None or units is None:
+            what = "trials" if trials_table is None else "units"
+            raise FormatError(f"{path} has no {what} table (nwbfile.{what} is None); load_nwb needs both a "
+                              "units table with spike times and a trials table", path=path, field=what)
+        trials = trials_table.to_dataframe()
+        columns = list(trials.columns)
+        wanted = [condition_column] + ([align] if isinstance(align, str) else []) + \
+                 (list(tfilter) if isinstance(tfilter, dict) else [])
+        missing = [c for c in dict.fromkeys(wanted) if c not in columns]
+        if missing:
+            raise NWBColumnError(f"{path}: the trials table has no column {', '.join(map(repr, missing))}; "
+                                 f"its columns are {columns}", table="trials", missing=missing,
+                                 available=columns)
+        ucols = list(units.colnames)
+        if "spike_times" not in ucols:
+            raise NWBColumnError(f"{path}: the units table has no column 'spike_times'; its columns are "
+                                 f"{ucols}", table="units", missing=["spike_times"], available=ucols)
+        umissing = [c for c in (ufilter if isinstance(ufilter, dict) else ()) if c not in ucols]
+        if umissing:
+            raise NWBColumnError(f"{path}: the units table has no column {', '.join(map(repr, umissing))}; "
+                                 f"its columns are {ucols}", table="units", missing=umissing, available=ucols)
+
+        # --- trials: events, conditions, filter
+        n_rows = len(trials)
+        if isinstance(align, str):
+            try:
+                events = np.array([np.nan if v is None else v for v in trials[align]], dtype=np.float64)
+            except (TypeError, ValueError):
+                raise ValueError(f"{path}: the trials column {align!r} (align_to) must hold event times in s "
+                                 f"(numbers); it holds {_distinct(trials[align], 5)}") from None
+            align_name = repr(align)
+        else:
+            if align.size != n_rows:
+                raise ValueError(f"align_to must have one event time per trial: the trials table has "
+                                 f"{n_rows} rows (got {align.size})")
+            events, align_name = align, "the given event times"
+        keep = np.ones(n_rows, dtype=bool)
+        counts = {"trials in the file": n_rows}
+        if tfilter is not None:
+            if callable(tfilter):
+                mask = _mask("trial_filter", tfilter(trials), n_rows, "trial")
+            else:
+                mask = np.ones(n_rows, dtype=bool)
+                for col, vals in tfilter.items():
+                    mask &= _matches(trials[col], vals)
+            keep &= mask
+        no_event = ~np.isfinite(events)
+        trial_idx = {}
+        for c in CONDITIONS:
+            in_c = _matches(trials[condition_column], conds[c])
+            counts[c] = {"in condition": int(in_c.sum()),
+                         "removed by trial_filter": int((in_c & ~keep).sum()),
+                         "without an event time": int((in_c & keep & no_event).sum())}
+            sel = np.flatnonzero(in_c & keep & ~no_event)
+            counts[c]["kept"] = int(sel.size)
+            trial_idx[c] = sel
+        for c in CONDITIONS:
+            if trial_idx[c].size == 0:
+                k = counts[c]
+                raise NWBSelectionError(
+                    f"{path}: no trials left for condition {c!r} (conditions[{c!r}] = {list(conds[c])} in "
+                    f"column {condition_column!r}): {k['in condition']} trials have that value, "
+                    f"{k['removed by trial_filter']} of them removed by trial_filter, "
+                    f"{k['without an event time']} without an event time ({align_name}). The column holds: "
+                    f"{_distinct(trials[condition_column])}.", counts=counts)
+
+        # --- units: spike times (read once, split by the ragged index), filters
+        ends = np.asarray(units["spike_times"].data[:], dtype=np.int64)
+        flat = np.asarray(units["spike_times"].target.data[:], dtype=np.float64)
+        starts = np.concatenate([[0], ends[:-1]])
+        ids = np.asarray(units.id.data[:])
+        n_units = ids.size
+        dropped = {}
+        alive = ends > starts
+        dropped["without spikes"] = int(n_units - alive.sum())
+        if not alive.any():
+            raise NWBSelectionError(f"{path}: none of the {n_units} units has any spike", counts=dropped)
+        if callable(ufilter):
+            ok = _mask("units_filter", ufilter(units.to_dataframe(index=True)), n_units, "unit")
+            dropped["by units_filter"] = int((alive & ~ok).sum())
+            alive &= ok
+        for col, vals in (ufilter.items() if isinstance(ufilter, dict) else ()):
+            ok = _matches(units[col][:], vals)
+            dropped[f"by units_filter {col!r}"] = int((alive & ~ok).sum())
+            alive &= ok
+        obs = None
+        if obs_intervals and "obs_intervals" in ucols:
+            o_ends = np.asarray(units["obs_intervals"].data[:], dtype=np.int64)
+            o_flat = np.asarray(units["obs_intervals"].target.data[:], dtype=np.float64).reshape(-1, 2)
+            obs = (np.concatenate([[0], o_ends[:-1]]), o_ends, o_flat)
+        samples = t0 + SAMPLE_MS * np.arange(int(round((t1 - t0) / SAMPLE_MS)) + 1)
+        rates = {c: [] for c in CONDITIONS}
+        kept, unobserved = [], 0
+        for i in np.flatnonzero(alive):
+            spikes = flat[starts[i]:ends[i]]
+            per_c = {}
+            for c in CONDITIONS:
+                ev = events[trial_idx[c]]
+                if obs is not None:
+                    iv = obs[2][obs[0][i]:obs[1][i]]
+                    seen = ((ev[:, None] >= iv[None, :, 0]) & (ev[:, None] <= iv[None, :, 1])).any(axis=1)
+                    ev = ev[seen]
+                if ev.size == 0:
+                    break
+                per_c[c] = trial_averaged_rate(spikes, ev, samples, smoothing, smooth_ms)
+            if len(per_c) < len(CONDITIONS):
+                unobserved += 1
+                continue
+            for c in CONDITIONS:
+                rates[c].append(per_c[c])
+            kept.append(i)
+        if obs is not None:
+            dropped["not recorded in any trial of a condition (obs_intervals)"] = unobserved
+        kept = np.array(kept, dtype=np.int64)
+        R = {c: (np.array(rates[c]).T if kept.size else np.zeros((samples.size, 0))) for c in CONDITIONS}
+        mean_rate = np.mean([R[c].mean(axis=0) for c in CONDITIONS], axis=0) if kept.size else np.zeros(0)
+        fast = mean_rate >= min_rate
+        dropped[f"below min_rate {min_rate:g} Hz"] = int((~fast).sum())
+        if not fast.any():
+            detail = ", ".join(f"{n} {why}" for why, n in dropped.items())
+            raise NWBSelectionError(f"{path}: no units left of {n_units}: {detail}", counts=dropped)
+        source = f"{path.name} (NWB, session {getattr(nwbfile, 'identifier', '?')})"
+    finally:
+        io.close()
+    return NWBData({c: R[c][:, fast] for c in CONDITIONS}, None, SAMPLE_MS * np.arange(samples.size), source,
+                   neuron_ids=ids[kept[fast]], name=name, window=(t0, t1), align_to=align_name,
+                   n_trials={c: int(trial_idx[c].size) for c in CONDITIONS}, dropped=dropped,
+                   smoothing=smoothing, smooth_ms=float(smooth_ms))
