@@ -88,3 +88,32 @@ def test_evaluate_takes_one_replay_per_trial(net):
     np.testing.assert_array_equal(again.corr, base.corr)
     with pytest.raises(ValueError, match="one per trial"):
         balanced.evaluate(net, n_trials=2, condition="left", replay=reps[:1])
+
+
+def test_a_replay_that_runs_away_is_a_result_not_a_crash(net, monkeypatch):
+    """A replay into the static synapses can break the balance: the run's DivergenceError becomes NaN
+    scores and a line in ``failures`` and in the table; the network running away without a replay
+    still raises."""
+    from tutorial_lib.balanced import timing
+    from tutorial_lib.training import DivergenceError
+
+    real = timing.run_trial
+
+    def jitter_breaks_it(net_, c, replay=None, **kw):
+        if replay is not None and replay.times.size and not np.isin(replay.times, base_times).all():
+            raise DivergenceError("activity ran away at t = 1877 ms", kind="runaway", phase="test", t_ms=1877.0)
+        return real(net_, c, replay=replay, **kw)
+
+    base_times = balanced.run_trial(net, "right", loop=0, spikes_only=True).spike_times
+    monkeypatch.setattr(timing, "run_trial", jitter_breaks_it)
+    res = spike_timing_test(net, jitters=(0.0, 30.0), n_trials=1, conditions="right")
+    assert np.isfinite(res.scores[0]) and np.isnan(res.scores[1]) and np.isnan(res.poisson)
+    assert set(res.failures) == {"jitter 30 ms", "Poisson"}
+    assert "jitter 30 ms: ran away (activity ran away at t = 1877 ms" in res.table()
+
+    def always(*args, **kw):
+        raise DivergenceError("the network itself ran away", kind="runaway", phase="test", t_ms=10.0)
+
+    monkeypatch.setattr(timing, "run_trial", always)
+    with pytest.raises(DivergenceError, match="itself"):
+        spike_timing_test(net, jitters=(0.0,), n_trials=1, conditions="right")

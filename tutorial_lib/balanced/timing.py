@@ -30,13 +30,14 @@ References
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..data import CONDITIONS
 from ..params import check_int, check_real, check_type
 from ..spiking import Replay
+from ..training import DivergenceError
 from .network import BalancedNetwork
 from .trials import Trial, run_trial
 
@@ -117,7 +118,10 @@ class SpikeTimingResult:
     trial-averaged scores (as in training: correlation of the trained neurons' windowed total input
     with their targets), each averaged over the conditions; ``baseline`` / ``baseline_avg`` without
     replay; ``poisson`` / ``poisson_avg`` with rate-matched Poisson spikes; ``channels`` replayed;
-    ``n_trials`` per condition; ``per_condition`` the same numbers per condition.
+    ``n_trials`` per condition; ``per_condition`` the same numbers per condition; ``failures`` maps
+    a replay (``"jitter 30 ms"``, ``"Poisson"``) whose trials ran away to the first
+    :class:`~tutorial_lib.training.DivergenceError` message (its scores are then NaN): a replay into
+    the static synapses can break the balance, which is itself a result.
     """
 
     jitters: np.ndarray
@@ -130,6 +134,7 @@ class SpikeTimingResult:
     channels: tuple
     n_trials: int
     per_condition: dict
+    failures: dict = field(default_factory=dict)
 
     def table(self) -> str:
         """The scores as a small text table."""
@@ -139,12 +144,15 @@ class SpikeTimingResult:
         for j, s, a in zip(self.jitters, self.scores, self.scores_avg):
             lines.append(f"{f'jitter {j:g} ms':>22s}  {s:12.3f}  {a:9.3f}")
         lines.append(f"{'rate-matched Poisson':>22s}  {self.poisson:12.3f}  {self.poisson_avg:9.3f}")
+        lines += [f"{label}: ran away ({message.splitlines()[0]})" for label, message in self.failures.items()]
         return "\n".join(lines)
 
 
 def _scores(trials: list) -> tuple[float, float]:
     from ..training import score_correlation
 
+    if any(t is None for t in trials):  # a replay ran away
+        return float("nan"), float("nan")
     binned = np.stack([t.binned for t in trials])
     single = float(np.mean([t.score for t in trials]))
     return single, float(np.mean(score_correlation(binned.mean(axis=0), trials[0].target)))
@@ -199,8 +207,16 @@ def spike_timing_test(net, jitters=(0.0, 2.0, 10.0, 30.0, 100.0), n_trials: int 
 
         bar = tqdm(total=total, desc="spike timing", unit="trial")
 
-    def trial(c, k, replay=None):
-        tr = run_trial(net, c, loop=k, keep_run=False, spikes_only=True, replay=replay)
+    failures = {}
+
+    def trial(c, k, replay=None, label=None):
+        try:
+            tr = run_trial(net, c, loop=k, keep_run=False, spikes_only=True, replay=replay)
+        except DivergenceError as err:
+            if replay is None:  # the network itself ran away: not a result of the replay
+                raise
+            failures.setdefault(label, str(err))
+            tr = None
         if bar is not None:
             bar.update()
         return tr
@@ -212,9 +228,9 @@ def spike_timing_test(net, jitters=(0.0, 2.0, 10.0, 30.0, 100.0), n_trials: int 
             jit = []
             for sd in jitters:
                 jit.append([trial(c, k, Replay(b.spike_times, b.spike_neurons, channels).jittered(
-                    sd, rng, p.dt, p.t_end)) for k, b in enumerate(base)])
-            pois = [trial(c, k, rate_matched_poisson(base, rng, p.dt, smooth_ms=smooth_ms, channels=channels))
-                    for k in range(n_trials)]
+                    sd, rng, p.dt, p.t_end), f"jitter {sd:g} ms") for k, b in enumerate(base)])
+            pois = [trial(c, k, rate_matched_poisson(base, rng, p.dt, smooth_ms=smooth_ms, channels=channels),
+                          "Poisson") for k in range(n_trials)]
             per_condition[c] = {"baseline": _scores(base), "jitter": [_scores(j) for j in jit],
                                 "poisson": _scores(pois)}
     finally:
@@ -225,4 +241,4 @@ def spike_timing_test(net, jitters=(0.0, 2.0, 10.0, 30.0, 100.0), n_trials: int 
     scores_avg = np.array([np.mean([per_condition[c]["jitter"][j][1] for c in conditions])
                            for j in range(jitters.size)])
     return SpikeTimingResult(jitters, scores, scores_avg, mean("baseline", 0), mean("baseline", 1),
-                             mean("poisson", 0), mean("poisson", 1), channels, n_trials, per_condition)
+                             mean("poisson", 0), mean("poisson", 1), channels, n_trials, per_condition, failures)
