@@ -120,7 +120,7 @@ def penalty_matrix(params: BalancedParams) -> np.ndarray:
 
 #: The RLS form :func:`make_rls` uses with feedforward inputs when ``form`` is not given:
 #: ``"pooled"`` (:class:`~tutorial_lib.rls.PooledInputRLS`, the default: a sixth of the state, and a
-#: full-scale training trial 1.47 times faster than with the block form, ``python -m benchmarks
+#: full-scale training trial about 1.5 times faster than with the block form, ``python -m benchmarks
 #: part3-forms``) or ``"block"`` (:class:`~tutorial_lib.rls.SharedInputRLS`): the same weights to
 #: round-off. Set it to train with the block form through :func:`~tutorial_lib.balanced.train`.
 RLS_FORM = "pooled"
