@@ -28,6 +28,8 @@ SUITES = {
     "part3-rls-pooled": part3.bench_part3_rls_pooled,
     "part3": part3.bench_part3_loop,
     "part3-sim": part3.bench_part3_simulation,  # simulation per trial vs the static network
+    "part3-forms": part3.bench_part3_forms,  # a whole training trial per RLS form vs the static network
+    "part3-float32": part3.bench_part3_float32,  # a float32 RLS state's drift over a real training
     "brian2": brian2_static.bench_brian2,  # our engine vs Brian2 (extra: pip install -e .[bench])
 }
 

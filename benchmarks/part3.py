@@ -317,6 +317,134 @@ def bench_part3_simulation(rounds: int = 5, params: BalancedParams | None = None
     return rows
 
 
+def form_rounds(net, forms: dict, rounds: int = 5) -> dict:
+    """Process and wall seconds of a whole training trial with each RLS form in ``forms`` (name: RLS
+    state for ``net``, each trained in place), and of the static network, alternated in ``rounds``
+    rounds (the order of the forms turns round by round). Returns ``{name: (rounds, 4) array}`` of
+    (trial process, trial wall, RLS process, RLS wall) seconds, and ``"static"``: (rounds, 2)."""
+    p = net.params
+    clocks = {k: _Clocks(r) for k, r in forms.items()}
+    out = {k: np.zeros((rounds, 4)) for k in forms}
+    out["static"] = np.zeros((rounds, 2))
+    names = list(forms)
+    try:
+        for k in range(rounds):
+            c = ("right", "left")[k % 2]
+            t0 = _clocks()
+            balanced.simulate_static(net.static, p.t_end)
+            out["static"][k] = _clocks() - t0
+            for name in names[k % len(names):] + names[:k % len(names)]:
+                cl = clocks[name]
+                r0, t0 = np.array([cl.cpu, cl.wall]), _clocks()
+                balanced.run_trial(net, c, forms[name], loop=k, keep_run=False)
+                out[name][k] = np.concatenate([_clocks() - t0, np.array([cl.cpu, cl.wall]) - r0])
+    finally:
+        for name, cl in clocks.items():
+            forms[name].step = cl._step
+    return out
+
+
+def bench_part3_forms(rounds: int = 5, params: BalancedParams | None = None):
+    """A whole full-scale training trial (simulation and RLS) with each RLS form: the block form
+    (:class:`~tutorial_lib.rls.SharedInputRLS`), the pooled form (:class:`~tutorial_lib.rls.PooledInputRLS`)
+    in float64 and with a float32 state, against the static network, alternated (:func:`form_rounds`).
+    Reported per form: seconds per trial and of its RLS updates (process time, medians), the trial
+    over the static run, and the block form's trial time over this form's (median and range of the
+    rounds). Figures named ``part3_forms_small_*`` and a loud warning if not at full scale."""
+    from tutorial_lib.balanced.plastic import make_rls
+
+    p = BalancedParams() if params is None else params
+    data = load_alm(fallback="synthetic")
+    tiny = BalancedParams(N=400, K=40, L=5, n_trained=20, n_ffwd=20, n_loops=1, score_every=0,
+                          train_duration=200.0)
+    warm = balanced.build_network(tiny, data, progress=False)
+    form_rounds(warm, {"block": make_rls(warm, form="block"), "pooled": make_rls(warm, form="pooled"),
+                       "pooled32": make_rls(warm, np.float32, form="pooled")}, 1)  # compile / load from cache
+    net = balanced.build_network(p, data, progress=False)
+    full = not data.synthetic and p == BalancedParams() and net.n_trained == 1824
+    prefix = "part3_forms_" if full else "part3_forms_small_"
+    if not full:
+        print(f"WARNING: NOT FULL SCALE. The RLS form benchmark runs {net.params.N} neurons, {net.n_trained} "
+              f"trained, not the SPEC's 5000 and 1824 on the ALM recordings (set TUTORIAL_ALM_DATA); "
+              f"its figures are named {prefix}*.", file=sys.stderr, flush=True)
+    forms = {"block": make_rls(net, form="block"), "pooled": make_rls(net, form="pooled"),
+             "pooled32": make_rls(net, np.float32, form="pooled")}
+    out = form_rounds(net, forms, rounds)
+    static = out["static"]
+    rows = [(f"{prefix}static_cpu_seconds", float(np.median(static[:, 0])), "s",
+             f"static network, {p.t_end:g} ms, median of {rounds} alternated rounds")]
+    for name, a in ((k, out[k]) for k in forms):
+        over = a[:, 0] / static[:, 0]
+        speed = out["block"][:, 0] / a[:, 0]
+        n_up = max(forms[name].err.size, 1)
+        rows += [
+            (f"{prefix}{name}_trial_cpu_seconds", float(np.median(a[:, 0])), "s",
+             f"{type(forms[name]).__name__} ({forms[name].dtype}), a whole training trial (wall "
+             f"{np.median(a[:, 1]):.3f} s)"),
+            (f"{prefix}{name}_rls_cpu_seconds", float(np.median(a[:, 2])), "s",
+             f"its RLS updates (wall {np.median(a[:, 3]):.3f} s), {forms[name].threads} thread(s), "
+             f"{n_up} neurons"),
+            (f"{prefix}{name}_trial_over_static_cpu", float(np.median(over)), "x",
+             f"range {over.min():.2f}-{over.max():.2f} (target <= 2.5)"),
+        ]
+        if name != "block":
+            rows.append((f"{prefix}block_over_{name}_trial_cpu", float(np.median(speed)), "x",
+                         f"block form's trial time over this form's, per round (range "
+                         f"{speed.min():.2f}-{speed.max():.2f})"))
+    return rows
+
+
+def bench_part3_float32(n_trials: int = 4, params: BalancedParams | None = None,
+                        penalties=((None, None), (1e-3, 1e-2), (1e-4, 1e-3))):
+    """How far a float32 RLS state's weights drift from float64's over a real training: the activity,
+    targets and other inputs of ``n_trials`` full-scale training trials (the pooled float64 form
+    learning) are recorded, then replayed into a float64 and a float32 pooled state
+    (:class:`~tutorial_lib.rls.PooledInputRLS`) at each ``(lam_rec, lam_ff)`` of ``penalties``
+    (None: the params' own). Reported: max |w32 - w64| over the largest weight change. Figures named
+    ``part3_float32_small_*`` and a loud warning if not at full scale."""
+    from dataclasses import replace
+
+    from tutorial_lib.balanced.plastic import penalty_matrix
+    from tutorial_lib.rls import PooledInputRLS
+
+    p = BalancedParams() if params is None else params
+    data = load_alm(fallback="synthetic")
+    net = balanced.build_network(p, data, progress=False)
+    full = not data.synthetic and p == BalancedParams() and net.n_trained == 1824
+    prefix = "part3_float32_" if full else "part3_float32_small_"
+    if not full:
+        print(f"WARNING: NOT FULL SCALE. The float32 drift is measured on {net.params.N} neurons, "
+              f"{net.n_trained} trained, not the SPEC's 5000 and 1824 on the ALM recordings (set "
+              f"TUTORIAL_ALM_DATA); its figures are named {prefix}*.", file=sys.stderr, flush=True)
+    rls = balanced.make_rls(net, np.float64, form="pooled")
+    w0, steps, step = rls.w.copy(), [], rls.step
+
+    def recording(activity, target, other):
+        steps.append((activity.copy(), target.copy(), other.copy()))
+        step(activity, target, other)
+
+    rls.step = recording
+    for k in range(n_trials):
+        balanced.run_trial(net, ("right", "left")[k % 2], rls, loop=k // 2, keep_run=False)
+    m = 2 * p.L
+    rows = []
+    for lam_rec, lam_ff in penalties:
+        q = replace(p, lam_rec=p.lam_rec if lam_rec is None else lam_rec,
+                    lam_ff=p.lam_ff if lam_ff is None else lam_ff)
+        pen = penalty_matrix(q)[:m, :m]
+        pair = [PooledInputRLS(rls.private, rls.shared, pen, q.lam_ff, w0=w0, dtype=dt)
+                for dt in (np.float64, np.float32)]
+        for activity, target, other in steps:
+            for r in pair:
+                r.step(activity, target, other)
+        change = np.abs(pair[0].w - w0).max()
+        drift = np.abs(pair[1].w - pair[0].w).max() / change
+        rows.append((f"{prefix}drift_lam_rec_{q.lam_rec:g}_lam_ff_{q.lam_ff:g}", float(drift), "",
+                     f"max |w32 - w64| / max |w64 - w0| after {len(steps)} updates ({n_trials} trials "
+                     f"replayed); target <= 1e-6"))
+    return rows
+
+
 if __name__ == "__main__":  # python -m benchmarks.part3 [n_loops]: the loop benchmark, rows as JSON
     import json
 

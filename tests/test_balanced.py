@@ -226,7 +226,7 @@ def test_the_shared_feedforward_block_gives_the_weights_of_one_P_per_neuron(net)
     # the block (Schur complement) form against the plain per-neuron RLS, over two training loops
     plain, block = net.copy(), net.copy()
     rls_plain = BatchRLS(net.full_presyn, balanced.penalty_matrix(net.params), w0=net.w)
-    rls_block = balanced.make_rls(block)
+    rls_block = balanced.make_rls(block, form="block")
     for loop in range(2):
         for c in ("right", "left"):
             balanced.run_trial(plain, c, rls_plain, loop=loop, keep_run=False)
@@ -492,8 +492,8 @@ def test_float32_rls_state_trains_the_same_weights_within_a_stated_tolerance(dat
     r64 = balanced.train(net, progress=False)
     r32 = balanced.train(balanced.BalancedNetwork(**{**net.__dict__, "params": replace(p, rls_precision="float32")}),
                          progress=False)
-    assert r32.rls.Pr.dtype == np.float32 and r32.rls.Gt.dtype == np.float32
-    assert r64.rls.Gt.nbytes == 2 * r32.rls.Gt.nbytes
+    assert r32.rls.Pr.dtype == np.float32 and r32.rls.H.dtype == np.float32  # the default (pooled) form
+    assert r64.rls.H.nbytes == 2 * r32.rls.H.nbytes
     change = np.abs(r64.network.dw).max()
     assert change > 0.01
     assert np.abs(r32.network.w - r64.network.w).max() < 1e-4 * change

@@ -65,3 +65,34 @@ def test_simulation_benchmark_names_its_figures_apart_and_warns_when_not_at_full
     for kind in ("train", "test"):
         assert figures[f"part3_sim_small_{kind}_over_static_cpu"] > 0
     assert not any(name.startswith("part3_sim_train") for name in figures)  # never named as full scale
+
+
+def test_form_benchmark_names_its_figures_apart_and_times_every_form(capsys):
+    from benchmarks import part3
+    from tutorial_lib import BalancedParams
+
+    tiny = BalancedParams(N=400, K=40, L=5, n_trained=20, n_ffwd=20, n_loops=1, score_every=0,
+                          train_duration=200.0)
+    rows = part3.bench_part3_forms(rounds=2, params=tiny)
+    assert "NOT FULL SCALE" in capsys.readouterr().err
+    figures = {name: value for name, value, _, _ in rows}
+    assert figures["part3_forms_small_static_cpu_seconds"] > 0
+    for form in ("block", "pooled", "pooled32"):
+        assert figures[f"part3_forms_small_{form}_trial_cpu_seconds"] > figures[f"part3_forms_small_{form}_rls_cpu_seconds"] > 0
+        assert figures[f"part3_forms_small_{form}_trial_over_static_cpu"] > 0
+    assert figures["part3_forms_small_block_over_pooled_trial_cpu"] > 0
+    assert not any(name.startswith("part3_forms_static") for name in figures)  # never named as full scale
+
+
+def test_float32_drift_benchmark_measures_a_small_nonzero_drift_named_apart(capsys):
+    from benchmarks import part3
+    from tutorial_lib import BalancedParams
+
+    tiny = BalancedParams(N=400, K=40, L=5, n_trained=20, n_ffwd=20, n_loops=1, score_every=0,
+                          train_duration=200.0)
+    rows = part3.bench_part3_float32(n_trials=2, params=tiny, penalties=((None, None), (1e-4, 1e-3)))
+    assert "NOT FULL SCALE" in capsys.readouterr().err
+    figures = {name: value for name, value, _, _ in rows}
+    assert set(figures) == {"part3_float32_small_drift_lam_rec_0.04_lam_ff_1",
+                            "part3_float32_small_drift_lam_rec_0.0001_lam_ff_0.001"}
+    assert all(0 < v < 1e-3 for v in figures.values())  # float32 rounding, not a different result

@@ -23,7 +23,7 @@ import pytest
 from tutorial_lib import balanced, rate, rls as rls_mod, spiking_net
 from tutorial_lib.data import synthetic_alm
 from tutorial_lib.params import BalancedParams, RateParams, SpikingParams
-from tutorial_lib.rls import BatchRLS, SharedInputRLS, make_rls
+from tutorial_lib.rls import BatchRLS, PooledInputRLS, SharedInputRLS, make_rls
 from tutorial_lib.training import DivergenceError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,7 +47,7 @@ def _same(a, b) -> bool:
 def logged(monkeypatch):
     """Log the arguments of every RLS update (before it runs); returns (log, the original steps)."""
     log, originals = [], {}
-    for cls in (BatchRLS, SharedInputRLS):
+    for cls in (BatchRLS, SharedInputRLS, PooledInputRLS):  # each defines its own step
         originals[cls] = cls.step
 
         def step(self, activity, target, other, _orig=originals[cls]):

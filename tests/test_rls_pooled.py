@@ -83,10 +83,11 @@ def test_pooled_form_equals_the_block_form_step_by_step():
         np.testing.assert_allclose(pooled.H[pooled.idx[k]], block.Gt[k], rtol=1e-9, atol=1e-12)
 
 
-def test_compiled_step_equals_the_plain_numpy_step():
+@pytest.mark.parametrize("mp", [6, 19])  # 19: the compiled step's eight-row pass twice, then three rows
+def test_compiled_step_equals_the_plain_numpy_step(mp):
     rng = np.random.default_rng(23)
-    private, shared, pen_r, pen_f, _ = _problem(rng)
-    rls = PooledInputRLS(private, shared, pen_r, pen_f, w0=rng.normal(size=(7, 15)))
+    private, shared, pen_r, pen_f, _ = _problem(rng, mp=mp)
+    rls = PooledInputRLS(private, shared, pen_r, pen_f, w0=rng.normal(size=(7, mp + 9)))
     for _ in range(20):  # a state that is not the initial one
         rls.update(rng.random(34), rng.normal(size=7), rng.normal(size=7))
     Pr, H, Q, w = rls.Pr.copy(), rls.H.copy(), rls.Q.copy(), rls.w.copy()
@@ -232,22 +233,42 @@ def net():
     return balanced.build_network(TINY, synthetic_alm(n_neurons=60, seed=2))
 
 
-def test_make_rls_offers_the_pooled_form_as_an_option_only(net, monkeypatch):
-    assert type(balanced.make_rls(net)) is SharedInputRLS  # the default is unchanged
-    pooled = balanced.make_rls(net, form="pooled")
-    assert isinstance(pooled, PooledInputRLS)
+def test_make_rls_defaults_to_the_pooled_form_and_offers_the_block_form(net, monkeypatch):
+    pooled = balanced.make_rls(net)  # the default: it trains a full-scale trial faster (issue #15)
+    assert type(pooled) is PooledInputRLS
     np.testing.assert_array_equal(pooled.presyn, net.full_presyn)
+    assert type(balanced.make_rls(net, form="block")) is SharedInputRLS
     with pytest.raises(ValueError, match="form"):
         balanced.make_rls(net, form="fast")
     no_ffwd = balanced.build_network(replace(TINY, ffwd=False), net.alm)
     assert type(balanced.make_rls(no_ffwd, form="pooled")) is BatchRLS  # no feed-forward inputs to pool
-    monkeypatch.setattr(plastic, "RLS_FORM", "pooled")
-    assert isinstance(balanced.make_rls(net), PooledInputRLS)
+    monkeypatch.setattr(plastic, "RLS_FORM", "block")
+    assert type(balanced.make_rls(net)) is SharedInputRLS
+
+
+def test_a_float32_state_at_small_penalties_is_warned_about_naming_them(net):
+    # a float32 state's weights drift from float64's by more than 1e-6 of their change at small
+    # penalties (measured at full scale: plastic.FLOAT32_MIN_LAM_REC / _FF); the defaults are quiet
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        balanced.make_rls(net, np.float32)
+        balanced.make_rls(net.copy(), np.float64)
+    for change, name in ((dict(lam_rec=1e-4), "lam_rec=0.0001"), (dict(lam_ff=1e-3), "lam_ff=0.001")):
+        small = replace(net.copy(), params=replace(TINY, **change))
+        with pytest.warns(RuntimeWarning, match=name):
+            rls = balanced.make_rls(small, np.float32)
+        assert rls.H.dtype == np.float32  # warned, not refused
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            balanced.make_rls(small, np.float64)
 
 
 def test_pooled_form_trains_part3_to_the_weights_of_the_block_form(net, monkeypatch):
+    monkeypatch.setattr(plastic, "RLS_FORM", "block")  # train() takes the module's choice
     block = balanced.train(net, progress=False)
-    monkeypatch.setattr(plastic, "RLS_FORM", "pooled")  # train() takes the module's choice
+    monkeypatch.setattr(plastic, "RLS_FORM", "pooled")
     pooled = balanced.train(net, progress=False)
     assert isinstance(pooled.rls, PooledInputRLS) and type(block.rls) is SharedInputRLS
     change = np.abs(block.network.dw).max()

@@ -327,7 +327,7 @@ def _damages(size: int) -> list:
     for name, index, value in [("w", (3, 2), np.nan), ("w0", (0, 0), np.inf), ("exc_w", 7, np.nan),
                                ("inh_w", 0, -np.inf), ("mu", 4, np.nan), ("stimulus_left", 0, np.nan),
                                ("targets_right", (1, 1), np.nan), ("ffwd_rates_left", (0, 0), np.inf),
-                               ("rls_Pr", (0, 1, 1), np.nan), ("rls_Gt", (5, 0, 0), np.inf),
+                               ("rls_Pr", (0, 1, 1), np.nan), ("rls_H", (5, 0), np.inf),
                                ("rls_Q", (2, 2), np.nan), ("alm_t", 3, np.nan), ("static_rates", 1, np.nan)]:
         cases.append((f"{name}-{value}", _set(name, lambda a, i=index, v=value: _poke(a, i, v)),
                       f"'{name}'"))
@@ -464,15 +464,15 @@ def test_a_format_1_file_is_read_and_its_rls_matrices_checked(saved, tmp_path):
 
     def as_format_1(p):
         def change(m):
-            for name in ("rls_Pr", "rls_Gt", "rls_Q"):
-                m.pop(name)
+            for name in ("rls_Pr", "rls_Gt", "rls_H", "rls_Q"):  # the block or the pooled form's state
+                m.pop(name, None)
             m["rls_P"], m["__format_version__"] = p, np.array(1)
         return _rewrite(change)
 
     as_format_1(full)(path, tmp_path / "v1.npz")
-    back = balanced.load(tmp_path / "v1.npz").rls.state()
-    for name, arr in rls.state().items():
-        np.testing.assert_allclose(back[name], arr, rtol=1e-6, atol=1e-9 * np.abs(full).max())
+    back = balanced.load(tmp_path / "v1.npz").rls  # read into the block form, whatever the default
+    for k in range(TINY3.n_trained):
+        np.testing.assert_allclose(back.P_of(k), full[k], rtol=1e-6, atol=1e-9 * np.abs(full).max())
     for case, p in [("nan", _poke(full.copy(), (3, 2, 2), np.nan)), ("short", full[:-1]),
                     ("singular", np.zeros_like(full))]:
         as_format_1(p)(path, tmp_path / f"{case}.npz")

@@ -19,6 +19,7 @@ References
 from __future__ import annotations
 
 import math
+import warnings
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -118,28 +119,41 @@ def penalty_matrix(params: BalancedParams) -> np.ndarray:
 
 
 #: The RLS form :func:`make_rls` uses with feedforward inputs when ``form`` is not given:
-#: ``"block"`` (:class:`~tutorial_lib.rls.SharedInputRLS`, the default) or ``"pooled"``
-#: (:class:`~tutorial_lib.rls.PooledInputRLS`: the same weights to round-off, a sixth of the state).
-#: Set it to train with the pooled form through :func:`~tutorial_lib.balanced.train`.
-RLS_FORM = "block"
+#: ``"pooled"`` (:class:`~tutorial_lib.rls.PooledInputRLS`, the default: a sixth of the state, and a
+#: full-scale training trial about 1.5 times faster than with the block form, ``python -m benchmarks
+#: part3-forms``) or ``"block"`` (:class:`~tutorial_lib.rls.SharedInputRLS`): the same weights to
+#: round-off. Set it to train with the block form through :func:`~tutorial_lib.balanced.train`.
+RLS_FORM = "pooled"
 
 RLS_FORMS = ("block", "pooled")
+
+#: Below these penalties a float32 RLS state (``rls_precision="float32"``) is not trusted to give the
+#: float64 weights to 1e-6 of their change: :func:`make_rls` warns. Measured at full scale, replaying
+#: the activity of 4 training trials (400 updates) into float32 and float64 states: 7.7e-7 of the
+#: change at the defaults (lam_rec 0.04, lam_ff 1), 8.4e-7 at lam_rec 1e-3 and lam_ff 1e-2, 2.2e-6 at
+#: 1e-4 and 1e-3 (and it grows with the number of updates).
+FLOAT32_MIN_LAM_REC = 1e-3
+FLOAT32_MIN_LAM_FF = 1e-2
 
 
 def make_rls(net: "BalancedNetwork", dtype=None, form: str | None = None) -> BatchRLS | SharedInputRLS:
     """A fresh RLS state for ``net``, starting from its current weights.
 
-    With feedforward inputs, :class:`~tutorial_lib.rls.SharedInputRLS`: every
+    With feedforward inputs, :class:`~tutorial_lib.rls.PooledInputRLS` (or, with
+    ``form="block"``, :class:`~tutorial_lib.rls.SharedInputRLS`): every
     trained neuron reads the same ``n_ffwd`` inputs with the same penalty
     ``lam_ff I``, so that block of the RLS matrices is held once, and the
     per-neuron state shrinks from ``(2L + n_ffwd)^2`` to ``2L (2L + n_ffwd)``
-    numbers (exactly the same weights as one ``P`` per neuron). Without them,
+    numbers, ``(2L)^2`` in the pooled form (exactly the same weights as one ``P`` per neuron). Without them,
     :class:`~tutorial_lib.rls.BatchRLS` with the penalty of :func:`penalty_matrix`.
-    ``dtype`` (default ``params.rls_precision``): the precision of the stored state.
-    ``form`` (default :data:`RLS_FORM`, ``"block"``): ``"pooled"`` for
+    ``dtype`` (default ``params.rls_precision``): the precision of the stored state; float32 with
+    ``lam_rec`` below :data:`FLOAT32_MIN_LAM_REC` or ``lam_ff`` below :data:`FLOAT32_MIN_LAM_FF`
+    gives a RuntimeWarning (weights further than 1e-6 of their change from float64's).
+    ``form`` (default :data:`RLS_FORM`, ``"pooled"``): ``"pooled"`` for
     :class:`~tutorial_lib.rls.PooledInputRLS` with feedforward inputs (the regression block held
-    once for all plastic recurrent inputs: ``2L`` squared numbers per neuron); no effect without
-    them. Raises ValueError for another ``form``.
+    once for all plastic recurrent inputs: ``2L`` squared numbers per neuron), ``"block"`` for
+    :class:`~tutorial_lib.rls.SharedInputRLS`; no effect without them. Raises ValueError for
+    another ``form``.
     """
     form = RLS_FORM if form is None else form
     if form not in RLS_FORMS:
@@ -147,6 +161,12 @@ def make_rls(net: "BalancedNetwork", dtype=None, form: str | None = None) -> Bat
     p = net.params
     pen = penalty_matrix(p)
     dtype = np.dtype(p.rls_precision if dtype is None else dtype)
+    if dtype == np.float32 and (p.lam_rec < FLOAT32_MIN_LAM_REC or (p.ffwd and p.lam_ff < FLOAT32_MIN_LAM_FF)):
+        warnings.warn(f"a float32 RLS state with lam_rec={p.lam_rec:g}, lam_ff={p.lam_ff:g}: below lam_rec "
+                      f"{FLOAT32_MIN_LAM_REC:g} or lam_ff {FLOAT32_MIN_LAM_FF:g} its weights drift from the "
+                      "float64 ones by more than 1e-6 of their change (measured 2.2e-6 at 1e-4 and 1e-3 after "
+                      "400 updates, growing with training); use rls_precision='float64'",
+                      RuntimeWarning, stacklevel=2)
     if not p.ffwd:
         return BatchRLS(net.presyn, pen, w0=net.w, dtype=dtype)
     m = 2 * p.L
