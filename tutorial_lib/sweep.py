@@ -407,6 +407,9 @@ def _out_format(out) -> str:
             raise ValueError(f"out {out}: writing .parquet needs pyarrow (pip install pyarrow); "
                              "or give a .csv path") from None
         return "parquet"
+    if suffix != ".csv":
+        raise ValueError(f"out {out}: give a .csv or .parquet path (a sweep table is written as one of "
+                         f"those; got {suffix or 'no suffix'})")
     return "csv"
 
 
@@ -422,6 +425,13 @@ def _check_out(out) -> Path:
     if not os.access(folder, os.W_OK | os.X_OK):
         raise ValueError(f"out {out}: the folder {folder} is not writable")
     _out_format(path)
+    import tempfile
+
+    try:  # os.access says yes to root everywhere (also in /proc or on a read-only mount): try it
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise ValueError(f"out {out}: the folder {folder} cannot be written ({_one_line(exc)})") from None
     return path
 
 
@@ -461,6 +471,9 @@ def load_table(path):
     if missing:
         raise ValueError(f"{path} is not a sweep table (no column {', '.join(missing)}); "
                          "give another out path")
+    if "test_score" not in df.columns and (df["status"] == "ok").any():
+        raise ValueError(f"{path}: rows with status 'ok' but no column test_score (edited by hand?); "
+                         "give another out path, or delete those rows")
     return df
 
 
@@ -597,17 +610,42 @@ def _dask_client(scheduler):
     if isinstance(scheduler, Client):
         return scheduler, False
     if isinstance(scheduler, str):
+        _probe(scheduler)
         try:
             return Client(scheduler, timeout="20s"), True
         except (OSError, TimeoutError) as exc:
             raise OSError(f"cannot connect to the Dask scheduler at {scheduler}: {_one_line(exc)}") from None
+        except Exception as exc:  # noqa: BLE001 - e.g. a web server's reply read as a message length
+            raise OSError(f"cannot connect to the Dask scheduler at {scheduler}: what answers there is not a "
+                          f"Dask scheduler (its port is usually 8786; 8787 is its dashboard): "
+                          f"{type(exc).__name__}: {_one_line(exc)}") from None
     return Client(scheduler), True
 
 
-def _dask_rows(tasks: list, scheduler, record):
+def _probe(address: str, timeout: float = 10.0) -> None:
+    """A refused or unroutable ``tcp://``/``tls://`` address as OSError now: distributed retries a refused
+    connection until its own timeout (20 s) and then names only the timeout."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(address)
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"scheduler {address!r}: the port must be a number in [0, 65535]") from None
+    if parts.scheme not in ("tcp", "tls") or not parts.hostname or port is None:
+        return
+    try:
+        socket.create_connection((parts.hostname, port), timeout=timeout).close()
+    except OSError as exc:
+        raise OSError(f"cannot connect to the Dask scheduler at {address}: {_one_line(exc)}") from None
+
+
+def _dask_rows(tasks: list, connection, record):
+    """Run ``tasks`` on a Dask cluster; ``connection`` is :func:`_dask_client`'s ``(client, ours)``."""
     from distributed import as_completed
 
-    client, ours = _dask_client(scheduler)
+    client, ours = connection
     futures = []
     try:
         data = {}
@@ -768,10 +806,17 @@ def sweep(part: str, grid: dict | None = None, settings: list | None = None, *, 
 
     try:
         if todo:
+            # the cluster first: an address that cannot be used fails now, not after the warm-up
+            connection = _dask_client(scheduler) if scheduler is not None else None
             if warm:
-                warm_cache(part, [t["params"] for t in todo])
-            if scheduler is not None:
-                _dask_rows(todo, scheduler, record)
+                try:
+                    warm_cache(part, [t["params"] for t in todo])
+                except BaseException:
+                    if connection is not None and connection[1]:
+                        connection[0].close()
+                    raise
+            if connection is not None:
+                _dask_rows(todo, connection, record)
             elif n_jobs == 1 or len(todo) == 1:
                 for t in todo:
                     record(run_one(t))
@@ -889,7 +934,10 @@ def _parse_grid(sp, items: list) -> dict:
             sp.error(f"--grid {item!r}: give NAME=V1,V2,... (e.g. --grid N=50,100,200)")
         if name in grid:
             sp.error(f"--grid {name} is given twice: list all its values in one --grid")
-        grid[name] = [v.strip() for v in values.split(",") if v.strip()]
+        items = [v.strip() for v in values.split(",")]
+        if not all(items):
+            sp.error(f"--grid {item!r}: an empty value (two commas, or one at an end): give NAME=V1,V2,...")
+        grid[name] = items
     return grid
 
 
@@ -897,6 +945,8 @@ def _parse_seeds(sp, text):
     if text is None:
         return None
     items = [t.strip() for t in text.split(",")]
+    if not all(items):
+        sp.error(f"--seeds {text!r}: an empty value (two commas, or one at an end): give N or S1,S2,...")
     try:
         if len(items) == 1:
             return int(items[0])
@@ -922,12 +972,20 @@ def cli_main(args, argv) -> int:
         if args.synthetic and args.data:
             sp.error("--synthetic and --data exclude each other")
         data = "synthetic" if args.synthetic else args.data
+    from .data import DataError
+
     try:
         runs = plan(part, grid or None, seeds=seeds, base=base)
         path = _check_out(args.out)
+        if part == "part3":  # loaded once, here: said once (not per run), and a missing file before the plan
+            data, source, _ = _part3_data(part, data)
+            print(f"Data: {source}")
     except (ValueError, TypeError) as exc:
         msg = str(exc)
         sp.error(msg if not msg.startswith("grid ") else "--" + msg)
+    except DataError as exc:
+        hint = "" if args.data else " (or pass --data DIR; --synthetic trains on a synthetic stand-in)"
+        return _error(_one_line(exc) + hint)
     where = f"the Dask cluster at {args.scheduler}" if args.scheduler else (
         f"{args.jobs} local processes" if args.jobs not in (None, 1) else "this process")
     print(f"Sweep of {part}: {len(runs)} run(s) on {where}; table: {path}")
@@ -961,7 +1019,8 @@ def cli_main(args, argv) -> int:
 
         with pd.option_context("display.width", 120):
             print("test score (no learning) over seeds:")
-            print(ok.groupby(names)["test_score"].agg(["mean", "std", "count"]).round(4).to_string())
+            by = ok.groupby(names, dropna=False)["test_score"]  # dropna=False: K=all (None) is a value too
+            print(by.agg(["mean", "std", "count"]).round(4).to_string())
     n_err = int(counts.get("error", 0))
     if n_err:
         return _error(f"{n_err} run(s) failed with an error (see the columns failure and reason in {path}); "
