@@ -48,6 +48,8 @@ CHANNELS = STATIC_CHANNELS + ("plastic",)
 
 def _channels(channels) -> tuple:
     """``channels`` checked, with ``"static"`` standing for both static channels."""
+    if not isinstance(channels, str) and not hasattr(channels, "__iter__"):
+        raise TypeError(f"channels must be a channel name or a sequence of them (got {channels!r})")
     channels = (channels,) if isinstance(channels, str) else tuple(channels)
     out = []
     for c in channels:
@@ -180,7 +182,14 @@ def spike_timing_test(net, jitters=(0.0, 2.0, 10.0, 30.0, 100.0), n_trials: int 
 
     check_type("net", net, (BalancedNetwork, TrainResult))
     net = net.network if isinstance(net, TrainResult) else net
-    jitters = np.atleast_1d(np.asarray(jitters, dtype=np.float64))
+    raw = np.atleast_1d(np.asarray(jitters, dtype=object))
+    if any(isinstance(x, (str, bytes)) for x in raw.flat):
+        raise TypeError(f"jitters must be numbers (standard deviations in ms), not strings (got {jitters!r})")
+    try:
+        jitters = np.atleast_1d(np.asarray(jitters, dtype=np.float64))
+    except (TypeError, ValueError):
+        raise TypeError(f"jitters must be one or more numbers (standard deviations in ms; "
+                        f"got {jitters!r})") from None
     if jitters.ndim != 1 or jitters.size == 0 or not np.all(np.isfinite(jitters)) or jitters.min() < 0:
         raise ValueError(f"jitters must be one or more finite standard deviations >= 0 ms (got {jitters!r})")
     n_trials = check_int("n_trials", n_trials, lo=1, hi=100, what="test trials per condition")
