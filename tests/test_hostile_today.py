@@ -285,3 +285,35 @@ def test_spike_timing_test_names_jitters_given_as_text():
     for bad in ("1,2", ["1", "2"], [[1.0, 2.0]]):
         with pytest.raises((ValueError, TypeError), match="jitters"):
             balanced.spike_timing_test(net, jitters=bad)
+
+
+# ---------------------------------------------------------------------------
+# Perturbation dashboard
+
+
+@pytest.fixture(scope="module")
+def small_net():
+    from tutorial_lib import BalancedParams, balanced
+    from tutorial_lib.data import synthetic_alm
+
+    p = BalancedParams.lecture(N=400, K=40, n_trained=30, L=5, n_ffwd=20, stim_on=100.0, stim_off=200.0,
+                               train_duration=400.0, n_loops=1, score_every=1, n_test_trials=1)
+    return balanced.build_network(p, synthetic_alm(60))
+
+
+def test_a_window_shorter_than_a_psth_bin_has_numbers_not_nan(small_net):
+    from tutorial_lib.dashboard import perturbation_dashboard, run_perturbation
+
+    # the sliders allow 10 ms windows; no 20 ms bin centre inside them gave "E nan -> nan Hz"
+    for start, stop in ((590.0, 600.0), (0.0, 10.0), (300.0, 310.0)):
+        o = run_perturbation(small_net, "I", 2.0, start, stop)
+        assert np.all(np.isfinite(o.baseline)) and np.all(np.isfinite(o.measured)), (start, stop)
+        assert np.all(np.isfinite(o.change))
+    o = run_perturbation(small_net, "I", 2.0, 300.0, 400.0)  # bin centres inside: their mean, as before
+    inside = (o.t > 300.0) & (o.t < 400.0)
+    assert o.measured[1] == pytest.approx(o.rates["I"][0][inside].mean())
+    dash = perturbation_dashboard(small_net)
+    dash.controls["stop"].widget.value = 600.0
+    dash.controls["start"].widget.value = 590.0
+    dash.run(block=True)
+    assert dash.error is None and "nan" not in dash.status.value, dash.status.value
