@@ -317,3 +317,29 @@ def test_a_window_shorter_than_a_psth_bin_has_numbers_not_nan(small_net):
     dash.controls["start"].widget.value = 590.0
     dash.run(block=True)
     assert dash.error is None and "nan" not in dash.status.value, dash.status.value
+
+
+# ---------------------------------------------------------------------------
+# balance_response, rate_matched_poisson
+
+
+@pytest.mark.parametrize("args,exc,name", [((None, 1.0, 0.0), TypeError, "params"),
+                                           (("P", "1", 0.0), TypeError, "delta_e"),
+                                           (("P", 0.0, [1.0, 2.0]), TypeError, "delta_i"),
+                                           (("P", True, 0.0), TypeError, "delta_e")])
+def test_balance_response_names_arguments_of_the_wrong_kind(args, exc, name):
+    from tutorial_lib import BalancedParams, balanced
+
+    # "1" was read as 1.0; None an AttributeError; a list "float() argument must be ..."
+    args = tuple(BalancedParams() if a == "P" else a for a in args)
+    with pytest.raises(exc, match=name):
+        balanced.balance_response(*args)
+
+
+def test_rate_matched_poisson_names_a_single_trial_given_for_a_sequence(small_net):
+    from tutorial_lib import balanced
+
+    trial = balanced.run_trial(small_net, "right", loop=0)
+    for bad in (trial, None):  # "'Trial' object is not iterable" before
+        with pytest.raises(TypeError, match="trials"):
+            balanced.rate_matched_poisson(bad, np.random.default_rng(0), small_net.params.dt)

@@ -89,6 +89,9 @@ def rate_matched_poisson(trials, rng: np.random.Generator, dt: float, *, smooth_
         a negative ``smooth_ms``, an unknown channel.
     """
     check_type("rng", rng, np.random.Generator)
+    if isinstance(trials, Trial) or not hasattr(trials, "__iter__"):
+        raise TypeError(f"trials must be a sequence of Trial objects (got {type(trials).__name__}; "
+                        "one trial: [trial])")
     trials = list(trials)
     if not trials or not all(isinstance(t, Trial) for t in trials):
         raise ValueError("trials must be a non-empty sequence of Trial objects")
