@@ -343,3 +343,17 @@ def test_rate_matched_poisson_names_a_single_trial_given_for_a_sequence(small_ne
     for bad in (trial, None):  # "'Trial' object is not iterable" before
         with pytest.raises(TypeError, match="trials"):
             balanced.rate_matched_poisson(bad, np.random.default_rng(0), small_net.params.dt)
+
+
+def test_a_huge_grid_is_refused_at_once_by_its_size():
+    from tutorial_lib.sweep import plan
+
+    grid = {"N": list(range(20, 120)), "lam": [0.1 * (i + 1) for i in range(100)],
+            "tau": [1.0 + i for i in range(100)]}
+    t0 = time.perf_counter()
+    # 1e6 settings were built and checked one by one before (about 2 minutes), 1e8 exhausted the memory
+    with pytest.raises(ValueError, match="1,000,000 runs"):
+        plan("part1", grid)
+    with pytest.raises(ValueError, match="3,000,000 runs"):
+        plan("part1", grid, seeds=3)
+    assert time.perf_counter() - t0 < 2

@@ -92,6 +92,8 @@ __all__ = ["PARTS", "sweep", "plan", "load_table"]
 PARTS = {"part1": RateParams, "part2": SpikingParams, "part3": BalancedParams}
 
 STATUSES = ("ok", "diverged", "error")
+#: the most runs one sweep may have (settings x seeds): a bigger grid is refused before it is built
+MAX_RUNS = 100_000
 #: how often a joblib run may be in flight when its worker dies before its row says "error"
 MAX_WORKER_DEATHS = 3
 #: what every worker gets: one thread for each library that may start threads
@@ -196,10 +198,17 @@ def plan(part: str, grid: dict | None = None, settings: list | None = None, *, s
             raise ValueError(f"base: {exc}") from None
     else:
         check_type("base", base, (dict, cls), allow_none=True)
+    seed_list = _seeds(seeds)
     if grid is not None:
         check_type("grid", grid, dict)
         names = list(grid)
         lists = [_values(cls, part, name, grid[name]) for name in names]
+        n_runs = math.prod(map(len, lists)) * (1 if seed_list is None else len(seed_list))
+        if n_runs > MAX_RUNS:
+            sizes = " x ".join(f"{len(v)} {k}" for k, v in zip(names, lists))
+            seeds_said = "" if seed_list is None else f" x {len(seed_list)} seeds"
+            raise ValueError(f"the grid has {n_runs:,} runs ({sizes}{seeds_said}): at most {MAX_RUNS:,} in "
+                             "one sweep; split it (one table can collect several sweeps)")
         rows = [dict(zip(names, combo)) for combo in itertools.product(*lists)]
     elif settings is not None:
         if isinstance(settings, dict) or not hasattr(settings, "__iter__"):
@@ -212,7 +221,6 @@ def plan(part: str, grid: dict | None = None, settings: list | None = None, *, s
             raise ValueError("settings: the list is empty")
     else:
         rows = [{}]
-    seed_list = _seeds(seeds)
     if seed_list is not None:
         if any("seed" in r for r in rows):
             raise ValueError("give the seeds either with seeds= (--seeds) or as a grid or setting value, "
