@@ -356,4 +356,17 @@ def test_a_huge_grid_is_refused_at_once_by_its_size():
         plan("part1", grid)
     with pytest.raises(ValueError, match="3,000,000 runs"):
         plan("part1", grid, seeds=3)
+    with pytest.raises(ValueError, match="1,000,000,000,000 runs"):  # a list of 1e12 seeds before
+        plan("part1", seeds=10**12)
+    with pytest.raises(ValueError, match="200,000 runs"):
+        plan("part1", settings=[{"N": 20}, {"N": 30}], seeds=100_000)
     assert time.perf_counter() - t0 < 2
+
+
+@pytest.mark.parametrize("seeds", [2.0, np.float64(2.0), "2"])
+def test_seeds_as_a_float_or_text_is_refused_not_read_as_one_seed(seeds):
+    from tutorial_lib.sweep import plan
+
+    # seeds=2 ran seeds 0 and 1 but seeds=2.0 ran seed 2 only
+    with pytest.raises(TypeError, match="seeds"):
+        plan("part1", seeds=seeds)

@@ -155,14 +155,24 @@ def _values(cls, part, name, values, label=None) -> list:
     return out
 
 
+def _check_size(n_runs: int, detail: str) -> None:
+    if n_runs > MAX_RUNS:
+        raise ValueError(f"the sweep has {n_runs:,} runs ({detail}): at most {MAX_RUNS:,} in one sweep; "
+                         "split it (one table can collect several sweeps)")
+
+
 def _seeds(seeds) -> list | None:
     if seeds is None:
         return None
     if isinstance(seeds, bool):
         raise ValueError(f"seeds must be a number of seeds (>= 1) or a list of seeds (got {seeds!r})")
+    if isinstance(seeds, (float, np.floating, str, bytes)):  # 2.0 or "2": two seeds, or seed 2?
+        raise TypeError(f"seeds must be a whole number of seeds (an int >= 1) or a list of seeds "
+                        f"(got {seeds!r})")
     if isinstance(seeds, (int, np.integer)):
         if seeds < 1:
             raise ValueError(f"seeds must be >= 1 (the seeds 0 .. seeds-1), or a list of seeds (got {seeds})")
+        _check_size(int(seeds), f"{seeds} seeds")
         return list(range(int(seeds)))
     return _values(RateParams, "part1", "seed", seeds, label="seeds")
 
@@ -181,7 +191,8 @@ def plan(part: str, grid: dict | None = None, settings: list | None = None, *, s
 
     Raises ValueError naming the parameter and its valid range for an unknown name or a bad
     value (a combination that breaks a rule between fields names the setting too), or a setting
-    whose run would not fit in memory; TypeError for arguments of the wrong kind.
+    whose run would not fit in memory, or more than :data:`MAX_RUNS` runs; TypeError for
+    arguments of the wrong kind (``seeds=2.0``: a number of seeds is an int).
     """
     if part not in PARTS:
         raise ValueError(f"part must be one of {', '.join(PARTS)} (got {part!r})")
@@ -203,12 +214,9 @@ def plan(part: str, grid: dict | None = None, settings: list | None = None, *, s
         check_type("grid", grid, dict)
         names = list(grid)
         lists = [_values(cls, part, name, grid[name]) for name in names]
-        n_runs = math.prod(map(len, lists)) * (1 if seed_list is None else len(seed_list))
-        if n_runs > MAX_RUNS:
-            sizes = " x ".join(f"{len(v)} {k}" for k, v in zip(names, lists))
-            seeds_said = "" if seed_list is None else f" x {len(seed_list)} seeds"
-            raise ValueError(f"the grid has {n_runs:,} runs ({sizes}{seeds_said}): at most {MAX_RUNS:,} in "
-                             "one sweep; split it (one table can collect several sweeps)")
+        sizes = " x ".join([f"{len(v)} {k}" for k, v in zip(names, lists)]
+                           + ([] if seed_list is None else [f"{len(seed_list)} seeds"]))
+        _check_size(math.prod(map(len, lists)) * (1 if seed_list is None else len(seed_list)), sizes)
         rows = [dict(zip(names, combo)) for combo in itertools.product(*lists)]
     elif settings is not None:
         if isinstance(settings, dict) or not hasattr(settings, "__iter__"):
@@ -225,6 +233,7 @@ def plan(part: str, grid: dict | None = None, settings: list | None = None, *, s
         if any("seed" in r for r in rows):
             raise ValueError("give the seeds either with seeds= (--seeds) or as a grid or setting value, "
                              "not both")
+        _check_size(len(rows) * len(seed_list), f"{len(rows)} settings x {len(seed_list)} seeds")
         rows = [{**r, "seed": s} for r in rows for s in seed_list]
     out, seen = [], set()
     for r in rows:
