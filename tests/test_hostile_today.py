@@ -370,3 +370,12 @@ def test_seeds_as_a_float_or_text_is_refused_not_read_as_one_seed(seeds):
     # seeds=2 ran seeds 0 and 1 but seeds=2.0 ran seed 2 only
     with pytest.raises(TypeError, match="seeds"):
         plan("part1", seeds=seeds)
+
+
+@pytest.mark.parametrize("replay", [3, 2.5, object()])
+def test_a_test_replay_that_is_not_a_sequence_is_named(small_net, replay):
+    from tutorial_lib import balanced
+
+    # "object of type 'int' has no len()" before
+    with pytest.raises(ValueError, match="replay must be None or a sequence of 1 Replay"):
+        balanced.evaluate(small_net, n_trials=1, replay=replay)
