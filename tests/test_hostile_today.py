@@ -379,3 +379,14 @@ def test_a_test_replay_that_is_not_a_sequence_is_named(small_net, replay):
     # "object of type 'int' has no len()" before
     with pytest.raises(ValueError, match="replay must be None or a sequence of 1 Replay"):
         balanced.evaluate(small_net, n_trials=1, replay=replay)
+
+
+def test_trial_averaged_rate_refuses_an_event_that_is_not_a_time():
+    from tutorial_lib.nwb import trial_averaged_rate
+
+    spikes = np.arange(0.0, 10.0, 0.1)  # 10 Hz
+    assert trial_averaged_rate(spikes, [2.02, 5.02], [0.0])[0] == pytest.approx(10.0)
+    # a NaN event counted as a trial with no spikes: 5 Hz, silently, before
+    for events in ([2.02, math.nan], [math.inf]):
+        with pytest.raises(ValueError, match="event_times"):
+            trial_averaged_rate(spikes, events, [0.0])

@@ -199,7 +199,7 @@ def trial_averaged_rate(spike_times, event_times, t, smoothing: str = "boxcar",
     ndarray, shape (samples,), Hz.
 
     Raises ValueError for an unknown kernel, a width that is not a positive
-    finite number, or no events.
+    finite number, no events, or an event time that is not finite.
     """
     if smoothing not in KERNELS:
         raise ValueError(f"smoothing must be one of {KERNELS} (got {smoothing!r})")
@@ -209,6 +209,9 @@ def trial_averaged_rate(spike_times, event_times, t, smoothing: str = "boxcar",
     events = np.asarray(event_times, dtype=np.float64).ravel()
     if events.size == 0:
         raise ValueError("trial_averaged_rate needs at least one event")
+    if not np.all(np.isfinite(events)):  # a NaN event would count as a trial without spikes
+        raise ValueError(f"event_times must be finite times in s ({int((~np.isfinite(events)).sum())} are "
+                         "not); leave out the trials without an event")
     centres = events[:, None] + np.asarray(t, dtype=np.float64)[None, :] / 1000.0  # (trials, samples), s
     w = smooth_ms / 1000.0
     if smoothing == "boxcar":
