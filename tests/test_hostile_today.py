@@ -390,3 +390,19 @@ def test_trial_averaged_rate_refuses_an_event_that_is_not_a_time():
     for events in ([2.02, math.nan], [math.inf]):
         with pytest.raises(ValueError, match="event_times"):
             trial_averaged_rate(spikes, events, [0.0])
+
+
+def test_a_row_duplicated_by_hand_counts_once(tmp_path, capsys):
+    path = tmp_path / "s.csv"
+    args = ["sweep", "part1", *P1, "--grid", "N=20,30", "--seeds", "2", "--out", str(path)]
+    assert main(args) == 0
+    df = pd.read_csv(path)
+    pd.concat([df, df.iloc[[0]]], ignore_index=True).to_csv(path, index=False)  # a row pasted twice
+    capsys.readouterr()
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    # "20 ... 3" before: one run counted twice in the mean, std and count
+    counts = [line.split()[-1] for line in out.split("over seeds:", 1)[1].splitlines()[3:] if line.strip()]
+    assert counts == ["2", "2"], out
+    assert len(sweep("part1", {"N": [20, 30]}, seeds=2, base={"N": 20, "n_loops": 1, "train_duration": 100.0},
+                     out=path, progress=False)) == 4

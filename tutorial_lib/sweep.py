@@ -794,6 +794,7 @@ def sweep(part: str, grid: dict | None = None, settings: list | None = None, *, 
         if others:
             raise ValueError(f"out {path} holds runs of {', '.join(sorted(others))}, not {part}: "
                              "give another file")
+        table = table.drop_duplicates("run_id", keep="last")  # a row pasted twice by hand is one run
     if table is None:
         table = pd.DataFrame({c: pd.Series(dtype=object) for c in ("run_id", "part", "status")})
     keep = table["status"].isin(["ok", "diverged"]) if retry_errors else table["status"].notna()
