@@ -650,8 +650,9 @@ def _probe(address: str, timeout: float = 10.0) -> None:
         port = parts.port
     except ValueError:
         raise ValueError(f"scheduler {address!r}: the port must be a number in [0, 65535]") from None
-    if parts.scheme not in ("tcp", "tls") or not parts.hostname or port is None:
+    if parts.scheme not in ("tcp", "tls") or not parts.hostname:
         return
+    port = 8786 if port is None else port  # distributed's default scheduler port
     try:
         socket.create_connection((parts.hostname, port), timeout=timeout).close()
     except OSError as exc:
