@@ -406,3 +406,15 @@ def test_a_row_duplicated_by_hand_counts_once(tmp_path, capsys):
     assert counts == ["2", "2"], out
     assert len(sweep("part1", {"N": [20, 30]}, seeds=2, base={"N": 20, "n_loops": 1, "train_duration": 100.0},
                      out=path, progress=False)) == 4
+
+
+@pytest.mark.parametrize("extra,message", [(["--jobs", "0"], "--jobs"), (["--jobs", "-2"], "--jobs"),
+                                           (["--jobs", "2", "--scheduler", "tcp://127.0.0.1:1"], "--jobs")])
+def test_cli_bad_jobs_are_named_as_flags_before_the_plan_is_announced(tmp_path, capsys, no_runs, extra,
+                                                                      message):
+    # "Sweep of part1: 2 run(s) on 0 local processes", then an error about n_jobs, before
+    with pytest.raises(SystemExit) as exc:
+        main(["sweep", "part1", *P1, "--grid", "N=20,30", "--out", str(tmp_path / "s.csv"), *extra])
+    assert exc.value.code == 2
+    captured = capsys.readouterr()
+    assert message in captured.err and "Sweep of" not in captured.out

@@ -986,6 +986,11 @@ def cli_main(args, argv) -> int:
     base = _make_params(sp, args, cls)
     grid = _parse_grid(sp, args.grid)
     seeds = _parse_seeds(sp, args.seeds)
+    if args.jobs is not None and (args.jobs == 0 or args.jobs < -1):
+        sp.error(f"--jobs must be >= 1 (local worker processes), or -1 for one per core (got {args.jobs})")
+    if args.scheduler and args.jobs not in (None, 1):
+        sp.error("--jobs and --scheduler exclude each other (on a Dask cluster the workers are the "
+                 "cluster's)")
     data = None
     if part == "part3":
         if args.synthetic and args.data:
