@@ -29,15 +29,15 @@ Rows
 Validation
     Every setting is built (and its memory estimated) before any run starts: an unknown name or a
     bad value is a ValueError naming the parameter and its valid range (see
-    :mod:`tutorial_lib.params`).
+    :mod:`tutorial_lib.params`); so is a sweep of more than :data:`MAX_RUNS` runs, counted first.
 
 Saving and resuming
-    With ``out`` (``.csv``, or ``.parquet`` when pyarrow is installed) the table is written
-    atomically (:func:`~tutorial_lib.storage.atomic_write`) after every finished run, so a sweep
-    that is stopped or killed loses at most the runs in flight. Run the same sweep again and the
-    settings already in the file (same ``run_id``) are skipped; rows with status ``"error"`` are
-    run again (``retry_errors``). The file keeps rows of other settings too: one table can
-    collect several sweeps of the same part.
+    With ``out`` (``.csv``, or ``.parquet`` when pyarrow is installed; other suffixes are refused) the
+    table is written atomically (:func:`~tutorial_lib.storage.atomic_write`) after every finished
+    run, so a sweep that is stopped or killed loses at most the runs in flight. Run the same sweep
+    again and the settings already in the file (same ``run_id``) are skipped (a row pasted twice
+    counts once); rows with status ``"error"`` are run again (``retry_errors``). The file keeps rows
+    of other settings too: one table can collect several sweeps of the same part.
 
 Backends
     Local processes with joblib (``n_jobs``; ``n_jobs=1`` runs in this process), or a Dask
