@@ -76,6 +76,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -88,6 +89,8 @@ __all__ = ["NWBData", "NWBColumnError", "NWBSelectionError", "load_nwb", "trial_
 
 #: the kernels of :func:`trial_averaged_rate`; ``smooth_ms`` is the boxcar's full width or the Gaussian's sd
 KERNELS = ("boxcar", "gaussian")
+#: the longest window (ms) load_nwb builds rates over: 5001 samples, 100 s around the event
+MAX_WINDOW_MS = 1e5
 #: the Gaussian kernel is cut at this many standard deviations (the mass beyond: 6e-7)
 GAUSS_CUT = 5.0
 
@@ -196,7 +199,7 @@ def trial_averaged_rate(spike_times, event_times, t, smoothing: str = "boxcar",
     ndarray, shape (samples,), Hz.
 
     Raises ValueError for an unknown kernel, a width that is not a positive
-    finite number, or no events.
+    finite number, no events, or an event time that is not finite.
     """
     if smoothing not in KERNELS:
         raise ValueError(f"smoothing must be one of {KERNELS} (got {smoothing!r})")
@@ -206,6 +209,9 @@ def trial_averaged_rate(spike_times, event_times, t, smoothing: str = "boxcar",
     events = np.asarray(event_times, dtype=np.float64).ravel()
     if events.size == 0:
         raise ValueError("trial_averaged_rate needs at least one event")
+    if not np.all(np.isfinite(events)):  # a NaN event would count as a trial without spikes
+        raise ValueError(f"event_times must be finite times in s ({int((~np.isfinite(events)).sum())} are "
+                         "not); leave out the trials without an event")
     centres = events[:, None] + np.asarray(t, dtype=np.float64)[None, :] / 1000.0  # (trials, samples), s
     w = smooth_ms / 1000.0
     if smoothing == "boxcar":
@@ -310,6 +316,10 @@ def _check_args(path, condition_column, conditions, align_to, window, trial_filt
             raise ValueError("align_to must be a trials column name (non-empty) or an array of event "
                              "times (s)")
     else:
+        flat = np.ravel(np.asarray(align_to, dtype=object))
+        if any(isinstance(x, (str, bytes)) for x in flat):
+            raise TypeError("align_to must be a trials column name or an array of event times in s (numbers, "
+                            f"not strings; got {flat[:3]!r}...)")
         try:
             arr = np.asarray(align_to, dtype=np.float64)
         except (TypeError, ValueError):
@@ -319,6 +329,9 @@ def _check_args(path, condition_column, conditions, align_to, window, trial_filt
             raise ValueError("align_to, as event times, must be 1-D with one time (s) per trial "
                              f"(got shape {arr.shape})")
         align_to = arr
+    if isinstance(window, (str, bytes)) or (hasattr(window, "__iter__")
+                                            and any(isinstance(x, (str, bytes)) for x in window)):
+        raise TypeError(f"window must be two numbers (t_start, t_stop) in ms, not strings (got {window!r})")
     try:
         t0, t1 = (float(x) for x in window)
     except (TypeError, ValueError):
@@ -329,6 +342,9 @@ def _check_args(path, condition_column, conditions, align_to, window, trial_filt
     if t1 <= t0:
         raise ValueError("window is empty: t_stop must be > t_start (ms relative to the event; "
                          f"got {window!r})")
+    if t1 - t0 > MAX_WINDOW_MS:
+        raise ValueError(f"window must span at most {MAX_WINDOW_MS:g} ms ({MAX_WINDOW_MS / 1000:g} s around "
+                         f"the event; got {window!r})")
     steps = (t1 - t0) / SAMPLE_MS
     if abs(steps - round(steps)) > 1e-9 * max(1.0, steps):
         raise ValueError(f"window must span a whole number of {SAMPLE_MS:g} ms samples (the targets' grid): "
@@ -349,12 +365,17 @@ def _check_args(path, condition_column, conditions, align_to, window, trial_filt
             _check_filter("units_filter", units_filter, "units"))
 
 
+_NAN = float("nan")  # every NaN as this one object: equal to itself in sets and dicts (by identity)
+
+
 def _norm(x):
-    """A value as compared: bytes decoded, numpy scalars as Python ones."""
+    """A value as compared: bytes decoded, numpy scalars as Python ones, every NaN as one value."""
     if isinstance(x, bytes):
         return x.decode("utf-8", "replace")
     if isinstance(x, np.generic):
-        return x.item()
+        x = x.item()
+    if isinstance(x, float) and math.isnan(x):
+        return _NAN
     return x
 
 
@@ -441,9 +462,10 @@ def load_nwb(path, *, condition_column: str, align_to, conditions: dict | None =
         ``condition_column`` make each of the library's conditions. Default
         ``{"right": "right", "left": "left"}``.
     window : (t_start, t_stop), ms
-        Relative to the event; ``t_stop - t_start`` a positive multiple of 20 ms.
-        Default ``(-2000, 0)``: the 2 s before the event, 101 samples like the
-        ALM files.
+        Relative to the event; ``t_stop - t_start`` a positive multiple of 20 ms,
+        at most :data:`MAX_WINDOW_MS` (100 s). Default ``(-2000, 0)``: the 2 s
+        before the event, 101 samples like the ALM files. A UserWarning says when
+        it reaches outside a trial used (its ``start_time`` to ``stop_time``).
     trial_filter : dict or callable, optional
         Keep only trials whose columns have the given value(s), e.g.
         ``{"outcome": "hit", "early_lick": "no early"}``; or a callable taking the
@@ -571,6 +593,14 @@ def load_nwb(path, *, condition_column: str, align_to, conditions: dict | None =
                     f"{k['removed by trial_filter']} of them removed by trial_filter, "
                     f"{k['without an event time']} without an event time ({align_name}). The column holds: "
                     f"{_distinct(trials[condition_column])}.", counts=counts)
+
+        used = np.concatenate([trial_idx[c] for c in CONDITIONS])
+        outside = int(((events[used] + t0 / 1000.0 < trials["start_time"].to_numpy()[used])
+                       | (events[used] + t1 / 1000.0 > trials["stop_time"].to_numpy()[used])).sum())
+        if outside:
+            warnings.warn(f"{path}: the window {t0:g} to {t1:g} ms around {align_name} reaches outside "
+                          f"{outside} of the {used.size} trials used (their start_time to stop_time): their "
+                          "rates count spikes between trials or of the next trial", UserWarning, stacklevel=2)
 
         # --- units: spike times (read once, split by the ragged index), filters
         ends = np.asarray(units["spike_times"].data[:], dtype=np.int64)

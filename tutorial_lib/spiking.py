@@ -935,6 +935,9 @@ class Replay:
     channels: tuple = ("plastic",)
 
     def __post_init__(self):
+        raw = np.asarray(self.times) if not isinstance(self.times, (str, bytes)) else np.asarray([self.times])
+        if raw.dtype.kind in "USO" and any(isinstance(x, (str, bytes)) for x in raw.flat):
+            raise ValueError(f"times must be numbers (spike times in ms), not strings (got {raw.dtype})")
         t = np.asarray(self.times, dtype=np.float64).reshape(-1) if np.ndim(self.times) <= 1 else None
         idx = np.asarray(self.neurons)
         if t is None or idx.ndim != 1:
@@ -947,8 +950,10 @@ class Replay:
             raise ValueError("times must be finite and positive (ms; a spike in step k is at (k + 1) dt)")
         if idx.size and idx.min() < 0:
             raise ValueError(f"neurons must be non-negative neuron indices (got {int(idx.min())})")
-        channels = (self.channels,) if isinstance(self.channels, str) else tuple(self.channels)
-        if not channels or not all(isinstance(c, str) for c in channels) or len(set(channels)) < len(channels):
+        channels = (self.channels,) if isinstance(self.channels, str) else (
+            tuple(self.channels) if hasattr(self.channels, "__iter__") else ())
+        if not channels or not all(isinstance(c, str) and c for c in channels) \
+                or len(set(channels)) < len(channels):
             raise ValueError(f"channels must name one or more synapse channels, each once (got {self.channels!r})")
         self.times, self.neurons, self.channels = t, idx.astype(np.int64), channels
 
@@ -956,13 +961,20 @@ class Replay:
         """These spikes with Gaussian jitter: each time moved by ``jitter * z`` ms (``z`` standard normal,
         drawn in spike order), rounded to the dt grid; spikes moved outside ``(0, T]`` are dropped.
 
-        ``jitter`` 0 returns the same spikes. Raises ValueError for a negative or non-finite ``jitter``.
+        ``jitter`` 0 returns the same spikes; a jitter far beyond ``T`` moves (nearly) every spike out.
+        Raises ValueError for a negative or non-finite ``jitter``, ``dt`` or ``T`` not finite and > 0;
+        TypeError if ``rng`` is not a numpy Generator.
         """
         jitter = check_real("jitter", jitter, lo=0, what="standard deviation of the spike-time jitter, ms")
-        steps = np.rint(self.times / dt).astype(np.int64)
-        if jitter > 0:
-            steps = steps + np.rint(jitter * rng.standard_normal(steps.shape[0]) / dt).astype(np.int64)
+        dt = check_real("dt", dt, lo=0, lo_open=True, what="time step, ms")
+        T = check_real("T", T, lo=0, lo_open=True, what="trial duration, ms")
+        if not isinstance(rng, np.random.Generator):
+            raise TypeError(f"rng must be a numpy.random.Generator (got {type(rng).__name__})")
+        steps = np.rint(self.times / dt)
+        if jitter > 0:  # in float (whole numbers, exact below 2**53): a huge jitter would overflow int64
+            steps = steps + np.rint(jitter * rng.standard_normal(steps.shape[0]) / dt)
         keep = (steps >= 1) & (steps <= int(round(T / dt)))
+        steps = np.where(keep, steps, 0).astype(np.int64)
         order = np.lexsort((self.neurons[keep], steps[keep]))
         return Replay(steps[keep][order] * dt, self.neurons[keep][order], self.channels)
 

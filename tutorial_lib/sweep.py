@@ -29,15 +29,15 @@ Rows
 Validation
     Every setting is built (and its memory estimated) before any run starts: an unknown name or a
     bad value is a ValueError naming the parameter and its valid range (see
-    :mod:`tutorial_lib.params`).
+    :mod:`tutorial_lib.params`); so is a sweep of more than :data:`MAX_RUNS` runs, counted first.
 
 Saving and resuming
-    With ``out`` (``.csv``, or ``.parquet`` when pyarrow is installed) the table is written
-    atomically (:func:`~tutorial_lib.storage.atomic_write`) after every finished run, so a sweep
-    that is stopped or killed loses at most the runs in flight. Run the same sweep again and the
-    settings already in the file (same ``run_id``) are skipped; rows with status ``"error"`` are
-    run again (``retry_errors``). The file keeps rows of other settings too: one table can
-    collect several sweeps of the same part.
+    With ``out`` (``.csv``, or ``.parquet`` when pyarrow is installed; other suffixes are refused) the
+    table is written atomically (:func:`~tutorial_lib.storage.atomic_write`) after every finished
+    run, so a sweep that is stopped or killed loses at most the runs in flight. Run the same sweep
+    again and the settings already in the file (same ``run_id``) are skipped (a row pasted twice
+    counts once); rows with status ``"error"`` are run again (``retry_errors``). The file keeps rows
+    of other settings too: one table can collect several sweeps of the same part.
 
 Backends
     Local processes with joblib (``n_jobs``; ``n_jobs=1`` runs in this process), or a Dask
@@ -92,6 +92,8 @@ __all__ = ["PARTS", "sweep", "plan", "load_table"]
 PARTS = {"part1": RateParams, "part2": SpikingParams, "part3": BalancedParams}
 
 STATUSES = ("ok", "diverged", "error")
+#: the most runs one sweep may have (settings x seeds): a bigger grid is refused before it is built
+MAX_RUNS = 100_000
 #: how often a joblib run may be in flight when its worker dies before its row says "error"
 MAX_WORKER_DEATHS = 3
 #: what every worker gets: one thread for each library that may start threads
@@ -153,14 +155,24 @@ def _values(cls, part, name, values, label=None) -> list:
     return out
 
 
+def _check_size(n_runs: int, detail: str) -> None:
+    if n_runs > MAX_RUNS:
+        raise ValueError(f"the sweep has {n_runs:,} runs ({detail}): at most {MAX_RUNS:,} in one sweep; "
+                         "split it (one table can collect several sweeps)")
+
+
 def _seeds(seeds) -> list | None:
     if seeds is None:
         return None
     if isinstance(seeds, bool):
         raise ValueError(f"seeds must be a number of seeds (>= 1) or a list of seeds (got {seeds!r})")
+    if isinstance(seeds, (float, np.floating, str, bytes)):  # 2.0 or "2": two seeds, or seed 2?
+        raise TypeError(f"seeds must be a whole number of seeds (an int >= 1) or a list of seeds "
+                        f"(got {seeds!r})")
     if isinstance(seeds, (int, np.integer)):
         if seeds < 1:
             raise ValueError(f"seeds must be >= 1 (the seeds 0 .. seeds-1), or a list of seeds (got {seeds})")
+        _check_size(int(seeds), f"{seeds} seeds")
         return list(range(int(seeds)))
     return _values(RateParams, "part1", "seed", seeds, label="seeds")
 
@@ -179,7 +191,8 @@ def plan(part: str, grid: dict | None = None, settings: list | None = None, *, s
 
     Raises ValueError naming the parameter and its valid range for an unknown name or a bad
     value (a combination that breaks a rule between fields names the setting too), or a setting
-    whose run would not fit in memory; TypeError for arguments of the wrong kind.
+    whose run would not fit in memory, or more than :data:`MAX_RUNS` runs; TypeError for
+    arguments of the wrong kind (``seeds=2.0``: a number of seeds is an int).
     """
     if part not in PARTS:
         raise ValueError(f"part must be one of {', '.join(PARTS)} (got {part!r})")
@@ -196,10 +209,14 @@ def plan(part: str, grid: dict | None = None, settings: list | None = None, *, s
             raise ValueError(f"base: {exc}") from None
     else:
         check_type("base", base, (dict, cls), allow_none=True)
+    seed_list = _seeds(seeds)
     if grid is not None:
         check_type("grid", grid, dict)
         names = list(grid)
         lists = [_values(cls, part, name, grid[name]) for name in names]
+        sizes = " x ".join([f"{len(v)} {k}" for k, v in zip(names, lists)]
+                           + ([] if seed_list is None else [f"{len(seed_list)} seeds"]))
+        _check_size(math.prod(map(len, lists)) * (1 if seed_list is None else len(seed_list)), sizes)
         rows = [dict(zip(names, combo)) for combo in itertools.product(*lists)]
     elif settings is not None:
         if isinstance(settings, dict) or not hasattr(settings, "__iter__"):
@@ -212,11 +229,11 @@ def plan(part: str, grid: dict | None = None, settings: list | None = None, *, s
             raise ValueError("settings: the list is empty")
     else:
         rows = [{}]
-    seed_list = _seeds(seeds)
     if seed_list is not None:
         if any("seed" in r for r in rows):
             raise ValueError("give the seeds either with seeds= (--seeds) or as a grid or setting value, "
                              "not both")
+        _check_size(len(rows) * len(seed_list), f"{len(rows)} settings x {len(seed_list)} seeds")
         rows = [{**r, "seed": s} for r in rows for s in seed_list]
     out, seen = [], set()
     for r in rows:
@@ -407,6 +424,9 @@ def _out_format(out) -> str:
             raise ValueError(f"out {out}: writing .parquet needs pyarrow (pip install pyarrow); "
                              "or give a .csv path") from None
         return "parquet"
+    if suffix != ".csv":
+        raise ValueError(f"out {out}: give a .csv or .parquet path (a sweep table is written as one of "
+                         f"those; got {suffix or 'no suffix'})")
     return "csv"
 
 
@@ -422,6 +442,13 @@ def _check_out(out) -> Path:
     if not os.access(folder, os.W_OK | os.X_OK):
         raise ValueError(f"out {out}: the folder {folder} is not writable")
     _out_format(path)
+    import tempfile
+
+    try:  # os.access says yes to root everywhere (also in /proc or on a read-only mount): try it
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise ValueError(f"out {out}: the folder {folder} cannot be written ({_one_line(exc)})") from None
     return path
 
 
@@ -461,6 +488,9 @@ def load_table(path):
     if missing:
         raise ValueError(f"{path} is not a sweep table (no column {', '.join(missing)}); "
                          "give another out path")
+    if "test_score" not in df.columns and (df["status"] == "ok").any():
+        raise ValueError(f"{path}: rows with status 'ok' but no column test_score (edited by hand?); "
+                         "give another out path, or delete those rows")
     return df
 
 
@@ -597,17 +627,43 @@ def _dask_client(scheduler):
     if isinstance(scheduler, Client):
         return scheduler, False
     if isinstance(scheduler, str):
+        _probe(scheduler)
         try:
             return Client(scheduler, timeout="20s"), True
         except (OSError, TimeoutError) as exc:
             raise OSError(f"cannot connect to the Dask scheduler at {scheduler}: {_one_line(exc)}") from None
+        except Exception as exc:  # noqa: BLE001 - e.g. a web server's reply read as a message length
+            raise OSError(f"cannot connect to the Dask scheduler at {scheduler}: what answers there is not a "
+                          f"Dask scheduler (its port is usually 8786; 8787 is its dashboard): "
+                          f"{type(exc).__name__}: {_one_line(exc)}") from None
     return Client(scheduler), True
 
 
-def _dask_rows(tasks: list, scheduler, record):
+def _probe(address: str, timeout: float = 10.0) -> None:
+    """A refused or unroutable ``tcp://``/``tls://`` address as OSError now: distributed retries a refused
+    connection until its own timeout (20 s) and then names only the timeout."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(address)
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"scheduler {address!r}: the port must be a number in [0, 65535]") from None
+    if parts.scheme not in ("tcp", "tls") or not parts.hostname:
+        return
+    port = 8786 if port is None else port  # distributed's default scheduler port
+    try:
+        socket.create_connection((parts.hostname, port), timeout=timeout).close()
+    except OSError as exc:
+        raise OSError(f"cannot connect to the Dask scheduler at {address}: {_one_line(exc)}") from None
+
+
+def _dask_rows(tasks: list, connection, record):
+    """Run ``tasks`` on a Dask cluster; ``connection`` is :func:`_dask_client`'s ``(client, ours)``."""
     from distributed import as_completed
 
-    client, ours = _dask_client(scheduler)
+    client, ours = connection
     futures = []
     try:
         data = {}
@@ -739,6 +795,7 @@ def sweep(part: str, grid: dict | None = None, settings: list | None = None, *, 
         if others:
             raise ValueError(f"out {path} holds runs of {', '.join(sorted(others))}, not {part}: "
                              "give another file")
+        table = table.drop_duplicates("run_id", keep="last")  # a row pasted twice by hand is one run
     if table is None:
         table = pd.DataFrame({c: pd.Series(dtype=object) for c in ("run_id", "part", "status")})
     keep = table["status"].isin(["ok", "diverged"]) if retry_errors else table["status"].notna()
@@ -768,10 +825,17 @@ def sweep(part: str, grid: dict | None = None, settings: list | None = None, *, 
 
     try:
         if todo:
+            # the cluster first: an address that cannot be used fails now, not after the warm-up
+            connection = _dask_client(scheduler) if scheduler is not None else None
             if warm:
-                warm_cache(part, [t["params"] for t in todo])
-            if scheduler is not None:
-                _dask_rows(todo, scheduler, record)
+                try:
+                    warm_cache(part, [t["params"] for t in todo])
+                except BaseException:
+                    if connection is not None and connection[1]:
+                        connection[0].close()
+                    raise
+            if connection is not None:
+                _dask_rows(todo, connection, record)
             elif n_jobs == 1 or len(todo) == 1:
                 for t in todo:
                     record(run_one(t))
@@ -889,7 +953,10 @@ def _parse_grid(sp, items: list) -> dict:
             sp.error(f"--grid {item!r}: give NAME=V1,V2,... (e.g. --grid N=50,100,200)")
         if name in grid:
             sp.error(f"--grid {name} is given twice: list all its values in one --grid")
-        grid[name] = [v.strip() for v in values.split(",") if v.strip()]
+        items = [v.strip() for v in values.split(",")]
+        if not all(items):
+            sp.error(f"--grid {item!r}: an empty value (two commas, or one at an end): give NAME=V1,V2,...")
+        grid[name] = items
     return grid
 
 
@@ -897,6 +964,8 @@ def _parse_seeds(sp, text):
     if text is None:
         return None
     items = [t.strip() for t in text.split(",")]
+    if not all(items):
+        sp.error(f"--seeds {text!r}: an empty value (two commas, or one at an end): give N or S1,S2,...")
     try:
         if len(items) == 1:
             return int(items[0])
@@ -917,17 +986,30 @@ def cli_main(args, argv) -> int:
     base = _make_params(sp, args, cls)
     grid = _parse_grid(sp, args.grid)
     seeds = _parse_seeds(sp, args.seeds)
+    if args.jobs is not None and (args.jobs == 0 or args.jobs < -1):
+        sp.error(f"--jobs must be >= 1 (local worker processes), or -1 for one per core (got {args.jobs})")
+    if args.scheduler and args.jobs not in (None, 1):
+        sp.error("--jobs and --scheduler exclude each other (on a Dask cluster the workers are the "
+                 "cluster's)")
     data = None
     if part == "part3":
         if args.synthetic and args.data:
             sp.error("--synthetic and --data exclude each other")
         data = "synthetic" if args.synthetic else args.data
+    from .data import DataError
+
     try:
         runs = plan(part, grid or None, seeds=seeds, base=base)
         path = _check_out(args.out)
+        if part == "part3":  # loaded once, here: said once (not per run), and a missing file before the plan
+            data, source, _ = _part3_data(part, data)
+            print(f"Data: {source}")
     except (ValueError, TypeError) as exc:
         msg = str(exc)
         sp.error(msg if not msg.startswith("grid ") else "--" + msg)
+    except DataError as exc:
+        hint = "" if args.data else " (or pass --data DIR; --synthetic trains on a synthetic stand-in)"
+        return _error(_one_line(exc) + hint)
     where = f"the Dask cluster at {args.scheduler}" if args.scheduler else (
         f"{args.jobs} local processes" if args.jobs not in (None, 1) else "this process")
     print(f"Sweep of {part}: {len(runs)} run(s) on {where}; table: {path}")
@@ -961,7 +1043,8 @@ def cli_main(args, argv) -> int:
 
         with pd.option_context("display.width", 120):
             print("test score (no learning) over seeds:")
-            print(ok.groupby(names)["test_score"].agg(["mean", "std", "count"]).round(4).to_string())
+            by = ok.groupby(names, dropna=False)["test_score"]  # dropna=False: K=all (None) is a value too
+            print(by.agg(["mean", "std", "count"]).round(4).to_string())
     n_err = int(counts.get("error", 0))
     if n_err:
         return _error(f"{n_err} run(s) failed with an error (see the columns failure and reason in {path}); "

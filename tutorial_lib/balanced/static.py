@@ -88,13 +88,21 @@ def balance_response(params: BalancedParams, delta_e: float = 0.0, delta_i: floa
     ``det A > 0`` (the SPEC's numbers, and lecture scale) extra drive to the I cells *lowers* the I rate:
     the paradoxical response of an inhibition-stabilised network (Tsodyks et al. 1997,
     doi:10.1523/JNEUROSCI.17-11-04382.1997; Sanzeni et al. 2020, doi:10.7554/eLife.54875).
-    Returns ``[dr_E, dr_I]`` in Hz.
+    Returns ``[dr_E, dr_I]`` in Hz. Raises TypeError for ``params`` not a BalancedParams or a
+    delta that is not a number, ValueError for a delta that is not finite.
 
     >>> from tutorial_lib.params import BalancedParams
     >>> dr = balance_response(BalancedParams(), delta_i=1.0)
     >>> bool(dr[1] < 0)  # more drive to I cells, fewer I spikes
     True
     """
+    import numbers
+
+    if not isinstance(params, BalancedParams):
+        raise TypeError(f"params must be a BalancedParams (got {type(params).__name__})")
+    for name, x in (("delta_e", delta_e), ("delta_i", delta_i)):
+        if isinstance(x, bool) or not isinstance(x, numbers.Real):
+            raise TypeError(f"{name} must be a number (the added input, units of mu; got {x!r:.60})")
     delta = np.array([float(delta_e), float(delta_i)])
     if not np.isfinite(delta).all():
         raise ValueError(f"delta_e and delta_i must be finite numbers (got {delta_e!r}, {delta_i!r})")

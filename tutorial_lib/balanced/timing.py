@@ -49,6 +49,8 @@ CHANNELS = STATIC_CHANNELS + ("plastic",)
 
 def _channels(channels) -> tuple:
     """``channels`` checked, with ``"static"`` standing for both static channels."""
+    if not isinstance(channels, str) and not hasattr(channels, "__iter__"):
+        raise TypeError(f"channels must be a channel name or a sequence of them (got {channels!r})")
     channels = (channels,) if isinstance(channels, str) else tuple(channels)
     out = []
     for c in channels:
@@ -88,6 +90,9 @@ def rate_matched_poisson(trials, rng: np.random.Generator, dt: float, *, smooth_
         a negative ``smooth_ms``, an unknown channel.
     """
     check_type("rng", rng, np.random.Generator)
+    if isinstance(trials, Trial) or not hasattr(trials, "__iter__"):
+        raise TypeError(f"trials must be a sequence of Trial objects (got {type(trials).__name__}; "
+                        "one trial: [trial])")
     trials = list(trials)
     if not trials or not all(isinstance(t, Trial) for t in trials):
         raise ValueError("trials must be a non-empty sequence of Trial objects")
@@ -188,7 +193,14 @@ def spike_timing_test(net, jitters=(0.0, 2.0, 10.0, 30.0, 100.0), n_trials: int 
 
     check_type("net", net, (BalancedNetwork, TrainResult))
     net = net.network if isinstance(net, TrainResult) else net
-    jitters = np.atleast_1d(np.asarray(jitters, dtype=np.float64))
+    raw = np.atleast_1d(np.asarray(jitters, dtype=object))
+    if any(isinstance(x, (str, bytes)) for x in raw.flat):
+        raise TypeError(f"jitters must be numbers (standard deviations in ms), not strings (got {jitters!r})")
+    try:
+        jitters = np.atleast_1d(np.asarray(jitters, dtype=np.float64))
+    except (TypeError, ValueError):
+        raise TypeError(f"jitters must be one or more numbers (standard deviations in ms; "
+                        f"got {jitters!r})") from None
     if jitters.ndim != 1 or jitters.size == 0 or not np.all(np.isfinite(jitters)) or jitters.min() < 0:
         raise ValueError(f"jitters must be one or more finite standard deviations >= 0 ms (got {jitters!r})")
     n_trials = check_int("n_trials", n_trials, lo=1, hi=100, what="test trials per condition")

@@ -369,7 +369,7 @@ def evaluate(net: BalancedNetwork, n_trials: int = 5, condition: str = "right",
     perturbations = resolve_perturbations(net, perturbations)
     if replay is None:
         replay = [None] * n_trials
-    elif isinstance(replay, Replay) or len(replay) != n_trials:
+    elif isinstance(replay, (Replay, str)) or not hasattr(replay, "__len__") or len(replay) != n_trials:
         raise ValueError(f"replay must be None or a sequence of {n_trials} Replay objects (one per trial)")
     trial_ids = range(n_trials)
     if progress:

@@ -54,8 +54,8 @@ class PerturbationOutcome:
     the mean input of ``sampled`` (neurons of the perturbed population) split into ``"E"`` (external,
     with the perturbation, + static E + plastic E + feed-forward), ``"I"`` (static I + plastic I)
     and ``"net"`` (their sum, the total input), each averaged over +-5 ms; units of threshold.
-    ``baseline`` and ``measured``: the mean E and I rates (Hz) inside the window, control and
-    perturbed; ``predicted`` the change :func:`~tutorial_lib.balanced.balance_response` predicts
+    ``baseline`` and ``measured``: the mean E and I rates (Hz) inside the window (at the bin centres
+    inside it; a window shorter than a bin: the bins it overlaps), control and perturbed; ``predicted`` the change :func:`~tutorial_lib.balanced.balance_response` predicts
     (Hz, ``[dE, dI]``), or None when the population is not a whole one (E, I or all). ``n_population``: the population's size.
     ``trained_loops``: how many loops the network had been trained (0: untrained; None: not known).
     ``trial`` and ``control``: the two :class:`~tutorial_lib.balanced.Trial` objects.
@@ -108,7 +108,11 @@ def _input_parts(trial, n: int, half: int) -> dict:
 
 
 def _window_mean(t, y, start, stop) -> float:
+    """The mean of ``y`` at the bin centres ``t`` inside ``(start, stop)``; a window with no centre inside
+    (shorter than a bin: the sliders allow 10 ms) takes the bins of ``_BIN_MS`` it overlaps."""
     inside = (t > start) & (t < stop)
+    if not inside.any():
+        inside = (t + _BIN_MS / 2 > start) & (t - _BIN_MS / 2 < stop)
     return float(np.mean(y[inside])) if inside.any() else float("nan")
 
 
