@@ -1,4 +1,5 @@
-"""Today's features driven the way a hostile student, lecturer or researcher would (all tiny and fast).
+"""Sweeps, NWB targets, spike replay and the perturbation dashboard driven the way a hostile student,
+lecturer or researcher would (all tiny and fast).
 
 Each test names the fault it caught: a bad input that ran a long computation first, hung, wrote the
 wrong file, or failed with a message that did not say what was wrong.
