@@ -18,6 +18,7 @@ from pathlib import Path
 
 from . import part1, part2, part3
 from . import brian2_static
+from . import scaling
 
 SUITES = {
     "rls": part1.bench_rls,
@@ -28,6 +29,8 @@ SUITES = {
     "part3-rls-pooled": part3.bench_part3_rls_pooled,
     "part3": part3.bench_part3_loop,
     "part3-sim": part3.bench_part3_simulation,  # simulation per trial vs the static network
+    "scaling-run": scaling.bench_scaling_run,  # the whole 200-loop SPEC run, estimated from a few loops
+    "scaling": scaling.bench_scaling,  # loop time and memory against N (2500 to 20000), growth exponents
     "brian2": brian2_static.bench_brian2,  # our engine vs Brian2 (extra: pip install -e .[bench])
 }
 
