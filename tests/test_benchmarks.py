@@ -141,6 +141,7 @@ def test_whole_run_estimate_warns_and_names_its_figures_apart_when_not_at_full_s
     assert abs(by_name["scaling_run_small_estimate_loops_minutes"] - expect) <= 1e-12
     whole = expect + (by_name["scaling_run_small_build_seconds"] + 2 * test) / 60
     assert abs(by_name["scaling_run_small_estimate_minutes"] - whole) <= 1e-12
+    assert 0 < by_name["scaling_run_small_estimate_minutes_fastest"] <= whole + 1e-12
     assert by_name["scaling_recorded_loops_minutes"] > 0
 
 
