@@ -18,6 +18,7 @@ from pathlib import Path
 
 from . import part1, part2, part3
 from . import brian2_static
+from . import scaling
 
 SUITES = {
     "rls": part1.bench_rls,
@@ -30,6 +31,8 @@ SUITES = {
     "part3-sim": part3.bench_part3_simulation,  # simulation per trial vs the static network
     "part3-forms": part3.bench_part3_forms,  # a whole training trial per RLS form vs the static network
     "part3-float32": part3.bench_part3_float32,  # a float32 RLS state's drift over a real training
+    "scaling-run": scaling.bench_scaling_run,  # the whole 200-loop SPEC run, estimated from a few loops
+    "scaling": scaling.bench_scaling,  # loop time and memory against N (2500 to 20000), growth exponents
     "brian2": brian2_static.bench_brian2,  # our engine vs Brian2 (extra: pip install -e .[bench])
 }
 

@@ -96,3 +96,108 @@ def test_float32_drift_benchmark_measures_a_small_nonzero_drift_named_apart(caps
     assert set(figures) == {"part3_float32_small_drift_lam_rec_0.04_lam_ff_1",
                             "part3_float32_small_drift_lam_rec_0.0001_lam_ff_0.001"}
     assert all(0 < v < 1e-3 for v in figures.values())  # float32 rounding, not a different result
+
+
+def _tiny_balanced(**changes):
+    from tutorial_lib import BalancedParams
+
+    base = dict(N=400, K=80, L=5, n_trained=20, n_ffwd=20, train_duration=200.0)
+    base.update(changes)
+    return BalancedParams(**base)
+
+
+def test_scaling_rule_keeps_the_connection_probability_and_the_trained_fraction():
+    from benchmarks.scaling import scaled_params
+    from tutorial_lib import BalancedParams
+
+    spec = BalancedParams()
+    assert scaled_params(5000) == BalancedParams(n_trained=1824, n_loops=1, score_every=0)
+    p = scaled_params(20000)
+    assert (p.K, p.n_trained, p.L, p.n_ffwd) == (2000, 7296, spec.L, spec.n_ffwd)
+    assert p.K / p.Ne == spec.K / spec.Ne
+
+
+def test_growth_exponent_is_recovered_from_a_power_law_and_nan_without_two_sizes():
+    import math
+
+    from benchmarks.scaling import fit_exponent
+
+    b, c = fit_exponent([2500, 5000, 10000], [3.0 * n ** 1.7 for n in (2500, 5000, 10000)])
+    assert abs(b - 1.7) < 1e-9 and abs(c - math.log(3.0)) < 1e-6
+    assert math.isnan(fit_exponent([5000, 5000], [1.0, 2.0])[0])
+
+
+def test_recorded_run_splits_its_seconds_into_loops_and_test_trials(tmp_path):
+    from benchmarks.scaling import FULL_RUN, recorded_run
+
+    doc = {"loops": [1, 2, 3, 4], "test_loops": [2, 4], "seconds_per_loop": [8.0, 18.0, 8.0, 18.0],
+           "params": {"values": {"n_test_trials": 5}}}
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps(doc))
+    rec = recorded_run(path)
+    assert (rec["loops_seconds"], rec["loop"], rec["test_trial"], rec["n_tests"]) == (52.0, 8.0, 2.0, 2)
+    assert rec["wall"] is None
+    assert recorded_run(tmp_path / "missing.json") is None
+    assert recorded_run(FULL_RUN)["n_loops"] == 200  # the committed run is readable
+
+
+def test_scaling_benchmark_names_its_rows_per_size_with_finite_exponents():
+    """Plumbing only, at toy sizes (each in its own process): rows per size, exponents fitted."""
+    import math
+
+    from benchmarks import scaling
+
+    rows = scaling.bench_scaling(sizes=(300, 400), base=_tiny_balanced())
+    by_name = {r[0]: r[1] for r in rows}
+    for N in (300, 400):
+        for _, name, _, _ in scaling.GROWTH:
+            assert by_name[f"scaling_small_n{N}_{name}"] > 0, (N, name)
+    assert not any(n.startswith("scaling_n") for n in by_name)  # not the SPEC's sizes: named apart
+    for _, name, _, _ in scaling.GROWTH:
+        assert math.isfinite(by_name[f"scaling_small_exponent_{name}"]), name
+    assert 1.5 < by_name["scaling_small_exponent_static_synapses_gb"] < 2.5  # K grows with N: synapses ~ N^2
+
+
+def test_whole_run_estimate_warns_and_names_its_figures_apart_when_not_at_full_scale(capsys):
+    from benchmarks import scaling
+
+    p = _tiny_balanced(n_loops=4, score_every=2, n_test_trials=2)
+    rows = scaling.bench_scaling_run(n_loops=1, n_test=1, params=p)
+    assert "NOT FULL SCALE" in capsys.readouterr().err
+    by_name = {r[0]: r[1] for r in rows}
+    assert all(n.startswith(("scaling_run_small_", "scaling_recorded_")) for n in by_name)
+    loop = by_name["scaling_run_small_seconds_per_loop"]
+    test = by_name["scaling_run_small_test_trial_seconds"]
+    expect = (4 * loop + 2 * 2 * test) / 60  # 4 loops, a test of 2 trials after loops 2 and 4
+    assert abs(by_name["scaling_run_small_estimate_loops_minutes"] - expect) <= 1e-12
+    whole = expect + (by_name["scaling_run_small_build_seconds"] + 2 * test) / 60
+    assert abs(by_name["scaling_run_small_estimate_minutes"] - whole) <= 1e-12
+    assert 0 < by_name["scaling_run_small_estimate_minutes_fastest"] <= whole + 1e-12
+    assert by_name["scaling_recorded_loops_minutes"] > 0
+
+
+def test_memory_limit_is_where_the_fitted_quadratic_reaches_it():
+    from benchmarks.scaling import _n_at_quadratic
+
+    sizes = [2500, 5000, 10000, 20000]
+    peak = [0.3e9 + 2e4 * n + 10.0 * n * n for n in sizes]  # a baseline, the RLS state ~ N, synapses ~ N^2
+    n = _n_at_quadratic(sizes, peak, 24e9)
+    assert abs(0.3e9 + 2e4 * n + 10.0 * n * n - 24e9) < 1e-3 * 24e9
+    assert _n_at_quadratic(sizes, [1e9] * 4, 24e9) > 1e9  # a flat peak (almost) never reaches the limit
+
+
+def test_peak_memory_is_this_process_own_not_carried_over_from_its_parent():
+    """ru_maxrss survives exec on Linux: a child of a big process would report the parent's memory."""
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    from benchmarks.scaling import _peak_bytes
+
+    big = np.ones(50_000_000)  # 400 MB resident in this process
+    code = "from benchmarks.scaling import _peak_bytes; print(_peak_bytes())"
+    child = int(subprocess.run([sys.executable, "-c", code], check=True, stdout=subprocess.PIPE,
+                               text=True).stdout)
+    assert _peak_bytes() >= big.nbytes
+    assert child < big.nbytes
