@@ -159,6 +159,7 @@ def test_part3_trains_reports_and_writes_scores(straight, capsys):
     np.testing.assert_allclose(doc["training_scores"], ref.scores)
     assert doc["final_test"]["n_trials"] == 2 and len(doc["final_test"]["scores"]) == 2
     assert doc["final_test"]["score"] == doc["test_scores"][-1]  # test trials are reproducible
+    assert 0 < doc["wall_seconds"] >= sum(doc["seconds_per_loop"])  # the whole command: build, loops, final test
     assert doc["params"]["class"] == "BalancedParams" and doc["params"]["values"]["n_trained"] == 20
     assert BalancedParams(**doc["params"]["values"]) == ref.params
     assert not doc["data"]["synthetic"]

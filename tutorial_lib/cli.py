@@ -38,7 +38,8 @@ one-line error (exit code 1; 2 for bad parameters and flags).
 Part 3: ``loops`` (1, 2, ...), ``training_scores`` (the lick-right training
 trial of each loop, measured while learning), ``test_loops``, ``test_scores``
 (single trial, the original's score) and ``test_scores_avg`` (trial-averaged),
-``seconds_per_loop``, ``final_test`` and ``params`` (usable as ``--config``).
+``seconds_per_loop``, ``final_test``, ``wall_seconds`` (the whole command, build to final test)
+and ``params`` (usable as ``--config``).
 """
 
 from __future__ import annotations
@@ -564,7 +565,7 @@ def _npz(path):
     return None if path is None else _npz_path(path)
 
 
-def _scores_doc(result, argv, final=None) -> dict:
+def _scores_doc(result, argv, final=None, wall_seconds=None) -> dict:
     from . import __version__
     from .storage import params_to_dict
 
@@ -583,13 +584,16 @@ def _scores_doc(result, argv, final=None) -> dict:
         "test_scores_avg": _jsonable(result.test_scores_avg),
         "seconds_per_loop": _jsonable(result.loop_seconds),
         "final_test": final,
+        "wall_seconds": wall_seconds,
         "n_trained": int(net.n_trained),
         "data": {"source": net.alm.source, "synthetic": bool(net.alm.synthetic)},
         "params": params_to_dict(result.params),
         "tutorial_lib_version": __version__,
         "notes": "training_scores: the lick-right training trial of each loop, measured while learning; "
                  "test_scores: the first test trial without learning (the original's score); "
-                 "test_scores_avg: correlation of the input averaged over params.n_test_trials test trials.",
+                 "test_scores_avg: correlation of the input averaged over params.n_test_trials test trials; "
+                 "wall_seconds: this command from the build (or the resume) to the end of the final test "
+                 "(None until then).",
     }
 
 
@@ -833,6 +837,7 @@ class _Part3Run:
             intr.armed = intr.eager = False
         print(f"final test ({params.n_test_trials} trials, no learning): single-trial score "
               f"{tested.score:.4f}, trial-averaged score {tested.score_avg:.4f}")
+        wall = round(time.perf_counter() - self.t_start, 1)
         final = {"n_trials": int(params.n_test_trials), "score": _jsonable([tested.score])[0],
                  "score_avg": _jsonable([tested.score_avg])[0], "scores": _jsonable(tested.scores)}
         try:
@@ -841,7 +846,7 @@ class _Part3Run:
                 print(f"Saved the trained network to {path}"
                       + (" (with the RLS state)." if args.save_rls else "."))
             if args.scores_json:
-                _write_json(args.scores_json, _scores_doc(result, self.argv, final))
+                _write_json(args.scores_json, _scores_doc(result, self.argv, final, wall_seconds=wall))
                 print(f"Wrote the score history to {args.scores_json}.")
         except OSError as exc:
             return _error(_one_line(exc))
