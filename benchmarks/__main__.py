@@ -19,6 +19,7 @@ from pathlib import Path
 from . import part1, part2, part3
 from . import brian2_static
 from . import scaling
+from . import sweep
 
 SUITES = {
     "rls": part1.bench_rls,
@@ -33,6 +34,7 @@ SUITES = {
     "part3-float32": part3.bench_part3_float32,  # a float32 RLS state's drift over a real training
     "scaling-run": scaling.bench_scaling_run,  # the whole 200-loop SPEC run, estimated from a few loops
     "scaling": scaling.bench_scaling,  # loop time and memory against N (2500 to 20000), growth exponents
+    "sweep": sweep.bench_sweep,  # an 18-run sweep: one process, 2 joblib workers, a LocalCluster
     "brian2": brian2_static.bench_brian2,  # our engine vs Brian2 (extra: pip install -e .[bench])
 }
 

@@ -3,6 +3,8 @@
 import json
 import re
 
+import numpy as np
+
 from benchmarks.__main__ import main
 
 
@@ -201,3 +203,14 @@ def test_peak_memory_is_this_process_own_not_carried_over_from_its_parent():
                                text=True).stdout)
     assert _peak_bytes() >= big.nbytes
     assert child < big.nbytes
+
+
+def test_sweep_benchmark_times_every_backend_and_finds_the_same_scores():
+    from benchmarks.sweep import bench_sweep
+
+    rows = bench_sweep(rounds=1, grid={"N": [20], "tau_s": [20, 50]}, seeds=1, base={"n_loops": 1})
+    figures = {name: value for name, value, _, _ in rows}
+    assert set(figures) == {"sweep_one_process_seconds", "sweep_2_joblib_workers_seconds",
+                            "sweep_localcluster_seconds", "sweep_speedup_2_joblib_workers",
+                            "sweep_speedup_localcluster"}
+    assert all(np.isfinite(v) and v > 0 for v in figures.values())
