@@ -227,7 +227,9 @@ class PerturbationFigure(LiveFigure):
         bottom.axhline(0.0, color="0.75", lw=0.6)
         bottom.axhline(1.0, color=COLORS["threshold"], ls=":", lw=0.8)
         bottom.grid(alpha=0.25)
-        if outcome is None:
+        if outcome is None:  # empty axes: ranges a run will fill (otherwise every tick reads 0)
+            ax.set_ylim(0.0, 15.0)
+            bottom.set_ylim(-4.0, 4.0)
             self.title = fig.suptitle("no run yet: press Run to perturb the network (Train trains it first)",
                                       fontsize=self.fs(10), x=0.01, ha="left")
             self._legend(ax)
