@@ -73,20 +73,18 @@ assert "SYNTHETIC" in _dash.widget.children[0].children[0].value
 '''
 
 
-def test_notebook_03_passes_nbval_offline_and_its_figures_say_synthetic(tmp_path):
-    """The whole notebook under nbval, as CI runs it, but with no data folder and no download possible.
-
-    Its own asserts (the trial-averaged score, the spread of the trained activity to untrained
-    neurons) must hold on the stand-in; two added cells check that every figure names it."""
-    nb = nbformat.read(NOTEBOOK, as_version=4)
+def _nbval_offline(notebook: Path, check_figures: str, tmp_path: Path) -> None:
+    """Run ``notebook`` under nbval, as CI runs it, with no data folder and no download possible, with
+    a cell recording every figure's texts after the first code cell and ``check_figures`` at the end."""
+    nb = nbformat.read(notebook, as_version=4)
     first_code = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code")
     nb.cells.insert(first_code + 1, nbformat.v4.new_code_cell(RECORD_FIGURES))
     last_code = max(i for i, c in enumerate(nb.cells) if c.cell_type == "code")
-    nb.cells.insert(last_code + 1, nbformat.v4.new_code_cell(CHECK_FIGURES))
+    nb.cells.insert(last_code + 1, nbformat.v4.new_code_cell(check_figures))
     for cell in nb.cells:
         cell.pop("id", None)
     nb.nbformat_minor = 4
-    copy = tmp_path / NOTEBOOK.name
+    copy = tmp_path / notebook.name
     nbformat.write(nb, copy)
     env = offline_env(tmp_path, downloads=False)
     run = subprocess.run(
@@ -97,6 +95,14 @@ def test_notebook_03_passes_nbval_offline_and_its_figures_say_synthetic(tmp_path
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
     assert " passed" in run.stdout and "failed" not in run.stdout.splitlines()[-1]
     assert not any((tmp_path / "cache").rglob("*.jld")), "nothing may be downloaded"
+
+
+def test_notebook_03_passes_nbval_offline_and_its_figures_say_synthetic(tmp_path):
+    """The whole notebook under nbval, as CI runs it, but with no data folder and no download possible.
+
+    Its own asserts (the trial-averaged score, the spread of the trained activity to untrained
+    neurons) must hold on the stand-in; two added cells check that every figure names it."""
+    _nbval_offline(NOTEBOOK, CHECK_FIGURES, tmp_path)
 
 
 NOTEBOOK_04 = ROOT / "notebooks" / "04_trained_network.ipynb"
@@ -115,25 +121,7 @@ def test_notebook_04_passes_nbval_offline_and_its_figures_say_synthetic(tmp_path
 
     Its text states results conditionally, so nothing in it may depend on the recordings; the added
     cells check that its figures name the synthetic data and none claims the recordings."""
-    nb = nbformat.read(NOTEBOOK_04, as_version=4)
-    first_code = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code")
-    nb.cells.insert(first_code + 1, nbformat.v4.new_code_cell(RECORD_FIGURES))
-    last_code = max(i for i, c in enumerate(nb.cells) if c.cell_type == "code")
-    nb.cells.insert(last_code + 1, nbformat.v4.new_code_cell(CHECK_FIGURES_04))
-    for cell in nb.cells:
-        cell.pop("id", None)
-    nb.nbformat_minor = 4
-    copy = tmp_path / NOTEBOOK_04.name
-    nbformat.write(nb, copy)
-    env = offline_env(tmp_path, downloads=False)
-    run = subprocess.run(
-        [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "-p", "no:cacheprovider",
-         "-q", "-o", "addopts=", "--rootdir", str(tmp_path), str(copy)],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=1500,
-    )
-    assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
-    assert " passed" in run.stdout and "failed" not in run.stdout.splitlines()[-1]
-    assert not any((tmp_path / "cache").rglob("*.jld")), "nothing may be downloaded"
+    _nbval_offline(NOTEBOOK_04, CHECK_FIGURES_04, tmp_path)
 
 
 def test_lecture_page_offline_shows_one_status_line_and_no_traceback(tmp_path):
