@@ -14,6 +14,25 @@ from tutorial_lib.data import load_alm
 from .part1 import _best
 
 
+# a tiny network whose training loads (or compiles) every kernel a full-scale benchmark runs
+TINY = BalancedParams(N=400, K=40, L=5, n_trained=20, n_ffwd=20, n_loops=1, score_every=0,
+                      train_duration=200.0)
+
+
+def full_scale_prefix(base: str, what: str, p: BalancedParams, data, n_trained: int) -> str:
+    """``base`` + ``"_"`` if the benchmark runs at full scale (the SPEC's parameters and all 1824 ALM
+    neurons of the real recordings), else ``base + "_small_"``, after a loud warning on stderr naming
+    what ``what`` measured instead: a figure called full scale is never measured on anything else."""
+    full = not data.synthetic and p == BalancedParams() and n_trained == BalancedParams.ALM_NEURONS
+    prefix = f"{base}_" if full else f"{base}_small_"
+    if not full:
+        print(f"WARNING: NOT FULL SCALE. {what} {p.N} neurons, {n_trained} trained "
+              f"({'synthetic stand-in data' if data.synthetic else 'ALM data'}), not the SPEC's 5000 and "
+              f"1824 on the ALM recordings (set TUTORIAL_ALM_DATA); its figures are named {prefix}*.",
+              file=sys.stderr, flush=True)
+    return prefix
+
+
 def _peak_bytes() -> int:
     """Peak resident memory of this process so far, bytes: ``VmHWM`` of ``/proc/self/status`` on Linux.
 
@@ -98,9 +117,7 @@ def _loop_rows(params: BalancedParams | None = None, n_loops: int = 2):
         print(f"WARNING: NOT FULL SCALE. The ALM recordings are not available (set TUTORIAL_ALM_DATA), so "
               f"the Part 3 loop is timed on the synthetic stand-in ({data.n_neurons} neurons, not 1824); "
               f"its figures are named {prefix}*.", file=sys.stderr, flush=True)
-    tiny = BalancedParams(N=400, K=40, L=5, n_trained=20, n_ffwd=20, n_loops=1, score_every=0,
-                          train_duration=200.0)
-    balanced.train(tiny, data=data, progress=False)  # compile / load from cache
+    balanced.train(TINY, data=data, progress=False)  # compile / load from cache
     t0 = time.perf_counter()
     net = balanced.build_network(p, data)
     t_build = time.perf_counter() - t0
@@ -298,19 +315,10 @@ def bench_part3_simulation(rounds: int = 5, params: BalancedParams | None = None
     min, max). Prints a loud warning if the network is not the SPEC's at full scale on the ALM data."""
     p = BalancedParams() if params is None else params
     data = load_alm(fallback="synthetic")
-    full = not data.synthetic and p == BalancedParams()
-    tiny = BalancedParams(N=400, K=40, L=5, n_trained=20, n_ffwd=20, n_loops=1, score_every=0,
-                          train_duration=200.0)
-    warm = balanced.build_network(tiny, data, progress=False)
+    warm = balanced.build_network(TINY, data, progress=False)
     simulation_rounds(warm, balanced.make_rls(warm), 1)  # compile / load from cache
     net = balanced.build_network(p, data, progress=False)
-    full = full and net.n_trained == 1824
-    prefix = "part3_sim_" if full else "part3_sim_small_"
-    if not full:
-        print(f"WARNING: NOT FULL SCALE. The simulation benchmark runs {net.params.N} neurons, "
-              f"{net.n_trained} trained ({'synthetic stand-in data' if data.synthetic else 'ALM data'}), "
-              f"not the SPEC's 5000 and 1824 on the ALM recordings (set TUTORIAL_ALM_DATA); "
-              f"its figures are named {prefix}*.", file=sys.stderr, flush=True)
+    prefix = full_scale_prefix("part3_sim", "The simulation benchmark runs", p, data, net.n_trained)
     out = simulation_rounds(net, balanced.make_rls(net), rounds)
     rows = []
     for kind, note in (("train", "training trial, RLS updates excluded, no record kept"),
@@ -370,18 +378,11 @@ def bench_part3_forms(rounds: int = 5, params: BalancedParams | None = None):
 
     p = BalancedParams() if params is None else params
     data = load_alm(fallback="synthetic")
-    tiny = BalancedParams(N=400, K=40, L=5, n_trained=20, n_ffwd=20, n_loops=1, score_every=0,
-                          train_duration=200.0)
-    warm = balanced.build_network(tiny, data, progress=False)
+    warm = balanced.build_network(TINY, data, progress=False)
     form_rounds(warm, {"block": make_rls(warm, form="block"), "pooled": make_rls(warm, form="pooled"),
                        "pooled32": make_rls(warm, np.float32, form="pooled")}, 1)  # compile / load from cache
     net = balanced.build_network(p, data, progress=False)
-    full = not data.synthetic and p == BalancedParams() and net.n_trained == 1824
-    prefix = "part3_forms_" if full else "part3_forms_small_"
-    if not full:
-        print(f"WARNING: NOT FULL SCALE. The RLS form benchmark runs {net.params.N} neurons, {net.n_trained} "
-              f"trained, not the SPEC's 5000 and 1824 on the ALM recordings (set TUTORIAL_ALM_DATA); "
-              f"its figures are named {prefix}*.", file=sys.stderr, flush=True)
+    prefix = full_scale_prefix("part3_forms", "The RLS form benchmark runs", p, data, net.n_trained)
     forms = {"block": make_rls(net, form="block"), "pooled": make_rls(net, form="pooled"),
              "pooled32": make_rls(net, np.float32, form="pooled")}
     out = form_rounds(net, forms, rounds)
@@ -425,12 +426,7 @@ def bench_part3_float32(n_trials: int = 4, params: BalancedParams | None = None,
     p = BalancedParams() if params is None else params
     data = load_alm(fallback="synthetic")
     net = balanced.build_network(p, data, progress=False)
-    full = not data.synthetic and p == BalancedParams() and net.n_trained == 1824
-    prefix = "part3_float32_" if full else "part3_float32_small_"
-    if not full:
-        print(f"WARNING: NOT FULL SCALE. The float32 drift is measured on {net.params.N} neurons, "
-              f"{net.n_trained} trained, not the SPEC's 5000 and 1824 on the ALM recordings (set "
-              f"TUTORIAL_ALM_DATA); its figures are named {prefix}*.", file=sys.stderr, flush=True)
+    prefix = full_scale_prefix("part3_float32", "The float32 drift is measured on", p, data, net.n_trained)
     rls = balanced.make_rls(net, np.float64, form="pooled")
     w0, steps, step = rls.w.copy(), [], rls.step
 

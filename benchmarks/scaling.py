@@ -34,7 +34,7 @@ import numpy as np
 from tutorial_lib import BalancedParams, balanced
 from tutorial_lib.data import load_alm, synthetic_alm
 
-from .part3 import _peak_bytes, _state_bytes, _Timed
+from .part3 import _peak_bytes, _state_bytes, _Timed, full_scale_prefix
 
 #: Network sizes of the growth benchmark.
 SIZES = (2500, 5000, 10000, 20000)
@@ -278,16 +278,10 @@ def bench_scaling_run(n_loops: int = 3, n_test: int = 3, params: BalancedParams 
     other parameters): a loud warning on stderr, figures named ``scaling_run_small_*``."""
     p = BalancedParams() if params is None else params
     data = load_alm(fallback="synthetic")
-    full = not data.synthetic and p == BalancedParams()
     _warm()
     m = measure(p, data, n_loops=n_loops, n_test=n_test)
-    full = full and m["n_trained"] == BalancedParams.ALM_NEURONS
-    prefix = "scaling_run_" if full else "scaling_run_small_"
-    if not full:
-        print(f"WARNING: NOT FULL SCALE. The whole-run estimate is measured on {p.N} neurons, "
-              f"{m['n_trained']} trained ({'synthetic stand-in data' if data.synthetic else 'ALM data'}), "
-              f"not the SPEC's 5000 and 1824 on the ALM recordings (set TUTORIAL_ALM_DATA); "
-              f"its figures are named {prefix}*.", file=sys.stderr, flush=True)
+    prefix = full_scale_prefix("scaling_run", "The whole-run estimate is measured on", p, data,
+                               m["n_trained"])
     est = estimate_minutes(m["build"], m["loop"], m["test_trial"], p)
     fast = estimate_minutes(m["build"], m["loop_best"], m["test_best"], p)
     how = (f"{p.n_loops} loops x {m['loop']:.2f} s + {est['n_tests']} tests x {p.n_test_trials} trials x "
