@@ -18,7 +18,8 @@ import pytest
 from tutorial_lib import BalancedParams, balanced
 from tutorial_lib.balanced import plastic
 from tutorial_lib.data import synthetic_alm
-from tutorial_lib.rls import (BatchRLS, PooledInputRLS, SharedInputRLS, ridge_solution, rls_pooled_update)
+from tutorial_lib.rls import (BatchRLS, PooledInputRLS, SharedInputRLS, ridge_solution, rls_pooled_deferred_update,
+                               rls_pooled_update)
 
 
 def _random_spd(rng, m):
@@ -291,3 +292,124 @@ def test_a_saved_rls_state_loads_in_its_own_form_whatever_the_default(net, tmp_p
     assert type(loaded.rls) is type(result.rls)
     for name, arr in result.rls.state().items():
         np.testing.assert_array_equal(loaded.rls.state()[name], arr)
+
+
+# ---------------------------------------------------------------------------
+# Deferred steps: the shared weights kept in orthogonal form, written only where they are needed.
+
+
+def _deferred_case(rng, n=9, S=30, mp=7, nf=12):
+    private, shared, pen_r, pen_f, _ = _problem(rng, n=n, S=S, mp=mp, nf=nf)
+    return private, shared, pen_r, pen_f, rng.normal(size=(n, mp + nf))
+
+
+def test_the_plain_numpy_deferred_step_equals_the_plain_numpy_step():
+    rng = np.random.default_rng(31)
+    private, shared, pen_r, pen_f, w0 = _deferred_case(rng)
+    rls = PooledInputRLS(private, shared, pen_r, pen_f, w0=w0)
+    mp, nf = private.shape[1], shared.size
+    a = [rls.Pr.copy(), rls.H.copy(), rls.Q.copy(), rls.w.copy()]
+    b = [rls.Pr.copy(), rls.H.copy(), rls.Q.copy(), rls.w.copy()]
+    U = b[3][:, mp:].copy()  # H starts at 0: the orthogonal form is the weights themselves
+    written = np.zeros(nf, bool)
+    for t in range(150):
+        x, f, o = rng.random(30 + nf), rng.normal(size=9), rng.normal(size=9)
+        cols = rng.choice(nf, rng.integers(0, 4), replace=False)
+        e_a = rls_pooled_update(*a, rls.idx, x[rls.pool], x[shared], f, o)
+        e_b, u = rls_pooled_deferred_update(*b[:4], U, rls.idx, x[rls.pool], x[shared], f, o, cols)
+        np.testing.assert_allclose(e_b, e_a, rtol=1e-10, atol=1e-12)
+        # u: each neuron's plastic input with the new weights, w . x
+        np.testing.assert_allclose(u, np.einsum("nm,nm->n", a[3], x[rls.presyn]), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(b[3][:, :mp], a[3][:, :mp], rtol=1e-10, atol=1e-12)  # private: always
+        np.testing.assert_allclose(b[3][:, mp + cols], a[3][:, mp + cols], rtol=1e-10, atol=1e-12)
+        written[cols] = True
+        for p, q in zip(a[:3], b[:3]):
+            np.testing.assert_array_equal(p, q)  # Pr, H and Q take the same arithmetic
+    # a column never asked for keeps its old weights (stale), and the orthogonal form gives them all
+    stale = ~written
+    if stale.any():
+        np.testing.assert_array_equal(b[3][:, mp:][:, stale], w0[:, mp:][:, stale])
+    np.testing.assert_allclose(U - np.einsum("npq,np->nq", b[1][rls.idx], b[3][:, :mp]), a[3][:, mp:],
+                               rtol=1e-10, atol=1e-12)
+    assert np.abs(a[3] - w0).max() > 0.1  # the weights did move
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_compiled_deferred_steps_equal_the_plain_numpy_ones_and_write_every_weight_at_the_end(threads):
+    rng = np.random.default_rng(32)
+    n, S, mp, nf = 150, 120, 10, 120  # big enough to run on 2 threads
+    private = np.array([rng.choice(S, mp, replace=False) for _ in range(n)])
+    shared = S + np.arange(nf)
+    w0 = rng.normal(size=(n, mp + nf))
+    rls = PooledInputRLS(private, shared, 0.1 * np.eye(mp) + 2.0, 1.0, w0=w0, threads=threads)
+    assert rls.threads == threads
+    eager = PooledInputRLS(private, shared, 0.1 * np.eye(mp) + 2.0, 1.0, w0=w0, threads=threads)
+    Pr, H, Q, w = rls.Pr.copy(), rls.H.copy(), rls.Q.copy(), rls.w.copy()
+    for _ in range(5):  # start from a state that is not the initial one (H != 0)
+        x, f, o = rng.random(S + nf), rng.normal(size=n), rng.normal(size=n)
+        rls.update(x, f, o), eager.update(x, f, o), rls_pooled_update(Pr, H, Q, w, rls.idx, x[rls.pool],
+                                                                      x[shared], f, o)
+    U = w[:, mp:] + np.einsum("npq,np->nq", H[rls.idx], w[:, :mp])
+    u = np.zeros(n)
+    with rls.deferred():
+        for _ in range(40):
+            x, f, o = rng.random(S + nf), rng.normal(size=n), rng.normal(size=n)
+            soon = rng.choice(S + nf + 5, 12)  # private and shared inputs, and indices beyond both
+            cols = np.unique(soon[(soon >= S) & (soon < S + nf)] - S)
+            rls.step_deferred(x, f, o, soon, u)
+            e, u_plain = rls_pooled_deferred_update(Pr, H, Q, w, U, rls.idx, x[rls.pool], x[shared], f, o, cols)
+            eager.update(x, f, o)
+            np.testing.assert_allclose(rls.err, e, rtol=1e-11, atol=1e-12)
+            np.testing.assert_allclose(u, u_plain, rtol=1e-11, atol=1e-12)
+            np.testing.assert_allclose(u, eager.output(x), rtol=1e-10, atol=1e-10)
+            np.testing.assert_allclose(rls.w[:, mp + cols], eager.w[:, mp + cols], rtol=1e-10, atol=1e-12)
+            np.testing.assert_allclose(rls.w[:, :mp], eager.w[:, :mp], rtol=1e-10, atol=1e-12)
+        with pytest.raises(RuntimeError, match="step_deferred"):
+            rls.update(x, f, o)
+        with pytest.raises(RuntimeError, match="already"):
+            with rls.deferred():
+                pass
+    change = np.abs(eager.w - w0).max()
+    assert change > 0.1
+    np.testing.assert_allclose(rls.w, eager.w, rtol=1e-10, atol=1e-12 * change)  # every column written
+    for name, arr in eager.state().items():
+        np.testing.assert_allclose(rls.state()[name], arr, rtol=1e-10, atol=1e-13 * np.abs(arr).max())
+    with pytest.raises(RuntimeError, match="deferred"):
+        rls.step_deferred(x, f, o, soon, u)
+    rls.update(x, f, o)  # outside the context, the eager step again
+
+
+def test_deferred_steps_on_one_and_two_threads_give_identical_bits():
+    rng = np.random.default_rng(33)
+    n, S, mp, nf = 150, 120, 10, 120
+    private = np.array([rng.choice(S, mp, replace=False) for _ in range(n)])
+    runs = []
+    for threads in (1, 2):
+        rls = PooledInputRLS(private, S + np.arange(nf), 0.1 * np.eye(mp) + 2.0, 1.0, threads=threads)
+        r = np.random.default_rng(5)
+        u, us = np.zeros(n), []
+        with rls.deferred():
+            for _ in range(25):
+                rls.step_deferred(r.random(S + nf), r.normal(size=n), r.normal(size=n), r.choice(S + nf, 20), u)
+                us.append(u.copy())
+        runs.append((np.array(us), rls.w, rls.Pr, rls.H, rls.Q))
+    for a, b in zip(*runs):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_training_trial_with_deferred_steps_equals_one_with_eager_steps(net, monkeypatch):
+    # simulate() takes deferred steps with a PooledInputRLS; with them hidden it takes eager ones
+    deferred = balanced.train(net, progress=False)
+    assert isinstance(deferred.rls, PooledInputRLS)
+    calls = []
+    monkeypatch.setattr(PooledInputRLS, "step_deferred", lambda *a: calls.append(a))
+    monkeypatch.delattr(PooledInputRLS, "deferred")
+    eager = balanced.train(net, progress=False)
+    assert not calls
+    change = np.abs(eager.network.dw).max()
+    assert change > 1e-3
+    np.testing.assert_allclose(deferred.network.w, eager.network.w, rtol=1e-9, atol=1e-9 * change)
+    np.testing.assert_array_equal(deferred.rls.w, deferred.network.w)
+    np.testing.assert_allclose(deferred.scores, eager.scores, atol=1e-9)
+    for c in ("right", "left"):
+        np.testing.assert_array_equal(deferred.last.trials[c].spike_neurons, eager.last.trials[c].spike_neurons)

@@ -103,6 +103,7 @@ References
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass, field
 
@@ -1347,36 +1348,54 @@ def simulate(
     # the stimulus or a perturbation switches while a perturbation acts (none: no extra pause).
     learn_at = {int(s): j for j, s in enumerate(learn_steps)}
     pauses = sorted(set(learn_at) | _switch_steps(packed, stim_on, stim_off, n_steps))
+    # Deferred RLS steps (PooledInputRLS.deferred): a step writes the shared weights only of the
+    # external sources that spike before the next learning step (the kernel reads no others) and
+    # returns the new plastic input. Not with bounds (clipping needs every weight) nor with a split
+    # record (it reads every weight). Every weight is written when the context ends, however it ends.
+    deferred = (learning is not None and hasattr(rls, "deferred") and learning.w_min is None
+                and learning.w_max is None and not split_names)
+    if deferred:
+        u_rows = np.zeros(R)
+        learn_next = np.append(learn_steps[1:], n_steps)
+        no_ext = ext_ptr.shape[0] == 0
     status, step, n_spikes, neuron = OK, 0, 0, -1
     start, record_first = 0, True
     try:
-        for s in pauses:
-            status, step, n_spikes, neuron = kernel(start, s, record_first, n_spikes)
-            if status != OK:
-                break
-            start, record_first = s, True  # the kernel records t_s itself, unless RLS comes first
-            if s not in learn_at:
-                continue
-            j = learn_at[s]
-            added, on, off = _segment_input(stim, stim_on, stim_off, packed, s)
-            if s % rec_every == 0:  # the state at t_s is recorded before the update
-                if total_only:
-                    _record_total(s // rec_every, rec_idx, net.mu, added, on <= s < off, x, u, total_rec)
+        with rls.deferred() if deferred else contextlib.nullcontext():
+            for s in pauses:
+                status, step, n_spikes, neuron = kernel(start, s, record_first, n_spikes)
+                if status != OK:
+                    break
+                start, record_first = s, True  # the kernel records t_s itself, unless RLS comes first
+                if s not in learn_at:
+                    continue
+                j = learn_at[s]
+                added, on, off = _segment_input(stim, stim_on, stim_off, packed, s)
+                if s % rec_every == 0:  # the state at t_s is recorded before the update
+                    if total_only:
+                        _record_total(s // rec_every, rec_idx, net.mu, added, on <= s < off, x, u, total_rec)
+                    else:
+                        _record(s // rec_every, rec_idx, v, x, u, v_rec, cur_rec)
+                    if split_rec.shape[0] > 0:
+                        _record_split(s // rec_every, rec_idx, split_row, pl.presyn, w, r, col_group, split_rec)
+                _learning_inputs(pl.rows, net.mu, added, on <= s < off, x, error_noise, rng, other)
+                if deferred:
+                    soon = ext_src[:0] if no_ext else ext_src[ext_ptr[s]:ext_ptr[learn_next[j]]]
+                    rls.step_deferred(r, targets[j], other, soon, u_rows)
                 else:
-                    _record(s // rec_every, rec_idx, v, x, u, v_rec, cur_rec)
-                if split_rec.shape[0] > 0:
-                    _record_split(s // rec_every, rec_idx, split_row, pl.presyn, w, r, col_group, split_rec)
-            _learning_inputs(pl.rows, net.mu, added, on <= s < off, x, error_noise, rng, other)
-            rls.step(r, targets[j], other)
-            errors[j] = rls.err
-            if not np.isfinite(errors[j]).all():
-                status, step, neuron = NONFINITE, s, pl.rows[int(np.argmin(np.isfinite(errors[j])))]
-                break
-            learning.clip(w)  # only with bounds (sign-constrained training): not exact RLS
-            _plastic_input(pl.rows, pl.presyn, w, r, u)  # u = w r with the new weights
-            record_first = False
-        if status == OK:
-            status, step, n_spikes, neuron = kernel(start, n_steps, record_first, n_spikes)
+                    rls.step(r, targets[j], other)
+                errors[j] = rls.err
+                if not np.isfinite(errors[j]).all():
+                    status, step, neuron = NONFINITE, s, pl.rows[int(np.argmin(np.isfinite(errors[j])))]
+                    break
+                if deferred:
+                    u[pl.rows] = u_rows  # u = w r with the new weights, from RLS
+                else:
+                    learning.clip(w)  # only with bounds (sign-constrained training): not exact RLS
+                    _plastic_input(pl.rows, pl.presyn, w, r, u)  # u = w r with the new weights
+                record_first = False
+            if status == OK:
+                status, step, n_spikes, neuron = kernel(start, n_steps, record_first, n_spikes)
     finally:
         if learning is not None:  # keep what was learned, even if the run stopped
             pl.w[...] = rls.w
