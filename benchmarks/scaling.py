@@ -34,7 +34,7 @@ import numpy as np
 from tutorial_lib import BalancedParams, balanced
 from tutorial_lib.data import load_alm, synthetic_alm
 
-from .part3 import _peak_bytes, _state_bytes, _Timed, full_scale_prefix
+from .part3 import _Clocks, _peak_bytes, _state_bytes, full_scale_prefix
 
 #: Network sizes of the growth benchmark.
 SIZES = (2500, 5000, 10000, 20000)
@@ -69,7 +69,7 @@ def measure(p: BalancedParams, data, n_loops: int = 1, n_test: int = 1) -> dict:
     net = balanced.build_network(p, data, progress=False)
     t_build = time.perf_counter() - t0
     rls = balanced.make_rls(net)
-    timer = _Timed(rls)
+    timer = _Clocks(rls)
     loops = []  # (seconds, RLS seconds) per loop
     for loop in range(n_loops):
         t0, r0 = time.perf_counter(), timer.seconds

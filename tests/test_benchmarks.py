@@ -4,6 +4,7 @@ import json
 import re
 
 import numpy as np
+import pytest
 
 from benchmarks.__main__ import main
 
@@ -78,12 +79,31 @@ def test_form_benchmark_names_its_figures_apart_and_times_every_form(capsys):
     rows = part3.bench_part3_forms(rounds=2, params=tiny)
     assert "NOT FULL SCALE" in capsys.readouterr().err
     figures = {name: value for name, value, _, _ in rows}
-    assert figures["part3_forms_small_static_cpu_seconds"] > 0
+    assert figures["part3_forms_small_static_wall_seconds"] > 0
     for form in ("block", "pooled", "pooled32"):
-        assert figures[f"part3_forms_small_{form}_trial_cpu_seconds"] > figures[f"part3_forms_small_{form}_rls_cpu_seconds"] > 0
+        trial, rls, sim = (figures[f"part3_forms_small_{form}_{k}_wall_seconds"] for k in ("trial", "rls", "sim"))
+        assert trial > rls > 0 and sim > 0  # every form's RLS time is found (the deferred steps too)
+        assert sim == pytest.approx(trial - rls, rel=0.5)  # medians of differences: close, not equal
+        assert figures[f"part3_forms_small_{form}_trial_over_static_wall"] > 0
         assert figures[f"part3_forms_small_{form}_trial_over_static_cpu"] > 0
-    assert figures["part3_forms_small_block_over_pooled_trial_cpu"] > 0
+    assert figures["part3_forms_small_block_over_pooled_trial_wall"] > 0
     assert not any(name.startswith("part3_forms_static") for name in figures)  # never named as full scale
+
+
+def test_loop_benchmark_times_a_loop_against_the_static_run_and_names_a_small_one_apart(capsys):
+    from benchmarks import part3
+    from tutorial_lib import BalancedParams
+
+    tiny = BalancedParams(N=400, K=40, L=5, n_trained=20, n_ffwd=20, n_loops=1, score_every=0,
+                          train_duration=200.0)
+    rows = part3._loop_rows(params=tiny, n_loops=2)
+    assert "NOT FULL SCALE" in capsys.readouterr().err  # with or without the recordings
+    figures = {name: value for name, value, _, _ in rows}
+    assert not any(name.startswith("part3_seconds") for name in figures)  # never named as full scale
+    loop, static = figures["part3_small_seconds_per_loop"], figures["part3_small_static_seconds_per_loop"]
+    assert loop > 0 and static > 0 and figures["part3_small_loop_over_static"] > 0
+    assert 0 < figures["part3_small_rls_seconds_per_loop"] < loop
+    assert figures["part3_small_rls_ms_per_update"] > 0  # the deferred steps are counted as updates
 
 
 def test_float32_drift_benchmark_measures_a_small_nonzero_drift_named_apart(capsys):

@@ -66,10 +66,10 @@ def logged(monkeypatch):
         _orig(self, activity, target, other, soon, u)
 
     @contextlib.contextmanager
-    def deferred(self, _orig=PooledInputRLS.deferred):
+    def deferred(self, shared_out=None, _orig=PooledInputRLS.deferred):
         log.append(("enter",))
         try:
-            with _orig(self):
+            with _orig(self, shared_out):
                 yield self
         finally:
             log.append(("exit",))

@@ -351,7 +351,11 @@ def test_compiled_deferred_steps_equal_the_plain_numpy_ones_and_write_every_weig
                                                                       x[shared], f, o)
     U = w[:, mp:] + np.einsum("npq,np->nq", H[rls.idx], w[:, :mp])
     u = np.zeros(n)
-    with rls.deferred():
+    w_out = np.full(nf * n + 3, np.nan)  # a second copy of the shared weights, column by column
+    with pytest.raises(ValueError, match="shared_out"):
+        with rls.deferred(shared_out=(w_out, np.arange(nf) * n + 4)):  # the last column would not fit
+            pass
+    with rls.deferred(shared_out=(w_out, np.arange(nf) * n + 3)):
         for _ in range(40):
             x, f, o = rng.random(S + nf), rng.normal(size=n), rng.normal(size=n)
             soon = rng.choice(S + nf + 5, 12)  # private and shared inputs, and indices beyond both
@@ -364,6 +368,7 @@ def test_compiled_deferred_steps_equal_the_plain_numpy_ones_and_write_every_weig
             np.testing.assert_allclose(u, eager.output(x), rtol=1e-10, atol=1e-10)
             np.testing.assert_allclose(rls.w[:, mp + cols], eager.w[:, mp + cols], rtol=1e-10, atol=1e-12)
             np.testing.assert_allclose(rls.w[:, :mp], eager.w[:, :mp], rtol=1e-10, atol=1e-12)
+            np.testing.assert_array_equal(w_out[3:].reshape(nf, n)[cols], rls.w[:, mp + cols].T)
         with pytest.raises(RuntimeError, match="step_deferred"):
             rls.update(x, f, o)
         with pytest.raises(RuntimeError, match="already"):

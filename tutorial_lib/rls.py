@@ -212,6 +212,29 @@ def _pool(n: int) -> ThreadPoolExecutor:
     return _POOLS[n]
 
 
+def _run_chunks(kernel, args, per, chunks) -> None:
+    """``kernel(*args)`` once per chunk (a slice), the arguments at the positions ``per`` sliced to it:
+    the first chunk in this thread, the others on the thread pool at the same time (one hand-over
+    fewer than sending them all out: a pool thread takes ~0.1 ms to wake up). Returns when every
+    chunk is done, even if one failed (then it raises that failure); a KeyboardInterrupt is held back
+    until then (:func:`~tutorial_lib._signals.held`), so no worker writes after it."""
+    if len(chunks) == 1:
+        kernel(*args)
+        return
+
+    def part(c):
+        return [a[c] if i in per else a for i, a in enumerate(args)]
+
+    with held():
+        futures = [_pool(len(chunks) - 1).submit(kernel, *part(c)) for c in chunks[1:]]
+        try:
+            kernel(*part(chunks[0]))
+        finally:
+            wait(futures)  # all of them, even if this thread's chunk failed
+        for f in futures:
+            f.result()
+
+
 # Below this many multiply-adds per update, one thread is faster than handing out work.
 _THREAD_MIN_WORK = 200_000
 
@@ -290,16 +313,7 @@ class _RLSState:
         interrupt) is held back until every chunk is done (see :mod:`tutorial_lib._signals`),
         so no worker writes after it, and the weights and ``P`` stay in step.
         """
-        if self.threads == 1:
-            kernel(*args)
-            return
-        with held():
-            futures = [_pool(self.threads).submit(kernel, *(a[c] if i in per_neuron else a
-                                                            for i, a in enumerate(args)))
-                       for c in self._chunks]
-            wait(futures)  # all of them, even if one failed
-            for f in futures:
-                f.result()
+        _run_chunks(kernel, args, per_neuron, self._chunks)
 
     def update(self, activity, target, other=None) -> np.ndarray:
         """One RLS step for all neurons; returns the errors before the update.
@@ -937,19 +951,23 @@ def rls_pooled_deferred_update(Pr, H, Q, w, U, idx, p, f, target, other=0.0, col
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
-def rls_pooled_deferred_step(Pr, w, U, idx, z, f, g, beta, target, other, err, u, Hc, cols):
+def rls_pooled_deferred_step(Pr, w, U, idx, z, f, g, beta, target, other, err, u, Hc, cols, w_out, col_start,
+                             neuron):
     """The per-neuron part of a deferred :class:`PooledInputRLS` step, in place, after
     :func:`_pooled_regress` (which filled ``z`` and ``Hc = H_new[:, cols]``).
 
     ``Pr`` (n, mp, mp), ``w`` (n, mp + nf), ``U`` (n, nf) the shared weights in orthogonal form,
     ``idx`` (n, mp), ``z`` (S,), ``f`` (nf,), ``g = Q f``, ``beta``; ``target``, ``other``, ``err``
     (the errors) and ``u`` (the plastic input with the new weights) (n,); ``Hc`` (S, len(cols)).
-    Sums are float64. Equal to :func:`rls_pooled_deferred_update`
+    If ``w_out`` is not empty, the shared weights written are also written there, column by column:
+    column ``c`` of neuron ``i`` to ``w_out[col_start[c] + neuron[i]]`` (``neuron[i]``: the index of
+    neuron ``i`` among all, when this is a chunk of them). Sums are float64. Equal to :func:`rls_pooled_deferred_update`
     (``tests/test_rls_pooled.py``).
     """
     n, mp = idx.shape
     nf = f.shape[0]
     m = cols.shape[0]
+    mirror = w_out.shape[0] > 0
     zi = np.empty(mp)
     y = np.empty(mp)
     acc = np.empty(m)
@@ -1000,6 +1018,9 @@ def rls_pooled_deferred_step(Pr, w, U, idx, z, f, g, beta, target, other, err, u
                 acc[k] += x * h[k]
         for k in range(m):
             wi[mp + cols[k]] = Ui[cols[k]] - acc[k]
+        if mirror:
+            for k in range(m):
+                w_out[col_start[cols[k]] + neuron[i]] = wi[mp + cols[k]]
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
@@ -1132,6 +1153,7 @@ class PooledInputRLS(SharedInputRLS):
         self._col_of = np.full(max(presyn.max(), shared.max()) + 1, -1, dtype=np.int64)
         self._col_of[shared] = np.arange(nf)
         self._U = None  # the shared weights in orthogonal form, inside deferred() only
+        self._neuron = np.arange(n, dtype=np.int64)
 
     def P_of(self, k: int) -> np.ndarray:
         """Neuron ``k``'s full matrix ``P_k`` (block inversion, ``G_k^T = H[idx[k]]``), for tests."""
@@ -1142,16 +1164,7 @@ class PooledInputRLS(SharedInputRLS):
 
     def _run_rows(self, kernel, args, per_row) -> None:
         """As :meth:`_run`, over chunks of the pool's rows instead of neurons."""
-        if self.threads == 1:
-            kernel(*args)
-            return
-        with held():
-            futures = [_pool(self.threads).submit(kernel, *(a[c] if i in per_row else a
-                                                            for i, a in enumerate(args)))
-                       for c in self._row_chunks]
-            wait(futures)
-            for f in futures:
-                f.result()
+        _run_chunks(kernel, args, per_row, self._row_chunks)
 
     def step(self, activity, target, other) -> None:
         """:meth:`update` without checks or copies (contiguous float64 arrays)."""
@@ -1169,7 +1182,7 @@ class PooledInputRLS(SharedInputRLS):
             _shared_update(self.Q, g, beta)
 
     @contextmanager
-    def deferred(self):
+    def deferred(self, shared_out=None):
         r"""Steps whose shared weights are written only where they are needed next.
 
         Inside ``with rls.deferred():`` use :meth:`step_deferred`, not :meth:`step`. The shared
@@ -1181,10 +1194,24 @@ class PooledInputRLS(SharedInputRLS):
         (``tests/test_rls_pooled.py``). A training trial of Part 3 takes its steps this way
         (:func:`~tutorial_lib.spiking.simulate`): the 300 feed-forward inputs spike about 30 times
         between two steps, so a step writes about a tenth of the shared columns.
+
+        ``shared_out``: ``(w_out, col_start)``, a second copy of the shared weights, column by column
+        (weight ``c`` of neuron ``i`` at ``w_out[col_start[c] + i]``; e.g. by presynaptic source, for
+        the simulation's scatter), into which a step writes its columns too. None: no copy.
         """
         if self._U is not None:
             raise RuntimeError("PooledInputRLS.deferred() is already active")
         U = np.empty((self.n_neurons, self.shared.size))
+        if shared_out is None:
+            self._shared_out = (np.zeros(0), np.zeros(0, np.int64))
+        else:
+            w_out, col_start = shared_out
+            col_start = np.ascontiguousarray(col_start, dtype=np.int64)
+            if (w_out.dtype != np.float64 or w_out.ndim != 1 or col_start.shape != self.shared.shape
+                    or col_start.min() < 0 or col_start.max() + self.n_neurons > w_out.shape[0]):
+                raise ValueError(f"shared_out must be (1-D float64 weights, {self.shared.size} column "
+                                 "starts that fit in them)")
+            self._shared_out = (w_out, col_start)
         with held():
             self._run(_pooled_orthogonal, (self.w, U, self.H, self.idx, False), per_neuron=(0, 1, 3))
             self._U = U
@@ -1215,8 +1242,9 @@ class PooledInputRLS(SharedInputRLS):
         Hc = np.empty((self.pool.size, cols.size), dtype=self.H.dtype)
         with held():  # H, the private blocks, U, the weights and Q change together or not at all
             self._run_rows(_pooled_regress, (self.H, p, f, g, beta, z, cols, Hc), per_row=(0, 1, 5, 7))
-            args = (self.Pr, self.w, self._U, self.idx, z, f, g, beta, target, other, self.err, u, Hc, cols)
-            self._run(rls_pooled_deferred_step, args, per_neuron=(0, 1, 2, 3, 8, 9, 10, 11))
+            args = (self.Pr, self.w, self._U, self.idx, z, f, g, beta, target, other, self.err, u, Hc, cols,
+                    *self._shared_out, self._neuron)
+            self._run(rls_pooled_deferred_step, args, per_neuron=(0, 1, 2, 3, 8, 9, 10, 11, 16))
             _shared_update(self.Q, g, beta)
 
     def state(self) -> dict:

@@ -425,7 +425,7 @@ def lif_kernel(
     v, mu, stim, stim_on, stim_off, dt_tau_m, v_th, v_reset, noise, rng,
     ch_decay, ch_ptr, ch_post, ch_jump, x,
     plastic, p_decay, p_gain, rows, w, w_src, out_ptr, out_row, out_col, r, u,
-    ext_ptr, ext_src,
+    ext_ptr, ext_src, w_src_ext,
     rec_every, rec_idx, v_rec, cur_rec, total_rec,
     spike_step, spike_idx, n_spikes, n_first, n_last, record_first,
     split_row, presyn, col_group, split_rec,
@@ -455,7 +455,9 @@ def lif_kernel(
     ``u`` (N,) plastic input (state).
 
     External spikes: sources ``ext_src[ext_ptr[n]:ext_ptr[n+1]]`` spike in step n
-    (``ext_ptr`` empty: none).
+    (``ext_ptr`` empty: none); their weights are read from ``w_src_ext`` as from ``w_src`` (the
+    same array without learning; with the deferred RLS steps, the external sources' weights kept
+    in step by RLS, while the network's sources are read from ``w``).
 
     Steps ``n_first <= n < n_last`` are run (the driver, :func:`simulate`, pauses
     the kernel at every learning step and runs RLS in between; see
@@ -566,7 +568,7 @@ def lif_kernel(
                     _scatter_plastic(rp_src[q], p_gain, rows, w, w_src, out_ptr, out_row, out_col, r, u)
         if ext_ptr.shape[0] > n + 1:
             for q in range(ext_ptr[n], ext_ptr[n + 1]):
-                _scatter_plastic(ext_src[q], p_gain, rows, w, w_src, out_ptr, out_row, out_col, r, u)
+                _scatter_plastic(ext_src[q], p_gain, rows, w, w_src_ext, out_ptr, out_row, out_col, r, u)
     return OK, n_last, n_spikes, -1
 
 
@@ -1310,6 +1312,7 @@ def simulate(
         other = np.zeros(R)
         w = rls.w  # the kernel works on the RLS weights themselves (float64 in every RLS form)
         w_src = np.zeros(0)  # weights that change at every learning step are read where they are
+    w_src_ext = w_src  # (replaced below for the deferred RLS steps)
     packed = _pack_perturbations(perturbations, N, dt, n_steps)
     rp_ptr, rp_src, rp_static, rp_plastic = _index_replay(replay, net, n_steps)
     # recording buffers
@@ -1336,7 +1339,7 @@ def simulate(
             ch_decay, ch_ptr, ch_post, ch_jump, x,
             net.plastic is not None, 1.0 - dt / pl.tau, 1.0 / pl.tau, pl.rows, w, w_src, pl.out_ptr,
             pl.out_row, pl.out_col, r, u,
-            ext_ptr, ext_src,
+            ext_ptr, ext_src, w_src_ext,
             rec_every, rec_idx, v_rec, cur_rec, total_rec,
             spike_step, spike_idx, n_spikes, n_first, n_last, record_first,
             split_row, pl.presyn, col_group, split_rec,
@@ -1358,10 +1361,14 @@ def simulate(
         u_rows = np.zeros(R)
         learn_next = np.append(learn_steps[1:], n_steps)
         no_ext = ext_ptr.shape[0] == 0
+        # the kernel reads the external sources' weights by source (one sweep per spike, not one row
+        # of w per synapse: each reaches every row), and RLS writes the columns it updates there too
+        w_src_ext = w[pl.out_row, pl.out_col]
+        col_start = _column_starts(pl, rls)
     status, step, n_spikes, neuron = OK, 0, 0, -1
     start, record_first = 0, True
     try:
-        with rls.deferred() if deferred else contextlib.nullcontext():
+        with rls.deferred(shared_out=(w_src_ext, col_start)) if deferred else contextlib.nullcontext():
             for s in pauses:
                 status, step, n_spikes, neuron = kernel(start, s, record_first, n_spikes)
                 if status != OK:
@@ -1407,6 +1414,21 @@ def simulate(
     if split_names:
         run.plastic_parts, run.plastic_part_names = split_rec, split_names
     return run
+
+
+def _column_starts(pl: PlasticSynapses, rls) -> np.ndarray:
+    """Where each shared input's weights start in the index by source, for the deferred RLS steps:
+    ``col_start[c]`` with weight ``c`` of row ``i`` at ``col_start[c] + i`` (a shared input reaches
+    every row, and the index lists a source's rows in order: :func:`_source_index`)."""
+    col_start = pl.out_ptr[rls.shared]
+    rows = np.arange(pl.presyn.shape[0])
+    mp = rls.private.shape[1]
+    for c, q0 in enumerate(col_start):  # checked: the kernel reads these very positions
+        if pl.out_ptr[rls.shared[c] + 1] - q0 != rows.size or not (
+                np.array_equal(pl.out_row[q0:q0 + rows.size], rows)
+                and np.all(pl.out_col[q0:q0 + rows.size] == mp + c)):
+            raise ValueError(f"shared input {c} does not reach every plastic row in order")
+    return col_start
 
 
 def _switch_steps(packed: list, stim_on: int, stim_off: int, n_steps: int) -> set:
