@@ -78,7 +78,7 @@ def bench_part3_static(params: BalancedParams | None = None):
     ]
 
 
-def bench_part3_loop(n_loops: int = 5):
+def bench_part3_loop(n_loops: int = 10):
     """Seconds per full-scale training loop (all 1824 ALM neurons, SPEC parameters; without the
     recordings the synthetic stand-in, loudly, under other names), split into
     simulation and RLS; its ratio to the static network simulated for the same two trials, alternated

@@ -335,7 +335,8 @@ def test_the_plain_numpy_deferred_step_equals_the_plain_numpy_step():
 
 
 @pytest.mark.parametrize("threads", [1, 2])
-def test_compiled_deferred_steps_equal_the_plain_numpy_ones_and_write_every_weight_at_the_end(threads):
+@pytest.mark.parametrize("to_w_out", [False, True], ids=["into_w", "into_shared_out"])
+def test_compiled_deferred_steps_equal_the_plain_numpy_ones_and_write_every_weight_at_the_end(threads, to_w_out):
     rng = np.random.default_rng(32)
     n, S, mp, nf = 150, 120, 10, 120  # big enough to run on 2 threads
     private = np.array([rng.choice(S, mp, replace=False) for _ in range(n)])
@@ -355,7 +356,8 @@ def test_compiled_deferred_steps_equal_the_plain_numpy_ones_and_write_every_weig
     with pytest.raises(ValueError, match="shared_out"):
         with rls.deferred(shared_out=(w_out, np.arange(nf) * n + 4)):  # the last column would not fit
             pass
-    with rls.deferred(shared_out=(w_out, np.arange(nf) * n + 3)):
+    w_before = rls.w.copy()
+    with rls.deferred(shared_out=(w_out, np.arange(nf) * n + 3) if to_w_out else None):
         for _ in range(40):
             x, f, o = rng.random(S + nf), rng.normal(size=n), rng.normal(size=n)
             soon = rng.choice(S + nf + 5, 12)  # private and shared inputs, and indices beyond both
@@ -366,9 +368,13 @@ def test_compiled_deferred_steps_equal_the_plain_numpy_ones_and_write_every_weig
             np.testing.assert_allclose(rls.err, e, rtol=1e-11, atol=1e-12)
             np.testing.assert_allclose(u, u_plain, rtol=1e-11, atol=1e-12)
             np.testing.assert_allclose(u, eager.output(x), rtol=1e-10, atol=1e-10)
-            np.testing.assert_allclose(rls.w[:, mp + cols], eager.w[:, mp + cols], rtol=1e-10, atol=1e-12)
+            written = w_out[3:].reshape(nf, n)[cols].T if to_w_out else rls.w[:, mp + cols]
+            np.testing.assert_allclose(written, eager.w[:, mp + cols], rtol=1e-10, atol=1e-12)
             np.testing.assert_allclose(rls.w[:, :mp], eager.w[:, :mp], rtol=1e-10, atol=1e-12)
-            np.testing.assert_array_equal(w_out[3:].reshape(nf, n)[cols], rls.w[:, mp + cols].T)
+        if to_w_out:  # w's shared columns wait for the end of the context
+            np.testing.assert_array_equal(rls.w[:, mp:], w_before[:, mp:])
+        else:
+            assert np.isnan(w_out).all()
         with pytest.raises(RuntimeError, match="step_deferred"):
             rls.update(x, f, o)
         with pytest.raises(RuntimeError, match="already"):

@@ -959,7 +959,7 @@ def rls_pooled_deferred_step(Pr, w, U, idx, z, f, g, beta, target, other, err, u
     ``Pr`` (n, mp, mp), ``w`` (n, mp + nf), ``U`` (n, nf) the shared weights in orthogonal form,
     ``idx`` (n, mp), ``z`` (S,), ``f`` (nf,), ``g = Q f``, ``beta``; ``target``, ``other``, ``err``
     (the errors) and ``u`` (the plastic input with the new weights) (n,); ``Hc`` (S, len(cols)).
-    If ``w_out`` is not empty, the shared weights written are also written there, column by column:
+    If ``w_out`` is not empty, the shared weights are written there instead, column by column:
     column ``c`` of neuron ``i`` to ``w_out[col_start[c] + neuron[i]]`` (``neuron[i]``: the index of
     neuron ``i`` among all, when this is a chunk of them). Sums are float64. Equal to :func:`rls_pooled_deferred_update`
     (``tests/test_rls_pooled.py``).
@@ -1016,11 +1016,12 @@ def rls_pooled_deferred_step(Pr, w, U, idx, z, f, g, beta, target, other, err, u
             h = Hc[idx[i, a]]
             for k in range(m):
                 acc[k] += x * h[k]
-        for k in range(m):
-            wi[mp + cols[k]] = Ui[cols[k]] - acc[k]
-        if mirror:
+        if mirror:  # only there: w's shared columns are written when the deferred steps end
             for k in range(m):
-                w_out[col_start[cols[k]] + neuron[i]] = wi[mp + cols[k]]
+                w_out[col_start[cols[k]] + neuron[i]] = Ui[cols[k]] - acc[k]
+        else:
+            for k in range(m):
+                wi[mp + cols[k]] = Ui[cols[k]] - acc[k]
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
@@ -1154,6 +1155,7 @@ class PooledInputRLS(SharedInputRLS):
         self._col_of[shared] = np.arange(nf)
         self._U = None  # the shared weights in orthogonal form, inside deferred() only
         self._neuron = np.arange(n, dtype=np.int64)
+        self._Hc = np.empty(0, dtype=dtype)  # the new H's columns that a deferred step writes
 
     def P_of(self, k: int) -> np.ndarray:
         """Neuron ``k``'s full matrix ``P_k`` (block inversion, ``G_k^T = H[idx[k]]``), for tests."""
@@ -1195,9 +1197,10 @@ class PooledInputRLS(SharedInputRLS):
         (:func:`~tutorial_lib.spiking.simulate`): the 300 feed-forward inputs spike about 30 times
         between two steps, so a step writes about a tenth of the shared columns.
 
-        ``shared_out``: ``(w_out, col_start)``, a second copy of the shared weights, column by column
-        (weight ``c`` of neuron ``i`` at ``w_out[col_start[c] + i]``; e.g. by presynaptic source, for
-        the simulation's scatter), into which a step writes its columns too. None: no copy.
+        ``shared_out``: ``(w_out, col_start)``, where a step writes its shared columns instead of
+        ``w``, column by column (weight ``c`` of neuron ``i`` at ``w_out[col_start[c] + i]``; e.g. by
+        presynaptic source, for the simulation's scatter; ``w``'s shared columns are then written
+        only when the context ends). None: into ``w``.
         """
         if self._U is not None:
             raise RuntimeError("PooledInputRLS.deferred() is already active")
@@ -1239,7 +1242,9 @@ class PooledInputRLS(SharedInputRLS):
         np.take(activity, self.shared, out=f)
         np.take(activity, self.pool, out=p)
         beta = 1.0 / (1.0 + _shared_prepare(self.Q, f, g))
-        Hc = np.empty((self.pool.size, cols.size), dtype=self.H.dtype)
+        if self._Hc.size < self.pool.size * cols.size:  # reused: a fresh megabyte each step costs page faults
+            self._Hc = np.empty(self.pool.size * max(cols.size, 64), dtype=self.H.dtype)
+        Hc = self._Hc[:self.pool.size * cols.size].reshape(self.pool.size, cols.size)
         with held():  # H, the private blocks, U, the weights and Q change together or not at all
             self._run_rows(_pooled_regress, (self.H, p, f, g, beta, z, cols, Hc), per_row=(0, 1, 5, 7))
             args = (self.Pr, self.w, self._U, self.idx, z, f, g, beta, target, other, self.err, u, Hc, cols,
