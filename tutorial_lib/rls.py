@@ -1087,11 +1087,13 @@ class PooledInputRLS(SharedInputRLS):
     neurons, 300 shared) 34 MB instead of 199 MB in float64. :func:`rls_pooled_update` is the
     step in plain NumPy.
 
-    Cost at full scale (``python -m benchmarks part3-rls-pooled`` and ``part3-forms``): per neuron
-    and update about 3 200 multiply-adds on ``P_r`` (streamed from memory: 23 MB per update) and
-    12 000 on the rows of ``H`` it reads (``H_I^T y``: 40 rows of 300, from cache); about 9 ms per
-    update on one core of the project's machine, a whole training trial about 1.5 times faster
-    than with :class:`SharedInputRLS`.
+    Cost at full scale (``python -m benchmarks part3-rls-pooled`` and ``part3-forms``): an eager
+    step (:meth:`step`, :meth:`update`) takes per neuron about 3 200 multiply-adds on ``P_r``
+    (streamed from memory: 23 MB per update) and 12 000 on the rows of ``H`` it reads
+    (``H_I^T y``: 40 rows of 300), about 9 ms on one core of the project's machine. The deferred
+    steps that a training trial takes (:meth:`deferred`, :meth:`step_deferred`) drop the 12 000:
+    they keep the shared weights in orthogonal form and write only the columns needed next; about
+    3 ms a step on two cores, where the 60 MB of state a step reads and writes are the limit.
 
     Precision: with ``dtype=np.float32`` the state (``Pr``, ``H``, ``Q``) is stored in float32,
     and every sum is still float64 (the state is only rounded where it is stored). Replaying the
