@@ -424,3 +424,21 @@ def test_a_training_trial_with_deferred_steps_equals_one_with_eager_steps(net, m
     np.testing.assert_allclose(deferred.scores, eager.scores, atol=1e-9)
     for c in ("right", "left"):
         np.testing.assert_array_equal(deferred.last.trials[c].spike_neurons, eager.last.trials[c].spike_neurons)
+
+
+def test_deferred_steps_with_a_float32_state_follow_the_eager_float32_steps():
+    rng = np.random.default_rng(34)
+    private, shared, pen_r, pen_f, w0 = _deferred_case(rng, n=20, S=60, mp=8, nf=25)
+    deferred = PooledInputRLS(private, shared, pen_r, pen_f, w0=w0, dtype=np.float32)
+    eager = PooledInputRLS(private, shared, pen_r, pen_f, w0=w0, dtype=np.float32)
+    u = np.zeros(20)
+    with deferred.deferred():
+        for _ in range(60):
+            x, f, o = rng.random(85), rng.normal(size=20), rng.normal(size=20)
+            deferred.step_deferred(x, f, o, np.arange(60, 85), u)  # every shared column, every step
+            eager.update(x, f, o)
+            np.testing.assert_allclose(u, eager.output(x), rtol=1e-5, atol=1e-5)
+    assert deferred.Pr.dtype == deferred.H.dtype == np.float32
+    change = np.abs(eager.w - w0).max()
+    assert change > 0.1
+    np.testing.assert_allclose(deferred.w, eager.w, rtol=1e-5, atol=1e-5 * change)
