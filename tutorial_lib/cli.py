@@ -15,7 +15,7 @@ field values from a JSON file and flags override it::
 Parts 1 and 2 train with a progress bar, print the score every
 ``--report-every`` loops and the score of a test trial without learning at the end.
 
-Part 3 (the balanced network trained on ALM recordings) can run for hours, so
+Part 3 (the balanced network trained on ALM recordings) runs for minutes at the SPEC size and hours at larger ones, so
 it trains in chunks and saves a checkpoint (network, RLS state, score history)
 every ``--checkpoint-every`` loops; a run stopped by Ctrl-C, ``kill`` or a
 crash continues with ``--resume`` to exactly the result of an uninterrupted
