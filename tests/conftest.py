@@ -1,3 +1,21 @@
 import os
 
+import pytest
+
 os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+@pytest.fixture(autouse=True)
+def _no_critical_section_left_open():
+    """After every test: no :func:`tutorial_lib._signals.held` section may be left open. One left open
+    would hold back every later Ctrl-C for good (the tests of interrupts would then fail far from the
+    cause); the test that left it fails here instead, and the state is reset for the next."""
+    yield
+    from tutorial_lib import _signals
+
+    depth = _signals._depth
+    if depth:
+        _signals._depth = 0
+        _signals._held.clear()
+        _signals._uninstall()
+        pytest.fail(f"a critical section (tutorial_lib._signals.held) was left open (depth {depth})")

@@ -371,3 +371,25 @@ def test_cli_part1_ends_with_one_line_and_the_signals_exit_code(tmp_path, signum
     doc = json.loads(scores.read_text())
     assert not doc["complete"] and 3 <= doc["n_loops_done"] < 1000
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_a_signal_while_a_critical_section_is_entered_leaves_no_section_open(monkeypatch):
+    # a Ctrl-C that the old handler turns into KeyboardInterrupt while held() installs its own: the
+    # section is not entered, and no depth is left behind (which would hold back every later Ctrl-C)
+    from tutorial_lib import _signals
+
+    real = _signals._install
+
+    def install_then_interrupted():
+        real()
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_signals, "_install", install_then_interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        with _signals.held():
+            pytest.fail("the section was entered")
+    monkeypatch.undo()
+    assert _signals._depth == 0
+    with pytest.raises(KeyboardInterrupt):  # and a later Ctrl-C still comes through
+        signal.raise_signal(signal.SIGINT)
+        time.sleep(1.0)

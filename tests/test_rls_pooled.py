@@ -442,3 +442,33 @@ def test_deferred_steps_with_a_float32_state_follow_the_eager_float32_steps():
     change = np.abs(eager.w - w0).max()
     assert change > 0.1
     np.testing.assert_allclose(deferred.w, eager.w, rtol=1e-5, atol=1e-5 * change)
+
+
+def test_a_ctrl_c_as_deferred_steps_begin_leaves_the_weights_alone_and_the_state_usable(monkeypatch):
+    # a Ctrl-C held back while the orthogonal form is computed comes out at the end of that section,
+    # before the body runs: the context must still end (no 'already active' afterwards), and with no
+    # step taken w must be left to the bit
+    from tutorial_lib import rls as rls_mod
+
+    rng = np.random.default_rng(35)
+    private, shared, pen_r, pen_f, w0 = _deferred_case(rng)
+    rls = PooledInputRLS(private, shared, pen_r, pen_f, w0=w0)
+    x = rng.random(42)
+    rls.update(x, rng.normal(size=9))  # H != 0: the orthogonal form differs from w
+    w_before = rls.w.copy()
+    real = rls_mod._run_chunks
+
+    def interrupted(*args):
+        real(*args)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(rls_mod, "_run_chunks", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        with rls.deferred():
+            pytest.fail("the body ran")
+    monkeypatch.undo()
+    np.testing.assert_array_equal(rls.w, w_before)
+    with rls.deferred():  # usable again
+        pass
+    np.testing.assert_array_equal(rls.w, w_before)  # no step, no rounding of w
+    rls.update(x, rng.normal(size=9))

@@ -134,9 +134,13 @@ class held:
             if _depth == 0:
                 _held.clear()  # left over from a signal that raised while an earlier section ended
             self._own = _guards == 0 and _depth == 0
-            _depth += 1
+            # Our handler first, then the depth: a signal in between meets our handler at depth 0,
+            # which passes it on (KeyboardInterrupt) before this section counts as entered. The other
+            # order left the depth raised for good if the old handler raised in between (every later
+            # Ctrl-C was then held back forever).
             if self._own:
                 _install()
+            _depth += 1
         return self
 
     def __exit__(self, *exc):

@@ -1217,14 +1217,16 @@ class PooledInputRLS(SharedInputRLS):
                 raise ValueError(f"shared_out must be (1-D float64 weights, {self.shared.size} column "
                                  "starts that fit in them)")
             self._shared_out = (w_out, col_start)
-        with held():
-            self._run(_pooled_orthogonal, (self.w, U, self.H, self.idx, False), per_neuron=(0, 1, 3))
-            self._U = U
-        try:
+        self._stepped = False
+        try:  # also if a Ctrl-C held back while U is computed comes out before the body runs
+            with held():
+                self._run(_pooled_orthogonal, (self.w, U, self.H, self.idx, False), per_neuron=(0, 1, 3))
+                self._U = U
             yield self
         finally:
             with held():
-                self._run(_pooled_orthogonal, (self.w, U, self.H, self.idx, True), per_neuron=(0, 1, 3))
+                if self._stepped:  # without a step, w is left as it was, to the bit
+                    self._run(_pooled_orthogonal, (self.w, U, self.H, self.idx, True), per_neuron=(0, 1, 3))
                 self._U = None
 
     def step_deferred(self, activity, target, other, soon, u) -> None:
@@ -1251,6 +1253,7 @@ class PooledInputRLS(SharedInputRLS):
             self._run_rows(_pooled_regress, (self.H, p, f, g, beta, z, cols, Hc), per_row=(0, 1, 5, 7))
             args = (self.Pr, self.w, self._U, self.idx, z, f, g, beta, target, other, self.err, u, Hc, cols,
                     *self._shared_out, self._neuron)
+            self._stepped = True
             self._run(rls_pooled_deferred_step, args, per_neuron=(0, 1, 2, 3, 8, 9, 10, 11, 16))
             _shared_update(self.Q, g, beta)
 
