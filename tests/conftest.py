@@ -1,8 +1,15 @@
 import os
+import signal
 
 import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+
+# A run started in the background by a non-interactive shell (`cmd &`, nohup in a script, some batch
+# systems) inherits SIGINT ignored, and Python then leaves it ignored: the interrupt tests, which send
+# themselves SIGINT as a user's Ctrl-C, would see nothing. Give SIGINT its usual meaning here.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True)
