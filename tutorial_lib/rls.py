@@ -305,8 +305,9 @@ class _RLSState:
         self._chunks = [slice(a, b) for a, b in zip(edges[:-1], edges[1:])]
 
     def _run(self, kernel, args, per_neuron) -> None:
-        """``kernel(*args)``, or one call per chunk of neurons on the thread pool: the arguments at the
-        positions ``per_neuron`` are sliced to the chunk, the others passed whole.
+        """``kernel(*args)``, or one call per chunk of neurons (:func:`_run_chunks`: the first in this
+        thread, the others on the thread pool): the arguments at the positions ``per_neuron`` are
+        sliced to the chunk, the others passed whole.
 
         All or nothing with respect to interruption: one compiled call cannot be
         interrupted, and with threads a KeyboardInterrupt (Ctrl-C, the notebook's
