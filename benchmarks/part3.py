@@ -57,7 +57,7 @@ def _peak_rss_gb() -> float:
 
 def _state_bytes(rls) -> int:
     """Bytes of the RLS state besides the weights (what an update streams, twice read and once written)."""
-    return sum(a.nbytes for a in rls.state().values())
+    return rls.state_nbytes()
 
 
 def bench_part3_static(params: BalancedParams | None = None):

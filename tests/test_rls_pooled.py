@@ -18,8 +18,8 @@ import pytest
 from tutorial_lib import BalancedParams, balanced
 from tutorial_lib.balanced import plastic
 from tutorial_lib.data import synthetic_alm
-from tutorial_lib.rls import (BatchRLS, PooledInputRLS, SharedInputRLS, ridge_solution, rls_pooled_deferred_update,
-                               rls_pooled_update)
+from tutorial_lib.rls import (LANES, BatchRLS, PooledInputRLS, SharedInputRLS, pack_symmetric, ridge_solution,
+                               rls_pooled_deferred_update, rls_pooled_update, unpack_symmetric)
 
 
 def _random_spd(rng, m):
@@ -84,20 +84,64 @@ def test_pooled_form_equals_the_block_form_step_by_step():
         np.testing.assert_allclose(pooled.H[pooled.idx[k]], block.Gt[k], rtol=1e-9, atol=1e-12)
 
 
-@pytest.mark.parametrize("mp", [6, 19])  # 19: the compiled step's eight-row pass twice, then three rows
-def test_compiled_step_equals_the_plain_numpy_step(mp):
+# 19: the compiled step's eight-row pass twice, then three rows; 75 neurons: three groups of the
+# packed P_r, the last one partly empty
+@pytest.mark.parametrize("mp, n", [(6, 7), (19, 7), (6, 75)])
+def test_compiled_step_equals_the_plain_numpy_step(mp, n):
     rng = np.random.default_rng(23)
-    private, shared, pen_r, pen_f, _ = _problem(rng, mp=mp)
-    rls = PooledInputRLS(private, shared, pen_r, pen_f, w0=rng.normal(size=(7, mp + 9)))
+    private, shared, pen_r, pen_f, _ = _problem(rng, n=n, mp=mp)
+    rls = PooledInputRLS(private, shared, pen_r, pen_f, w0=rng.normal(size=(n, mp + 9)))
     for _ in range(20):  # a state that is not the initial one
-        rls.update(rng.random(34), rng.normal(size=7), rng.normal(size=7))
+        rls.update(rng.random(34), rng.normal(size=n), rng.normal(size=n))
     Pr, H, Q, w = rls.Pr.copy(), rls.H.copy(), rls.Q.copy(), rls.w.copy()
-    x, f, o = rng.random(34), rng.normal(size=7), rng.normal(size=7)
+    x, f, o = rng.random(34), rng.normal(size=n), rng.normal(size=n)
     e_plain = rls_pooled_update(Pr, H, Q, w, rls.idx, x[rls.pool], x[shared], f, o)
     e_comp = rls.update(x, f, o)
     np.testing.assert_allclose(e_comp, e_plain, rtol=1e-12, atol=1e-14)
     for a, b in ((rls.Pr, Pr), (rls.H, H), (rls.Q, Q), (rls.w, w)):
         np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-13 * np.abs(b).max())
+
+
+@pytest.mark.parametrize("n, lanes", [(1, 32), (31, 8), (64, 32), (70, 32)])
+def test_packed_symmetric_matrices_round_trip(n, lanes):
+    rng = np.random.default_rng(40)
+    P = np.stack([_random_spd(rng, 5) for _ in range(n)])
+    P = 0.5 * (P + np.swapaxes(P, 1, 2))  # exactly symmetric
+    Pk = pack_symmetric(P, lanes)
+    groups = -(-n // lanes)
+    assert Pk.shape == (groups, 15, lanes) and Pk.flags.c_contiguous
+    np.testing.assert_array_equal(unpack_symmetric(Pk, n, 5), P)
+    flat = Pk.transpose(0, 2, 1).reshape(-1, 15)
+    assert not flat[n:].any()  # the lanes past the last neuron are empty
+    np.testing.assert_array_equal(flat[:n], P[:, *np.triu_indices(5)])  # entry q of neuron i
+    lower = P.copy()
+    lower[:, 3, 1] += 1.0  # only the upper triangle is read
+    np.testing.assert_array_equal(unpack_symmetric(pack_symmetric(lower, lanes), n, 5), P)
+
+
+def test_packed_state_groups_threads_and_sizes():
+    rng = np.random.default_rng(41)
+    n, S, mp, nf = 150, 120, 10, 120
+    private = np.array([rng.choice(S, mp, replace=False) for _ in range(n)])
+    rls = PooledInputRLS(private, S + np.arange(nf), 0.1 * np.eye(mp) + 2.0, 1.0, threads=2)
+    for _ in range(5):
+        rls.update(rng.random(S + nf), rng.normal(size=n), rng.normal(size=n))
+    # each thread's neurons start at a group of the packed P_r; the calling thread's chunk is the larger
+    assert [c.start for c in rls._chunks] == [0, 3 * LANES] and rls._chunks[-1].stop == n
+    groups = -(-n // LANES)
+    assert rls.state_nbytes() == 8 * (groups * LANES * mp * (mp + 1) // 2 + S * nf + nf * nf)
+    assert rls.state_nbytes() < sum(a.nbytes for a in rls.state().values())  # state() unpacks Pr
+    Pr = rls.Pr
+    np.testing.assert_array_equal(Pr, np.swapaxes(Pr, 1, 2))
+    for k in (0, 37, n - 1):  # P_of reads neuron k's lane
+        np.testing.assert_array_equal(rls.P_of(k)[:mp, :mp], Pr[k])
+    other = PooledInputRLS(private, S + np.arange(nf), 1.0, 1.0, threads=1)
+    other.set_state(rls.state())
+    np.testing.assert_array_equal(other.Pr, Pr)
+    assert other.state_nbytes() == rls.state_nbytes()
+    with pytest.raises(ValueError, match="'Pr'"):
+        other.set_state({"Pr": Pr[:-1], "H": rls.H, "Q": rls.Q})
+    np.testing.assert_array_equal(other.Pr, Pr)  # a refused state leaves the old one
 
 
 def test_one_and_two_threads_give_identical_bits():

@@ -349,6 +349,10 @@ class _RLSState:
         """The arrays that define the RLS state besides ``w`` (for saving), by name."""
         return {"P": self.P}
 
+    def state_nbytes(self) -> int:
+        """Bytes of the RLS state besides the weights, as it is held in memory."""
+        return sum(a.nbytes for a in self.state().values())
+
     def set_state(self, arrays: dict) -> None:
         """Overwrite the state with ``arrays`` (as returned by :meth:`state`)."""
         for name, a in self.state().items():
@@ -814,78 +818,192 @@ def _pooled_regress(H, p, f, g, beta, z, cols, Hc):
             Hc[j, c] = H[j, cols[c]]
 
 
+# ---- packed P_r: the upper triangles of a group of neurons, lane by lane ----
+
+#: Neurons per group in :class:`PooledInputRLS`'s packed ``P_r`` (see :func:`pack_symmetric`).
+LANES = 32
+
+
+def pack_symmetric(P, lanes: int | None = None) -> np.ndarray:
+    """Symmetric matrices ``P`` (n, m, m) as their upper triangles, ``lanes`` neurons side by side.
+
+    Returns ``Pk`` of shape ``(ceil(n / lanes), m (m + 1) / 2, lanes)``: entry ``q`` (the ``q``-th
+    pair ``a <= b`` in row order, :func:`numpy.triu_indices`) of neuron ``i`` is
+    ``Pk[i // lanes, q, i % lanes]``; the lanes past ``n`` in the last group are zero. Half the bytes
+    of ``P``, and the arithmetic of one step runs across the neurons of a group (the innermost,
+    contiguous axis), so it vectorises whatever ``m`` is (:func:`_packed_rank_one`). Only the
+    upper triangle of ``P`` is read.
+    """
+    P = np.asarray(P)
+    lanes = LANES if lanes is None else lanes
+    n, m, _ = P.shape
+    a, b = np.triu_indices(m)
+    flat = np.zeros((-(-n // lanes) * lanes, a.size), dtype=P.dtype)
+    flat[:n] = P[:, a, b]
+    return np.ascontiguousarray(flat.reshape(-1, lanes, a.size).transpose(0, 2, 1))
+
+
+def unpack_symmetric(Pk, n: int, m: int) -> np.ndarray:
+    """The (n, m, m) matrices held in ``Pk`` (:func:`pack_symmetric`), exactly symmetric."""
+    a, b = np.triu_indices(m)
+    flat = Pk.transpose(0, 2, 1).reshape(-1, a.size)[:n]
+    P = np.empty((n, m, m), dtype=Pk.dtype)
+    P[:, a, b] = flat
+    P[:, b, a] = flat
+    return P
+
+
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
-def rls_pooled_step(Pr, H, w, idx, p, z, f, g, beta, target, other, err):
+def _packed_rank_one(P, zt, beta, y, c, acc):
+    """One RLS step of the packed ``P_r`` of a group of neurons (:func:`pack_symmetric`), in place.
+
+    ``P`` (m (m+1)/2, L) the group's upper triangles, ``zt`` (m, L) each lane's ``z_I``. Fills
+    ``y`` (m, L) with ``P z`` (old ``P``) and ``c`` (L,) with ``beta / (1 + beta z . y)``, then
+    ``P <- P - c y y^T``. A lane whose ``z`` is zero is left as it is. Each stored entry
+    ``P[a, b]`` (``a <= b``) is read once for both ``y_a`` and ``y_b``; every loop runs over the
+    lanes. ``acc`` (L,) is scratch. Sums are float64, whatever ``P``'s precision.
+    """
+    m, L = zt.shape
+    for a in range(m):
+        for l in range(L):
+            y[a, l] = 0.0
+    q = 0
+    for a in range(m):  # y = P z: row a of the triangle gives y_a and, by symmetry, y_b (b > a)
+        za = zt[a]
+        ya = y[a]
+        Pq = P[q]
+        for l in range(L):
+            acc[l] = ya[l] + Pq[l] * za[l]
+        q += 1
+        for b in range(a + 1, m):
+            Pq = P[q]
+            zb = zt[b]
+            yb = y[b]
+            for l in range(L):
+                p = Pq[l]
+                acc[l] += p * zb[l]
+                yb[l] += p * za[l]
+            q += 1
+        for l in range(L):
+            ya[l] = acc[l]
+    for l in range(L):
+        acc[l] = 0.0
+    for a in range(m):
+        for l in range(L):
+            acc[l] += zt[a, l] * y[a, l]
+    for l in range(L):
+        c[l] = beta / (1.0 + beta * acc[l])
+    q = 0
+    for a in range(m):  # P <- P - c y y^T, on the triangle
+        ya = y[a]
+        for l in range(L):
+            acc[l] = c[l] * ya[l]
+        for b in range(a, m):
+            Pq = P[q]
+            yb = y[b]
+            for l in range(L):
+                Pq[l] -= acc[l] * yb[l]
+            q += 1
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def rls_pooled_step(Pk, H, w, idx, p, z, f, g, beta, target, other, err, neuron):
     """The per-neuron part of a :class:`PooledInputRLS` step, in place, after :func:`_pooled_regress`.
 
     ``H`` is already updated (``H <- H + beta z g^T``), so the shared weights take
     ``e (beta g - c H_I^T y)``, which equals ``e c (g - H_old,I^T y)`` (see the class).
-    ``Pr`` (n, mp, mp), ``w`` (n, mp + nf), ``idx`` (n, mp) rows of ``H``, ``p`` (S,) the pool's
+    ``Pk`` the packed ``P_r`` of all neurons (:func:`pack_symmetric`; groups of ``L`` neurons),
+    ``w`` (n, mp + nf), ``idx`` (n, mp) rows of ``H``, ``p`` (S,) the pool's
     activity, ``z`` (S,) ``p - H_old f``, ``f`` (nf,), ``g = Q f``, ``beta``; ``target``, ``other``,
-    ``err`` (n,). Every sum is float64, whatever the precision of ``Pr`` and ``H`` (float32 state
-    is only rounded where it is stored). Equal to :func:`rls_pooled_update`
+    ``err`` (n,); ``neuron`` (n,) the index of each among all neurons (a chunk starts at a
+    multiple of ``L``). Every sum is float64, whatever the precision of ``Pk`` and ``H`` (float32
+    state is only rounded where it is stored). Equal to :func:`rls_pooled_update`
     (``tests/test_rls_pooled.py::test_compiled_step_equals_the_plain_numpy_step``).
     """
     n, mp = idx.shape
     nf = f.shape[0]
+    L = Pk.shape[2]
     zero = 0.0
-    zi = np.empty(mp)
-    y = np.empty(mp)
+    zt = np.empty((mp, L))
+    y = np.empty((mp, L))
+    c = np.empty(L)
+    acc = np.empty(L)
     hy = np.empty(nf)
-    for i in range(n):
-        P = Pr[i]
-        wi = w[i]
-        wx = 0.0
-        for a in range(mp):
-            j = idx[i, a]
-            wx += wi[a] * p[j]
-            zi[a] = z[j]
-        for q in range(nf):
-            wx += wi[mp + q] * f[q]
-        zy = 0.0
-        for a in range(mp):  # y = Pr z_I
-            s = zero
-            for b in range(mp):
-                s += P[a, b] * zi[b]
-            y[a] = s
-            zy += zi[a] * s
-        c = beta / (1.0 + beta * zy)  # 1 / (1 + x . P_i x)
-        e = wx + other[i] - target[i]
-        err[i] = e
-        ec = e * c
-        for a in range(mp):  # Pr <- Pr - c y y^T
-            cy = c * y[a]
-            for b in range(mp):
-                P[a, b] -= cy * y[b]
-        for q in range(nf):
-            hy[q] = zero
-        # hy = H_I^T y, from the pool's rows (the new H), eight rows at a time: the rows come from
-        # cache (H is shared), and eight of them per pass over hy cut its loads and stores to an
-        # eighth (1.16-1.19x faster a step than four at a time, measured at full scale)
-        a = 0
-        while a + 8 <= mp:
-            H0, H1, H2, H3 = H[idx[i, a]], H[idx[i, a + 1]], H[idx[i, a + 2]], H[idx[i, a + 3]]
-            H4, H5, H6, H7 = H[idx[i, a + 4]], H[idx[i, a + 5]], H[idx[i, a + 6]], H[idx[i, a + 7]]
-            y0, y1, y2, y3 = y[a], y[a + 1], y[a + 2], y[a + 3]
-            y4, y5, y6, y7 = y[a + 4], y[a + 5], y[a + 6], y[a + 7]
+    for start in range(0, n, L):
+        nl = min(L, n - start)
+        for l in range(L):  # the group's z_I, lane by lane (zero past the last neuron)
+            i = start + l
+            if l >= nl:
+                for a in range(mp):
+                    zt[a, l] = 0.0
+                continue
+            wi = w[i]
+            wx = 0.0
+            for a in range(mp):
+                j = idx[i, a]
+                wx += wi[a] * p[j]
+                zt[a, l] = z[j]
             for q in range(nf):
-                hy[q] += (((H0[q] * y0 + H1[q] * y1) + (H2[q] * y2 + H3[q] * y3))
-                          + ((H4[q] * y4 + H5[q] * y5) + (H6[q] * y6 + H7[q] * y7)))
-            a += 8
-        while a < mp:
-            Hj = H[idx[i, a]]
-            ya = y[a]
+                wx += wi[mp + q] * f[q]
+            err[i] = wx + other[i] - target[i]
+        # y = Pr z_I, c = 1 / (1 + x . P_i x), Pr <- Pr - c y y^T for the whole group
+        _packed_rank_one(Pk[neuron[start] // L], zt, beta, y, c, acc)
+        for l in range(nl):
+            i = start + l
+            wi = w[i]
+            e = err[i]
+            ec = e * c[l]
             for q in range(nf):
-                hy[q] += Hj[q] * ya
-            a += 1
-        for a in range(mp):
-            wi[a] -= ec * y[a]
-        eb = e * beta
-        for q in range(nf):
-            wi[mp + q] -= eb * g[q] - ec * hy[q]
+                hy[q] = zero
+            # hy = H_I^T y, from the pool's rows (the new H), eight rows at a time: the rows come from
+            # cache (H is shared), and eight of them per pass over hy cut its loads and stores to an
+            # eighth (1.16-1.19x faster a step than four at a time, measured at full scale)
+            a = 0
+            while a + 8 <= mp:
+                H0, H1, H2, H3 = H[idx[i, a]], H[idx[i, a + 1]], H[idx[i, a + 2]], H[idx[i, a + 3]]
+                H4, H5, H6, H7 = H[idx[i, a + 4]], H[idx[i, a + 5]], H[idx[i, a + 6]], H[idx[i, a + 7]]
+                y0, y1, y2, y3 = y[a, l], y[a + 1, l], y[a + 2, l], y[a + 3, l]
+                y4, y5, y6, y7 = y[a + 4, l], y[a + 5, l], y[a + 6, l], y[a + 7, l]
+                for q in range(nf):
+                    hy[q] += (((H0[q] * y0 + H1[q] * y1) + (H2[q] * y2 + H3[q] * y3))
+                              + ((H4[q] * y4 + H5[q] * y5) + (H6[q] * y6 + H7[q] * y7)))
+                a += 8
+            while a < mp:
+                Hj = H[idx[i, a]]
+                ya = y[a, l]
+                for q in range(nf):
+                    hy[q] += Hj[q] * ya
+                a += 1
+            for a in range(mp):
+                wi[a] -= ec * y[a, l]
+            eb = e * beta
+            for q in range(nf):
+                wi[mp + q] -= eb * g[q] - ec * hy[q]
 
 
 _NO_COLS = np.zeros(0, np.int64)
+
+
+@njit(cache=True, nogil=True)
+def _deferred_inputs(activity, shared, pool, Q, col_of, soon, f, g, p, seen, cols):
+    """The inputs of a deferred step in one call: ``f = activity[shared]``, ``p = activity[pool]``,
+    ``g = Q f``; ``cols[:m]`` the distinct shared columns (sorted) of the activity indices ``soon``
+    (those that are not shared inputs are skipped); returns ``(m, f . g)``. ``seen`` (nf,) is
+    all False on entry and on return."""
+    for q in range(shared.shape[0]):
+        f[q] = activity[shared[q]]
+    for j in range(pool.shape[0]):
+        p[j] = activity[pool[j]]
+    for k in range(soon.shape[0]):
+        if 0 <= soon[k] < col_of.shape[0] and col_of[soon[k]] >= 0:
+            seen[col_of[soon[k]]] = True
+    m = 0
+    for c in range(seen.shape[0]):
+        if seen[c]:
+            cols[m] = c
+            m += 1
+            seen[c] = False
+    return m, _shared_prepare(Q, f, g)
 
 
 def rls_pooled_deferred_update(Pr, H, Q, w, U, idx, p, f, target, other=0.0, cols=None):
@@ -952,77 +1070,80 @@ def rls_pooled_deferred_update(Pr, H, Q, w, U, idx, p, f, target, other=0.0, col
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
-def rls_pooled_deferred_step(Pr, w, U, idx, z, f, g, beta, target, other, err, u, Hc, cols, w_out, col_start,
+def rls_pooled_deferred_step(Pk, w, U, idx, z, f, g, beta, target, other, err, u, Hc, cols, w_out, col_start,
                              neuron):
     """The per-neuron part of a deferred :class:`PooledInputRLS` step, in place, after
     :func:`_pooled_regress` (which filled ``z`` and ``Hc = H_new[:, cols]``).
 
-    ``Pr`` (n, mp, mp), ``w`` (n, mp + nf), ``U`` (n, nf) the shared weights in orthogonal form,
-    ``idx`` (n, mp), ``z`` (S,), ``f`` (nf,), ``g = Q f``, ``beta``; ``target``, ``other``, ``err``
-    (the errors) and ``u`` (the plastic input with the new weights) (n,); ``Hc`` (S, len(cols)).
+    ``Pk`` the packed ``P_r`` of all neurons (:func:`pack_symmetric`), ``w`` (n, mp + nf), ``U``
+    (n, nf) the shared weights in orthogonal form, ``idx`` (n, mp), ``z`` (S,), ``f`` (nf,),
+    ``g = Q f``, ``beta``; ``target``, ``other``, ``err`` (the errors) and ``u`` (the plastic input
+    with the new weights) (n,); ``Hc`` (S, len(cols)); ``neuron`` (n,) the index of each among all
+    neurons (a chunk starts at a multiple of the group size).
     If ``w_out`` is not empty, the shared weights are written there instead, column by column:
-    column ``c`` of neuron ``i`` to ``w_out[col_start[c] + neuron[i]]`` (``neuron[i]``: the index of
-    neuron ``i`` among all, when this is a chunk of them). Sums are float64. Equal to :func:`rls_pooled_deferred_update`
-    (``tests/test_rls_pooled.py``).
+    column ``c`` of neuron ``i`` to ``w_out[col_start[c] + neuron[i]]``. Sums are float64. Equal to
+    :func:`rls_pooled_deferred_update` (``tests/test_rls_pooled.py``).
     """
     n, mp = idx.shape
     nf = f.shape[0]
+    L = Pk.shape[2]
     m = cols.shape[0]
     mirror = w_out.shape[0] > 0
-    zi = np.empty(mp)
-    y = np.empty(mp)
-    acc = np.empty(m)
-    for i in range(n):
-        P = Pr[i]
-        wi = w[i]
-        Ui = U[i]
-        vz = 0.0
-        for a in range(mp):
-            zi[a] = z[idx[i, a]]
-            vz += wi[a] * zi[a]
-        uf = 0.0
-        for q in range(nf):
-            uf += Ui[q] * f[q]
-        eps = uf + other[i] - target[i]  # the shared part's error
-        e = vz + eps
-        err[i] = e
-        zy = 0.0
-        for a in range(mp):  # y = Pr z_I
-            s = 0.0
-            for b in range(mp):
-                s += P[a, b] * zi[b]
-            y[a] = s
-            zy += zi[a] * s
-        c = beta / (1.0 + beta * zy)
-        ec = e * c
-        for a in range(mp):  # Pr <- Pr - c y y^T
-            cy = c * y[a]
-            for b in range(mp):
-                P[a, b] -= cy * y[b]
-        vz = 0.0
-        for a in range(mp):  # v <- v - e c y
-            wi[a] -= ec * y[a]
-            vz += wi[a] * zi[a]
-        d = -beta * eps
-        uf = 0.0
-        for q in range(nf):  # U <- U - beta eps g
-            Ui[q] += d * g[q]
-            uf += Ui[q] * f[q]
-        u[i] = beta * vz + uf
-        # the true shared weights where an input spikes soon: U - H_I^T v, with the new H
-        for k in range(m):
-            acc[k] = 0.0
-        for a in range(mp):
-            x = wi[a]
-            h = Hc[idx[i, a]]
+    zt = np.empty((mp, L))
+    y = np.empty((mp, L))
+    c = np.empty(L)
+    acc = np.empty(max(L, m))
+    eps = np.empty(L)
+    for start in range(0, n, L):
+        nl = min(L, n - start)
+        for l in range(L):  # the group's z_I and errors, lane by lane (zero past the last neuron)
+            i = start + l
+            if l >= nl:
+                for a in range(mp):
+                    zt[a, l] = 0.0
+                continue
+            wi = w[i]
+            Ui = U[i]
+            vz = 0.0
+            for a in range(mp):
+                zt[a, l] = z[idx[i, a]]
+                vz += wi[a] * zt[a, l]
+            uf = 0.0
+            for q in range(nf):
+                uf += Ui[q] * f[q]
+            eps[l] = uf + other[i] - target[i]  # the shared part's error
+            err[i] = vz + eps[l]
+        # y = Pr z_I, c, Pr <- Pr - c y y^T for the whole group
+        _packed_rank_one(Pk[neuron[start] // L], zt, beta, y, c, acc)
+        for l in range(nl):
+            i = start + l
+            wi = w[i]
+            Ui = U[i]
+            ec = err[i] * c[l]
+            vz = 0.0
+            for a in range(mp):  # v <- v - e c y
+                wi[a] -= ec * y[a, l]
+                vz += wi[a] * zt[a, l]
+            d = -beta * eps[l]
+            uf = 0.0
+            for q in range(nf):  # U <- U - beta eps g
+                Ui[q] += d * g[q]
+                uf += Ui[q] * f[q]
+            u[i] = beta * vz + uf
+            # the true shared weights where an input spikes soon: U - H_I^T v, with the new H
             for k in range(m):
-                acc[k] += x * h[k]
-        if mirror:  # only there: w's shared columns are written when the deferred steps end
-            for k in range(m):
-                w_out[col_start[cols[k]] + neuron[i]] = Ui[cols[k]] - acc[k]
-        else:
-            for k in range(m):
-                wi[mp + cols[k]] = Ui[cols[k]] - acc[k]
+                acc[k] = 0.0
+            for a in range(mp):
+                x = wi[a]
+                h = Hc[idx[i, a]]
+                for k in range(m):
+                    acc[k] += x * h[k]
+            if mirror:  # only there: w's shared columns are written when the deferred steps end
+                for k in range(m):
+                    w_out[col_start[cols[k]] + neuron[i]] = Ui[cols[k]] - acc[k]
+            else:
+                for k in range(m):
+                    wi[mp + cols[k]] = Ui[cols[k]] - acc[k]
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
@@ -1083,18 +1204,22 @@ class PooledInputRLS(SharedInputRLS):
     sec. 3.2; Horn RA, Johnson CR (2013) Matrix Analysis, 2nd ed., sec. 0.7.3), as in
     :class:`SharedInputRLS`.
 
-    State: ``n mp^2 + S nf + nf^2`` numbers instead of ``n mp (mp + nf) + nf^2``. At Part 3's
+    State: ``n mp (mp + 1) / 2 + S nf + nf^2`` numbers instead of ``n mp (mp + nf) + nf^2``:
+    each ``P_r`` is symmetric, and only its upper triangle is stored, the neurons of a group of
+    :data:`LANES` side by side (:func:`pack_symmetric`; :attr:`Pr` unpacks a copy). At Part 3's
     full scale (1824 neurons, 40 private inputs from a pool of 1824 trained E and 2500 I
-    neurons, 300 shared) 34 MB instead of 199 MB in float64. :func:`rls_pooled_update` is the
-    step in plain NumPy.
+    neurons, 300 shared) 22 MB instead of 199 MB in float64. :func:`rls_pooled_update` is the
+    step in plain NumPy, on full matrices.
 
     Cost at full scale (``python -m benchmarks part3-rls-pooled`` and ``part3-forms``): an eager
-    step (:meth:`step`, :meth:`update`) takes per neuron about 3 200 multiply-adds on ``P_r``
-    (streamed from memory: 23 MB per update) and 12 000 on the rows of ``H`` it reads
-    (``H_I^T y``: 40 rows of 300), about 9 ms on one core of the project's machine. The deferred
-    steps that a training trial takes (:meth:`deferred`, :meth:`step_deferred`) drop the 12 000:
-    they keep the shared weights in orthogonal form and write only the columns needed next; about
-    3 ms a step on two cores, where the 60 MB of state a step reads and writes are the limit.
+    step (:meth:`step`, :meth:`update`) takes per neuron about 2 500 multiply-adds on ``P_r``
+    (streamed from memory: 12 MB per update) and 12 000 on the rows of ``H`` it reads
+    (``H_I^T y``: 40 rows of 300). The deferred steps that a training trial takes
+    (:meth:`deferred`, :meth:`step_deferred`) drop the 12 000: they keep the shared weights in
+    orthogonal form and write only the columns needed next; about 2.5 ms a step on two cores,
+    where the 50 MB of state a step reads and writes are the limit. The packed ``P_r`` halves its
+    share of those bytes; its arithmetic runs across the neurons of a group, so that each stored
+    entry serves ``y_a`` and ``y_b`` in one vectorised pass (:func:`_packed_rank_one`).
 
     Precision: with ``dtype=np.float32`` the state (``Pr``, ``H``, ``Q``) is stored in float32,
     and every sum is still float64 (the state is only rounded where it is stored). Replaying the
@@ -1112,7 +1237,8 @@ class PooledInputRLS(SharedInputRLS):
     ----------
     pool : (S,) the distinct private inputs (indices into the activity), sorted.
     idx : (n, mp) each neuron's private inputs as indices into ``pool`` (rows of ``H``).
-    Pr : (n, mp, mp), H : (S, nf), Q : (nf, nf) the state (:meth:`state`).
+    Pr : (n, mp, mp) (a property: an unpacked copy), H : (S, nf), Q : (nf, nf) the state
+        (:meth:`state`, :meth:`set_state`).
 
     Raises
     ------
@@ -1139,7 +1265,7 @@ class PooledInputRLS(SharedInputRLS):
         self.presyn = np.hstack([presyn, np.broadcast_to(shared, (n, nf))])
         self.pool = np.unique(presyn)
         self.idx = np.ascontiguousarray(np.searchsorted(self.pool, presyn), dtype=np.int64)
-        self.Pr = _penalty_inverse(penalty, n, mp, dtype)
+        self._Pk = pack_symmetric(_penalty_inverse(penalty, n, mp, dtype))  # P_r, packed (see Pr)
         self.Q = np.ascontiguousarray(_penalty_inverse(penalty_shared, 1, nf, dtype)[0])
         self.H = np.zeros((self.pool.size, nf), dtype=dtype)
         self.w = self._initial_weights(w0, n, mp + nf, np.float64)
@@ -1150,6 +1276,12 @@ class PooledInputRLS(SharedInputRLS):
         self._z = np.zeros(self.pool.size)
         S = self.pool.size
         self._split(threads, n * mp * (2 * mp + nf) + 2 * S * nf)
+        # a thread's neurons start at a multiple of LANES (each group of the packed P_r is one thread's);
+        # the calling thread, which starts first, takes the larger share
+        groups = -(-n // LANES)
+        edges = np.unique(np.minimum(np.ceil(np.linspace(0, groups, self.threads + 1)).astype(int) * LANES, n))
+        self._chunks = [slice(a, b) for a, b in zip(edges[:-1], edges[1:])]
+        self.threads = len(self._chunks)
         edges = np.linspace(0, S, self.threads + 1).round().astype(int)
         self._row_chunks = [slice(a, b) for a, b in zip(edges[:-1], edges[1:])]
         self._no_Hc = np.zeros((S, 0), dtype=dtype)
@@ -1159,10 +1291,25 @@ class PooledInputRLS(SharedInputRLS):
         self._U = None  # the shared weights in orthogonal form, inside deferred() only
         self._neuron = np.arange(n, dtype=np.int64)
         self._Hc = np.empty(0, dtype=dtype)  # the new H's columns that a deferred step writes
+        self._seen = np.zeros(nf, dtype=np.bool_)  # scratch of _deferred_inputs
+        self._cols = np.zeros(nf, dtype=np.int64)  # the columns a deferred step writes
+
+    @property
+    def Pr(self) -> np.ndarray:
+        """(n, mp, mp) each neuron's inverse Schur complement ``P_r``: a copy, unpacked from the state,
+        which holds only the upper triangles, neurons side by side (:func:`pack_symmetric`)."""
+        return unpack_symmetric(self._Pk, self.n_neurons, self.private.shape[1])
+
+    @property
+    def dtype(self):
+        """The precision of the stored state (``Pr``, ``H``, ``Q``); weights and arithmetic are float64."""
+        return self._Pk.dtype
 
     def P_of(self, k: int) -> np.ndarray:
         """Neuron ``k``'s full matrix ``P_k`` (block inversion, ``G_k^T = H[idx[k]]``), for tests."""
-        Pr, G = self.Pr[k], self.H[self.idx[k]].T
+        group, lane = divmod(k, self._Pk.shape[2])
+        Pr = unpack_symmetric(self._Pk[group:group + 1, :, lane:lane + 1], 1, self.private.shape[1])[0]
+        G = self.H[self.idx[k]].T
         top = np.hstack([Pr, -Pr @ G.T])
         bottom = np.hstack([-G @ Pr, self.Q + G @ Pr @ G.T])
         return np.vstack([top, bottom])
@@ -1182,8 +1329,8 @@ class PooledInputRLS(SharedInputRLS):
         with held():  # H, the private blocks and Q change together or not at all
             self._run_rows(_pooled_regress, (self.H, p, f, g, beta, z, _NO_COLS, self._no_Hc),
                            per_row=(0, 1, 5, 7))
-            args = (self.Pr, self.H, self.w, self.idx, p, z, f, g, beta, target, other, self.err)
-            self._run(rls_pooled_step, args, per_neuron=(0, 2, 3, 9, 10, 11))
+            args = (self._Pk, self.H, self.w, self.idx, p, z, f, g, beta, target, other, self.err, self._neuron)
+            self._run(rls_pooled_step, args, per_neuron=(2, 3, 9, 10, 11, 12))
             _shared_update(self.Q, g, beta)
 
     @contextmanager
@@ -1240,27 +1387,42 @@ class PooledInputRLS(SharedInputRLS):
         """
         if self._U is None:
             raise RuntimeError("step_deferred needs the deferred() context")
-        soon = np.asarray(soon, dtype=np.int64)
-        cols = self._col_of[soon[soon < self._col_of.size]]
-        cols = np.unique(cols[cols >= 0])
         f, g, p, z = self._f, self._g, self._p, self._z
-        np.take(activity, self.shared, out=f)
-        np.take(activity, self.pool, out=p)
-        beta = 1.0 / (1.0 + _shared_prepare(self.Q, f, g))
+        m, fg = _deferred_inputs(activity, self.shared, self.pool, self.Q, self._col_of,
+                                 np.asarray(soon, dtype=np.int64), f, g, p, self._seen, self._cols)
+        cols = self._cols[:m]
+        beta = 1.0 / (1.0 + fg)
         if self._Hc.size < self.pool.size * cols.size:  # reused: a fresh megabyte each step costs page faults
             self._Hc = np.empty(self.pool.size * max(cols.size, 64), dtype=self.H.dtype)
         Hc = self._Hc[:self.pool.size * cols.size].reshape(self.pool.size, cols.size)
         with held():  # H, the private blocks, U, the weights and Q change together or not at all
             self._run_rows(_pooled_regress, (self.H, p, f, g, beta, z, cols, Hc), per_row=(0, 1, 5, 7))
-            args = (self.Pr, self.w, self._U, self.idx, z, f, g, beta, target, other, self.err, u, Hc, cols,
+            args = (self._Pk, self.w, self._U, self.idx, z, f, g, beta, target, other, self.err, u, Hc, cols,
                     *self._shared_out, self._neuron)
             self._stepped = True
-            self._run(rls_pooled_deferred_step, args, per_neuron=(0, 1, 2, 3, 8, 9, 10, 11, 16))
+            self._run(rls_pooled_deferred_step, args, per_neuron=(1, 2, 3, 8, 9, 10, 11, 16))
             _shared_update(self.Q, g, beta)
 
     def state(self) -> dict:
-        """The arrays that define the RLS state besides ``w`` (for saving)."""
+        """The arrays that define the RLS state besides ``w`` (for saving): ``Pr`` unpacked (a copy)."""
         return {"Pr": self.Pr, "H": self.H, "Q": self.Q}
+
+    def set_state(self, arrays: dict) -> None:
+        """Overwrite the state with ``arrays`` (as returned by :meth:`state`; of ``Pr`` the upper
+        triangles are kept). Raises ValueError, before anything is written, for a wrong shape."""
+        n, mp = self.private.shape
+        expected = {"Pr": (n, mp, mp), "H": self.H.shape, "Q": self.Q.shape}
+        arrays = {name: np.asarray(arrays[name]) for name in expected}
+        for name, shape in expected.items():
+            if arrays[name].shape != shape:
+                raise ValueError(f"RLS state {name!r} has shape {arrays[name].shape}, expected {shape}")
+        self._Pk[...] = pack_symmetric(arrays["Pr"].astype(self._Pk.dtype, copy=False), self._Pk.shape[2])
+        self.H[...] = arrays["H"]
+        self.Q[...] = arrays["Q"]
+
+    def state_nbytes(self) -> int:
+        """Bytes of the RLS state as it is held (``Pr`` packed)."""
+        return self._Pk.nbytes + self.H.nbytes + self.Q.nbytes
 
 
 def make_rls(presyn, penalty, w0=None, rows=None, n_pool=None):
