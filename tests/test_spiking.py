@@ -139,6 +139,36 @@ def test_engine_with_learning_matches_a_numpy_implementation():
     assert not np.allclose(learned, wp)
 
 
+@pytest.mark.parametrize("odd_one_out", [False, True])
+def test_static_jumps_held_by_target_neuron_give_the_same_run_to_the_bit(monkeypatch, odd_one_out):
+    """Weights that depend on the channel and the target only (Part 3's) are held by target neuron
+    (a fifth of the bytes per synapse); one synapse with its own weight sends the whole network back
+    to jumps by synapse. Either way the run equals the one with jumps by synapse, to the bit."""
+    from tutorial_lib import spiking
+
+    rng = np.random.default_rng(31)
+    N, dt = 60, 0.1
+    by_target = [rng.normal(s, 0.3, N) for s in (1.2, -1.8)]  # the weight onto each neuron, per channel
+    W = [np.where(rng.random((N, N)) < 0.25, w[:, None], 0.0) for w in by_target]
+    np.fill_diagonal(W[0], 0.0)
+    if odd_one_out:
+        i, j = np.argwhere(W[1])[0]
+        W[1][i, j] *= 1.5
+    static = tuple(Synapses.from_dense(Wc, tau, f"ch{c}") for c, (Wc, tau) in enumerate(zip(W, (3.0, 5.0))))
+    net = LIFNetwork(rng.uniform(0.9, 1.3, N), 10.0, dt, noise=0.5, static=static)
+    packed = spiking._pack_static(net)
+    assert packed[3] is (not odd_one_out)
+    assert packed[2].shape == ((2, N) if not odd_one_out else (1, sum(ch.post.size for ch in static)))
+    run = simulate(net, 400.0, rng=np.random.default_rng(4), record_every=dt)
+    assert run.spike_times.size > 100
+    monkeypatch.setattr(spiking, "_jumps_by_post", lambda *args: False)  # by synapse, whatever the weights
+    assert spiking._pack_static(net)[3] is False
+    again = simulate(net, 400.0, rng=np.random.default_rng(4), record_every=dt)
+    np.testing.assert_array_equal(run.spike_times, again.spike_times)
+    np.testing.assert_array_equal(run.spike_neurons, again.spike_neurons)
+    np.testing.assert_array_equal(run.currents, again.currents)
+
+
 def test_engine_with_two_channels_and_a_stimulus_is_bit_identical_to_numpy():
     """The kernel's summation order, spelled out in NumPy: spikes, voltages and currents equal to the bit.
 
