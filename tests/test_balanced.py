@@ -263,6 +263,29 @@ def test_feedforward_spikes_fall_in_the_training_window_at_their_rates(net):
     assert times.size == pytest.approx(expected, rel=0.1)
 
 
+@pytest.mark.parametrize("dt", [0.1, 0.4])  # 0.4: runs of 2 and 3 steps on a grid point (no broadcast)
+def test_feedforward_spikes_are_the_plain_step_by_step_draws(net, dt):
+    """The same spikes as comparing every step's uniform draws with its own row of probabilities."""
+    from tutorial_lib.balanced.plastic import FFWD_GRID_MS
+
+    other = replace(net, params=replace(net.params, dt=dt, record_every=2.0)) if dt != net.params.dt else net
+    p = other.params
+    times, sources = other.ffwd_spikes("left", np.random.default_rng(7))
+    rng = np.random.default_rng(7)
+    rates = other.ffwd_rates["left"]
+    n0, n1 = round(p.stim_off / p.dt), round(p.t_end / p.dt)
+    want_t, want_s = [], []
+    for s in range(n0, n1, 2000):  # the chunks of the draws
+        steps = np.arange(s, min(s + 2000, n1))
+        k = np.minimum(((steps - n0) * p.dt + 1e-9) // FFWD_GRID_MS, rates.shape[0] - 1).astype(np.int64)
+        n, a = np.nonzero(rng.random((steps.size, rates.shape[1])) < rates[k] * (p.dt / 1000.0))
+        want_t.append((steps[n] + 1) * p.dt)
+        want_s.append(p.N + a)
+    assert times.size > 50
+    np.testing.assert_array_equal(times, np.concatenate(want_t))
+    np.testing.assert_array_equal(sources, np.concatenate(want_s))
+
+
 def test_window_average():
     t = np.arange(0.0, 100.0, 1.0)
     x = np.stack([t, np.ones_like(t)], axis=1)

@@ -125,14 +125,26 @@ class BalancedNetwork:
         if not p.ffwd:
             return None
         rates = self.ffwd_rates[condition]
+        prob_of = rates * (p.dt / 1000.0)  # the spike probability in one step, per grid point
+        nf = rates.shape[1]
         n0, n1 = round(p.stim_off / p.dt), round(p.t_end / p.dt)
         times, sources = [], []
         chunk = 2000
+        draws = np.empty((chunk, nf))
         for s in range(n0, n1, chunk):
             steps = np.arange(s, min(s + chunk, n1))
             k = np.minimum(((steps - n0) * p.dt + 1e-9) // FFWD_GRID_MS, rates.shape[0] - 1).astype(np.int64)
-            prob = rates[k] * (p.dt / 1000.0)
-            n, a = np.nonzero(rng.random(prob.shape) < prob)
+            u = draws[:steps.size]
+            rng.random(out=u)
+            # the steps come in runs on one grid point; runs of equal length (the rule) are compared
+            # with their row of probabilities by broadcasting, without a (steps, nf) copy of them
+            bounds = np.concatenate([[0], np.flatnonzero(np.diff(k)) + 1, [steps.size]])
+            runs = np.diff(bounds)
+            if np.all(runs == runs[0]):
+                hit = np.flatnonzero(u.reshape(runs.size, runs[0], nf) < prob_of[k[bounds[:-1]], None, :])
+            else:
+                hit = np.flatnonzero(u < prob_of[k])
+            n, a = np.divmod(hit, nf)
             times.append((steps[n] + 1) * p.dt)
             sources.append(p.N + a)
         return np.concatenate(times), np.concatenate(sources)
