@@ -85,8 +85,8 @@ Choices where the SPEC is silent (and how the original differs)
 
 Cost (2-core laptop, ``dt = 0.1 ms``; ``python -m benchmarks part3-static part3``):
 the static SPEC network (5000 neurons, 5 million synapses) simulates 3 s in
-about 0.4 s. A training loop at full scale (1824 trained neurons, 340 plastic
-inputs each) takes about 2 s: two 3 s trials and 200 RLS updates over a 34 MB
+about 0.3 s. A training loop at full scale (1824 trained neurons, 340 plastic
+inputs each) takes under 2 s: two 3 s trials and 200 RLS updates over a 23 MB
 state (:class:`~tutorial_lib.rls.PooledInputRLS`; one ``P`` per neuron would be
 1.7 GB); 200 loops with their tests take under 10 minutes, where the original
 took two hours.
