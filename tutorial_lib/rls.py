@@ -853,6 +853,15 @@ def unpack_symmetric(Pk, n: int, m: int) -> np.ndarray:
     return P
 
 
+@njit(cache=True, nogil=True)
+def _clear_lanes(zt, nl):
+    """Zero the lanes ``nl:`` of ``zt`` (m, L): past the last neuron of a group, a zero ``z`` leaves the
+    unused lanes of the packed ``P_r`` as they are (:func:`_packed_rank_one`)."""
+    for a in range(zt.shape[0]):
+        for l in range(nl, zt.shape[1]):
+            zt[a, l] = 0.0
+
+
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _packed_rank_one(P, zt, beta, y, c, acc):
     """One RLS step of the packed ``P_r`` of a group of neurons (:func:`pack_symmetric`), in place.
@@ -931,12 +940,9 @@ def rls_pooled_step(Pk, H, w, idx, p, z, f, g, beta, target, other, err, neuron)
     hy = np.empty(nf)
     for start in range(0, n, L):
         nl = min(L, n - start)
-        for l in range(L):  # the group's z_I, lane by lane (zero past the last neuron)
+        _clear_lanes(zt, nl)
+        for l in range(nl):  # the group's z_I, lane by lane
             i = start + l
-            if l >= nl:
-                for a in range(mp):
-                    zt[a, l] = 0.0
-                continue
             wi = w[i]
             wx = 0.0
             for a in range(mp):
@@ -1096,12 +1102,9 @@ def rls_pooled_deferred_step(Pk, w, U, idx, z, f, g, beta, target, other, err, u
     eps = np.empty(L)
     for start in range(0, n, L):
         nl = min(L, n - start)
-        for l in range(L):  # the group's z_I and errors, lane by lane (zero past the last neuron)
+        _clear_lanes(zt, nl)
+        for l in range(nl):  # the group's z_I and errors, lane by lane
             i = start + l
-            if l >= nl:
-                for a in range(mp):
-                    zt[a, l] = 0.0
-                continue
             wi = w[i]
             Ui = U[i]
             vz = 0.0
