@@ -285,10 +285,10 @@ class _Clocks:
             self._wrapped.append("deferred")
 
     def _timed(self, f, count: bool = False):
-        def timed(*args):
+        def timed(*args, **kwargs):
             c0, w0 = time.process_time(), time.perf_counter()
             try:
-                return f(*args)
+                return f(*args, **kwargs)
             finally:
                 self.cpu += time.process_time() - c0
                 self.wall += time.perf_counter() - w0
@@ -474,9 +474,9 @@ def bench_part3_float32(n_trials: int = 4, params: BalancedParams | None = None,
         steps.append((activity.copy(), target.copy(), other.copy()))
         step(activity, target, other)
 
-    def recording_deferred(activity, target, other, soon, u):  # the form a training trial takes
+    def recording_deferred(activity, target, other, soon, u, **ahead):  # the form a training trial takes
         steps.append((activity.copy(), target.copy(), other.copy()))
-        step_deferred(activity, target, other, soon, u)
+        step_deferred(activity, target, other, soon, u, **ahead)
 
     rls.step, rls.step_deferred = recording, recording_deferred
     for k in range(n_trials):

@@ -61,15 +61,17 @@ def logged(monkeypatch):
     originals[PooledInputRLS].update(step_deferred=PooledInputRLS.step_deferred,
                                      deferred=PooledInputRLS.deferred)
 
-    def step_deferred(self, activity, target, other, soon, u, _orig=PooledInputRLS.step_deferred):
+    # the steps' look-ahead (traces, soon_steps, next_soon) is used by the run and not logged: the
+    # replay takes the same steps without it, which must give the same state to the bit
+    def step_deferred(self, activity, target, other, soon, u, _orig=PooledInputRLS.step_deferred, **ahead):
         log.append(("step_deferred", activity.copy(), target.copy(), other.copy(), soon.copy()))
-        _orig(self, activity, target, other, soon, u)
+        _orig(self, activity, target, other, soon, u, **ahead)
 
     @contextlib.contextmanager
-    def deferred(self, shared_out=None, _orig=PooledInputRLS.deferred):
+    def deferred(self, shared_out=None, traces=None, _orig=PooledInputRLS.deferred):
         log.append(("enter",))
         try:
-            with _orig(self, shared_out):
+            with _orig(self, shared_out, traces):
                 yield self
         finally:
             log.append(("exit",))

@@ -516,3 +516,117 @@ def test_a_ctrl_c_as_deferred_steps_begin_leaves_the_weights_alone_and_the_state
         pass
     np.testing.assert_array_equal(rls.w, w_before)  # no step, no rounding of w
     rls.update(x, rng.normal(size=9))
+
+
+def _trace_run(rng, n=150, S=120, mp=10, nf=120, n_steps=400, rate=0.02):
+    """Activity as the simulation makes it: every input a trace of its spikes (times ``decay`` each time
+    step, then ``+ gain`` per spike of that step), learning steps at irregular intervals; returns the
+    RLS problem, the traces at each learning step and the spikes between them."""
+    private = np.array([rng.choice(S, mp, replace=False) for _ in range(n)])
+    shared = S + np.arange(nf)
+    decay, gain = 1.0 - 0.1 / 20.0, 1.0 / 20.0
+    counts = rng.poisson(rate * (S + nf), size=n_steps)
+    ptr = np.concatenate([[0], np.cumsum(counts)])
+    src = rng.integers(0, S + nf + 3, size=ptr[-1])  # some indices beyond every input, as noise
+    learn = np.unique(np.concatenate([[5], rng.choice(np.arange(6, n_steps - 1), 40, replace=False)]))
+    r = np.zeros(S + nf + 3)
+    steps = []
+    for t in range(n_steps):
+        if t in set(learn.tolist()):
+            steps.append(r.copy())
+        r *= decay  # the kernel's arithmetic, spike by spike
+        for a in src[ptr[t]:ptr[t + 1]]:
+            r[a] += gain
+    return private, shared, (decay, gain), ptr, src, learn, steps
+
+
+def _deferred_trace_steps(rls, case, ahead: bool, spoil=(), rng_seed=7):
+    """Deferred steps on ``case`` (as :func:`_trace_run`); with ``ahead``, told the spikes to come
+    (wrongly at the learning steps in ``spoil``); returns the errors and plastic inputs of each step."""
+    _, _, traces, ptr, src, learn, acts = case
+    n = rls.n_neurons
+    r = np.random.default_rng(rng_seed)
+    nxt = np.append(learn[1:], ptr.size - 1)
+    u, out = np.zeros(n), []
+    with rls.deferred(traces=traces if ahead else None):
+        for j, (s, x) in enumerate(zip(learn, acts)):
+            after = nxt[min(j + 1, nxt.size - 1)]
+            soon, steps, next_soon = src[ptr[s]:ptr[nxt[j]]], ptr[s:nxt[j] + 1], src[ptr[nxt[j]]:ptr[after]]
+            if j in spoil:  # a wrong forecast: one time step too few (one decay of every trace missing)
+                steps = steps[:-1]
+            kw = dict(soon_steps=steps, next_soon=next_soon) if ahead else {}
+            rls.step_deferred(x, r.normal(size=n), r.normal(size=n), src[ptr[s]:ptr[nxt[j]]], u, **kw)
+            out.append((rls.err.copy(), u.copy()))
+    return out
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_steps_told_the_spikes_to_come_give_the_same_bits_as_steps_that_are_not(threads, monkeypatch):
+    # the work left for after a step (H, U, Q and the next step's products) is the same work whether it
+    # was made ahead from the forecast traces, made by the next step itself, or the forecast was wrong
+    case = _trace_run(np.random.default_rng(36))
+    private, shared = case[:2]
+    made_by_the_step = []
+    settle = PooledInputRLS._settle
+
+    def counted(self, pending, *args):
+        made_by_the_step.append(not pending)
+        return settle(self, pending, *args)
+
+    monkeypatch.setattr(PooledInputRLS, "_settle", counted)
+    runs = {}
+    for name, ahead, spoil in (("plain", False, ()), ("ahead", True, ()), ("spoilt", True, (3, 4, 17, 30))):
+        rls = PooledInputRLS(private, shared, 0.1 * np.eye(private.shape[1]) + 2.0, 1.0, threads=threads)
+        made_by_the_step.clear()
+        out = _deferred_trace_steps(rls, case, ahead, spoil)
+        runs[name] = (out, [rls.w, rls.Pr, rls.H, rls.Q])
+        # the first step makes its own products; then every step whose forecast was right finds them made
+        assert sum(made_by_the_step) == (len(case[5]) if not ahead else 1 + len(spoil))
+    for name in ("ahead", "spoilt"):
+        for (e, u), (e0, u0) in zip(runs[name][0], runs["plain"][0]):
+            np.testing.assert_array_equal(e, e0)
+            np.testing.assert_array_equal(u, u0)
+        for a, b in zip(runs[name][1], runs["plain"][1]):
+            np.testing.assert_array_equal(a, b)
+    # and they are RLS: the eager steps' weights, to round-off
+    eager = PooledInputRLS(private, shared, 0.1 * np.eye(private.shape[1]) + 2.0, 1.0)
+    r = np.random.default_rng(7)
+    for x in case[6]:
+        eager.update(x, r.normal(size=eager.n_neurons), r.normal(size=eager.n_neurons))
+    np.testing.assert_allclose(runs["ahead"][1][0], eager.w, rtol=1e-10, atol=1e-12)
+
+
+def test_the_work_left_after_a_step_is_done_before_the_context_ends_however_it_ends():
+    # an exception after a step on two threads: the context waits for the pool's part of the step, so
+    # the state is that of the same steps on one thread (where nothing is left for later), to the bit
+    case = _trace_run(np.random.default_rng(37), n_steps=200)
+    private, shared = case[:2]
+    states = []
+    for threads in (1, 2):
+        rls = PooledInputRLS(private, shared, 0.1 * np.eye(private.shape[1]) + 2.0, 1.0, threads=threads)
+        with pytest.raises(RuntimeError, match="stop"):
+            with rls.deferred(traces=case[2]):
+                rls.step_deferred(case[6][0], np.ones(rls.n_neurons), np.zeros(rls.n_neurons),
+                                  case[4][:0], np.zeros(rls.n_neurons), case[3][:3], case[4][:5])
+                raise RuntimeError("stop")
+        assert rls._job is None
+        states.append([rls.w, rls.Pr, rls.H, rls.Q])
+    for a, b in zip(*states):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_training_trial_forecasts_the_feed_forward_traces_to_the_bit(net, monkeypatch):
+    # the forecast of the shared inputs' traces copies the simulation's arithmetic; were it off by a
+    # bit, every step would make its own products (same results, no time gained)
+    made_by_the_step = []
+    settle = PooledInputRLS._settle
+
+    def counted(self, pending, *args):
+        made_by_the_step.append(not pending)
+        return settle(self, pending, *args)
+
+    monkeypatch.setattr(PooledInputRLS, "_settle", counted)
+    rls = balanced.make_rls(net)
+    balanced.run_trial(net, "right", rls, loop=0, keep_run=False)
+    assert len(made_by_the_step) > 10
+    assert sum(made_by_the_step) == 1  # the first step's only

@@ -863,14 +863,15 @@ def _clear_lanes(zt, nl):
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
-def _packed_rank_one(P, zt, beta, y, c, acc):
+def _packed_rank_one(P, zt, beta, y, c, acc, write=True):
     """One RLS step of the packed ``P_r`` of a group of neurons (:func:`pack_symmetric`), in place.
 
     ``P`` (m (m+1)/2, L) the group's upper triangles, ``zt`` (m, L) each lane's ``z_I``. Fills
     ``y`` (m, L) with ``P z`` (old ``P``) and ``c`` (L,) with ``beta / (1 + beta z . y)``, then
-    ``P <- P - c y y^T``. A lane whose ``z`` is zero is left as it is. Each stored entry
-    ``P[a, b]`` (``a <= b``) is read once for both ``y_a`` and ``y_b``; every loop runs over the
-    lanes. ``acc`` (L,) is scratch. Sums are float64, whatever ``P``'s precision.
+    ``P <- P - c y y^T`` (:func:`_packed_write_back`; not if ``write`` is False). A lane whose ``z``
+    is zero is left as it is. Each stored entry ``P[a, b]`` (``a <= b``) is read once for both
+    ``y_a`` and ``y_b``; every loop runs over the lanes. ``acc`` (L,) is scratch. Sums are float64,
+    whatever ``P``'s precision.
     """
     m, L = zt.shape
     for a in range(m):
@@ -902,8 +903,17 @@ def _packed_rank_one(P, zt, beta, y, c, acc):
             acc[l] += zt[a, l] * y[a, l]
     for l in range(L):
         c[l] = beta / (1.0 + beta * acc[l])
+    if write:
+        _packed_write_back(P, y, c, acc)
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def _packed_write_back(P, y, c, acc):
+    """``P <- P - c y y^T`` on a group's packed upper triangles ``P`` (m (m+1)/2, L), lane by lane:
+    the second half of :func:`_packed_rank_one`. ``acc`` (L,) is scratch."""
+    m, L = y.shape
     q = 0
-    for a in range(m):  # P <- P - c y y^T, on the triangle
+    for a in range(m):
         ya = y[a]
         for l in range(L):
             acc[l] = c[l] * ya[l]
@@ -913,6 +923,14 @@ def _packed_rank_one(P, zt, beta, y, c, acc):
             for l in range(L):
                 Pq[l] -= acc[l] * yb[l]
             q += 1
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def _packed_write_backs(Pk, Y, C):
+    """:func:`_packed_write_back` for every group: ``Pk`` (G, m (m+1)/2, L), ``Y`` (G, m, L), ``C`` (G, L)."""
+    acc = np.empty(Pk.shape[2])
+    for k in range(Pk.shape[0]):
+        _packed_write_back(Pk[k], Y[k], C[k], acc)
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
@@ -988,28 +1006,7 @@ def rls_pooled_step(Pk, H, w, idx, p, z, f, g, beta, target, other, err, neuron)
 
 
 _NO_COLS = np.zeros(0, np.int64)
-
-
-@njit(cache=True, nogil=True)
-def _deferred_inputs(activity, shared, pool, Q, col_of, soon, f, g, p, seen, cols):
-    """The inputs of a deferred step in one call: ``f = activity[shared]``, ``p = activity[pool]``,
-    ``g = Q f``; ``cols[:m]`` the distinct shared columns (sorted) of the activity indices ``soon``
-    (those that are not shared inputs are skipped); returns ``(m, f . g)``. ``seen`` (nf,) is
-    all False on entry and on return."""
-    for q in range(shared.shape[0]):
-        f[q] = activity[shared[q]]
-    for j in range(pool.shape[0]):
-        p[j] = activity[pool[j]]
-    for k in range(soon.shape[0]):
-        if 0 <= soon[k] < col_of.shape[0] and col_of[soon[k]] >= 0:
-            seen[col_of[soon[k]]] = True
-    m = 0
-    for c in range(seen.shape[0]):
-        if seen[c]:
-            cols[m] = c
-            m += 1
-            seen[c] = False
-    return m, _shared_prepare(Q, f, g)
+_NO_F = np.zeros(0)
 
 
 def rls_pooled_deferred_update(Pr, H, Q, w, U, idx, p, f, target, other=0.0, cols=None):
@@ -1075,29 +1072,145 @@ def rls_pooled_deferred_update(Pr, H, Q, w, U, idx, p, f, target, other=0.0, col
     return e, u
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
-def rls_pooled_deferred_step(Pk, w, U, idx, z, f, g, beta, target, other, err, u, Hc, cols, w_out, col_start,
-                             neuron):
-    """The per-neuron part of a deferred :class:`PooledInputRLS` step, in place, after
-    :func:`_pooled_regress` (which filled ``z`` and ``Hc = H_new[:, cols]``).
+@njit(cache=True, nogil=True)
+def _deferred_inputs(activity, shared, pool, col_of, soon, f, p, seen, cols, f_ready, cols_ready, m_ready):
+    """The inputs of a deferred step in one call: ``f = activity[shared]``, ``p = activity[pool]``, and
+    :func:`_soon_columns` of ``soon``; returns their number ``m`` and whether ``f`` and ``cols[:m]``
+    are ``f_ready`` and ``cols_ready[:m_ready]`` (the step's products were made for those), bit for bit."""
+    same = m_ready >= 0
+    for q in range(shared.shape[0]):
+        f[q] = activity[shared[q]]
+        same &= f[q] == f_ready[q]
+    for j in range(pool.shape[0]):
+        p[j] = activity[pool[j]]
+    m = _soon_columns(soon, col_of, seen, cols)
+    same &= m == m_ready
+    if same:
+        for k in range(m):
+            same &= cols[k] == cols_ready[k]
+    return m, same
 
-    ``Pk`` the packed ``P_r`` of all neurons (:func:`pack_symmetric`), ``w`` (n, mp + nf), ``U``
-    (n, nf) the shared weights in orthogonal form, ``idx`` (n, mp), ``z`` (S,), ``f`` (nf,),
-    ``g = Q f``, ``beta``; ``target``, ``other``, ``err`` (the errors) and ``u`` (the plastic input
-    with the new weights) (n,); ``Hc`` (S, len(cols)); ``neuron`` (n,) the index of each among all
-    neurons (a chunk starts at a multiple of the group size).
-    If ``w_out`` is not empty, the shared weights are written there instead, column by column:
-    column ``c`` of neuron ``i`` to ``w_out[col_start[c] + neuron[i]]``. Sums are float64. Equal to
-    :func:`rls_pooled_deferred_update` (``tests/test_rls_pooled.py``).
+
+@njit(cache=True, nogil=True)
+def _soon_columns(soon, col_of, seen, cols):
+    """``cols[:m]`` the distinct shared columns (sorted) of the activity indices ``soon`` (those that are
+    not shared inputs are skipped); returns ``m``. ``seen`` (nf,) is all False on entry and on return."""
+    for k in range(soon.shape[0]):
+        if 0 <= soon[k] < col_of.shape[0] and col_of[soon[k]] >= 0:
+            seen[col_of[soon[k]]] = True
+    m = 0
+    for c in range(seen.shape[0]):
+        if seen[c]:
+            cols[m] = c
+            m += 1
+            seen[c] = False
+    return m
+
+
+@njit(cache=True, nogil=True)
+def _trace_ahead(f, decay, gain, spikes, steps, col_of, out):
+    """The shared inputs' traces ``f`` carried over the time steps that ``steps`` splits ``spikes`` into:
+    per step, every trace times ``decay``, then ``+ gain`` for each spike of a shared input (activity
+    indices; ``spikes[steps[t] - steps[0]:steps[t + 1] - steps[0]]`` in step ``t``), written to ``out``.
+
+    The same operations in the same order as the simulation's kernel
+    (:func:`~tutorial_lib.spiking.lif_kernel`, no fast-math here either), so the result is the
+    traces it will hold, to the bit."""
+    for q in range(f.shape[0]):
+        out[q] = f[q]
+    base = steps[0]
+    for t in range(steps.shape[0] - 1):
+        for q in range(out.shape[0]):
+            out[q] *= decay
+        for k in range(steps[t] - base, steps[t + 1] - base):
+            a = spikes[k]
+            if 0 <= a < col_of.shape[0] and col_of[a] >= 0:
+                out[col_of[a]] += gain
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def _settle_rows(H, z, g, beta, pending, f, cols, s, Hc):
+    """Rows of ``H``: the previous step's update ``H <- H + beta z g^T`` (if ``pending``), then, for the
+    shared activity ``f`` of the next step (if not empty), ``s = H f`` and ``Hc = H[:, cols]``.
+    Sums are float64."""
+    S, nf = H.shape
+    m = cols.shape[0]
+    for j in range(S):
+        h = H[j]
+        if pending:
+            bz = beta * z[j]
+            for q in range(nf):
+                h[q] += bz * g[q]
+        if f.shape[0] > 0:
+            t = 0.0
+            for q in range(nf):
+                t += h[q] * f[q]
+            s[j] = t
+            for k in range(m):
+                Hc[j, k] = h[cols[k]]
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def _settle_neurons(U, d, g, pending, f, cols, uf, Uc):
+    """Rows of ``U`` (the shared weights in orthogonal form): the previous step's update
+    ``U_i <- U_i + d_i g`` (if ``pending``), then, for the next step's ``f`` (if not empty),
+    ``uf = U f`` and ``Uc = U[:, cols]``."""
+    n, nf = U.shape
+    m = cols.shape[0]
+    for i in range(n):
+        ui = U[i]
+        if pending:
+            di = d[i]
+            for q in range(nf):
+                ui[q] += di * g[q]
+        if f.shape[0] > 0:
+            t = 0.0
+            for q in range(nf):
+                t += ui[q] * f[q]
+            uf[i] = t
+            for k in range(m):
+                Uc[i, k] = ui[cols[k]]
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def _deferred_residual(p, s, g, beta, cols, z, Hc):
+    """``z = p - s`` (the pool minus its prediction ``s = H f`` from the shared inputs) and the columns
+    ``Hc = H[:, cols]`` brought to this step's new ``H``: ``+ beta z g[cols]``, in place."""
+    m = cols.shape[0]
+    for j in range(p.shape[0]):
+        zj = p[j] - s[j]
+        z[j] = zj
+        bz = beta * zj
+        for k in range(m):
+            Hc[j, k] += bz * g[cols[k]]
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def rls_pooled_deferred_step(Pk, Y, C, w, idx, z, uf, fg, g, beta, target, other, err, u, d, Hc, Uc, cols,
+                             w_out, col_start, neuron):
+    r"""The per-neuron part of a deferred :class:`PooledInputRLS` step, in place: what must happen
+    between the simulation's arrival at a learning step and its going on (the rest, the updates of
+    ``H``, ``U`` and ``Q``, comes after: :func:`_settle_rows`, :func:`_settle_neurons`).
+
+    ``Pk`` the packed ``P_r`` of all neurons (:func:`pack_symmetric`), read only: its update
+    ``- c y y^T`` is left for later (:func:`_packed_write_backs`), with each group's ``y`` in ``Y``
+    (G, mp, L) and ``c`` in ``C`` (G, L); ``w`` (n, mp + nf); ``idx``
+    (n, mp); ``z`` (S,) and ``Hc`` (S, m) the new ``H``'s soon columns (:func:`_deferred_residual`);
+    ``uf = U f`` (n,) and ``Uc = U[:, cols]`` (n, m) with the old ``U``; ``fg = f . g``, ``g = Q f``,
+    ``beta``; ``target``, ``other``, ``err`` (the errors), ``u`` (the plastic input with the new
+    weights) and ``d`` (the coefficient of ``U``'s update, ``U_i <- U_i + d_i g``) (n,); ``neuron`` (n,)
+    the index of each among all neurons (a chunk starts at a multiple of the group size).
+    If ``w_out`` is not empty, the shared weights are written there instead, column by column: column
+    ``c`` of neuron ``i`` to ``w_out[col_start[c] + neuron[i]]``. Sums are float64. Equal to
+    :func:`rls_pooled_deferred_update` (``tests/test_rls_pooled.py``); the plastic input is
+    :math:`\beta\, \mathbf v \cdot \mathbf z_I + \tilde{\mathbf u} \cdot \mathbf f + d\, (\mathbf g
+    \cdot \mathbf f)`, the last two terms the new :math:`\tilde{\mathbf u} \cdot \mathbf f`.
     """
     n, mp = idx.shape
-    nf = f.shape[0]
     L = Pk.shape[2]
     m = cols.shape[0]
     mirror = w_out.shape[0] > 0
     zt = np.empty((mp, L))
-    y = np.empty((mp, L))
-    c = np.empty(L)
     acc = np.empty(max(L, m))
     eps = np.empty(L)
     for start in range(0, n, L):
@@ -1106,34 +1219,28 @@ def rls_pooled_deferred_step(Pk, w, U, idx, z, f, g, beta, target, other, err, u
         for l in range(nl):  # the group's z_I and errors, lane by lane
             i = start + l
             wi = w[i]
-            Ui = U[i]
             vz = 0.0
             for a in range(mp):
                 zt[a, l] = z[idx[i, a]]
                 vz += wi[a] * zt[a, l]
-            uf = 0.0
-            for q in range(nf):
-                uf += Ui[q] * f[q]
-            eps[l] = uf + other[i] - target[i]  # the shared part's error
+            eps[l] = uf[i] + other[i] - target[i]  # the shared part's error
             err[i] = vz + eps[l]
-        # y = Pr z_I, c, Pr <- Pr - c y y^T for the whole group
-        _packed_rank_one(Pk[neuron[start] // L], zt, beta, y, c, acc)
+        # y = Pr z_I and c for the whole group (Pr <- Pr - c y y^T later)
+        group = neuron[start] // L
+        y, c = Y[group], C[group]
+        _packed_rank_one(Pk[group], zt, beta, y, c, acc, False)
         for l in range(nl):
             i = start + l
             wi = w[i]
-            Ui = U[i]
             ec = err[i] * c[l]
             vz = 0.0
             for a in range(mp):  # v <- v - e c y
                 wi[a] -= ec * y[a, l]
                 vz += wi[a] * zt[a, l]
-            d = -beta * eps[l]
-            uf = 0.0
-            for q in range(nf):  # U <- U - beta eps g
-                Ui[q] += d * g[q]
-                uf += Ui[q] * f[q]
-            u[i] = beta * vz + uf
-            # the true shared weights where an input spikes soon: U - H_I^T v, with the new H
+            di = -beta * eps[l]  # U <- U - beta eps g, later
+            d[i] = di
+            u[i] = beta * vz + (uf[i] + di * fg)
+            # the true shared weights where an input spikes soon: U - H_I^T v, with the new H and U
             for k in range(m):
                 acc[k] = 0.0
             for a in range(mp):
@@ -1143,10 +1250,10 @@ def rls_pooled_deferred_step(Pk, w, U, idx, z, f, g, beta, target, other, err, u
                     acc[k] += x * h[k]
             if mirror:  # only there: w's shared columns are written when the deferred steps end
                 for k in range(m):
-                    w_out[col_start[cols[k]] + neuron[i]] = Ui[cols[k]] - acc[k]
+                    w_out[col_start[cols[k]] + neuron[i]] = (Uc[i, k] + di * g[cols[k]]) - acc[k]
             else:
                 for k in range(m):
-                    wi[mp + cols[k]] = Ui[cols[k]] - acc[k]
+                    w[i, mp + cols[k]] = (Uc[i, k] + di * g[cols[k]]) - acc[k]
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
@@ -1293,14 +1400,18 @@ class PooledInputRLS(SharedInputRLS):
         self._col_of[shared] = np.arange(nf)
         self._U = None  # the shared weights in orthogonal form, inside deferred() only
         self._neuron = np.arange(n, dtype=np.int64)
-        self._Hc = np.empty(0, dtype=dtype)  # the new H's columns that a deferred step writes
-        self._seen = np.zeros(nf, dtype=np.bool_)  # scratch of _deferred_inputs
+        self._Hc = np.empty(0, dtype=dtype)  # H's columns that a deferred step writes
+        self._Uc = np.empty(0)  # U's columns that a deferred step writes
+        self._seen = np.zeros(nf, dtype=np.bool_)  # scratch of _soon_columns
         self._cols = np.zeros(nf, dtype=np.int64)  # the columns a deferred step writes
+        self._job = None  # the work a deferred step left to the thread pool (a Future), if any
+        self._ready = None  # f . g of the next deferred step if its products were made ahead (else None)
 
     @property
     def Pr(self) -> np.ndarray:
         """(n, mp, mp) each neuron's inverse Schur complement ``P_r``: a copy, unpacked from the state,
         which holds only the upper triangles, neurons side by side (:func:`pack_symmetric`)."""
+        self._finish()  # inside deferred(): with the last step's update
         return unpack_symmetric(self._Pk, self.n_neurons, self.private.shape[1])
 
     @property
@@ -1310,6 +1421,7 @@ class PooledInputRLS(SharedInputRLS):
 
     def P_of(self, k: int) -> np.ndarray:
         """Neuron ``k``'s full matrix ``P_k`` (block inversion, ``G_k^T = H[idx[k]]``), for tests."""
+        self._finish()
         group, lane = divmod(k, self._Pk.shape[2])
         Pr = unpack_symmetric(self._Pk[group:group + 1, :, lane:lane + 1], 1, self.private.shape[1])[0]
         G = self.H[self.idx[k]].T
@@ -1337,7 +1449,7 @@ class PooledInputRLS(SharedInputRLS):
             _shared_update(self.Q, g, beta)
 
     @contextmanager
-    def deferred(self, shared_out=None):
+    def deferred(self, shared_out=None, traces=None):
         r"""Steps whose shared weights are written only where they are needed next.
 
         Inside ``with rls.deferred():`` use :meth:`step_deferred`, not :meth:`step`. The shared
@@ -1350,25 +1462,50 @@ class PooledInputRLS(SharedInputRLS):
         (:func:`~tutorial_lib.spiking.simulate`): the 300 feed-forward inputs spike about 30 times
         between two steps, so a step writes about a tenth of the shared columns.
 
+        A step does first what the caller waits for (the errors, ``P_r``, the private weights, the
+        plastic input and the soon columns) and leaves the updates of ``H``, ``U`` and ``Q`` (and the
+        products with them that the next step needs) to a thread of the pool, which works while the
+        caller simulates on to the next step (on one thread: at once). The next step, and leaving
+        the context, wait for that work. Inside the context, ``H`` and ``Q`` may therefore be behind
+        by one step; :meth:`state` waits first.
+
         ``shared_out``: ``(w_out, col_start)``, where a step writes its shared columns instead of
         ``w``, column by column (weight ``c`` of neuron ``i`` at ``w_out[col_start[c] + i]``; e.g. by
         presynaptic source, for the simulation's scatter; ``w``'s shared columns are then written
         only when the context ends). None: into ``w``.
+
+        ``traces``: ``(decay, gain)`` if the shared inputs' activity is a trace of their spikes,
+        multiplied by ``decay`` every time step and raised by ``gain`` per spike after it (as the
+        simulation's plastic synapses are: ``1 - dt/tau``, ``1/tau``). Then a step told the spikes to
+        come (:meth:`step_deferred`'s ``soon_steps`` and ``next_soon``) also prepares the next step's
+        products in the background. None: the next step makes them itself.
         """
         if self._U is not None:
             raise RuntimeError("PooledInputRLS.deferred() is already active")
-        U = np.empty((self.n_neurons, self.shared.size))
+        n, S, nf = self.n_neurons, self.pool.size, self.shared.size
         if shared_out is None:
-            self._shared_out = (np.zeros(0), np.zeros(0, np.int64))
+            shared_out = (np.zeros(0), np.zeros(0, np.int64))
         else:
             w_out, col_start = shared_out
             col_start = np.ascontiguousarray(col_start, dtype=np.int64)
             if (w_out.dtype != np.float64 or w_out.ndim != 1 or col_start.shape != self.shared.shape
-                    or col_start.min() < 0 or col_start.max() + self.n_neurons > w_out.shape[0]):
-                raise ValueError(f"shared_out must be (1-D float64 weights, {self.shared.size} column "
+                    or col_start.min() < 0 or col_start.max() + n > w_out.shape[0]):
+                raise ValueError(f"shared_out must be (1-D float64 weights, {nf} column "
                                  "starts that fit in them)")
-            self._shared_out = (w_out, col_start)
-        self._stepped = False
+            shared_out = (w_out, col_start)
+        if traces is not None:
+            decay, gain = (float(t) for t in traces)
+            if not (np.isfinite(decay) and np.isfinite(gain)):
+                raise ValueError(f"traces must be two finite numbers (decay, gain) (got {traces!r})")
+            traces = (decay, gain)
+        U = np.empty((n, nf))
+        self._shared_out, self._traces, self._stepped, self._ready = shared_out, traces, False, None
+        # the deferred steps' buffers: z, the coefficients of U's update, H f, U f; the next f and columns
+        self._z, self._d, self._s, self._uf = np.zeros(S), np.zeros(n), np.zeros(S), np.zeros(n)
+        self._f_next, self._cols_next, self._m_next = np.zeros(nf), np.zeros(nf, dtype=np.int64), 0
+        self._seen_next = np.zeros(nf, dtype=np.bool_)
+        G, mp, L = self._Pk.shape[0], self.private.shape[1], self._Pk.shape[2]
+        self._Y, self._C = np.zeros((G, mp, L)), np.zeros((G, L))  # each group's y and c, for P_r's update
         try:  # also if a Ctrl-C held back while U is computed comes out before the body runs
             with held():
                 self._run(_pooled_orthogonal, (self.w, U, self.H, self.idx, False), per_neuron=(0, 1, 3))
@@ -1376,43 +1513,107 @@ class PooledInputRLS(SharedInputRLS):
             yield self
         finally:
             with held():
-                if self._stepped:  # without a step, w is left as it was, to the bit
-                    self._run(_pooled_orthogonal, (self.w, U, self.H, self.idx, True), per_neuron=(0, 1, 3))
-                self._U = None
+                try:
+                    self._finish()  # no worker still writing
+                finally:
+                    if self._stepped:  # without a step, w is left as it was, to the bit
+                        self._run(_pooled_orthogonal, (self.w, U, self.H, self.idx, True), per_neuron=(0, 1, 3))
+                    self._U, self._ready = None, None
 
-    def step_deferred(self, activity, target, other, soon, u) -> None:
+    def step_deferred(self, activity, target, other, soon, u, soon_steps=None, next_soon=None) -> None:
         """One step inside :meth:`deferred` (contiguous float64 arrays, no checks).
 
         ``soon``: activity indices of the inputs that will spike before the next step (those that
         are not shared inputs are ignored: private weights are always written); their columns of
         ``w`` are written with the new weights. ``u`` (n,) receives each neuron's plastic input
         ``w_i . x_i`` with the new weights (what the simulation needs after a step).
+
+        ``soon_steps`` and ``next_soon`` (with the context's ``traces``): ``soon`` split by time step
+        until the next step (the spikes of step ``t`` are ``soon[soon_steps[t] - soon_steps[0]:
+        soon_steps[t + 1] - soon_steps[0]]``), and the inputs that will spike between the next step
+        and the one after. From them the shared activity at the next step is known now, and the
+        thread that finishes this step makes the next step's products with it. The next step checks
+        that its shared activity and columns are those, bit for bit, and otherwise makes the
+        products itself: the results are the same either way, to the bit.
         """
         if self._U is None:
             raise RuntimeError("step_deferred needs the deferred() context")
-        f, g, p, z = self._f, self._g, self._p, self._z
-        m, fg = _deferred_inputs(activity, self.shared, self.pool, self.Q, self._col_of,
-                                 np.asarray(soon, dtype=np.int64), f, g, p, self._seen, self._cols)
-        cols = self._cols[:m]
-        beta = 1.0 / (1.0 + fg)
-        if self._Hc.size < self.pool.size * cols.size:  # reused: a fresh megabyte each step costs page faults
-            self._Hc = np.empty(self.pool.size * max(cols.size, 64), dtype=self.H.dtype)
-        Hc = self._Hc[:self.pool.size * cols.size].reshape(self.pool.size, cols.size)
-        with held():  # H, the private blocks, U, the weights and Q change together or not at all
-            self._run_rows(_pooled_regress, (self.H, p, f, g, beta, z, cols, Hc), per_row=(0, 1, 5, 7))
-            args = (self._Pk, self.w, self._U, self.idx, z, f, g, beta, target, other, self.err, u, Hc, cols,
-                    *self._shared_out, self._neuron)
+        f, p = self._f, self._p
+        soon = np.asarray(soon, dtype=np.int64)
+        with held():  # P_r, the weights, then H, U and Q change together or not at all
+            self._finish()
+            ready, self._ready = self._ready, None  # f . g if the products were made ahead
+            m, same = _deferred_inputs(activity, self.shared, self.pool, self._col_of, soon, f, p, self._seen,
+                                       self._cols, self._f_next, self._cols_next,
+                                       -1 if ready is None else self._m_next)
+            cols = self._cols[:m]
+            fg = ready if same else self._settle(False, 0.0, f, cols)
+            beta = 1.0 / (1.0 + fg)
+            Hc, Uc = self._columns(m)
+            _deferred_residual(p, self._s, self._g, beta, cols, self._z, Hc)
+            args = (self._Pk, self._Y, self._C, self.w, self.idx, self._z, self._uf, fg, self._g, beta, target,
+                    other, self.err, u, self._d, Hc, Uc, cols, *self._shared_out, self._neuron)
             self._stepped = True
-            self._run(rls_pooled_deferred_step, args, per_neuron=(1, 2, 3, 8, 9, 10, 11, 16))
-            _shared_update(self.Q, g, beta)
+            self._run(rls_pooled_deferred_step, args, per_neuron=(3, 4, 6, 10, 11, 12, 13, 14, 16, 20))
+            ahead = None
+            if self._traces is not None and soon_steps is not None and next_soon is not None:
+                ahead = (soon, np.asarray(soon_steps, dtype=np.int64), np.asarray(next_soon, dtype=np.int64))
+            if self.threads > 1:
+                self._job = _pool(1).submit(self._rest_of_step, beta, ahead)
+            else:
+                self._rest_of_step(beta, ahead)
+
+    def _rest_of_step(self, beta, ahead) -> None:
+        """The end of a deferred step (``H``, ``U`` and ``Q`` updated), and, with ``ahead = (soon,
+        soon_steps, next_soon)``, the next step's products for the shared activity they predict."""
+        f_next = cols_next = None
+        if ahead is not None:
+            soon, steps, next_soon = ahead
+            _trace_ahead(self._f, *self._traces, soon, steps, self._col_of, self._f_next)
+            self._m_next = _soon_columns(next_soon, self._col_of, self._seen_next, self._cols_next)
+            f_next, cols_next = self._f_next, self._cols_next[:self._m_next]
+        self._ready = self._settle(True, beta, f_next, cols_next)  # None without f_next
+
+    def _settle(self, pending: bool, beta: float, f, cols):
+        """``H``, ``U`` and ``Q`` brought up to date with the last step (if ``pending``: its ``z``, ``d``,
+        ``g`` and ``beta``), then, for the shared activity ``f`` (None: none), the products a step needs:
+        ``H f``, ``U f``, ``g = Q f`` and the columns ``cols`` of ``H`` and ``U``. Returns ``f . g``."""
+        if f is None:
+            f, cols = _NO_F, _NO_COLS
+        if pending:
+            _packed_write_backs(self._Pk, self._Y, self._C)
+        Hc, Uc = self._columns(cols.size)
+        _settle_rows(self.H, self._z, self._g, beta, pending, f, cols, self._s, Hc)
+        _settle_neurons(self._U, self._d, self._g, pending, f, cols, self._uf, Uc)
+        if pending:
+            _shared_update(self.Q, self._g, beta)
+        return _shared_prepare(self.Q, f, self._g) if f.size else None  # g is the new step's from here
+
+    def _columns(self, m: int):
+        """Views ``(S, m)`` and ``(n, m)`` of the buffers of ``H``'s and ``U``'s soon columns (grown if
+        needed: a fresh megabyte each step costs page faults)."""
+        S, n = self.pool.size, self.n_neurons
+        if self._Hc.size < S * m:
+            self._Hc = np.empty(S * max(m, 64), dtype=self.H.dtype)
+            self._Uc = np.empty(n * max(m, 64))
+        return self._Hc[:S * m].reshape(S, m), self._Uc[:n * m].reshape(n, m)
+
+    def _finish(self) -> None:
+        """Wait for the work the last deferred step left to the pool (raises what it raised)."""
+        job, self._job = self._job, None
+        if job is not None:
+            job.result()
 
     def state(self) -> dict:
         """The arrays that define the RLS state besides ``w`` (for saving): ``Pr`` unpacked (a copy)."""
+        self._finish()  # inside deferred(): H and Q with the last step's update
         return {"Pr": self.Pr, "H": self.H, "Q": self.Q}
 
     def set_state(self, arrays: dict) -> None:
         """Overwrite the state with ``arrays`` (as returned by :meth:`state`; of ``Pr`` the upper
         triangles are kept). Raises ValueError, before anything is written, for a wrong shape."""
+        if self._U is not None:
+            raise RuntimeError("PooledInputRLS.set_state inside deferred(): set the state outside it")
         n, mp = self.private.shape
         expected = {"Pr": (n, mp, mp), "H": self.H.shape, "Q": self.Q.shape}
         arrays = {name: np.asarray(arrays[name]) for name in expected}

@@ -113,6 +113,7 @@ import numpy as np
 from numba import njit
 
 from .params import check_grid, check_int, check_real
+from ._signals import guard
 from .rls import BatchRLS, SharedInputRLS, SharedPoolRLS
 from .training import DivergenceError
 
@@ -1406,6 +1407,9 @@ def simulate(
     # external sources that spike before the next learning step (the kernel reads no others) and
     # returns the new plastic input. Not with bounds (clipping needs every weight) nor with a split
     # record (it reads every weight). Every weight is written when the context ends, however it ends.
+    # Told the external spikes up to the step after next, a step leaves the updates of the regression
+    # blocks (and the next step's products with them, from the traces those spikes will make) to a
+    # second thread, which works while the kernel runs on to the next step.
     deferred = (learning is not None and hasattr(rls, "deferred") and learning.w_min is None
                 and learning.w_max is None and not split_names)
     if deferred:
@@ -1419,7 +1423,12 @@ def simulate(
     status, step, n_spikes, neuron = OK, 0, 0, -1
     start, record_first = 0, True
     try:
-        with rls.deferred(shared_out=(w_src_ext, col_start)) if deferred else contextlib.nullcontext():
+        with contextlib.ExitStack() as stack:
+            if learning is not None:  # RLS holds Ctrl-C back at every step: cheaply inside a guard
+                stack.enter_context(guard())
+            if deferred:  # the traces as the kernel's p_decay and p_gain make them
+                stack.enter_context(rls.deferred(shared_out=(w_src_ext, col_start),
+                                                 traces=(1.0 - dt / pl.tau, 1.0 / pl.tau)))
             for s in pauses:
                 status, step, n_spikes, neuron = kernel(start, s, record_first, n_spikes)
                 if status != OK:
@@ -1437,9 +1446,13 @@ def simulate(
                     if split_rec.shape[0] > 0:
                         _record_split(s // rec_every, rec_idx, split_row, pl.presyn, w, r, col_group, split_rec)
                 _learning_inputs(pl.rows, net.mu, added, on <= s < off, x, error_noise, rng, other)
-                if deferred:
-                    soon = ext_src[:0] if no_ext else ext_src[ext_ptr[s]:ext_ptr[learn_next[j]]]
-                    rls.step_deferred(r, targets[j], other, soon, u_rows)
+                if deferred and no_ext:
+                    rls.step_deferred(r, targets[j], other, ext_src[:0], u_rows)
+                elif deferred:  # with the external spikes until the step after next (see step_deferred)
+                    nxt, after = learn_next[j], learn_next[min(j + 1, learn_next.shape[0] - 1)]
+                    rls.step_deferred(r, targets[j], other, ext_src[ext_ptr[s]:ext_ptr[nxt]], u_rows,
+                                      soon_steps=ext_ptr[s:nxt + 1],
+                                      next_soon=ext_src[ext_ptr[nxt]:ext_ptr[after]])
                 else:
                     rls.step(r, targets[j], other)
                 errors[j] = rls.err
