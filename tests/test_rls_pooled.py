@@ -561,27 +561,18 @@ def _deferred_trace_steps(rls, case, ahead: bool, spoil=(), rng_seed=7):
 
 
 @pytest.mark.parametrize("threads", [1, 2])
-def test_steps_told_the_spikes_to_come_give_the_same_bits_as_steps_that_are_not(threads, monkeypatch):
+def test_steps_told_the_spikes_to_come_give_the_same_bits_as_steps_that_are_not(threads):
     # the work left for after a step (H, U, Q and the next step's products) is the same work whether it
     # was made ahead from the forecast traces, made by the next step itself, or the forecast was wrong
     case = _trace_run(np.random.default_rng(36))
     private, shared = case[:2]
-    made_by_the_step = []
-    settle = PooledInputRLS._settle
-
-    def counted(self, pending, *args):
-        made_by_the_step.append(not pending)
-        return settle(self, pending, *args)
-
-    monkeypatch.setattr(PooledInputRLS, "_settle", counted)
     runs = {}
     for name, ahead, spoil in (("plain", False, ()), ("ahead", True, ()), ("spoilt", True, (3, 4, 17, 30))):
         rls = PooledInputRLS(private, shared, 0.1 * np.eye(private.shape[1]) + 2.0, 1.0, threads=threads)
-        made_by_the_step.clear()
         out = _deferred_trace_steps(rls, case, ahead, spoil)
         runs[name] = (out, [rls.w, rls.Pr, rls.H, rls.Q])
         # the first step makes its own products; then every step whose forecast was right finds them made
-        assert sum(made_by_the_step) == (len(case[5]) if not ahead else 1 + len(spoil))
+        assert rls._own_products == (len(case[5]) if not ahead else 1 + len(spoil))
     for name in ("ahead", "spoilt"):
         for (e, u), (e0, u0) in zip(runs[name][0], runs["plain"][0]):
             np.testing.assert_array_equal(e, e0)
@@ -618,15 +609,9 @@ def test_the_work_left_after_a_step_is_done_before_the_context_ends_however_it_e
 def test_a_training_trial_forecasts_the_feed_forward_traces_to_the_bit(net, monkeypatch):
     # the forecast of the shared inputs' traces copies the simulation's arithmetic; were it off by a
     # bit, every step would make its own products (same results, no time gained)
-    made_by_the_step = []
-    settle = PooledInputRLS._settle
-
-    def counted(self, pending, *args):
-        made_by_the_step.append(not pending)
-        return settle(self, pending, *args)
-
-    monkeypatch.setattr(PooledInputRLS, "_settle", counted)
     rls = balanced.make_rls(net)
+    steps = []
+    monkeypatch.setattr(rls, "step_deferred", lambda *a, _f=rls.step_deferred, **k: (steps.append(1), _f(*a, **k)))
     balanced.run_trial(net, "right", rls, loop=0, keep_run=False)
-    assert len(made_by_the_step) > 10
-    assert sum(made_by_the_step) == 1  # the first step's only
+    assert len(steps) > 10
+    assert rls._own_products == 1  # the first step's only

@@ -1173,6 +1173,44 @@ def _settle_neurons(U, d, g, pending, f, cols, uf, Uc):
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
+def _deferred_settle(Pk, Y, C, H, U, Q, z, d, g, beta, pending, f, cols, s, uf, Hc, Uc):
+    """The state brought up to date with the last deferred step (if ``pending``: ``P_r`` by its ``Y``
+    and ``C``, ``H`` by ``beta z g^T``, ``U`` by ``d g^T``, ``Q`` by ``- beta g g^T``), then, for the
+    shared activity ``f`` (if not empty), the products the next step needs: ``s = H f``, ``uf = U f``,
+    ``Hc = H[:, cols]``, ``Uc = U[:, cols]`` and ``g = Q f``. Returns ``f . g`` (0 without ``f``)."""
+    if pending:
+        _packed_write_backs(Pk, Y, C)
+    _settle_rows(H, z, g, beta, pending, f, cols, s, Hc)
+    _settle_neurons(U, d, g, pending, f, cols, uf, Uc)
+    if pending:
+        _shared_update(Q, g, beta)
+    if f.shape[0] == 0:
+        return 0.0
+    return _shared_prepare(Q, f, g)  # g is the next step's from here
+
+
+@njit(cache=True, nogil=True)
+def _deferred_rest(Pk, Y, C, H, U, Q, z, d, g, beta, f, ahead, decay, gain, soon, steps, next_soon, col_of,
+                   seen, f_next, cols_next, s, uf, Hc_buf, Uc_buf):
+    """The rest of a deferred step, in one call (the pool's thread runs it while the simulation goes
+    on): :func:`_deferred_settle` with the step's update, and, if ``ahead``, for the next step's
+    shared activity ``f_next`` forecast from ``f`` (:func:`_trace_ahead`) and its soon columns
+    ``cols_next`` (:func:`_soon_columns` of ``next_soon``). ``Hc_buf`` and ``Uc_buf`` hold the columns
+    as (S, m) and (n, m) arrays. Returns ``(m, f_next . g)``; ``m = -1`` without a forecast."""
+    m = -1
+    fn = f_next[:0]
+    if ahead:
+        _trace_ahead(f, decay, gain, soon, steps, col_of, f_next)
+        m = _soon_columns(next_soon, col_of, seen, cols_next)
+        fn = f_next
+    k = max(m, 0)
+    S, n = H.shape[0], U.shape[0]
+    fg = _deferred_settle(Pk, Y, C, H, U, Q, z, d, g, beta, True, fn, cols_next[:k], s, uf,
+                          Hc_buf[:S * k].reshape((S, k)), Uc_buf[:n * k].reshape((n, k)))
+    return m, fg
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _deferred_residual(p, s, g, beta, cols, z, Hc):
     """``z = p - s`` (the pool minus its prediction ``s = H f`` from the shared inputs) and the columns
     ``Hc = H[:, cols]`` brought to this step's new ``H``: ``+ beta z g[cols]``, in place."""
@@ -1400,12 +1438,11 @@ class PooledInputRLS(SharedInputRLS):
         self._col_of[shared] = np.arange(nf)
         self._U = None  # the shared weights in orthogonal form, inside deferred() only
         self._neuron = np.arange(n, dtype=np.int64)
-        self._Hc = np.empty(0, dtype=dtype)  # H's columns that a deferred step writes
-        self._Uc = np.empty(0)  # U's columns that a deferred step writes
         self._seen = np.zeros(nf, dtype=np.bool_)  # scratch of _soon_columns
         self._cols = np.zeros(nf, dtype=np.int64)  # the columns a deferred step writes
         self._job = None  # the work a deferred step left to the thread pool (a Future), if any
-        self._ready = None  # f . g of the next deferred step if its products were made ahead (else None)
+        self._ready = None  # (m, f . g) from the rest of the last deferred step (m = -1: no forecast)
+        self._own_products = 0  # deferred steps that made their products themselves (no forecast, or wrong)
 
     @property
     def Pr(self) -> np.ndarray:
@@ -1502,8 +1539,11 @@ class PooledInputRLS(SharedInputRLS):
         self._shared_out, self._traces, self._stepped, self._ready = shared_out, traces, False, None
         # the deferred steps' buffers: z, the coefficients of U's update, H f, U f; the next f and columns
         self._z, self._d, self._s, self._uf = np.zeros(S), np.zeros(n), np.zeros(S), np.zeros(n)
-        self._f_next, self._cols_next, self._m_next = np.zeros(nf), np.zeros(nf, dtype=np.int64), 0
+        self._f_next, self._cols_next = np.zeros(nf), np.zeros(nf, dtype=np.int64)
         self._seen_next = np.zeros(nf, dtype=np.bool_)
+        # H's and U's columns that a step writes, as (S, m) and (n, m) arrays at the start (the pages
+        # of the columns never used are never touched)
+        self._Hc, self._Uc = np.empty(S * nf, dtype=self.H.dtype), np.empty(n * nf)
         G, mp, L = self._Pk.shape[0], self.private.shape[1], self._Pk.shape[2]
         self._Y, self._C = np.zeros((G, mp, L)), np.zeros((G, L))  # each group's y and c, for P_r's update
         try:  # also if a Ctrl-C held back while U is computed comes out before the body runs
@@ -1518,7 +1558,7 @@ class PooledInputRLS(SharedInputRLS):
                 finally:
                     if self._stepped:  # without a step, w is left as it was, to the bit
                         self._run(_pooled_orthogonal, (self.w, U, self.H, self.idx, True), per_neuron=(0, 1, 3))
-                    self._U, self._ready = None, None
+                    self._U, self._ready, self._Hc, self._Uc = None, None, None, None
 
     def step_deferred(self, activity, target, other, soon, u, soon_steps=None, next_soon=None) -> None:
         """One step inside :meth:`deferred` (contiguous float64 arrays, no checks).
@@ -1542,67 +1582,39 @@ class PooledInputRLS(SharedInputRLS):
         soon = np.asarray(soon, dtype=np.int64)
         with held():  # P_r, the weights, then H, U and Q change together or not at all
             self._finish()
-            ready, self._ready = self._ready, None  # f . g if the products were made ahead
+            m_ready, fg = (-1, 0.0) if self._ready is None else self._ready
+            self._ready = None
             m, same = _deferred_inputs(activity, self.shared, self.pool, self._col_of, soon, f, p, self._seen,
-                                       self._cols, self._f_next, self._cols_next,
-                                       -1 if ready is None else self._m_next)
+                                       self._cols, self._f_next, self._cols_next, m_ready)
             cols = self._cols[:m]
-            fg = ready if same else self._settle(False, 0.0, f, cols)
+            S, n = self.pool.size, self.n_neurons
+            Hc, Uc = self._Hc[:S * m].reshape(S, m), self._Uc[:n * m].reshape(n, m)
+            if not same:  # no forecast, or a wrong one: the products for this f, made here
+                self._own_products += 1
+                fg = _deferred_settle(self._Pk, self._Y, self._C, self.H, self._U, self.Q, self._z, self._d,
+                                      self._g, 0.0, False, f, cols, self._s, self._uf, Hc, Uc)
             beta = 1.0 / (1.0 + fg)
-            Hc, Uc = self._columns(m)
             _deferred_residual(p, self._s, self._g, beta, cols, self._z, Hc)
             args = (self._Pk, self._Y, self._C, self.w, self.idx, self._z, self._uf, fg, self._g, beta, target,
                     other, self.err, u, self._d, Hc, Uc, cols, *self._shared_out, self._neuron)
             self._stepped = True
             self._run(rls_pooled_deferred_step, args, per_neuron=(3, 4, 6, 10, 11, 12, 13, 14, 16, 20))
-            ahead = None
-            if self._traces is not None and soon_steps is not None and next_soon is not None:
-                ahead = (soon, np.asarray(soon_steps, dtype=np.int64), np.asarray(next_soon, dtype=np.int64))
-            if self.threads > 1:
-                self._job = _pool(1).submit(self._rest_of_step, beta, ahead)
+            ahead = self._traces is not None and soon_steps is not None and next_soon is not None
+            decay, gain = self._traces if ahead else (1.0, 0.0)
+            rest = (self._Pk, self._Y, self._C, self.H, self._U, self.Q, self._z, self._d, self._g, beta, f, ahead,
+                    decay, gain, soon, _NO_COLS if soon_steps is None else np.asarray(soon_steps, dtype=np.int64),
+                    _NO_COLS if next_soon is None else np.asarray(next_soon, dtype=np.int64), self._col_of,
+                    self._seen_next, self._f_next, self._cols_next, self._s, self._uf, self._Hc, self._Uc)
+            if self.threads > 1:  # the rest of the step on the pool's thread, while the caller goes on
+                self._job = _pool(1).submit(_deferred_rest, *rest)
             else:
-                self._rest_of_step(beta, ahead)
-
-    def _rest_of_step(self, beta, ahead) -> None:
-        """The end of a deferred step (``H``, ``U`` and ``Q`` updated), and, with ``ahead = (soon,
-        soon_steps, next_soon)``, the next step's products for the shared activity they predict."""
-        f_next = cols_next = None
-        if ahead is not None:
-            soon, steps, next_soon = ahead
-            _trace_ahead(self._f, *self._traces, soon, steps, self._col_of, self._f_next)
-            self._m_next = _soon_columns(next_soon, self._col_of, self._seen_next, self._cols_next)
-            f_next, cols_next = self._f_next, self._cols_next[:self._m_next]
-        self._ready = self._settle(True, beta, f_next, cols_next)  # None without f_next
-
-    def _settle(self, pending: bool, beta: float, f, cols):
-        """``H``, ``U`` and ``Q`` brought up to date with the last step (if ``pending``: its ``z``, ``d``,
-        ``g`` and ``beta``), then, for the shared activity ``f`` (None: none), the products a step needs:
-        ``H f``, ``U f``, ``g = Q f`` and the columns ``cols`` of ``H`` and ``U``. Returns ``f . g``."""
-        if f is None:
-            f, cols = _NO_F, _NO_COLS
-        if pending:
-            _packed_write_backs(self._Pk, self._Y, self._C)
-        Hc, Uc = self._columns(cols.size)
-        _settle_rows(self.H, self._z, self._g, beta, pending, f, cols, self._s, Hc)
-        _settle_neurons(self._U, self._d, self._g, pending, f, cols, self._uf, Uc)
-        if pending:
-            _shared_update(self.Q, self._g, beta)
-        return _shared_prepare(self.Q, f, self._g) if f.size else None  # g is the new step's from here
-
-    def _columns(self, m: int):
-        """Views ``(S, m)`` and ``(n, m)`` of the buffers of ``H``'s and ``U``'s soon columns (grown if
-        needed: a fresh megabyte each step costs page faults)."""
-        S, n = self.pool.size, self.n_neurons
-        if self._Hc.size < S * m:
-            self._Hc = np.empty(S * max(m, 64), dtype=self.H.dtype)
-            self._Uc = np.empty(n * max(m, 64))
-        return self._Hc[:S * m].reshape(S, m), self._Uc[:n * m].reshape(n, m)
+                self._ready = _deferred_rest(*rest)
 
     def _finish(self) -> None:
         """Wait for the work the last deferred step left to the pool (raises what it raised)."""
         job, self._job = self._job, None
         if job is not None:
-            job.result()
+            self._ready = job.result()
 
     def state(self) -> dict:
         """The arrays that define the RLS state besides ``w`` (for saving): ``Pr`` unpacked (a copy)."""
