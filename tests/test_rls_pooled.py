@@ -468,6 +468,9 @@ def test_a_training_trial_with_deferred_steps_equals_one_with_eager_steps(net, m
     np.testing.assert_allclose(deferred.scores, eager.scores, atol=1e-9)
     for c in ("right", "left"):
         np.testing.assert_array_equal(deferred.last.trials[c].spike_neurons, eager.last.trials[c].spike_neurons)
+        # the input itself (with the plastic part the kernel keeps), not only the spikes it causes
+        np.testing.assert_allclose(deferred.last.trials[c].binned, eager.last.trials[c].binned, rtol=1e-9,
+                                   atol=1e-9)
 
 
 def test_deferred_steps_with_a_float32_state_follow_the_eager_float32_steps():

@@ -724,3 +724,72 @@ def test_the_index_by_source_is_reused_only_for_the_same_synapses():
     for pre, n in ((other, 12), (presyn, 13), (presyn.reshape(4, 5), 12), (presyn, 12)):
         for a, b in zip(index(pre, n), fresh(pre, n)):
             np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("shape, dtype", [((5, 4), np.int16), ((40_000, 1), np.int32), ((1, 40_000), np.int32)])
+def test_the_index_by_source_holds_rows_and_columns_in_the_smallest_integers_that_fit(shape, dtype):
+    # the kernel streams these for every spike; whatever their width, they are the rows and columns
+    rng = np.random.default_rng(1)
+    presyn = rng.integers(0, 50, shape)
+    pl = PlasticSynapses(20.0, np.arange(shape[0]), presyn, np.ones(shape), 50)
+    assert pl.out_row.dtype == pl.out_col.dtype == dtype
+    order = np.argsort(presyn.ravel(), kind="stable")
+    np.testing.assert_array_equal(pl.out_row, order // shape[1])
+    np.testing.assert_array_equal(pl.out_col, order % shape[1])
+    assert pl.out_row.max() == shape[0] - 1 or pl.out_col.max() == shape[1] - 1
+
+
+def test_deferred_rls_steps_check_that_each_shared_input_reaches_every_row_in_order():
+    from tutorial_lib.rls import PooledInputRLS
+    from tutorial_lib.spiking import _column_starts
+
+    rng = np.random.default_rng(2)
+    n, mp, nf, N = 6, 3, 4, 20
+    private = np.array([rng.choice(N, mp, replace=False) for _ in range(n)])
+    shared = N + np.arange(nf)
+    presyn = np.hstack([private, np.broadcast_to(shared, (n, nf))])
+    pl = PlasticSynapses(20.0, np.arange(n), presyn, np.ones(presyn.shape), N + nf)
+    rls = PooledInputRLS(private, shared, 1.0, 1.0)
+    np.testing.assert_array_equal(_column_starts(pl, rls), pl.out_ptr[shared])
+    for i in range(n):  # the weight of row i, shared column c, sits at col_start[c] + i
+        for c in range(nf):
+            assert pl.out_row[pl.out_ptr[shared[c]] + i] == i and pl.out_col[pl.out_ptr[shared[c]] + i] == mp + c
+    odd = presyn.copy()
+    odd[4, 1] = shared[2]  # row 4 reads shared input 2 twice: it no longer has one synapse per row
+    pl_odd = PlasticSynapses(20.0, np.arange(n), odd, np.ones(odd.shape), N + nf)
+    with pytest.raises(ValueError, match="shared input 2 does not reach every plastic row in order"):
+        _column_starts(pl_odd, rls)
+
+
+def test_a_run_with_deferred_rls_steps_follows_the_eager_one_with_external_spikes_from_the_start():
+    # external (shared) inputs spike before the first learning step, with non-zero weights: the kernel
+    # reads their weights by source from the start, and every learning step writes the ones it needs
+    from tutorial_lib.rls import PooledInputRLS
+
+    rng = np.random.default_rng(12)
+    N, R, mp, nf = 60, 12, 6, 8
+    mu = rng.uniform(0.8, 1.3, N)
+    Ws = rng.normal(0.0, 0.5, (N, N)) * (rng.random((N, N)) < 0.2)
+    rows = np.sort(rng.choice(N, R, replace=False))
+    private = np.array([rng.choice(N, mp, replace=False) for _ in rows])
+    shared = N + np.arange(nf)
+    presyn = np.hstack([private, np.broadcast_to(shared, (R, nf))])
+    wp = rng.normal(0.0, 2.0, (R, mp + nf))
+    T, times = 300.0, np.arange(60.0, 300.0, 20.0)
+    ext_steps = 1 + np.sort(rng.choice(int(T / 0.1) - 1, 400, replace=False))
+    external = (ext_steps * 0.1, rng.integers(N, N + nf, ext_steps.size))
+    targets = rng.normal(1.0, 0.3, (times.size, R))
+    runs = []
+    for rls in (PooledInputRLS(private, shared, 0.5, 0.5, w0=wp), BatchRLS(presyn, 0.5, w0=wp)):
+        net = LIFNetwork(mu, tau_m=10.0, dt=0.1, noise=1.5, static=(Synapses.from_dense(Ws, 5.0, "static"),),
+                         plastic=PlasticSynapses(20.0, rows, presyn, wp, n_sources=N + nf))
+        run = simulate(net, T, rng=np.random.default_rng(5), record_every=0.1, external=external,
+                       learning=Learning(rls, times, targets))
+        runs.append((run, net.plastic.w.copy()))
+    (deferred, w_deferred), (eager, w_eager) = runs
+    assert deferred.spike_steps.size > 50
+    np.testing.assert_array_equal(deferred.spike_steps, eager.spike_steps)
+    np.testing.assert_array_equal(deferred.spike_neurons, eager.spike_neurons)
+    np.testing.assert_allclose(deferred.total_input, eager.total_input, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(w_deferred, w_eager, rtol=1e-9, atol=1e-9)
+    assert not np.allclose(w_deferred, wp)
