@@ -134,9 +134,12 @@ def _loop_rows(params: BalancedParams | None = None, n_loops: int = 2):
          f"per loop, range {ratio.min():.2f}-{ratio.max():.2f} (target <= 2.5)"),
         (prefix + "simulation_seconds_per_loop", float(np.median(seconds - rls_seconds)), "s",
          "two 3 s trials, RLS excluded"),
-        (prefix + "rls_seconds_per_loop", rls_per_loop, "s", f"{timer.calls // n_loops} RLS updates"),
+        (prefix + "rls_seconds_per_loop", rls_per_loop, "s",
+         f"{timer.calls // n_loops} RLS updates, as long as the simulation waits for them (the part of each "
+         "step left to the pool's thread runs during the simulation)"),
         (prefix + "rls_ms_per_update", 1e3 * per_update, "ms", f"{type(rls).__name__}, {rls.threads} thread(s)"),
-        (prefix + "rls_gb_per_s", streamed / per_update / 1e9, "GB/s", "RLS state streamed per second"),
+        (prefix + "rls_gb_per_s", streamed / per_update / 1e9, "GB/s",
+         "RLS state bytes read and written per update over the time waited for it (part are streamed meanwhile)"),
         (prefix + "rls_state_gb", state_bytes / 1e9, "GB", "per-neuron P would be "
          f"{net.n_trained * p.n_plastic ** 2 * 8 / 1e9:.2f} GB"),
         (prefix + "peak_memory_gb", _peak_rss_gb(), "GB", "peak resident memory of the training process"),
@@ -259,8 +262,10 @@ class _Clocks:
 
     Wraps, on the instance, ``step`` and, for a :class:`~tutorial_lib.rls.PooledInputRLS`,
     ``step_deferred`` and the ``deferred`` context (the form a training trial takes: its two passes
-    over the weights at the start and end of a trial count as RLS time). ``wall`` is also
-    ``seconds``; :meth:`restore` puts the class's methods back."""
+    over the weights at the start and end of a trial count as RLS time). A deferred step leaves part
+    of its work to the pool's thread, which does it while the simulation runs on: that part is not
+    timed here (the simulation's time holds what it costs the simulation), the wait for it at the
+    next step is. ``wall`` is also ``seconds``; :meth:`restore` puts the class's methods back."""
 
     def __init__(self, rls):
         self.rls, self.cpu, self.wall, self.calls = rls, 0.0, 0.0, 0

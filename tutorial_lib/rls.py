@@ -1364,10 +1364,13 @@ class PooledInputRLS(SharedInputRLS):
     (streamed from memory: 12 MB per update) and 12 000 on the rows of ``H`` it reads
     (``H_I^T y``: 40 rows of 300). The deferred steps that a training trial takes
     (:meth:`deferred`, :meth:`step_deferred`) drop the 12 000: they keep the shared weights in
-    orthogonal form and write only the columns needed next; about 2.5 ms a step on two cores,
-    where the 50 MB of state a step reads and writes are the limit. The packed ``P_r`` halves its
-    share of those bytes; its arithmetic runs across the neurons of a group, so that each stored
-    entry serves ``y_a`` and ``y_b`` in one vectorised pass (:func:`_packed_rank_one`).
+    orthogonal form and write only the columns needed next. A step reads and writes about 50 MB of
+    state; the simulation waits only for the errors, ``P_r``'s products, the private weights, the
+    plastic input and the soon columns (about 1.2 ms on two cores, of which the soon columns are
+    half), while the updates of ``H``, ``U``, ``Q`` and ``P_r`` and the next step's products run on
+    the pool's thread during the simulation (about 2 ms there). The packed ``P_r`` halves its share
+    of the bytes; its arithmetic runs across the neurons of a group, so that each stored entry
+    serves ``y_a`` and ``y_b`` in one pass (:func:`_packed_rank_one`).
 
     Precision: with ``dtype=np.float32`` the state (``Pr``, ``H``, ``Q``) is stored in float32,
     and every sum is still float64 (the state is only rounded where it is stored). Replaying the
