@@ -793,3 +793,29 @@ def test_a_run_with_deferred_rls_steps_follows_the_eager_one_with_external_spike
     np.testing.assert_allclose(deferred.total_input, eager.total_input, rtol=0, atol=1e-9)
     np.testing.assert_allclose(w_deferred, w_eager, rtol=1e-9, atol=1e-9)
     assert not np.allclose(w_deferred, wp)
+
+
+@pytest.mark.parametrize("pooled", [False, True], ids=["eager", "deferred"])
+def test_a_non_finite_rls_error_stops_the_run_at_that_step_naming_the_neuron(pooled):
+    from tutorial_lib.rls import PooledInputRLS
+
+    rng = np.random.default_rng(15)
+    N, R, mp, nf = 40, 6, 5, 4
+    rows = np.sort(rng.choice(N, R, replace=False))
+    private = np.array([rng.choice(N, mp, replace=False) for _ in rows])
+    shared = N + np.arange(nf)
+    presyn = np.hstack([private, np.broadcast_to(shared, (R, nf))])
+    wp = rng.normal(0.0, 0.5, presyn.shape)
+    net = LIFNetwork(rng.uniform(0.8, 1.3, N), tau_m=10.0, dt=0.1, noise=1.5,
+                     plastic=PlasticSynapses(20.0, rows, presyn, wp, n_sources=N + nf))
+    times = np.array([20.0, 40.0, 60.0, 80.0])
+    targets = np.ones((times.size, R))
+    targets[2, 4] = np.inf  # the third step's error of the fifth row
+    rls = PooledInputRLS(private, shared, 0.5, 0.5, w0=wp) if pooled else BatchRLS(presyn, 0.5, w0=wp)
+    ext_steps = 1 + np.arange(0, 999, 7)
+    with pytest.raises(DivergenceError) as info:
+        simulate(net, 100.0, rng=np.random.default_rng(5), external=(ext_steps * 0.1, N + ext_steps % nf),
+                 learning=Learning(rls, times, targets))
+    err = info.value
+    assert (err.kind, err.neuron) == ("nonfinite", rows[4])
+    assert err.t_ms == pytest.approx(60.0)

@@ -386,6 +386,21 @@ def _record(row, rec_idx, v, x, u, v_rec, cur_rec):
         cur_rec[row, C, q] = u[i]
 
 
+@njit(cache=True)
+def _after_step(err, errors_row, u_rows, rows, u):
+    """After an RLS step: ``errors_row[:] = err``; the index of the first non-finite error, or -1, and
+    then (if ``u_rows`` is not empty) ``u[rows] = u_rows``. Holds the GIL (see :func:`simulate`)."""
+    bad = -1
+    for k in range(err.shape[0]):
+        errors_row[k] = err[k]
+        if bad < 0 and not math.isfinite(err[k]):
+            bad = k
+    if bad < 0:
+        for k in range(u_rows.shape[0]):
+            u[rows[k]] = u_rows[k]
+    return bad
+
+
 @njit(cache=True, nogil=True)
 def _record_total(row, rec_idx, mu, stim, on, x, u, total_rec):
     """Write only the total input of neurons ``rec_idx`` to ``total_rec[row]``: ``external + synaptic``,
@@ -1461,13 +1476,14 @@ def simulate(
                                       next_soon=ext_src[ext_ptr[nxt]:ext_ptr[after]])
                 else:
                     rls.step(r, targets[j], other)
-                errors[j] = rls.err
-                if not np.isfinite(errors[j]).all():
-                    status, step, neuron = NONFINITE, s, pl.rows[int(np.argmin(np.isfinite(errors[j])))]
+                # the errors kept, checked, and (deferred) u = w r with the new weights, from RLS: in one
+                # compiled call that holds the GIL, so that the pool's thread, just handed the rest of the
+                # step, takes it only when the kernel lets it go (NumPy lets it go in the middle)
+                bad = _after_step(rls.err, errors[j], u_rows if deferred else other[:0], pl.rows, u)
+                if bad >= 0:
+                    status, step, neuron = NONFINITE, s, pl.rows[bad]
                     break
-                if deferred:
-                    u[pl.rows] = u_rows  # u = w r with the new weights, from RLS
-                else:
+                if not deferred:
                     learning.clip(w)  # only with bounds (sign-constrained training): not exact RLS
                     _plastic_input(pl.rows, pl.presyn, w, r, u)  # u = w r with the new weights
                 record_first = False
