@@ -1129,47 +1129,26 @@ def _trace_ahead(f, decay, gain, spikes, steps, col_of, out):
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
-def _settle_rows(H, z, g, beta, pending, f, cols, s, Hc):
-    """Rows of ``H``: the previous step's update ``H <- H + beta z g^T`` (if ``pending``), then, for the
-    shared activity ``f`` of the next step (if not empty), ``s = H f`` and ``Hc = H[:, cols]``.
-    Sums are float64."""
-    S, nf = H.shape
+def _settle_rows(A, coef, scale, g, pending, f, cols, Af, Ac):
+    """Rows of ``A`` (``H``, or ``U`` the shared weights in orthogonal form): the previous step's
+    rank-one update ``A_j <- A_j + (scale coef_j) g`` (if ``pending``; ``H``: ``beta z``, ``U``: ``d``),
+    then, for the next step's shared activity ``f`` (if not empty), ``Af = A f`` and
+    ``Ac = A[:, cols]``. Sums are float64."""
+    n, nf = A.shape
     m = cols.shape[0]
-    for j in range(S):
-        h = H[j]
+    for j in range(n):
+        a = A[j]
         if pending:
-            bz = beta * z[j]
+            c = scale * coef[j]
             for q in range(nf):
-                h[q] += bz * g[q]
+                a[q] += c * g[q]
         if f.shape[0] > 0:
             t = 0.0
             for q in range(nf):
-                t += h[q] * f[q]
-            s[j] = t
+                t += a[q] * f[q]
+            Af[j] = t
             for k in range(m):
-                Hc[j, k] = h[cols[k]]
-
-
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
-def _settle_neurons(U, d, g, pending, f, cols, uf, Uc):
-    """Rows of ``U`` (the shared weights in orthogonal form): the previous step's update
-    ``U_i <- U_i + d_i g`` (if ``pending``), then, for the next step's ``f`` (if not empty),
-    ``uf = U f`` and ``Uc = U[:, cols]``."""
-    n, nf = U.shape
-    m = cols.shape[0]
-    for i in range(n):
-        ui = U[i]
-        if pending:
-            di = d[i]
-            for q in range(nf):
-                ui[q] += di * g[q]
-        if f.shape[0] > 0:
-            t = 0.0
-            for q in range(nf):
-                t += ui[q] * f[q]
-            uf[i] = t
-            for k in range(m):
-                Uc[i, k] = ui[cols[k]]
+                Ac[j, k] = a[cols[k]]
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
@@ -1180,8 +1159,8 @@ def _deferred_settle(Pk, Y, C, H, U, Q, z, d, g, beta, pending, f, cols, s, uf, 
     ``Hc = H[:, cols]``, ``Uc = U[:, cols]`` and ``g = Q f``. Returns ``f . g`` (0 without ``f``)."""
     if pending:
         _packed_write_backs(Pk, Y, C)
-    _settle_rows(H, z, g, beta, pending, f, cols, s, Hc)
-    _settle_neurons(U, d, g, pending, f, cols, uf, Uc)
+    _settle_rows(H, z, beta, g, pending, f, cols, s, Hc)
+    _settle_rows(U, d, 1.0, g, pending, f, cols, uf, Uc)
     if pending:
         _shared_update(Q, g, beta)
     if f.shape[0] == 0:
@@ -1228,7 +1207,7 @@ def rls_pooled_deferred_step(Pk, Y, C, w, idx, z, uf, fg, g, beta, target, other
                              w_out, col_start, neuron):
     r"""The per-neuron part of a deferred :class:`PooledInputRLS` step, in place: what must happen
     between the simulation's arrival at a learning step and its going on (the rest, the updates of
-    ``H``, ``U`` and ``Q``, comes after: :func:`_settle_rows`, :func:`_settle_neurons`).
+    ``H``, ``U`` and ``Q``, comes after: :func:`_deferred_settle`).
 
     ``Pk`` the packed ``P_r`` of all neurons (:func:`pack_symmetric`), read only: its update
     ``- c y y^T`` is left for later (:func:`_packed_write_backs`), with each group's ``y`` in ``Y``
