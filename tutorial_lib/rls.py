@@ -797,9 +797,8 @@ def rls_pooled_update(Pr, H, Q, w, idx, p, f, target, other=0.0):
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
-def _pooled_regress(H, p, f, g, beta, z, cols, Hc):
-    """``z = p - H f`` with the old ``H``, then ``H <- H + beta z g^T``: one pass over these rows of ``H``;
-    the new ``H[:, cols]`` is also copied to ``Hc`` (``cols`` may be empty).
+def _pooled_regress(H, p, f, g, beta, z):
+    """``z = p - H f`` with the old ``H``, then ``H <- H + beta z g^T``: one pass over these rows of ``H``.
 
     The sums are float64 whatever ``H``'s precision (a float32 ``H`` is only rounded where it is
     stored); ``z`` is float64.
@@ -814,8 +813,6 @@ def _pooled_regress(H, p, f, g, beta, z, cols, Hc):
         bz = beta * zj
         for q in range(nf):
             H[j, q] += bz * g[q]
-        for c in range(cols.shape[0]):
-            Hc[j, c] = H[j, cols[c]]
 
 
 # ---- packed P_r: the upper triangles of a group of neurons, lane by lane ----
@@ -1006,7 +1003,6 @@ def rls_pooled_step(Pk, H, w, idx, p, z, f, g, beta, target, other, err, neuron)
 
 
 _NO_COLS = np.zeros(0, np.int64)
-_NO_F = np.zeros(0)
 
 
 def rls_pooled_deferred_update(Pr, H, Q, w, U, idx, p, f, target, other=0.0, cols=None):
@@ -1414,7 +1410,6 @@ class PooledInputRLS(SharedInputRLS):
         self.threads = len(self._chunks)
         edges = np.linspace(0, S, self.threads + 1).round().astype(int)
         self._row_chunks = [slice(a, b) for a, b in zip(edges[:-1], edges[1:])]
-        self._no_Hc = np.zeros((S, 0), dtype=dtype)
         # for the deferred steps: the position among the shared inputs of each activity index (-1: none)
         self._col_of = np.full(max(presyn.max(), shared.max()) + 1, -1, dtype=np.int64)
         self._col_of[shared] = np.arange(nf)
@@ -1461,8 +1456,7 @@ class PooledInputRLS(SharedInputRLS):
         np.take(activity, self.pool, out=p)
         beta = 1.0 / (1.0 + _shared_prepare(self.Q, f, g))
         with held():  # H, the private blocks and Q change together or not at all
-            self._run_rows(_pooled_regress, (self.H, p, f, g, beta, z, _NO_COLS, self._no_Hc),
-                           per_row=(0, 1, 5, 7))
+            self._run_rows(_pooled_regress, (self.H, p, f, g, beta, z), per_row=(0, 1, 5))
             args = (self._Pk, self.H, self.w, self.idx, p, z, f, g, beta, target, other, self.err, self._neuron)
             self._run(rls_pooled_step, args, per_neuron=(2, 3, 9, 10, 11, 12))
             _shared_update(self.Q, g, beta)

@@ -1431,8 +1431,8 @@ def simulate(
     # second thread, which works while the kernel runs on to the next step.
     deferred = (learning is not None and hasattr(rls, "deferred") and learning.w_min is None
                 and learning.w_max is None and not split_names)
+    u_rows = np.zeros(R if deferred else 0)  # the plastic rows' u after a step, from RLS (deferred steps)
     if deferred:
-        u_rows = np.zeros(R)
         learn_next = np.append(learn_steps[1:], n_steps)
         no_ext = ext_ptr.shape[0] == 0
         # the kernel reads the external sources' weights by source (one sweep per spike, not one row
@@ -1479,7 +1479,7 @@ def simulate(
                 # the errors kept, checked, and (deferred) u = w r with the new weights, from RLS: in one
                 # compiled call that holds the GIL, so that the pool's thread, just handed the rest of the
                 # step, takes it only when the kernel lets it go (NumPy lets it go in the middle)
-                bad = _after_step(rls.err, errors[j], u_rows if deferred else other[:0], pl.rows, u)
+                bad = _after_step(rls.err, errors[j], u_rows, pl.rows, u)
                 if bad >= 0:
                     status, step, neuron = NONFINITE, s, pl.rows[bad]
                     break
