@@ -38,7 +38,7 @@ import numpy as np
 from numba import njit
 
 from .params import RateParams, check_int, check_memory, check_train_args, check_type
-from .rls import FASTMATH, BatchRLS, SharedPoolRLS
+from .rls import BatchRLS, SharedPoolRLS
 from .training import Advice, DivergenceError, TrainResultBase, advise, score_correlation, train_rows
 
 __all__ = [
@@ -231,25 +231,32 @@ def run_trial_numpy(net: RateNetwork, learn: bool = False):
 # The compiled trial. Small, typed by use, no Python objects: arrays and numbers.
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
-def _recurrent_input(W, r, u):
-    """u = W r."""
-    for i in range(W.shape[0]):
-        acc = 0.0
-        for q in range(W.shape[1]):
-            acc += W[i, q] * r[q]
-        u[i] = acc
+@njit(cache=True, nogil=True)
+def _recurrent_input(WT, r, u):
+    """u = W r from ``WT`` = W transposed (C order), summed over presynaptic j in order 0, 1, ...
+
+    Column by column (``u += r_j W[:, j]``) the loop over neurons vectorises on any CPU while every
+    ``u_i`` is still the sum in one fixed order: the same bits with SSE, AVX2 or AVX-512 and with or
+    without FMA units (no ``fastmath``; ``tests/test_same_result.py``).
+    """
+    N = WT.shape[1]
+    for i in range(N):
+        u[i] = 0.0
+    for j in range(WT.shape[0]):
+        rj = r[j]
+        for i in range(N):
+            u[i] += WT[j, i] * rj
 
 
 @njit(cache=True, nogil=True)
-def _advance(W, r, u, stim, stim_on, stim_off, s0, s1, dt_tau, rec_every, r_rec, u_rec, max_rate):
+def _advance(WT, r, u, stim, stim_on, stim_off, s0, s1, dt_tau, rec_every, r_rec, u_rec, max_rate):
     """Euler steps s0 .. s1-1 of the rate equation, in place on ``r`` (:func:`euler_step`, compiled).
 
     Returns (0, s1), or (1, s) if a rate exceeded ``max_rate`` (or became NaN) at step s.
     """
-    N = W.shape[0]
+    N = WT.shape[0]
     for s in range(s0, s1):
-        _recurrent_input(W, r, u)
+        _recurrent_input(WT, r, u)
         if s % rec_every == 0:
             row = s // rec_every
             r_rec[row] = r
@@ -294,9 +301,10 @@ def run_trial(net: RateNetwork, rls: BatchRLS | SharedPoolRLS | None = None, loo
     u_rec = np.empty((n_rec, p.N))
     r = np.zeros(p.N)
     u = np.empty(p.N)
+    WT = np.ascontiguousarray(net.W.T)  # the kernel reads W by presynaptic column (_recurrent_input)
 
     def advance(s0, s1):
-        return _advance(net.W, r, u, net.stimulus, g["stim_on"], g["stim_off"], s0, s1, p.dt / p.tau,
+        return _advance(WT, r, u, net.stimulus, g["stim_on"], g["stim_off"], s0, s1, p.dt / p.tau,
                         g["rec_every"], r_rec, u_rec, p.max_rate)
 
     learn_steps = np.arange(g["stim_off"], n_steps, g["learn_every"]) if rls is not None else []
@@ -311,6 +319,7 @@ def run_trial(net: RateNetwork, rls: BatchRLS | SharedPoolRLS | None = None, loo
             break
         rls.step(r, f_learn[j], no_other)
         net.W[rows, rls.presyn] = rls.w  # the plastic weights are the trained rows of W
+        WT[rls.presyn, rows] = rls.w
         s = s_learn
     if not status:
         status, step = advance(s, n_steps)
@@ -351,8 +360,8 @@ def advice(err: DivergenceError, params: RateParams | None = None,
       ``stim_off``): RLS could not act yet, so the network itself: lower ``sigma`` (a ReLU network
       with ``g`` above about 1.4 grows without bound), or ``stim_max`` if the stimulus alone
       drives the rates that high;
-    * after an earlier loop, with ``g <= 1.5`` (the untrained network is tame): RLS changed the
-      weights too much: raise ``lam``;
+    * once RLS has acted (a later loop, or the training window of the first), with ``g <= 1.5``
+      (the untrained network is tame): RLS changed the weights too much: raise ``lam``;
     * otherwise both: raise ``lam`` or lower ``sigma``.
 
     Any parameter far from its ``reference`` value (default: the defaults; a dashboard passes the
@@ -375,8 +384,8 @@ def advice(err: DivergenceError, params: RateParams | None = None,
                       " Training can still tame a stronger network: RLS corrects the weights from the end of "
                       "the stimulus on.")
         return advise(p, network, reference=reference, why=why)
-    if err.loop and p.g <= 1.5:  # the weights RLS learned in earlier loops ran away: the network is tame
-        why = "RLS changed the weights too much in the earlier loops (a larger lambda changes them less)."
+    if (err.loop or err.phase == "learning") and p.g <= 1.5:  # the weights RLS learned ran away
+        why = "RLS changed the weights too much (a larger lambda changes them less)."
         return advise(p, _RLS + tuple((n, f, False, lab) for n, f, _, lab in network), reference=reference,
                       why=why)
     why = gain + " RLS may also have changed the weights too much (a larger lambda changes them less)."

@@ -77,9 +77,9 @@ __all__ = ["BatchRLS", "SharedPoolRLS", "SharedInputRLS", "make_rls", "rls_updat
            "PooledInputRLS", "rls_pooled_update", "rls_pooled_step"]
 
 
-# Reassociating sums lets the compiler vectorise the dot products; no flag
-# that changes NaN or infinity handling is set.
-FASTMATH = {"reassoc", "contract"}
+# No kernel here is compiled with fastmath: reassociated sums follow the CPU's vector width and
+# contracted products its FMA units, so the last bits (and a chaotic network's result) would depend
+# on the machine. Every sum runs in one fixed order (tests/test_same_result.py).
 
 
 # ---------------------------------------------------------------------------
@@ -144,7 +144,7 @@ def rls_update_batch(P, w, x, f, other=0.0):
     return e
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(cache=True, nogil=True)
 def rls_step(P, w, x, f, other, k):
     """:func:`rls_update` compiled: one neuron's update in place; returns the error before it.
 
@@ -415,7 +415,7 @@ class BatchRLS(_RLSState):
         self._run(rls_batch_step, args, per_neuron=(0, 1, 2, 4, 5, 6, 7))
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(cache=True, nogil=True)
 def rls_shared_step(P, w, rows, presyn, activity, target, other, err, q):
     """One RLS step for neurons that all read one pool, each without its own entry.
 
@@ -548,7 +548,7 @@ def _shared_update(Q, g, beta):
             Q[a, b] -= ga * g[b]
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(cache=True, nogil=True)
 def rls_block_step(Pr, Gt, w, presyn, activity, f, g, beta, target, other, err):
     """One RLS step for neurons with private inputs and a block of inputs shared by all, in place.
 
@@ -796,7 +796,7 @@ def rls_pooled_update(Pr, H, Q, w, idx, p, f, target, other=0.0):
     return e
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(cache=True, nogil=True)
 def _pooled_regress(H, p, f, g, beta, z):
     """``z = p - H f`` with the old ``H``, then ``H <- H + beta z g^T``: one pass over these rows of ``H``.
 
@@ -859,7 +859,7 @@ def _clear_lanes(zt, nl):
             zt[a, l] = 0.0
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(cache=True, nogil=True)
 def _packed_rank_one(P, zt, beta, y, c, acc, write=True):
     """One RLS step of the packed ``P_r`` of a group of neurons (:func:`pack_symmetric`), in place.
 
@@ -904,7 +904,7 @@ def _packed_rank_one(P, zt, beta, y, c, acc, write=True):
         _packed_write_back(P, y, c, acc)
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(cache=True, nogil=True)
 def _packed_write_back(P, y, c, acc):
     """``P <- P - c y y^T`` on a group's packed upper triangles ``P`` (m (m+1)/2, L), lane by lane:
     the second half of :func:`_packed_rank_one`. ``acc`` (L,) is scratch."""
@@ -922,7 +922,7 @@ def _packed_write_back(P, y, c, acc):
             q += 1
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(cache=True, nogil=True)
 def _packed_write_backs(Pk, Y, C):
     """:func:`_packed_write_back` for every group: ``Pk`` (G, m (m+1)/2, L), ``Y`` (G, m, L), ``C`` (G, L)."""
     acc = np.empty(Pk.shape[2])
@@ -930,7 +930,7 @@ def _packed_write_backs(Pk, Y, C):
         _packed_write_back(Pk[k], Y[k], C[k], acc)
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(cache=True, nogil=True)
 def rls_pooled_step(Pk, H, w, idx, p, z, f, g, beta, target, other, err, neuron):
     """The per-neuron part of a :class:`PooledInputRLS` step, in place, after :func:`_pooled_regress`.
 
@@ -1124,7 +1124,7 @@ def _trace_ahead(f, decay, gain, spikes, steps, col_of, out):
                 out[col_of[a]] += gain
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(cache=True, nogil=True)
 def _settle_rows(A, coef, scale, g, pending, f, cols, Af, Ac):
     """Rows of ``A`` (``H``, or ``U`` the shared weights in orthogonal form): the previous step's
     rank-one update ``A_j <- A_j + (scale coef_j) g`` (if ``pending``; ``H``: ``beta z``, ``U``: ``d``),
@@ -1147,7 +1147,7 @@ def _settle_rows(A, coef, scale, g, pending, f, cols, Af, Ac):
                 Ac[j, k] = a[cols[k]]
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(cache=True, nogil=True)
 def _deferred_settle(Pk, Y, C, H, U, Q, z, d, g, beta, pending, f, cols, s, uf, Hc, Uc):
     """The state brought up to date with the last deferred step (if ``pending``: ``P_r`` by its ``Y``
     and ``C``, ``H`` by ``beta z g^T``, ``U`` by ``d g^T``, ``Q`` by ``- beta g g^T``), then, for the
@@ -1185,7 +1185,7 @@ def _deferred_rest(Pk, Y, C, H, U, Q, z, d, g, beta, f, ahead, decay, gain, soon
     return m, fg
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(cache=True, nogil=True)
 def _deferred_residual(p, s, g, beta, cols, z, Hc):
     """``z = p - s`` (the pool minus its prediction ``s = H f`` from the shared inputs) and the columns
     ``Hc = H[:, cols]`` brought to this step's new ``H``: ``+ beta z g[cols]``, in place."""
@@ -1198,7 +1198,7 @@ def _deferred_residual(p, s, g, beta, cols, z, Hc):
             Hc[j, k] += bz * g[cols[k]]
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(cache=True, nogil=True)
 def rls_pooled_deferred_step(Pk, Y, C, w, idx, z, uf, fg, g, beta, target, other, err, u, d, Hc, Uc, cols,
                              w_out, col_start, neuron):
     r"""The per-neuron part of a deferred :class:`PooledInputRLS` step, in place: what must happen
@@ -1269,7 +1269,7 @@ def rls_pooled_deferred_step(Pk, Y, C, w, idx, z, uf, fg, g, beta, target, other
                     w[i, mp + cols[k]] = (Uc[i, k] + di * g[cols[k]]) - acc[k]
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(cache=True, nogil=True)
 def _pooled_orthogonal(w, U, H, idx, to_weights):
     """Between the two forms of the shared weights: ``U = w_shared + H_I^T v`` (``to_weights`` False)
     or ``w_shared = U - H_I^T v`` for every column (True); ``v = w[:, :mp]``."""
