@@ -1015,10 +1015,10 @@ def _check_sizes(terms: list) -> None:
             total, limit, tuple(names), terms)
 
 
-def _check_replay(replay, names: tuple, N: int) -> "Replay":
+def _check_replay(replay, names: tuple, N: int, dt: float | None = None) -> "Replay":
     """``replay`` checked against a network with channels ``names`` and ``N`` neurons (fields re-checked:
-    a Replay is a plain dataclass that may have been changed since it was made). ValueError / TypeError
-    naming ``replay`` and the field."""
+    a Replay is a plain dataclass that may have been changed since it was made), and, given ``dt``, its
+    times against the dt grid. ValueError / TypeError naming ``replay`` and the field."""
     if not isinstance(replay, Replay):
         raise TypeError(f"replay must be a Replay (got {type(replay).__name__})")
     try:
@@ -1029,6 +1029,13 @@ def _check_replay(replay, names: tuple, N: int) -> "Replay":
     if unknown:
         raise ValueError(f"replay.channels must be among the network's channels {names} (got {unknown})")
     _indices("replay.neurons", replay.neurons, N - 1)
+    if dt is not None and replay.times.size:
+        with np.errstate(over="ignore", invalid="ignore"):  # a huge time: a spike long after any run
+            label = replay.times / dt
+            k = np.rint(label)
+            off_grid = np.abs(label - k) > 1e-6 * np.maximum(1.0, k)
+        if np.any(off_grid):
+            raise ValueError(f"replay.times must be multiples of dt = {dt:g} ms")
     return replay
 
 
@@ -1222,14 +1229,10 @@ def _index_replay(replay, net: "LIFNetwork", n_steps: int):
     C = len(net.static)
     if replay is None:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(C, np.int8), False
-    replay = _check_replay(replay, net.channel_names, net.N)
     dt = net.dt
-    with np.errstate(over="ignore", invalid="ignore"):  # a huge time: a spike long after the run (inf, dropped)
-        label = replay.times / dt
-        k = np.rint(label)  # (k - 1) the step, in float: exact below 2**53, never wrapped
-        off_grid = np.abs(label - k) > 1e-6 * np.maximum(1.0, k)
-    if replay.times.size and np.any(off_grid):
-        raise ValueError(f"replay.times must be multiples of dt = {dt:g} ms")
+    replay = _check_replay(replay, net.channel_names, net.N, dt)  # also the times on the dt grid
+    with np.errstate(over="ignore"):  # a huge time: a spike long after the run (inf, dropped)
+        k = np.rint(replay.times / dt)  # (k - 1) the step, in float: exact below 2**53, never wrapped
     inside = k <= n_steps
     steps, src = k[inside].astype(np.int64) - 1, replay.neurons[inside]
     order = np.argsort(steps, kind="stable")
@@ -1475,10 +1478,11 @@ def _index_external(external, dt: float, N: int, n_sources: int, n_steps: int):
     if times.shape != sources.shape:
         raise ValueError(f"external times and sources must have the same length (got {times.shape[0]} and "
                          f"{sources.shape[0]})")
-    with np.errstate(over="ignore", invalid="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"):  # a huge time: a spike long after the run (inf, dropped)
         label = times / dt
-    k = np.rint(label)  # the step + 1, in float (a huge time is not wrapped)
-    if times.size and (not np.all(np.isfinite(times)) or np.any(np.abs(label - k) > 1e-6) or k.min() < 1):
+        k = np.rint(label)  # the step + 1, in float (a huge time is not wrapped)
+        off_grid = np.abs(label - k) > 1e-6
+    if times.size and (not np.all(np.isfinite(times)) or np.any(off_grid) or k.min() < 1):
         raise ValueError(f"external spike times must be finite positive multiples of dt = {dt:g} ms")
     inside = k <= n_steps  # the spikes after the run never come: left out (the kernel reads none of them)
     steps, sources = k[inside].astype(np.int64) - 1, sources[inside]

@@ -387,7 +387,7 @@ def load_arrays(path, *, kind: str, versions) -> tuple[dict, dict]:
         archive of this module, holds another ``kind``, or has a format
         version not in ``versions``. The message names the file.
     """
-    from .params import check_int
+    from .params import MemoryEstimateError, check_int
 
     path = _existing_file(path)
     if isinstance(versions, (str, bytes)) or not hasattr(versions, "__iter__"):
@@ -398,7 +398,7 @@ def load_arrays(path, *, kind: str, versions) -> tuple[dict, dict]:
             size = os.fstat(fh.fileno()).st_size
             with zipfile.ZipFile(fh) as zf:
                 return _read_archive(zf, path, size, kind, versions)
-        except FormatError:
+        except (FormatError, MemoryEstimateError):
             raise
         except _DAMAGE as exc:
             raise FormatError(f"{path} could not be read ({type(exc).__name__}: {_short(exc)}): the file is "

@@ -296,7 +296,7 @@ def run_trial(net: BalancedNetwork, condition: str = "right", rls: BatchRLS | Sh
     rec = _record_index(net, record, spikes_only)
     perturbations = resolve_perturbations(net, perturbations)
     if replay is not None:  # its neurons and channels, before the feed-forward spikes are drawn
-        _check_replay(replay, ("excitatory", "inhibitory", "plastic"), p.N)
+        _check_replay(replay, ("excitatory", "inhibitory", "plastic"), p.N, p.dt)
     if rng is None:
         rng = _trial_rng(p, TRAIN if rls is not None else TEST, 0 if loop is None else loop, condition)
     external = net.ffwd_spikes(condition, rng)
@@ -414,7 +414,7 @@ def evaluate(net: BalancedNetwork, n_trials: int = 5, condition: str = "right",
     for k, rp in enumerate(replay):
         if rp is not None:
             try:
-                _check_replay(rp, ("excitatory", "inhibitory", "plastic"), net.params.N)
+                _check_replay(rp, ("excitatory", "inhibitory", "plastic"), net.params.N, net.params.dt)
             except (TypeError, ValueError) as exc:
                 raise type(exc)(f"replay[{k}]: {exc}") from None
     trial_ids = range(n_trials)
