@@ -49,8 +49,8 @@ def _engine(external: bool = True) -> LIFNetwork:
     W = 0.5 * np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])
     pl = PlasticSynapses(20.0, [0, 1], [[1, 3], [2, 4]] if external else [[1, 2], [2, 0]],
                          [[0.1, 0.2], [0.3, 0.4]], n_sources=5 if external else 3)
-    return LIFNetwork(mu=np.array([1.2, 1.1, 0.9]), noise=0.5, static=(Synapses.from_dense(W, 5.0, "static"),),
-                      plastic=pl)
+    return LIFNetwork(mu=np.array([1.2, 1.1, 0.9]), noise=0.5,
+                      static=(Synapses.from_dense(W, 5.0, "static"),), plastic=pl)
 
 
 def _run(**kw):
@@ -264,7 +264,8 @@ def test_bad_initial_voltages_or_stimulus_are_refused_by_name(no_kernel, name, v
     (dict(replay=([1.0], [0])), "replay"), (dict(external=np.ones(3)), "external"),
     (dict(external=([1.05], [3])), "external"), (dict(external=([math.nan], [3])), "external"),
     (dict(external=([1.0, 2.0], [3])), "external"), (dict(replay=Replay([1.05], [0], ("static",))), "replay"),
-    (dict(plastic_groups=(("a", "a"), [0] * 5)), "plastic_groups"), (dict(plastic_groups="ab"), "plastic_groups"),
+    (dict(plastic_groups=(("a", "a"), [0] * 5)), "plastic_groups"),
+    (dict(plastic_groups="ab"), "plastic_groups"),
 ], ids=lambda x: x if isinstance(x, str) else None)
 def test_other_engine_arguments_are_refused_by_name(no_kernel, kw, name):
     with pytest.raises(ERRORS, match=name):
@@ -350,7 +351,8 @@ def no_trial(monkeypatch):
     (dict(T=300.05), "T"), (dict(n_record=-1), "n_record"), (dict(n_record=1.5), "n_record"),
     (dict(n_record=True), "n_record"), (dict(record_every=math.nan), "record_every"),
     (dict(record_every=1e308), "record_every"), (dict(rng=1), "rng"),
-    (dict(perturbations=lambda: Perturbation(np.array([2**64 - 1], np.uint64), 5.0, 250.0, 350.0)), "neurons"),
+    (dict(perturbations=lambda: Perturbation(np.array([2**64 - 1], np.uint64), 5.0, 250.0, 350.0)),
+     "neurons"),
     (dict(perturbations=Perturbation([400], 5.0, 250.0, 350.0)), "neurons"),
     (dict(perturbations=Perturbation("L5", 5.0, 250.0, 350.0)), "neurons"),
     (dict(perturbations=Perturbation("I", 5.0, 250.05, 350.0)), "start"),
@@ -420,7 +422,8 @@ def test_evaluate_refuses_bad_arguments_before_the_first_trial(net, no_trial, mo
 
 
 def test_a_replay_in_range_given_as_uint64_is_that_neuron(net):
-    a = balanced.run_trial(net, loop=0, keep_run=False, replay=Replay([1.0, 5.0], np.array([1, 2], np.uint64)))
+    unsigned = Replay([1.0, 5.0], np.array([1, 2], np.uint64))
+    a = balanced.run_trial(net, loop=0, keep_run=False, replay=unsigned)
     b = balanced.run_trial(net, loop=0, keep_run=False, replay=Replay([1.0, 5.0], [1, 2]))
     np.testing.assert_array_equal(a.spike_times, b.spike_times)
 
@@ -576,10 +579,11 @@ DASH_BAD = {
 
 
 @pytest.mark.parametrize("kw, name", list(DASH_BAD.values()), ids=list(DASH_BAD))
-def test_run_perturbation_refuses_bad_arguments_by_name_before_any_trial(net, no_trial, monkeypatch, kw, name):
+def test_run_perturbation_refuses_bad_arguments_by_name_before_any_trial(net, no_trial, monkeypatch, kw,
+                                                                          name):
     monkeypatch.setattr(balanced, "run_trial", _trap)
-    args = {"net": net, "population": "I", "current": 0.5, "start": 300.0, "stop": 500.0, "condition": "right",
-            **kw}
+    args = {"net": net, "population": "I", "current": 0.5, "start": 300.0, "stop": 500.0,
+            "condition": "right", **kw}
     with pytest.raises(ERRORS, match=name):
         dash.run_perturbation(args.pop("net"), **args)
 

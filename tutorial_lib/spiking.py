@@ -113,7 +113,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from numba import njit
 
-from .params import MAX_STEPS, MemoryEstimateError, check_grid, check_int, check_real, check_type, memory_limit
+from .params import (MAX_STEPS, MemoryEstimateError, check_grid, check_int, check_real, check_type,
+                     memory_limit)
 from ._signals import guard
 from .rls import BatchRLS, SharedInputRLS, SharedPoolRLS
 from .training import DivergenceError
@@ -890,7 +891,8 @@ def _shown(values, limit: int = 80) -> str:
     return text if len(text) <= limit else text[:limit] + " ..."
 
 
-def _indices(name: str, values, hi: int | None = None, *, lo: int = 0, what: str = "neuron indices") -> np.ndarray:
+def _indices(name: str, values, hi: int | None = None, *, lo: int = 0,
+             what: str = "neuron indices") -> np.ndarray:
     """``values`` (array_like of whole numbers, or one of them) as a 1-D int64 array in ``[lo, hi]``.
 
     Checked on the values as given, before any conversion could wrap or cut them: ``np.uint64(2**64 - 1)``
@@ -1010,7 +1012,8 @@ def _check_sizes(terms: list) -> None:
         lower = [n for n in names if n != "record_every"]
         advice = " or ".join(lower) + (", or raise record_every" if "record_every" in names else "")
         raise MemoryEstimateError(
-            f"{names[0]} too large for memory ({', '.join(names)} size it): {what} would need about {gib(big)} "
+            f"{names[0]} too large for memory ({', '.join(names)} size it): {what} would need about "
+            f"{gib(big)} "
             f"({gib(total)} in all), more than the {gib(limit)} available. Lower {advice}.",
             total, limit, tuple(names), terms)
 
@@ -1094,7 +1097,8 @@ class Perturbation:
                                what=f"when the perturbation stops, ms; after start = {self.start:g}") + 0.0
         if isinstance(self.neurons, str):
             if not self.neurons.strip():
-                raise ValueError("neurons must be a population name or a 1-D array of neuron indices (got '')")
+                raise ValueError("neurons must be a population name or a 1-D array of neuron indices "
+                                 "(got '')")
         else:
             self.neurons = _indices("neurons", self.neurons)
         what = "the added input, units of the threshold"
@@ -1113,8 +1117,8 @@ class Perturbation:
             raise ValueError(f"current ({what}) must be a finite number or a 1-D array of them "
                              f"(got {_shown(self.current)})")
         if cur.size and np.abs(cur).max() > CURRENT_LIMIT:
-            raise ValueError(f"current ({what}) must be in [{-CURRENT_LIMIT:g}, {CURRENT_LIMIT:g}]: +-100 already "
-                             f"silences or saturates any neuron (got {_shown(self.current)})")
+            raise ValueError(f"current ({what}) must be in [{-CURRENT_LIMIT:g}, {CURRENT_LIMIT:g}]: "
+                             f"+-100 already silences or saturates any neuron (got {_shown(self.current)})")
         if cur.ndim == 1 and not isinstance(self.neurons, str) and cur.shape[0] != self.neurons.shape[0]:
             raise ValueError(f"current must be one number or one per neuron ({self.neurons.shape[0]}); "
                              f"got {cur.shape[0]}")
@@ -1403,7 +1407,8 @@ def _steps_of(name: str, times, dt: float) -> np.ndarray:
     steps = np.rint(q)
     if times.size and (steps.min() < 0 or steps.max() > _STEP_LIMIT
                        or np.any(np.abs(q - steps) > 1e-9 * np.maximum(1.0, steps))):
-        raise ValueError(f"{name} must be non-negative multiples of dt = {dt:g} ms, below {_STEP_LIMIT * dt:g} ms")
+        raise ValueError(f"{name} must be non-negative multiples of dt = {dt:g} ms, "
+                         f"below {_STEP_LIMIT * dt:g} ms")
     return steps.astype(np.int64)
 
 
@@ -1478,7 +1483,7 @@ def _index_external(external, dt: float, N: int, n_sources: int, n_steps: int):
     if times.shape != sources.shape:
         raise ValueError(f"external times and sources must have the same length (got {times.shape[0]} and "
                          f"{sources.shape[0]})")
-    with np.errstate(over="ignore", invalid="ignore"):  # a huge time: a spike long after the run (inf, dropped)
+    with np.errstate(over="ignore", invalid="ignore"):  # a huge time: long after the run (inf, dropped)
         label = times / dt
         k = np.rint(label)  # the step + 1, in float (a huge time is not wrapped)
         off_grid = np.abs(label - k) > 1e-6
@@ -1821,8 +1826,8 @@ def _check_groups(plastic_groups, net: LIFNetwork) -> int:
     n_sources = net.N if net.plastic is None else net.plastic.n_sources
     group = _indices("plastic_groups group", group, len(names) - 1, what="source groups")
     if group.shape != (n_sources,):
-        raise ValueError(f"plastic_groups must be (names, group) with group one index in [0, {len(names) - 1}] "
-                         f"per plastic source ({n_sources}; got {group.shape[0]})")
+        raise ValueError(f"plastic_groups must be (names, group) with group one index in "
+                         f"[0, {len(names) - 1}] per plastic source ({n_sources}; got {group.shape[0]})")
     return len(names)
 
 

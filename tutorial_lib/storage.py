@@ -246,9 +246,10 @@ def save_arrays(path, arrays: dict, *, kind: str, version: int, meta: dict | Non
     ``compress`` uses zip deflate (slower, much smaller for repetitive weights).
 
     Raises TypeError / ValueError naming the argument before anything is written: ``path`` not a
-    file path (empty, a number: see :func:`_check_path`; IsADirectoryError for a folder), array names that are not
-    non-empty texts or are reserved, object arrays, ``kind`` not a non-empty text, ``version`` not a
-    whole number >= 0, ``meta`` not a dict that JSON can hold (no NaN or infinity). A failed
+    file path (empty, a number: see :func:`_check_path`; IsADirectoryError for a folder), array
+    names that are not non-empty texts or are reserved, object arrays, ``kind`` not a non-empty
+    text, ``version`` not a whole number >= 0, ``meta`` not a dict that JSON can hold (no NaN or
+    infinity). A failed
     write leaves any earlier file at ``path`` as it was (:func:`atomic_write`).
     """
     from .params import check_int

@@ -77,7 +77,8 @@ def save(obj: TrainResult | BalancedNetwork, path, *, include_rls: bool = True):
         raise TypeError(f"save expects a TrainResult or a BalancedNetwork (got {type(obj).__name__})")
     _check_path(path)
     if not isinstance(include_rls, (bool, np.bool_)):
-        raise TypeError(f"include_rls must be True or False (got {type(include_rls).__name__}: {include_rls!r:.60})")
+        raise TypeError(f"include_rls must be True or False (got {type(include_rls).__name__}: "
+                        f"{include_rls!r:.60})")
     p = net.params
     a = {
         "exc_ptr": net.static.exc.ptr, "exc_post": net.static.exc.post.astype(np.int32),

@@ -239,8 +239,9 @@ def simulate_static(net: StaticNetwork, T: float | None = None, *, rng: np.rando
     if T is None:
         T = p.t_end
     T = check_real("T", T, lo=SETTLE_MS, lo_open=True, hi=MAX_STEPS * p.dt,
-                   what=f"length of the static run, ms; longer than the skipped onset {SETTLE_MS:g} ms and at "
-                        f"most {MAX_STEPS:.0e} steps of dt = {p.dt:g} ms (a longer run would take days)")
+                   what=f"length of the static run, ms; longer than the skipped onset {SETTLE_MS:g} ms "
+                        f"and at most {MAX_STEPS:.0e} steps of dt = {p.dt:g} ms (a longer run would take "
+                        "days)")
     check_grid("T", T, p.dt)
     n_record = check_int("n_record", n_record, lo=1, what="recorded E neurons and I neurons")
     record_every = check_real("record_every", record_every, lo=0, lo_open=True, hi=T,

@@ -186,8 +186,9 @@ def _check_control(control, net, condition: str, sampled: np.ndarray) -> None:
     check_type("control", control, Trial, allow_none=True)
     p = net.params
     if control.N != p.N or control.duration != p.t_end or control.condition != condition:
-        raise ValueError(f"control must be a trial of this network ({p.N} neurons, {p.t_end:g} ms) in condition "
-                         f"{condition!r} (got {control.N} neurons, {control.duration:g} ms, {control.condition!r})")
+        raise ValueError(f"control must be a trial of this network ({p.N} neurons, {p.t_end:g} ms) in "
+                         f"condition {condition!r} (got {control.N} neurons, {control.duration:g} ms, "
+                         f"{control.condition!r})")
     if control.perturbations:
         raise ValueError("control must be a trial without perturbations (got one with "
                          f"{len(control.perturbations)})")
