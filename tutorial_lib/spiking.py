@@ -107,12 +107,14 @@ from __future__ import annotations
 
 import contextlib
 import math
+import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
 from numba import njit
 
-from .params import check_grid, check_int, check_real
+from .params import (MAX_STEPS, MemoryEstimateError, check_grid, check_int, check_real, check_type,
+                     memory_limit)
 from ._signals import guard
 from .rls import BatchRLS, SharedInputRLS, SharedPoolRLS
 from .training import DivergenceError
@@ -232,9 +234,23 @@ def simulate_numpy(net: "LIFNetwork", T: float, *, rng: np.random.Generator, v0=
     Returns a :class:`Run` that records every neuron at every step.
     ``tests/test_spiking.py`` checks that :func:`simulate` gives the same spikes,
     voltages and inputs (to 1e-12; the compiled engine sums in another order).
+
+    The arguments are checked as :func:`simulate` checks them, before anything is allocated
+    (TypeError / ValueError naming the argument; :class:`~tutorial_lib.params.MemoryEstimateError`
+    if the record of every neuron at every step, or the dense matrices, would not fit in memory).
     """
+    check_type("net", net, LIFNetwork)
+    check_type("rng", rng, np.random.Generator)
+    check_type("learning", learning, Learning, allow_none=True)
     dt, N = net.dt, net.N
-    n_steps = int(round(T / dt))
+    n_steps = _run_steps("T", T, dt)
+    v0 = None if v0 is None else _per_neuron("v0", v0, N, what="initial voltages, threshold 1")
+    stimulus = None if stimulus is None else _per_neuron("stimulus", stimulus, N, what="added input")
+    _window("stim_window", stim_window, dt, n_steps)
+    C = len(net.static)
+    _check_sizes([("the record of every neuron at every step (Python lists of arrays)",
+                   n_steps * N * (C + 3) * 8.0 * 2, ["T"]),
+                  ("the dense weight matrices", (C + 1) * N * N * 8.0, ["net"])])
     J = [ch.dense() for ch in net.static]  # (N, N) per channel, J[i, j] from j to i
     tau_c = np.array([ch.tau for ch in net.static])
     pl = net.plastic
@@ -858,6 +874,174 @@ class Learning:
             np.clip(w, self.w_min, self.w_max, out=w)
 
 
+# ---------------------------------------------------------------------------
+# Checks of what a caller hands the engine: indices, times, per-neuron arrays and sizes, each refused
+# by name before anything is allocated or simulated.
+
+#: The largest index a 1-D index array may hold before it is known which network it is for.
+_INDEX_MAX = int(np.iinfo(np.int64).max)
+#: Perturbation currents are at most this large in magnitude (units of the threshold). +-100 already
+#: silences or drives any neuron of the tutorial at every step; beyond 1e6 sums of currents lose all
+#: precision and overlapping ones can overflow.
+CURRENT_LIMIT = 1e6
+
+
+def _shown(values, limit: int = 80) -> str:
+    text = " ".join(repr(values).split())
+    return text if len(text) <= limit else text[:limit] + " ..."
+
+
+def _indices(name: str, values, hi: int | None = None, *, lo: int = 0,
+             what: str = "neuron indices") -> np.ndarray:
+    """``values`` (array_like of whole numbers, or one of them) as a 1-D int64 array in ``[lo, hi]``.
+
+    Checked on the values as given, before any conversion could wrap or cut them: ``np.uint64(2**64 - 1)``
+    or ``2**70`` is out of range (not index -1), ``2.5`` or NaN is not a whole number (a whole float
+    such as ``2.0`` is that index, as :func:`~tutorial_lib.params.check_int` takes it), booleans are
+    refused (a mask is not a list of indices: ``np.flatnonzero(mask)``). ``hi`` None: any index up to
+    ``2**63 - 1``. Raises TypeError (None, text, a dict) or ValueError naming ``name``.
+    """
+    top = _INDEX_MAX if hi is None else int(hi)
+    if values is None or isinstance(values, (str, bytes, dict, set)):
+        raise TypeError(f"{name} must be an array of integer {what} (got {_shown(values)})")
+    try:
+        a = np.asarray(values)
+    except (ValueError, TypeError, OverflowError):
+        raise ValueError(f"{name} must be a 1-D array of integer {what} (got {_shown(values)})") from None
+    if a.ndim == 0:
+        a = a.reshape(1)
+    if a.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D array of integer {what} (got shape {a.shape})")
+    if a.size == 0:
+        return np.zeros(0, np.int64)
+    kind = a.dtype.kind
+    if kind == "b" or (kind == "O" and any(isinstance(x, (bool, np.bool_)) for x in a.flat)):
+        raise ValueError(f"{name} must be integer {what}, not booleans (for a mask use np.flatnonzero(mask); "
+                         f"got {_shown(values)})")
+    if kind == "O":
+        items = list(a)
+        if not all(isinstance(x, numbers.Integral) for x in items):
+            raise ValueError(f"{name} must be integer {what}: whole numbers (got {_shown(values)})")
+        ints = [int(x) for x in items]
+        first_bad = next((x for x in ints if x < lo or x > top), None)
+    elif kind == "f":
+        bad = ~np.isfinite(a) | (a != np.round(a))
+        if bad.any():
+            raise ValueError(f"{name} must be integer {what}: whole numbers (got {float(a[bad][0])!r})")
+        out = (a < lo) | (a > top)
+        first_bad = a[out][0] if out.any() else None
+    elif kind in "iu":
+        out = (a < lo) | (a > top)  # compared in the array's own type: a uint64 never wraps here
+        first_bad = a[out][0] if out.any() else None
+    else:
+        raise ValueError(f"{name} must be integer {what} (got dtype {a.dtype}: {_shown(values)})")
+    if first_bad is not None:
+        shown = int(first_bad) if isinstance(first_bad, (numbers.Integral, np.integer)) else float(first_bad)
+        where = f"in [{lo}, {top}]" if hi is not None else "below 2**63"
+        sign = "non-negative " if lo == 0 else ""
+        raise ValueError(f"{name} must be {sign}integer {what} {where} (got {shown})")
+    idx = np.array(ints, dtype=np.int64) if kind == "O" else a.astype(np.int64)
+    if idx.size and (idx.min() < lo or idx.max() > top):  # after the conversion, to be sure
+        raise ValueError(f"{name} must be integer {what} in [{lo}, {top}]")
+    return idx
+
+
+def _times(name: str, values, *, what: str = "times in ms") -> np.ndarray:
+    """``values`` (array_like of real numbers, or one) as a 1-D float64 array; TypeError / ValueError naming
+    ``name`` for text, None, booleans, complex numbers or more dimensions (the values are not checked)."""
+    if values is None or isinstance(values, (str, bytes, dict, set)):
+        raise TypeError(f"{name} must be an array of numbers ({what}; got {_shown(values)})")
+    try:
+        raw = np.asarray(values)
+    except (ValueError, TypeError, OverflowError):
+        raise ValueError(f"{name} must be a 1-D array of numbers ({what}; got {_shown(values)})") from None
+    if raw.dtype.kind == "O" and all(isinstance(x, numbers.Real) and not isinstance(x, (bool, np.bool_))
+                                     for x in raw.flat):
+        raw = raw.astype(np.float64)
+    if raw.dtype.kind not in "iuf":
+        raise ValueError(f"{name} must be numbers ({what}), not {raw.dtype} values (got {_shown(values)})")
+    t = raw.astype(np.float64).reshape(-1) if raw.ndim <= 1 else None
+    if t is None:
+        raise ValueError(f"{name} must be a 1-D array ({what}; got shape {raw.shape})")
+    return t
+
+
+def _per_neuron(name: str, value, N: int, *, what: str) -> np.ndarray:
+    """``value`` (a number or one per neuron) as a finite float64 array of shape (N,); TypeError / ValueError
+    naming ``name`` for text, booleans, a shape that does not fit or a NaN / infinite entry."""
+    if value is None or isinstance(value, (str, bytes, dict, set)):
+        raise TypeError(f"{name} must be a number or an array of {N} numbers ({what}; got {_shown(value)})")
+    try:
+        a = np.asarray(value)
+    except (ValueError, TypeError, OverflowError):
+        raise ValueError(f"{name} must be a number or {N} numbers ({what}; got {_shown(value)})") from None
+    if a.dtype.kind == "O" and all(isinstance(x, numbers.Real) and not isinstance(x, (bool, np.bool_))
+                                   for x in a.flat):
+        a = a.astype(np.float64)
+    if a.dtype.kind not in "iuf":
+        raise ValueError(f"{name} must be numbers ({what}), not {a.dtype} values (got {_shown(value)})")
+    try:
+        a = np.array(np.broadcast_to(a, (N,)), dtype=np.float64)
+    except ValueError:
+        raise ValueError(f"{name} must be one number or one per neuron, shape ({N},) ({what}; got shape "
+                         f"{a.shape})") from None
+    if not np.all(np.isfinite(a)):
+        k = int(np.flatnonzero(~np.isfinite(a))[0])
+        raise ValueError(f"{name} must be finite ({what}; got {a[k]} for neuron {k})")
+    return a
+
+
+def _run_steps(name: str, T, dt: float, *, what: str = "") -> int:
+    """``T`` ms as a whole number of steps of ``dt``: finite, > 0, at most ``MAX_STEPS`` steps (longer runs
+    would take days, and their records would not fit in memory), on the dt grid. ValueError naming ``name``
+    (``what``: the interval's meaning; default, the length of a run)."""
+    what = what or (f"length of the run, ms; at most {MAX_STEPS:.0e} steps of dt = {dt:g} ms: a longer run "
+                    "would take days and its record would not fit in memory")
+    T = check_real(name, T, lo=0, lo_open=True, hi=MAX_STEPS * dt, what=what)
+    return check_grid(name, T, dt)
+
+
+def _check_sizes(terms: list) -> None:
+    """Raise :class:`~tutorial_lib.params.MemoryEstimateError` (naming the parameters that size the largest
+    array) if the arrays ``terms`` = ``[(what, bytes, parameters)]`` need more than :func:`memory_limit`."""
+    total = float(sum(b for _, b, _ in terms))
+    limit = memory_limit()
+    if total > limit:
+        what, big, names = max(terms, key=lambda t: t[1])
+        gib = lambda x: f"{x / 2**30:.3g} GiB" if x >= 2**27 else f"{x / 2**20:.3g} MiB"  # noqa: E731
+        lower = [n for n in names if n != "record_every"]
+        advice = " or ".join(lower) + (", or raise record_every" if "record_every" in names else "")
+        raise MemoryEstimateError(
+            f"{names[0]} too large for memory ({', '.join(names)} size it): {what} would need about "
+            f"{gib(big)} "
+            f"({gib(total)} in all), more than the {gib(limit)} available. Lower {advice}.",
+            total, limit, tuple(names), terms)
+
+
+def _check_replay(replay, names: tuple, N: int, dt: float | None = None) -> "Replay":
+    """``replay`` checked against a network with channels ``names`` and ``N`` neurons (fields re-checked:
+    a Replay is a plain dataclass that may have been changed since it was made), and, given ``dt``, its
+    times against the dt grid. ValueError / TypeError naming ``replay`` and the field."""
+    if not isinstance(replay, Replay):
+        raise TypeError(f"replay must be a Replay (got {type(replay).__name__})")
+    try:
+        replay = Replay(replay.times, replay.neurons, replay.channels)
+    except (ValueError, TypeError) as exc:
+        raise type(exc)(f"replay.{exc}") from None
+    unknown = [c for c in replay.channels if c not in names]
+    if unknown:
+        raise ValueError(f"replay.channels must be among the network's channels {names} (got {unknown})")
+    _indices("replay.neurons", replay.neurons, N - 1)
+    if dt is not None and replay.times.size:
+        with np.errstate(over="ignore", invalid="ignore"):  # a huge time: a spike long after any run
+            label = replay.times / dt
+            k = np.rint(label)
+            off_grid = np.abs(label - k) > 1e-6 * np.maximum(1.0, k)
+        if np.any(off_grid):
+            raise ValueError(f"replay.times must be multiples of dt = {dt:g} ms")
+    return replay
+
+
 @dataclass
 class Perturbation:
     """A current added to the input of a set of neurons between two times (SPEC, Part 4).
@@ -872,23 +1056,28 @@ class Perturbation:
     Parameters
     ----------
     neurons : array_like of int, or str
-        Neuron indices (repeats add their current once per repeat), or the name
-        of a population that the caller resolves (Part 3:
-        :func:`tutorial_lib.balanced.populations`, e.g. ``"I"`` or ``"trained"``);
+        Neuron indices, whole numbers >= 0 (repeats add their current once per repeat; empty: a
+        perturbation of nobody, which changes nothing), or the name of a population that the caller
+        resolves (Part 3: :func:`tutorial_lib.balanced.populations`, e.g. ``"I"`` or ``"trained"``);
         :func:`simulate` itself takes indices only.
     current : float or array_like, shape (len(neurons),)
-        The added input, finite.
+        The added input, finite, at most ``CURRENT_LIMIT`` (1e6) in magnitude (units of the
+        threshold: +-100 already silences or saturates any neuron).
     start, stop : float
-        The window in ms, ``0 <= start < stop``, on the dt grid of the run; ``stop``
-        may lie past the end of the run (the perturbation then lasts to the end).
+        The window in ms, ``0 <= start < stop``, finite, on the dt grid of the run; ``stop``
+        may lie past the end of the run (the perturbation then lasts to the end; any finite
+        ``stop``, 1e308 too, means "to the end of the run").
 
     Raises
     ------
     ValueError
         Naming the field: ``stop <= start``, a negative or non-finite time, a
-        non-finite current, negative or non-integer neuron indices, a current array
-        whose length is not that of ``neurons``. Indices beyond the network and
-        times off the dt grid are refused by :func:`simulate`.
+        non-finite or too large current, negative, non-whole or boolean neuron indices
+        (checked before any conversion: an unsigned ``2**64 - 1`` does not wrap to -1),
+        a current array whose length is not that of ``neurons``. Indices beyond the
+        network and times off the dt grid are refused by :func:`simulate`.
+    TypeError
+        ``neurons`` or ``current`` of the wrong kind (None, text for ``current``).
 
     Examples
     --------
@@ -902,23 +1091,34 @@ class Perturbation:
     stop: float
 
     def __post_init__(self):
-        self.start = check_real("start", self.start, lo=0, what="when the perturbation starts, ms")
+        # + 0.0: -0.0 is 0 (and shown as 0)
+        self.start = check_real("start", self.start, lo=0, what="when the perturbation starts, ms") + 0.0
         self.stop = check_real("stop", self.stop, lo=self.start, lo_open=True,
-                               what=f"when the perturbation stops, ms; after start = {self.start:g}")
-        if not isinstance(self.neurons, str):
-            idx = np.asarray(self.neurons)
-            if idx.ndim == 0:
-                idx = idx.reshape(1)
-            if idx.ndim != 1 or (idx.size and idx.dtype.kind not in "iu"):
-                raise ValueError(f"neurons must be a population name or a 1-D array of neuron indices "
-                                 f"(got {self.neurons!r:.80})")
-            if idx.size and idx.min() < 0:
-                raise ValueError(f"neurons must be non-negative neuron indices (got {int(idx.min())})")
-            self.neurons = idx.astype(np.int64)
-        cur = np.asarray(self.current, dtype=np.float64) if not isinstance(self.current, str) else None
-        if cur is None or cur.ndim > 1 or not np.all(np.isfinite(cur)):
-            raise ValueError(f"current (the added input) must be a finite number or a 1-D array of them "
-                             f"(got {self.current!r:.80})")
+                               what=f"when the perturbation stops, ms; after start = {self.start:g}") + 0.0
+        if isinstance(self.neurons, str):
+            if not self.neurons.strip():
+                raise ValueError("neurons must be a population name or a 1-D array of neuron indices "
+                                 "(got '')")
+        else:
+            self.neurons = _indices("neurons", self.neurons)
+        what = "the added input, units of the threshold"
+        if self.current is None or isinstance(self.current, (str, bytes, dict, set)):
+            raise TypeError(f"current ({what}) must be a finite number or a 1-D array of them "
+                            f"(got {_shown(self.current)})")
+        try:
+            raw = np.asarray(self.current)
+        except (ValueError, TypeError, OverflowError):
+            raw = np.asarray([None], dtype=object)
+        if raw.dtype.kind not in "iuf" or raw.ndim > 1:
+            raise ValueError(f"current ({what}) must be a finite number or a 1-D array of them "
+                             f"(got {_shown(self.current)})")
+        cur = raw.astype(np.float64)
+        if not np.all(np.isfinite(cur)):
+            raise ValueError(f"current ({what}) must be a finite number or a 1-D array of them "
+                             f"(got {_shown(self.current)})")
+        if cur.size and np.abs(cur).max() > CURRENT_LIMIT:
+            raise ValueError(f"current ({what}) must be in [{-CURRENT_LIMIT:g}, {CURRENT_LIMIT:g}]: "
+                             f"+-100 already silences or saturates any neuron (got {_shown(self.current)})")
         if cur.ndim == 1 and not isinstance(self.neurons, str) and cur.shape[0] != self.neurons.shape[0]:
             raise ValueError(f"current must be one number or one per neuron ({self.neurons.shape[0]}); "
                              f"got {cur.shape[0]}")
@@ -951,10 +1151,12 @@ class Replay:
     Parameters
     ----------
     times : array_like of float, shape (n,)
-        Spike times in ms, labelled like :attr:`Run.spike_times` (a spike in step ``k`` is at
-        ``(k + 1) dt``), so a recorded run's spikes replay at the steps where they happened.
+        Spike times in ms, finite and > 0, labelled like :attr:`Run.spike_times` (a spike in step
+        ``k`` is at ``(k + 1) dt``), so a recorded run's spikes replay at the steps where they
+        happened. Spikes after the end of a run are not delivered.
     neurons : array_like of int, shape (n,)
-        The presynaptic neuron of each spike (network neurons, ``0 .. N-1``).
+        The presynaptic neuron of each spike (network neurons, ``0 .. N-1``; whole numbers, checked
+        before any conversion). A neuron listed twice at one time delivers two spikes.
     channels : tuple of str
         The synapses that receive the replay: names of ``LIFNetwork.channel_names`` (the static
         channels and ``"plastic"``, whose external sources keep their own spikes).
@@ -963,8 +1165,11 @@ class Replay:
     ------
     ValueError
         Naming the field: arrays of different lengths or not 1-D, non-finite or negative times,
-        negative or non-integer neurons, no channel or a repeated one. Times off the dt grid,
-        neurons beyond the network and unknown channel names are refused by :func:`simulate`.
+        negative, non-whole or boolean neurons (an unsigned ``2**64 - 1`` does not wrap to -1), no
+        channel or a repeated one. Times off the dt grid, neurons beyond the network and unknown
+        channel names are refused by :func:`simulate`.
+    TypeError
+        ``times`` or ``neurons`` of the wrong kind (None, text).
 
     Examples
     --------
@@ -977,21 +1182,14 @@ class Replay:
     channels: tuple = ("plastic",)
 
     def __post_init__(self):
-        raw = np.asarray(self.times) if not isinstance(self.times, (str, bytes)) else np.asarray([self.times])
-        if raw.dtype.kind in "USO" and any(isinstance(x, (str, bytes)) for x in raw.flat):
-            raise ValueError(f"times must be numbers (spike times in ms), not strings (got {raw.dtype})")
-        t = np.asarray(self.times, dtype=np.float64).reshape(-1) if np.ndim(self.times) <= 1 else None
-        idx = np.asarray(self.neurons)
-        if t is None or idx.ndim != 1:
+        t = _times("times", self.times, what="spike times in ms, one per spike")
+        if np.ndim(self.neurons) > 1:
             raise ValueError("times and neurons must be 1-D arrays (one entry per spike)")
-        if idx.size and idx.dtype.kind not in "iu":
-            raise ValueError(f"neurons must be integer neuron indices (got dtype {idx.dtype})")
+        idx = _indices("neurons", self.neurons)
         if t.shape[0] != idx.shape[0]:
             raise ValueError(f"times and neurons must have the same length (got {t.shape[0]} and {idx.shape[0]})")
         if t.size and not (np.all(np.isfinite(t)) and t.min() > 0):
             raise ValueError("times must be finite and positive (ms; a spike in step k is at (k + 1) dt)")
-        if idx.size and idx.min() < 0:
-            raise ValueError(f"neurons must be non-negative neuron indices (got {int(idx.min())})")
         channels = (self.channels,) if isinstance(self.channels, str) else (
             tuple(self.channels) if hasattr(self.channels, "__iter__") else ())
         if not channels or not all(isinstance(c, str) and c for c in channels) \
@@ -1004,17 +1202,20 @@ class Replay:
         drawn in spike order), rounded to the dt grid; spikes moved outside ``(0, T]`` are dropped.
 
         ``jitter`` 0 returns the same spikes; a jitter far beyond ``T`` moves (nearly) every spike out.
-        Raises ValueError for a negative or non-finite ``jitter``, ``dt`` or ``T`` not finite and > 0;
+        Raises ValueError for a negative or non-finite ``jitter``, ``dt`` not finite and > 0, ``T`` not
+        finite and > 0 or longer than ``MAX_STEPS`` (1e8) steps of ``dt`` (no run is that long);
         TypeError if ``rng`` is not a numpy Generator.
         """
         jitter = check_real("jitter", jitter, lo=0, what="standard deviation of the spike-time jitter, ms")
         dt = check_real("dt", dt, lo=0, lo_open=True, what="time step, ms")
-        T = check_real("T", T, lo=0, lo_open=True, what="trial duration, ms")
+        T = check_real("T", T, lo=0, lo_open=True, hi=MAX_STEPS * dt,
+                       what=f"trial duration, ms; at most {MAX_STEPS:.0e} steps of dt = {dt:g} ms")
         if not isinstance(rng, np.random.Generator):
             raise TypeError(f"rng must be a numpy.random.Generator (got {type(rng).__name__})")
-        steps = np.rint(self.times / dt)
-        if jitter > 0:  # in float (whole numbers, exact below 2**53): a huge jitter would overflow int64
-            steps = steps + np.rint(jitter * rng.standard_normal(steps.shape[0]) / dt)
+        with np.errstate(over="ignore", invalid="ignore"):  # huge times or jitters: out of (0, T], dropped
+            steps = np.rint(self.times / dt)
+            if jitter > 0:  # in float (whole numbers, exact below 2**53): a huge jitter would overflow int64
+                steps = steps + np.rint(jitter * rng.standard_normal(steps.shape[0]) / dt)
         keep = (steps >= 1) & (steps <= int(round(T / dt)))
         steps = np.where(keep, steps, 0).astype(np.int64)
         order = np.lexsort((self.neurons[keep], steps[keep]))
@@ -1024,28 +1225,20 @@ class Replay:
 def _index_replay(replay, net: "LIFNetwork", n_steps: int):
     """A :class:`Replay` for the kernel: ``(rp_ptr, rp_src, rp_static, rp_plastic)`` (empty arrays for none).
 
-    Spikes by step (in their given order within a step); ``rp_static`` (C,) 1 for a replayed static
-    channel. Raises TypeError / ValueError (unknown channel, neurons beyond the network, times off
-    the dt grid) before the run.
+    Spikes by step (in their given order within a step; spikes after the run's ``n_steps`` are left
+    out); ``rp_static`` (C,) 1 for a replayed static channel. Raises TypeError / ValueError (unknown
+    channel, neurons beyond the network, times off the dt grid, fields changed since the Replay
+    was made) before the run.
     """
     C = len(net.static)
     if replay is None:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(C, np.int8), False
-    if not isinstance(replay, Replay):
-        raise TypeError(f"replay must be a Replay (got {type(replay).__name__})")
-    names = net.channel_names
-    unknown = [c for c in replay.channels if c not in names]
-    if unknown:
-        raise ValueError(f"replay.channels must be among the network's channels {names} (got {unknown})")
-    if replay.neurons.size and replay.neurons.max() >= net.N:
-        raise ValueError(f"replay.neurons must be neuron indices in [0, {net.N - 1}] "
-                         f"(got {int(replay.neurons.max())})")
     dt = net.dt
-    steps = np.rint(replay.times / dt).astype(np.int64) - 1
-    if replay.times.size and np.any(np.abs(replay.times / dt - (steps + 1)) > 1e-6 * np.maximum(1.0, steps + 1)):
-        raise ValueError(f"replay.times must be multiples of dt = {dt:g} ms")
-    inside = steps < n_steps
-    steps, src = steps[inside], replay.neurons[inside]
+    replay = _check_replay(replay, net.channel_names, net.N, dt)  # also the times on the dt grid
+    with np.errstate(over="ignore"):  # a huge time: a spike long after the run (inf, dropped)
+        k = np.rint(replay.times / dt)  # (k - 1) the step, in float: exact below 2**53, never wrapped
+    inside = k <= n_steps
+    steps, src = k[inside].astype(np.int64) - 1, replay.neurons[inside]
     order = np.argsort(steps, kind="stable")
     rp_ptr = np.zeros(n_steps + 1, dtype=np.int64)
     np.cumsum(np.bincount(steps, minlength=n_steps), out=rp_ptr[1:])
@@ -1056,13 +1249,18 @@ def _index_replay(replay, net: "LIFNetwork", n_steps: int):
 def _pack_perturbations(perturbations, N: int, dt: float, n_steps: int) -> list:
     """The perturbations as ``(on, off, neurons, current)`` in steps, checked against the network.
 
-    ``on <= n < off`` are the steps in which each acts (``off`` cut at ``n_steps``). Raises ValueError
-    (naming the field) for a population name, indices beyond ``N - 1`` or times off the dt grid.
+    ``on <= n < off`` are the steps in which each acts (``off`` cut at ``n_steps``: a ``stop``, or a
+    ``start``, at or after the end of the run, however far, is the end). Raises TypeError / ValueError
+    (naming the field) for a population name, indices beyond ``N - 1``, times off the dt grid, or a
+    field changed since the Perturbation was made (each is checked again here).
     """
     if perturbations is None:
         return []
     if isinstance(perturbations, Perturbation):
         perturbations = [perturbations]
+    if isinstance(perturbations, (str, bytes, dict)) or not hasattr(perturbations, "__iter__"):
+        raise TypeError(f"perturbations must be a Perturbation or a sequence of them "
+                        f"(got {type(perturbations).__name__})")
     packed = []
     for k, pert in enumerate(perturbations):
         if not isinstance(pert, Perturbation):
@@ -1070,12 +1268,14 @@ def _pack_perturbations(perturbations, N: int, dt: float, n_steps: int) -> list:
         if isinstance(pert.neurons, str):
             raise ValueError(f"perturbations[{k}].neurons is the population name {pert.neurons!r}: the engine "
                              "takes neuron indices (resolve names with Perturbation.resolve)")
-        if pert.neurons.size and pert.neurons.max() >= N:
-            raise ValueError(f"perturbations[{k}].neurons must be neuron indices in [0, {N - 1}] "
-                             f"(got {int(pert.neurons.max())})")
-        on = _step_of(f"perturbations[{k}].start", pert.start, dt)
-        off = _step_of(f"perturbations[{k}].stop", pert.stop, dt)
-        packed.append((min(on, n_steps), min(off, n_steps), pert.neurons, pert.current))
+        try:  # again: a Perturbation is a plain dataclass, its fields may have been set since
+            pert = Perturbation(pert.neurons, pert.current, pert.start, pert.stop)
+        except (ValueError, TypeError) as exc:
+            raise type(exc)(f"perturbations[{k}].{exc}") from None
+        idx = _indices(f"perturbations[{k}].neurons", pert.neurons, N - 1)
+        on = _step_of(f"perturbations[{k}].start", pert.start, dt, n_steps)
+        off = _step_of(f"perturbations[{k}].stop", pert.stop, dt, n_steps)
+        packed.append((on, off, idx, pert.current))
     return packed
 
 
@@ -1178,17 +1378,37 @@ class Run:
         return np.bincount(self.spike_neurons, minlength=self.N) / (self.duration / 1000.0)
 
 
-def _step_of(name: str, t: float, dt: float) -> int:
-    """The step index of time ``t`` (ms), which must lie on the dt grid (0 allowed)."""
+def _step_of(name: str, t: float, dt: float, n_steps: int) -> int:
+    """The step index of time ``t`` (ms), cut at ``n_steps`` (the end of the run).
+
+    ``t`` must be a finite number >= 0; before the end it must lie on the dt grid (0 allowed). A time
+    at or after the end, however far (1e308 too), is the end: no overflow, no grid to check there.
+    ValueError naming ``name``.
+    """
+    t = check_real(name, t, lo=0, what="ms")
+    if t / dt >= n_steps:
+        return int(n_steps)
     return 0 if t == 0 else check_grid(name, t, dt)
 
 
+#: Step counts beyond this are refused by :func:`_steps_of` (above 2**53 a float no longer holds every
+#: whole number: the grid cannot be checked, and int64 would be near).
+_STEP_LIMIT = 2.0**53
+
+
 def _steps_of(name: str, times, dt: float) -> np.ndarray:
-    """Step indices of an array of times (ms) on the dt grid."""
-    times = np.atleast_1d(np.asarray(times, dtype=np.float64))
-    steps = np.rint(times / dt)
-    if times.size and (steps.min() < 0 or np.any(np.abs(times / dt - steps) > 1e-9 * np.maximum(1.0, steps))):
-        raise ValueError(f"{name} must be non-negative multiples of dt = {dt:g} ms")
+    """Step indices of an array of times (ms) on the dt grid: finite, >= 0, below ``2**53`` steps.
+    ValueError naming ``name``."""
+    times = np.atleast_1d(_times(name, times))
+    if not np.all(np.isfinite(times)):
+        raise ValueError(f"{name} must be finite (ms)")
+    with np.errstate(over="ignore"):
+        q = times / dt
+    steps = np.rint(q)
+    if times.size and (steps.min() < 0 or steps.max() > _STEP_LIMIT
+                       or np.any(np.abs(q - steps) > 1e-9 * np.maximum(1.0, steps))):
+        raise ValueError(f"{name} must be non-negative multiples of dt = {dt:g} ms, "
+                         f"below {_STEP_LIMIT * dt:g} ms")
     return steps.astype(np.int64)
 
 
@@ -1247,21 +1467,34 @@ def _jumps_by_post(post, w, inv_tau, jump, seen) -> bool:
 
 
 def _index_external(external, dt: float, N: int, n_sources: int, n_steps: int):
-    """External spikes ``(times, sources)`` by step: ``(ext_ptr, ext_src)`` (empty arrays for none)."""
+    """External spikes ``(times, sources)`` by step: ``(ext_ptr, ext_src)`` (empty arrays for none).
+
+    ``times`` finite positive multiples of dt (ms; spikes after the run are left out), ``sources``
+    whole numbers in ``[N, n_sources - 1]``, checked before any conversion. Raises TypeError /
+    ValueError naming ``external``.
+    """
     if external is None:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    times, sources = (np.asarray(a) for a in external)
-    steps = np.rint(times / dt).astype(np.int64) - 1
-    if times.size and (np.any(np.abs(times / dt - (steps + 1)) > 1e-6) or steps.min() < 0):
-        raise ValueError(f"external spike times must be positive multiples of dt = {dt:g} ms")
-    sources = sources.astype(np.int64)
-    if sources.size and (sources.min() < N or sources.max() >= n_sources):
-        raise ValueError(
-            f"external sources must be indices in [{N}, {n_sources - 1}] of the plastic synapses")
+    if isinstance(external, (str, bytes, dict)) or not hasattr(external, "__len__") or len(external) != 2:
+        raise TypeError(f"external must be a pair (times, sources) of 1-D arrays (got {_shown(external)})")
+    times = _times("external times", external[0], what="spike times of the external sources, ms")
+    sources = _indices("external sources", external[1], n_sources - 1, lo=N,
+                       what="source indices of the plastic synapses")
+    if times.shape != sources.shape:
+        raise ValueError(f"external times and sources must have the same length (got {times.shape[0]} and "
+                         f"{sources.shape[0]})")
+    with np.errstate(over="ignore", invalid="ignore"):  # a huge time: long after the run (inf, dropped)
+        label = times / dt
+        k = np.rint(label)  # the step + 1, in float (a huge time is not wrapped)
+        off_grid = np.abs(label - k) > 1e-6
+    if times.size and (not np.all(np.isfinite(times)) or np.any(off_grid) or k.min() < 1):
+        raise ValueError(f"external spike times must be finite positive multiples of dt = {dt:g} ms")
+    inside = k <= n_steps  # the spikes after the run never come: left out (the kernel reads none of them)
+    steps, sources = k[inside].astype(np.int64) - 1, sources[inside]
     order = np.argsort(steps, kind="stable")
     ext_src = np.ascontiguousarray(sources[order])
     ext_ptr = np.zeros(n_steps + 1, dtype=np.int64)
-    np.cumsum(np.bincount(steps[steps < n_steps], minlength=n_steps), out=ext_ptr[1:])
+    np.cumsum(np.bincount(steps, minlength=n_steps), out=ext_ptr[1:])
     return ext_ptr, ext_src
 
 
@@ -1347,59 +1580,86 @@ def simulate(
         ``learning``, else ``"untrained"`` (the caller, who knows better, may re-label it). The
         message states the fact only: each part attaches its advice.
     ValueError
-        Arguments that do not fit the network or the dt grid (before anything runs).
+        Arguments that do not fit the network or the dt grid, each named (before anything is
+        allocated or run): ``T`` not finite and > 0, longer than ``MAX_STEPS`` (1e8) steps or off
+        the grid; ``v0`` or ``stimulus`` not finite or not one value per neuron; ``stim_window``
+        not ``0 <= on <= off`` (times at or after the end of the run mean the end); ``record`` or
+        any other index array with entries that are not whole numbers in range (unsigned, huge,
+        boolean or fractional entries included); ``record_every`` off the grid;
+        :class:`~tutorial_lib.params.MemoryEstimateError` (a ValueError) if the record and the
+        spike buffers would not fit in memory (:func:`~tutorial_lib.params.memory_limit`).
+    TypeError
+        ``net``, ``rng``, ``perturbations``, ``replay`` or ``external`` of the wrong kind.
 
-    The stages: the state (``v0`` drawn first), the static channels packed for the kernel
+    The stages: the arguments checked and the sizes estimated; the state (``v0`` drawn first), the
+    static channels packed for the kernel
     (:func:`_pack_static`), the external spikes indexed by step (:func:`_index_external`), the
     learning grid checked (:func:`_check_learning`), the perturbations by step
     (:func:`_pack_perturbations`), the recording buffers; then the run (the kernel up to each
     learning step and each step where a perturbation starts or stops, RLS at the learning steps,
     the added input changed at the others: :func:`_segment_input`) and the :class:`Run` assembled.
     """
+    # the arguments, checked before anything is allocated or drawn from rng
+    check_type("net", net, LIFNetwork)
+    check_type("rng", rng, np.random.Generator)
     dt = net.dt
     N = net.N
-    n_steps = check_grid("T", T, dt)
+    n_steps = _run_steps("T", T, dt)
+    T = float(T)
     max_rate = check_real("max_rate", max_rate, lo=0, lo_open=True, what="largest plausible mean rate, Hz")
-    # the state: voltages, stimulus, currents and traces
-    v = rng.uniform(0.0, 1.0, size=N) if v0 is None else np.array(np.broadcast_to(v0, (N,)), dtype=np.float64)
-    stim = np.zeros(N) if stimulus is None else np.array(np.broadcast_to(stimulus, (N,)), dtype=np.float64)
-    stim_on, stim_off = _step_of("stim_on", stim_window[0], dt), _step_of("stim_off", stim_window[1], dt)
-    ch_ptr, ch_post, ch_jump, by_post, ch_decay = _pack_static(net)
-    x = np.zeros((len(net.static), N))
+    v0 = None if v0 is None else _per_neuron("v0", v0, N, what="initial voltages, threshold 1")
+    stim = np.zeros(N) if stimulus is None else _per_neuron("stimulus", stimulus, N, what="added input")
+    stim_on, stim_off = _window("stim_window", stim_window, dt, n_steps)
+    rec_idx = np.arange(N, dtype=np.int64) if record is None else _indices("record", record, N - 1)
+    rec_every = _run_steps("record_every", record_every, dt,
+                           what=f"recording interval, ms; a multiple of dt = {dt:g} ms")
+    n_rec = (n_steps - 1) // rec_every + 1
+    n_groups = _check_groups(plastic_groups, net)
+    if total_only and n_groups:
+        raise ValueError("plastic_groups needs the full record: it cannot go with total_only=True")
+    # a neuron fires at most once per step: a larger max_rate needs no larger buffer
+    max_spikes = int(math.ceil(min(max_rate, 1000.0 / dt) * 1e-3 * N * T)) + N
+    n_r, C = rec_idx.shape[0], len(net.static)
+    rows = n_rec * n_r * 8.0
+    _check_sizes([
+        ("the record of voltages, inputs and currents", rows * (1 if total_only else C + 3 + n_groups),
+         ["T", "record", "record_every"]),
+        ("the spike buffers", max_spikes * 16.0, ["T", "max_rate"]),
+        ("the spikes indexed by step", (n_steps + 1) * 8.0 * ((replay is not None) + (external is not None)),
+         ["T"]),
+    ])
+    check_type("learning", learning, Learning, allow_none=True)
+    packed = _pack_perturbations(perturbations, N, dt, n_steps)
+    rp_ptr, rp_src, rp_static, rp_plastic = _index_replay(replay, net, n_steps)
     pl = net.plastic
     if pl is None:
         pl = PlasticSynapses(net.tau_m, np.zeros(0), np.zeros((0, 1)), np.zeros((0, 1)), N)
+    ext_ptr, ext_src = _index_external(external, dt, N, pl.n_sources, n_steps)
+    if learning is not None:
+        learn_steps, targets, error_noise = _check_learning(learning, net, pl, n_steps)
+    # the state: voltages, stimulus, currents and traces
+    v = rng.uniform(0.0, 1.0, size=N) if v0 is None else v0
+    ch_ptr, ch_post, ch_jump, by_post, ch_decay = _pack_static(net)
+    x = np.zeros((len(net.static), N))
     r = np.zeros(pl.n_sources)
     u = np.zeros(N)
-    ext_ptr, ext_src = _index_external(external, dt, N, pl.n_sources, n_steps)
     R = pl.presyn.shape[0]
     if learning is None:
         learn_steps, w = np.zeros(0, np.int64), pl.w
         w_src = w[pl.out_row, pl.out_col]  # fixed weights: by source, for the scatter (one gather)
     else:
-        learn_steps, targets, error_noise = _check_learning(learning, net, pl, n_steps)
         rls = learning.rls
         errors = np.zeros((learn_steps.shape[0], R))
         other = np.zeros(R)
         w = rls.w  # the kernel works on the RLS weights themselves (float64 in every RLS form)
         w_src = np.zeros(0)  # weights that change at every learning step are read where they are
     w_src_ext = w_src  # (replaced below for the deferred RLS steps)
-    packed = _pack_perturbations(perturbations, N, dt, n_steps)
-    rp_ptr, rp_src, rp_static, rp_plastic = _index_replay(replay, net, n_steps)
     # recording buffers
-    rec_idx = np.arange(N, dtype=np.int64) if record is None else _as_index(np.atleast_1d(record))
-    if rec_idx.size and (rec_idx.min() < 0 or rec_idx.max() >= N):
-        raise ValueError(f"record must hold neuron indices in [0, {N - 1}]")
-    rec_every = check_grid("record_every", record_every, dt)
-    n_rec = (n_steps - 1) // rec_every + 1
     split_row, col_group, split_rec, split_names = _split_buffers(plastic_groups, net, pl, n_rec, rec_idx)
-    if total_only and split_names:
-        raise ValueError("plastic_groups needs the full record: it cannot go with total_only=True")
     n_full = 0 if total_only else n_rec  # every row of the buffers in use is written by the kernel
     v_rec = np.empty((n_full, rec_idx.shape[0]))
     cur_rec = np.empty((n_full, len(net.static) + 1, rec_idx.shape[0]))
     total_rec = np.empty((n_rec - n_full, rec_idx.shape[0] if total_only else 0))
-    max_spikes = int(math.ceil(max_rate * 1e-3 * N * T)) + N
     spike_step = np.empty(max_spikes, dtype=np.int64)
     spike_idx = np.empty(max_spikes, dtype=np.int64)
 
@@ -1549,6 +1809,38 @@ def _switch_steps(packed: list, stim_on: int, stim_off: int, n_steps: int) -> se
     return {s for s in steps if 0 < s < n_steps}
 
 
+def _check_groups(plastic_groups, net: LIFNetwork) -> int:
+    """The number of groups of ``plastic_groups`` (0 for None), checked: ``(names, group)`` with distinct
+    text ``names`` and ``group`` one whole number in ``[0, len(names))`` per plastic source."""
+    if plastic_groups is None:
+        return 0
+    if isinstance(plastic_groups, (str, bytes, dict)) or not hasattr(plastic_groups, "__len__") \
+            or len(plastic_groups) != 2:
+        raise TypeError(f"plastic_groups must be a pair (names, group) (got {_shown(plastic_groups)})")
+    names, group = plastic_groups
+    if isinstance(names, (str, bytes)) or not hasattr(names, "__iter__"):
+        raise TypeError(f"plastic_groups names must be a sequence of names (got {_shown(names)})")
+    names = tuple(names)
+    if not names or not all(isinstance(n, str) and n for n in names) or len(set(names)) != len(names):
+        raise ValueError(f"plastic_groups names must be distinct non-empty texts (got {_shown(names)})")
+    n_sources = net.N if net.plastic is None else net.plastic.n_sources
+    group = _indices("plastic_groups group", group, len(names) - 1, what="source groups")
+    if group.shape != (n_sources,):
+        raise ValueError(f"plastic_groups must be (names, group) with group one index in "
+                         f"[0, {len(names) - 1}] per plastic source ({n_sources}; got {group.shape[0]})")
+    return len(names)
+
+
+def _window(name: str, window, dt: float, n_steps: int) -> tuple[int, int]:
+    """``window = (on, off)`` ms as steps: finite, ``0 <= on <= off`` (equal: never on), on the dt grid
+    before the end of the run; times at or after the end (1e308 too) are the end. ValueError naming it."""
+    if isinstance(window, (str, bytes, dict)) or not hasattr(window, "__len__") or len(window) != 2:
+        raise ValueError(f"{name} must be a pair (on, off) of times in ms (got {_shown(window)})")
+    on = check_real(f"{name}[0]", window[0], lo=0, what="when it switches on, ms")
+    off = check_real(f"{name}[1]", window[1], lo=on, what=f"when it switches off, ms; at least on = {on:g}")
+    return _step_of(f"{name}[0]", on, dt, n_steps), _step_of(f"{name}[1]", off, dt, n_steps)
+
+
 def _split_buffers(plastic_groups, net: LIFNetwork, pl: PlasticSynapses, n_rec: int, rec_idx: np.ndarray):
     """Arrays for the plastic input split by source group: ``(split_row, col_group, split_rec, names)``.
 
@@ -1559,12 +1851,10 @@ def _split_buffers(plastic_groups, net: LIFNetwork, pl: PlasticSynapses, n_rec: 
     """
     if plastic_groups is None:
         return np.zeros(0, np.int64), np.zeros((0, 0), np.int64), np.zeros((0, 0, 0)), ()
+    _check_groups(plastic_groups, net)
     names, group = plastic_groups
     names = tuple(str(n) for n in names)
-    group = _as_index(np.asarray(group))
-    if group.shape != (pl.n_sources,) or (group.size and (group.min() < 0 or group.max() >= len(names))):
-        raise ValueError(f"plastic_groups must be (names, group) with group one index in [0, {len(names) - 1}] "
-                         f"per plastic source ({pl.n_sources})")
+    group = _indices("plastic_groups group", group, len(names) - 1, what="source groups")
     split_row = np.full(net.N, -1, dtype=np.int64)
     split_row[pl.rows] = np.arange(pl.rows.shape[0])
     col_group = _as_index(group[pl.presyn])
@@ -1624,8 +1914,15 @@ def simulate_single(mu: float = 0.7, noise: float = 2.0, T: float = 1000.0, *, s
     the neuron is below threshold and fires only when the noise pushes it
     there. The voltage is recorded at every step (``record_every = dt``) unless
     told otherwise. Returns a :class:`Run` (``run.v[:, 0]``, ``run.spike_times``).
+
+    Raises ValueError naming the argument (before anything runs): ``mu``, ``noise``, ``v0`` not
+    finite; ``seed`` not a whole number >= 0; ``dt``, ``tau_m`` (see :class:`LIFNetwork`); ``T`` and
+    ``record_every`` as in :func:`simulate` (finite, on the dt grid, ``T`` at most 1e8 steps, the
+    record within the memory available).
     """
+    seed = check_int("seed", seed, lo=0, what="seed of the noise")
     net = LIFNetwork(mu=np.array([check_real("mu", mu)]), tau_m=tau_m, dt=dt, noise=noise)
+    v0 = check_real("v0", v0, what="initial voltage, threshold 1")
     return simulate(net, T, rng=np.random.default_rng(seed), v0=v0,
                     record_every=dt if record_every is None else record_every, max_rate=1e4)
 
@@ -1639,12 +1936,19 @@ def simulate_pair(w21: float = 5.0, tau_s: float = 20.0, mu=0.7, noise: float = 
     which then decays with ``tau_s`` (ms): ``tau_s dx/dt = -x + w21 sum_k delta(t - t_k)``.
     ``w12`` is the weight back (0 in the SPEC). ``mu`` may be one value or one
     per neuron; the noise is as in :func:`simulate_single`.
+
+    Raises ValueError naming the argument (before anything runs) for weights, ``mu`` or ``v0`` that
+    are not finite or not one value or two, ``tau_s < dt``, a ``seed`` that is not a whole number
+    >= 0, and ``T``, ``dt``, ``record_every`` as :func:`simulate_single`.
     """
+    seed = check_int("seed", seed, lo=0, what="seed of the noise")
+    dt = check_real("dt", dt, lo=0, lo_open=True, what="time step, ms")
     w21 = check_real("w21", w21, what="weight from neuron 0 to neuron 1")
     w12 = check_real("w12", w12, what="weight from neuron 1 to neuron 0")
     tau_s = check_real("tau_s", tau_s, lo=dt, what="synaptic time constant, ms; at least dt")
     W = np.array([[0.0, w12], [w21, 0.0]])
-    mu = np.broadcast_to(np.asarray(mu, dtype=np.float64), (2,))
+    mu = _per_neuron("mu", mu, 2, what="constant input of each neuron")
+    v0 = _per_neuron("v0", v0, 2, what="initial voltages, threshold 1")
     syn = Synapses.from_dense(W, tau=tau_s, name="synaptic")
     net = LIFNetwork(mu=mu, tau_m=tau_m, dt=dt, noise=noise, static=(syn,))
     return simulate(net, T, rng=np.random.default_rng(seed), v0=v0, record_every=record_every, max_rate=1e4)

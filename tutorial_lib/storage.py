@@ -89,9 +89,37 @@ class FormatError(ValueError):
         self.field = field
 
 
-def _npz_path(path) -> Path:
-    """``path`` as a Path, with ``.npz`` appended when it has no suffix."""
-    path = Path(os.fspath(path)).expanduser()
+def _check_path(path, name: str = "path") -> Path:
+    """``path`` (a str, bytes or ``os.PathLike`` naming a file) as a Path with ``~`` expanded.
+
+    Raises TypeError naming ``name`` for anything else (a number, None, an open file) and ValueError
+    for an empty or blank path, a NUL character, or a path that names no file (``"."``, ``".."``,
+    ``"folder/"``): the message says what a path must be.
+    """
+    if isinstance(path, (bytes, bytearray)):
+        path = os.fsdecode(bytes(path))
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a file path, a str or os.PathLike (got {type(path).__name__}: "
+                        f"{' '.join(repr(path).split())[:80]})")
+    text = os.fspath(path)
+    if isinstance(text, bytes):
+        text = os.fsdecode(text)
+    if not isinstance(text, str):
+        raise TypeError(f"{name} must be a file path, a str or os.PathLike (got {type(path).__name__})")
+    if not text.strip():
+        raise ValueError(f"{name} must be a non-empty file path (got {text!r})")
+    if "\0" in text:
+        raise ValueError(f"{name} must be a file path without NUL characters (got {text!r})")
+    out = Path(text).expanduser()
+    if out.name in ("", ".", "..") or text.endswith(("/", os.sep)):
+        raise ValueError(f"{name} must name a file, not a folder (got {text!r}): add a file name, e.g. "
+                         f"{str(Path(text) / 'network.npz')!r}")
+    return out
+
+
+def _npz_path(path, name: str = "path") -> Path:
+    """``path`` as a Path (checked by :func:`_check_path`), with ``.npz`` appended when it has no suffix."""
+    path = _check_path(path, name)
     return path if path.suffix else path.with_suffix(".npz")
 
 
@@ -181,10 +209,12 @@ def atomic_write(path, write) -> Path:
     """
     from ._signals import held
 
-    path = Path(os.fspath(path)).expanduser()
+    path = _check_path(path)
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise FileNotFoundError(f"cannot save to {path}: the folder {folder} does not exist")
+    if path.is_dir():  # os.replace would fail only after the whole file was written
+        raise IsADirectoryError(f"cannot save to {path}: it is a folder (path must name a file)")
     _remove_stale_temporaries(folder, path.name)
     with held():  # no interrupt between creating the file and being ready to remove it
         fd, tmp = _create_temporary(folder, path.name)
@@ -214,9 +244,32 @@ def save_arrays(path, arrays: dict, *, kind: str, version: int, meta: dict | Non
     ``path`` gets ``.npz`` appended if it has no suffix; the final path is
     returned. Arrays of dtype ``object`` are refused (they would need pickle).
     ``compress`` uses zip deflate (slower, much smaller for repetitive weights).
+
+    Raises TypeError / ValueError naming the argument before anything is written: ``path`` not a
+    file path (empty, a number: see :func:`_check_path`; IsADirectoryError for a folder), array
+    names that are not non-empty texts or are reserved, object arrays, ``kind`` not a non-empty
+    text, ``version`` not a whole number >= 0, ``meta`` not a dict that JSON can hold (no NaN or
+    infinity). A failed
+    write leaves any earlier file at ``path`` as it was (:func:`atomic_write`).
     """
+    from .params import check_int
+
+    given = _check_path(path)
+    if given.is_dir():  # "out" for the folder out/ would otherwise be saved as out.npz beside it
+        raise IsADirectoryError(f"cannot save to {given}: it is a folder (path must name a file, e.g. "
+                                f"{str(given / 'network.npz')!r})")
+    target = _npz_path(given)
+    if not isinstance(arrays, dict):
+        raise TypeError(f"arrays must be a dict of name -> array (got {type(arrays).__name__})")
+    if not isinstance(kind, str) or not kind:
+        raise ValueError(f"kind must be a non-empty text (got {kind!r})")
+    version = check_int("version", version, lo=0, what="format version")
+    if meta is not None and not isinstance(meta, dict):
+        raise TypeError(f"meta must be a dict or None (got {type(meta).__name__})")
     out = {}
     for name, a in arrays.items():
+        if not isinstance(name, str) or not name or "/" in name or "\0" in name:
+            raise ValueError(f"array names must be non-empty texts without '/' (got {name!r})")
         if name in _RESERVED:
             raise ValueError(f"array name {name!r} is reserved")
         a = np.asarray(a)
@@ -224,15 +277,23 @@ def save_arrays(path, arrays: dict, *, kind: str, version: int, meta: dict | Non
             raise ValueError(f"array {name!r} has dtype object, which cannot be stored without pickle")
         out[name] = a
     out[_KIND] = np.array(kind)
-    out[_VERSION] = np.array(int(version))
-    out[_META] = np.array(json.dumps({} if meta is None else meta, allow_nan=False))
+    out[_VERSION] = np.array(version)
+    try:
+        out[_META] = np.array(json.dumps({} if meta is None else meta, allow_nan=False))
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"meta must hold only what JSON can store, finite numbers (NaN and infinity "
+                         f"cannot be stored; {_short(exc)})") from None
     saver = np.savez_compressed if compress else np.savez
-    return atomic_write(_npz_path(path), lambda f: saver(f, **out))
+    return atomic_write(target, lambda f: saver(f, **out))
 
 
 def _existing_file(path) -> Path:
-    """The file :func:`load_arrays` reads for ``path``: FileNotFoundError / IsADirectoryError otherwise."""
-    given = Path(os.fspath(path)).expanduser()
+    """The file :func:`load_arrays` reads for ``path``: FileNotFoundError / IsADirectoryError otherwise
+    (TypeError / ValueError naming ``path`` if it is not a file path at all: :func:`_check_path`)."""
+    if isinstance(path, (str, bytes)) and os.fsdecode(path).endswith(("/", os.sep)) \
+            and Path(os.fsdecode(path)).expanduser().is_dir():
+        raise IsADirectoryError(f"{path} is a folder, not a saved file: give the path of a .npz file")
+    given = _check_path(path)
     resolved = _npz_path(given)
     if resolved.is_file():
         return resolved
@@ -311,25 +372,34 @@ def load_arrays(path, *, kind: str, versions) -> tuple[dict, dict]:
 
     Raises
     ------
+    TypeError, ValueError
+        If ``path`` is not a file path (a number, None, an empty text: the
+        message names ``path``), or ``versions`` is not a sequence of whole numbers.
     FileNotFoundError
         If the file does not exist (the message names the path given and the
         ``.npz`` path if one was appended).
     IsADirectoryError
         If the path is a folder.
+    ~tutorial_lib.params.MemoryEstimateError
+        If the arrays the file declares would not fit in memory (checked before any is read).
     FormatError
         If the file is damaged (a changed byte, cut short, empty, not a zip,
         a member that is not an array or holds Python objects), is not an
         archive of this module, holds another ``kind``, or has a format
         version not in ``versions``. The message names the file.
     """
+    from .params import MemoryEstimateError, check_int
+
     path = _existing_file(path)
-    versions = tuple(int(v) for v in versions)
+    if isinstance(versions, (str, bytes)) or not hasattr(versions, "__iter__"):
+        raise TypeError(f"versions must be a sequence of format versions (got {versions!r:.60})")
+    versions = tuple(check_int("versions", v, lo=0, what="format version") for v in versions)
     with open(path, "rb") as fh:  # an unreadable file (permissions) is an OSError, not damage
         try:
             size = os.fstat(fh.fileno()).st_size
             with zipfile.ZipFile(fh) as zf:
                 return _read_archive(zf, path, size, kind, versions)
-        except FormatError:
+        except (FormatError, MemoryEstimateError):
             raise
         except _DAMAGE as exc:
             raise FormatError(f"{path} could not be read ({type(exc).__name__}: {_short(exc)}): the file is "
@@ -348,6 +418,7 @@ def _read_archive(zf: zipfile.ZipFile, path: Path, size: int, kind: str,
             raise FormatError(f"{path} is damaged or not a tutorial_lib file: its member {name!r} is not an "
                               "array", path=path, field=name)
     by_name = {info.filename[:-4]: info for info in infos}
+    _check_unpacked_size(infos, path)
     if not set(_RESERVED) <= set(by_name):
         raise FormatError(f"{path} is not a tutorial_lib file: it has no kind and format version", path=path)
 
@@ -382,6 +453,19 @@ def _read_archive(zf: zipfile.ZipFile, path: Path, size: int, kind: str,
     arrays = {name: _read_member(zf, info, path, size)
               for name, info in by_name.items() if name not in _RESERVED}
     return arrays, meta
+
+
+def _check_unpacked_size(infos: list, path: Path) -> None:
+    """MemoryEstimateError (naming ``path``) if the members' unpacked sizes, as the zip directory declares
+    them, add up to more than :func:`~tutorial_lib.params.memory_limit`: refused before any is read."""
+    from .params import MemoryEstimateError, memory_limit
+
+    need, limit = float(sum(info.file_size for info in infos)), memory_limit()
+    if need > limit:
+        raise MemoryEstimateError(
+            f"path too large for memory: {path} holds arrays of {need / 2**30:.3g} GiB in all, more than the "
+            f"{limit / 2**30:.3g} GiB available (a damaged file may also declare sizes it does not hold)",
+            need, limit, ("path",), [("the arrays of the file", need, ["path"])])
 
 
 _KINDS = {"float": ("f", "a floating-point array"), "int": ("iu", "an integer array"),

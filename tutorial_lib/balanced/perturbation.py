@@ -16,8 +16,7 @@ network), and silence the trained cells in the same window::
 
 from __future__ import annotations
 
-import numpy as np
-
+from ..params import MAX_STEPS
 from ..spiking import Perturbation, _pack_perturbations
 
 __all__ = ["Perturbation", "resolve_perturbations"]
@@ -26,9 +25,12 @@ __all__ = ["Perturbation", "resolve_perturbations"]
 def resolve_perturbations(net, perturbations) -> list:
     """``perturbations`` (None, one :class:`Perturbation` or a sequence) as a list with indices only.
 
-    Population names are replaced by their indices in ``net`` (:func:`populations`); indices are
-    checked against the network, times against its dt grid. Raises ValueError naming the field
-    (unknown population, index out of range, a time off the grid) and TypeError for an entry that is not a Perturbation, before any simulation.
+    Population names are replaced by their indices in ``net`` (:func:`populations`); every field is
+    checked again (a Perturbation may have been changed since it was made), indices against the
+    network (after conversion: an unsigned ``2**64 - 1`` is out of range, not -1), times against
+    its dt grid (a ``stop`` past the end of any run, 1e308 too, means "to the end"). Raises
+    ValueError naming the field (unknown population, index out of range, a time off the grid) and
+    TypeError for an entry that is not a Perturbation, before any simulation.
     """
     from .network import populations  # network builds on static, which uses this module
 
@@ -36,16 +38,19 @@ def resolve_perturbations(net, perturbations) -> list:
         return []
     if isinstance(perturbations, Perturbation):
         perturbations = [perturbations]
+    if isinstance(perturbations, (str, bytes, dict)) or not hasattr(perturbations, "__iter__"):
+        raise TypeError(f"perturbations must be a Perturbation or a sequence of them "
+                        f"(got {type(perturbations).__name__})")
     pops = populations(net)
     N = net.params.N
     out = []
     for k, pert in enumerate(perturbations):
         if not isinstance(pert, Perturbation):
             raise TypeError(f"perturbations[{k}] must be a Perturbation (got {type(pert).__name__})")
-        pert = pert.resolve(pops)
-        if pert.neurons.size and int(np.max(pert.neurons)) >= N:
-            raise ValueError(f"perturbations[{k}].neurons must be neuron indices in [0, {N - 1}] "
-                             f"(got {int(np.max(pert.neurons))})")
-        out.append(pert)
-    _pack_perturbations(out, N, net.params.dt, 1)  # times on the dt grid, checked here, before any run
+        if isinstance(pert.neurons, str) and pert.neurons not in pops:
+            raise ValueError(f"perturbations[{k}].neurons must be a neuron index array or one of the "
+                             f"populations {sorted(pops)} (got {pert.neurons!r})")
+        out.append(pert.resolve(pops))
+    # every field again, indices against N, times on the dt grid (up to the longest possible run)
+    _pack_perturbations(out, N, net.params.dt, int(MAX_STEPS))
     return out

@@ -55,14 +55,30 @@ def save(obj: TrainResult | BalancedNetwork, path, *, include_rls: bool = True):
     exactly (the arrays of ``rls.state()``: with feed-forward inputs the block
     form, 0.2 GB at full scale; one full ``P`` per neuron would be 1.7 GB).
     Returns the path written.
+
+    Raises
+    ------
+    TypeError
+        ``obj`` not a TrainResult or BalancedNetwork, ``path`` not a file path (a number, None:
+        "path must be a file path ..."), ``include_rls`` not True or False.
+    ValueError
+        ``path`` empty, blank, with a NUL character or ending in a folder separator.
+    IsADirectoryError, FileNotFoundError
+        ``path`` is a folder, or its folder does not exist.
+
+    All before anything is written; a write that fails leaves any earlier file at ``path`` as it was.
     """
     from .. import __version__
-    from ..storage import params_to_dict, save_arrays
+    from ..storage import _check_path, params_to_dict, save_arrays
 
     result = obj if isinstance(obj, TrainResult) else None
     net = obj.network if result is not None else obj
     if not isinstance(net, BalancedNetwork):
         raise TypeError(f"save expects a TrainResult or a BalancedNetwork (got {type(obj).__name__})")
+    _check_path(path)
+    if not isinstance(include_rls, (bool, np.bool_)):
+        raise TypeError(f"include_rls must be True or False (got {type(include_rls).__name__}: "
+                        f"{include_rls!r:.60})")
     p = net.params
     a = {
         "exc_ptr": net.static.exc.ptr, "exc_post": net.static.exc.post.astype(np.int32),
@@ -116,6 +132,9 @@ def load(path) -> TrainResult:
 
     Raises
     ------
+    TypeError, ValueError
+        If ``path`` is not a file path: a number or None ("path must be a file path, a str or
+        os.PathLike"), an empty or blank text, a NUL character.
     FileNotFoundError, IsADirectoryError
         If ``path`` (with ``.npz`` appended if it has no suffix) does not exist
         or is a folder.

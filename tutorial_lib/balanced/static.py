@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..params import BalancedParams
+from ..params import MAX_STEPS, BalancedParams, check_grid, check_int, check_real, check_type
 from ..spiking import LIFNetwork, PlasticSynapses, Run, Synapses, simulate
 from ..training import DivergenceError
 from .advice import advice
@@ -217,15 +217,35 @@ def simulate_static(net: StaticNetwork, T: float | None = None, *, rng: np.rando
     sample) every ``record_every`` ms; rates are counted for all neurons.
     ``perturbations``: a :class:`~tutorial_lib.spiking.Perturbation` or a list of them (neuron
     indices or the populations ``"E"``, ``"I"``, ``"all"``), added to ``mu`` in their windows;
-    ``run.external`` holds them. Raises ValueError (naming the field) for a bad perturbation,
-    before the run, and :class:`~tutorial_lib.training.DivergenceError` (``phase="static"``, with
-    :func:`advice`) if the activity runs away.
+    ``run.external`` holds them.
+
+    Raises
+    ------
+    TypeError
+        ``net`` not a StaticNetwork, ``rng`` not a numpy Generator, a perturbation that is not a
+        Perturbation.
+    ValueError
+        Naming the argument or field, before anything is allocated or run: ``T`` not a finite
+        multiple of dt in ``(SETTLE_MS, MAX_STEPS dt]`` (a longer run would take days; NaN, inf,
+        1e308 and text are refused), ``n_record`` not a whole number >= 1 (more than a population
+        holds records all of it), ``record_every`` not a positive multiple of dt, a bad perturbation;
+        :class:`~tutorial_lib.params.MemoryEstimateError` if the record would not fit in memory.
+    DivergenceError
+        ``phase="static"``, with :func:`advice`, if the activity runs away.
     """
+    check_type("net", net, StaticNetwork)
+    check_type("rng", rng, np.random.Generator, allow_none=True)
     p = net.params
-    T = p.t_end if T is None else float(T)
-    if T <= SETTLE_MS:
-        raise ValueError(f"T (length of the static run) must be > {SETTLE_MS:g} ms, the skipped onset "
-                         f"(got {T:g})")
+    if T is None:
+        T = p.t_end
+    T = check_real("T", T, lo=SETTLE_MS, lo_open=True, hi=MAX_STEPS * p.dt,
+                   what=f"length of the static run, ms; longer than the skipped onset {SETTLE_MS:g} ms "
+                        f"and at most {MAX_STEPS:.0e} steps of dt = {p.dt:g} ms (a longer run would take "
+                        "days)")
+    check_grid("T", T, p.dt)
+    n_record = check_int("n_record", n_record, lo=1, what="recorded E neurons and I neurons")
+    record_every = check_real("record_every", record_every, lo=0, lo_open=True, hi=T,
+                              what="recording interval, ms; at most T")
     perturbations = resolve_perturbations(net, perturbations)
     rng = np.random.default_rng([p.seed, STATIC]) if rng is None else rng
     pick = np.random.default_rng([p.seed, STATIC, 1])

@@ -54,7 +54,7 @@ def _channels(channels) -> tuple:
     channels = (channels,) if isinstance(channels, str) else tuple(channels)
     out = []
     for c in channels:
-        if c not in CHANNELS + ("static",):
+        if not isinstance(c, str) or c not in CHANNELS + ("static",):
             raise ValueError(f"channels must be among {CHANNELS + ('static',)} (got {c!r})")
         out += list(STATIC_CHANNELS) if c == "static" else [c]
     if not out:
@@ -185,9 +185,13 @@ def spike_timing_test(net, jitters=(0.0, 2.0, 10.0, 30.0, 100.0), n_trials: int 
     channels : ``"plastic"`` (default: the trained synapses, with their feed-forward inputs left
         alone), ``"excitatory"``, ``"inhibitory"`` or ``"static"`` (both static channels), or several.
     seed : seed of the jitter and Poisson draws (the trials' own streams come from ``params.seed``).
-    smooth_ms : smoothing of the PSTH for the Poisson control, ms.
+    smooth_ms : smoothing of the PSTH for the Poisson control, ms (finite, >= 0; beyond the trial's
+        duration it is the whole trial).
 
-    Raises TypeError / ValueError naming the argument, before any trial.
+    Raises TypeError / ValueError naming the argument, before any trial: jitters not finite numbers
+    >= 0 (a jitter far beyond the trial moves every spike out: a valid, if empty, replay), an
+    unknown channel or condition (or one that is not text), ``n_trials`` outside 1..100, a
+    negative ``seed``, ``progress`` not True or False.
     """
     from .training import TrainResult  # training builds on trials, as this module does
 
@@ -205,11 +209,15 @@ def spike_timing_test(net, jitters=(0.0, 2.0, 10.0, 30.0, 100.0), n_trials: int 
         raise ValueError(f"jitters must be one or more finite standard deviations >= 0 ms (got {jitters!r})")
     n_trials = check_int("n_trials", n_trials, lo=1, hi=100, what="test trials per condition")
     channels = _channels(channels)
+    if not isinstance(conditions, str) and not hasattr(conditions, "__iter__"):
+        raise TypeError(f"conditions must be a condition name or a sequence of them (got {conditions!r:.60})")
     conditions = (conditions,) if isinstance(conditions, str) else tuple(conditions)
-    if not conditions or any(c not in CONDITIONS for c in conditions):
+    if not conditions or any(not isinstance(c, str) or c not in CONDITIONS for c in conditions):
         raise ValueError(f"conditions must be among {CONDITIONS} (got {conditions!r})")
     seed = check_int("seed", seed, lo=0)
     smooth_ms = check_real("smooth_ms", smooth_ms, lo=0.0, what="half-width of the moving average, ms")
+    if not isinstance(progress, (bool, np.bool_)):
+        raise TypeError(f"progress must be True or False (got {type(progress).__name__}: {progress!r:.60})")
     p = net.params
     rng = np.random.default_rng([seed, 4])
     total = len(conditions) * n_trials * (len(jitters) + 2)

@@ -22,9 +22,9 @@ import numpy as np
 
 from ..analysis import moving_average, window_average
 from ..data import CONDITIONS
-from ..params import BalancedParams, check_int, check_real, check_type
+from ..params import MAX_STEPS, BalancedParams, check_int, check_real, check_type, memory_limit
 from ..rls import BatchRLS, SharedInputRLS
-from ..spiking import Learning, Replay, Run, simulate
+from ..spiking import Learning, Replay, Run, _check_replay, _indices, simulate
 from ..training import DivergenceError, score_correlation
 from .advice import advice
 from .network import BalancedNetwork, populations
@@ -121,11 +121,14 @@ class Trial:
         Parameters
         ----------
         neurons : array_like of int
-            Neuron indices (columns of the result, in this order).
+            Neuron indices in ``[0, N - 1]`` (columns of the result, in this order; whole numbers,
+            checked before any conversion, so -1 or an unsigned ``2**64 - 1`` is refused, not read
+            as the last neuron; a neuron given twice has two equal columns). Empty: no columns.
         bin_ms : float
-            Bin width in ms, ``0 < bin_ms <= duration``. Default 20.
+            Bin width in ms, ``0 < bin_ms <= duration``, at most ``MAX_STEPS`` (1e8) bins. Default 20.
         smooth_ms : float
-            Half-width of the moving average in ms (>= 0; 0: none). Default 50.
+            Half-width of the moving average in ms (>= 0, finite; 0: none; beyond the trial's
+            duration it is the whole trial). Default 50.
 
         Returns
         -------
@@ -137,23 +140,54 @@ class Trial:
         Raises
         ------
         ValueError
-            ``bin_ms`` outside ``(0, duration]`` or ``smooth_ms`` negative or not finite.
+            ``neurons`` not whole numbers in ``[0, N - 1]``, ``bin_ms`` outside ``(0, duration]`` or
+            giving more than 1e8 bins, ``smooth_ms`` negative or not finite;
+            :class:`~tutorial_lib.params.MemoryEstimateError` if the counts would not fit in memory.
         """
-        neurons = np.asarray(neurons)
-        bin_ms = check_real("bin_ms", bin_ms, lo=0.0, lo_open=True, hi=self.duration,
-                            what=f"bin width, ms, at most the trial's duration {self.duration:g}")
+        neurons = _indices("neurons", neurons, self.N - 1)
+        bin_ms = check_real("bin_ms", bin_ms, lo=max(self.duration / MAX_STEPS, 0.0), lo_open=True,
+                            hi=self.duration,
+                            what=f"bin width, ms, at most the trial's duration {self.duration:g} and at most "
+                                 f"{MAX_STEPS:.0e} bins")
         smooth_ms = check_real("smooth_ms", smooth_ms, lo=0.0, what="half-width of the moving average, ms")
         n = int(math.floor(self.duration / bin_ms + 1e-9))
+        _check_psth_memory(n, neurons.size)
         edges = bin_ms * np.arange(n + 1)
+        # a neuron asked for twice gets its counts in both columns (counted once, then copied)
+        uniq, inv = np.unique(neurons, return_inverse=True)
+        cols = neurons if uniq.size == neurons.size else uniq
         col = np.full(self.N, -1)
-        col[neurons] = np.arange(neurons.size)
+        col[cols] = np.arange(cols.size)
         sel = col[self.spike_neurons] >= 0
         b = np.searchsorted(edges, self.spike_times[sel] - 1e-9 * bin_ms, side="left") - 1
         inside = (b >= 0) & (b < n)
-        counts = np.zeros((n, neurons.size))
+        counts = np.zeros((n, cols.size))
         np.add.at(counts, (b[inside], col[self.spike_neurons[sel]][inside]), 1.0)
-        rate = moving_average(counts * (1000.0 / bin_ms), int(round(smooth_ms / bin_ms)))
+        if cols is not neurons:
+            counts = counts[:, inv]
+        half = min(smooth_ms / bin_ms, float(n))  # a window wider than the trial is the whole trial
+        rate = moving_average(counts * (1000.0 / bin_ms), int(round(half)))
         return 0.5 * (edges[:-1] + edges[1:]), rate
+
+
+def _check_psth_memory(n_bins: int, n_neurons: int) -> None:
+    """MemoryEstimateError naming ``bin_ms`` and ``neurons`` if :meth:`Trial.psth`'s arrays (the counts,
+    the rates and their moving average: three of bins x neurons) would not fit in memory."""
+    from ..params import MemoryEstimateError
+
+    need, limit = 3 * 8.0 * n_bins * n_neurons, memory_limit()
+    if need > limit:
+        raise MemoryEstimateError(f"bin_ms too small for memory (bin_ms, neurons size it): {n_bins} bins of "
+                                  f"{n_neurons} neurons would need {need / 2**30:.3g} GiB, more than the "
+                                  f"{limit / 2**30:.3g} GiB available. Raise bin_ms or pass fewer neurons.",
+                                  need, limit, ("bin_ms", "neurons"), [("psth", need, ["bin_ms", "neurons"])])
+
+
+def _check_flags(**flags) -> None:
+    """TypeError naming the first of ``flags`` that is not True or False (text such as "no" is not False)."""
+    for name, value in flags.items():
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"{name} must be True or False (got {type(value).__name__}: {value!r:.60})")
 
 
 PLASTIC_SOURCES = ("plastic E", "plastic I", "feed-forward")  # the groups of the plastic input's sources
@@ -175,12 +209,11 @@ def _record_index(net: BalancedNetwork, record, spikes_only: bool) -> np.ndarray
                              f"{sorted(pops)} (got {record!r})")
         idx = pops[record]
     else:
-        idx = np.asarray(record)
-        if idx.ndim != 1 or (idx.size and idx.dtype.kind not in "iu"):
+        if np.ndim(record) != 1:
             raise ValueError(f"record must be None, a population name or a 1-D array of neuron indices "
-                             f"(got {record!r:.80})")
-        if idx.size and (idx.min() < 0 or idx.max() >= net.params.N):
-            raise ValueError(f"record must hold neuron indices in [0, {net.params.N - 1}]")
+                             f"(got {' '.join(repr(record).split()):.80})")
+        # whole numbers in range, checked before any conversion (no uint64 wrapping to -1)
+        idx = _indices("record", record, net.params.N - 1)
     idx = idx.astype(np.int64)
     return np.concatenate([idx, net.trained[~np.isin(net.trained, idx)]])
 
@@ -242,14 +275,17 @@ def run_trial(net: BalancedNetwork, condition: str = "right", rls: BatchRLS | Sh
     TypeError
         Arguments of the wrong class.
     ValueError
-        Naming the argument or field (unknown condition or population, indices out of range, a
-        perturbation off the dt grid, ``split_inputs`` with ``spikes_only``), before the run.
+        Naming the argument or field (unknown condition or population, indices out of range or not
+        whole numbers, a perturbation off the dt grid, a replay that does not fit the network,
+        ``split_inputs`` with ``spikes_only``), before the feed-forward spikes are drawn and the run.
     DivergenceError
         If the activity blows up (with :func:`~tutorial_lib.balanced.advice`).
     """
     check_type("net", net, BalancedNetwork)
     check_type("rls", rls, (BatchRLS, SharedInputRLS), allow_none=True)
     check_type("rng", rng, np.random.Generator, allow_none=True)
+    check_type("replay", replay, Replay, allow_none=True)
+    _check_flags(keep_run=keep_run, spikes_only=spikes_only, split_inputs=split_inputs)
     if loop is not None:
         loop = check_int("loop", loop, lo=0)
     p = net.params
@@ -259,6 +295,8 @@ def run_trial(net: BalancedNetwork, condition: str = "right", rls: BatchRLS | Sh
         raise ValueError("split_inputs needs a record of the inputs: it cannot go with spikes_only=True")
     rec = _record_index(net, record, spikes_only)
     perturbations = resolve_perturbations(net, perturbations)
+    if replay is not None:  # its neurons and channels, before the feed-forward spikes are drawn
+        _check_replay(replay, ("excitatory", "inhibitory", "plastic"), p.N, p.dt)
     if rng is None:
         rng = _trial_rng(p, TRAIN if rls is not None else TEST, 0 if loop is None else loop, condition)
     external = net.ffwd_spikes(condition, rng)
@@ -357,10 +395,12 @@ def evaluate(net: BalancedNetwork, n_trials: int = 5, condition: str = "right",
     trained neurons), so 20 test trials take under 0.1 GB. While a trial runs, the engine records
     the trained neurons' total input for the score (44 MB at full scale), dropped after binning.
 
-    Raises TypeError or ValueError, naming the argument, for bad arguments (before the first trial)."""
+    Raises TypeError or ValueError, naming the argument, for bad arguments (before the first trial;
+    each replay is checked against the network then too)."""
     check_type("net", net, BalancedNetwork)
     n_trials = check_int("n_trials", n_trials, lo=1, hi=1000, what="test trials")
     keep_runs = check_int("keep_runs", keep_runs, lo=0, what="test trials whose full record is kept")
+    _check_flags(progress=progress, spikes_only=spikes_only, split_inputs=split_inputs)
     if not isinstance(condition, str) or condition not in CONDITIONS:
         raise ValueError(f"condition must be one of {CONDITIONS} (got {condition!r})")
     if split_inputs and spikes_only:
@@ -371,6 +411,12 @@ def evaluate(net: BalancedNetwork, n_trials: int = 5, condition: str = "right",
         replay = [None] * n_trials
     elif isinstance(replay, (Replay, str)) or not hasattr(replay, "__len__") or len(replay) != n_trials:
         raise ValueError(f"replay must be None or a sequence of {n_trials} Replay objects (one per trial)")
+    for k, rp in enumerate(replay):
+        if rp is not None:
+            try:
+                _check_replay(rp, ("excitatory", "inhibitory", "plastic"), net.params.N, net.params.dt)
+            except (TypeError, ValueError) as exc:
+                raise type(exc)(f"replay[{k}]: {exc}") from None
     trial_ids = range(n_trials)
     if progress:
         from tqdm.auto import tqdm

@@ -20,7 +20,7 @@ import numpy as np
 from matplotlib.ticker import FormatStrFormatter, MaxNLocator
 
 from ..data import CONDITIONS
-from ..params import BalancedParams, check_real, check_type
+from ..params import BalancedParams, check_int, check_real, check_type
 from ..plotting import COLORS, INPUT_LABEL
 from ..training import Advice
 from .base import _STYLE, Control, LiveFigure, TrainingDashboard, _check_view, _slider, field_control
@@ -129,9 +129,12 @@ def run_perturbation(net, population: str = "I", current: float = 0.5, start: fl
     returned. Returns a :class:`PerturbationOutcome`.
 
     Raises ValueError naming the argument (unknown population or condition, a current outside
-    ``CURRENT_RANGE``, a window outside ``[0, t_end]`` or with ``stop <= start``, times off the dt
-    grid) before any simulation, and :class:`~tutorial_lib.training.DivergenceError` if the activity
-    runs away (with the balanced network's advice).
+    ``CURRENT_RANGE``, NaN or infinite, a window outside ``[0, t_end]`` or with ``stop <= start``,
+    times off the dt grid, a ``control`` trial that is not of this network, condition and sampled
+    neurons, a negative ``trained_loops``) and TypeError for arguments of the wrong class
+    (``control`` not a Trial, ``stop_event`` without ``is_set()``), before any simulation, and
+    :class:`~tutorial_lib.training.DivergenceError` if the activity runs away (with the balanced
+    network's advice).
     """
     from .. import balanced
 
@@ -139,7 +142,14 @@ def run_perturbation(net, population: str = "I", current: float = 0.5, start: fl
     p = net.params
     pert = _perturbation(p, population, current, start, stop, condition)
     balanced.resolve_perturbations(net, pert)  # times on the dt grid, before any run
+    if trained_loops is not None:
+        trained_loops = check_int("trained_loops", trained_loops, lo=0, what="loops the network was trained")
+    if stop_event is not None and not callable(getattr(stop_event, "is_set", None)):
+        raise TypeError(f"stop_event must have an is_set() method, e.g. a threading.Event "
+                        f"(got {type(stop_event).__name__})")
     sampled = _sample(net, population)
+    if control is not None:
+        _check_control(control, net, condition, sampled)
     opts = dict(loop=0, record=sampled, split_inputs=True)
     if control is None:
         control = balanced.run_trial(net, condition, **opts)
@@ -167,14 +177,36 @@ def run_perturbation(net, population: str = "I", current: float = 0.5, start: fl
                                len(pops[population]), trial, control)
 
 
+def _check_control(control, net, condition: str, sampled: np.ndarray) -> None:
+    """A ``control`` trial given to :func:`run_perturbation`: an unperturbed trial of ``net`` in ``condition``
+    with the split inputs of ``sampled`` first (as :func:`run_perturbation` runs it). TypeError /
+    ValueError naming ``control``."""
+    from ..balanced import Trial
+
+    check_type("control", control, Trial, allow_none=True)
+    p = net.params
+    if control.N != p.N or control.duration != p.t_end or control.condition != condition:
+        raise ValueError(f"control must be a trial of this network ({p.N} neurons, {p.t_end:g} ms) in "
+                         f"condition {condition!r} (got {control.N} neurons, {control.duration:g} ms, "
+                         f"{control.condition!r})")
+    if control.perturbations:
+        raise ValueError("control must be a trial without perturbations (got one with "
+                         f"{len(control.perturbations)})")
+    rec = np.asarray(control.recorded)
+    if control.run is None or control.run.plastic_parts is None or rec.size < sampled.size \
+            or not np.array_equal(rec[:sampled.size], sampled):
+        raise ValueError("control must record the split inputs of the sampled neurons: run it with "
+                         "balanced.run_trial(net, condition, loop=0, record=<the sample>, split_inputs=True)")
+
+
 def _perturbation(p: BalancedParams, population, current, start, stop, condition):
     """The :class:`~tutorial_lib.balanced.Perturbation` asked for, checked; ValueError naming the field."""
     from ..balanced import Perturbation
 
-    if population not in POPULATIONS:
-        raise ValueError(f"population must be one of {list(POPULATIONS)} (got {population!r})")
-    if condition not in CONDITIONS:
-        raise ValueError(f"condition must be one of {CONDITIONS} (got {condition!r})")
+    if not isinstance(population, str) or population not in POPULATIONS:
+        raise ValueError(f"population must be one of {list(POPULATIONS)} (got {population!r:.60})")
+    if not isinstance(condition, str) or condition not in CONDITIONS:
+        raise ValueError(f"condition must be one of {CONDITIONS} (got {condition!r:.60})")
     lo, hi = CURRENT_RANGE
     current = check_real("current", current, lo=lo, hi=hi,
                          what="the added input, units of threshold; negative silences")
