@@ -121,6 +121,49 @@ def test_engine_index_inputs_are_refused_by_name_before_the_run(no_kernel, entry
         INDEX_ENTRIES[entry](value)
 
 
+_SYN_BAD = {k: v for k, v in BAD_INDEX.items() if k != "2-D"}
+
+
+def _plastic(rows=(0,), presyn=((1,),)):
+    presyn = np.asarray(presyn) if np.ndim(presyn) == 2 else np.reshape(np.asarray(presyn), (1, -1))
+    return PlasticSynapses(5.0, rows, presyn, np.zeros(presyn.shape), n_sources=3)
+
+
+SYNAPSE_ENTRIES = {  # the network's own wiring: the same check as the run's inputs (issue 22, second round)
+    "Synapses.post": (lambda v: Synapses(5.0, [0, np.size(v)], v, np.ones(np.size(v))), "post"),
+    "Synapses.ptr": (lambda v: Synapses(5.0, v, [], []), "ptr"),
+    "Synapses.from_pairs(pre)": (lambda v: Synapses.from_pairs(v, np.zeros(np.size(v), int), np.ones(np.size(v)),
+                                                               3, 5.0), "pre"),
+    "Synapses.from_pairs(post)": (lambda v: Synapses.from_pairs(np.zeros(np.size(v), int), v, np.ones(np.size(v)),
+                                                                3, 5.0), "post"),
+    "PlasticSynapses.rows": (lambda v: _plastic(rows=v, presyn=np.ones((max(np.size(v), 1), 1), int)), "rows"),
+    "PlasticSynapses.presyn": (lambda v: _plastic(presyn=v), "presyn"),
+}
+
+
+@pytest.mark.parametrize("value", list(_SYN_BAD.values()), ids=list(_SYN_BAD))
+@pytest.mark.parametrize("entry", list(SYNAPSE_ENTRIES), ids=list(SYNAPSE_ENTRIES))
+def test_synapse_indices_are_checked_before_conversion(entry, value):
+    # PlasticSynapses(rows=[uint64 2**64 - 1]) became row -1 and LIFNetwork took it; Synapses(post=[0.7])
+    # became target 0; from_pairs([0.9], [1.2], ...) cut both
+    build, name = SYNAPSE_ENTRIES[entry]
+    if entry == "PlasticSynapses.rows" and np.array_equal(value, [10**6]):
+        with pytest.raises(ERRORS, match="rows among its neurons"):  # in range is the network's business
+            LIFNetwork(np.zeros(3), plastic=build(value))
+        return
+    with pytest.raises(ERRORS, match=name):
+        build(value)
+
+
+def test_synapse_indices_in_range_in_any_integer_type_build_the_same_network():
+    a = Synapses.from_pairs([0, 1], [1, 2], [1.0, 2.0], 3, 5.0)
+    b = Synapses.from_pairs(np.array([0, 1], np.uint64), np.array([1.0, 2.0]), [1.0, 2.0], 3, 5.0)
+    np.testing.assert_array_equal(a.post, b.post)
+    np.testing.assert_array_equal(a.ptr, b.ptr)
+    pl = _plastic(rows=np.array([2], np.uint8), presyn=np.array([[0, 1]], np.uint16))
+    assert pl.rows.dtype == pl.presyn.dtype == np.int64 and pl.presyn.flags.c_contiguous
+
+
 def test_uint64_max_no_longer_drives_the_last_neuron():
     """The fault as reported: 2**64 - 1 as an unsigned index was neuron -1, the last one."""
     with pytest.raises(ValueError, match="neurons"):

@@ -637,8 +637,13 @@ def _kernel_array(a, dtype=np.float64) -> np.ndarray:
     return a if a.flags.writeable else a.copy()
 
 
-def _as_index(a) -> np.ndarray:
-    return _kernel_array(a, np.int64)
+def _as_index(name: str, a, hi: int | None = None, *, what: str = "neuron indices") -> np.ndarray:
+    """``a`` (any shape) as a C-ordered int64 array of indices in ``[0, hi]``, checked by :func:`_indices` on
+    the values as given (a uint64 ``2**64 - 1`` is out of range, not -1; ``0.7`` is not index 0)."""
+    if a is None or isinstance(a, (str, bytes, dict, set)) or np.ndim(a) <= 1:
+        return _indices(name, a, hi, what=what)
+    arr = np.asarray(a)
+    return np.ascontiguousarray(_indices(name, arr.reshape(-1), hi, what=what).reshape(arr.shape))
 
 
 @dataclass
@@ -660,8 +665,8 @@ class Synapses:
     def __post_init__(self):
         self.tau = check_real("tau", self.tau, lo=0, lo_open=True,
                               what=f"time constant of the {self.name} synapses, ms")
-        self.ptr = _as_index(self.ptr)
-        self.post = _as_index(self.post)
+        self.ptr = _as_index("ptr", self.ptr, what="CSR pointers")
+        self.post = _as_index("post", self.post)
         self.w = _kernel_array(self.w)
         if self.ptr.ndim != 1 or self.ptr.shape[0] < 2 or self.ptr[0] != 0 or np.any(np.diff(self.ptr) < 0):
             raise ValueError("ptr must be a non-decreasing 1-D array that starts at 0 (CSR pointers)")
@@ -679,8 +684,9 @@ class Synapses:
     @classmethod
     def from_pairs(cls, pre, post, w, N: int, tau: float, name: str = "synaptic") -> "Synapses":
         """Synapses ``pre[q] -> post[q]`` with weights ``w[q]`` among ``N`` neurons."""
-        pre = np.asarray(pre, dtype=np.int64)
-        post = np.asarray(post, dtype=np.int64)
+        N = check_int("N", N, lo=1, what="neurons")
+        pre = _as_index("pre", pre, N - 1)
+        post = _as_index("post", post, N - 1)
         w = np.asarray(w, dtype=np.float64)
         if not (pre.shape == post.shape == w.shape) or pre.ndim != 1:
             raise ValueError("pre, post and w must be 1-D arrays of the same length")
@@ -729,8 +735,8 @@ class PlasticSynapses:
         self.tau = check_real("tau", self.tau, lo=0, lo_open=True,
                               what="time constant of the plastic synapses, ms")
         self.n_sources = check_int("n_sources", self.n_sources, lo=1, what="neurons plus external sources")
-        self.rows = _as_index(self.rows)
-        self.presyn = _as_index(self.presyn)
+        self.rows = _as_index("rows", self.rows)  # LIFNetwork checks them against its N
+        self.presyn = _as_index("presyn", self.presyn, self.n_sources - 1, what="source indices")
         self.w = np.array(self.w, dtype=np.float64, order="C")  # a copy: learning changes it in place
         R = self.rows.shape[0]
         if self.presyn.ndim != 2 or self.presyn.shape[0] != R or self.w.shape != self.presyn.shape:
@@ -1857,7 +1863,7 @@ def _split_buffers(plastic_groups, net: LIFNetwork, pl: PlasticSynapses, n_rec: 
     group = _indices("plastic_groups group", group, len(names) - 1, what="source groups")
     split_row = np.full(net.N, -1, dtype=np.int64)
     split_row[pl.rows] = np.arange(pl.rows.shape[0])
-    col_group = _as_index(group[pl.presyn])
+    col_group = np.ascontiguousarray(group[pl.presyn], dtype=np.int64)
     return split_row, col_group, np.empty((n_rec, len(names), rec_idx.shape[0])), names
 
 
