@@ -280,3 +280,179 @@ def test_hostile_input_is_refused_by_name(call, name, shows):
     assert "\n" not in msg, msg
     if shows:
         assert re.search(shows, msg), f"the message does not show {shows!r}: {msg}"
+
+
+MEMORY_CASES = [c for c in CASES if "too-large" in c[0] or "huge-index" in c[0]]
+
+
+@pytest.mark.parametrize("call, name", [pytest.param(c[1], c[2], id=c[0]) for c in MEMORY_CASES])
+def test_a_state_too_large_for_memory_is_refused_before_it_is_allocated(call, name, monkeypatch):
+    def trap(*args, **kwargs):
+        raise AssertionError("the state was allocated")
+
+    for alloc in ("zeros", "empty", "full", "eye"):  # any allocation of the state fails the test
+        monkeypatch.setattr(R.np, alloc, trap)
+    with pytest.raises(MemoryEstimateError) as info:
+        call()
+    assert info.value.parameters[0] == name and info.value.needed > info.value.available
+
+
+def test_the_table_covers_every_entry_point_with_at_least_51_cases():
+    assert len(CASES) >= 51
+    ids = " ".join(c[0] for c in CASES)
+    for entry in ("batch-", "pool-", "block-", "pooled-", "update-", "output-", "set_state-", "P_of-",
+                  "deferred-", "ridge-", "make-", "rls_update-", "rls_update_batch-", "rls_pooled_update-"):
+        assert entry in ids, entry
+
+
+# ---- the penalty range: its printed bounds are accepted, a step stays finite at them ----
+
+
+@pytest.mark.parametrize("dtype, lo, hi", [(np.float64, 1.5e-154, 6.7e153), (np.float32, 1.09e-19, 9.22e18)])
+def test_the_penalty_range_is_where_products_of_entries_of_P_stay_normal(dtype, lo, hi):
+    assert R.penalty_range(dtype) == (lo, hi)
+    tiny = float(np.finfo(dtype).tiny)
+    # 1 / lam^2 (two entries of P = I / lam multiplied) stays within [tiny, 1 / tiny] at both ends
+    assert tiny <= 1 / hi ** 2 and 1 / lo ** 2 <= 1 / tiny
+    BatchRLS(PRESYN, lo, dtype=dtype), BatchRLS(PRESYN, hi, dtype=dtype)  # the printed bounds are accepted
+    for outside in (np.nextafter(lo, 0), np.nextafter(hi, np.inf)):
+        with pytest.raises(ValueError, match=r"^penalty \(RLS regulariser lambda\) must be in \["):
+            BatchRLS(PRESYN, outside, dtype=dtype)
+
+
+FORMS = {
+    "BatchRLS": lambda lam, dt: BatchRLS(PRESYN, lam, dtype=dt),
+    "BatchRLS-matrix": lambda lam, dt: BatchRLS(PRESYN, lam * np.eye(3), dtype=dt),
+    "SharedPoolRLS": lambda lam, dt: SharedPoolRLS(5, [0, 2], lam, dtype=dt),
+    "SharedInputRLS": lambda lam, dt: SharedInputRLS(PRIVATE, SHARED, lam, lam, dtype=dt),
+    "PooledInputRLS": lambda lam, dt: PooledInputRLS(PRIVATE, SHARED, lam, lam, dtype=dt),
+}
+
+
+@pytest.mark.parametrize("form", list(FORMS))
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("end", [0, 1], ids=["lo", "hi"])
+def test_updates_stay_finite_at_both_ends_of_the_penalty_range(form, dtype, end):
+    rls = FORMS[form](R.penalty_range(dtype)[end], dtype)
+    rng = np.random.default_rng(end)
+    for _ in range(30):
+        err = rls.update(rng.uniform(0.1, 1.0, 5), rng.normal(size=2))
+        assert np.isfinite(err).all()
+    assert np.isfinite(rls.w).all()
+    assert all(np.isfinite(a).all() for a in rls.state().values())
+
+
+def test_the_plain_step_stays_finite_at_the_small_end_and_overflows_beyond_it():
+    lo = R.penalty_range()[0]
+    x = np.ones(3)
+    P, w = np.eye(3) / lo, np.zeros(3)
+    rls_update(P, w, x, 1.0)
+    assert np.isfinite(P).all() and np.isfinite(w).all()
+    P = np.eye(3) / (lo / 1e3)  # a penalty below the range: c k k^T overflows
+    with np.errstate(over="ignore", invalid="ignore"):
+        rls_update(P, np.zeros(3), x, 1.0)
+    assert not np.isfinite(P).all()
+
+
+# ---- NaN and infinity: update refuses, step shows it in err (the models' divergence check) ----
+
+
+STEP_FORMS = {
+    "BatchRLS": lambda: batch(),
+    "BatchRLS-float32": lambda: batch(dtype=np.float32),
+    "SharedPoolRLS": lambda: pool(),
+    "SharedInputRLS": lambda: block(),
+    "PooledInputRLS": lambda: pooled(),
+}
+
+
+def _step(rls, activity, target):
+    dt = np.float64 if isinstance(rls, SharedInputRLS) else rls.P.dtype
+    rls.step(np.ascontiguousarray(activity, dt), np.ascontiguousarray(target, dt), np.zeros(2, dt))
+    return rls.err
+
+
+@pytest.mark.parametrize("form", list(STEP_FORMS))
+@pytest.mark.parametrize("bad", [math.nan, math.inf], ids=["nan", "inf"])
+def test_a_non_finite_target_passed_to_step_shows_in_that_neurons_error(form, bad):
+    rls = STEP_FORMS[form]()
+    err = _step(rls, np.linspace(0.1, 0.5, 5), [0.5, bad])
+    assert np.isfinite(err[0]) and not np.isfinite(err[1])
+
+
+@pytest.mark.parametrize("form", list(STEP_FORMS))
+def test_a_non_finite_activity_passed_to_step_shows_in_the_errors_of_the_neurons_it_reaches(form):
+    rls = STEP_FORMS[form]()
+    a = np.linspace(0.1, 0.5, 5)
+    a[{"SharedPoolRLS": 1, "SharedInputRLS": 0, "PooledInputRLS": 0}.get(form, 0)] = math.nan
+    err = _step(rls, a, [0.5, 0.5])
+    # BatchRLS: input 0 is neuron 0's only; the pool's 1 is read by both neurons (rows 0, 2); the
+    # block forms' 0 is neuron 0's private input
+    reached = [True, form == "SharedPoolRLS"]
+    assert list(~np.isfinite(err)) == reached
+    # the next step: every neuron that read it has NaN weights, so NaN errors
+    assert not np.isfinite(_step(rls, np.linspace(0.1, 0.5, 5), [0.5, 0.5])[0])
+
+
+def test_non_finite_w0_or_initial_P_never_reaches_a_state():
+    with pytest.raises(ValueError, match=r"^w0 must be finite: neuron 1, input 2 is nan"):
+        batch(w0=[[0, 0, 0], [0, 0, math.nan]])
+    state = batch()
+    P = state.P.copy()
+    P[1, 0, 0] = math.inf
+    before = state.P.copy()
+    with pytest.raises(ValueError, match=r"^arrays\['P'\] \(RLS state\) must be finite"):
+        state.set_state({"P": P})
+    np.testing.assert_array_equal(state.P, before)
+
+
+def test_set_state_writes_nothing_when_one_array_is_bad():
+    state, other = block(), block()
+    other.update(np.linspace(0.1, 0.5, 5), [1.0, -1.0])
+    before = {k: a.copy() for k, a in state.state().items()}
+    new = {k: a.copy() for k, a in other.state().items()}
+    new["Q"] = np.full_like(new["Q"], math.nan)  # the last array checked: Pr and Gt come first
+    with pytest.raises(ValueError, match=r"arrays\['Q'\]"):
+        state.set_state(new)
+    for k, a in state.state().items():
+        np.testing.assert_array_equal(a, before[k], err_msg=k)
+
+
+# ---- thread counts from the environment, and Part 3's make_rls by its parameters ----
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-2", "1.5"])
+def test_a_bad_thread_count_in_the_environment_is_refused_by_name(value, monkeypatch):
+    monkeypatch.setenv("TUTORIAL_LIB_THREADS", value)
+    with pytest.raises(ValueError, match=r"^\$TUTORIAL_LIB_THREADS \(CPU threads for RLS\) must be a whole number"):
+        batch()
+
+
+def test_a_thread_count_in_the_environment_is_used(monkeypatch):
+    monkeypatch.setenv("TUTORIAL_LIB_THREADS", " 3 ")
+    assert R.default_threads() == 3
+
+
+@pytest.mark.parametrize("change, dtype, name", [
+    (dict(lam_rec=1e308), None, "lam_rec"),
+    (dict(lam_rec=1e-40, rls_precision="float32"), None, "lam_rec"),
+    (dict(lam_ff=1e-320), None, "lam_ff"),
+    (dict(mu_rs=1e300), None, "mu_rs"),
+    ({}, np.float16, "dtype"),
+    ({}, "abc", "dtype"),
+])
+def test_part3_make_rls_refuses_by_the_parameter_the_user_set(change, dtype, name):
+    from dataclasses import replace
+    from types import SimpleNamespace
+
+    import warnings
+
+    from tutorial_lib import BalancedParams, balanced
+
+    params = replace(BalancedParams(N=400, K=40, L=3, n_trained=12, n_ffwd=10), **change)
+    net = SimpleNamespace(params=params)  # the checks come before anything else of the network is read
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # the float32 warning for small penalties
+        with pytest.raises((ValueError, TypeError)) as info:
+            balanced.make_rls(net, dtype=dtype)
+    assert _names(str(info.value), name) and "must" in str(info.value), str(info.value)

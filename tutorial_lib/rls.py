@@ -357,7 +357,7 @@ def _round_inwards(x: float, up: bool) -> float:
 def penalty_range(dtype=np.float64) -> tuple[float, float]:
     """The penalties an RLS state of ``dtype`` accepts: ``(lo, hi)``, (1.5e-154, 6.7e+153) in float64 and
     (1.09e-19, 9.22e+18) in float32. A scalar penalty ``lam`` must lie in ``[lo, hi]``; a penalty matrix
-    must have its diagonal and the diagonal of its inverse there.
+    must have its diagonal there, and the diagonal of its inverse in ``[1 / hi, 1 / lo]``.
 
     Why: ``P`` starts as ``I / lam``, and a step subtracts ``c k k^T`` with ``k = P x``: for activities of
     order one (rates in 1/ms, filtered spike trains) it multiplies two entries of ``P``, about
@@ -516,7 +516,7 @@ def _check_lam(name: str, value, dtype, what: str = "RLS regulariser lambda") ->
 def _checked_penalty(name: str, penalty, n: int | None, m: int, dtype, what: str = "RLS regulariser lambda"):
     """The penalty as a float64 array, checked, and its inverse (None for a scalar): a scalar in
     :func:`penalty_range`, or an ``(m, m)`` (or, if ``n`` is given, ``(n, m, m)``) finite, symmetric,
-    positive definite matrix whose diagonal and inverse's diagonal lie in that range."""
+    positive definite matrix with its diagonal in that range and its inverse's in the inverse range."""
     pen = _real_array(name, penalty, what)
     if pen.ndim == 0:
         _check_lam(name, pen, dtype, what)
@@ -555,14 +555,14 @@ def _checked_penalty(name: str, penalty, n: int | None, m: int, dtype, what: str
         inv = np.full_like(pen, np.inf)
     diag = np.diagonal(pen, axis1=-2, axis2=-1)
     idiag = np.diagonal(inv, axis1=-2, axis2=-1)
-    for of, d in (("its diagonal", diag), ("its inverse's diagonal (P's)", idiag)):
-        out = ~((d >= lo) & (d <= hi))
+    for of, d, a, b in (("its diagonal", diag, lo, hi), ("its inverse's diagonal (P's)", idiag, 1 / hi, 1 / lo)):
+        out = ~((d >= a) & (d <= b))
         if out.any():
             first = tuple(np.argwhere(out)[0])
             where = f"neuron {first[0]}, entry {first[1]}" if d.ndim == 2 else f"entry {first[0]}"
-            raise ValueError(f"{name} must have its diagonal and its inverse's diagonal in [{_fmt3(lo)}, "
-                             f"{_fmt3(hi)}] for a {np.dtype(dtype).name} RLS state, the range of a scalar "
-                             f"penalty (see rls.penalty_range; {of} has {d[first]:g} at {where})")
+            raise ValueError(f"{name} must have its diagonal in [{_fmt3(lo)}, {_fmt3(hi)}] and its inverse's "
+                             f"in [1/{_fmt3(hi)}, 1/{_fmt3(lo)}] for a {np.dtype(dtype).name} RLS state, as a "
+                             f"scalar penalty (see rls.penalty_range; {of} has {d[first]:g} at {where})")
     inv = 0.5 * (inv + np.swapaxes(inv, -1, -2))  # exactly symmetric
     return pen, inv
 
@@ -769,7 +769,7 @@ class BatchRLS(_RLSState):
     2-D array of whole-number indices >= 0 with at least one neuron and one input, or with an
     input repeated within a row; a penalty that is not a number in :func:`penalty_range` for
     ``dtype`` or a finite, symmetric positive definite matrix of the right shape with its
-    diagonal and its inverse's in that range; ``w0`` not real, finite and of shape (n, m);
+    diagonal in that range (and its inverse's in the inverse range); ``w0`` not real, finite and of shape (n, m);
     ``dtype`` not float32 or float64; ``threads`` not a whole number >= 1.
     MemoryEstimateError (a ValueError) if the state would not fit in memory.
     """
@@ -1100,7 +1100,7 @@ class SharedInputRLS(_RLSState):
     (n, mp + nf)), ``dtype`` and ``threads``; ``shared`` not a non-empty 1-D array of distinct
     whole-number indices >= 0, or sharing an input with a row of ``presyn``; ``penalty_shared``
     not a number in :func:`penalty_range` or a finite, symmetric positive definite (nf, nf)
-    matrix with its diagonal and its inverse's in that range. MemoryEstimateError (a
+    matrix with its diagonal in that range (its inverse's in the inverse range). MemoryEstimateError (a
     ValueError) if the state would not fit in memory.
     """
 
