@@ -78,7 +78,7 @@ from .params import MemoryEstimateError, _gib, _must_be, check_int, memory_limit
 __all__ = ["BatchRLS", "SharedPoolRLS", "SharedInputRLS", "make_rls", "rls_update", "rls_update_batch",
            "rls_step", "rls_batch_step",
            "rls_shared_step", "rls_block_step", "ridge_solution",
-           "PooledInputRLS", "rls_pooled_update", "rls_pooled_step"]
+           "PooledInputRLS", "rls_pooled_update", "rls_pooled_step", "penalty_range"]
 
 
 # No kernel here is compiled with fastmath: reassociated sums follow the CPU's vector width and
@@ -98,7 +98,8 @@ def _state_arg(name: str, a, shape, what: str, square: bool = False, ndim: int =
     if not isinstance(a, np.ndarray) or a.dtype not in _STATE_DTYPES or not a.flags.writeable:
         got = f"{a.dtype} array" if isinstance(a, np.ndarray) else type(a).__name__
         got += "" if not isinstance(a, np.ndarray) or a.flags.writeable else ", read-only"
-        raise TypeError(f"{label} must be a writeable float64 or float32 NumPy array, updated in place (got {got})")
+        raise TypeError(f"{label} must be a writeable float64 or float32 NumPy array, updated in place "
+                        f"(got {got})")
     if square:
         if a.ndim != ndim or a.shape[-1] != a.shape[-2] or a.shape[-1] < 1:
             form = "(m, m)" if ndim == 2 else "(n, m, m)"
@@ -115,9 +116,9 @@ def _input_arg(name: str, v, shapes, what: str) -> np.ndarray:
     shapes = (shapes,) if not shapes or not isinstance(shapes[0], tuple) else shapes
     if a.shape not in shapes:
         arrays = [str(sh) for sh in shapes if sh != ()]
-        allowed = ("a single number" if () in shapes else "") + (" or " if () in shapes and arrays else "") + (
-            f"have shape {' or '.join(arrays)}" if arrays else "")
-        raise ValueError(f"{_label(name, what)} must {'be ' if () in shapes else ''}{allowed} (got shape {a.shape})")
+        allowed = " or ".join((["be a single number"] if () in shapes else [])
+                              + ([f"have shape {' or '.join(arrays)}"] if arrays else []))
+        raise ValueError(f"{_label(name, what)} must {allowed} (got shape {a.shape})")
     _check_finite(name, a)
     return a
 
@@ -282,7 +283,8 @@ def default_threads() -> int:
         except ValueError:
             threads = 0
         if threads < 1:
-            raise ValueError(f"$TUTORIAL_LIB_THREADS (CPU threads for RLS) must be a whole number >= 1 (got {env!r})")
+            raise ValueError(f"$TUTORIAL_LIB_THREADS (CPU threads for RLS) must be a whole number >= 1 "
+                             f"(got {env!r})")
         return threads
     try:
         return len(os.sched_getaffinity(0))
@@ -339,7 +341,8 @@ def _state_dtype(dtype) -> np.dtype:
     try:
         dt = np.dtype(dtype)
     except (TypeError, ValueError):
-        raise TypeError(f"dtype (precision of the RLS state) must be float32 or float64 (got {dtype!r})") from None
+        raise TypeError(f"dtype (precision of the RLS state) must be float32 or float64 "
+                        f"(got {dtype!r})") from None
     if dt not in _STATE_DTYPES:
         raise ValueError(f"dtype (precision of the RLS state) must be float32 or float64 "
                          f"(got {dt.name if dt.isnative else dt.str})")
@@ -363,8 +366,9 @@ def penalty_range(dtype=np.float64) -> tuple[float, float]:
     order one (rates in 1/ms, filtered spike trains) it multiplies two entries of ``P``, about
     ``1 / lam^2``. Both ``1 / lam`` and ``1 / lam^2`` must be finite normal numbers of the dtype, i.e.
     ``1 / lam^2`` in ``[tiny, 1 / tiny]`` (``tiny`` the smallest normal number, about ``1 / max``):
-    ``lam`` in ``[sqrt(tiny), 1 / sqrt(tiny)]``. Below, ``1 / lam^2`` overflows to infinity (and for a
-    subnormal ``lam``, such as 1e-320 in float64, ``1 / lam`` itself); above, the products underflow
+    ``lam`` in ``[sqrt(tiny), 1 / sqrt(tiny)]``. Below, ``1 / lam^2`` leaves that range and soon overflows
+    (``rls_update`` gives an infinite ``P``; for a subnormal ``lam``, such as 1e-320 in float64,
+    ``1 / lam`` itself is infinite, and ``P`` with it); above, the products underflow
     to subnormals and zero, so ``P`` loses its digits and stops learning. The bounds are rounded
     inwards to 3 digits. For a matrix, the diagonal entries play the part of ``lam`` (the largest
     entries of a symmetric positive definite matrix are on its diagonal), and those of its inverse
@@ -390,7 +394,8 @@ def _real_array(name: str, value, what: str = "") -> np.ndarray:
     try:
         a = np.asarray(value)
     except (TypeError, ValueError):  # a ragged nesting of lists
-        raise ValueError(f"{label} must be a real number or a regular array of them (got a ragged sequence)") from None
+        raise ValueError(f"{label} must be a real number or a regular array of them "
+                         "(got a ragged sequence)") from None
     if a.dtype.kind not in "iuf":
         got = "bools" if a.dtype.kind == "b" else a.dtype.name
         raise TypeError(f"{label} must hold real numbers (got {got})")
@@ -430,7 +435,8 @@ def _index_array(name: str, value, ndim: int, shape_text: str, hi: int | None = 
     try:
         a = np.asarray(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{label} must be {shape_text} of whole-number indices (got a ragged sequence)") from None
+        raise ValueError(f"{label} must be {shape_text} of whole-number indices "
+                         "(got a ragged sequence)") from None
     if a.ndim != ndim:
         raise ValueError(f"{label} must be {shape_text} (got shape {a.shape})")
     kind = a.dtype.kind
@@ -494,13 +500,15 @@ def _check_state_memory(names: tuple, terms: list, advice: str) -> None:
         what, big = max(terms, key=lambda t: t[1])
         sized = f" ({', '.join(names)} size it)" if len(names) > 1 else ""
         raise MemoryEstimateError(
-            f"{names[0]} too large for memory{sized}: {what} would need about {_gib(big)} ({_gib(total)} in all), "
+            f"{names[0]} too large for memory{sized}: {what} would need about {_gib(big)} "
+            f"({_gib(total)} in all), "
             f"more than the {_gib(limit)} available. Lower {advice}.",
             total, limit, tuple(names), [(w, b, tuple(names)) for w, b in terms])
 
 
 def _check_lam(name: str, value, dtype, what: str = "RLS regulariser lambda") -> float:
-    """A scalar penalty ``lam``: a real number in :func:`penalty_range` for ``dtype``, else refused by name."""
+    """A scalar penalty ``lam``: a real number in :func:`penalty_range` for ``dtype``, else refused by
+    name."""
     a = _real_array(name, value, what)
     if a.ndim != 0:
         raise ValueError(f"{_label(name, what)} must be a single number (got shape {a.shape})")
@@ -547,7 +555,8 @@ def _checked_penalty(name: str, penalty, n: int | None, m: int, dtype, what: str
                 bad = k
                 break
         low = float(np.linalg.eigvalsh(pen.reshape(-1, m, m)[bad])[0])
-        raise ValueError(f"{name} must be positive definite{whose(bad)}: its smallest eigenvalue is {low:.3g}") from None
+        raise ValueError(f"{name} must be positive definite{whose(bad)}: its smallest eigenvalue is "
+                         f"{low:.3g}") from None
     lo, hi = penalty_range(dtype)
     try:
         inv = np.linalg.inv(pen)
@@ -555,7 +564,8 @@ def _checked_penalty(name: str, penalty, n: int | None, m: int, dtype, what: str
         inv = np.full_like(pen, np.inf)
     diag = np.diagonal(pen, axis1=-2, axis2=-1)
     idiag = np.diagonal(inv, axis1=-2, axis2=-1)
-    for of, d, a, b in (("its diagonal", diag, lo, hi), ("its inverse's diagonal (P's)", idiag, 1 / hi, 1 / lo)):
+    for of, d, a, b in (("its diagonal", diag, lo, hi),
+                        ("its inverse's diagonal (P's)", idiag, 1 / hi, 1 / lo)):
         out = ~((d >= a) & (d <= b))
         if out.any():
             first = tuple(np.argwhere(out)[0])
@@ -769,8 +779,8 @@ class BatchRLS(_RLSState):
     2-D array of whole-number indices >= 0 with at least one neuron and one input, or with an
     input repeated within a row; a penalty that is not a number in :func:`penalty_range` for
     ``dtype`` or a finite, symmetric positive definite matrix of the right shape with its
-    diagonal in that range (and its inverse's in the inverse range); ``w0`` not real, finite and of shape (n, m);
-    ``dtype`` not float32 or float64; ``threads`` not a whole number >= 1.
+    diagonal in that range (and its inverse's in the inverse range); ``w0`` not real, finite
+    and of shape (n, m); ``dtype`` not float32 or float64; ``threads`` not a whole number >= 1.
     MemoryEstimateError (a ValueError) if the state would not fit in memory.
     """
 
@@ -781,8 +791,9 @@ class BatchRLS(_RLSState):
         n, m = presyn.shape
         item = dtype.itemsize
         _check_state_memory(("presyn",), [
-            (f"the RLS matrices P of {n} neurons with {m} inputs each (n m^2 numbers)", float(item) * n * m * m),
-            ("the inverse of a per-neuron penalty", 16.0 * n * m * m if np.ndim(penalty) == 3 else 16.0 * m * m),
+            (f"the RLS matrices P of {n} neurons with {m} inputs each (n m^2 numbers)",
+             float(item) * n * m * m),
+            ("the inverse of the penalty", 16.0 * (n if np.ndim(penalty) == 3 else 1) * m * m),
             ("the weights, indices and scratch space", float(n) * m * (16 + 2 * item))],
             "the number of neurons or of inputs per neuron (presyn's shape)")
         penalty = _checked_penalty("penalty", penalty, n, m, dtype)
@@ -904,18 +915,20 @@ class SharedPoolRLS(_RLSState):
 
     def __init__(self, n_pool: int, rows, lam: float, w0=None, dtype=np.float64):
         dtype = _state_dtype(dtype)
-        n_pool = check_int("n_pool", n_pool, lo=2, what="size of the pool; each neuron reads the n_pool - 1 others")
+        n_pool = check_int("n_pool", n_pool, lo=2,
+                           what="size of the pool; each neuron reads the n_pool - 1 others")
         rows = _index_array("rows", rows, 1, "a 1-D array (pool index of each trained neuron)", hi=n_pool - 1)
         if rows.size == 0:
             raise ValueError("rows (pool index of each trained neuron) must hold at least one index")
         R = rows.size
         _check_state_memory(("n_pool",), [
-            (f"the shared RLS matrix P of a pool of {n_pool} (n_pool^2 numbers)", float(dtype.itemsize) * n_pool ** 2),
+            (f"the shared RLS matrix P of a pool of {n_pool} (n_pool^2 numbers)",
+             float(dtype.itemsize) * n_pool ** 2),
             (f"the inputs and weights of {R} trained neurons", 24.0 * R * n_pool)], "n_pool")
         values, counts = np.unique(rows, return_counts=True)
         if (counts > 1).any():
-            raise ValueError(f"rows (pool index of each trained neuron) must be distinct ({values[counts > 1][0]} "
-                             f"appears {counts[counts > 1][0]} times)")
+            raise ValueError(f"rows (pool index of each trained neuron) must be distinct "
+                             f"({values[counts > 1][0]} appears {counts[counts > 1][0]} times)")
         lam = _check_lam("lam", lam, dtype)
         w = self._initial_weights(w0, R, n_pool - 1, np.float64)
         self.rows = rows
@@ -1190,8 +1203,8 @@ class SharedInputRLS(_RLSState):
     def _check_activity(self, activity) -> None:
         top = int(max(self.private.max(), self.shared.max()))
         if top >= activity.shape[0]:
-            raise ValueError(f"activity must have at least {top + 1} entries: the inputs refer to index {top} "
-                             f"(got {activity.shape[0]})")
+            raise ValueError(f"activity must have at least {top + 1} entries: the inputs refer to index "
+                             f"{top} (got {activity.shape[0]})")
 
     def step(self, activity, target, other) -> None:
         """:meth:`update` without checks or copies (contiguous float64 arrays)."""
@@ -1862,8 +1875,8 @@ class PooledInputRLS(SharedInputRLS):
     def _memory_terms(cls, n: int, mp: int, nf: int, item: int, presyn, shared, per_neuron: bool) -> list:
         S = np.unique(presyn).size
         top = max(int(presyn.max()), int(shared.max()))
-        return [(f"the private blocks P_r of {n} neurons with {mp} private inputs (n mp^2 numbers while they are "
-                 "packed)", 1.5 * item * n * mp * mp + 16.0 * (n if per_neuron else 1) * mp * mp),
+        return [(f"the private blocks P_r of {n} neurons with {mp} private inputs (n mp^2 numbers while "
+                 "they are packed)", 1.5 * item * n * mp * mp + 16.0 * (n if per_neuron else 1) * mp * mp),
                 (f"the regression block H of the pool of {S} private inputs on {nf} shared ones",
                  float(item) * (S * nf + nf * nf)),
                 (f"the map from activity index to shared column (up to index {top})", 8.0 * (top + 1)),
@@ -1992,7 +2005,8 @@ class PooledInputRLS(SharedInputRLS):
             parts = tuple(shared_out) if isinstance(shared_out, (tuple, list)) else ()
             w_out, col_start = parts if len(parts) == 2 else (None, None)
             col_start = None if col_start is None else np.asarray(col_start)
-            ok = col_start is not None and col_start.dtype.kind in "iu" and col_start.max(initial=0) <= _INT64_MAX
+            ok = (col_start is not None and col_start.dtype.kind in "iu"
+                  and col_start.max(initial=0) <= _INT64_MAX)
             col_start = np.ascontiguousarray(col_start, dtype=np.int64) if ok else None
             if (not isinstance(w_out, np.ndarray) or not isinstance(col_start, np.ndarray)
                     or w_out.dtype != np.float64 or w_out.ndim != 1 or col_start.shape != self.shared.shape
@@ -2120,8 +2134,10 @@ def make_rls(presyn, penalty, w0=None, rows=None, n_pool=None):
     """
     presyn = _presyn_array(presyn, "inputs")
     if (rows is None) != (n_pool is None):
-        missing, given = ("n_pool (size of the pool)", "rows") if n_pool is None else ("rows (pool index of each "
-                                                                                      "neuron)", "n_pool")
+        if n_pool is None:
+            missing, given = "n_pool (size of the pool)", "rows"
+        else:
+            missing, given = "rows (pool index of each neuron)", "n_pool"
         raise ValueError(f"{missing} must be given with {given}, or neither")
     if rows is not None:
         n_pool = check_int("n_pool", n_pool, lo=2, what="size of the pool")
@@ -2160,7 +2176,8 @@ def ridge_solution(X, y, penalty, w0=None) -> np.ndarray:
     if w0 is not None:
         w0a = _real_array("w0", w0, "initial weights")
         if w0a.shape != (m,):
-            raise ValueError(f"w0 (initial weights) must have shape ({m},), one per column of X (got {w0a.shape})")
+            raise ValueError(f"w0 (initial weights) must have shape ({m},), one per column of X "
+                             f"(got {w0a.shape})")
         _check_finite("w0", w0a)
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)

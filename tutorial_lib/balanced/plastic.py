@@ -169,9 +169,9 @@ def make_rls(net: "BalancedNetwork", dtype=None, form: str | None = None) -> Bat
         _check_lam("lam_ff", p.lam_ff, dtype, "RLS penalty")
     hi = penalty_range(dtype)[1]
     if p.lam_rec + p.mu_rs > hi:
-        raise ValueError(f"mu_rs (row-sum penalty) must be <= {hi:.3g} - lam_rec = {hi - p.lam_rec:.3g} for a "
-                         f"{dtype.name} RLS state: lam_rec + mu_rs is the penalty's diagonal (see "
-                         f"rls.penalty_range; got {p.mu_rs!r})")
+        raise ValueError(f"mu_rs (row-sum penalty) must be <= {hi:.3g} - lam_rec for a {dtype.name} RLS "
+                         f"state: lam_rec + mu_rs is the penalty's diagonal (see rls.penalty_range; "
+                         f"got {p.mu_rs!r})")
     pen = penalty_matrix(p)
     if dtype == np.float32 and (p.lam_rec < FLOAT32_MIN_LAM_REC or (p.ffwd and p.lam_ff < FLOAT32_MIN_LAM_FF)):
         warnings.warn(f"a float32 RLS state with lam_rec={p.lam_rec:g}, lam_ff={p.lam_ff:g}: below lam_rec "
