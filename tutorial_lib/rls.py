@@ -703,9 +703,11 @@ class _RLSState:
         Nothing is checked here. A NaN or infinity in ``activity``, ``target`` or ``other`` gives a
         non-finite ``err[i]`` for each neuron ``i`` whose target it is or whose inputs it reaches
         (in :class:`SharedPoolRLS`, every neuron but the one whose own pool entry it is, which shows
-        it at the next step), and NaN weights from then on: the models' divergence check reads
-        ``err`` after each step and names the first such neuron
-        (:func:`tutorial_lib.spiking.simulate`; ``tests/test_rls_validation.py``).
+        it at the next step), and NaN weights from then on. That is the divergence check of Parts 2
+        and 3: their simulation (:func:`tutorial_lib.spiking.simulate`) reads ``err`` after each
+        step and stops with the first such neuron, reported as diverged (``"nonfinite"``); Part 1's
+        stops at the first non-finite rate, before a step could read it
+        (``tests/test_rls_validation.py``).
         """
         raise NotImplementedError
 
@@ -1113,8 +1115,8 @@ class SharedInputRLS(_RLSState):
     (n, mp + nf)), ``dtype`` and ``threads``; ``shared`` not a non-empty 1-D array of distinct
     whole-number indices >= 0, or sharing an input with a row of ``presyn``; ``penalty_shared``
     not a number in :func:`penalty_range` or a finite, symmetric positive definite (nf, nf)
-    matrix with its diagonal in that range (its inverse's in the inverse range). MemoryEstimateError (a
-    ValueError) if the state would not fit in memory.
+    matrix with its diagonal in that range (its inverse's in the inverse range).
+    MemoryEstimateError (a ValueError) if the state would not fit in memory.
     """
 
     def __init__(self, presyn, shared, penalty, penalty_shared, w0=None, dtype=np.float64,
