@@ -62,19 +62,23 @@ References
 
 from __future__ import annotations
 
+import math
 import os
+from collections.abc import Mapping
 from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor, wait
+from numbers import Integral, Real
 
 import numpy as np
 from numba import njit
 
 from ._signals import held
+from .params import MemoryEstimateError, _gib, _must_be, check_int, memory_limit
 
 __all__ = ["BatchRLS", "SharedPoolRLS", "SharedInputRLS", "make_rls", "rls_update", "rls_update_batch",
            "rls_step", "rls_batch_step",
            "rls_shared_step", "rls_block_step", "ridge_solution",
-           "PooledInputRLS", "rls_pooled_update", "rls_pooled_step"]
+           "PooledInputRLS", "rls_pooled_update", "rls_pooled_step", "penalty_range"]
 
 
 # No kernel here is compiled with fastmath: reassociated sums follow the CPU's vector width and
@@ -85,6 +89,59 @@ __all__ = ["BatchRLS", "SharedPoolRLS", "SharedInputRLS", "make_rls", "rls_updat
 # ---------------------------------------------------------------------------
 # The update as written in the SPEC, in plain NumPy: read these first. The compiled
 # forms below compute exactly the same (tests/test_rls.py proves it).
+
+
+def _state_arg(name: str, a, shape, what: str, square: bool = False, ndim: int = 2) -> np.ndarray:
+    """A state array that a plain step updates in place: a writeable float64 or float32 NumPy array of
+    ``shape`` (or, if ``square``, of ``ndim`` dimensions whose last two are equal), else refused by name."""
+    label = _label(name, what)
+    if not isinstance(a, np.ndarray) or a.dtype not in _STATE_DTYPES or not a.flags.writeable:
+        got = f"{a.dtype} array" if isinstance(a, np.ndarray) else type(a).__name__
+        got += "" if not isinstance(a, np.ndarray) or a.flags.writeable else ", read-only"
+        raise TypeError(f"{label} must be a writeable float64 or float32 NumPy array, updated in place "
+                        f"(got {got})")
+    if square:
+        if a.ndim != ndim or a.shape[-1] != a.shape[-2] or a.shape[-1] < 1:
+            form = "(m, m)" if ndim == 2 else "(n, m, m)"
+            raise ValueError(f"{label} must have shape {form} (got {a.shape})")
+    elif a.shape != shape:
+        raise ValueError(f"{label} must have shape {shape} (got {a.shape})")
+    return a
+
+
+def _input_arg(name: str, v, shapes, what: str) -> np.ndarray:
+    """An input of a plain step: real, of one of ``shapes`` (a shape, or a tuple of shapes) and finite,
+    else refused by name."""
+    a = _real_array(name, v, what)
+    shapes = (shapes,) if not shapes or not isinstance(shapes[0], tuple) else shapes
+    if a.shape not in shapes:
+        arrays = [str(sh) for sh in shapes if sh != ()]
+        allowed = " or ".join((["be a single number"] if () in shapes else [])
+                              + ([f"have shape {' or '.join(arrays)}"] if arrays else []))
+        raise ValueError(f"{_label(name, what)} must {allowed} (got shape {a.shape})")
+    _check_finite(name, a)
+    return a
+
+
+def _check_pooled_args(Pr, H, Q, w, idx, p, f, target, other) -> np.ndarray:
+    """The arguments of :func:`rls_pooled_update`, refused by name unless consistent; returns ``idx`` as
+    int64."""
+    n, mp, _ = _state_arg("Pr", Pr, None, "inverse Schur complements", square=True, ndim=3).shape
+    nf = _state_arg("Q", Q, None, "the shared block's inverse", square=True).shape[0]
+    if not isinstance(H, np.ndarray) or H.ndim != 2:
+        _state_arg("H", H, ("S", nf), "regression of the pool on the shared inputs")
+    S = H.shape[0]
+    _state_arg("H", H, (S, nf), "regression of the pool on the shared inputs")
+    _state_arg("w", w, (n, mp + nf), "weights, private first")
+    _check_finite("w", w, rows="neuron", cols="input")
+    idx = _index_array("idx", idx, 2, "a 2-D array (neurons, private inputs) of rows of H", hi=S - 1)
+    if idx.shape != (n, mp):
+        raise ValueError(f"idx (rows of H) must have shape ({n}, {mp}) (got {idx.shape})")
+    _input_arg("p", p, (S,), "the pool's activity")
+    _input_arg("f", f, (nf,), "the shared inputs' activity")
+    _input_arg("target", target, ((), (n,)), "targets")
+    _input_arg("other", other, ((), (n,)), "non-plastic inputs")
+    return idx
 
 
 def rls_update(P, w, x, f, other=0.0):
@@ -105,6 +162,14 @@ def rls_update(P, w, x, f, other=0.0):
     f : float, the target of the neuron's total input now.
     other : float, the part of the total input that is not plastic (0 in Part 1).
 
+    Raises
+    ------
+    ValueError or TypeError, naming the argument, before anything is changed: ``P`` or ``w`` not
+    a writeable float64 or float32 NumPy array of shape (m, m) and (m,); ``x`` not (m,) real;
+    ``f`` or ``other`` not a single real number; a NaN or infinity in ``w``, ``x``, ``f`` or
+    ``other``. ``P`` is not scanned (a pass over it would cost as much as the step): start it
+    from a finite inverse penalty, e.g. ``I / lam``.
+
     References
     ----------
     Haykin (2002) Adaptive Filter Theory, ch. 9; Sussillo and Abbott (2009) Neuron 63:544,
@@ -121,6 +186,12 @@ def rls_update(P, w, x, f, other=0.0):
     >>> bool(np.allclose(w, ridge_solution(X, y, 0.5)))
     True
     """
+    m = _state_arg("P", P, None, "inverse correlation matrix", square=True).shape[0]
+    _state_arg("w", w, (m,), "weights")
+    _check_finite("w", w)
+    _input_arg("x", x, (m,), "the plastic inputs' activity")
+    _input_arg("f", f, (), "target")
+    _input_arg("other", other, (), "non-plastic input")
     k = P @ x
     c = 1.0 / (1.0 + x @ k)
     P -= c * np.outer(k, k)
@@ -135,7 +206,18 @@ def rls_update_batch(P, w, x, f, other=0.0):
     ``P`` (n, m, m), ``w`` (n, m), ``x`` (n, m) each neuron's plastic inputs,
     ``f`` and ``other`` (n,) or scalars; ``P`` and ``w`` are updated in place;
     returns the (n,) errors. The NumPy baseline of ``python -m benchmarks rls``.
+
+    Raises ValueError or TypeError, naming the argument, before anything is changed, for a
+    ``P`` or ``w`` that is not a writeable float64 or float32 array of shape (n, m, m) or (n, m),
+    any other shape, or a NaN or infinity in ``w``, ``x``, ``f`` or ``other`` (``P`` is not
+    scanned, as in :func:`rls_update`).
     """
+    n, m, _ = _state_arg("P", P, None, "inverse correlation matrices", square=True, ndim=3).shape
+    _state_arg("w", w, (n, m), "weights")
+    _check_finite("w", w, rows="neuron", cols="input")
+    _input_arg("x", x, (n, m), "each neuron's plastic inputs' activity")
+    _input_arg("f", f, ((), (n,)), "targets")
+    _input_arg("other", other, ((), (n,)), "non-plastic inputs")
     k = np.einsum("nij,nj->ni", P, x)
     c = 1.0 / (1.0 + np.einsum("ni,ni->n", x, k))
     e = np.einsum("ni,ni->n", w, x) + other - f
@@ -194,9 +276,16 @@ def rls_batch_step(P, w, presyn, activity, target, other, err, scratch):
 
 def default_threads() -> int:
     """Threads for RLS: ``$TUTORIAL_LIB_THREADS`` if set, else the CPU cores this process may use."""
-    env = os.environ.get("TUTORIAL_LIB_THREADS")
+    env = os.environ.get("TUTORIAL_LIB_THREADS", "").strip()
     if env:
-        return max(1, int(env))
+        try:
+            threads = int(env)
+        except ValueError:
+            threads = 0
+        if threads < 1:
+            raise ValueError(f"$TUTORIAL_LIB_THREADS (CPU threads for RLS) must be a whole number >= 1 "
+                             f"(got {env!r})")
+        return threads
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # macOS, Windows
@@ -239,28 +328,263 @@ def _run_chunks(kernel, args, per, chunks) -> None:
 _THREAD_MIN_WORK = 200_000
 
 
-def _penalty_inverse(penalty, n: int, m: int, dtype) -> np.ndarray:
-    """Broadcast ``inv(penalty)`` to a batch of shape (n, m, m)."""
-    pen = np.asarray(penalty, dtype=np.float64)
+# ---------------------------------------------------------------------------
+# Input validation, shared by every entry point below. Each check names the parameter and its valid
+# range, and runs before the state is allocated; none touches the arithmetic of a step.
+
+_STATE_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))  # the compiled kernels are typed for these
+_INT64_MAX = int(np.iinfo(np.int64).max)
+
+
+def _state_dtype(dtype) -> np.dtype:
+    """``dtype`` as a NumPy dtype, float32 or float64; anything else is refused naming ``dtype``."""
+    try:
+        dt = np.dtype(dtype)
+    except (TypeError, ValueError):
+        raise TypeError(f"dtype (precision of the RLS state) must be float32 or float64 "
+                        f"(got {dtype!r})") from None
+    if dt not in _STATE_DTYPES:
+        raise ValueError(f"dtype (precision of the RLS state) must be float32 or float64 "
+                         f"(got {dt.name if dt.isnative else dt.str})")
+    return dt
+
+
+def _round_inwards(x: float, up: bool) -> float:
+    """``x`` rounded to 3 significant digits, up or down, as the double nearest that decimal (so that the
+    number printed in a message is the number accepted)."""
+    e = math.floor(math.log10(x)) - 2
+    digits = x / 10.0 ** e
+    return float(f"{math.ceil(digits) if up else math.floor(digits)}e{e}")
+
+
+def penalty_range(dtype=np.float64) -> tuple[float, float]:
+    """The penalties an RLS state of ``dtype`` accepts: ``(lo, hi)``, (1.5e-154, 6.7e+153) in float64 and
+    (1.09e-19, 9.22e+18) in float32. A scalar penalty ``lam`` must lie in ``[lo, hi]``; a penalty matrix
+    must have its diagonal there, and the diagonal of its inverse in ``[1 / hi, 1 / lo]``.
+
+    Why: ``P`` starts as ``I / lam``, and a step subtracts ``c k k^T`` with ``k = P x``: for activities of
+    order one (rates in 1/ms, filtered spike trains) it multiplies two entries of ``P``, about
+    ``1 / lam^2``. Both ``1 / lam`` and ``1 / lam^2`` must be finite normal numbers of the dtype, i.e.
+    ``1 / lam^2`` in ``[tiny, 1 / tiny]`` (``tiny`` the smallest normal number, about ``1 / max``):
+    ``lam`` in ``[sqrt(tiny), 1 / sqrt(tiny)]``. Below, ``1 / lam^2`` leaves that range and soon overflows
+    (``rls_update`` gives an infinite ``P``; for a subnormal ``lam``, such as 1e-320 in float64,
+    ``1 / lam`` itself is infinite, and ``P`` with it); above, the products underflow
+    to subnormals and zero, so ``P`` loses its digits and stops learning. The bounds are rounded
+    inwards to 3 digits. For a matrix, the diagonal entries play the part of ``lam`` (the largest
+    entries of a symmetric positive definite matrix are on its diagonal), and those of its inverse
+    the part of ``1 / lam``. Part 3's penalties (1e-4 to 10) are far inside both ranges.
+    """
+    tiny = float(np.finfo(_state_dtype(dtype)).tiny)
+    return _round_inwards(math.sqrt(tiny), up=True), _round_inwards(1.0 / math.sqrt(tiny), up=False)
+
+
+def _fmt3(x: float) -> str:
+    return f"{x:.3g}"
+
+
+def _label(name: str, what: str) -> str:
+    return f"{name} ({what})" if what else name
+
+
+def _real_array(name: str, value, what: str = "") -> np.ndarray:
+    """``np.asarray(value)`` if it holds real numbers (ints or floats); else a TypeError naming ``name``."""
+    label = _label(name, what)
+    if value is None:
+        raise TypeError(f"{label} must be a real number or an array of them (got None)")
+    try:
+        a = np.asarray(value)
+    except (TypeError, ValueError):  # a ragged nesting of lists
+        raise ValueError(f"{label} must be a real number or a regular array of them "
+                         "(got a ragged sequence)") from None
+    if a.dtype.kind not in "iuf":
+        got = "bools" if a.dtype.kind == "b" else a.dtype.name
+        raise TypeError(f"{label} must hold real numbers (got {got})")
+    return a
+
+
+def _where(idx, rows: str = "row", cols: str = "column") -> str:
+    """The position ``idx`` (a tuple of indices) in words: ``entry 3``, ``row 1, column 2``."""
+    idx = tuple(int(i) for i in idx)
+    if len(idx) == 1:
+        return f"entry {idx[0]}"
+    if len(idx) == 2:
+        return f"{rows} {idx[0]}, {cols} {idx[1]}"
+    return f"entry {idx}"
+
+
+def _check_finite(name: str, a: np.ndarray, rows: str = "row", cols: str = "column", tail: str = "") -> None:
+    """Refuse a NaN or infinity in ``a``, naming ``name``, the first such entry and how many there are."""
+    ok = np.isfinite(a)
+    if not ok.all():
+        if a.ndim == 0:
+            raise ValueError(f"{name} must be finite (got {a.item()}){tail}")
+        first = tuple(np.argwhere(~ok)[0])
+        raise ValueError(f"{name} must be finite: {_where(first, rows, cols)} is {a[first]} "
+                         f"({a.size - int(ok.sum())} non-finite in all){tail}")
+
+
+def _index_array(name: str, value, ndim: int, shape_text: str, hi: int | None = None,
+                 what: str = "") -> np.ndarray:
+    """``value`` as a C-contiguous int64 array of ``ndim`` dimensions with entries in ``[0, hi]``
+    (``hi`` default: the largest int64). Bools, fractions, NaN and text are refused; the range is
+    checked on the values as given, before the conversion (an unsigned ``2**64 - 1`` or a Python
+    ``2**70`` must not wrap around)."""
+    label = _label(name, what)
+    if value is None:
+        raise TypeError(f"{label} must be {shape_text} of whole-number indices (got None)")
+    try:
+        a = np.asarray(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{label} must be {shape_text} of whole-number indices "
+                         "(got a ragged sequence)") from None
+    if a.ndim != ndim:
+        raise ValueError(f"{label} must be {shape_text} (got shape {a.shape})")
+    kind = a.dtype.kind
+    if kind == "b":
+        raise TypeError(f"{label} must hold whole-number indices, not bools")
+    if kind == "O" and not all(isinstance(v, Integral) and not isinstance(v, bool) for v in a.flat):
+        kind = "?"
+    if kind not in "iufO":
+        raise TypeError(f"{label} must hold whole-number indices (got {a.dtype.name})")
+    if kind == "f":
+        frac = ~np.isfinite(a) | (a != np.round(a))
+        if frac.any():
+            first = tuple(np.argwhere(frac)[0])
+            raise ValueError(f"{label} must hold whole-number indices (got {a[first]} at {_where(first)})")
+    top = _INT64_MAX if hi is None else hi
+    if a.size:
+        lo_v, hi_v = (min(a.flat), max(a.flat)) if kind == "O" else (a.min(), a.max())
+        if lo_v < 0 or hi_v > top:
+            out = np.argwhere((a < 0) | (a > top)) if kind != "O" else np.argwhere(
+                np.vectorize(lambda v: v < 0 or v > top, otypes=[bool])(a))
+            first = tuple(out[0])
+            v = a[first]
+            raise ValueError(f"{label} must hold non-negative indices in [0, {top}] "
+                             f"(got {int(v) if kind != 'f' else v} at {_where(first)})")
+    return np.ascontiguousarray(a, dtype=np.int64)
+
+
+def _check_distinct_rows(name: str, a: np.ndarray, what: str = "input") -> None:
+    """Refuse an index repeated within a row of ``a`` (n, m), naming the first such row: RLS would give
+    one input two weights, of which a network's weight matrix keeps only one."""
+    s = np.sort(a, axis=1)
+    rep = s[:, 1:] == s[:, :-1]
+    if rep.any():
+        i, j = np.argwhere(rep)[0]
+        raise ValueError(f"{name} must list each {what} at most once per row (neuron): row {i} lists {what} "
+                         f"{s[i, j]} more than once")
+
+
+def _presyn_array(presyn, inputs: str) -> np.ndarray:
+    """``presyn`` as an (n, m) int64 array with n, m >= 1 and indices >= 0, else refused naming ``presyn``."""
+    presyn = _index_array("presyn", presyn, 2, f"a 2-D array (neurons, {inputs})")
+    if presyn.shape[0] < 1 or presyn.shape[1] < 1:
+        raise ValueError(f"presyn must be a 2-D array (neurons, {inputs}) with at least one of each "
+                         f"(got shape {presyn.shape})")
+    return presyn
+
+
+def _check_threads(threads):
+    """None (:func:`default_threads`), or a whole number >= 1, else refused naming ``threads``."""
+    if threads is None:
+        return None
+    return check_int("threads", threads, lo=1, what="CPU threads for RLS")
+
+
+def _check_state_memory(names: tuple, terms: list, advice: str) -> None:
+    """Raise :class:`~tutorial_lib.params.MemoryEstimateError`, naming ``names[0]``, if the arrays
+    ``terms`` (``(what, bytes)``) would exceed :func:`~tutorial_lib.params.memory_limit`."""
+    total = float(sum(b for _, b in terms))
+    limit = memory_limit()
+    if total > limit:
+        what, big = max(terms, key=lambda t: t[1])
+        sized = f" ({', '.join(names)} size it)" if len(names) > 1 else ""
+        raise MemoryEstimateError(
+            f"{names[0]} too large for memory{sized}: {what} would need about {_gib(big)} "
+            f"({_gib(total)} in all), "
+            f"more than the {_gib(limit)} available. Lower {advice}.",
+            total, limit, tuple(names), [(w, b, tuple(names)) for w, b in terms])
+
+
+def _check_lam(name: str, value, dtype, what: str = "RLS regulariser lambda") -> float:
+    """A scalar penalty ``lam``: a real number in :func:`penalty_range` for ``dtype``, else refused by
+    name."""
+    a = _real_array(name, value, what)
+    if a.ndim != 0:
+        raise ValueError(f"{_label(name, what)} must be a single number (got shape {a.shape})")
+    v = float(a)
+    lo, hi = penalty_range(dtype)
+    if not lo <= v <= hi:  # NaN fails too
+        raise ValueError(f"{_must_be(_label(name, what), lo, hi, fmt=_fmt3)} for a {np.dtype(dtype).name} RLS "
+                         f"state: P starts as I / {name}, and its entries and their products must stay finite "
+                         f"normal numbers (see rls.penalty_range; got {v!r})")
+    return v
+
+
+def _checked_penalty(name: str, penalty, n: int | None, m: int, dtype, what: str = "RLS regulariser lambda"):
+    """The penalty as a float64 array, checked, and its inverse (None for a scalar): a scalar in
+    :func:`penalty_range`, or an ``(m, m)`` (or, if ``n`` is given, ``(n, m, m)``) finite, symmetric,
+    positive definite matrix with its diagonal in that range and its inverse's in the inverse range."""
+    pen = _real_array(name, penalty, what)
     if pen.ndim == 0:
-        if not np.isfinite(pen) or pen <= 0:
-            raise ValueError(f"penalty (RLS regulariser lambda) must be > 0 (got {float(pen):g})")
+        _check_lam(name, pen, dtype, what)
+        return np.asarray(pen, dtype=np.float64), None
+    shapes = ((m, m),) if n is None else ((m, m), (n, m, m))
+    if pen.shape not in shapes:
+        allowed = f"({m}, {m})" + ("" if n is None else f" or ({n}, {m}, {m})")
+        raise ValueError(f"{name} must be a scalar or a matrix of shape {allowed} (got shape {pen.shape})")
+    pen = np.asarray(pen, dtype=np.float64)
+    if not np.all(np.isfinite(pen)):
+        first = tuple(np.argwhere(~np.isfinite(pen))[0])
+        raise ValueError(f"{name} must be finite (got {pen[first]} at index {tuple(int(i) for i in first)})")
+
+    def whose(k):  # the neuron of a per-neuron penalty
+        return f" (neuron {k}'s is not)" if pen.ndim == 3 else ""
+
+    sym = np.isclose(pen, np.swapaxes(pen, -1, -2), rtol=1e-12, atol=0).reshape(-1, m * m).all(axis=1)
+    if not sym.all():
+        raise ValueError(f"{name} must be a symmetric matrix{whose(int(np.argmin(sym)))}")
+    try:
+        np.linalg.cholesky(pen)
+    except np.linalg.LinAlgError:
+        bad = 0
+        for k, pk in enumerate(pen.reshape(-1, m, m)):  # which one (only on this path)
+            try:
+                np.linalg.cholesky(pk)
+            except np.linalg.LinAlgError:
+                bad = k
+                break
+        low = float(np.linalg.eigvalsh(pen.reshape(-1, m, m)[bad])[0])
+        raise ValueError(f"{name} must be positive definite{whose(bad)}: its smallest eigenvalue is "
+                         f"{low:.3g}") from None
+    lo, hi = penalty_range(dtype)
+    try:
+        inv = np.linalg.inv(pen)
+    except np.linalg.LinAlgError:
+        inv = np.full_like(pen, np.inf)
+    diag = np.diagonal(pen, axis1=-2, axis2=-1)
+    idiag = np.diagonal(inv, axis1=-2, axis2=-1)
+    for of, d, a, b in (("its diagonal", diag, lo, hi),
+                        ("its inverse's diagonal (P's)", idiag, 1 / hi, 1 / lo)):
+        out = ~((d >= a) & (d <= b))
+        if out.any():
+            first = tuple(np.argwhere(out)[0])
+            where = f"neuron {first[0]}, entry {first[1]}" if d.ndim == 2 else f"entry {first[0]}"
+            raise ValueError(f"{name} must have its diagonal in [{_fmt3(lo)}, {_fmt3(hi)}] and its inverse's "
+                             f"in [1/{_fmt3(hi)}, 1/{_fmt3(lo)}] for a {np.dtype(dtype).name} RLS state, as a "
+                             f"scalar penalty (see rls.penalty_range; {of} has {d[first]:g} at {where})")
+    inv = 0.5 * (inv + np.swapaxes(inv, -1, -2))  # exactly symmetric
+    return pen, inv
+
+
+def _penalty_inverse(checked, n: int, m: int, dtype) -> np.ndarray:
+    """Broadcast ``inv(penalty)`` to a batch of shape (n, m, m); ``checked`` from :func:`_checked_penalty`."""
+    pen, inv = checked
+    if inv is None:
         P = np.zeros((n, m, m), dtype=dtype)
         idx = np.arange(m)
         P[:, idx, idx] = 1.0 / float(pen)
         return P
-    if pen.shape not in ((m, m), (n, m, m)):
-        raise ValueError(f"penalty must be a scalar, an ({m}, {m}) or an ({n}, {m}, {m}) matrix (got shape {pen.shape})")
-    if not np.all(np.isfinite(pen)):
-        raise ValueError("penalty must be finite")
-    if not np.allclose(pen, np.swapaxes(pen, -1, -2), rtol=1e-12, atol=0):
-        raise ValueError("penalty must be a symmetric matrix")
-    try:
-        np.linalg.cholesky(pen)
-    except np.linalg.LinAlgError:
-        raise ValueError("penalty must be positive definite") from None
-    inv = np.linalg.inv(pen)
-    inv = 0.5 * (inv + np.swapaxes(inv, -1, -2))  # exactly symmetric
     return np.array(np.broadcast_to(inv, (n, m, m)), dtype=dtype, order="C")  # a writeable copy
 
 
@@ -274,16 +598,23 @@ class _RLSState:
 
     @staticmethod
     def _initial_weights(w0, n: int, m: int, dtype) -> np.ndarray:
+        """A float copy of ``w0`` (zeros if None), refused by name unless real, of shape (n, m) and finite."""
         if w0 is None:
             return np.zeros((n, m), dtype=dtype)
-        w0 = np.asarray(w0, dtype=dtype)
-        if w0.shape != (n, m):
-            raise ValueError(f"w0 must have shape ({n}, {m}) (got {w0.shape})")
-        return w0.copy()
+        a = _real_array("w0", w0, "initial weights")
+        if a.shape != (n, m):
+            raise ValueError(f"w0 (initial weights) must have shape ({n}, {m}), one row per neuron "
+                             f"(got {a.shape})")
+        _check_finite("w0", a, rows="neuron", cols="input")
+        return np.array(a, dtype=dtype)  # a copy
 
     @property
     def n_neurons(self) -> int:
         return self.presyn.shape[0]
+
+    def _neuron_index(self, k) -> int:
+        """``k`` as an int in ``[0, n_neurons - 1]``, else refused naming ``k``."""
+        return check_int("k", k, lo=0, hi=self.n_neurons - 1, what="neuron index")
 
     def _check_activity(self, activity) -> None:  # pragma: no cover - overridden
         pass
@@ -316,34 +647,74 @@ class _RLSState:
         """
         _run_chunks(kernel, args, per_neuron, self._chunks)
 
+    def _activity(self, activity) -> np.ndarray:
+        """``activity`` as an array, refused by name unless a 1-D array of real numbers long enough for
+        every input (:meth:`_check_activity`)."""
+        a = _real_array("activity", activity, "the inputs' activity")
+        if a.ndim != 1:
+            raise ValueError(f"activity must be a 1-D array, one entry per input (got shape {a.shape})")
+        self._check_activity(a)
+        return a
+
+    def _per_neuron(self, name: str, value) -> np.ndarray:
+        """``value`` as an array, refused by name unless real and a number or one per neuron."""
+        a = _real_array(name, value)
+        n = self.n_neurons
+        if a.shape not in ((), (1,), (n,)):
+            raise ValueError(f"{name} must be a number or an array of shape ({n},), one per neuron "
+                             f"(got shape {a.shape})")
+        return a
+
     def update(self, activity, target, other=None) -> np.ndarray:
         """One RLS step for all neurons; returns the errors before the update.
 
-        Raises ValueError, naming the argument, if ``activity``, ``target`` or
-        ``other`` holds NaN or infinity (one such step would make ``w`` and ``P``
-        NaN for good); the state is then left unchanged.
+        Raises
+        ------
+        ValueError or TypeError, naming the argument, before anything is changed: ``activity`` not a
+        1-D real array long enough for every input; ``target`` or ``other`` neither a number nor
+        one per neuron; a NaN or infinity in any of them (one such step would make ``w`` and ``P``
+        NaN for good), or, for a float32 state, a value beyond float32's range. The state is then
+        left unchanged.
         """
         dtype = self._io_dtype
-        activity = np.ascontiguousarray(activity, dtype=dtype)
-        self._check_activity(activity)
+        tail = "; the RLS state was left unchanged"
+        raw = {"activity": self._activity(activity), "target": self._per_neuron("target", target),
+               "other": None if other is None else self._per_neuron("other", other)}
+        big = float(np.finfo(dtype).max)
+        for name, a in raw.items():
+            if a is None:
+                continue
+            _check_finite(name, a.reshape(-1), tail=tail)
+            if a.size and dtype != np.float64 and np.abs(a).max() > big:
+                j = int(np.argmax(np.abs(a).reshape(-1) > big))
+                raise ValueError(f"{name} must be within +-{big:.3g} for a {dtype.name} RLS state (got "
+                                 f"{a.reshape(-1)[j]:g} at entry {j}){tail}")
         n = self.n_neurons
-        target = np.ascontiguousarray(np.broadcast_to(np.asarray(target, dtype=dtype), (n,)))
+        activity = np.ascontiguousarray(raw["activity"], dtype=dtype)
+        target = np.ascontiguousarray(np.broadcast_to(np.asarray(raw["target"], dtype=dtype), (n,)))
         other = np.zeros(n, dtype) if other is None else np.ascontiguousarray(
-            np.broadcast_to(np.asarray(other, dtype=dtype), (n,)))
-        for name, a in (("activity", activity), ("target", target), ("other", other)):
-            if not np.isfinite(a).all():
-                bad = np.flatnonzero(~np.isfinite(a))
-                raise ValueError(f"{name} must be finite: entry {bad[0]} is {a[bad[0]]} "
-                                 f"({bad.size} non-finite in all); the RLS state was left unchanged")
+            np.broadcast_to(np.asarray(raw["other"], dtype=dtype), (n,)))
         self.step(activity, target, other)
         return self.err.copy()
 
     def step(self, activity, target, other) -> None:  # pragma: no cover - overridden
+        """:meth:`update` without checks or copies, for the models' inner loops.
+
+        Nothing is checked here. A NaN or infinity in ``activity``, ``target`` or ``other`` gives a
+        non-finite ``err[i]`` for each neuron ``i`` whose target it is or whose inputs it reaches
+        (in :class:`SharedPoolRLS`, every neuron but the one whose own pool entry it is, which shows
+        it at the next step), and NaN weights from then on. That is the divergence check of Parts 2
+        and 3: their simulation (:func:`tutorial_lib.spiking.simulate`) reads ``err`` after each
+        step and stops with the first such neuron, reported as diverged (``"nonfinite"``); Part 1's
+        stops at the first non-finite rate, before a step could read it
+        (``tests/test_rls_validation.py``).
+        """
         raise NotImplementedError
 
     def output(self, activity) -> np.ndarray:
-        """The plastic input ``w_i . x_i`` of every neuron for this activity."""
-        return np.einsum("nm,nm->n", self.w, np.asarray(activity)[self.presyn])
+        """The plastic input ``w_i . x_i`` of every neuron for this activity (a 1-D real array long enough
+        for every input, else a ValueError or TypeError naming ``activity``)."""
+        return np.einsum("nm,nm->n", self.w, self._activity(activity)[self.presyn])
 
     def state(self) -> dict:
         """The arrays that define the RLS state besides ``w`` (for saving), by name."""
@@ -353,13 +724,35 @@ class _RLSState:
         """Bytes of the RLS state besides the weights, as it is held in memory."""
         return sum(a.nbytes for a in self.state().values())
 
+    @staticmethod
+    def _checked_state(arrays, expected: dict) -> dict:
+        """The arrays of ``arrays`` named in ``expected`` (name: shape), each refused by name unless
+        present, real, of that shape and finite."""
+        if not isinstance(arrays, Mapping):
+            raise TypeError(f"arrays (the RLS state) must be a dict of the arrays {tuple(expected)} "
+                            f"(got {type(arrays).__name__})")
+        missing = [name for name in expected if name not in arrays]
+        if missing:
+            raise ValueError(f"arrays (the RLS state) must hold the arrays {tuple(expected)} "
+                             f"(missing {', '.join(map(repr, missing))})")
+        checked = {}
+        for name, shape in expected.items():
+            label = f"arrays[{name!r}] (RLS state)"
+            b = _real_array(label, arrays[name])
+            if b.shape != shape:
+                raise ValueError(f"{label} must have shape {shape} (got {b.shape})")
+            _check_finite(label, b.reshape(-1))
+            checked[name] = b
+        return checked
+
     def set_state(self, arrays: dict) -> None:
-        """Overwrite the state with ``arrays`` (as returned by :meth:`state`)."""
-        for name, a in self.state().items():
-            b = np.asarray(arrays[name])
-            if b.shape != a.shape:
-                raise ValueError(f"RLS state {name!r} has shape {b.shape}, expected {a.shape}")
-            a[...] = b
+        """Overwrite the state with ``arrays`` (as returned by :meth:`state`). Raises ValueError or
+        TypeError, naming the array, before anything is written, for a missing array, a wrong shape
+        or a NaN or infinity."""
+        state = self.state()
+        checked = self._checked_state(arrays, {name: a.shape for name, a in state.items()})
+        for name, a in state.items():
+            a[...] = checked[name]
 
 
 class BatchRLS(_RLSState):
@@ -375,24 +768,42 @@ class BatchRLS(_RLSState):
         definite matrix. ``P`` starts as its inverse.
     w0 : (n, m) array, optional
         Initial weights (zero by default); the penalty then acts on ``w - w0``.
-    dtype : the precision of ``P``, float64 by default (the weights are always float64).
-    threads : CPU threads to share the neurons out over (default
+    dtype : the precision of ``P``: float64 (default) or float32 (the weights are always float64).
+    threads : CPU threads to share the neurons out over, a whole number >= 1 (default
         :func:`default_threads`). Neurons are independent, so the result does
         not depend on it. (Threads rather than numba's ``parallel=True``: a
         cached compiled function that calls a parallel one can crash when it is
         loaded from the cache, numba issue #8578.)
+
+    Raises
+    ------
+    ValueError or TypeError, naming the argument, before the state is allocated: ``presyn`` not a
+    2-D array of whole-number indices >= 0 with at least one neuron and one input, or with an
+    input repeated within a row; a penalty that is not a number in :func:`penalty_range` for
+    ``dtype`` or a finite, symmetric positive definite matrix of the right shape with its
+    diagonal in that range (and its inverse's in the inverse range); ``w0`` not real, finite
+    and of shape (n, m); ``dtype`` not float32 or float64; ``threads`` not a whole number >= 1.
+    MemoryEstimateError (a ValueError) if the state would not fit in memory.
     """
 
     def __init__(self, presyn, penalty, w0=None, dtype=np.float64, threads: int | None = None):
-        presyn = np.ascontiguousarray(presyn, dtype=np.int64)
-        if presyn.ndim != 2 or presyn.shape[1] < 1:
-            raise ValueError(f"presyn must be a 2-D array (neurons, inputs) (got shape {presyn.shape})")
-        if presyn.size and presyn.min() < 0:
-            raise ValueError("presyn must hold non-negative indices")
-        self.presyn = presyn
+        dtype = _state_dtype(dtype)
+        threads = _check_threads(threads)
+        presyn = _presyn_array(presyn, "inputs")
         n, m = presyn.shape
+        item = dtype.itemsize
+        _check_state_memory(("presyn",), [
+            (f"the RLS matrices P of {n} neurons with {m} inputs each (n m^2 numbers)",
+             float(item) * n * m * m),
+            ("the inverse of the penalty", 16.0 * (n if np.ndim(penalty) == 3 else 1) * m * m),
+            ("the weights, indices and scratch space", float(n) * m * (16 + 2 * item))],
+            "the number of neurons or of inputs per neuron (presyn's shape)")
+        penalty = _checked_penalty("penalty", penalty, n, m, dtype)
+        w = self._initial_weights(w0, n, m, np.float64)
+        _check_distinct_rows("presyn", presyn)
+        self.presyn = presyn
         self.P = _penalty_inverse(penalty, n, m, dtype)
-        self.w = self._initial_weights(w0, n, m, np.float64)
+        self.w = w
         self.err = np.zeros(n)
         self.scratch = np.zeros((n, 2, m), dtype=dtype)
         self._split(threads, n * m * m)
@@ -402,14 +813,17 @@ class BatchRLS(_RLSState):
         return self.presyn.shape[1]
 
     def _check_activity(self, activity) -> None:
-        if self.presyn.size and self.presyn.max() >= activity.shape[0]:
-            raise ValueError(f"activity has {activity.shape[0]} entries but presyn refers to index {self.presyn.max()}")
+        top = int(self.presyn.max())
+        if top >= activity.shape[0]:
+            raise ValueError(f"activity must have at least {top + 1} entries: presyn refers to index {top} "
+                             f"(got {activity.shape[0]})")
 
     def step(self, activity, target, other) -> None:
         """:meth:`update` without checks or copies, for the models' inner loops.
 
         ``activity``, ``target`` and ``other`` must be contiguous arrays of the
-        batch's dtype; the errors are left in ``self.err``.
+        batch's dtype; the errors are left in ``self.err`` (a non-finite input shows there:
+        :meth:`_RLSState.step`).
         """
         args = (self.P, self.w, self.presyn, activity, target, other, self.err, self.scratch)
         self._run(rls_batch_step, args, per_neuron=(0, 1, 2, 4, 5, 6, 7))
@@ -488,29 +902,47 @@ class SharedPoolRLS(_RLSState):
     ----------
     n_pool : size S of the pool (the activity vector passed to :meth:`update`).
     rows : pool index of each trained neuron.
-    lam : the regulariser (``P`` starts as ``I / lam``).
+    lam : the regulariser (``P`` starts as ``I / lam``), a number in :func:`penalty_range` for ``dtype``.
     w0 : (R, S-1) initial weights, in the order of :attr:`presyn`.
+    dtype : the precision of ``P``: float64 (default) or float32.
+
+    Raises
+    ------
+    ValueError or TypeError, naming the argument, before the state is allocated: ``n_pool`` not a
+    whole number >= 2; ``rows`` not a non-empty 1-D array of distinct whole numbers in
+    ``[0, n_pool - 1]``; ``lam`` not a number in :func:`penalty_range`; ``w0`` not real, finite
+    and of shape (R, S - 1); ``dtype`` not float32 or float64. MemoryEstimateError (a
+    ValueError) if the state would not fit in memory.
     """
 
     def __init__(self, n_pool: int, rows, lam: float, w0=None, dtype=np.float64):
-        rows = np.ascontiguousarray(rows, dtype=np.int64)
-        if rows.ndim != 1 or rows.size == 0 or rows.min() < 0 or rows.max() >= n_pool:
-            raise ValueError(f"rows must be pool indices in [0, {n_pool - 1}]")
-        if np.unique(rows).size != rows.size:
-            raise ValueError("rows must be distinct")
-        lam = float(lam)
-        if not np.isfinite(lam) or lam <= 0:
-            raise ValueError(f"lam (RLS regulariser lambda) must be > 0 (got {lam:g})")
+        dtype = _state_dtype(dtype)
+        n_pool = check_int("n_pool", n_pool, lo=2,
+                           what="size of the pool; each neuron reads the n_pool - 1 others")
+        rows = _index_array("rows", rows, 1, "a 1-D array (pool index of each trained neuron)", hi=n_pool - 1)
+        if rows.size == 0:
+            raise ValueError("rows (pool index of each trained neuron) must hold at least one index")
+        R = rows.size
+        _check_state_memory(("n_pool",), [
+            (f"the shared RLS matrix P of a pool of {n_pool} (n_pool^2 numbers)",
+             float(dtype.itemsize) * n_pool ** 2),
+            (f"the inputs and weights of {R} trained neurons", 24.0 * R * n_pool)], "n_pool")
+        values, counts = np.unique(rows, return_counts=True)
+        if (counts > 1).any():
+            raise ValueError(f"rows (pool index of each trained neuron) must be distinct "
+                             f"({values[counts > 1][0]} appears {counts[counts > 1][0]} times)")
+        lam = _check_lam("lam", lam, dtype)
+        w = self._initial_weights(w0, R, n_pool - 1, np.float64)
         self.rows = rows
         self.presyn = np.array([np.delete(np.arange(n_pool), i) for i in rows], dtype=np.int64)
         self.P = np.eye(n_pool, dtype=dtype) / lam
-        R, m = self.presyn.shape
-        self.w = self._initial_weights(w0, R, m, np.float64)
+        self.w = w
         self.err = np.zeros(R)
         self._q = np.zeros(n_pool, dtype=dtype)
 
     def P_of(self, k: int) -> np.ndarray:
         """Neuron ``k``'s own matrix ``P_k`` (the Schur complement), for inspection and tests."""
+        k = self._neuron_index(k)
         i = self.rows[k]
         keep = self.presyn[k]
         return self.P[np.ix_(keep, keep)] - np.outer(self.P[keep, i], self.P[i, keep]) / self.P[i, i]
@@ -675,31 +1107,79 @@ class SharedInputRLS(_RLSState):
         the memory traffic of an update (the update itself is computed in float64,
         and the weights are always float64).
     threads : as for :class:`BatchRLS`.
+
+    Raises
+    ------
+    ValueError or TypeError, naming the argument, before the state is allocated: as
+    :class:`BatchRLS` for ``presyn``, ``penalty`` (here the private block), ``w0`` (shape
+    (n, mp + nf)), ``dtype`` and ``threads``; ``shared`` not a non-empty 1-D array of distinct
+    whole-number indices >= 0, or sharing an input with a row of ``presyn``; ``penalty_shared``
+    not a number in :func:`penalty_range` or a finite, symmetric positive definite (nf, nf)
+    matrix with its diagonal in that range (its inverse's in the inverse range).
+    MemoryEstimateError (a ValueError) if the state would not fit in memory.
     """
 
     def __init__(self, presyn, shared, penalty, penalty_shared, w0=None, dtype=np.float64,
                  threads: int | None = None):
-        presyn = np.ascontiguousarray(presyn, dtype=np.int64)
-        shared = np.ascontiguousarray(shared, dtype=np.int64)
-        if presyn.ndim != 2 or presyn.shape[1] < 1:
-            raise ValueError(f"presyn must be a 2-D array (neurons, private inputs) (got shape {presyn.shape})")
-        if shared.ndim != 1 or shared.size < 1:
-            raise ValueError(f"shared must be a 1-D array of input indices (got shape {shared.shape})")
-        if min(presyn.min(), shared.min()) < 0:
-            raise ValueError("presyn and shared must hold non-negative indices")
+        a = self._checked_args(presyn, shared, penalty, penalty_shared, w0, dtype, threads)
+        presyn, shared, dtype = a["presyn"], a["shared"], a["dtype"]
         n, mp = presyn.shape
         nf = shared.shape[0]
         self.private = presyn
         self.shared = shared
         self.presyn = np.hstack([presyn, np.broadcast_to(shared, (n, nf))])
-        self.Pr = _penalty_inverse(penalty, n, mp, dtype)
-        self.Q = np.ascontiguousarray(_penalty_inverse(penalty_shared, 1, nf, dtype)[0])
+        self.Pr = _penalty_inverse(a["penalty"], n, mp, dtype)
+        self.Q = np.ascontiguousarray(_penalty_inverse(a["penalty_shared"], 1, nf, dtype)[0])
         self.Gt = np.zeros((n, mp, nf), dtype=dtype)
-        self.w = self._initial_weights(w0, n, mp + nf, np.float64)
+        self.w = a["w0"]
         self.err = np.zeros(n)
         self._f = np.zeros(nf)
         self._g = np.zeros(nf)
-        self._split(threads, n * mp * (mp + 3 * nf))
+        self._split(a["threads"], n * mp * (mp + 3 * nf))
+
+    @classmethod
+    def _memory_terms(cls, n: int, mp: int, nf: int, item: int, presyn, shared, per_neuron: bool) -> list:
+        """The big arrays of the state, ``(what, bytes)``, for :func:`_check_state_memory`
+        (``per_neuron``: the penalty is one matrix per neuron, inverted as a whole)."""
+        return [(f"the private blocks P_r and G of {n} neurons with {mp} private and {nf} shared inputs "
+                 "(n mp (mp + nf) numbers)", float(item) * n * mp * (mp + nf)),
+                ("the shared block Q and the inverses of the penalties",
+                 float(item) * nf * nf + 16.0 * (n if per_neuron else 1) * mp * mp + 16.0 * nf * nf),
+                ("the inputs and weights", 16.0 * n * (mp + nf))]
+
+    @classmethod
+    def _checked_args(cls, presyn, shared, penalty, penalty_shared, w0, dtype, threads) -> dict:
+        """The constructor's arguments, each checked and refused by name (see Raises), before any of the
+        state is allocated: the inputs as int64 arrays, the penalties as :func:`_checked_penalty`
+        gives them, ``w0`` as a float64 copy."""
+        dtype = _state_dtype(dtype)
+        threads = _check_threads(threads)
+        presyn = _presyn_array(presyn, "private inputs")
+        shared = _index_array("shared", shared, 1, "a 1-D array of input indices (the shared inputs)")
+        if shared.size < 1:
+            raise ValueError("shared must be a 1-D array of at least one input index (got shape (0,))")
+        n, mp = presyn.shape
+        nf = shared.shape[0]
+        terms = cls._memory_terms(n, mp, nf, dtype.itemsize, presyn, shared, np.ndim(penalty) == 3)
+        _check_state_memory(("presyn", "shared"), terms, "the number of neurons, of private inputs (presyn's "
+                            "shape) or of shared inputs, or the largest input index")
+        checked = dict(dtype=dtype, threads=threads, presyn=presyn, shared=shared)
+        checked["penalty"] = _checked_penalty("penalty", penalty, n, mp, dtype,
+                                              "RLS penalty on the private inputs")
+        checked["penalty_shared"] = _checked_penalty("penalty_shared", penalty_shared, None, nf, dtype,
+                                                     "RLS penalty on the shared inputs")
+        checked["w0"] = cls._initial_weights(w0, n, mp + nf, np.float64)
+        _check_distinct_rows("presyn", presyn)
+        values, counts = np.unique(shared, return_counts=True)
+        if (counts > 1).any():
+            raise ValueError(f"shared must list each input once ({values[counts > 1][0]} appears "
+                             f"{counts[counts > 1][0]} times)")
+        both = np.isin(presyn, shared)
+        if both.any():
+            i, j = np.argwhere(both)[0]
+            raise ValueError(f"presyn and shared must be disjoint, each input private or shared: row {i} of "
+                             f"presyn lists input {presyn[i, j]}, which is also in shared")
+        return checked
 
     @property
     def dtype(self):
@@ -716,15 +1196,17 @@ class SharedInputRLS(_RLSState):
 
     def P_of(self, k: int) -> np.ndarray:
         """Neuron ``k``'s full matrix ``P_k`` (block inversion), for inspection and tests."""
+        k = self._neuron_index(k)
         Pr, G = self.Pr[k], self.Gt[k].T
         top = np.hstack([Pr, -Pr @ G.T])
         bottom = np.hstack([-G @ Pr, self.Q + G @ Pr @ G.T])
         return np.vstack([top, bottom])
 
     def _check_activity(self, activity) -> None:
-        top = max(self.private.max(), self.shared.max())
+        top = int(max(self.private.max(), self.shared.max()))
         if top >= activity.shape[0]:
-            raise ValueError(f"activity has {activity.shape[0]} entries but the inputs refer to index {top}")
+            raise ValueError(f"activity must have at least {top + 1} entries: the inputs refer to index "
+                             f"{top} (got {activity.shape[0]})")
 
     def step(self, activity, target, other) -> None:
         """:meth:`update` without checks or copies (contiguous float64 arrays)."""
@@ -778,7 +1260,13 @@ def rls_pooled_update(Pr, H, Q, w, idx, p, f, target, other=0.0):
     its blocks by block inversion (the Schur complement of the shared block); see
     :class:`SharedInputRLS` and :class:`PooledInputRLS`. The compiled :func:`rls_pooled_step`
     computes the same (``tests/test_rls_pooled.py::test_compiled_step_equals_the_plain_numpy_step``).
+
+    Raises ValueError or TypeError, naming the argument, before anything is changed: the state
+    arrays (``Pr``, ``H``, ``Q``, ``w``) not writeable float64 or float32 NumPy arrays of
+    consistent shapes, ``idx`` not whole numbers in ``[0, S - 1]``, any other shape, a NaN or
+    infinity in ``w``, ``p``, ``f``, ``target`` or ``other`` (the state is not scanned).
     """
+    idx = _check_pooled_args(Pr, H, Q, w, idx, p, f, target, other)
     mp = idx.shape[1]
     g = Q @ f
     beta = 1.0 / (1.0 + f @ g)
@@ -1045,7 +1533,14 @@ def rls_pooled_deferred_update(Pr, H, Q, w, U, idx, p, f, target, other=0.0, col
 
     Equal to :func:`rls_pooled_update` followed by the same columns of ``w``
     (``tests/test_rls_pooled.py``); the compiled form is :func:`rls_pooled_deferred_step`.
+    Raises as :func:`rls_pooled_update`, and for ``U`` not a writeable float array (n, nf) or
+    ``cols`` not indices in ``[0, nf - 1]``.
     """
+    idx = _check_pooled_args(Pr, H, Q, w, idx, p, f, target, other)
+    n, nf = idx.shape[0], Q.shape[0]
+    _state_arg("U", U, (n, nf), "shared weights in orthogonal form")
+    if cols is not None:
+        cols = _index_array("cols", cols, 1, "a 1-D array of shared columns", hi=nf - 1)
     mp = idx.shape[1]
     g = Q @ f
     beta = 1.0 / (1.0 + f @ g)
@@ -1394,22 +1889,31 @@ class PooledInputRLS(SharedInputRLS):
 
     Raises
     ------
-    ValueError
-        As :class:`SharedInputRLS`: malformed ``presyn`` or ``shared``, a penalty that is not
-        symmetric positive definite or of the wrong shape, ``w0`` of the wrong shape.
+    ValueError or TypeError
+        As :class:`SharedInputRLS`, naming the argument, before the state is allocated: malformed
+        ``presyn`` or ``shared`` (an input repeated within a row, or both private and shared), a
+        penalty out of :func:`penalty_range` or not symmetric positive definite or of the wrong
+        shape, ``w0`` not finite or of the wrong shape, ``dtype`` or ``threads`` refused.
+        MemoryEstimateError (a ValueError) if the state would not fit in memory, including the
+        map from activity index to shared column, as long as the largest index in ``presyn`` and
+        ``shared``.
     """
+
+    @classmethod
+    def _memory_terms(cls, n: int, mp: int, nf: int, item: int, presyn, shared, per_neuron: bool) -> list:
+        S = np.unique(presyn).size
+        top = max(int(presyn.max()), int(shared.max()))
+        return [(f"the private blocks P_r of {n} neurons with {mp} private inputs (n mp^2 numbers while "
+                 "they are packed)", 1.5 * item * n * mp * mp + 16.0 * (n if per_neuron else 1) * mp * mp),
+                (f"the regression block H of the pool of {S} private inputs on {nf} shared ones",
+                 float(item) * (S * nf + nf * nf)),
+                (f"the map from activity index to shared column (up to index {top})", 8.0 * (top + 1)),
+                ("the inputs and weights", 16.0 * n * (mp + nf))]
 
     def __init__(self, presyn, shared, penalty, penalty_shared, w0=None, dtype=np.float64,
                  threads: int | None = None):
-        presyn = np.ascontiguousarray(presyn, dtype=np.int64)
-        shared = np.ascontiguousarray(shared, dtype=np.int64)
-        if presyn.ndim != 2 or presyn.shape[0] < 1 or presyn.shape[1] < 1:
-            raise ValueError("presyn must be a 2-D array (neurons, private inputs) "
-                             f"(got shape {presyn.shape})")
-        if shared.ndim != 1 or shared.size < 1:
-            raise ValueError(f"shared must be a 1-D array of input indices (got shape {shared.shape})")
-        if min(presyn.min(), shared.min()) < 0:
-            raise ValueError("presyn and shared must hold non-negative indices")
+        a = self._checked_args(presyn, shared, penalty, penalty_shared, w0, dtype, threads)
+        presyn, shared, dtype, threads = a["presyn"], a["shared"], a["dtype"], a["threads"]
         n, mp = presyn.shape
         nf = shared.shape[0]
         self.private = presyn
@@ -1417,10 +1921,10 @@ class PooledInputRLS(SharedInputRLS):
         self.presyn = np.hstack([presyn, np.broadcast_to(shared, (n, nf))])
         self.pool = np.unique(presyn)
         self.idx = np.ascontiguousarray(np.searchsorted(self.pool, presyn), dtype=np.int64)
-        self._Pk = pack_symmetric(_penalty_inverse(penalty, n, mp, dtype))  # P_r, packed (see Pr)
-        self.Q = np.ascontiguousarray(_penalty_inverse(penalty_shared, 1, nf, dtype)[0])
+        self._Pk = pack_symmetric(_penalty_inverse(a["penalty"], n, mp, dtype))  # P_r, packed (see Pr)
+        self.Q = np.ascontiguousarray(_penalty_inverse(a["penalty_shared"], 1, nf, dtype)[0])
         self.H = np.zeros((self.pool.size, nf), dtype=dtype)
-        self.w = self._initial_weights(w0, n, mp + nf, np.float64)
+        self.w = a["w0"]
         self.err = np.zeros(n)
         self._f = np.zeros(nf)
         self._g = np.zeros(nf)
@@ -1461,6 +1965,7 @@ class PooledInputRLS(SharedInputRLS):
 
     def P_of(self, k: int) -> np.ndarray:
         """Neuron ``k``'s full matrix ``P_k`` (block inversion, ``G_k^T = H[idx[k]]``), for tests."""
+        k = self._neuron_index(k)
         self._finish()
         group, lane = divmod(k, self._Pk.shape[2])
         Pr = unpack_symmetric(self._Pk[group:group + 1, :, lane:lane + 1], 1, self.private.shape[1])[0]
@@ -1525,18 +2030,24 @@ class PooledInputRLS(SharedInputRLS):
         if shared_out is None:
             shared_out = (np.zeros(0), np.zeros(0, np.int64))
         else:
-            w_out, col_start = shared_out
-            col_start = np.ascontiguousarray(col_start, dtype=np.int64)
-            if (w_out.dtype != np.float64 or w_out.ndim != 1 or col_start.shape != self.shared.shape
+            parts = tuple(shared_out) if isinstance(shared_out, (tuple, list)) else ()
+            w_out, col_start = parts if len(parts) == 2 else (None, None)
+            col_start = None if col_start is None else np.asarray(col_start)
+            ok = (col_start is not None and col_start.dtype.kind in "iu"
+                  and col_start.max(initial=0) <= _INT64_MAX)
+            col_start = np.ascontiguousarray(col_start, dtype=np.int64) if ok else None
+            if (not isinstance(w_out, np.ndarray) or not isinstance(col_start, np.ndarray)
+                    or w_out.dtype != np.float64 or w_out.ndim != 1 or col_start.shape != self.shared.shape
                     or col_start.min() < 0 or col_start.max() + n > w_out.shape[0]):
                 raise ValueError(f"shared_out must be (1-D float64 weights, {nf} column "
                                  "starts that fit in them)")
             shared_out = (w_out, col_start)
         if traces is not None:
-            decay, gain = (float(t) for t in traces)
-            if not (np.isfinite(decay) and np.isfinite(gain)):
-                raise ValueError(f"traces must be two finite numbers (decay, gain) (got {traces!r})")
-            traces = (decay, gain)
+            t = tuple(traces) if isinstance(traces, (tuple, list, np.ndarray)) else ()
+            if (len(t) != 2 or any(isinstance(v, bool) or not isinstance(v, Real) for v in t)
+                    or not all(math.isfinite(v) for v in t)):
+                raise ValueError(f"traces must be None or two finite numbers (decay, gain) (got {traces!r})")
+            traces = (float(t[0]), float(t[1]))
         U = np.empty((n, nf))
         self._shared_out, self._traces, self._stepped, self._ready = shared_out, traces, False, None
         # the deferred steps' buffers: z, the coefficients of U's update, H f, U f; the next f and columns
@@ -1625,15 +2136,12 @@ class PooledInputRLS(SharedInputRLS):
 
     def set_state(self, arrays: dict) -> None:
         """Overwrite the state with ``arrays`` (as returned by :meth:`state`; of ``Pr`` the upper
-        triangles are kept). Raises ValueError, before anything is written, for a wrong shape."""
+        triangles are kept). Raises ValueError or TypeError, naming the array, before anything is
+        written, for a missing array, a wrong shape or a NaN or infinity."""
         if self._U is not None:
             raise RuntimeError("PooledInputRLS.set_state inside deferred(): set the state outside it")
         n, mp = self.private.shape
-        expected = {"Pr": (n, mp, mp), "H": self.H.shape, "Q": self.Q.shape}
-        arrays = {name: np.asarray(arrays[name]) for name in expected}
-        for name, shape in expected.items():
-            if arrays[name].shape != shape:
-                raise ValueError(f"RLS state {name!r} has shape {arrays[name].shape}, expected {shape}")
+        arrays = self._checked_state(arrays, {"Pr": (n, mp, mp), "H": self.H.shape, "Q": self.Q.shape})
         self._Pk[...] = pack_symmetric(arrays["Pr"].astype(self._Pk.dtype, copy=False), self._Pk.shape[2])
         self.H[...] = arrays["H"]
         self.Q[...] = arrays["Q"]
@@ -1647,14 +2155,29 @@ def make_rls(presyn, penalty, w0=None, rows=None, n_pool=None):
     """The fastest exact RLS for this layout: :class:`SharedPoolRLS` when every neuron
     reads the whole pool but itself and the penalty is ``lam * I``, else :class:`BatchRLS`.
 
-    ``rows`` (pool index of each neuron) and ``n_pool`` are needed for the first.
+    ``rows`` (pool index of each neuron) and ``n_pool`` are needed for the first; give both or
+    neither. Raises ValueError or TypeError, naming the argument: as the class it builds, and for
+    ``rows`` without ``n_pool`` (or the reverse), ``n_pool`` not a whole number >= 2, ``rows`` not
+    one index in ``[0, n_pool - 1]`` per row of ``presyn``.
     """
-    presyn = np.asarray(presyn)
-    if rows is not None and n_pool is not None and np.ndim(penalty) == 0 and presyn.shape[1] == n_pool - 1:
-        rows = np.asarray(rows)
-        everyone_else = np.array([np.delete(np.arange(n_pool), i) for i in rows])
-        if np.array_equal(presyn, everyone_else):
-            return SharedPoolRLS(n_pool, rows, penalty, w0=w0)
+    presyn = _presyn_array(presyn, "inputs")
+    if (rows is None) != (n_pool is None):
+        if n_pool is None:
+            missing, given = "n_pool (size of the pool)", "rows"
+        else:
+            missing, given = "rows (pool index of each neuron)", "n_pool"
+        raise ValueError(f"{missing} must be given with {given}, or neither")
+    if rows is not None:
+        n_pool = check_int("n_pool", n_pool, lo=2, what="size of the pool")
+        rows = _index_array("rows", rows, 1, "a 1-D array (pool index of each neuron)", hi=n_pool - 1)
+        if rows.shape[0] != presyn.shape[0]:
+            raise ValueError(f"rows (pool index of each neuron) must hold one index per row of presyn, "
+                             f"{presyn.shape[0]} (got {rows.shape[0]})")
+        if np.ndim(penalty) == 0 and presyn.shape[1] == n_pool - 1:
+            everyone_else = np.array([np.delete(np.arange(n_pool), i) for i in rows])
+            if np.array_equal(presyn, everyone_else):
+                _check_lam("penalty", penalty, np.float64)  # by the name given here, not SharedPoolRLS's lam
+                return SharedPoolRLS(n_pool, rows, penalty, w0=w0)
     return BatchRLS(presyn, penalty, w0=w0)
 
 
@@ -1662,11 +2185,30 @@ def ridge_solution(X, y, penalty, w0=None) -> np.ndarray:
     """Closed-form minimiser of ``|X w - y|^2 + (w - w0)^T Lambda (w - w0)``.
 
     ``X`` (T, m) holds the samples as rows, ``y`` (T,) the targets (minus any
-    non-plastic input), ``penalty`` a scalar ``lam`` or an (m, m) matrix.
+    non-plastic input), ``penalty`` a scalar ``lam`` or an (m, m) matrix, with the rules of the
+    RLS states' penalty (:func:`penalty_range` in float64, symmetric positive definite), ``w0``
+    (m,). Raises ValueError or TypeError, naming the argument, for any other shape, a NaN or
+    infinity, or such a penalty.
     """
+    Xa = _real_array("X", X, "samples as rows")
+    if Xa.ndim != 2 or Xa.shape[1] < 1:
+        raise ValueError(f"X (samples as rows) must be a 2-D array (samples, inputs) with at least one input "
+                         f"(got shape {Xa.shape})")
+    T, m = Xa.shape
+    ya = _real_array("y", y, "targets")
+    if ya.shape != (T,):
+        raise ValueError(f"y (targets) must have shape ({T},), one per row of X (got {ya.shape})")
+    _check_finite("X", Xa, rows="sample", cols="input")
+    _check_finite("y", ya)
+    _checked_penalty("penalty", penalty, None, m, np.float64)
+    if w0 is not None:
+        w0a = _real_array("w0", w0, "initial weights")
+        if w0a.shape != (m,):
+            raise ValueError(f"w0 (initial weights) must have shape ({m},), one per column of X "
+                             f"(got {w0a.shape})")
+        _check_finite("w0", w0a)
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
-    m = X.shape[1]
     Lam = np.eye(m) * float(penalty) if np.ndim(penalty) == 0 else np.asarray(penalty, dtype=np.float64)
     w0 = np.zeros(m) if w0 is None else np.asarray(w0, dtype=np.float64)
     # (X^T X + Lambda) w = X^T y + Lambda w0

@@ -26,7 +26,7 @@ import numpy as np
 
 from ..analysis import moving_average
 from ..params import BalancedParams
-from ..rls import BatchRLS, PooledInputRLS, SharedInputRLS
+from ..rls import BatchRLS, PooledInputRLS, SharedInputRLS, _check_lam, _state_dtype, penalty_range
 from ..training import DivergenceError
 from .advice import advice
 from .static import SETTLE_MS
@@ -153,14 +153,26 @@ def make_rls(net: "BalancedNetwork", dtype=None, form: str | None = None) -> Bat
     :class:`~tutorial_lib.rls.PooledInputRLS` with feedforward inputs (the regression block held
     once for all plastic recurrent inputs: ``2L`` squared numbers per neuron), ``"block"`` for
     :class:`~tutorial_lib.rls.SharedInputRLS`; no effect without them. Raises ValueError for
-    another ``form``.
+    another ``form``, a ``dtype`` other than float32 or float64, and, naming the parameter, for
+    ``lam_rec`` or ``lam_ff`` outside :func:`~tutorial_lib.rls.penalty_range` of the state's dtype
+    or ``lam_rec + mu_rs`` above it (the penalty's diagonal), before the penalty is built.
     """
     form = RLS_FORM if form is None else form
     if form not in RLS_FORMS:
         raise ValueError(f"form (the RLS form) must be one of {RLS_FORMS} (got {form!r})")
     p = net.params
+    dtype = _state_dtype(p.rls_precision if dtype is None else dtype)
+    # the penalty of penalty_matrix by the parameters that make it: lam_rec and lam_ff are its
+    # smallest eigenvalues, lam_rec + mu_rs the largest diagonal entry of its recurrent block
+    _check_lam("lam_rec", p.lam_rec, dtype, "RLS penalty")
+    if p.ffwd:
+        _check_lam("lam_ff", p.lam_ff, dtype, "RLS penalty")
+    hi = penalty_range(dtype)[1]
+    if p.lam_rec + p.mu_rs > hi:
+        raise ValueError(f"mu_rs (row-sum penalty) must be <= {hi:.3g} - lam_rec for a {dtype.name} RLS "
+                         f"state: lam_rec + mu_rs is the penalty's diagonal (see rls.penalty_range; "
+                         f"got {p.mu_rs!r})")
     pen = penalty_matrix(p)
-    dtype = np.dtype(p.rls_precision if dtype is None else dtype)
     if dtype == np.float32 and (p.lam_rec < FLOAT32_MIN_LAM_REC or (p.ffwd and p.lam_ff < FLOAT32_MIN_LAM_FF)):
         warnings.warn(f"a float32 RLS state with lam_rec={p.lam_rec:g}, lam_ff={p.lam_ff:g}: below lam_rec "
                       f"{FLOAT32_MIN_LAM_REC:g} or lam_ff {FLOAT32_MIN_LAM_FF:g} its weights drift from the "
