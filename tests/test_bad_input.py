@@ -449,12 +449,13 @@ def test_load_alm_refuses_an_unknown_fallback(fallback):
 def _rls_forms():
     rng = np.random.default_rng(0)
     presyn = np.array([rng.choice(8, 4, replace=False) for _ in range(3)])
+    private = np.array([[2, 3], [0, 5], [5, 4]])  # no input both private and shared (refused since issue 22)
     return {
         "BatchRLS": lambda: BatchRLS(presyn, 0.5),
         "BatchRLS-float32": lambda: BatchRLS(presyn, 0.5, dtype=np.float32),
         "SharedPoolRLS": lambda: SharedPoolRLS(8, [0, 3, 5], 0.5),
-        "SharedInputRLS": lambda: SharedInputRLS(presyn[:, :2], [6, 7], 0.5, 1.0),
-        "SharedInputRLS-float32": lambda: SharedInputRLS(presyn[:, :2], [6, 7], 0.5, 1.0, dtype=np.float32),
+        "SharedInputRLS": lambda: SharedInputRLS(private, [6, 7], 0.5, 1.0),
+        "SharedInputRLS-float32": lambda: SharedInputRLS(private, [6, 7], 0.5, 1.0, dtype=np.float32),
     }
 
 

@@ -180,8 +180,8 @@ def test_the_shared_input_block_form_checks_its_arguments():
     with pytest.raises(ValueError, match="presyn"):
         SharedInputRLS(np.arange(3), np.arange(3, 5), 1.0, 1.0)
     with pytest.raises(ValueError, match="penalty"):
-        SharedInputRLS(np.zeros((2, 3), int), np.arange(3, 5), -1.0, 1.0)
-    rls = SharedInputRLS(np.zeros((2, 3), int), np.arange(3, 5), 1.0, 1.0)
+        SharedInputRLS(np.array([[0, 1, 2], [0, 1, 2]]), np.arange(3, 5), -1.0, 1.0)
+    rls = SharedInputRLS(np.array([[0, 1, 2], [0, 1, 2]]), np.arange(3, 5), 1.0, 1.0)
     with pytest.raises(ValueError, match="activity"):
         rls.update(np.zeros(4), 0.0)
     with pytest.raises(ValueError, match="Gt"):
