@@ -240,10 +240,10 @@ def trial_averaged_rate(spike_times, event_times, t, smoothing: str = "boxcar",
         hi = np.searchsorted(spikes, events + rel.max(initial=0.0) + GAUSS_CUT * w, side="right")
         pairs = float((hi - lo).sum()) * t.size
         if pairs > MAX_KERNEL_PAIRS:
-            raise ValueError(f"smooth_ms, t and event_times: the Gaussian kernel would be evaluated {pairs:.3g} "
-                             f"times (spikes within reach x samples, summed over events), more than "
-                             f"{MAX_KERNEL_PAIRS:g} (many minutes): use fewer samples t, fewer events, a narrower "
-                             "smooth_ms, or smoothing='boxcar' (the same cost for any width)")
+            raise ValueError(f"smooth_ms, t and event_times: the Gaussian kernel would be evaluated "
+                             f"{pairs:.3g} times (spikes within reach x samples, summed over events), more "
+                             f"than {MAX_KERNEL_PAIRS:g} (many minutes): use fewer samples t, fewer events, "
+                             "a narrower smooth_ms, or smoothing='boxcar' (the same cost for any width)")
         total = np.zeros(t.size)
         block = max(1, 2**21 // max(t.size, 1))  # spikes per block: d below holds at most 2**21 values
         with np.errstate(over="ignore", under="ignore"):  # far spikes give exp(-huge) = 0 exactly
@@ -259,8 +259,8 @@ def trial_averaged_rate(spike_times, event_times, t, smoothing: str = "boxcar",
     if need > limit:
         raise MemoryEstimateError(
             f"event_times too large for memory (event_times, t size it): {events.size} events x {t.size} "
-            f"samples would need about {need / 2**30:.3g} GiB, more than the {limit / 2**30:.3g} GiB available. "
-            "Lower event_times or t.", need, limit, ("event_times", "t"),
+            f"samples would need about {need / 2**30:.3g} GiB, more than the {limit / 2**30:.3g} GiB "
+            "available. Lower event_times or t.", need, limit, ("event_times", "t"),
             [("the boxcar's centres", need, ("event_times", "t"))])
     centres = events[:, None] + t[None, :] / 1000.0  # (trials, samples), s
     counts = (np.searchsorted(spikes, centres + w / 2, side="right")
@@ -423,8 +423,8 @@ def _check_args(path, condition_column, conditions, align_to, window, trial_filt
                             "not booleans)")
         bad = np.isinf(arr) | (np.abs(np.nan_to_num(arr)) > MAX_TIME_S)
         if bad.any():
-            raise ValueError(f"align_to must hold event times in s within +-{MAX_TIME_S:g}, or NaN for a trial "
-                             f"without an event: {int(bad.sum())} of {arr.size} are infinite or beyond "
+            raise ValueError(f"align_to must hold event times in s within +-{MAX_TIME_S:g}, or NaN for a "
+                             f"trial without an event: {int(bad.sum())} of {arr.size} are infinite or beyond "
                              f"(e.g. {arr[bad][0]:g})")
         align_to = arr
     if isinstance(window, (str, bytes)) or (hasattr(window, "__iter__")
@@ -449,7 +449,8 @@ def _check_args(path, condition_column, conditions, align_to, window, trial_filt
                          f"t_stop - t_start = {t1 - t0:g} ms (got {window!r})")
     if isinstance(min_rate, bool) or not isinstance(min_rate, (int, float, np.integer, np.floating)) \
             or not math.isfinite(min_rate) or not 0 <= min_rate <= MAX_RATE_HZ:
-        raise ValueError(f"min_rate must be a finite number >= 0 and <= {MAX_RATE_HZ:g} (Hz; got {min_rate!r:.80})")
+        raise ValueError(f"min_rate must be a finite number >= 0 and <= {MAX_RATE_HZ:g} "
+                         f"(Hz; got {min_rate!r:.80})")
     _check_kernel(smoothing, smooth_ms)
     if not isinstance(obs_intervals, bool):
         raise TypeError(f"obs_intervals must be True or False (got {obs_intervals!r})")
@@ -671,9 +672,9 @@ def load_nwb(path, *, condition_column: str, align_to, conditions: dict | None =
             events, align_name = align, "the given event times"
         wild = np.isinf(events) | (np.abs(np.nan_to_num(events)) > MAX_TIME_S)
         if wild.any():  # only from a column: an array align_to with such times is refused by _check_args
-            warnings.warn(f"{path}: {int(wild.sum())} of the {n_rows} event times in {align_name} (align_to) are "
-                          f"infinite or beyond +-{MAX_TIME_S:g} s; those trials are left out, like trials "
-                          "without an event (NaN)", UserWarning, stacklevel=2)
+            warnings.warn(f"{path}: {int(wild.sum())} of the {n_rows} event times in {align_name} (align_to) "
+                          f"are infinite or beyond +-{MAX_TIME_S:g} s; those trials are left out, like "
+                          "trials without an event (NaN)", UserWarning, stacklevel=2)
             events = np.where(wild, np.nan, events)
         keep = np.ones(n_rows, dtype=bool)
         counts = {"trials in the file": n_rows}

@@ -162,7 +162,8 @@ def _neurons(neurons):
 
 
 def _columns(spike_neurons, neurons):
-    """Column of each spike's neuron in ``neurons`` (-1: not asked for); nothing sized by the largest index."""
+    """Column of each spike's neuron in ``neurons`` (-1: not asked for); nothing is sized by the
+    largest index."""
     if neurons.size == 0 or spike_neurons.size == 0:
         return np.full(spike_neurons.size, -1, dtype=np.int64)
     order = np.argsort(neurons, kind="stable")
@@ -195,8 +196,9 @@ def _check_size(shape: tuple, names: tuple, what: str):
     limit = memory_limit()
     if need > limit:
         raise MemoryEstimateError(
-            f"{names[0]} too large for memory ({', '.join(names)} size it): {what} of shape {shape} would need "
-            f"about {need / 2**30:.3g} GiB, more than the {limit / 2**30:.3g} GiB available. Lower "
+            f"{names[0]} too large for memory ({', '.join(names)} size it): {what} of shape {shape} "
+            f"would need about {need / 2**30:.3g} GiB, more than the {limit / 2**30:.3g} GiB available. "
+            f"Lower "
             f"{' or '.join(names)}.", need, limit, names, [(what, need, names)])
 
 
@@ -276,8 +278,9 @@ def tile_windows(start: float, stop: float, width: float) -> np.ndarray:
         raise ValueError(f"width must be in (0, stop - start] = (0, {span:g}] ms (got {width:g})")
     ratio = span / width
     if ratio >= MAX_WINDOWS + 1:
-        raise ValueError(f"width must be >= (stop - start) / {MAX_WINDOWS:g} = {span / MAX_WINDOWS:.3g} ms: the "
-                         f"number of windows, floor((stop - start) / width) = {ratio:.3g}, would exceed "
+        raise ValueError(f"width must be >= (stop - start) / {MAX_WINDOWS:g} = {span / MAX_WINDOWS:.3g} "
+                         f"ms: the number of windows, floor((stop - start) / width) = {ratio:.3g}, would "
+                         f"exceed "
                          f"MAX_WINDOWS = {MAX_WINDOWS:g} (got {width:g} ms)")
     n = max(1, int(math.floor(ratio * slack)))
     edges = start + width * np.arange(n + 1)
@@ -366,7 +369,8 @@ def _counts(t, n, idx, w):
     for j in range(idx.size):
         tj = t[bounds[j]:bounds[j + 1]]
         if tj.size:
-            counts[:, j] = np.searchsorted(tj, hi_edge, side="right") - np.searchsorted(tj, lo_edge, side="right")
+            counts[:, j] = (np.searchsorted(tj, hi_edge, side="right")
+                            - np.searchsorted(tj, lo_edge, side="right"))
     return counts
 
 
@@ -469,7 +473,8 @@ def fano_factor(counts, axis: int = 0, ddof: int = 1) -> np.ndarray:
     ddof = _ddof(ddof)
     if c.ndim == 0:
         raise ValueError("counts must have a trial axis (got a scalar)")
-    axis = check_int("axis", axis, lo=-c.ndim, hi=c.ndim - 1, what=f"the trial axis of counts of shape {c.shape}")
+    axis = check_int("axis", axis, lo=-c.ndim, hi=c.ndim - 1,
+                     what=f"the trial axis of counts of shape {c.shape}")
     if c.shape[axis] < ddof + 1:
         raise ValueError(f"fano_factor needs at least ddof + 1 = {ddof + 1} trials along axis {axis} "
                          f"(got {c.shape[axis]})")
