@@ -175,9 +175,10 @@ def explained_by(predictors, targets) -> np.ndarray:
     if squeeze:
         B = B[:, None]
     if A.shape[0] != B.shape[0]:
-        raise ValueError(f"predictors and targets need the same number of samples ({A.shape[0]} != {B.shape[0]})")
+        raise ValueError(f"predictors and targets must have the same number of samples "
+                         f"({A.shape[0]} != {B.shape[0]})")
     if A.shape[0] < 2:
-        raise ValueError(f"predictors and targets need at least 2 samples (got {A.shape[0]})")
+        raise ValueError(f"predictors and targets must have at least 2 samples (got {A.shape[0]})")
     A1 = np.hstack([A, np.ones((A.shape[0], 1))])
     coef, *_ = np.linalg.lstsq(A1, B, rcond=None)
     resid = ((B - A1 @ coef) ** 2).sum(axis=0)

@@ -240,10 +240,10 @@ def trial_averaged_rate(spike_times, event_times, t, smoothing: str = "boxcar",
         hi = np.searchsorted(spikes, events + rel.max(initial=0.0) + GAUSS_CUT * w, side="right")
         pairs = float((hi - lo).sum()) * t.size
         if pairs > MAX_KERNEL_PAIRS:
-            raise ValueError(f"smooth_ms, t and event_times: the Gaussian kernel would be evaluated "
-                             f"{pairs:.3g} times (spikes within reach x samples, summed over events), more "
-                             f"than {MAX_KERNEL_PAIRS:g} (many minutes): use fewer samples t, fewer events, "
-                             "a narrower smooth_ms, or smoothing='boxcar' (the same cost for any width)")
+            raise ValueError(f"smooth_ms, t and event_times must keep the Gaussian kernel's evaluations "
+                             f"(spikes within reach x samples, summed over events) at most {MAX_KERNEL_PAIRS:g} "
+                             f"(got {pairs:.3g}: many minutes): use fewer samples t, fewer events, a narrower "
+                             "smooth_ms, or smoothing='boxcar' (the same cost for any width)")
         total = np.zeros(t.size)
         block = max(1, 2**21 // max(t.size, 1))  # spikes per block: d below holds at most 2**21 values
         with np.errstate(over="ignore", under="ignore"):  # far spikes give exp(-huge) = 0 exactly
@@ -444,7 +444,9 @@ def _check_args(path, condition_column, conditions, align_to, window, trial_filt
         raise ValueError(f"window must span at most {MAX_WINDOW_MS:g} ms ({MAX_WINDOW_MS / 1000:g} s around "
                          f"the event; got {window!r})")
     steps = (t1 - t0) / SAMPLE_MS
-    if abs(steps - round(steps)) > 1e-9 * max(1.0, steps):
+    # a whole number up to the rounding of t1 - t0 and of the division (a few ulps of each), no more
+    slack = 16 * np.finfo(np.float64).eps * (max(abs(t0), abs(t1)) / SAMPLE_MS + max(1.0, steps))
+    if abs(steps - round(steps)) > slack:
         raise ValueError(f"window must span a whole number of {SAMPLE_MS:g} ms samples (the targets' grid): "
                          f"t_stop - t_start = {t1 - t0:g} ms (got {window!r})")
     if isinstance(min_rate, bool) or not isinstance(min_rate, (int, float, np.integer, np.floating)) \

@@ -186,7 +186,8 @@ def _windows(windows):
                          f"(got shape {w.shape})")
     if np.any(w[:, 1] <= w[:, 0]):
         k = int(np.argmax(w[:, 1] <= w[:, 0]))
-        raise ValueError(f"windows: each window needs start < end (window {k} is {tuple(w[k])} ms)")
+        raise ValueError(f"windows must have start < end in each window (window {k} is "
+                         f"({w[k, 0]:g}, {w[k, 1]:g}) ms)")
     return w
 
 
@@ -476,8 +477,8 @@ def fano_factor(counts, axis: int = 0, ddof: int = 1) -> np.ndarray:
     axis = check_int("axis", axis, lo=-c.ndim, hi=c.ndim - 1,
                      what=f"the trial axis of counts of shape {c.shape}")
     if c.shape[axis] < ddof + 1:
-        raise ValueError(f"fano_factor needs at least ddof + 1 = {ddof + 1} trials along axis {axis} "
-                         f"(got {c.shape[axis]})")
+        raise ValueError(f"ddof must be <= the number of trials - 1 (fano_factor needs at least ddof + 1 = "
+                         f"{ddof + 1} trials along axis {axis}; got {c.shape[axis]})")
     if np.any(c < 0):
         raise ValueError(f"counts must be >= 0 ({int((c < 0).sum())} are negative)")
     mean = c.mean(axis=axis)
@@ -663,7 +664,8 @@ def _conditions(a, b, least=1):
         raise ValueError(f"a and b must be (trials, neurons) arrays with the same neurons "
                          f"(got shapes {a.shape} and {b.shape})")
     if min(a.shape[0], b.shape[0]) < least:
-        raise ValueError(f"a and b need at least {least} trials each (got {a.shape[0]} and {b.shape[0]})")
+        raise ValueError(f"a and b must have at least {least} trials each (got {a.shape[0]} and "
+                         f"{b.shape[0]})")
     return a, b
 
 
@@ -712,7 +714,10 @@ def dprime(a, b, ddof: int = 1) -> np.ndarray:
     array([0.70710678,        nan])
     """
     ddof = _ddof(ddof)
-    a, b = _conditions(a, b, least=ddof + 1)
+    a, b = _conditions(a, b)
+    if min(a.shape[0], b.shape[0]) < ddof + 1:
+        raise ValueError(f"ddof must be <= the number of trials - 1 (dprime needs at least ddof + 1 = {ddof + 1} "
+                         f"trials in a and in b; got {a.shape[0]} and {b.shape[0]})")
     num = a.mean(axis=0) - b.mean(axis=0)
     pooled = 0.5 * (a.var(axis=0, ddof=ddof) + b.var(axis=0, ddof=ddof))
     with np.errstate(invalid="ignore", divide="ignore"):
