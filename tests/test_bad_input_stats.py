@@ -466,3 +466,7 @@ def test_nwb_valid_files_load_without_a_warning(tmp_path):
         warnings.simplefilter("error")
         data = _load(path)
     assert list(data.neuron_ids) == [1, 2] and "with only NaN" not in " ".join(data.dropped)
+    # subset: the units by column index, checked like every index
+    assert list(data.subset([1]).neuron_ids) == [2] and data.subset([1]).window == data.window
+    for bad in ([2], [-1], [True, False], [0.0], U64_MAX, [10**30], ["a"], [[0]]):
+        _refused(lambda b=bad: data.subset(b), "neurons")

@@ -173,7 +173,17 @@ class NWBData(ALMData):
         return text + (f"; units dropped: {', '.join(gone)}" if gone else "; no units dropped")
 
     def subset(self, neurons) -> "NWBData":
-        """The same data for the chosen units (indices into the columns); keeps the NWB details."""
+        """The same data for the chosen units (indices into the columns); keeps the NWB details.
+
+        ``neurons``: a 1-D array of integer indices in ``[0, n_neurons - 1]`` (not bools, floats,
+        negative indices that would count from the end); a ValueError or TypeError names it otherwise.
+        """
+        from .stats import _index_array
+
+        neurons = _index_array("neurons", neurons)
+        if neurons.size and neurons.max() >= self.n_neurons:
+            raise ValueError(f"neurons must be in [0, n_neurons - 1] = [0, {self.n_neurons - 1}] "
+                             f"(got {neurons.max()})")
         base = ALMData.subset(self, neurons)
         return replace(self, rates=base.rates, utarg=base.utarg, neuron_ids=base.neuron_ids)
 
