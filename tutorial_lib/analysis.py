@@ -30,11 +30,51 @@ Getting started::
 from __future__ import annotations
 
 from dataclasses import dataclass
+from numbers import Real
 
 import numpy as np
 
+from .params import check_int, check_real, check_type
+
 __all__ = ["PCA", "pca", "project", "align_signs", "explained_by", "population_psth", "moving_average",
            "window_average"]
+
+#: the largest ``|value|`` accepted in a matrix or signal: squares and sums of larger ones overflow, and no
+#: rate, input or score comes near
+MAX_VALUE = 1e15
+
+
+def _values(name: str, x, what: str, ndim=(1, 2)) -> np.ndarray:
+    """``x`` as a float64 array, or a named error: numbers only (no bools, strings, None), ``ndim`` in
+    ``ndim``, all finite (the message says how many are not) and within ``+-MAX_VALUE``."""
+    try:
+        a = np.asarray(x)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise TypeError(f"{name} must be an array of numbers ({what}; {exc})") from None
+    if a.dtype.kind == "O":
+        bad = [v for v in a.ravel() if isinstance(v, (bool, np.bool_)) or not isinstance(v, Real)]
+        if bad:
+            raise TypeError(f"{name} must hold numbers ({what}; got {type(bad[0]).__name__}: {bad[0]!r:.40})")
+        try:
+            a = a.astype(np.float64)
+        except OverflowError:
+            raise ValueError(f"{name} must be within +-{MAX_VALUE:g} (got a number too large for a "
+                             "float)") from None
+    if a.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must hold real numbers ({what}; got dtype {a.dtype})")
+    if ndim is not None and a.ndim not in ndim:
+        dims = " or ".join(f"{d}-D" for d in ndim)
+        raise ValueError(f"{name} must be a {dims} array ({what}; got shape {a.shape})")
+    a = a.astype(np.float64, copy=False)
+    finite = np.isfinite(a)
+    if not finite.all():
+        raise ValueError(f"{name} must be finite ({what}): {int((~finite).sum())} of {a.size} values are "
+                         "NaN or infinite")
+    far = np.abs(a) > MAX_VALUE
+    if far.any():
+        raise ValueError(f"{name} must be within +-{MAX_VALUE:g} ({what}): {int(far.sum())} of {a.size} "
+                         f"values are beyond (e.g. {a[far].ravel()[0]:g})")
+    return a
 
 
 @dataclass
@@ -65,17 +105,15 @@ def pca(X, n_components: int | None = None) -> PCA:
     ``n_components`` (default: all, ``min(samples, features)``) keeps the leading ones.
     Each component's sign is fixed so that its largest loading is positive
     (the SVD leaves it arbitrary). Raises ValueError for fewer than two
-    samples or non-finite values.
+    samples, values that are NaN, infinite or beyond ``+-1e15`` (:data:`MAX_VALUE`),
+    or ``n_components`` not a whole number in ``[1, min(samples, features)]``;
+    TypeError for values that are not numbers.
     """
-    X = np.asarray(X, dtype=np.float64)
+    X = _values("X", X, "samples x features", ndim=None)
     if X.ndim != 2 or X.shape[0] < 2 or X.shape[1] < 1:
         raise ValueError(f"X must be a (samples, features) matrix with at least 2 samples (got shape {X.shape})")
-    if not np.all(np.isfinite(X)):
-        raise ValueError("X must hold finite values only")
     k_max = min(X.shape)
-    k = k_max if n_components is None else int(n_components)
-    if not 1 <= k <= k_max:
-        raise ValueError(f"n_components must be in [1, {k_max}] (got {n_components})")
+    k = k_max if n_components is None else check_int("n_components", n_components, lo=1, hi=k_max)
     mean = X.mean(axis=0)
     Xc = X - mean
     U, S, Vt = np.linalg.svd(Xc, full_matrices=False)
@@ -90,18 +128,30 @@ def pca(X, n_components: int | None = None) -> PCA:
 
 
 def project(X, fit: PCA) -> np.ndarray:
-    """(samples, k): ``X`` (same features as the fit) centred with the fit's mean, on its components."""
-    X = np.asarray(X, dtype=np.float64)
+    """(samples, k): ``X`` (same features as the fit) centred with the fit's mean, on its components.
+
+    ``X`` is (samples, features) or one sample (features,), finite, within ``+-1e15``; ``fit`` a
+    :class:`PCA`. Raises ValueError (TypeError for a ``fit`` that is not a PCA) naming the argument.
+    """
+    fit = check_type("fit", fit, PCA)
+    X = _values("X", X, "samples x features")
     if X.shape[-1] != fit.components.shape[1]:
-        raise ValueError(f"X has {X.shape[-1]} features, the PCA {fit.components.shape[1]}")
+        raise ValueError(f"X has {X.shape[-1]} features, the PCA {fit.components.shape[1]}: X must have the "
+                         "fit's features")
     return (X - fit.mean) @ fit.components.T
 
 
 def align_signs(scores, reference) -> np.ndarray:
     """``scores`` (samples, k) with each column's sign flipped where it correlates negatively with
-    the same column of ``reference`` (samples, >= k)."""
-    scores = np.array(scores, dtype=np.float64)
-    reference = np.asarray(reference, dtype=np.float64)
+    the same column of ``reference`` (samples, >= k).
+
+    Both finite, within ``+-1e15``; a ValueError names the argument otherwise (wrong shapes included).
+    """
+    scores = _values("scores", scores, "samples x components", ndim=(2,)).copy()
+    reference = _values("reference", reference, "samples x components", ndim=(2,))
+    if reference.shape[0] != scores.shape[0] or reference.shape[1] < scores.shape[1]:
+        raise ValueError(f"reference must have the samples of scores and at least its {scores.shape[1]} "
+                         f"columns (got shapes {scores.shape} and {reference.shape})")
     for j in range(scores.shape[1]):
         a = scores[:, j] - scores[:, j].mean()
         b = reference[:, j] - reference[:, j].mean()
@@ -113,16 +163,22 @@ def align_signs(scores, reference) -> np.ndarray:
 def explained_by(predictors, targets) -> np.ndarray:
     """R^2 of each column of ``targets`` (samples, m) fitted by least squares on ``predictors`` (samples, k)
     plus a constant. 1: a linear combination of the predictors reproduces it; about ``k / samples``
-    for unrelated noise."""
-    A = np.asarray(predictors, dtype=np.float64)
-    B = np.asarray(targets, dtype=np.float64)
+    for unrelated noise.
+
+    Both 1-D (one column) or 2-D, finite, within ``+-1e15``, with the same samples (at least 2); a
+    ValueError (TypeError for values that are not numbers) names the argument otherwise."""
+    A = _values("predictors", predictors, "samples x k")
+    B = _values("targets", targets, "samples x m")
     if A.ndim == 1:
         A = A[:, None]
     squeeze = B.ndim == 1
     if squeeze:
         B = B[:, None]
     if A.shape[0] != B.shape[0]:
-        raise ValueError(f"predictors and targets need the same number of samples ({A.shape[0]} != {B.shape[0]})")
+        raise ValueError(f"predictors and targets must have the same number of samples "
+                         f"({A.shape[0]} != {B.shape[0]})")
+    if A.shape[0] < 2:
+        raise ValueError(f"predictors and targets must have at least 2 samples (got {A.shape[0]})")
     A1 = np.hstack([A, np.ones((A.shape[0], 1))])
     coef, *_ = np.linalg.lstsq(A1, B, rcond=None)
     resid = ((B - A1 @ coef) ** 2).sum(axis=0)
@@ -140,11 +196,25 @@ def population_psth(trials, neurons, bin_ms: float = 20.0, smooth_ms: float = 50
     bin_ms]`` inside the trial, a shorter remainder at the end dropped, the
     moving average cut at the first and last bin so that a constant rate stays
     constant). Raises ValueError for no trials, trials of different durations,
-    or the invalid ``bin_ms`` / ``smooth_ms`` of :meth:`Trial.psth`.
+    ``neurons`` that are not distinct integers in ``[0, N - 1]`` (N: the trials' network size),
+    or the invalid ``bin_ms`` / ``smooth_ms`` of :meth:`Trial.psth`; TypeError for ``trials``
+    that are not a sequence of trials.
     """
+    from .stats import _neurons
+
+    if trials is None or isinstance(trials, (str, bytes)) or not hasattr(trials, "__iter__"):
+        raise TypeError(f"trials must be a sequence of Trial (got {type(trials).__name__})")
     trials = list(trials)
     if not trials:
         raise ValueError("population_psth needs at least one trial")
+    for k, tr in enumerate(trials):
+        if not all(hasattr(tr, a) for a in ("psth", "duration", "N")):
+            raise TypeError(f"trials[{k}] must be a Trial, with psth, duration and N "
+                            f"(got {type(tr).__name__})")
+    neurons = _neurons(neurons)
+    n_max = min(int(tr.N) for tr in trials)
+    if neurons.size and neurons.max() >= n_max:
+        raise ValueError(f"neurons must be in [0, N - 1] = [0, {n_max - 1}] (got {neurons.max()})")
     durations = {float(tr.duration) for tr in trials}
     if len(durations) > 1:
         raise ValueError(f"population_psth needs trials of one duration (got {sorted(durations)} ms)")
@@ -168,20 +238,30 @@ def moving_average(x, half: int) -> np.ndarray:
     Parameters
     ----------
     x : array_like, shape (n, ...)
-        Samples along axis 0.
+        Samples along axis 0, finite, within ``+-1e15`` (:data:`MAX_VALUE`).
     half : int
-        Half-width in samples (>= 0); 0 returns ``x`` unchanged (as floats).
+        Half-width in samples (a whole number >= 0; beyond ``n`` the same as ``n``);
+        0 returns ``x`` unchanged (as floats).
 
     Returns
     -------
     ndarray, shape of ``x``, float64.
+
+    Raises
+    ------
+    ValueError
+        ``x`` a scalar, or with values NaN, infinite or beyond ``+-1e15``; ``half`` not a whole number >= 0.
+    TypeError
+        ``x`` not numbers.
     """
-    x = np.asarray(x, dtype=np.float64)
-    if isinstance(half, bool) or not isinstance(half, (int, np.integer)) or half < 0:
-        raise ValueError(f"half must be an integer >= 0 (samples; got {half!r})")
+    x = _values("x", x, "samples along axis 0", ndim=None)
+    if x.ndim == 0:
+        raise ValueError("x must have a sample axis (got a scalar)")
+    half = check_int("half", half, lo=0, what="half-width, samples")
     if half == 0 or x.shape[0] == 0:
         return x.copy()
     n = x.shape[0]
+    half = min(half, n)  # a window reaching past both ends is cut there: any larger half is the same
     c = np.vstack([np.zeros((1,) + x.shape[1:]), np.cumsum(x, axis=0)])
     lo = np.clip(np.arange(n) - half, 0, n)
     hi = np.clip(np.arange(n) + half + 1, 0, n)
@@ -198,17 +278,45 @@ def window_average(t: np.ndarray, x: np.ndarray, centres: np.ndarray, half_width
     padded), so a constant input gives a constant output, edges included.
     Sample times within 1e-9 ms below a window's bound count as on it.
 
-    Raises ValueError if a window holds no samples.
+    Raises ValueError if a window holds no samples; if ``t`` is not 1-D, finite and increasing with one
+    time per row of ``x`` (a 1-D or 2-D array); if ``centres``, ``half_width`` (> 0), ``lo`` or ``hi``
+    (``lo < hi``) are not finite; or if a mean is not finite (``x`` holds NaN, infinities or values too
+    large to add up).
 
     The window sums are differences of the cumulative sum of the rows, ``c[j] = x[0] + ... + x[j-1]``
     (``np.cumsum``'s sums). For a 2-D float array they are added up row by row here and kept only at
     the window bounds (the same numbers, without a second array of the size of ``x``: 44 MB for a
     full-scale trial).
     """
+    t = _values("t", t, "sample times, ms", ndim=(1,))
+    if not isinstance(x, np.ndarray):  # an array is not copied or scanned: the means are checked below
+        x = _values("x", x, "samples x columns")
+    if x.dtype.kind not in "iuf":
+        raise TypeError(f"x must hold real numbers (got dtype {x.dtype})")
+    if x.ndim not in (1, 2) or x.shape[0] != t.size:
+        raise ValueError(f"x must have one row per sample time t ({t.size}; got shape {x.shape})")
+    if t.size > 1 and not np.all(np.diff(t) > 0):
+        raise ValueError("t must be increasing (sample times, ms)")
+    centres = _values("centres", centres, "window centres, ms", ndim=(1,))
+    half_width = check_real("half_width", half_width, lo=0.0, lo_open=True, hi=MAX_VALUE, what="ms")
+    lo = check_real("lo", lo, lo=-MAX_VALUE, hi=MAX_VALUE, what="ms")
+    hi = check_real("hi", hi, lo=-MAX_VALUE, hi=MAX_VALUE, what="ms")
+    if not lo < hi:
+        raise ValueError(f"hi must be > lo (got lo {lo:g}, hi {hi:g} ms)")
     a = np.searchsorted(t, np.maximum(centres - half_width, lo) - 1e-9, side="left")
     b = np.searchsorted(t, np.minimum(centres + half_width, hi) - 1e-9, side="left")
     if np.any(b <= a):
         raise ValueError("a score window holds no samples: record more often (record_every)")
+    with np.errstate(over="ignore", invalid="ignore"):  # a sum that overflows is refused just below
+        out = _window_sums(x, a, b)
+    if not np.all(np.isfinite(out)):
+        raise ValueError(f"x must be finite: {int((~np.isfinite(out)).sum())} window means are NaN or "
+                         "infinite (x holds NaN, infinities or values too large to add up)")
+    return out
+
+
+def _window_sums(x, a, b):
+    """The means of the rows ``a[k] .. b[k] - 1`` of ``x`` (see :func:`window_average`)."""
     if x.dtype != np.float64 or x.ndim != 2:
         c = np.vstack([np.zeros((1,) + x.shape[1:]), np.cumsum(x, axis=0)])
         return (c[b] - c[a]) / (b - a).reshape((-1,) + (1,) * (x.ndim - 1))

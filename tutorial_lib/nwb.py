@@ -78,6 +78,7 @@ import math
 import os
 import warnings
 from dataclasses import dataclass, field, replace
+from numbers import Real
 from pathlib import Path
 
 import numpy as np
@@ -93,6 +94,14 @@ KERNELS = ("boxcar", "gaussian")
 MAX_WINDOW_MS = 1e5
 #: the Gaussian kernel is cut at this many standard deviations (the mass beyond: 6e-7)
 GAUSS_CUT = 5.0
+#: the largest ``|time|`` accepted in s (spikes, events, trial bounds): 1e12 s is 31 700 years
+MAX_TIME_S = 1e12
+#: the kernel widths accepted, ms: from a microsecond (narrower ones overflow the rate) to 100 s
+SMOOTH_MS_RANGE = (1e-3, 1e5)
+#: the highest ``min_rate`` accepted, Hz (no unit fires faster)
+MAX_RATE_HZ = 1e4
+#: the most kernel evaluations (spikes within reach x samples) of one Gaussian rate: beyond, minutes of work
+MAX_KERNEL_PAIRS = 1e10
 
 
 class NWBColumnError(KeyError):
@@ -164,7 +173,17 @@ class NWBData(ALMData):
         return text + (f"; units dropped: {', '.join(gone)}" if gone else "; no units dropped")
 
     def subset(self, neurons) -> "NWBData":
-        """The same data for the chosen units (indices into the columns); keeps the NWB details."""
+        """The same data for the chosen units (indices into the columns); keeps the NWB details.
+
+        ``neurons``: a 1-D array of integer indices in ``[0, n_neurons - 1]`` (not bools, floats,
+        negative indices that would count from the end); a ValueError or TypeError names it otherwise.
+        """
+        from .stats import _index_array
+
+        neurons = _index_array("neurons", neurons)
+        if neurons.size and neurons.max() >= self.n_neurons:
+            raise ValueError(f"neurons must be in [0, n_neurons - 1] = [0, {self.n_neurons - 1}] "
+                             f"(got {neurons.max()})")
         base = ALMData.subset(self, neurons)
         return replace(self, rates=base.rates, utarg=base.utarg, neuron_ids=base.neuron_ids)
 
@@ -187,44 +206,118 @@ def trial_averaged_rate(spike_times, event_times, t, smoothing: str = "boxcar",
     Parameters
     ----------
     spike_times : array_like, shape (spikes,)
-        Spike times in s (any order).
+        Spike times in s (any order), finite, within ``+-1e12`` s (:data:`MAX_TIME_S`).
+        NaN or infinite times are refused (the message says how many): drop
+        them first if that is what you mean (:func:`load_nwb` does so, with a warning).
     event_times : array_like, shape (trials,)
-        The aligning event of each trial, s; at least one.
+        The aligning event of each trial, s; at least one, all finite, within ``+-1e12`` s.
     t : array_like, shape (samples,)
-        Times relative to the event, ms.
-    smoothing, smooth_ms : the kernel (:data:`KERNELS`) and its width in ms (> 0).
+        Times relative to the event, ms, finite, within ``+-1e15`` ms.
+    smoothing, smooth_ms : the kernel (:data:`KERNELS`) and its width in ms, in
+        ``[1e-3, 1e5]`` (:data:`SMOOTH_MS_RANGE`).
 
     Returns
     -------
     ndarray, shape (samples,), Hz.
 
-    Raises ValueError for an unknown kernel, a width that is not a positive
-    finite number, no events, or an event time that is not finite.
+    Raises
+    ------
+    ValueError
+        An unknown kernel, a width outside ``[1e-3, 1e5]`` ms, no events, times that are
+        NaN, infinite or beyond their bounds, arrays of the wrong shape.
+    TypeError
+        Times that are not numbers (strings, None, bools), a kernel name that is not a string.
+    tutorial_lib.params.MemoryEstimateError
+        ``event_times`` x ``t`` larger than the memory available (a ValueError).
+
+    Examples
+    --------
+    >>> trial_averaged_rate([0.9, 1.0, 1.1], [1.0], [0.0], smooth_ms=300.0)   # 3 spikes in 0.3 s
+    array([10.])
     """
-    if smoothing not in KERNELS:
-        raise ValueError(f"smoothing must be one of {KERNELS} (got {smoothing!r})")
-    if not _positive(smooth_ms):
-        raise ValueError(f"smooth_ms must be a finite number > 0 (ms; got {smooth_ms!r})")
-    spikes = np.sort(np.asarray(spike_times, dtype=np.float64).ravel())
-    events = np.asarray(event_times, dtype=np.float64).ravel()
+    smoothing, smooth_ms = _check_kernel(smoothing, smooth_ms)
+    spikes = np.sort(_times("spike_times", spike_times, "s").ravel())
+    events = _times("event_times", event_times, "s", hint="; leave out the trials without an event").ravel()
     if events.size == 0:
-        raise ValueError("trial_averaged_rate needs at least one event")
-    if not np.all(np.isfinite(events)):  # a NaN event would count as a trial without spikes
-        raise ValueError(f"event_times must be finite times in s ({int((~np.isfinite(events)).sum())} are "
-                         "not); leave out the trials without an event")
-    centres = events[:, None] + np.asarray(t, dtype=np.float64)[None, :] / 1000.0  # (trials, samples), s
+        raise ValueError("event_times must hold at least one event (trial_averaged_rate averages over them)")
+    t = _times("t", t, "ms relative to the event", bound=MAX_TIME_S * 1000.0)
+    if t.ndim != 1:
+        raise ValueError(f"t must be a 1-D array of times, ms relative to the event (got shape {t.shape})")
     w = smooth_ms / 1000.0
-    if smoothing == "boxcar":
-        counts = (np.searchsorted(spikes, centres + w / 2, side="right")
-                  - np.searchsorted(spikes, centres - w / 2, side="right"))
-        return counts.sum(axis=0) / (events.size * w)
-    total = np.zeros(centres.shape[1])
-    lo = np.searchsorted(spikes, centres.min(axis=1) - GAUSS_CUT * w, side="left")
-    hi = np.searchsorted(spikes, centres.max(axis=1) + GAUSS_CUT * w, side="right")
-    for j in range(events.size):
-        d = (centres[j][None, :] - spikes[lo[j]:hi[j], None]) / w
-        total += np.where(np.abs(d) <= GAUSS_CUT, np.exp(-0.5 * d * d), 0.0).sum(axis=0)
-    return total / (events.size * w * math.sqrt(2.0 * math.pi))
+    if smoothing == "gaussian":  # trial by trial, spikes in blocks: memory bounded, the work checked first
+        rel = t / 1000.0
+        lo = np.searchsorted(spikes, events + rel.min(initial=0.0) - GAUSS_CUT * w, side="left")
+        hi = np.searchsorted(spikes, events + rel.max(initial=0.0) + GAUSS_CUT * w, side="right")
+        pairs = float((hi - lo).sum()) * t.size
+        if pairs > MAX_KERNEL_PAIRS:
+            raise ValueError(f"smooth_ms, t and event_times must keep the Gaussian kernel's evaluations "
+                             f"(spikes within reach x samples, summed over events) at most {MAX_KERNEL_PAIRS:g} "
+                             f"(got {pairs:.3g}: many minutes): use fewer samples t, fewer events, a narrower "
+                             "smooth_ms, or smoothing='boxcar' (the same cost for any width)")
+        total = np.zeros(t.size)
+        block = max(1, 2**21 // max(t.size, 1))  # spikes per block: d below holds at most 2**21 values
+        with np.errstate(over="ignore", under="ignore"):  # far spikes give exp(-huge) = 0 exactly
+            for j in range(events.size):
+                centre = events[j] + rel
+                for k in range(lo[j], hi[j], block):
+                    d = (centre[None, :] - spikes[k:min(k + block, hi[j]), None]) / w
+                    total += np.where(np.abs(d) <= GAUSS_CUT, np.exp(-0.5 * d * d), 0.0).sum(axis=0)
+        return total / (events.size * w * math.sqrt(2.0 * math.pi))
+    from .params import MemoryEstimateError, memory_limit
+
+    need, limit = 32.0 * events.size * t.size, memory_limit()  # the centres, two searches, their difference
+    if need > limit:
+        raise MemoryEstimateError(
+            f"event_times too large for memory (event_times, t size it): {events.size} events x {t.size} "
+            f"samples would need about {need / 2**30:.3g} GiB, more than the {limit / 2**30:.3g} GiB "
+            "available. Lower event_times or t.", need, limit, ("event_times", "t"),
+            [("the boxcar's centres", need, ("event_times", "t"))])
+    centres = events[:, None] + t[None, :] / 1000.0  # (trials, samples), s
+    counts = (np.searchsorted(spikes, centres + w / 2, side="right")
+              - np.searchsorted(spikes, centres - w / 2, side="right"))
+    return counts.sum(axis=0) / (events.size * w)
+
+
+def _times(name: str, x, unit: str, *, bound: float = MAX_TIME_S, hint: str = "") -> np.ndarray:
+    """``x`` as a float64 array of times, or a named error: numbers only, all finite (the message says
+    how many are not), within ``+-bound``."""
+    try:
+        a = np.asarray(x)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise TypeError(f"{name} must be an array of times ({unit}; {exc})") from None
+    if a.dtype.kind == "O":
+        bad = [v for v in a.ravel() if isinstance(v, (bool, np.bool_)) or not isinstance(v, Real)]
+        if bad:
+            raise TypeError(f"{name} must hold times ({unit}), numbers (got {type(bad[0]).__name__}: "
+                            f"{bad[0]!r:.40})")
+        try:
+            a = a.astype(np.float64)
+        except OverflowError:
+            raise ValueError(f"{name} must be within +-{bound:g} {unit} (got a number too large for a "
+                             "float)") from None
+    if a.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must hold times ({unit}), real numbers (got dtype {a.dtype})")
+    a = a.astype(np.float64, copy=False)
+    finite = np.isfinite(a)
+    if not finite.all():
+        k = int((~finite).sum())
+        raise ValueError(f"{name} must be finite times ({unit}): {k} of {a.size} are NaN or infinite{hint}")
+    far = np.abs(a) > bound
+    if far.any():
+        raise ValueError(f"{name} must be within +-{bound:g} {unit}: {int(far.sum())} of {a.size} are beyond "
+                         f"(e.g. {a[far].ravel()[0]:g})")
+    return a
+
+
+def _check_kernel(smoothing, smooth_ms):
+    """``(smoothing, smooth_ms)`` checked: a name of :data:`KERNELS` and a width in SMOOTH_MS_RANGE."""
+    if not isinstance(smoothing, str) or smoothing not in KERNELS:
+        raise ValueError(f"smoothing must be one of {KERNELS} (got {smoothing!r:.80})")
+    lo, hi = SMOOTH_MS_RANGE  # the message's "1e5" is hi
+    if not _positive(smooth_ms) or not lo <= smooth_ms <= hi:
+        raise ValueError(f"smooth_ms must be a number in (0, 1e5] and >= {lo:g} (ms: the boxcar's full width "
+                         f"or the Gaussian's sd; got {smooth_ms!r:.80})")
+    return smoothing, float(smooth_ms)
 
 
 def first_event_in_trials(start_times, stop_times, event_times) -> np.ndarray:
@@ -238,14 +331,21 @@ def first_event_in_trials(start_times, stop_times, event_times) -> np.ndarray:
     array([ 2. ,  7.5, 14. ])
     >>> first_event_in_trials([0.0], [1.0], [2.0])
     array([nan])
+
+    All times must be finite numbers within ``+-1e12`` s (:data:`MAX_TIME_S`) and
+    each ``stop >= start``; otherwise a ValueError (TypeError for values that are
+    not numbers) names the argument and says how many values are wrong.
     """
-    start = np.asarray(start_times, dtype=np.float64).ravel()
-    stop = np.asarray(stop_times, dtype=np.float64).ravel()
+    start = _times("start_times", start_times, "s").ravel()
+    stop = _times("stop_times", stop_times, "s").ravel()
     if start.shape != stop.shape:
         raise ValueError(f"start_times and stop_times must have one entry per trial (got {start.size} "
                          f"and {stop.size})")
-    ev = np.sort(np.asarray(event_times, dtype=np.float64).ravel())
-    ev = ev[np.isfinite(ev)]
+    if np.any(stop < start):
+        k = int(np.argmax(stop < start))
+        raise ValueError(f"stop_times must be >= start_times ({int((stop < start).sum())} trials end before "
+                         f"they start, e.g. trial {k}: {start[k]:g} to {stop[k]:g} s)")
+    ev = np.sort(_times("event_times", event_times, "s").ravel())
     k = np.searchsorted(ev, start, side="left")
     out = np.full(start.shape, np.nan)
     ok = k < ev.size
@@ -328,6 +428,14 @@ def _check_args(path, condition_column, conditions, align_to, window, trial_filt
         if arr.ndim != 1 or arr.size == 0:
             raise ValueError("align_to, as event times, must be 1-D with one time (s) per trial "
                              f"(got shape {arr.shape})")
+        if any(isinstance(x, (bool, np.bool_)) for x in flat) or np.asarray(align_to).dtype.kind == "b":
+            raise TypeError("align_to must be a trials column name or an array of event times in s (numbers, "
+                            "not booleans)")
+        bad = np.isinf(arr) | (np.abs(np.nan_to_num(arr)) > MAX_TIME_S)
+        if bad.any():
+            raise ValueError(f"align_to must hold event times in s within +-{MAX_TIME_S:g}, or NaN for a "
+                             f"trial without an event: {int(bad.sum())} of {arr.size} are infinite or beyond "
+                             f"(e.g. {arr[bad][0]:g})")
         align_to = arr
     if isinstance(window, (str, bytes)) or (hasattr(window, "__iter__")
                                             and any(isinstance(x, (str, bytes)) for x in window)):
@@ -346,17 +454,16 @@ def _check_args(path, condition_column, conditions, align_to, window, trial_filt
         raise ValueError(f"window must span at most {MAX_WINDOW_MS:g} ms ({MAX_WINDOW_MS / 1000:g} s around "
                          f"the event; got {window!r})")
     steps = (t1 - t0) / SAMPLE_MS
-    if abs(steps - round(steps)) > 1e-9 * max(1.0, steps):
+    # a whole number up to the rounding of t1 - t0 and of the division (a few ulps of each), no more
+    slack = 16 * np.finfo(np.float64).eps * (max(abs(t0), abs(t1)) / SAMPLE_MS + max(1.0, steps))
+    if abs(steps - round(steps)) > slack:
         raise ValueError(f"window must span a whole number of {SAMPLE_MS:g} ms samples (the targets' grid): "
                          f"t_stop - t_start = {t1 - t0:g} ms (got {window!r})")
     if isinstance(min_rate, bool) or not isinstance(min_rate, (int, float, np.integer, np.floating)) \
-            or not math.isfinite(min_rate) or min_rate < 0:
-        raise ValueError(f"min_rate must be a finite number >= 0 (Hz; got {min_rate!r})")
-    if smoothing not in KERNELS:
-        raise ValueError(f"smoothing must be one of {KERNELS} (got {smoothing!r})")
-    if not _positive(smooth_ms) or smooth_ms > 1e5:
-        raise ValueError("smooth_ms must be a number in (0, 1e5] (ms: the boxcar's full width or the "
-                         f"Gaussian's sd; got {smooth_ms!r})")
+            or not math.isfinite(min_rate) or not 0 <= min_rate <= MAX_RATE_HZ:
+        raise ValueError(f"min_rate must be a finite number >= 0 and <= {MAX_RATE_HZ:g} "
+                         f"(Hz; got {min_rate!r:.80})")
+    _check_kernel(smoothing, smooth_ms)
     if not isinstance(obs_intervals, bool):
         raise TypeError(f"obs_intervals must be True or False (got {obs_intervals!r})")
     if not isinstance(name, str) or not name.strip():
@@ -477,11 +584,11 @@ def load_nwb(path, *, condition_column: str, align_to, conditions: dict | None =
         of the electrodes table, e.g. to select a brain area) and returning a
         boolean mask (one per unit).
     min_rate : float
-        Hz, >= 0: drop units whose mean rate over the window (mean of both
+        Hz, in ``[0, 1e4]``: drop units whose mean rate over the window (mean of both
         conditions) is below it. Default 1 Hz, as the ALM files.
     smoothing, smooth_ms : the kernel, ``"boxcar"`` (full width ``smooth_ms``,
-        default 300 ms, as the ALM files) or ``"gaussian"`` (sd ``smooth_ms``);
-        see :func:`trial_averaged_rate`.
+        default 300 ms, as the ALM files) or ``"gaussian"`` (sd ``smooth_ms``),
+        ``smooth_ms`` in ``[1e-3, 1e5]`` ms; see :func:`trial_averaged_rate`.
     obs_intervals : bool
         If the units table has ``obs_intervals``, average each unit only over
         the trials whose event lies in one of its intervals (default True).
@@ -513,7 +620,18 @@ def load_nwb(path, *, condition_column: str, align_to, conditions: dict | None =
         each filter removed).
     ValueError
         The event times are not numbers, or an array ``align_to`` does not have
-        one entry per trial.
+        one entry per trial, or holds infinite times or times beyond ``+-1e12`` s.
+
+    Warns
+    -----
+    UserWarning
+        Spike times in the file that are NaN or infinite: they are left out, and
+        the warning names the units and how many of each unit's times; a unit
+        left with no finite spike is dropped (``dropped["with only NaN or infinite
+        spike times"]``), never kept as a 0 Hz unit. Likewise event times of the
+        ``align_to`` column that are infinite (those trials are left out, as
+        without an event), obs_intervals with NaN bounds, and a window reaching
+        outside the trials used.
     """
     conds, align, (t0, t1), tfilter, ufilter = _check_args(
         path, condition_column, conditions, align_to, window, trial_filter, units_filter, min_rate,
@@ -564,6 +682,12 @@ def load_nwb(path, *, condition_column: str, align_to, conditions: dict | None =
                 raise ValueError(f"align_to must have one event time per trial: the trials table has "
                                  f"{n_rows} rows (got {align.size})")
             events, align_name = align, "the given event times"
+        wild = np.isinf(events) | (np.abs(np.nan_to_num(events)) > MAX_TIME_S)
+        if wild.any():  # only from a column: an array align_to with such times is refused by _check_args
+            warnings.warn(f"{path}: {int(wild.sum())} of the {n_rows} event times in {align_name} (align_to) "
+                          f"are infinite or beyond +-{MAX_TIME_S:g} s; those trials are left out, like "
+                          "trials without an event (NaN)", UserWarning, stacklevel=2)
+            events = np.where(wild, np.nan, events)
         keep = np.ones(n_rows, dtype=bool)
         counts = {"trials in the file": n_rows}
         if tfilter is not None:
@@ -605,14 +729,34 @@ def load_nwb(path, *, condition_column: str, align_to, conditions: dict | None =
         # --- units: spike times (read once, split by the ragged index), filters
         ends = np.asarray(units["spike_times"].data[:], dtype=np.int64)
         flat = np.asarray(units["spike_times"].target.data[:], dtype=np.float64)
-        starts = np.concatenate([[0], ends[:-1]])
+        starts = np.concatenate([[0], ends[:-1]]).astype(np.int64)
+        if ends.size and (np.any(ends < starts) or ends[-1] != flat.size):
+            raise FormatError(f"{path}: the units table's spike_times index is damaged (it must rise to the "
+                              f"{flat.size} spike times)", path=path, field="spike_times")
         ids = np.asarray(units.id.data[:])
         n_units = ids.size
         dropped = {}
         alive = ends > starts
         dropped["without spikes"] = int(n_units - alive.sum())
+        # NaN or infinite spike times (a damaged or hand-made file) are left out, counted and reported
+        finite = np.isfinite(flat)
+        cum = np.concatenate([[0], np.cumsum(~finite)])
+        n_bad = cum[ends] - cum[starts]
+        if n_bad.any():
+            hit = np.flatnonzero(n_bad)
+            only = alive & (n_bad == ends - starts)
+            listed = ", ".join(f"unit {ids[i]} ({n_bad[i]} of {ends[i] - starts[i]})" for i in hit[:5])
+            more = f" and {hit.size - 5} more" if hit.size > 5 else ""
+            warnings.warn(f"{path}: {hit.size} units have spike times that are NaN or infinite, left out: "
+                          f"{listed}{more}; {int(only.sum())} of them have no finite spike time and are "
+                          "dropped", UserWarning, stacklevel=2)
+            dropped["with only NaN or infinite spike times"] = int(only.sum())
+            alive &= ~only
         if not alive.any():
-            raise NWBSelectionError(f"{path}: none of the {n_units} units has any spike", counts=dropped)
+            nonfinite = dropped.get("with only NaN or infinite spike times", 0)
+            raise NWBSelectionError(f"{path}: none of the {n_units} units has any spike" +
+                                    (f" with a finite time ({nonfinite} have only NaN or infinite times)"
+                                     if nonfinite else ""), counts=dropped)
         if callable(ufilter):
             ok = _mask("units_filter", ufilter(units.to_dataframe(index=True)), n_units, "unit")
             dropped["by units_filter"] = int((alive & ~ok).sum())
@@ -625,12 +769,21 @@ def load_nwb(path, *, condition_column: str, align_to, conditions: dict | None =
         if obs_intervals and "obs_intervals" in ucols:
             o_ends = np.asarray(units["obs_intervals"].data[:], dtype=np.int64)
             o_flat = np.asarray(units["obs_intervals"].target.data[:], dtype=np.float64).reshape(-1, 2)
+            if np.isnan(o_flat).any():
+                o_starts = np.concatenate([[0], o_ends[:-1]])
+                nan_iv = np.concatenate([[0], np.cumsum(np.isnan(o_flat).any(axis=1))])
+                n_nan = int(((nan_iv[o_ends] - nan_iv[o_starts]) > 0).sum())
+                warnings.warn(f"{path}: the obs_intervals of {n_nan} units have NaN bounds; such an interval "
+                              "covers no event (a unit with only those counts as not recorded)", UserWarning,
+                              stacklevel=2)
             obs = (np.concatenate([[0], o_ends[:-1]]), o_ends, o_flat)
         samples = t0 + SAMPLE_MS * np.arange(int(round((t1 - t0) / SAMPLE_MS)) + 1)
         rates = {c: [] for c in CONDITIONS}
         kept, unobserved = [], 0
         for i in np.flatnonzero(alive):
             spikes = flat[starts[i]:ends[i]]
+            if n_bad[i]:
+                spikes = spikes[np.isfinite(spikes)]
             per_c = {}
             for c in CONDITIONS:
                 ev = events[trial_idx[c]]

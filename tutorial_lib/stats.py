@@ -24,9 +24,15 @@ Conventions, once for the whole module:
 
 * windows are closed on the right, ``a < t <= b``, the rule of
   :meth:`tutorial_lib.balanced.Trial.psth`: the engine labels a spike of the
-  step ``(t - dt, t]`` with ``t``. A spike time within ``1e-9 (b - a)`` above
-  an edge counts as on it (as in the PSTH), so rounding of ``k dt`` does not
-  move a spike across an edge;
+  step ``(t - dt, t]`` with ``t``. A spike time at most 8 units in the last
+  place (ulps, a relative ``1.8e-15``) above an edge counts as on it, so the
+  rounding of ``k dt`` does not move a spike across an edge, and no real
+  distance is ever ignored, whatever the window's width;
+* inputs are refused by name, before anything is allocated: times and
+  counts that are NaN, infinite or beyond ``1e15`` (:data:`MAX_TIME_MS`,
+  :data:`MAX_VALUE`), neuron indices that are not integers in
+  ``[0, 2**63 - 1]`` (bools, floats, unsigned values that would wrap), bad
+  scalar parameters, and results larger than the memory available;
 * variances are sample variances with ``ddof=1`` (divide by ``n - 1``) unless
   ``ddof`` is given; Elephant's ``fanofactor`` and ``cv`` use ``ddof=0``;
 * an undefined value is NaN, never 0: a Fano factor where the mean count is 0,
@@ -53,91 +59,177 @@ Getting started::
 from __future__ import annotations
 
 import math
+from numbers import Integral, Real
 from typing import NamedTuple
 
 import numpy as np
 
+from .params import MemoryEstimateError, check_int, check_real, memory_limit
+
 __all__ = ["tile_windows", "spike_counts", "trial_counts", "fano_factor", "isi_cv", "isi_cv_pooled", "dprime",
            "SelectivityTest", "selectivity_test", "fraction_selective", "split_half_agreement"]
 
-_EDGE_TOL = 1e-9  # relative to a window's width, as in Trial.psth
+#: a spike time within this many units in the last place (ulps) of an edge above it counts as on it: the
+#: rounding of ``k dt`` (a few ulps), never a real distance (8 ulps of 1000 ms are 1e-12 ms)
+_EDGE_ULPS = 8
+#: the largest ``|time|`` accepted, ms: 1e15 ms is 31 700 years, beyond any recording; larger values are
+#: refused by name (they would overflow to infinity in differences and sums)
+MAX_TIME_MS = 1e15
+#: the largest ``|value|`` of a count or rate accepted (no spike count or rate comes near; squares and
+#: sums of larger values overflow)
+MAX_VALUE = 1e15
+#: the most windows :func:`tile_windows` makes (160 MB of edges; each costs a row of counts per trial)
+MAX_WINDOWS = 10**7
+_INDEX_MAX = 2**63 - 1  # neuron indices are int64
 
 
 # ---------------------------------------------------------------------------------------------- input checks
 
-def _spikes(spike_times, spike_neurons):
-    t = np.asarray(spike_times, dtype=np.float64)
-    n = np.asarray(spike_neurons)
-    if t.ndim != 1 or n.ndim != 1 or t.shape != n.shape:
-        raise ValueError(f"spike_times and spike_neurons must be 1-D arrays of one length "
-                         f"(got shapes {t.shape} and {n.shape})")
-    if n.size and not np.issubdtype(n.dtype, np.integer):
-        raise TypeError(f"spike_neurons must hold integer neuron indices (got dtype {n.dtype})")
-    if not np.all(np.isfinite(t)):
-        raise ValueError("spike_times must be finite (ms)")
-    if n.size and n.min() < 0:
-        raise ValueError(f"spike_neurons must be >= 0 (got {n.min()})")
-    return t, n.astype(np.int64, copy=False)
+def _real_array(name: str, x, bound: float, unit: str) -> np.ndarray:
+    """``x`` as a float64 array, or a named error: numbers only (no bools, strings, None), all finite and
+    within ``+-bound`` (the message says how many are not)."""
+    try:
+        a = np.asarray(x)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise TypeError(f"{name} must be an array of numbers ({unit}; {exc})") from None
+    if a.dtype.kind == "O":
+        bad = [v for v in a.ravel() if isinstance(v, (bool, np.bool_)) or not isinstance(v, Real)]
+        if bad:
+            raise TypeError(f"{name} must hold numbers ({unit}; got {type(bad[0]).__name__}: {bad[0]!r:.40})")
+        try:
+            a = a.astype(np.float64)
+        except OverflowError:
+            raise ValueError(f"{name} must be within +-{bound:g} {unit} (got a number too large for a "
+                             "float)") from None
+    if a.dtype.kind == "b":
+        raise TypeError(f"{name} must hold numbers ({unit}), not booleans")
+    if a.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must hold real numbers ({unit}; got dtype {a.dtype})")
+    a = a.astype(np.float64, copy=False)
+    finite = np.isfinite(a)
+    if not finite.all():
+        k = int((~finite).sum())
+        raise ValueError(f"{name} must be finite ({unit}): {k} of {a.size} are NaN or infinite")
+    far = np.abs(a) > bound
+    if far.any():
+        raise ValueError(f"{name} must be within +-{bound:g} {unit}: {int(far.sum())} of {a.size} are beyond "
+                         f"(e.g. {a[far].ravel()[0]:g})")
+    return a
+
+
+def _index_array(name: str, x) -> np.ndarray:
+    """``x`` as a 1-D int64 array of indices in ``[0, 2**63 - 1]``, checked before the conversion (an
+    unsigned 2**64 - 1 does not wrap to -1, a huge Python int does not overflow), or a named error."""
+    try:
+        a = np.asarray(x)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise TypeError(f"{name} must be a 1-D array of integer indices ({exc})") from None
+    if a.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D array of integer indices (got shape {a.shape})")
+    if a.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    kind = a.dtype.kind
+    if kind == "O":
+        bad = [v for v in a if isinstance(v, (bool, np.bool_)) or not isinstance(v, Integral)]
+        if bad:
+            raise TypeError(f"{name} must hold integer indices (got {type(bad[0]).__name__}: {bad[0]!r:.40})")
+        lo, hi = min(int(v) for v in a), max(int(v) for v in a)
+    elif kind in "iu":
+        lo, hi = int(a.min()), int(a.max())  # exact: Python ints of the array's own values
+    elif kind == "b":
+        raise TypeError(f"{name} must hold integer indices, not booleans")
+    else:
+        raise TypeError(f"{name} must hold integer indices (got dtype {a.dtype})")
+    if lo < 0 or hi > _INDEX_MAX:
+        raise ValueError(f"{name} must be in [0, 2**63 - 1] (got {lo if lo < 0 else hi})")
+    return np.array([int(v) for v in a], dtype=np.int64) if kind == "O" else a.astype(np.int64)
+
+
+def _spikes(spike_times, spike_neurons, where: str = ""):
+    t = _real_array(f"{where}spike_times", spike_times, MAX_TIME_MS, "ms")
+    n = _index_array(f"{where}spike_neurons", spike_neurons) if np.ndim(spike_neurons) == 1 else None
+    if t.ndim != 1 or n is None or t.shape != n.shape:
+        raise ValueError(f"{where}spike_times and {where}spike_neurons must be 1-D arrays of one length "
+                         f"(got shapes {t.shape} and {np.shape(spike_neurons)})")
+    return t, n
 
 
 def _neurons(neurons):
-    idx = np.asarray(neurons)
-    if idx.ndim != 1 or (idx.size and not np.issubdtype(idx.dtype, np.integer)):
-        raise ValueError(f"neurons must be a 1-D array of integer indices "
-                         f"(got shape {idx.shape}, dtype {idx.dtype})")
-    if idx.size and idx.min() < 0:
-        raise ValueError(f"neurons must be >= 0 (got {idx.min()})")
+    idx = _index_array("neurons", neurons)
     if np.unique(idx).size != idx.size:
         raise ValueError("neurons must not repeat an index")
-    return idx.astype(np.int64, copy=False)
+    return idx
 
 
 def _columns(spike_neurons, neurons):
-    """Column of each spike's neuron in ``neurons`` (-1: not asked for)."""
-    size = int(max(neurons.max(initial=-1), spike_neurons.max(initial=-1))) + 1
-    col = np.full(size, -1, dtype=np.int64)
-    col[neurons] = np.arange(neurons.size)
-    return col[spike_neurons]
+    """Column of each spike's neuron in ``neurons`` (-1: not asked for); nothing is sized by the
+    largest index."""
+    if neurons.size == 0 or spike_neurons.size == 0:
+        return np.full(spike_neurons.size, -1, dtype=np.int64)
+    order = np.argsort(neurons, kind="stable")
+    ranked = neurons[order]
+    pos = np.minimum(np.searchsorted(ranked, spike_neurons), ranked.size - 1)
+    return np.where(ranked[pos] == spike_neurons, order[pos], -1)
+
+
+def _above(edges):
+    """The edges moved up by ``_EDGE_ULPS`` ulps: spikes at most that far above an edge count as on it."""
+    return edges + _EDGE_ULPS * np.spacing(np.abs(edges))
 
 
 def _windows(windows):
-    w = np.asarray(windows, dtype=np.float64)
+    w = _real_array("windows", windows, MAX_TIME_MS, "ms")
     if w.ndim == 1 and w.size == 2:
         w = w[None, :]
     if w.ndim != 2 or w.shape[1] != 2:
         raise ValueError(f"windows must be an array of (start, end] pairs, shape (windows, 2), ms "
                          f"(got shape {w.shape})")
-    if not np.all(np.isfinite(w)):
-        raise ValueError("windows must be finite (ms)")
     if np.any(w[:, 1] <= w[:, 0]):
         k = int(np.argmax(w[:, 1] <= w[:, 0]))
-        raise ValueError(f"each window needs start < end (window {k} is {tuple(w[k])} ms)")
+        raise ValueError(f"windows must have start < end in each window (window {k} is "
+                         f"({w[k, 0]:g}, {w[k, 1]:g}) ms)")
     return w
 
 
-def _trial_spikes(trial):
+def _check_size(shape: tuple, names: tuple, what: str):
+    """Refuse, before allocating, an int64/float64 result of ``shape`` larger than the memory available."""
+    need = 8.0 * math.prod(shape)
+    limit = memory_limit()
+    if need > limit:
+        raise MemoryEstimateError(
+            f"{names[0]} too large for memory ({', '.join(names)} size it): {what} of shape {shape} "
+            f"would need about {need / 2**30:.3g} GiB, more than the {limit / 2**30:.3g} GiB available. "
+            f"Lower "
+            f"{' or '.join(names)}.", need, limit, names, [(what, need, names)])
+
+
+def _trial_spikes(trial, k: int):
     """``(spike_times, spike_neurons)`` of a pair or of an object with those attributes (a Trial)."""
+    where = f"trials[{k}]: "
     if hasattr(trial, "spike_times") and hasattr(trial, "spike_neurons"):
-        return _spikes(trial.spike_times, trial.spike_neurons)
+        return _spikes(trial.spike_times, trial.spike_neurons, where)
+    if isinstance(trial, (str, bytes)):
+        raise TypeError(f"trials[{k}] must be a (spike_times, spike_neurons) pair or have attributes "
+                        f"spike_times and spike_neurons (got {type(trial).__name__})")
     try:
         times, neurons = trial
     except (TypeError, ValueError):
-        raise TypeError("each trial must be a (spike_times, spike_neurons) pair or have attributes "
-                        f"spike_times and spike_neurons (got {type(trial).__name__})") from None
-    return _spikes(times, neurons)
+        raise TypeError(f"trials[{k}]: each trial must be a (spike_times, spike_neurons) pair or have "
+                        f"attributes spike_times and spike_neurons (got {type(trial).__name__})") from None
+    return _spikes(times, neurons, where)
 
 
 def _trials(trials):
+    if trials is None or isinstance(trials, (str, bytes)) or not hasattr(trials, "__iter__"):
+        raise TypeError(f"trials must be a sequence of trials (got {type(trials).__name__})")
     trials = list(trials)
     if not trials:
         raise ValueError("trials must hold at least one trial")
-    return [_trial_spikes(tr) for tr in trials]
+    return [_trial_spikes(tr, k) for k, tr in enumerate(trials)]
 
 
 def _ddof(ddof):
-    if isinstance(ddof, bool) or not isinstance(ddof, (int, np.integer)) or ddof < 0:
-        raise ValueError(f"ddof must be an integer >= 0 (got {ddof!r})")
-    return int(ddof)
+    return check_int("ddof", ddof, lo=0, what="delta degrees of freedom")
 
 
 # ---------------------------------------------------------------------------------------------- counts
@@ -151,19 +243,23 @@ def tile_windows(start: float, stop: float, width: float) -> np.ndarray:
     Parameters
     ----------
     start, stop : float
-        The span, ms, ``start < stop``.
+        The span, ms, ``start < stop``, each within ``+-1e15`` (:data:`MAX_TIME_MS`).
     width : float
-        Window width, ms, ``0 < width <= stop - start``.
+        Window width, ms, ``(stop - start) / 1e7 <= width <= stop - start``: at most
+        :data:`MAX_WINDOWS` (1e7) windows.
 
     Returns
     -------
     ndarray, shape (n, 2)
-        ``(start, end]`` of each window, ms, with ``n = floor((stop - start) / width)``.
+        ``(start, end]`` of each window, ms, with ``n = floor((stop - start) / width)``
+        (a ratio within a few ulps below a whole number counts as it); the end
+        of each window is the start of the next, the same float.
 
     Raises
     ------
     ValueError
-        Non-finite values, ``start >= stop`` or ``width`` outside ``(0, stop - start]``.
+        Values that are not finite real numbers or beyond ``+-1e15``, ``start >= stop``,
+        ``width`` outside ``(0, stop - start]``, or more than ``MAX_WINDOWS`` windows.
 
     Examples
     --------
@@ -172,14 +268,24 @@ def tile_windows(start: float, stop: float, width: float) -> np.ndarray:
            [2000., 2500.],
            [2500., 3000.]])
     """
-    start, stop, width = float(start), float(stop), float(width)
-    if not (math.isfinite(start) and math.isfinite(stop) and start < stop):
-        raise ValueError(f"start and stop must be finite with start < stop (got {start}, {stop} ms)")
-    if not (math.isfinite(width) and 0 < width <= (stop - start) * (1 + 1e-12)):
-        raise ValueError(f"width must be in (0, stop - start] = (0, {stop - start:g}] ms (got {width})")
-    n = max(1, int(math.floor((stop - start) / width + 1e-9)))
-    a = start + width * np.arange(n)
-    return np.stack([a, a + width], axis=1)
+    start = check_real("start", start, lo=-MAX_TIME_MS, hi=MAX_TIME_MS, what="ms")
+    stop = check_real("stop", stop, lo=-MAX_TIME_MS, hi=MAX_TIME_MS, what="ms")
+    if not start < stop:
+        raise ValueError(f"stop must be > start (got start {start:g}, stop {stop:g} ms)")
+    span = stop - start
+    width = check_real("width", width, lo=0.0, lo_open=True, what="window width, ms")
+    slack = 1.0 + 4 * np.finfo(np.float64).eps  # a ratio a few ulps below a whole number counts as it
+    if width > span * slack:
+        raise ValueError(f"width must be in (0, stop - start] = (0, {span:g}] ms (got {width:g})")
+    ratio = span / width
+    if ratio >= MAX_WINDOWS + 1:
+        raise ValueError(f"width must be >= (stop - start) / {MAX_WINDOWS:g} = {span / MAX_WINDOWS:.3g} "
+                         f"ms: the number of windows, floor((stop - start) / width) = {ratio:.3g}, would "
+                         f"exceed "
+                         f"MAX_WINDOWS = {MAX_WINDOWS:g} (got {width:g} ms)")
+    n = max(1, int(math.floor(ratio * slack)))
+    edges = start + width * np.arange(n + 1)
+    return np.stack([edges[:-1], edges[1:]], axis=1)
 
 
 def spike_counts(spike_times, spike_neurons, neurons, windows) -> np.ndarray:
@@ -191,15 +297,17 @@ def spike_counts(spike_times, spike_neurons, neurons, windows) -> np.ndarray:
 
     Windows are closed on the right, ``(a, b]``, the rule of
     :meth:`tutorial_lib.balanced.Trial.psth` (the engine labels a spike of the
-    step ``(t - dt, t]`` with ``t``); a spike within ``1e-9 (b - a)`` above an
-    edge counts as on it. Windows may overlap or leave gaps.
+    step ``(t - dt, t]`` with ``t``); a spike at most 8 ulps above an edge
+    counts as on it (rounding, never a real distance). Windows may overlap or
+    leave gaps. Nothing is sized by the largest neuron index (ids like 10**12
+    are fine).
 
     Parameters
     ----------
     spike_times : array_like, shape (spikes,)
-        Spike times, ms (any order).
+        Spike times, ms (any order), finite, within ``+-1e15``.
     spike_neurons : array_like of int, shape (spikes,)
-        The neuron of each spike.
+        The neuron of each spike, in ``[0, 2**63 - 1]``.
     neurons : array_like of int, shape (neurons,)
         The neurons to count (columns of the result, in this order; no repeats).
     windows : array_like, shape (windows, 2)
@@ -212,10 +320,14 @@ def spike_counts(spike_times, spike_neurons, neurons, windows) -> np.ndarray:
     Raises
     ------
     ValueError
-        Arrays of wrong shapes, non-finite times, negative or repeated indices,
+        Arrays of wrong shapes, times that are NaN, infinite or beyond ``+-1e15``
+        (the message says how many), indices outside ``[0, 2**63 - 1]`` or repeated,
         a window with ``start >= end``.
     TypeError
-        Non-integer neuron indices.
+        Neuron indices that are not integers (floats, bools, strings), times that
+        are not numbers.
+    tutorial_lib.params.MemoryEstimateError
+        A result larger than the memory available (a ValueError).
 
     See Also
     --------
@@ -230,20 +342,36 @@ def spike_counts(spike_times, spike_neurons, neurons, windows) -> np.ndarray:
     t, n = _spikes(spike_times, spike_neurons)
     idx = _neurons(neurons)
     w = _windows(windows)
+    _check_size((w.shape[0], idx.size), ("windows", "neurons"), "the counts")
+    return _counts(t, n, idx, w)
+
+
+def _counts(t, n, idx, w):
+    """:func:`spike_counts` of checked arrays."""
     counts = np.zeros((w.shape[0], idx.size), dtype=np.int64)
     if idx.size == 0 or t.size == 0:
         return counts
     col = _columns(n, idx)
     keep = col >= 0
     t, col = t[keep], col[keep]
-    order = np.argsort(t, kind="stable")
+    # a < t <= b, a spike at most _EDGE_ULPS above an edge being on it
+    lo_edge, hi_edge = _above(w[:, 0]), _above(w[:, 1])
+    if w.shape[0] <= idx.size:  # a loop over the shorter axis
+        order = np.argsort(t, kind="stable")
+        t, col = t[order], col[order]
+        lo = np.searchsorted(t, lo_edge, side="right")
+        hi = np.searchsorted(t, hi_edge, side="right")
+        for k in range(w.shape[0]):
+            counts[k] = np.bincount(col[lo[k]:hi[k]], minlength=idx.size)
+        return counts
+    order = np.lexsort((t, col))
     t, col = t[order], col[order]
-    tol = _EDGE_TOL * (w[:, 1] - w[:, 0])
-    # a < t - tol <= b  <=>  a + tol < t <= b + tol
-    lo = np.searchsorted(t, w[:, 0] + tol, side="right")
-    hi = np.searchsorted(t, w[:, 1] + tol, side="right")
-    for k in range(w.shape[0]):
-        counts[k] = np.bincount(col[lo[k]:hi[k]], minlength=idx.size)
+    bounds = np.searchsorted(col, np.arange(idx.size + 1))
+    for j in range(idx.size):
+        tj = t[bounds[j]:bounds[j + 1]]
+        if tj.size:
+            counts[:, j] = (np.searchsorted(tj, hi_edge, side="right")
+                            - np.searchsorted(tj, lo_edge, side="right"))
     return counts
 
 
@@ -269,9 +397,11 @@ def trial_counts(trials, neurons, windows) -> np.ndarray:
     Raises
     ------
     ValueError
-        No trials, or the errors of :func:`spike_counts`.
+        No trials, or the errors of :func:`spike_counts` (naming the trial, ``trials[k]``).
     TypeError
-        A trial that is neither a pair nor has spike attributes.
+        ``trials`` not a sequence, a trial that is neither a pair nor has spike attributes.
+    tutorial_lib.params.MemoryEstimateError
+        A result larger than the memory available (a ValueError).
 
     Examples
     --------
@@ -281,7 +411,11 @@ def trial_counts(trials, neurons, windows) -> np.ndarray:
     spikes = _trials(trials)
     idx = _neurons(neurons)
     w = _windows(windows)
-    return np.stack([spike_counts(t, n, idx, w) for t, n in spikes])
+    _check_size((len(spikes), w.shape[0], idx.size), ("windows", "neurons", "trials"), "the counts")
+    out = np.empty((len(spikes), w.shape[0], idx.size), dtype=np.int64)
+    for k, (t, n) in enumerate(spikes):
+        out[k] = _counts(t, n, idx, w)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------- variability
@@ -306,9 +440,9 @@ def fano_factor(counts, axis: int = 0, ddof: int = 1) -> np.ndarray:
     Parameters
     ----------
     counts : array_like, e.g. shape (trials, windows, neurons)
-        Spike counts (non-negative), trials along ``axis``.
+        Spike counts in ``[0, 1e15]`` (:data:`MAX_VALUE`), trials along ``axis``.
     axis : int
-        The trial axis. Default 0.
+        The trial axis, in ``[-counts.ndim, counts.ndim - 1]``. Default 0.
     ddof : int
         Delta degrees of freedom of the variance (>= 0). Default 1.
 
@@ -320,7 +454,10 @@ def fano_factor(counts, axis: int = 0, ddof: int = 1) -> np.ndarray:
     Raises
     ------
     ValueError
-        Fewer than ``ddof + 1`` trials, negative or non-finite counts, a bad ``axis`` or ``ddof``.
+        Fewer than ``ddof + 1`` trials, counts that are negative, NaN, infinite or above
+        ``1e15``, an ``axis`` or ``ddof`` that is not a whole number in range.
+    TypeError
+        Counts that are not numbers (strings, None, bools).
 
     References
     ----------
@@ -333,18 +470,17 @@ def fano_factor(counts, axis: int = 0, ddof: int = 1) -> np.ndarray:
     >>> fano_factor([[2, 0, 1], [4, 0, 1], [6, 0, 1]])   # 3 trials, 3 neurons
     array([ 1., nan,  0.])
     """
-    c = np.asarray(counts, dtype=np.float64)
+    c = _real_array("counts", counts, MAX_VALUE, "spike counts")
     ddof = _ddof(ddof)
     if c.ndim == 0:
         raise ValueError("counts must have a trial axis (got a scalar)")
-    if not -c.ndim <= axis < c.ndim:
-        raise ValueError(f"axis must be in [{-c.ndim}, {c.ndim - 1}] for counts of shape {c.shape} "
-                         f"(got {axis})")
+    axis = check_int("axis", axis, lo=-c.ndim, hi=c.ndim - 1,
+                     what=f"the trial axis of counts of shape {c.shape}")
     if c.shape[axis] < ddof + 1:
-        raise ValueError(f"fano_factor needs at least ddof + 1 = {ddof + 1} trials along axis {axis} "
-                         f"(got {c.shape[axis]})")
-    if not np.all(np.isfinite(c)) or np.any(c < 0):
-        raise ValueError("counts must be finite and >= 0")
+        raise ValueError(f"ddof must be <= the number of trials - 1 (fano_factor needs at least ddof + 1 = "
+                         f"{ddof + 1} trials along axis {axis}; got {c.shape[axis]})")
+    if np.any(c < 0):
+        raise ValueError(f"counts must be >= 0 ({int((c < 0).sum())} are negative)")
     mean = c.mean(axis=axis)
     var = c.var(axis=axis, ddof=ddof)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -354,9 +490,8 @@ def fano_factor(counts, axis: int = 0, ddof: int = 1) -> np.ndarray:
 def _isis(t, col, n_cols, t_range):
     """List (per column) of the interspike intervals of one trial's spikes."""
     if t_range is not None:
-        a, b = t_range
-        tol = _EDGE_TOL * (b - a)
-        keep = (t > a + tol) & (t <= b + tol)
+        a, b = _above(np.array(t_range))
+        keep = (t > a) & (t <= b)
         t, col = t[keep], col[keep]
     keep = col >= 0
     t, col = t[keep], col[keep]
@@ -370,18 +505,22 @@ def _t_range(t_range):
     if t_range is None:
         return None
     try:
-        a, b = (float(x) for x in t_range)
-    except (TypeError, ValueError):
-        raise ValueError(f"t_range must be None or a (start, end] pair, ms (got {t_range!r})") from None
+        pair = tuple(t_range)
+        if any(isinstance(x, (bool, np.bool_, str, bytes)) for x in pair):
+            raise TypeError("not a number")
+        a, b = (float(x) for x in pair)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"t_range must be None or a (start, end] pair of numbers, ms "
+                         f"(got {t_range!r:.80})") from None
     if not (math.isfinite(a) and math.isfinite(b) and a < b):
-        raise ValueError(f"t_range must be finite with start < end (got {t_range!r} ms)")
+        raise ValueError(f"t_range must be finite with start < end (got {t_range!r:.80} ms)")
+    if max(abs(a), abs(b)) > MAX_TIME_MS:
+        raise ValueError(f"t_range must be within +-{MAX_TIME_MS:g} ms (got {t_range!r:.80})")
     return a, b
 
 
 def _min_spikes(min_spikes):
-    if isinstance(min_spikes, bool) or not isinstance(min_spikes, (int, np.integer)) or min_spikes < 2:
-        raise ValueError(f"min_spikes must be an integer >= 2 (got {min_spikes!r})")
-    return int(min_spikes)
+    return check_int("min_spikes", min_spikes, lo=2, what="fewest spikes for a CV")
 
 
 def _cv(isis, min_intervals, ddof):
@@ -420,11 +559,11 @@ def isi_cv(spike_times, spike_neurons, neurons, t_range=None, min_spikes: int = 
     spike_neurons : array_like of int, shape (spikes,)
     neurons : array_like of int, shape (neurons,)
     t_range : (float, float) or None
-        ``(start, end]`` in ms; None: all spikes.
+        ``(start, end]`` in ms, within ``+-1e15``; None: all spikes.
     min_spikes : int
-        Fewest spikes for a CV (>= 2, default 3: at least two intervals).
+        Fewest spikes for a CV (a whole number >= 2, default 3: at least two intervals).
     ddof : int
-        Delta degrees of freedom of the standard deviation. Default 1.
+        Delta degrees of freedom of the standard deviation (>= 0). Default 1.
 
     Returns
     -------
@@ -433,7 +572,10 @@ def isi_cv(spike_times, spike_neurons, neurons, t_range=None, min_spikes: int = 
     Raises
     ------
     ValueError
-        The errors of :func:`spike_counts`, a bad ``t_range``, ``min_spikes < 2`` or ``ddof < 0``.
+        The errors of :func:`spike_counts`, a bad ``t_range``, ``min_spikes`` or ``ddof`` not a
+        whole number, ``min_spikes < 2`` or ``ddof < 0``.
+    TypeError
+        As :func:`spike_counts`.
 
     References
     ----------
@@ -512,8 +654,8 @@ def isi_cv_pooled(trials, neurons, t_range=None, min_spikes: int = 3, ddof: int 
 # ---------------------------------------------------------------------------------------------- selectivity
 
 def _conditions(a, b, least=1):
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
+    a = _real_array("a", a, MAX_VALUE, "one value per trial and neuron")
+    b = _real_array("b", b, MAX_VALUE, "one value per trial and neuron")
     if a.ndim == 1:
         a = a[:, None]
     if b.ndim == 1:
@@ -522,9 +664,8 @@ def _conditions(a, b, least=1):
         raise ValueError(f"a and b must be (trials, neurons) arrays with the same neurons "
                          f"(got shapes {a.shape} and {b.shape})")
     if min(a.shape[0], b.shape[0]) < least:
-        raise ValueError(f"a and b need at least {least} trials each (got {a.shape[0]} and {b.shape[0]})")
-    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
-        raise ValueError("a and b must be finite")
+        raise ValueError(f"a and b must have at least {least} trials each (got {a.shape[0]} and "
+                         f"{b.shape[0]})")
     return a, b
 
 
@@ -546,10 +687,10 @@ def dprime(a, b, ddof: int = 1) -> np.ndarray:
     Parameters
     ----------
     a, b : array_like, shape (trials_a, neurons) and (trials_b, neurons)
-        One value per trial and neuron (spike counts or rates in a window);
-        1-D arrays count as one neuron.
+        One value per trial and neuron (spike counts or rates in a window),
+        finite, within ``+-1e15`` (:data:`MAX_VALUE`); 1-D arrays count as one neuron.
     ddof : int
-        Delta degrees of freedom of the variances. Default 1.
+        Delta degrees of freedom of the variances (a whole number >= 0). Default 1.
 
     Returns
     -------
@@ -558,7 +699,10 @@ def dprime(a, b, ddof: int = 1) -> np.ndarray:
     Raises
     ------
     ValueError
-        Arrays of different neurons, non-finite values, fewer than ``ddof + 1`` trials.
+        Arrays of different neurons, values that are NaN, infinite or beyond ``+-1e15``,
+        fewer than ``ddof + 1`` trials, a bad ``ddof``.
+    TypeError
+        Values that are not numbers (strings, None, bools).
 
     References
     ----------
@@ -570,7 +714,10 @@ def dprime(a, b, ddof: int = 1) -> np.ndarray:
     array([0.70710678,        nan])
     """
     ddof = _ddof(ddof)
-    a, b = _conditions(a, b, least=ddof + 1)
+    a, b = _conditions(a, b)
+    if min(a.shape[0], b.shape[0]) < ddof + 1:
+        raise ValueError(f"ddof must be <= the number of trials - 1 (dprime needs at least ddof + 1 = {ddof + 1} "
+                         f"trials in a and in b; got {a.shape[0]} and {b.shape[0]})")
     num = a.mean(axis=0) - b.mean(axis=0)
     pooled = 0.5 * (a.var(axis=0, ddof=ddof) + b.var(axis=0, ddof=ddof))
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -621,7 +768,9 @@ def selectivity_test(a, b, alpha: float = 0.05) -> SelectivityTest:
     Raises
     ------
     ValueError
-        As :func:`dprime`, or ``alpha`` outside (0, 1).
+        As :func:`dprime`, or ``alpha`` not a real number in (0, 1).
+    TypeError
+        As :func:`dprime`.
 
     References
     ----------
@@ -640,9 +789,7 @@ def selectivity_test(a, b, alpha: float = 0.05) -> SelectivityTest:
     """
     from scipy.stats import mannwhitneyu
 
-    alpha = float(alpha)
-    if not 0.0 < alpha < 1.0:
-        raise ValueError(f"alpha must be in (0, 1) (got {alpha})")
+    alpha = check_real("alpha", alpha, lo=0.0, hi=1.0, lo_open=True, hi_open=True, what="significance level")
     a, b = _conditions(a, b)
     # scipy's "auto" picks one method for the whole array (asymptotic if any column has ties), so a
     # neuron's p-value would depend on the other neurons: choose per neuron, in two calls
@@ -674,7 +821,7 @@ def fraction_selective(selective) -> float:
     Raises
     ------
     ValueError
-        Values that are not booleans.
+        Values that are not booleans, or not a 1-D array.
 
     Examples
     --------
@@ -684,6 +831,8 @@ def fraction_selective(selective) -> float:
     if isinstance(selective, SelectivityTest):
         selective = selective.selective
     s = np.asarray(selective)
+    if s.ndim != 1:
+        raise ValueError(f"selective must be a 1-D array of booleans, one per neuron (got shape {s.shape})")
     if s.size and s.dtype != np.bool_:
         raise ValueError(f"selective must be an array of booleans (got dtype {s.dtype})")
     return float(s.mean()) if s.size else float("nan")
@@ -713,9 +862,9 @@ def split_half_agreement(a, b, rng, n_repeats: int = 100) -> float:
     a, b : array_like, shape (trials_a, neurons) and (trials_b, neurons)
         Spike counts per trial in the two conditions, at least 4 trials each.
     rng : numpy.random.Generator or int
-        The random stream (an int seeds a new one): same seed, same result.
+        The random stream (an int >= 0 seeds a new one): same seed, same result.
     n_repeats : int
-        Random splits to average (>= 1). Default 100.
+        Random splits to average, a whole number in ``[1, 1e5]``. Default 100.
 
     Returns
     -------
@@ -724,9 +873,10 @@ def split_half_agreement(a, b, rng, n_repeats: int = 100) -> float:
     Raises
     ------
     ValueError
-        As :func:`dprime`, fewer than 4 trials in a condition, ``n_repeats < 1``.
+        As :func:`dprime`, fewer than 4 trials in a condition, ``n_repeats`` outside
+        ``[1, 1e5]``, a negative seed.
     TypeError
-        ``rng`` neither a Generator nor an int.
+        ``rng`` neither a Generator nor an int; as :func:`dprime`.
 
     Examples
     --------
@@ -736,12 +886,13 @@ def split_half_agreement(a, b, rng, n_repeats: int = 100) -> float:
     >>> bool(split_half_agreement(a, b, rng=1) > 0.9)
     True
     """
-    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, (bool, np.bool_)):
+        if int(rng) < 0:
+            raise ValueError(f"rng must be a numpy.random.Generator or an int seed >= 0 (got {int(rng)})")
         rng = np.random.default_rng(int(rng))
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a numpy.random.Generator or an int seed (got {type(rng).__name__})")
-    if isinstance(n_repeats, bool) or not isinstance(n_repeats, (int, np.integer)) or n_repeats < 1:
-        raise ValueError(f"n_repeats must be an integer >= 1 (got {n_repeats!r})")
+    n_repeats = check_int("n_repeats", n_repeats, lo=1, hi=100_000, what="random splits")
     a, b = _conditions(a, b, least=4)
     ha, hb = a.shape[0] // 2, b.shape[0] // 2
     rs = []
