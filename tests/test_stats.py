@@ -41,9 +41,10 @@ def test_counts_equal_numpy_histogram_on_the_same_edges():
 def test_windows_are_closed_on_the_right_like_the_engine_labels_spikes():
     dt = 0.1
     # a spike in step (t - dt, t] is labelled t = k dt, computed with rounding: 3 * 0.1 != 0.3
-    times = np.array([0.0, 3 * dt, 0.3, 0.30000001, 0.6, 0.6 + 1e-13])
+    times = np.array([0.0, 3 * dt, 0.3, 0.30000001, 0.6, np.nextafter(0.6, 1.0)])
     counts = stats.spike_counts(times, np.zeros(6, int), [0], [(0.0, 0.3), (0.3, 0.6)])
-    # 0.0 is on the first window's open left edge; 3*dt and 0.3 end window 1; 0.6 + 1e-13 is "on" 0.6
+    # 0.0 is on the first window's open left edge; 3*dt and 0.3 end window 1; 0.6 plus one ulp is "on" 0.6
+    # (an edge is a few ulps wide, never a fraction of the window: issue 22)
     np.testing.assert_array_equal(counts[:, 0], [2, 3])
 
 
