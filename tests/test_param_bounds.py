@@ -177,7 +177,7 @@ def test_the_reported_values_are_refused_by_the_command_line_naming_the_paramete
     (RateParams, dict(lam=1e-320),
      r"^lam \(RLS regulariser lambda\) must be >= 1e-14; it must be in \[1e-14, 1e\+14\]"),
     (RateParams, dict(sigma=0.0), r"^sigma \(weight scale\) must be > 0; it must be in \(0, 1e\+06\]"),
-    (SpikingParams, dict(max_rate=1e308), r"^max_rate must be <= 1e\+09"),
+    (SpikingParams, dict(max_rate=1e308), r"^max_rate must be in \(0, 1e\+09\] \(got 1e\+308\)"),
     (BalancedParams, dict(lam_rec=0.0), r"^lam_rec \(RLS penalty\) must be > 0; it must be in \[1e-14, 1e\+14\]"),
     (BalancedParams, dict(score_window=1500.0), r"^score_window .* must be <= train_duration / 2 = 1000 ms"),
     (BalancedParams, dict(mu_rs=1e12, lam_rec=1e-3), r"^lam_rec \(RLS penalty\) must be >= 1e-14 mu_rs = 0\.01 "

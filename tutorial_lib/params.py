@@ -134,18 +134,14 @@ def check_real(
 
 
 def _range_message(label: str, v: float, lo, hi, lo_open: bool, hi_open: bool) -> str:
-    """The rule ``v`` breaks, then the whole range when it has two ends: ``"sigma (weight scale) must be
-    > 0; it must be in (0, 1e+06]"``, ``"lam must be <= 1e+14; it must be in [1e-14, 1e+14]"``. A value
-    of the wrong sign for a positive lower bound breaks "> 0" (``lam = 0``: "lam must be > 0; ...")."""
-    if hi is None or lo is None:
-        return _must_be(label, lo, hi, lo_open, hi_open, _fmt)
-    if v >= hi if hi_open else v > hi:
-        rule = _must_be(label, None, hi, False, hi_open, _fmt)
-    elif lo > 0 and v <= 0:
-        rule = f"{label} must be > 0"
-    else:
-        rule = _must_be(label, lo, None, lo_open, False, _fmt)
-    return f"{rule}; it {_must_be('', lo, hi, lo_open, hi_open, _fmt).strip()}"
+    """``"<label> must be in [lo, hi]"``; below a range with two ends, the lower rule first:
+    ``"sigma (weight scale) must be > 0; it must be in (0, 1e+06]"``, ``"lam must be >= 1e-14; it must be
+    in [1e-14, 1e+14]"`` (a value of the wrong sign for a positive lower bound breaks "> 0")."""
+    whole = _must_be(label, lo, hi, lo_open, hi_open, _fmt)
+    if hi is None or lo is None or not (v <= lo if lo_open else v < lo):
+        return whole
+    rule = f"{label} must be > 0" if lo > 0 and v <= 0 else _must_be(label, lo, None, lo_open, False, _fmt)
+    return f"{rule}; it must be {whole.split(' must be ', 1)[1]}"
 
 
 def _short(value) -> str:
