@@ -17,7 +17,8 @@ change one value with :func:`dataclasses.replace`::
 
 Invalid values raise :class:`ValueError` at construction time, with a message
 that names the parameter and its valid range, e.g.
-``ValueError: sigma must be > 0 (got -0.1)``. Times are in milliseconds.
+``ValueError: sigma (weight scale) must be > 0; it must be in (0, 1e+06] (got -0.1)``. Times are in
+milliseconds.
 
 Rules every class follows (one helper each, so they cannot drift apart):
 
@@ -864,7 +865,8 @@ class BalancedParams(_Validated):
         static run. Use ``None`` when the trained neurons are a high-rate subset
         (e.g. the most modulated ALM neurons): with 6.5 / 12 their plastic E input
         would exceed the I input and the trained cluster would excite itself.
-    lam_rec : RLS penalty on the recurrent plastic weights (0.04).
+    lam_rec : RLS penalty on the recurrent plastic weights (0.04); at least 1e-14 mu_rs, or the penalty
+        ``lam_rec I + mu_rs 1 1^T`` is not positive definite in float64.
     mu_rs : row-sum penalty on the sum of each neuron's E and of its I plastic weights (8).
     lam_ff : RLS penalty on the feedforward weights (1).
     rls_precision : ``"float64"`` (default) or ``"float32"``, the precision in which
@@ -881,7 +883,7 @@ class BalancedParams(_Validated):
     ffwd : whether the trained neurons also receive plastic feedforward inputs (True).
     n_ffwd : number of Poisson neurons (300); each trained neuron receives all of them.
     ffwd_rate : mean rate of the Ornstein-Uhlenbeck rate process, Hz (5).
-    ffwd_tau : its time constant (400 ms).
+    ffwd_tau : its time constant (400 ms; at least the 1 ms grid it is integrated on).
     ffwd_noise : its noise amplitude, Hz per sqrt(ms) (0.2).
     ffwd_smooth : half-width of the moving average applied before rectifying (50 ms).
 
@@ -900,7 +902,8 @@ class BalancedParams(_Validated):
     score_every : every this many loops, test the network without learning (10; 0: never).
     n_test_trials : test trials each time (5); the first gives the original's
         single-trial score, their mean input the trial-averaged score.
-    score_window : half-width of the moving average of the score (50 ms).
+    score_window : half-width of the moving average of the score (50 ms); from ``record_every`` to
+        ``train_duration / 2`` (the average, 2 score_window wide, fits in the training window).
     record_every : sampling interval of the recorded inputs (1 ms).
     max_rate : a population-average rate above this (Hz) counts as diverging (100).
     """
