@@ -172,7 +172,7 @@ def test_a_trial_longer_than_MAX_STEPS_euler_steps_is_refused_by_name():
         RateParams(train_duration=1e9)
     for cls in (SpikingParams, BalancedParams):
         with pytest.raises(ValueError, match=r"^stim_off \+ train_duration must be <= 1e\+08 Euler steps"):
-            cls(train_duration=1e12)
+            cls(train_duration=1e8)
     p = RateParams(train_duration=MAX_STEPS * 0.1 - 110.0)  # exactly MAX_STEPS steps: accepted ...
     with pytest.raises(MemoryEstimateError, match=r"^train_duration too large for memory"):
         check_memory(p, limit=16 * GiB)  # ... but its recordings would need 373 GiB

@@ -449,10 +449,12 @@ def test_part3_make_rls_refuses_by_the_parameter_the_user_set(change, dtype, nam
 
     from tutorial_lib import BalancedParams, balanced
 
-    params = replace(BalancedParams(N=400, K=40, L=3, n_trained=12, n_ffwd=10), **change)
-    net = SimpleNamespace(params=params)  # the checks come before anything else of the network is read
+    base = BalancedParams(N=400, K=40, L=3, n_trained=12, n_ffwd=10)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # the float32 warning for small penalties
         with pytest.raises((ValueError, TypeError)) as info:
-            balanced.make_rls(net, dtype=dtype)
+            # the parameter class refuses a penalty outside its range up front; make_rls again (a network
+            # whose parameters were set field by field, or a dtype given here)
+            params = replace(base, **change)
+            balanced.make_rls(SimpleNamespace(params=params), dtype=dtype)
     assert _names(str(info.value), name) and "must" in str(info.value), str(info.value)

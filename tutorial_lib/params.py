@@ -17,7 +17,8 @@ change one value with :func:`dataclasses.replace`::
 
 Invalid values raise :class:`ValueError` at construction time, with a message
 that names the parameter and its valid range, e.g.
-``ValueError: sigma must be > 0 (got -0.1)``. Times are in milliseconds.
+``ValueError: sigma (weight scale) must be > 0; it must be in (0, 1e+06] (got -0.1)``. Times are in
+milliseconds.
 
 Rules every class follows (one helper each, so they cannot drift apart):
 
@@ -28,6 +29,13 @@ Rules every class follows (one helper each, so they cannot drift apart):
   ``L + 1 <= n_trained <= Ne``, ``dt <= tau / 5``, ...) are stated once, in each
   class's ``_dependent_bounds``; :meth:`_Validated.field_range` gives a field's
   valid range given the others (the dashboards move their sliders' bounds to it).
+* Every number has a physical range in its metadata, upper bounds included: times
+  (``dt`` in [:data:`DT_MIN`, :data:`DT_MAX`], every other time at most :data:`TIME_MAX`),
+  amplitudes and noises (:data:`AMPLITUDE_MAX`), rates in Hz (:data:`SPIKE_RATE_MAX`), the
+  weight scales sigma and g (:data:`WEIGHT_SCALE_MAX`), the RLS penalties
+  ([:data:`PENALTY_MIN`, :data:`PENALTY_MAX`]); each constant says why. A value beyond one
+  (``1e308``, ``1e-320``) is refused by its name before anything is built, instead of
+  overflowing later where the error would blame another parameter.
 * Whole-number fields (:func:`check_int`): ``True``/``False`` are refused; a
   float with an integral value is accepted as that integer (``2.0`` is ``2``,
   so ``1e3`` from a JSON file works); ``2.5``, NaN and infinity are refused.
@@ -113,16 +121,36 @@ def check_real(
     label = f"{name} ({what})" if what else name
     if isinstance(value, bool) or not isinstance(value, Real):
         raise ValueError(f"{label} must be a real number (got {value!r})")
-    v = float(value)
+    try:
+        v = float(value) + 0.0  # + 0.0: -0.0 is 0.0 (NumPy refuses uniform(0, -0.0))
+    except OverflowError:  # an int beyond the largest float, e.g. 10**400
+        v = math.inf
     if not math.isfinite(v):
-        raise ValueError(f"{label} must be finite (got {value!r})")
-    bad = (
-        (lo is not None and (v <= lo if lo_open else v < lo))
-        or (hi is not None and (v >= hi if hi_open else v > hi))
-    )
-    if bad:
-        raise ValueError(f"{_must_be(label, lo, hi, lo_open, hi_open, _fmt)} (got {value!r})")
+        raise ValueError(f"{label} must be finite (got {_short(value)})")
+    below = lo is not None and (v <= lo if lo_open else v < lo)
+    above = hi is not None and (v >= hi if hi_open else v > hi)
+    if below or above:
+        raise ValueError(f"{_range_message(label, v, lo, hi, lo_open, hi_open)} (got {_short(value)})")
     return v
+
+
+def _range_message(label: str, v: float, lo, hi, lo_open: bool, hi_open: bool) -> str:
+    """``"<label> must be in [lo, hi]"``; below a range with two ends, the lower rule first:
+    ``"sigma (weight scale) must be > 0; it must be in (0, 1e+06]"``, ``"lam must be >= 1e-14; it must be
+    in [1e-14, 1e+14]"`` (a value of the wrong sign for a positive lower bound breaks "> 0")."""
+    whole = _must_be(label, lo, hi, lo_open, hi_open, _fmt)
+    if hi is None or lo is None or not (v <= lo if lo_open else v < lo):
+        return whole
+    rule = f"{label} must be > 0" if lo > 0 and v <= 0 else _must_be(label, lo, None, lo_open, False, _fmt)
+    return f"{rule}; it must be {whole.split(' must be ', 1)[1]}"
+
+
+def _short(value) -> str:
+    """``repr(value)``, but a huge int as ``1e+400``-like text, not 400 digits."""
+    if isinstance(value, Integral) and not isinstance(value, bool) and abs(int(value)) >= 10**16:
+        digits = len(str(abs(int(value)))) - 1
+        return f"{'-' if value < 0 else ''}{str(abs(int(value)))[0]}e+{digits} (an int)"
+    return repr(value)
 
 
 def _must_be(label: str, lo, hi, lo_open: bool = False, hi_open: bool = False, fmt=str) -> str:
@@ -139,7 +167,8 @@ def check_int(name: str, value, *, lo: int | None = None, hi: int | None = None,
 
     ``True``/``False`` are refused (a bool is not a count); a float with an
     integral value (``2.0``) is accepted as that integer; ``2.5``, NaN and
-    infinity are refused.
+    infinity are refused. Without ``hi``, a value beyond the int64 range (no count can
+    be larger) is refused too.
     """
     label = f"{name} ({what})" if what else name
     if isinstance(value, bool) or getattr(value, "dtype", None) is not None and value.dtype.kind == "b":
@@ -150,9 +179,15 @@ def check_int(name: str, value, *, lo: int | None = None, hi: int | None = None,
         else:
             raise ValueError(f"{label} must be a whole number (got {value!r})")
     v = int(value)
+    if hi is None and v > INT64_MAX:  # no count of an array can exceed it (a bound that depends on other
+        hi = INT64_MAX               # fields, like K <= N - 1, is checked later, with a readable number)
     if (lo is not None and v < lo) or (hi is not None and v > hi):
-        raise ValueError(f"{_must_be(label, lo, hi)} (got {value!r})")
+        raise ValueError(f"{_must_be(label, lo, hi)} (got {_short(value)})")
     return v
+
+
+#: The largest count (an int64 index)
+INT64_MAX = 2**63 - 1
 
 
 def check_grid(name: str, interval: float, dt: float) -> int:
@@ -162,6 +197,9 @@ def check_grid(name: str, interval: float, dt: float) -> int:
     every 5 ms with dt = 0.1 ms is 50 steps; 5.05 ms would fall between steps).
     """
     steps = interval / dt
+    if not math.isfinite(steps) or steps > 2.0**62:  # an interval beyond any trial, or a vanishing dt
+        raise ValueError(f"{name} must be a positive whole multiple of dt = {_fmt(dt)} ms, at most "
+                         f"{MAX_STEPS:.0e} steps (got {_fmt(interval)} ms)")
     n = round(steps)
     if n < 1 or abs(steps - n) > 1e-9 * max(1.0, steps):
         raise ValueError(
@@ -308,6 +346,66 @@ STATIC_SETTLE_MS = 200.0
 #: (a SPEC trial has 30 000); longer trials would run for days, so they are refused by name.
 MAX_STEPS = 1e8
 
+# Physical bounds of the fields (their metadata), checked before anything is built ------------------------
+# Each is far outside what the tutorial uses, and inside the range where every number a run forms stays a
+# finite float64 (and, for the RLS state, a normal float32): a value beyond one is refused by its name
+# instead of overflowing later in a simulation or an RLS update, where the error would blame another
+# parameter (a weight that became infinite, a penalty matrix that is not positive definite, ...).
+
+#: Shortest Euler step, ms (0.1 microseconds): 1000 times below the tutorial's 0.1 ms; a SPEC trial (3 s)
+#: would take 3e7 steps. Smaller steps resolve nothing the models have, and a dt of 1e-308 made every
+#: interval / dt overflow.
+DT_MIN = 1e-4
+#: Longest Euler step, ms: a step of 10 ms skips whole spikes and synaptic events (the models' shortest
+#: time constant is the 3 ms of Part 3's static synapses); dt <= tau / 5 bounds it further.
+DT_MAX = 10.0
+#: Longest time of any kind, ms (time constants, stimulus times, windows, intervals, periods): the longest
+#: trial there can be, MAX_STEPS Euler steps of the longest dt, DT_MAX: 1e9 ms (11.6 days). A time constant
+#: or a target period longer than any trial is a constant; intervals must fit in the trial anyway, and the
+#: trial itself is held to MAX_STEPS steps of the chosen dt (``_check_timeline``).
+TIME_MAX = MAX_STEPS * DT_MAX
+#: Largest amplitude of an input (Part 2: in units of the threshold 1; Part 3's stimulus likewise) and of
+#: a rate of Part 1 (rates, stimulus, targets): a million times the tutorial's values. Products of these
+#: with the weights (below) stay below 1e30, far from the float64 limit 1.8e308.
+AMPLITUDE_MAX = 1e6
+#: Largest firing rate, Hz (Parts 2 and 3's max_rate, the feedforward rates and their noise). A neuron fires
+#: at most once per Euler step, 1000 / DT_MIN = 1e7 Hz; max_rate is a threshold of the divergence check, which
+#: may be set beyond any rate to switch it off, so rates are allowed up to 100 times that: 1e9 Hz. The
+#: memory estimate (the spike buffers grow with these rates) refuses the large ones by name.
+SPIKE_RATE_MAX = 1e9
+#: Largest weight scale: sigma (parts 1, 2) and g (Part 3). Why this bound, derived from where overflow
+#: begins: a weight is at most about 10 sigma (|z| > 10 has probability 2e-23 per normal draw); Part 3's
+#: largest weight is the plastic I one, 2 tau_m g inh_weight_ratio / (wpscale_factor sqrt(K)) <=
+#: 2 TIME_MAX RATIO_MAX / (1 / RATIO_MAX) g = 2e21 g. A neuron's input sums at most 1e5 such weights times
+#: a synaptic trace of at most 1 / DT_MIN = 1e4 per ms (parts 2, 3) or a rate of at most
+#: max_rate <= AMPLITUDE_MAX (Part 1, whose kernel stops at max_rate): at most 2e30 g. RLS multiplies that
+#: error once more, by its gain P r (at most 1e23, see PENALTY_MIN): 2e53 g. Both stay below the float64
+#: maximum 1.8e308 while g is below about 1e250, which no network needs: its own activity runs away at a
+#: gain of a few (sigma sqrt(K) above about 1.4 in Part 1), which training reports as a DivergenceError
+#: whose advice names sigma or g. 1e6 keeps every number below 1e60; beyond it the parameters are refused
+#: by name instead of the overflow blaming whatever became infinite first (the weights, the penalty).
+WEIGHT_SCALE_MAX = 1e6
+#: The RLS penalties (lam, lam_rec, lam_ff; mu_rs <= PENALTY_MAX). ``P`` starts as the penalty's inverse
+#: and an update divides by ``1 + r . P r``, about ``|r|^2 / lam`` in the first update, computed as a
+#: difference of such sums in Part 2's shared-P form: once ``|r|^2 / lam`` passes 1e16 (float64 keeps 16
+#: digits), the 1 drowns in the round-off (a tiny all-to-all network, ``|r|^2`` of about 10, divided by
+#: exactly 0 at lam = 1e-20, not yet at 1e-18); 1e-14 keeps that margin for ``|r|^2`` up to 100. Stored in
+#: the state's dtype (float32 at the least, whose normal numbers span 1.2e-38 .. 3.4e38), ``P`` stays
+#: within 1 / PENALTY_MAX .. 1 / PENALTY_MIN = 1e-14 .. 1e14, and ``P r`` (up to 1e5 regressors of at most
+#: 1e4) below 1e23. A penalty of 1e-320 is subnormal: its inverse is infinite. Above 1e14 an update changes
+#: the weights by less than 1e-14 of the error: nothing is learned.
+PENALTY_MIN = 1e-14
+PENALTY_MAX = 1e14
+#: Part 3's recurrent penalty ``lam_rec I + mu_rs (1 1^T)`` has eigenvalues lam_rec and lam_rec + L mu_rs:
+#: once lam_rec vanishes next to mu_rs in float64 (below about 1e-16 mu_rs) it is no longer positive
+#: definite. lam_rec >= LAM_REC_PER_MU_RS * mu_rs keeps two decades of room.
+LAM_REC_PER_MU_RS = 1e-14
+#: Part 3's feedforward rate process is integrated on a 1 ms grid (``balanced.plastic.FFWD_GRID_MS``);
+#: its Euler decay factor 1 - 1 ms / ffwd_tau is positive only for ffwd_tau >= 1 ms.
+FFWD_TAU_MIN = 1.0
+#: A ratio of rates (inh_weight_ratio) and the scale wpscale_factor: within 1e-6 .. 1e6 of 1.
+RATIO_MAX = 1e6
+
 
 # Field metadata: the one place that holds each field's range, unit, help text and slider ---------------
 
@@ -361,6 +459,16 @@ def check_field(f, value):
 _POS = dict(lo=0, lo_open=True)   # > 0
 _NONNEG = dict(lo=0)              # >= 0
 _SEED = dict(lo=0, hi=2**32 - 1, what="random seed")
+# the physical bounds (see DT_MIN ... RATIO_MAX above)
+_TIME = dict(lo=0, lo_open=True, hi=TIME_MAX)     # a duration or an interval, ms
+_TIME0 = dict(lo=0, hi=TIME_MAX)                  # a time that may be 0, ms
+_TAU = dict(lo=DT_MIN, hi=TIME_MAX)               # a time constant, ms
+_DT = dict(lo=DT_MIN, hi=DT_MAX)                  # the Euler step, ms
+_AMP = dict(lo=0, hi=AMPLITUDE_MAX)               # an amplitude, a noise, a rate of Part 1
+_SIGNED = dict(lo=-AMPLITUDE_MAX, hi=AMPLITUDE_MAX)
+_SCALE = dict(lo=0, lo_open=True, hi=WEIGHT_SCALE_MAX)
+_PENALTY = dict(lo=PENALTY_MIN, hi=PENALTY_MAX)
+_HZ = dict(lo=0, hi=SPIKE_RATE_MAX)               # a firing rate, Hz
 _LOOPS = dict(lo=1, hi=100_000, what="training loops")
 
 
@@ -425,7 +533,7 @@ class _Validated:
         bounds = self._dependent_bounds()
         if self.dt > bounds["dt"][1]:
             raise ValueError(f"dt must be <= {tau_name} / 5 = {bounds['dt'][1]:g} ms for an accurate Euler "
-                             f"step (got {self.dt:g})")
+                             f"step: lower dt or raise {tau_name} = {getattr(self, tau_name):g} ms (got {self.dt:g})")
         for name in decays:
             if getattr(self, name) < bounds[name][0]:
                 raise ValueError(f"{name} must be >= dt = {self.dt:g} ms: the Euler decay factor "
@@ -541,35 +649,36 @@ class RateParams(_RecurrentNetwork):
 
     N: int = param(100, "number of rate units", lo=2, hi=5000, what="number of neurons",
                    slider=dict(min=2, max=5000, step=1))
-    tau: float = param(5.0, "membrane time constant of the rate units", unit="ms", **_POS)
-    dt: float = param(0.1, "Euler time step", unit="ms", **_POS)
+    tau: float = param(5.0, "membrane time constant of the rate units", unit="ms", **_TAU)
+    dt: float = param(0.1, "Euler time step", unit="ms", **_DT)
     sigma: float = param(0.1, "standard deviation of the initial weights (g = sigma sqrt(N))",
                          what="weight scale",
-                         slider=dict(min=0.01, max=1.0, step=0.01, label="sigma (weights)"), **_POS)
+                         slider=dict(min=0.01, max=1.0, step=0.01, label="sigma (weights)"), **_SCALE)
     K: int | None = param(None, "inputs per neuron", lo=1, what="inputs per neuron", none="all-to-all",
                           slider=dict(min=1, step=1, label="K (inputs)"))
     lam: float = param(0.5, "the RLS regulariser lambda (P starts as I / lam)", what="RLS regulariser lambda",
-                       slider=dict(min=1e-3, max=100.0, step=0.1, scale="log", label="lambda (RLS)"), **_POS)
+                       slider=dict(min=1e-3, max=100.0, step=0.1, scale="log", label="lambda (RLS)"), **_PENALTY)
     train_fraction: float = param(1.0, "fraction of neurons whose incoming weights are trained", lo=0, hi=1,
                                   lo_open=True, what="fraction of neurons trained",
                                   slider=dict(min=0.05, max=1.0, step=0.05, label="fraction trained"))
     n_loops: int = param(50, "number of training loops (trials)", slider=dict(min=1, max=200, label="loops"),
                          **_LOOPS)
     seed: int = param(0, "seed of every random draw (connectivity, weights, stimulus, targets)", **_SEED)
-    stim_on: float = param(100.0, "start of the stimulus", unit="ms", **_NONNEG)
-    stim_off: float = param(110.0, "end of the stimulus, start of the training window", unit="ms", **_POS)
+    stim_on: float = param(100.0, "start of the stimulus", unit="ms", **_TIME0)
+    stim_off: float = param(110.0, "end of the stimulus, start of the training window", unit="ms", **_TIME)
     train_duration: float = param(500.0, "length of the training window, which starts at stim_off", unit="ms",
-                                  **_POS)
-    stim_max: float = param(4.0, "each neuron's stimulus is drawn uniformly in [0, stim_max)", **_NONNEG)
+                                  **_TIME)
+    stim_max: float = param(4.0, "each neuron's stimulus is drawn uniformly in [0, stim_max)", **_AMP)
     target_amplitude: float = param(1.0,
                                     "amplitude A of the sine targets f_i(t) = A sin(2 pi (t - t_i) / T) "
-                                    "+ offset")
-    target_period: float = param(100.0, "period T of the sine targets", unit="ms", **_POS)
-    target_offset: float = param(1.0, "offset of the sine targets", **_NONNEG)
+                                    "+ offset", **_SIGNED)
+    target_period: float = param(100.0, "period T of the sine targets", unit="ms", **_TAU)
+    target_offset: float = param(1.0, "offset of the sine targets", **_AMP)
     learn_every: float = param(5.0, "interval between RLS updates inside the training window", unit="ms",
-                               **_POS)
-    record_every: float = param(1.0, "sampling interval of the recorded activity", unit="ms", **_POS)
-    max_rate: float = param(1e3, "a rate above this value counts as a diverging network", **_POS)
+                               **_TIME)
+    record_every: float = param(1.0, "sampling interval of the recorded activity", unit="ms", **_TIME)
+    max_rate: float = param(1e3, "a rate above this value counts as a diverging network", lo=0, lo_open=True,
+                            hi=AMPLITUDE_MAX)
 
     _tau_membrane = property(lambda self: self.tau)
 
@@ -644,55 +753,55 @@ class SpikingParams(_RecurrentNetwork):
 
     N: int = param(100, "number of neurons", lo=2, hi=5000, what="number of neurons",
                    slider=dict(min=2, max=5000, step=1))
-    tau_m: float = param(10.0, "membrane time constant (threshold 1, reset 0)", unit="ms", **_POS)
-    dt: float = param(0.1, "Euler time step", unit="ms", **_POS)
-    mu: float = param(0.72, "constant input to every neuron (0.72, just below threshold)")
-    noise: float = param(2.0, "amplitude of the voltage noise", **_NONNEG)
+    tau_m: float = param(10.0, "membrane time constant (threshold 1, reset 0)", unit="ms", **_TAU)
+    dt: float = param(0.1, "Euler time step", unit="ms", **_DT)
+    mu: float = param(0.72, "constant input to every neuron (0.72, just below threshold)", **_SIGNED)
+    noise: float = param(2.0, "amplitude of the voltage noise", **_AMP)
     sigma: float = param(0.3, "standard deviation of the initial weights W_ij ~ Normal(0, sigma^2)",
                          what="weight scale", slider=dict(min=0.01, max=5.0, step=0.01,
                                                           label="sigma (weights)"),
-                         **_POS)
+                         **_SCALE)
     K: int | None = param(None, "inputs per neuron", lo=1, what="inputs per neuron", none="all-to-all",
                           slider=dict(min=1, step=1, label="K (inputs)"))
     tau_s: float = param(200.0, "synaptic time constant during training and testing", unit="ms",
                          what="synaptic time constant during training, ms",
-                         slider=dict(min=1.0, max=1000.0, step=0.05, scale="log", label="tau_s (ms)"), **_POS)
+                         slider=dict(min=1.0, max=1000.0, step=0.05, scale="log", label="tau_s (ms)"), **_TAU)
     tau_s_spont: float = param(3.0,
                                "synaptic time constant of the one spontaneous run that measures each "
                                "neuron's mean input ubar_i", unit="ms",
                                what="synaptic time constant of the spontaneous run, ms",
-                               **_POS)
+                               **_TAU)
     lam: float = param(0.5, "the RLS regulariser lambda (P starts as I / lam)", what="RLS regulariser lambda",
-                       slider=dict(min=1e-3, max=100.0, step=0.1, scale="log", label="lambda (RLS)"), **_POS)
+                       slider=dict(min=1e-3, max=100.0, step=0.1, scale="log", label="lambda (RLS)"), **_PENALTY)
     train_fraction: float = param(1.0, "fraction of neurons whose incoming synapses are trained", lo=0, hi=1,
                                   lo_open=True, what="fraction of neurons trained",
                                   slider=dict(min=0.05, max=1.0, step=0.05, label="fraction trained"))
     n_loops: int = param(20, "training loops", slider=dict(min=1, max=100, label="loops"), **_LOOPS)
     seed: int = param(0, "seed of every random draw (weights, stimulus, phases, noise)", **_SEED)
-    stim_on: float = param(800.0, "start of the stimulus window", unit="ms", **_NONNEG)
+    stim_on: float = param(800.0, "start of the stimulus window", unit="ms", **_TIME0)
     stim_off: float = param(1000.0, "end of the stimulus window, start of the training window", unit="ms",
-                            **_POS)
+                            **_TIME)
     stim_std: float = param(0.5,
                             "each neuron's stimulus is a constant drawn from Normal(0, stim_std^2), added to "
-                            "mu during the stimulus", **_NONNEG)
+                            "mu during the stimulus", **_AMP)
     train_duration: float = param(2000.0,
                                   "length of the training window, which starts at stim_off and ends the "
-                                  "trial", unit="ms", **_POS)
+                                  "trial", unit="ms", **_TIME)
     target_amplitude: float = param(0.5,
                                     "amplitude A of the targets f_i(t) = A sin(2 pi ((t - stim_off)/T "
-                                    "+ phi_i)) + ubar_i")
-    target_period: float = param(2000.0, "period T of the targets", unit="ms", **_POS)
+                                    "+ phi_i)) + ubar_i", **_SIGNED)
+    target_period: float = param(2000.0, "period T of the targets", unit="ms", **_TAU)
     learn_every: float = param(20.0, "interval between RLS updates inside the training window", unit="ms",
-                               **_POS)
+                               **_TIME)
     record_every: float = param(1.0,
                                 "sampling interval of the recorded voltages and inputs; the score is "
-                                "computed on this grid", unit="ms", **_POS)
+                                "computed on this grid", unit="ms", **_TIME)
     error_noise: float = param(0.0,
                                "standard deviation of a normal draw added to the error at every RLS update "
-                               "(0 = off; the original used 2 as a regulariser)", **_NONNEG)
+                               "(0 = off; the original used 2 as a regulariser)", **_AMP)
     max_rate: float = param(500.0,
                             "a population-average firing rate above this counts as a diverging network",
-                            unit="Hz", **_POS)
+                            unit="Hz", lo=0, lo_open=True, hi=SPIKE_RATE_MAX)
 
     _tau_membrane = property(lambda self: self.tau_m)
 
@@ -756,7 +865,8 @@ class BalancedParams(_Validated):
         static run. Use ``None`` when the trained neurons are a high-rate subset
         (e.g. the most modulated ALM neurons): with 6.5 / 12 their plastic E input
         would exceed the I input and the trained cluster would excite itself.
-    lam_rec : RLS penalty on the recurrent plastic weights (0.04).
+    lam_rec : RLS penalty on the recurrent plastic weights (0.04); at least 1e-14 mu_rs, or the penalty
+        ``lam_rec I + mu_rs 1 1^T`` is not positive definite in float64.
     mu_rs : row-sum penalty on the sum of each neuron's E and of its I plastic weights (8).
     lam_ff : RLS penalty on the feedforward weights (1).
     rls_precision : ``"float64"`` (default) or ``"float32"``, the precision in which
@@ -773,7 +883,7 @@ class BalancedParams(_Validated):
     ffwd : whether the trained neurons also receive plastic feedforward inputs (True).
     n_ffwd : number of Poisson neurons (300); each trained neuron receives all of them.
     ffwd_rate : mean rate of the Ornstein-Uhlenbeck rate process, Hz (5).
-    ffwd_tau : its time constant (400 ms).
+    ffwd_tau : its time constant (400 ms; at least the 1 ms grid it is integrated on).
     ffwd_noise : its noise amplitude, Hz per sqrt(ms) (0.2).
     ffwd_smooth : half-width of the moving average applied before rectifying (50 ms).
 
@@ -792,7 +902,8 @@ class BalancedParams(_Validated):
     score_every : every this many loops, test the network without learning (10; 0: never).
     n_test_trials : test trials each time (5); the first gives the original's
         single-trial score, their mean input the trial-averaged score.
-    score_window : half-width of the moving average of the score (50 ms).
+    score_window : half-width of the moving average of the score (50 ms); from ``record_every`` to
+        ``train_duration / 2`` (the average, 2 score_window wide, fits in the training window).
     record_every : sampling interval of the recorded inputs (1 ms).
     max_rate : a population-average rate above this (Hz) counts as diverging (100).
     """
@@ -805,11 +916,11 @@ class BalancedParams(_Validated):
                    what="excitatory inputs per neuron", slider=dict(min=10, step=10, label="K (inputs)"))
     g: float = param(1.0, "coupling strength: static weights je = ji = 2 tau_m g / sqrt(K), external input "
                      "jx = 0.12 g sqrt(K) (SPEC: 1)", slider=dict(min=0.1, max=3.0, step=0.05, label="g"),
-                     **_POS)
-    tau_m: float = param(10.0, "membrane time constant of E and I neurons", unit="ms", **_POS)
-    tau_syn: float = param(3.0, "time constant of the static E and I synaptic currents", unit="ms", **_POS)
-    tau_plastic: float = param(150.0, "time constant of the plastic synapses", unit="ms", **_POS)
-    dt: float = param(0.1, "Euler time step", unit="ms", **_POS)
+                     **_SCALE)
+    tau_m: float = param(10.0, "membrane time constant of E and I neurons", unit="ms", **_TAU)
+    tau_syn: float = param(3.0, "time constant of the static E and I synaptic currents", unit="ms", **_TAU)
+    tau_plastic: float = param(150.0, "time constant of the plastic synapses", unit="ms", **_TAU)
+    dt: float = param(0.1, "Euler time step", unit="ms", **_DT)
     L: int = param(20,
                    "plastic excitatory inputs (from other trained neurons) and plastic inhibitory inputs "
                    "(from the I population) of each trained neuron", lo=1,
@@ -817,16 +928,18 @@ class BalancedParams(_Validated):
                    slider=dict(min=1, max=100, step=1, label="L (plastic)"))
     wpscale_factor: float = param(1.5,
                                   "initial plastic weights are je sqrt(K) / wpscale (E) and -ji sqrt(K) / "
-                                  "wpscale * inh_weight_ratio (I), wpscale = wpscale_factor sqrt(K)", **_POS)
+                                  "wpscale * inh_weight_ratio (I), wpscale = wpscale_factor sqrt(K)",
+                                  lo=1 / RATIO_MAX, hi=RATIO_MAX)
     inh_weight_ratio: float | None = param(6.5 / 12.0, "the factor 6.5 / 12 of the initial I plastic weights",
                                            what="E / I rate ratio of the initial plastic weights",
-                                           none="measured from the static run", **_POS)
+                                           none="measured from the static run", lo=0, lo_open=True,
+                                           hi=RATIO_MAX)
     lam_rec: float = param(0.04, "RLS penalty on the recurrent plastic weights", what="RLS penalty",
                            slider=dict(min=1e-4, max=10.0, step=0.1, scale="log", label="lambda (RLS)"),
-                           **_POS)
+                           **_PENALTY)
     mu_rs: float = param(8.0, "row-sum penalty on the sum of each neuron's E and of its I plastic weights",
-                         what="row-sum penalty", **_NONNEG)
-    lam_ff: float = param(1.0, "RLS penalty on the feedforward weights", what="RLS penalty", **_POS)
+                         what="row-sum penalty", lo=0, hi=PENALTY_MAX)
+    lam_ff: float = param(1.0, "RLS penalty on the feedforward weights", what="RLS penalty", **_PENALTY)
     rls_precision: str = param("float64",
                                "the precision in which the RLS state is stored (the arithmetic and the "
                                "weights stay float64); float32 halves the memory the update streams",
@@ -839,22 +952,23 @@ class BalancedParams(_Validated):
     n_ffwd: int = param(300, "number of Poisson neurons; each trained neuron receives all of them", lo=1,
                         hi=100_000,
                         what="feedforward Poisson neurons")
-    ffwd_rate: float = param(5.0, "mean rate of the Ornstein-Uhlenbeck rate process", unit="Hz", **_NONNEG)
-    ffwd_tau: float = param(400.0, "time constant of the feedforward rate process", unit="ms", **_POS)
+    ffwd_rate: float = param(5.0, "mean rate of the Ornstein-Uhlenbeck rate process", unit="Hz", **_HZ)
+    ffwd_tau: float = param(400.0, "time constant of the feedforward rate process (at least its 1 ms grid)",
+                             unit="ms", lo=FFWD_TAU_MIN, hi=TIME_MAX)
     ffwd_noise: float = param(0.2, "noise amplitude of the feedforward rate process, Hz per sqrt(ms)",
-                              **_NONNEG)
+                              **_HZ)
     ffwd_smooth: float = param(50.0, "half-width of the moving average applied before rectifying", unit="ms",
-                               **_NONNEG)
-    stim_on: float = param(800.0, "start of the stimulus window", unit="ms", **_NONNEG)
+                               lo=0)
+    stim_on: float = param(800.0, "start of the stimulus window", unit="ms", **_TIME0)
     stim_off: float = param(1000.0, "end of the stimulus window, start of the training window", unit="ms",
-                            **_POS)
+                            **_TIME)
     stim_amplitude: float = param(0.5, "each neuron's stimulus is drawn uniformly in [-a, a] per condition",
-                                  **_NONNEG)
+                                  **_AMP)
     train_duration: float = param(2000.0, "the training window starts at stim_off and ends the trial",
                                   unit="ms",
-                                  **_POS)
+                                  **_TIME)
     learn_every: float = param(20.0, "interval between RLS updates (the sampling interval of the recordings)",
-                               unit="ms", **_POS)
+                               unit="ms", **_TIME)
     n_loops: int = param(200, "training loops; each trains lick-right, then lick-left",
                          slider=dict(min=1, max=200, label="loops"), **_LOOPS)
     seed: int = param(0, "seed of every random draw", **_SEED)
@@ -863,13 +977,15 @@ class BalancedParams(_Validated):
     selection: str = param("modulated", "how n_trained ALM neurons are chosen when it is fewer than all",
                            choices=("modulated", "random"))
     score_every: int = param(10, "every this many loops, test the network without learning (0: never)", lo=0,
-                             what="loops between tests; 0: never")
+                             hi=10**9, what="loops between tests; 0: never")
     n_test_trials: int = param(5, "test trials each time; the first gives the original's single-trial score, "
                                "their mean input the trial-averaged score", lo=1, hi=1000, what="test trials")
-    score_window: float = param(50.0, "half-width of the moving average of the score", unit="ms", **_POS)
-    record_every: float = param(1.0, "sampling interval of the recorded inputs", unit="ms", **_POS)
+    score_window: float = param(50.0,
+                                "half-width of the moving average of the score (at most half the training window)",
+                                 unit="ms", **_TIME)
+    record_every: float = param(1.0, "sampling interval of the recorded inputs", unit="ms", **_TIME)
     max_rate: float = param(100.0, "a population-average rate above this counts as diverging", unit="Hz",
-                            **_POS)
+                            lo=0, lo_open=True, hi=SPIKE_RATE_MAX)
 
     @classmethod
     def lecture(cls, **changes) -> "BalancedParams":
@@ -912,7 +1028,9 @@ class BalancedParams(_Validated):
         """K <= Ne (N - 1) / N (each neuron projects to N K / Ne <= N - 1 others); L <= Ni and
         L + 1 <= n_trained <= Ne (L distinct I inputs; L plastic E inputs from the other trained neurons,
         each trained neuron on its own E neuron); dt <= tau_m / 5; tau_syn, tau_plastic >= dt;
-        ffwd_smooth <= train_duration; record_every <= score_window; the timeline's bounds
+        ffwd_smooth <= train_duration; record_every <= score_window <= train_duration / 2 (the score's
+        moving average, 2 score_window wide, fits in the training window); lam_rec >= 1e-14 mu_rs (a
+        positive definite penalty, :data:`LAM_REC_PER_MU_RS`); the timeline's bounds
         (learn_every <= train_duration / 2: the score needs two learning times)."""
         Ne, Ni = self.Ne, self.Ni
         tl = self._timeline_bounds(learn_min=2)
@@ -921,7 +1039,9 @@ class BalancedParams(_Validated):
                 "n_trained": (self.L + 1, Ne), "dt": (None, self.tau_m / 5),
                 "tau_syn": (self.dt, None), "tau_plastic": (self.dt, None),
                 "ffwd_smooth": (None, self.train_duration), "learn_every": tl["learn_every"],
-                "record_every": (None, min(tl["record_every"][1], self.score_window))}
+                "record_every": (None, min(tl["record_every"][1], self.score_window)),
+                "score_window": (self.record_every, self.train_duration / 2),
+                "lam_rec": (LAM_REC_PER_MU_RS * self.mu_rs, None)}
 
     def _check_together(self):
         Ne, Ni = self.Ne, self.Ni
@@ -964,6 +1084,16 @@ class BalancedParams(_Validated):
         if self.record_every > self.score_window:  # the tighter of bounds["record_every"]
             raise ValueError(f"record_every must be <= score_window = {self.score_window:g} ms, or the "
                              f"score's moving average has no samples (got {self.record_every:g})")
+        if self.score_window > bounds["score_window"][1]:
+            raise ValueError(f"score_window (half-width of the score's moving average) must be <= "
+                             f"train_duration / 2 = {bounds['score_window'][1]:g} ms: the average, 2 score_window "
+                             f"wide, must fit in the training window, or every score is about 0 "
+                             f"(got {self.score_window:g})")
+        if self.lam_rec < bounds["lam_rec"][0]:
+            raise ValueError(f"lam_rec (RLS penalty) must be >= {LAM_REC_PER_MU_RS:g} mu_rs = "
+                             f"{bounds['lam_rec'][0]:g} with mu_rs = {self.mu_rs:g}: below it lam_rec vanishes "
+                             f"next to mu_rs in float64 and the penalty lam_rec I + mu_rs 1 1^T is not positive "
+                             f"definite; raise lam_rec or lower mu_rs (got {self.lam_rec:g})")
 
     # derived quantities -------------------------------------------------
     @property

@@ -39,7 +39,8 @@ from numba import njit
 
 from .params import RateParams, check_int, check_memory, check_train_args, check_type
 from .rls import BatchRLS, SharedPoolRLS
-from .training import Advice, DivergenceError, TrainResultBase, advise, score_correlation, train_rows
+from .training import (Advice, DivergenceError, TrainResultBase, advise, inputs_knob, score_correlation,
+                       train_rows)
 
 __all__ = [
     "RateNetwork",
@@ -344,10 +345,13 @@ def run_trial(net: RateNetwork, rls: BatchRLS | SharedPoolRLS | None = None, loo
 
 
 #: what may make Part 1's rates blow up: (parameter, what undoes it, named even if unchanged, label)
-_NETWORK = (("sigma", "lower", True, None), ("K", "lower", False, None), ("stim_max", "lower", False, None),
-            ("max_rate", "raise", False, None))
+#: (K, or N when all-to-all (K = N - 1, not set by the user): the gain sigma sqrt(K) grows with the inputs
+#: per neuron, see :func:`~tutorial_lib.training.inputs_knob`; a target amplitude of either sign far from
+#: the default: "shrink")
+_NETWORK = (("sigma", "lower", True, None), ("K", "lower", False, None), ("N", "lower", False, None),
+            ("stim_max", "lower", False, None), ("max_rate", "raise", False, None))
 _RLS = (("lam", "raise", True, "lambda"), ("learn_every", "lower", False, None),
-        ("target_amplitude", "lower", False, None), ("target_offset", "lower", False, None))
+        ("target_amplitude", "shrink", False, None), ("target_offset", "lower", False, None))
 
 
 def advice(err: DivergenceError, params: RateParams | None = None,
@@ -365,15 +369,15 @@ def advice(err: DivergenceError, params: RateParams | None = None,
     * otherwise both: raise ``lam`` or lower ``sigma``.
 
     Any parameter far from its ``reference`` value (default: the defaults; a dashboard passes the
-    values it started from) in the direction that causes a blow-up is named first (``K``,
-    ``stim_max``, ``learn_every``, ...). ``params`` default ``err.params``. See
-    :func:`~tutorial_lib.training.advise`.
+    values it started from) in the direction that causes a blow-up is named first (``K``, or ``N``
+    when all-to-all, ``stim_max``, ``learn_every``, a ``target_amplitude`` far from 0 of either sign,
+    ...). ``params`` default ``err.params``. See :func:`~tutorial_lib.training.advise`.
     """
     p = err.params if params is None else params
     stim_off = int(round(p.stim_off / p.dt)) * p.dt
     before_window = err.phase == "untrained" or (
         err.phase == "learning" and not err.loop and err.t_ms < stim_off)
-    network = _NETWORK
+    network = inputs_knob(_NETWORK, p)
     if before_window and p.stim_max >= 0.1 * p.max_rate:  # the stimulus alone drives the rates that high
         network = tuple((n, f, usual or n == "stim_max", lab) for n, f, usual, lab in _NETWORK)
     gain = (f"The gain is g = sigma sqrt(K) = {p.g:.2f}; a ReLU network with g above about 1.4 can grow "

@@ -57,7 +57,8 @@ from .rate import choose_trained, random_weights
 from .rls import BatchRLS, SharedPoolRLS
 from .spiking import Learning, LIFNetwork, PlasticSynapses, Run, Synapses, simulate
 from .params import SpikingParams, check_int, check_memory, check_train_args, check_type
-from .training import Advice, DivergenceError, TrainResultBase, advise, score_correlation, train_rows
+from .training import (Advice, DivergenceError, TrainResultBase, advise, inputs_knob, score_correlation,
+                       train_rows)
 
 __all__ = [
     "SpikingNetwork",
@@ -168,9 +169,11 @@ class Trial:
 
 
 #: what may make Part 2's activity blow up: (parameter, what undoes it, named even if unchanged, label)
-_NETWORK = (("sigma", "lower", True, None), ("K", "lower", False, None), ("mu", "lower", True, None))
+#: (K, or N when all-to-all (training.inputs_knob); a target amplitude of either sign: "shrink")
+_NETWORK = (("sigma", "lower", True, None), ("K", "lower", False, None), ("N", "lower", False, None),
+            ("mu", "lower", True, None))
 _DRIVE = (("noise", "lower", False, None), ("stim_std", "lower", False, None),
-          ("target_amplitude", "lower", False, None), ("max_rate", "raise", False, None))
+          ("target_amplitude", "shrink", False, None), ("max_rate", "raise", False, None))
 _RLS = (("lam", "raise", True, "lambda"), ("error_noise", "lower", False, None),
         ("learn_every", "lower", False, None), ("tau_s", "raise", False, None))
 
@@ -184,18 +187,18 @@ def advice(err: DivergenceError, params: SpikingParams | None = None, reference:
     RLS changed them too much: raise ``lam`` (and lower ``error_noise`` if it is set); otherwise
     the network itself is too strongly coupled or driven: lower ``sigma`` or ``mu``. Any
     parameter far from its ``reference`` value (default: the defaults; a dashboard passes the
-    values it started from) in the direction that causes a blow-up is named first (``K``,
-    ``noise``, ``stim_std``, ``target_amplitude``, ``max_rate``, ...). ``params`` default
-    ``err.params``. See :func:`~tutorial_lib.training.advise`.
+    values it started from) in the direction that causes a blow-up is named first (``K``, or ``N``
+    when all-to-all, ``noise``, ``stim_std``, ``target_amplitude`` of either sign, ``max_rate``, ...).
+    ``params`` default ``err.params``. See :func:`~tutorial_lib.training.advise`.
     """
     p = err.params if params is None else params
     rls_acted = err.phase == "test" or (err.phase == "learning" and (bool(err.loop) or err.t_ms > p.stim_off))
     if rls_acted:
         why = "RLS changed the weights too much (a larger lambda makes each update change them less)."
-        candidates = _RLS + tuple((n, f, False, lab) for n, f, _, lab in _NETWORK) + _DRIVE
+        candidates = _RLS + tuple((n, f, False, lab) for n, f, _, lab in inputs_knob(_NETWORK, p)) + _DRIVE
     else:
         why = "The untrained network is too strongly coupled or driven."
-        candidates = _NETWORK + _DRIVE
+        candidates = inputs_knob(_NETWORK, p) + _DRIVE
     return advise(p, candidates, reference=reference, why=why)
 
 

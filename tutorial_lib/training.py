@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Advice", "DivergenceError", "LoopOutcome", "TrainResultBase", "advise", "run_loops",
+__all__ = ["Advice", "DivergenceError", "LoopOutcome", "TrainResultBase", "advise", "inputs_knob", "run_loops",
            "score_correlation", "train_rows"]
 
 
@@ -115,7 +115,8 @@ def _rebuild_divergence(cls, message, state):
 class Advice:
     """What to change after a :class:`DivergenceError`, as data and as text.
 
-    ``changes``: ``(parameter, "lower" | "raise")`` pairs, the most plausible first: the
+    ``changes``: ``(parameter, "lower" | "raise" | "shrink")`` pairs ("shrink": bring a signed value's
+    magnitude towards 0, e.g. a target amplitude of -1e6), the most plausible first: the
     parameters that are far from their reference value in the direction that causes this kind
     of failure (``moved``, the farthest first), then the usual suspects of this kind and phase.
     ``text``: the same in words. Made by :func:`advise`.
@@ -145,12 +146,15 @@ def _distance(value, ref, fix: str, factor: float) -> float:
     """How far ``value`` is from ``ref`` in the direction that ``fix`` would undo; 0 if not far.
 
     "lower" undoes a value at least ``factor`` times its reference (or above a reference of 0);
-    "raise" one at most ``1 / factor`` times it (or below a reference of 0). The distance is
+    "raise" one at most ``1 / factor`` times it (or below a reference of 0); "shrink" one whose
+    magnitude is at least ``factor`` times the reference's, of either sign. The distance is
     ``|log(value / ref)|`` for values of one sign, infinite across 0.
     """
     if isinstance(value, bool) or not isinstance(value, (int, float)) or ref is None:
         return 0.0
     value, ref = float(value), float(ref)
+    if fix == "shrink":
+        value, ref, fix = abs(value), abs(ref), "lower"
     up = fix == "lower"
     if ref == 0 or value == 0 or (value > 0) != (ref > 0):
         return math.inf if (value > ref if up else value < ref) else 0.0
@@ -159,21 +163,26 @@ def _distance(value, ref, fix: str, factor: float) -> float:
 
 
 def _change(fix, name, label, params, reference=None) -> str:
-    """``"lower sigma (now 0.3)"``, ``"raise lambda (lam, now 0.001, far below 0.5)"`` (with a reference)."""
+    """``"lower sigma (now 0.3)"``, ``"raise lambda (lam, now 0.001, far below 0.5)"`` (with a reference),
+    ``"shrink target_amplitude towards 0 (now -1e+06, far from 0.5 in size)"``."""
     value = _value(params, name)
-    text = f"{fix} {name} (now {value:g}" if label is None else f"{fix} {label} ({name}, now {value:g}"
+    verb = f"{fix} {name}" if label is None else f"{fix} {label}"
+    if fix == "shrink":
+        verb += " towards 0"
+    text = f"{verb} (now {value:g}" if label is None else f"{verb} ({name}, now {value:g}"
     if reference is not None:
-        text += f", far {'above' if fix == 'lower' else 'below'} {_value(reference, name):g}"
+        where = {"lower": "above", "raise": "below", "shrink": "from"}[fix]
+        text += f", far {where} {_value(reference, name):g}" + (" in size" if fix == "shrink" else "")
     return text + ")"
 
 
 def advise(params, candidates, *, reference=None, why: str = "", factor: float = 1.5) -> Advice:
     """Rank ``candidates`` for ``params`` and say what to change.
 
-    ``candidates``: ``(name, fix, usual, label)`` tuples: ``fix`` is "lower" or "raise", what
-    would undo the failure; ``usual`` whether to name it even if it is at its reference value
-    (the usual suspects of this kind of failure; the others are named only if moved); ``label``
-    how to call it in the text (``"lambda"`` reads "lambda (lam, now 0.5)"), or None. ``reference``:
+    ``candidates``: ``(name, fix, usual, label)`` tuples: ``fix`` is "lower", "raise" or "shrink"
+    (towards 0, for a signed value whose size matters), what would undo the failure; ``usual``
+    whether to name it even if it is at its reference value (the usual suspects of this kind of
+    failure; the others are named only if moved); ``label`` how to call it in the text (``"lambda"`` reads "lambda (lam, now 0.5)"), or None. ``reference``:
     parameters to compare with (default: the dataclass's defaults; a dashboard passes the values
     it started from). A candidate is *moved* if its value is ``factor`` times its reference or
     more (or ``1 / factor`` or less) in the direction that causes the failure; moved ones come
@@ -199,6 +208,13 @@ def advise(params, candidates, *, reference=None, why: str = "", factor: float =
         parts.append(("Otherwise " + text if moved else text[0].upper() + text[1:]) + ".")
     changes = tuple((name, fix) for _, name, fix, _ in moved) + tuple((n, f) for n, f, _ in usual)
     return Advice(changes, tuple(name for _, name, _, _ in moved), " ".join(parts))
+
+
+def inputs_knob(candidates: tuple, params) -> tuple:
+    """``candidates`` of :func:`advise` with the one knob that sets the inputs per neuron of parts 1 and 2:
+    ``K``, or ``N`` when ``K`` is None (all-to-all, ``N - 1`` inputs: the user moved ``N``, not ``K``)."""
+    drop = "K" if params.K is None else "N"
+    return tuple(c for c in candidates if c[0] != drop)
 
 
 def score_correlation(u: np.ndarray, f: np.ndarray) -> np.ndarray:

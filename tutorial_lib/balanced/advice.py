@@ -16,8 +16,11 @@ __all__ = ["advice"]
 #: (parameter, what undoes the failure, named even if unchanged, label)
 _SILENT = (("g", "raise", True, None), ("K", "raise", True, None), ("tau_m", "lower", False, None),
            ("tau_syn", "lower", False, None), ("train_duration", "raise", False, None))
+#: (wpscale_factor and inh_weight_ratio size the initial plastic weights, je sqrt(K) / wpscale and that
+#: times the ratio: a small wpscale_factor or a large ratio makes them strong before RLS acts)
 _RUNAWAY = (("g", "lower", True, None), ("K", "lower", False, None), ("max_rate", "raise", False, None),
-            ("stim_amplitude", "lower", False, None), ("ffwd_rate", "lower", False, None))
+            ("stim_amplitude", "lower", False, None), ("ffwd_rate", "lower", False, None),
+            ("wpscale_factor", "raise", False, None), ("inh_weight_ratio", "lower", False, None))
 _RLS = (("lam_rec", "raise", True, "lambda"), ("mu_rs", "raise", True, None),
         ("lam_ff", "raise", True, None), ("inh_weight_ratio", "raise", False, None),
         ("L", "lower", False, None), ("n_trained", "lower", False, None))
@@ -39,7 +42,8 @@ def advice(err: DivergenceError, params: BalancedParams | None = None,
 
     Any parameter far from its ``reference`` value (default: the defaults; a dashboard passes the
     values it started from) in the direction that causes this failure is named first (e.g.
-    ``K = 10`` for a silent network, ``K = 999`` or ``g = 3`` for a runaway). ``params`` default
+    ``K = 10`` for a silent network, ``K = 999``, ``g = 3``, a small ``wpscale_factor`` or a large
+    ``inh_weight_ratio`` (strong initial plastic weights) for a runaway). ``params`` default
     ``err.params``. See :func:`~tutorial_lib.training.advise`.
     """
     p = err.params if params is None else params

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..analysis import moving_average
-from ..params import BalancedParams
+from ..params import RATIO_MAX, BalancedParams
 from ..rls import BatchRLS, PooledInputRLS, SharedInputRLS, _check_lam, _state_dtype, penalty_range
 from ..training import DivergenceError
 from .advice import advice
@@ -85,18 +85,22 @@ def plastic_weight_ratio(params: BalancedParams, static_rates: np.ndarray, train
     the mean static rate of the ``trained`` neurons over the mean rate of the I population.
 
     Raises :class:`~tutorial_lib.training.DivergenceError` (``kind="silent"``, ``phase="static"``,
-    with :func:`~tutorial_lib.balanced.advice`) if it must be measured and no I neuron fired."""
+    with :func:`~tutorial_lib.balanced.advice`) if it must be measured and no I neuron fired (or so few
+    that the ratio exceeds the bound of ``inh_weight_ratio``, :data:`~tutorial_lib.params.RATIO_MAX`)."""
     if params.inh_weight_ratio is not None:
         return params.inh_weight_ratio
     r_i = float(np.mean(static_rates[params.Ne:]))
-    if r_i <= 0:
+    r_trained = float(np.mean(static_rates[trained]))
+    if r_i <= 0 or not r_trained <= RATIO_MAX * r_i:
+        what = "No I neuron fired" if r_i <= 0 else (
+            f"The I neurons fired at {r_i:.3g} Hz, more than {RATIO_MAX:g} times less than the trained ones")
         err = DivergenceError(
-            f"No I neuron fired in the static run ({params.t_end - SETTLE_MS:g} ms counted; "
+            f"{what} in the static run ({params.t_end - SETTLE_MS:g} ms counted; "
             f"g = {params.g:g}, K = {params.K}), and inh_weight_ratio=None needs a firing I population "
             "to measure the ratio.",
             phase="static", kind="silent", t_ms=params.t_end, neuron=None, params=params)
         raise err.annotate(advice=advice(err))
-    return float(np.mean(static_rates[trained])) / r_i
+    return r_trained / r_i
 
 
 def penalty_matrix(params: BalancedParams) -> np.ndarray:
