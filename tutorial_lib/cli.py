@@ -58,6 +58,7 @@ import typing
 from dataclasses import fields, replace
 from pathlib import Path
 
+from ._signals import swallowed
 from .params import _CHOICES, BalancedParams, RateParams, SpikingParams, check_memory
 from .training import DivergenceError
 
@@ -369,6 +370,10 @@ def _make_params(sp: argparse.ArgumentParser, args, cls):
         return cls(**values)
     except (ValueError, TypeError) as exc:  # params' checks (a config file's {"N": "x"}: TypeError too)
         sp.error(_one_line(exc))
+    except ArithmeticError as exc:  # a check that overflowed on a value far out of range (1e308)
+        given = ", ".join(f"{k}={v!r}" for k, v in values.items())
+        sp.error(f"a parameter value is far out of range ({type(exc).__name__}: {_one_line(exc)}; "
+                 f"values given: {_shown(given, 200)[1:-1]})")
 
 
 def _one_line(exc: BaseException) -> str:
@@ -516,8 +521,8 @@ class _Raise:
         return False
 
     def _handle(self, signum, frame):
-        from ._signals import swallowed
-
+        # nothing is imported here: a handler runs wherever the main thread is, also halfway through an
+        # import, whose partly initialised modules an import in the handler would meet
         if self.done or swallowed(signum, frame):  # in a callback from C: it comes again
             return
         self.signum = signum
@@ -529,6 +534,16 @@ class _Raise:
 
 
 _RAISE = _Raise()
+
+
+def _write(message: str) -> None:
+    """A line to stdout, through tqdm's ``write`` (above a progress bar) if tqdm is loaded; never imports."""
+    tq = sys.modules.get("tqdm.auto")
+    write = getattr(getattr(tq, "tqdm", None), "write", None)
+    if write is not None:
+        write(message)
+    else:
+        print(message, flush=True)
 
 
 def _signal_name(code: int) -> str:
@@ -665,17 +680,17 @@ class _Interrupts:
         return False
 
     def _handle(self, signum, frame):
-        from tqdm.auto import tqdm
-
-        from ._signals import swallowed
-
+        # Nothing is imported here (tqdm was, and asyncio with it): a handler runs wherever the main thread
+        # is, also halfway through an import (subprocess while numba loads), whose partly initialised
+        # modules an import in the handler met: an AttributeError and a traceback instead of exit 143.
         if self.armed and swallowed(signum, frame):  # in a callback from C: it comes again
             return
         if self.signum is None or signum == signal.SIGTERM:
             self.signum = signum
+        _RAISE.signum = self.signum  # for main(): whatever comes out of the run now is the interruption
         if signum == signal.SIGINT and not self.stop.is_set() and not self.eager:
             self.stop.set()
-            tqdm.write("Ctrl-C: stopping after the current loop (Ctrl-C again abandons it) ...")
+            _write("Ctrl-C: stopping after the current loop (Ctrl-C again abandons it) ...")
             return
         self.stop.set()
         self.abandon = True

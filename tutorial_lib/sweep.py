@@ -223,6 +223,9 @@ def plan(part: str, grid: dict | None = None, settings: list | None = None, *, s
             base = replace(cls(), **{k: _convert(cls, k, v) for k, v in base.items()})
         except ValueError as exc:
             raise ValueError(f"base: {exc}") from None
+        except ArithmeticError as exc:  # a check that overflowed on a value far out of range (dt=1e-308)
+            raise ValueError(f"base: a value is far out of range ({type(exc).__name__}: {_one_line(exc)}; "
+                             f"{', '.join(f'{k}={v!r}' for k, v in base.items())})") from None
     else:
         check_type("base", base, (dict, cls), allow_none=True)
     seed_list = _seeds(seeds)
@@ -256,9 +259,11 @@ def plan(part: str, grid: dict | None = None, settings: list | None = None, *, s
         try:
             p = replace(base, **r)
             check_memory(p)
-        except ValueError as exc:
+        except (ValueError, ArithmeticError) as exc:  # ArithmeticError: a check overflowed (dt=1e-308)
             shown = ", ".join(f"{k}={v!r}" for k, v in r.items())
-            raise ValueError(f"setting {shown}: {exc}") from None
+            what = str(exc) if isinstance(exc, ValueError) else (
+                f"a value is far out of range ({type(exc).__name__}: {_one_line(exc)})")
+            raise ValueError(f"setting {shown}: {what}") from None
         key = _run_id(part, p, None)
         if key in seen:
             raise ValueError(f"the setting {r} is given twice")
@@ -704,7 +709,8 @@ def _probe(address: str, timeout: float | None = None) -> None:
             raise OSError(f"cannot connect to {where}: {_one_line(exc)}") from None
     if len(head) < 16:
         raise OSError(f"cannot connect to {where}: it closed the connection ({len(head)} bytes received): "
-                      "not a Dask scheduler, or one that refused this client")
+                      "not a Dask scheduler, or one that refused this client. Give the address the scheduler "
+                      "prints (tcp://host:port; its port is usually 8786)")
     total, n_frames = struct.unpack("<QQ", head)
     if not (16 <= total <= _MAX_HANDSHAKE and 1 <= n_frames <= 64 and total >= 8 * (n_frames + 1)):
         raise OSError(f"cannot connect to {where}: what answers there is not a Dask scheduler (its first "
