@@ -236,6 +236,8 @@ def test_an_output_path_that_cannot_be_written_is_refused_by_name_before_trainin
     (["part3", "--data", "/dev/null"], "not a folder"),
     (["sweep", "part3", "--out", "t.csv", "--data", ""], "--data is empty"),
     (["sweep", "part1", "--out", "t.csv", "--config", ""], "--config is empty"),
+    (["sweep", "part1", "--out", "t.csv", "--scheduler", ""], "--scheduler is empty"),
+    (["sweep", "part1", "--out", "t.csv", "--scheduler", "  "], "--scheduler is empty"),
 ])
 def test_an_input_path_that_is_empty_or_unusable_is_refused_by_name(tmp_path, stubbed, capsys, monkeypatch,
                                                                     argv, words):
@@ -426,3 +428,21 @@ def test_config_values_of_any_type_are_one_line(tmp_path, stubbed, capsys, sub, 
     code, err = outcome(argv, capsys)
     if code != "accepted":
         assert_one_line(code, err, argv)
+
+
+@pytest.mark.parametrize("address, exc, words", [
+    ("", ValueError, "scheduler must be an address"), ("   ", ValueError, "scheduler must be an address"),
+    ("tcp://", ValueError, "no host"), ("tcp://:8786", ValueError, "no host"), ("ws://:1", ValueError, "no host"),
+    ("tcp://127.0.0.1:99999", ValueError, "port"), ("tcp://127.0.0.1:abc", ValueError, "port"),
+    ("tcp://[::1", ValueError, "not an address"), ("http://127.0.0.1:1", ValueError, "not a Dask protocol"),
+    ("tcp://" + "a" * 300 + ":8786", ValueError, "not a valid name"),
+    ("tcp://127.0.0.1:0", OSError, "cannot connect to the Dask scheduler"),
+])
+def test_a_scheduler_address_that_cannot_be_one_is_refused_by_name_at_once(monkeypatch, address, exc, words):
+    pytest.importorskip("distributed")
+    monkeypatch.setattr(sweep_mod, "run_one", lambda task: pytest.fail("a run started"))
+    t0 = time.perf_counter()
+    with pytest.raises(exc, match=words) as info:
+        sweep("part1", {"N": [20]}, base={"n_loops": 1}, scheduler=address, progress=False, warm=False)
+    assert "scheduler" in str(info.value) and "8787" not in str(info.value)
+    assert time.perf_counter() - t0 < 3

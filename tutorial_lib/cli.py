@@ -31,8 +31,16 @@ current loop is abandoned and the run resumes from the last checkpoint (exit
 code 130, 143 for SIGTERM). A file being written when a signal comes (a
 checkpoint, ``--out``) is finished first, never left half done. Whenever a
 run is interrupted it ends with one line on stderr and exit code 130 (SIGINT)
-or 143 (SIGTERM). Diverging networks and bad parameters end with a
+or 143 (SIGTERM), from the command's first moment on: the ``rls-tutorial``
+script's entry (:mod:`tutorial_lib_entry`) installs handlers before NumPy and
+this package are imported. Diverging networks and bad parameters end with a
 one-line error (exit code 1; 2 for bad parameters and flags).
+
+Numbers are read in every form Python reads (``--mu -5e-1``, ``--n-loops 1e3``,
+``--N 2000.0``); whole-number fields take a float form only if it is whole.
+Every output path (``--out``, ``--checkpoint``, ``--scores-json``) is checked
+before anything runs: not empty, a name the file system takes, not a folder,
+in a folder that exists and can be written.
 
 ``--scores-json PATH`` (every part) writes the score history as JSON; for
 Part 3: ``loops`` (1, 2, ...), ``training_scores`` (the lick-right training

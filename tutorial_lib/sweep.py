@@ -207,8 +207,9 @@ def plan(part: str, grid: dict | None = None, settings: list | None = None, *, s
 
     Raises ValueError naming the parameter and its valid range for an unknown name or a bad
     value (a combination that breaks a rule between fields names the setting too), or a setting
-    whose run would not fit in memory, or more than :data:`MAX_RUNS` runs; TypeError for
-    arguments of the wrong kind (``seeds=2.0``: a number of seeds is an int).
+    whose run would not fit in memory, or more than :data:`MAX_RUNS` runs, or a value given twice
+    (equal as numbers: ``0`` and ``-0.0``, ``1`` and ``1.0``: one run twice would count as two
+    seeds); TypeError for arguments of the wrong kind (``seeds=2.0``: a number of seeds is an int).
     """
     if part not in PARTS:
         raise ValueError(f"part must be one of {', '.join(PARTS)} (got {part!r})")
@@ -655,6 +656,8 @@ def _dask_client(scheduler):
 
 #: seconds to connect to a scheduler, and again to receive its first message
 CONNECT_TIMEOUT = 5.0
+#: the address protocols distributed knows
+_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx", "inproc")
 #: a Dask message starts with its length (8 bytes) and its number of frames (8 bytes), little-endian
 _MAX_HANDSHAKE = 2**24
 
@@ -673,17 +676,30 @@ def _probe(address: str, timeout: float | None = None) -> None:
     from urllib.parse import urlsplit
 
     timeout = CONNECT_TIMEOUT if timeout is None else timeout
-    parts = urlsplit(address)
+    shown = repr(address) if len(address) <= 100 else repr(address[:90]) + "..."
+    try:
+        parts = urlsplit(address)
+    except ValueError as exc:  # "tcp://[::1"
+        raise ValueError(f"scheduler {shown}: not an address ({exc}); give e.g. tcp://host:8786") from None
     try:
         port = parts.port
     except ValueError:
-        raise ValueError(f"scheduler {address!r}: the port must be a number in [0, 65535]") from None
-    if parts.scheme not in ("tcp", "tls") or not parts.hostname:
+        raise ValueError(f"scheduler {shown}: the port must be a number in [0, 65535]") from None
+    if parts.scheme not in _SCHEMES:
+        raise ValueError(f"scheduler {shown}: {parts.scheme!r} is not a Dask protocol (give tcp://host:8786; "
+                         f"also {', '.join(s + '://' for s in _SCHEMES if s != 'tcp')})")
+    if parts.scheme == "inproc":
+        return
+    if not parts.hostname:  # "tcp://:8786" waited for distributed's timeout, then a warning at exit
+        raise ValueError(f"scheduler {shown}: no host (give e.g. tcp://host:8786)")
+    if parts.scheme not in ("tcp", "tls"):
         return
     port = 8786 if port is None else port  # distributed's default scheduler port
-    where = f"the Dask scheduler at {address}"
+    where = f"the Dask scheduler at {address if len(address) <= 100 else shown}"
     try:
         sock = socket.create_connection((parts.hostname, port), timeout=timeout)
+    except UnicodeError as exc:  # a host name that cannot be a name (a label of more than 63 characters)
+        raise ValueError(f"scheduler {shown}: the host is not a valid name ({_one_line(exc)})") from None
     except OSError as exc:
         raise OSError(f"cannot connect to {where}: {_one_line(exc)}") from None
     with sock:
@@ -802,8 +818,12 @@ def sweep(part: str, grid: dict | None = None, settings: list | None = None, *, 
     Raises
     ------
     ValueError, TypeError : a bad part, name, value, path or backend argument, naming it (before
-        any run); an ``out`` file that is not a sweep table of this part.
-    OSError : the Dask scheduler cannot be reached, or the table cannot be written.
+        any run): e.g. grid values equal as numbers (``0`` and ``-0.0``), an ``out`` that is not a
+        path (TypeError), empty, too long for the file system, a folder or in a folder that cannot
+        be written; an ``out`` file that is not a sweep table of this part.
+    OSError : the Dask scheduler cannot be reached, or what answers at its address is not a Dask
+        scheduler (both said within about 2 x :data:`CONNECT_TIMEOUT` seconds, before any run); or
+        the table cannot be written.
     KeyboardInterrupt : after Ctrl-C, once the finished rows are saved and the workers stopped.
     """
     import pandas as pd
@@ -1057,6 +1077,8 @@ def cli_main(args, argv) -> int:
     seeds = _parse_seeds(sp, args.seeds)
     if args.jobs is not None and (args.jobs == 0 or args.jobs < -1):
         sp.error(f"--jobs must be >= 1 (local worker processes), or -1 for one per core (got {args.jobs})")
+    if args.scheduler is not None and not args.scheduler.strip():
+        sp.error(f"--scheduler is empty ({args.scheduler!r}): give the scheduler's address, e.g. tcp://host:8786")
     if args.scheduler and args.jobs not in (None, 1):
         sp.error("--jobs and --scheduler exclude each other (on a Dask cluster the workers are the "
                  "cluster's)")
