@@ -11,7 +11,6 @@ tables run in seconds. What was accepted is collected in ``ACCEPTED`` (printed w
 values accepted there are for the parameter bounds in ``params.py``.
 """
 
-import argparse
 import functools
 import http.server
 import os
@@ -20,7 +19,6 @@ import socket
 import socketserver
 import threading
 import time
-from dataclasses import fields
 from pathlib import Path
 
 import pytest
