@@ -31,8 +31,16 @@ current loop is abandoned and the run resumes from the last checkpoint (exit
 code 130, 143 for SIGTERM). A file being written when a signal comes (a
 checkpoint, ``--out``) is finished first, never left half done. Whenever a
 run is interrupted it ends with one line on stderr and exit code 130 (SIGINT)
-or 143 (SIGTERM). Diverging networks and bad parameters end with a
+or 143 (SIGTERM), from the command's first moment on: the ``rls-tutorial``
+script's entry (:mod:`tutorial_lib_entry`) installs handlers before NumPy and
+this package are imported. Diverging networks and bad parameters end with a
 one-line error (exit code 1; 2 for bad parameters and flags).
+
+Numbers are read in every form Python reads (``--mu -5e-1``, ``--n-loops 1e3``,
+``--N 2000.0``); whole-number fields take a float form only if it is whole.
+Every output path (``--out``, ``--checkpoint``, ``--scores-json``) is checked
+before anything runs: not empty, a name the file system takes, not a folder,
+in a folder that exists and can be written.
 
 ``--scores-json PATH`` (every part) writes the score history as JSON; for
 Part 3: ``loops`` (1, 2, ...), ``training_scores`` (the lick-right training
@@ -48,6 +56,7 @@ import argparse
 import json
 import math
 import os
+import re
 import shlex
 import signal
 import sys
@@ -57,6 +66,7 @@ import typing
 from dataclasses import fields, replace
 from pathlib import Path
 
+from ._signals import swallowed
 from .params import _CHOICES, BalancedParams, RateParams, SpikingParams, check_memory
 from .training import DivergenceError
 
@@ -69,6 +79,7 @@ NONE_WORDS = {
     "inh_weight_ratio": ("measured",),  # part 3: measured from the static run
 }
 CHOICES = _CHOICES  # fields with a fixed set of values, from params
+MAX_CONFIG_BYTES = 2**20  # a --config file of parameter values is a few kB; /dev/zero is not one
 
 EXIT_USAGE = 2
 EXIT_SIGINT = 128 + signal.SIGINT    # 130
@@ -110,14 +121,35 @@ def _base_type(hint):
     return hint, False
 
 
+#: whole numbers beyond this are refused while parsing (no parameter comes near; the message would
+#: otherwise print hundreds of digits of 1e308)
+MAX_WHOLE = 10**18
+
+
 def _parse_int(text: str) -> int:
+    """A whole number, also written as a float (``2000.0``) or in exponent form (``1e3``, ``-5e0``)."""
     try:
-        return int(text)
+        value = int(text)
     except ValueError:
         x = float(text)  # 1e3, 2000.0
-        if math.isfinite(x) and x.is_integer():
-            return int(x)
-        raise
+        if not (math.isfinite(x) and x.is_integer()):
+            raise
+        value = int(x)
+    if abs(value) > MAX_WHOLE:
+        raise ValueError(text)
+    return value
+
+
+def _range_text(m) -> str:
+    """A field's own range from its metadata, as ``in [2, 5000]`` or ``>= 1`` ('' if it has none)."""
+    lo, hi = m.get("lo"), m.get("hi")
+    if lo is not None and hi is not None:
+        return "in " + ("(" if m["lo_open"] else "[") + f"{lo:g}, {hi:g}" + (")" if m["hi_open"] else "]")
+    if lo is not None:
+        return f"{'>' if m['lo_open'] else '>='} {lo:g}"
+    if hi is not None:
+        return f"{'<' if m['hi_open'] else '<='} {hi:g}"
+    return ""
 
 
 def _parse_bool(text: str) -> bool:
@@ -129,13 +161,16 @@ def _parse_bool(text: str) -> bool:
     raise ValueError(text)
 
 
-def _converter(name: str, kind: type, optional: bool):
-    """A function ``str -> value`` for the field (argparse ``type=``; also used for config strings)."""
+def _converter(name: str, kind: type, optional: bool, limits: str = ""):
+    """A function ``str -> value`` for the field (argparse ``type=``; also used for config strings).
+
+    ``limits``: the field's range (``in [2, 5000]``), named when a value cannot be read."""
     words = ("none",) + NONE_WORDS.get(name, ())
     parse = {int: _parse_int, float: float, bool: _parse_bool, str: str}[kind]
     what = {int: "a whole number", float: "a number", bool: "true or false", str: "a string"}[kind]
     if optional:
         what += " or " + " / ".join(repr(w) for w in words)
+    limits = f"{limits}; " if limits and kind in (int, float) else ""
 
     def convert(text: str):
         t = str(text).strip()
@@ -144,9 +179,29 @@ def _converter(name: str, kind: type, optional: bool):
         try:
             return parse(t)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be {what} (got {text!r})") from None
+            raise argparse.ArgumentTypeError(f"{name} must be {what} ({limits}got {_shown(text)})") from None
 
     convert.__name__ = name  # argparse names the type in some messages
+    return convert
+
+
+def _shown(text, limit: int = 60) -> str:
+    """``repr(text)``, cut to ``limit`` characters (a 10,000-character value in one line of error)."""
+    r = repr(text)
+    return r if len(r) <= limit else r[: limit - 5] + "...'" + f" ({len(str(text)):,} characters)"
+
+
+def _count_flag(flag: str, lo: int):
+    """argparse ``type=`` for a running flag that is a whole number (``--report-every``, ``--jobs``)."""
+
+    def convert(text: str) -> int:
+        try:
+            return _parse_int(str(text).strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag} must be a whole number >= {lo} "
+                                             f"(got {_shown(text)})") from None
+
+    convert.__name__ = flag
     return convert
 
 
@@ -156,7 +211,7 @@ def _field_specs(cls) -> dict:
     specs = {}
     for f in fields(cls):
         kind, optional = _base_type(hints[f.name])
-        specs[f.name] = (kind, optional, _converter(f.name, kind, optional))
+        specs[f.name] = (kind, optional, _converter(f.name, kind, optional, _range_text(f.metadata)))
     return specs
 
 
@@ -195,9 +250,16 @@ def _read_config(path: str, cls) -> dict:
     under ``"params"`` (so a scores file can be passed as ``--config``).
     """
     try:
-        d = json.loads(Path(path).expanduser().read_text())
+        with _expand(f"--config {path}", path).open("rb") as f:  # a pipe works too: <(...)
+            raw = f.read(MAX_CONFIG_BYTES + 1)
+        if len(raw) > MAX_CONFIG_BYTES:
+            raise ValueError(f"--config {path} is larger than {MAX_CONFIG_BYTES // 2**20} MiB: not a file of "
+                             "parameter values")
+        d = json.loads(raw.decode("utf-8"))
     except OSError as exc:
-        raise ValueError(f"cannot read --config {path}: {exc.strerror or exc}") from None
+        raise ValueError(f"cannot read --config {_shown(path, 120)}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"--config {path} is not a text (UTF-8) file") from None
     except json.JSONDecodeError as exc:
         raise ValueError(f"--config {path} is not valid JSON: {exc}") from None
     if isinstance(d, dict) and isinstance(d.get("params"), dict) and "values" in d["params"]:
@@ -232,6 +294,15 @@ def _read_config(path: str, cls) -> dict:
 class _Parser(argparse.ArgumentParser):
     """Errors in one line (and exit code 2), without the long usage block."""
 
+    # argparse takes an argument that starts with "-" for a flag unless it looks like -1 or -0.5, so
+    # "--mu -5e-1" was "expected one argument": anything that starts like a number (-5e-1, -1_000,
+    # -0x10, -.5) or is -inf / -nan is a value; the flag's converter then accepts or names it.
+    _NEGATIVE = re.compile(r"^-(?:\.?\d|(?:inf|infinity|nan)$)", re.IGNORECASE)
+
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        self._negative_number_matcher = self._NEGATIVE
+
     def error(self, message):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
@@ -258,7 +329,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
                                   "variable, else the downloaded copy in the user's cache)")
             run.add_argument("--synthetic", action="store_true",
                              help="train on the synthetic stand-in for the ALM data (not a recording)")
-        run.add_argument("--report-every", type=int, default=10, metavar="N",
+        run.add_argument("--report-every", type=_count_flag("--report-every", 0), default=10, metavar="N",
                          help="print the training score every N loops (0: never) [default: 10]")
         run.add_argument("--scores-json", metavar="PATH",
                          help="write the score history and parameters as JSON")
@@ -269,7 +340,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
             run.add_argument("--checkpoint", metavar="PATH",
                              help="save network, RLS state and history here every --checkpoint-every loops "
                                   "and when interrupted (.npz)")
-            run.add_argument("--checkpoint-every", type=int, default=10, metavar="N",
+            run.add_argument("--checkpoint-every", type=_count_flag("--checkpoint-every", 1), default=10,
+                             metavar="N",
                              help="loops between checkpoints [default: 10]")
             run.add_argument("--resume", action="store_true",
                              help="continue from --checkpoint (same parameters; --n-loops may be larger) up "
@@ -296,15 +368,20 @@ def _make_params(sp: argparse.ArgumentParser, args, cls):
     """The parameters from preset < config file < flags; a bad value ends with ``sp.error`` (exit 2)."""
     values = {}
     try:
-        if args.config:
+        if args.config is not None:  # "--config ''" is a mistake, not "no config"
+            check_input_path("--config", args.config)
             values.update(_read_config(args.config, cls))
         # flags were given only if present (SUPPRESS default), so "--n-trained all" (None) counts
         values.update({f.name: getattr(args, f.name) for f in fields(cls) if hasattr(args, f.name)})
         if getattr(args, "lecture", False):
             return cls.lecture(**values)
         return cls(**values)
-    except ValueError as exc:
-        sp.error(str(exc))
+    except (ValueError, TypeError) as exc:  # params' checks (a config file's {"N": "x"}: TypeError too)
+        sp.error(_one_line(exc))
+    except ArithmeticError as exc:  # a check that overflowed on a value far out of range (1e308)
+        given = ", ".join(f"{k}={v!r}" for k, v in values.items())
+        sp.error(f"a parameter value is far out of range ({type(exc).__name__}: {_one_line(exc)}; "
+                 f"values given: {_shown(given, 200)[1:-1]})")
 
 
 def _one_line(exc: BaseException) -> str:
@@ -331,27 +408,98 @@ def _write_json(path, data: dict) -> None:
     atomic_write(path, lambda f: f.write(text.encode()))
 
 
-def _check_folder(sp, flag: str, path) -> None:
-    """Refuse (``sp.error``, exit 2) an output path that could not be written at the end of a run.
+# What storage.atomic_write adds to a file's name for its temporary file: ".<name>.<pid>-<8 hex>.tmp"
+_TEMP_EXTRA = len("..") + 10 + len("-12345678.tmp")
 
-    Checked before any training: ``path`` is not a folder (nor anything else
-    but a regular file, which the atomic rename would replace), and its
-    folder exists, is a folder and is writable.
+
+def check_output_path(label: str, path) -> Path:
+    """``path`` as a Path, if a file can be written there at the end of a run; else an error naming ``label``.
+
+    Checked before any training (a run of hours must not fail when it saves): ``path`` is a
+    ``str`` or ``os.PathLike`` (TypeError otherwise), not empty or blank, its name is not too long
+    for the file system (also the temporary file's longer name, see
+    :func:`~tutorial_lib.storage.atomic_write`), it is not a folder (nor anything else but a
+    regular file, which the atomic rename would replace), and its folder exists, is a folder and
+    can be written (tried: ``os.access`` says yes to root also in ``/proc`` or on a read-only
+    mount). Raises ValueError otherwise, e.g. ``--out  is empty: give the path of a file``.
     """
+    if isinstance(path, bytes) or not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{label} must be a file path (a str or os.PathLike; got {type(path).__name__}: "
+                        f"{_shown(path, 80)})")
+    text = os.fspath(path)
+    if not isinstance(text, str):
+        text = os.fsdecode(text)
+    if not text.strip():
+        raise ValueError(f"{label} is empty ({text!r}): give the path of a file to write")
+    if "\0" in text:
+        raise ValueError(f"{label} {_shown(text)}: a path cannot hold a NUL character")
+    shown = f"{label} {text if len(text) <= 120 else text[:100] + '...'}"
+    target = _expand(shown, text)
+    folder = target.parent
+    try:
+        if not folder.exists():
+            raise ValueError(f"{shown}: the folder {folder} does not exist")
+        if not folder.is_dir():
+            raise ValueError(f"{shown}: {folder} is not a folder")
+        try:
+            name_max = os.pathconf(folder, "PC_NAME_MAX")
+        except (OSError, ValueError):
+            name_max = 255
+        n = len(os.fsencode(target.name))
+        if n + _TEMP_EXTRA > name_max:
+            raise ValueError(f"{shown}: the file name is too long ({n} bytes; at most "
+                             f"{name_max - _TEMP_EXTRA} in {folder})")
+        if target.is_dir():
+            raise ValueError(f"{shown} is a folder: give the path of a file to write")
+        if target.exists() and not target.is_file():
+            raise ValueError(f"{shown} exists and is not a regular file")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise ValueError(f"{shown}: the folder {folder} is not writable")
+    except OSError as exc:  # e.g. a folder's name too long: ENAMETOOLONG from stat
+        raise ValueError(f"{shown}: cannot be used ({exc.strerror or _one_line(exc)})") from None
+    import tempfile
+
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise ValueError(f"{shown}: the folder {folder} cannot be written "
+                         f"({exc.strerror or _one_line(exc)})") from None
+    return target
+
+
+def _expand(shown: str, text: str) -> Path:
+    """``Path(text).expanduser()``; ValueError (not RuntimeError) for ``~nosuchuser/...``."""
+    try:
+        return Path(text).expanduser()
+    except RuntimeError as exc:
+        raise ValueError(f"{shown}: {exc} (~ of a user that does not exist?)") from None
+
+
+def _is_dir(path) -> bool:
+    """``Path(path).is_dir()``, False also for a name the system cannot stat (too long, ``~nosuchuser``)."""
+    try:
+        return Path(path).expanduser().is_dir()
+    except (OSError, RuntimeError, ValueError):
+        return False
+
+
+def check_input_path(label: str, path) -> str:
+    """``path`` unless it is empty or blank (an input path given as ``''`` must not mean "not given")."""
+    if path is not None and not str(path).strip():
+        raise ValueError(f"{label} is empty ({path!r}): give a path, or leave the flag out")
+    return path
+
+
+def _check_folder(sp, flag: str, path) -> None:
+    """Refuse (``sp.error``, exit 2) an output path that could not be written at the end of a run
+    (:func:`check_output_path`); None (not given) passes."""
     if path is None:
         return
-    target = Path(path).expanduser()
-    folder = target.parent
-    if target.is_dir():
-        sp.error(f"{flag} {path} is a folder: give the path of a file to write")
-    if target.exists() and not target.is_file():
-        sp.error(f"{flag} {path} exists and is not a regular file")
-    if not folder.exists():
-        sp.error(f"{flag} {path}: the folder {folder} does not exist")
-    if not folder.is_dir():
-        sp.error(f"{flag} {path}: {folder} is not a folder")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        sp.error(f"{flag} {path}: the folder {folder} is not writable")
+    try:
+        check_output_path(flag, path)
+    except (ValueError, TypeError) as exc:
+        sp.error(str(exc))
 
 
 class _Raise:
@@ -381,8 +529,8 @@ class _Raise:
         return False
 
     def _handle(self, signum, frame):
-        from ._signals import swallowed
-
+        # nothing is imported here: a handler runs wherever the main thread is, also halfway through an
+        # import, whose partly initialised modules an import in the handler would meet
         if self.done or swallowed(signum, frame):  # in a callback from C: it comes again
             return
         self.signum = signum
@@ -396,6 +544,16 @@ class _Raise:
 _RAISE = _Raise()
 
 
+def _write(message: str) -> None:
+    """A line to stdout, through tqdm's ``write`` (above a progress bar) if tqdm is loaded; never imports."""
+    tq = sys.modules.get("tqdm.auto")
+    write = getattr(getattr(tq, "tqdm", None), "write", None)
+    if write is not None:
+        write(message)
+    else:
+        print(message, flush=True)
+
+
 def _signal_name(code: int) -> str:
     return "SIGTERM" if code == EXIT_SIGTERM else "SIGINT"
 
@@ -407,7 +565,12 @@ def main(argv=None) -> int:
     with _RAISE:
         try:
             code = _main(argv)
-        except KeyboardInterrupt:
+        except BaseException as exc:
+            # A signal raises KeyboardInterrupt wherever the main thread is, also inside an import,
+            # which may turn it into another exception (NumPy's "bad install" ImportError): whatever
+            # comes out after a signal is the interruption, said in one line.
+            if not isinstance(exc, KeyboardInterrupt) and _RAISE.signum is None:
+                raise
             code = _RAISE.exit_code
             print(f"rls-tutorial: interrupted ({_signal_name(code)})", file=sys.stderr)
         _RAISE.done = True
@@ -427,11 +590,13 @@ def _main(argv=None) -> int:
     params = _make_params(sp, args, cls)
     try:  # sizes that would not fit in memory: refused by name now, not after minutes of building
         check_memory(params)
-    except ValueError as exc:
-        sp.error(str(exc))
+    except (ValueError, TypeError) as exc:
+        sp.error(_one_line(exc))
     if args.report_every < 0:
         sp.error(f"--report-every must be >= 0 (got {args.report_every})")
-    _check_folder(sp, "--scores-json", args.scores_json)
+    # every output path before anything runs (a run of hours must not fail when it saves)
+    for flag in ("--scores-json", "--out", "--checkpoint"):
+        _check_folder(sp, flag, getattr(args, flag[2:].replace("-", "_"), None))
     if args.part == "part3":
         return _part3(sp, args, params, argv)
     return _rows(args, params, argv)
@@ -523,17 +688,17 @@ class _Interrupts:
         return False
 
     def _handle(self, signum, frame):
-        from tqdm.auto import tqdm
-
-        from ._signals import swallowed
-
+        # Nothing is imported here (tqdm was, and asyncio with it): a handler runs wherever the main thread
+        # is, also halfway through an import (subprocess while numba loads), whose partly initialised
+        # modules an import in the handler met: an AttributeError and a traceback instead of exit 143.
         if self.armed and swallowed(signum, frame):  # in a callback from C: it comes again
             return
         if self.signum is None or signum == signal.SIGTERM:
             self.signum = signum
+        _RAISE.signum = self.signum  # for main(): whatever comes out of the run now is the interruption
         if signum == signal.SIGINT and not self.stop.is_set() and not self.eager:
             self.stop.set()
-            tqdm.write("Ctrl-C: stopping after the current loop (Ctrl-C again abandons it) ...")
+            _write("Ctrl-C: stopping after the current loop (Ctrl-C again abandons it) ...")
             return
         self.stop.set()
         self.abandon = True
@@ -664,12 +829,16 @@ class _Part3Run:
             for other, other_path in outputs[i + 1:]:
                 if path == other_path:
                     sp.error(f"{flag} and {other} must be different files (both are {path})")
-        if args.data:
+        if args.data is not None:  # "--data ''" is a mistake, not "no folder given"
+            try:
+                check_input_path("--data", args.data)
+            except ValueError as exc:
+                sp.error(str(exc))
+            if not _is_dir(args.data):
+                sp.error(f"--data {_shown(args.data, 120)}: not a folder")
             folder = Path(args.data).expanduser()
-            if not folder.is_dir():
-                sp.error(f"--data {args.data}: not a folder")
             os.environ[ENV_VAR] = str(folder)
-        if args.synthetic and args.data:
+        if args.synthetic and args.data is not None:
             sp.error("--synthetic and --data exclude each other")
 
     def resume(self) -> int | None:

@@ -150,9 +150,25 @@ def _values(cls, part, name, values, label=None) -> list:
             out.append(check_field(meta[name], _convert(cls, name, v)))
         except ValueError as exc:
             raise ValueError(f"{label}: {exc}") from None
-    if len(set(map(repr, out))) < len(out):
-        raise ValueError(f"{label}: a value is given twice ({out})")
+    seen = {}
+    for given, v in zip(values, out):
+        # equal as numbers is the same setting: 0 and -0, 1 and 1.0 and 1e0 (a set compares so: hash(-0.0)
+        # == hash(0)); one run twice would count as two seeds with a spread of 0
+        key = _same_value(v)
+        if key in seen:
+            raise ValueError(f"{label}: the value {v!r} is given twice ({seen[key]!r} and {given!r} are "
+                             "equal): give each value once")
+        seen[key] = given
     return out
+
+
+def _same_value(v):
+    """A key under which values equal as parameter values are equal (-0.0 as 0.0; True is not 1)."""
+    if isinstance(v, bool):
+        return ("bool", v)
+    if isinstance(v, float) and v == 0:
+        return 0.0
+    return v
 
 
 def _check_size(n_runs: int, detail: str) -> None:
@@ -191,8 +207,9 @@ def plan(part: str, grid: dict | None = None, settings: list | None = None, *, s
 
     Raises ValueError naming the parameter and its valid range for an unknown name or a bad
     value (a combination that breaks a rule between fields names the setting too), or a setting
-    whose run would not fit in memory, or more than :data:`MAX_RUNS` runs; TypeError for
-    arguments of the wrong kind (``seeds=2.0``: a number of seeds is an int).
+    whose run would not fit in memory, or more than :data:`MAX_RUNS` runs, or a value given twice
+    (equal as numbers: ``0`` and ``-0.0``, ``1`` and ``1.0``: one run twice would count as two
+    seeds); TypeError for arguments of the wrong kind (``seeds=2.0``: a number of seeds is an int).
     """
     if part not in PARTS:
         raise ValueError(f"part must be one of {', '.join(PARTS)} (got {part!r})")
@@ -207,6 +224,9 @@ def plan(part: str, grid: dict | None = None, settings: list | None = None, *, s
             base = replace(cls(), **{k: _convert(cls, k, v) for k, v in base.items()})
         except ValueError as exc:
             raise ValueError(f"base: {exc}") from None
+        except ArithmeticError as exc:  # a check that overflowed on a value far out of range (dt=1e-308)
+            raise ValueError(f"base: a value is far out of range ({type(exc).__name__}: {_one_line(exc)}; "
+                             f"{', '.join(f'{k}={v!r}' for k, v in base.items())})") from None
     else:
         check_type("base", base, (dict, cls), allow_none=True)
     seed_list = _seeds(seeds)
@@ -240,9 +260,11 @@ def plan(part: str, grid: dict | None = None, settings: list | None = None, *, s
         try:
             p = replace(base, **r)
             check_memory(p)
-        except ValueError as exc:
+        except (ValueError, ArithmeticError) as exc:  # ArithmeticError: a check overflowed (dt=1e-308)
             shown = ", ".join(f"{k}={v!r}" for k, v in r.items())
-            raise ValueError(f"setting {shown}: {exc}") from None
+            what = str(exc) if isinstance(exc, ValueError) else (
+                f"a value is far out of range ({type(exc).__name__}: {_one_line(exc)})")
+            raise ValueError(f"setting {shown}: {what}") from None
         key = _run_id(part, p, None)
         if key in seen:
             raise ValueError(f"the setting {r} is given twice")
@@ -255,7 +277,9 @@ def _run_id(part: str, params, data_digest: str | None) -> str:
     """A digest of everything a run's result depends on: part, every parameter, (Part 3) the data."""
     from .storage import params_to_dict
 
-    doc = {"part": part, "params": params_to_dict(params)["values"], "data": data_digest}
+    values = {k: (0.0 if isinstance(v, float) and v == 0 else v)  # -0.0 is 0.0: the same run, the same id
+              for k, v in params_to_dict(params)["values"].items()}
+    doc = {"part": part, "params": values, "data": data_digest}
     text = json.dumps(doc, sort_keys=True, allow_nan=True, default=repr)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -430,25 +454,16 @@ def _out_format(out) -> str:
     return "csv"
 
 
-def _check_out(out) -> Path:
-    path = Path(os.fspath(out)).expanduser()
-    if path.is_dir():
-        raise ValueError(f"out {out} is a folder: give the path of a .csv or .parquet file")
-    if path.exists() and not path.is_file():
-        raise ValueError(f"out {out} exists and is not a regular file")
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise ValueError(f"out {out}: the folder {folder} does not exist")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise ValueError(f"out {out}: the folder {folder} is not writable")
-    _out_format(path)
-    import tempfile
+def _check_out(out, label: str = "out") -> Path:
+    """``out`` as a Path, if the table can be written there (checked before any run); ``label`` opens the
+    messages. See :func:`tutorial_lib.cli.check_output_path` (empty, too long, a folder, not writable)."""
+    from .cli import check_output_path
 
-    try:  # os.access says yes to root everywhere (also in /proc or on a read-only mount): try it
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError as exc:
-        raise ValueError(f"out {out}: the folder {folder} cannot be written ({_one_line(exc)})") from None
+    path = check_output_path(label, out)
+    try:
+        _out_format(path)
+    except ValueError as exc:
+        raise ValueError(label + str(exc)[len("out"):]) from None
     return path
 
 
@@ -629,34 +644,94 @@ def _dask_client(scheduler):
     if isinstance(scheduler, str):
         _probe(scheduler)
         try:
-            return Client(scheduler, timeout="20s"), True
+            return Client(scheduler, timeout=f"{CONNECT_TIMEOUT:g}s"), True
         except (OSError, TimeoutError) as exc:
             raise OSError(f"cannot connect to the Dask scheduler at {scheduler}: {_one_line(exc)}") from None
-        except Exception as exc:  # noqa: BLE001 - e.g. a web server's reply read as a message length
+        except Exception as exc:  # noqa: BLE001 - an answer distributed cannot read
             raise OSError(f"cannot connect to the Dask scheduler at {scheduler}: what answers there is not a "
-                          f"Dask scheduler (its port is usually 8786; 8787 is its dashboard): "
+                          f"Dask scheduler (give the address the scheduler prints, usually port 8786): "
                           f"{type(exc).__name__}: {_one_line(exc)}") from None
     return Client(scheduler), True
 
 
-def _probe(address: str, timeout: float = 10.0) -> None:
-    """A refused or unroutable ``tcp://``/``tls://`` address as OSError now: distributed retries a refused
-    connection until its own timeout (20 s) and then names only the timeout."""
+#: seconds to connect to a scheduler, and again to receive its first message
+CONNECT_TIMEOUT = 5.0
+#: the address protocols distributed knows
+_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx", "inproc")
+#: a Dask message starts with its length (8 bytes) and its number of frames (8 bytes), little-endian
+_MAX_HANDSHAKE = 2**24
+
+
+def _probe(address: str, timeout: float | None = None) -> None:
+    """OSError now, within ``timeout`` seconds (:data:`CONNECT_TIMEOUT`) twice, for a ``tcp://`` address
+    that is refused, unroutable, or where something else than a Dask scheduler answers.
+
+    distributed retries a refused connection until its own timeout and then names only the timeout; and
+    it waits for ever on a server that does not speak its protocol (a web server waits for a request that
+    never comes: the sweep stood at 0 runs for good). A Dask scheduler sends its handshake as soon as a
+    connection is made: its first 16 bytes must be a message's length and number of frames. (``tls://``
+    cannot be read before the TLS handshake: only the connection is tried.)"""
     import socket
+    import struct
     from urllib.parse import urlsplit
 
-    parts = urlsplit(address)
+    timeout = CONNECT_TIMEOUT if timeout is None else timeout
+    shown = repr(address) if len(address) <= 100 else repr(address[:90]) + "..."
+    try:
+        parts = urlsplit(address)
+    except ValueError as exc:  # "tcp://[::1"
+        raise ValueError(f"scheduler {shown}: not an address ({exc}); give e.g. tcp://host:8786") from None
     try:
         port = parts.port
     except ValueError:
-        raise ValueError(f"scheduler {address!r}: the port must be a number in [0, 65535]") from None
-    if parts.scheme not in ("tcp", "tls") or not parts.hostname:
+        raise ValueError(f"scheduler {shown}: the port must be a number in [0, 65535]") from None
+    if parts.scheme not in _SCHEMES:
+        raise ValueError(f"scheduler {shown}: {parts.scheme!r} is not a Dask protocol (give tcp://host:8786; "
+                         f"also {', '.join(s + '://' for s in _SCHEMES if s != 'tcp')})")
+    if parts.scheme == "inproc":
+        return
+    if not parts.hostname:  # "tcp://:8786" waited for distributed's timeout, then a warning at exit
+        raise ValueError(f"scheduler {shown}: no host (give e.g. tcp://host:8786)")
+    if parts.scheme not in ("tcp", "tls"):
         return
     port = 8786 if port is None else port  # distributed's default scheduler port
+    where = f"the Dask scheduler at {address if len(address) <= 100 else shown}"
     try:
-        socket.create_connection((parts.hostname, port), timeout=timeout).close()
+        sock = socket.create_connection((parts.hostname, port), timeout=timeout)
+    except UnicodeError as exc:  # a host name that cannot be a name (a label of more than 63 characters)
+        raise ValueError(f"scheduler {shown}: the host is not a valid name ({_one_line(exc)})") from None
     except OSError as exc:
-        raise OSError(f"cannot connect to the Dask scheduler at {address}: {_one_line(exc)}") from None
+        raise OSError(f"cannot connect to {where}: {_one_line(exc)}") from None
+    with sock:
+        if parts.scheme == "tls":
+            return
+        head = b""
+        deadline = time.monotonic() + timeout
+        try:
+            while len(head) < 16:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError
+                sock.settimeout(left)
+                chunk = sock.recv(16 - len(head))
+                if not chunk:
+                    break
+                head += chunk
+        except (TimeoutError, socket.timeout):
+            raise OSError(f"cannot connect to {where}: what answers there is not a Dask scheduler (it sent "
+                          f"nothing within {timeout:g} s; a scheduler greets at once). Give the address "
+                          "the scheduler prints (tcp://host:port; its port is usually 8786)") from None
+        except OSError as exc:
+            raise OSError(f"cannot connect to {where}: {_one_line(exc)}") from None
+    if len(head) < 16:
+        raise OSError(f"cannot connect to {where}: it closed the connection ({len(head)} bytes received): "
+                      "not a Dask scheduler, or one that refused this client. Give the address the scheduler "
+                      "prints (tcp://host:port; its port is usually 8786)")
+    total, n_frames = struct.unpack("<QQ", head)
+    if not (16 <= total <= _MAX_HANDSHAKE and 1 <= n_frames <= 64 and total >= 8 * (n_frames + 1)):
+        raise OSError(f"cannot connect to {where}: what answers there is not a Dask scheduler (its first "
+                      f"bytes are {head[:16]!r}, not a Dask message). Give the address the scheduler prints "
+                      "(tcp://host:port; its port is usually 8786)")
 
 
 def _dask_rows(tasks: list, connection, record):
@@ -743,8 +818,12 @@ def sweep(part: str, grid: dict | None = None, settings: list | None = None, *, 
     Raises
     ------
     ValueError, TypeError : a bad part, name, value, path or backend argument, naming it (before
-        any run); an ``out`` file that is not a sweep table of this part.
-    OSError : the Dask scheduler cannot be reached, or the table cannot be written.
+        any run): e.g. grid values equal as numbers (``0`` and ``-0.0``), an ``out`` that is not a
+        path (TypeError), empty, too long for the file system, a folder or in a folder that cannot
+        be written; an ``out`` file that is not a sweep table of this part.
+    OSError : the Dask scheduler cannot be reached, or what answers at its address is not a Dask
+        scheduler (both said within about 2 x :data:`CONNECT_TIMEOUT` seconds, before any run); or
+        the table cannot be written.
     KeyboardInterrupt : after Ctrl-C, once the finished rows are saved and the workers stopped.
     """
     import pandas as pd
@@ -807,6 +886,8 @@ def sweep(part: str, grid: dict | None = None, settings: list | None = None, *, 
     rows: list = []
     state = {"table": table, "saved": len(rows)}
     counts = dict.fromkeys(STATUSES, 0)
+    # the cluster first: an address that cannot be used fails now, before the progress bar and the warm-up
+    connection = _dask_client(scheduler) if scheduler is not None and todo else None
     bar = tqdm(total=len(todo), desc=f"sweep {part}", unit="run", disable=not progress or not todo)
 
     def save():
@@ -825,8 +906,6 @@ def sweep(part: str, grid: dict | None = None, settings: list | None = None, *, 
 
     try:
         if todo:
-            # the cluster first: an address that cannot be used fails now, not after the warm-up
-            connection = _dask_client(scheduler) if scheduler is not None else None
             if warm:
                 try:
                     warm_cache(part, [t["params"] for t in todo])
@@ -871,10 +950,18 @@ def _part3_data(part: str, data):
     elif data is None:
         alm = load_alm(fallback=None)
     else:
+        if isinstance(data, bytes) or not isinstance(data, (str, os.PathLike)):
+            raise TypeError(f"data must be an ALMData, a folder (str or os.PathLike) or 'synthetic' "
+                            f"(got {type(data).__name__})")
+        from .cli import _is_dir, _shown
+
+        if not str(os.fspath(data)).strip():
+            raise ValueError(f"data is empty ({os.fspath(data)!r}): give the folder of the four ALM .jld "
+                             "files, an ALMData or 'synthetic'")
+        if not _is_dir(data):
+            raise ValueError(f"data {_shown(os.fspath(data), 120)}: not a folder (give the folder of the "
+                             "four ALM .jld files, an ALMData or 'synthetic')")
         folder = Path(os.fspath(data)).expanduser()
-        if not folder.is_dir():
-            raise ValueError(f"data {data}: not a folder (give the folder of the four ALM .jld files, "
-                             "an ALMData or 'synthetic')")
         old = os.environ.get(ENV_VAR)
         os.environ[ENV_VAR] = str(folder)
         try:
@@ -903,7 +990,7 @@ examples:
 
 def add_cli_parser(sub) -> None:
     """Add ``rls-tutorial sweep PART ...`` to the command line's subparsers ``sub``."""
-    from .cli import _add_param_flags
+    from .cli import _add_param_flags, _count_flag
 
     sw = sub.add_parser("sweep", help="train a part once per setting of a grid and seed; one table row per "
                                       "run",
@@ -926,7 +1013,7 @@ def add_cli_parser(sub) -> None:
         run.add_argument("--out", metavar="PATH", required=True,
                          help="the table, .csv (or .parquet with pyarrow); written after every run; the "
                               "settings already in it are skipped")
-        run.add_argument("--jobs", type=int, metavar="N",
+        run.add_argument("--jobs", type=_count_flag("--jobs", -1), metavar="N",
                          help="local worker processes (default 1; -1: one per core)")
         run.add_argument("--scheduler", metavar="ADDRESS",
                          help="run on a Dask cluster instead, e.g. tcp://host:8786 (needs the cluster extra)")
@@ -966,12 +1053,14 @@ def _parse_seeds(sp, text):
     items = [t.strip() for t in text.split(",")]
     if not all(items):
         sp.error(f"--seeds {text!r}: an empty value (two commas, or one at an end): give N or S1,S2,...")
+    from .cli import _parse_int, _shown
+
     try:
         if len(items) == 1:
-            return int(items[0])
-        return [int(t) for t in items if t]
+            return _parse_int(items[0])  # 1e1 seeds, as --n-loops 1e1
+        return [_parse_int(t) for t in items]
     except ValueError:
-        sp.error(f"--seeds must be a number of seeds or a list such as 0,3,7 (got {text!r})")
+        sp.error(f"--seeds must be a number of seeds or a list such as 0,3,7 (got {_shown(text)})")
 
 
 _QUIET_TRACKER = "ignore:resource_tracker:UserWarning"
@@ -988,19 +1077,23 @@ def cli_main(args, argv) -> int:
     seeds = _parse_seeds(sp, args.seeds)
     if args.jobs is not None and (args.jobs == 0 or args.jobs < -1):
         sp.error(f"--jobs must be >= 1 (local worker processes), or -1 for one per core (got {args.jobs})")
+    if args.scheduler is not None and not args.scheduler.strip():
+        sp.error(f"--scheduler is empty ({args.scheduler!r}): give the scheduler's address, e.g. tcp://host:8786")
     if args.scheduler and args.jobs not in (None, 1):
         sp.error("--jobs and --scheduler exclude each other (on a Dask cluster the workers are the "
                  "cluster's)")
     data = None
     if part == "part3":
-        if args.synthetic and args.data:
+        if args.synthetic and args.data is not None:
             sp.error("--synthetic and --data exclude each other")
+        if args.data is not None and not args.data.strip():  # "--data ''": a mistake, not "not given"
+            sp.error(f"--data is empty ({args.data!r}): give the folder of the ALM files, or leave it out")
         data = "synthetic" if args.synthetic else args.data
     from .data import DataError
 
     try:
         runs = plan(part, grid or None, seeds=seeds, base=base)
-        path = _check_out(args.out)
+        path = _check_out(args.out, "--out")
         if part == "part3":  # loaded once, here: said once (not per run), and a missing file before the plan
             data, source, _ = _part3_data(part, data)
             print(f"Data: {source}")
