@@ -245,8 +245,21 @@ def _recurrent_input(WT, r, u):
         u[i] = 0.0
     for j in range(WT.shape[0]):
         rj = r[j]
+        if rj == 0.0:  # a silent unit (ReLU) adds +-0 to every sum, which leaves it as it is: skip it
+            continue
         for i in range(N):
             u[i] += WT[j, i] * rj
+
+
+@njit(cache=True, nogil=True)
+def _write_rows(W, WT, rows, presyn, w):
+    """The plastic weights into the trained rows of ``W`` and the same entries of ``WT`` = W transposed."""
+    for k in range(rows.shape[0]):
+        i = rows[k]
+        for a in range(presyn.shape[1]):
+            j = presyn[k, a]
+            W[i, j] = w[k, a]
+            WT[j, i] = w[k, a]
 
 
 @njit(cache=True, nogil=True)
@@ -313,14 +326,12 @@ def run_trial(net: RateNetwork, rls: BatchRLS | SharedPoolRLS | None = None, loo
     if rls is not None:
         f_learn = np.ascontiguousarray(net.targets(learn_steps * p.dt)[:, net.trained])
         no_other = np.zeros(len(net.trained))
-        rows = net.trained[:, None]
     for j, s_learn in enumerate(learn_steps):
         status, step = advance(s, s_learn)
         if status:
             break
         rls.step(r, f_learn[j], no_other)
-        net.W[rows, rls.presyn] = rls.w  # the plastic weights are the trained rows of W
-        WT[rls.presyn, rows] = rls.w
+        _write_rows(net.W, WT, net.trained, rls.presyn, rls.w)  # the plastic weights are the trained rows of W
         s = s_learn
     if not status:
         status, step = advance(s, n_steps)

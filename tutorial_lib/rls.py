@@ -236,10 +236,28 @@ def rls_step(P, w, x, f, other, k):
     (``tests/test_rls.py::test_compiled_step_equals_the_plain_numpy_step``).
     """
     m = x.shape[0]
-    # k = P x and the neuron's plastic input w . x
+    # k = P x and the neuron's plastic input w . x; four rows of P at a time (four sums in flight, each in
+    # the order b = 0, 1, ...: the bits of the one-row loop, faster without fastmath)
     xk = 0.0
     wx = 0.0
-    for a in range(m):
+    a = 0
+    while a + 4 <= m:
+        s0 = s1 = s2 = s3 = 0.0
+        for b in range(m):
+            xb = x[b]
+            s0 += P[a, b] * xb
+            s1 += P[a + 1, b] * xb
+            s2 += P[a + 2, b] * xb
+            s3 += P[a + 3, b] * xb
+        k[a], k[a + 1], k[a + 2], k[a + 3] = s0, s1, s2, s3
+        xk += x[a] * s0
+        xk += x[a + 1] * s1
+        xk += x[a + 2] * s2
+        xk += x[a + 3] * s3
+        for q in range(a, a + 4):
+            wx += w[q] * x[q]
+        a += 4
+    for a in range(a, m):
         s = 0.0
         for b in range(m):
             s += P[a, b] * x[b]
