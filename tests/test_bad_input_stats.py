@@ -299,9 +299,12 @@ def test_windows_on_the_grid_up_to_rounding_are_accepted(tmp_path, window):
 
 def test_a_huge_half_width_is_the_whole_signal():
     x = np.arange(12.0).reshape(6, 2)
-    # np.arange(n) - 10**30 raised OverflowError before
-    np.testing.assert_array_equal(analysis.moving_average(x, 10**30), analysis.moving_average(x, 6))
-    np.testing.assert_allclose(analysis.moving_average(x, 10**30), np.broadcast_to(x.mean(axis=0), x.shape))
+    # np.arange(n) - 10**30 raised OverflowError before; beyond int64 it is refused by name, below it is the
+    # whole signal
+    np.testing.assert_array_equal(analysis.moving_average(x, 2**62), analysis.moving_average(x, 6))
+    np.testing.assert_allclose(analysis.moving_average(x, 2**62), np.broadcast_to(x.mean(axis=0), x.shape))
+    with pytest.raises(ValueError, match=r"^half \(half-width, samples\) must be in \[0, "):
+        analysis.moving_average(x, 10**30)
 
 
 # ---------------------------------------------------------------------------------------------- window edges
