@@ -81,7 +81,7 @@ __all__ = ["BatchRLS", "SharedPoolRLS", "SharedInputRLS", "make_rls", "rls_updat
            "PooledInputRLS", "rls_pooled_update", "rls_pooled_step", "penalty_range"]
 
 
-# No kernel here is compiled with fastmath: reassociated sums follow the CPU's vector width and
+# No kernel here is compiled with fastmath: sums allowed to be reordered follow the CPU's vector width and
 # contracted products its FMA units, so the last bits (and a chaotic network's result) would depend
 # on the machine. Every sum runs in one fixed order (tests/test_same_result.py).
 
