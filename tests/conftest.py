@@ -14,15 +14,15 @@ if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
 
 @pytest.fixture(autouse=True)
 def _no_critical_section_left_open():
-    """After every test: no :func:`tutorial_lib._signals.held` section may be left open. One left open
+    """After every test: no :func:`tutorial_lib.interrupts.held` section may be left open. One left open
     would hold back every later Ctrl-C for good (the tests of interrupts would then fail far from the
     cause); the test that left it fails here instead, and the state is reset for the next."""
     yield
-    from tutorial_lib import _signals
+    from tutorial_lib import interrupts
 
-    depth = _signals._depth
+    depth = interrupts._depth
     if depth:
-        _signals._depth = 0
-        _signals._held.clear()
-        _signals._uninstall()
-        pytest.fail(f"a critical section (tutorial_lib._signals.held) was left open (depth {depth})")
+        interrupts._depth = 0
+        interrupts._held.clear()
+        interrupts._uninstall()
+        pytest.fail(f"a critical section (tutorial_lib.interrupts.held) was left open (depth {depth})")

@@ -27,7 +27,7 @@ import pytest
 from tutorial_lib import BalancedParams, DivergenceError, RateParams, SpikingParams
 from tutorial_lib import balanced, cli, dashboard, rate, spiking, spiking_net
 from tutorial_lib.data import ALMData, load_alm, synthetic_alm
-from tutorial_lib.params import check_memory
+from tutorial_lib.checks import check_memory
 from tutorial_lib.rls import BatchRLS, SharedInputRLS, SharedPoolRLS
 
 CLASSES = (RateParams, SpikingParams, BalancedParams)

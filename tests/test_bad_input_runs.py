@@ -20,7 +20,7 @@ from tutorial_lib import BalancedParams, balanced, spiking
 from tutorial_lib.balanced import trials as trials_module
 from tutorial_lib.data import synthetic_alm
 from tutorial_lib.dashboard import perturbation as dash
-from tutorial_lib.params import MEMORY_ENV, MemoryEstimateError
+from tutorial_lib.checks import MEMORY_ENV, MemoryEstimateError
 from tutorial_lib.spiking import (LIFNetwork, Perturbation, PlasticSynapses, Replay, Synapses, simulate,
                                   simulate_numpy, simulate_pair, simulate_single)
 from tutorial_lib.storage import FormatError, atomic_write, load_arrays, save_arrays

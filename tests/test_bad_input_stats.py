@@ -22,7 +22,7 @@ import pytest
 
 from tutorial_lib import analysis, nwb, stats
 from tutorial_lib.balanced import Trial
-from tutorial_lib.params import MemoryEstimateError
+from tutorial_lib.checks import MemoryEstimateError
 
 U64_MAX = np.array([2**64 - 1], dtype=np.uint64)  # as int64: -1
 

@@ -19,7 +19,7 @@ from tutorial_lib import balanced, rate, spiking_net
 from tutorial_lib.dashboard import (balanced_dashboard, perturbation_dashboard, rate_dashboard,
                                     spiking_dashboard)
 from tutorial_lib.data import synthetic_alm
-from tutorial_lib.training import Advice
+from tutorial_lib.errors import Advice
 
 SYN = synthetic_alm(60)
 RATE = RateParams(N=30, train_duration=100.0, n_loops=1)

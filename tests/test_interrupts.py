@@ -26,7 +26,7 @@ from tutorial_lib import balanced, rate, rls as rls_mod, spiking_net
 from tutorial_lib.data import synthetic_alm
 from tutorial_lib.params import BalancedParams, RateParams, SpikingParams
 from tutorial_lib.rls import BatchRLS, PooledInputRLS, SharedInputRLS, make_rls
-from tutorial_lib.training import DivergenceError
+from tutorial_lib.errors import DivergenceError
 
 ROOT = Path(__file__).resolve().parents[1]
 # Part 3, small but with RLS updates big enough to run on 2 threads (100 x 40 x 940 multiply-adds)
@@ -236,13 +236,13 @@ def _diverge(net):
 
 def test_an_interrupt_inside_a_callback_from_c_comes_again_after_it():
     """llvmlite calls Python back from C while numba loads code; an exception there would be lost."""
-    from tutorial_lib import _signals
+    from tutorial_lib import interrupts
 
     fake = os.path.join(os.sep, "site", "llvmlite", "binding", "executionengine.py")
     ns = {}
     exec(compile("import sys\nframe = sys._getframe()", fake, "exec"), ns)
-    assert not _signals.swallowed(signal.SIGINT, sys._getframe())
-    assert _signals.swallowed(signal.SIGINT, ns["frame"])  # and sends SIGINT again shortly
+    assert not interrupts.swallowed(signal.SIGINT, sys._getframe())
+    assert interrupts.swallowed(signal.SIGINT, ns["frame"])  # and sends SIGINT again shortly
     with pytest.raises(KeyboardInterrupt):
         time.sleep(2.0)
 
@@ -378,20 +378,20 @@ def test_cli_part1_ends_with_one_line_and_the_signals_exit_code(tmp_path, signum
 def test_a_signal_while_a_critical_section_is_entered_leaves_no_section_open(monkeypatch):
     # a Ctrl-C that the old handler turns into KeyboardInterrupt while held() installs its own: the
     # section is not entered, and no depth is left behind (which would hold back every later Ctrl-C)
-    from tutorial_lib import _signals
+    from tutorial_lib import interrupts
 
-    real = _signals._install
+    real = interrupts._install
 
     def install_then_interrupted():
         real()
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(_signals, "_install", install_then_interrupted)
+    monkeypatch.setattr(interrupts, "_install", install_then_interrupted)
     with pytest.raises(KeyboardInterrupt):
-        with _signals.held():
+        with interrupts.held():
             pytest.fail("the section was entered")
     monkeypatch.undo()
-    assert _signals._depth == 0
+    assert interrupts._depth == 0
     with pytest.raises(KeyboardInterrupt):  # and a later Ctrl-C still comes through
         signal.raise_signal(signal.SIGINT)
         time.sleep(1.0)

@@ -21,8 +21,8 @@ import pytest
 from tutorial_lib import BalancedParams, DivergenceError, RateParams, SpikingParams, balanced, rate, spiking_net
 from tutorial_lib.cli import main
 from tutorial_lib.data import synthetic_alm
-from tutorial_lib.params import (LAM_REC_PER_MU_RS, PENALTY_MAX, PENALTY_MIN, WEIGHT_SCALE_MAX, check_grid,
-                                 check_int, check_real, field_kind)
+from tutorial_lib.params import LAM_REC_PER_MU_RS, PENALTY_MAX, PENALTY_MIN, WEIGHT_SCALE_MAX, field_kind
+from tutorial_lib.checks import check_grid, check_int, check_real
 from tutorial_lib.rls import BatchRLS, SharedPoolRLS
 from tutorial_lib.training import advise
 

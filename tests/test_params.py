@@ -81,8 +81,7 @@ import typing
 from dataclasses import fields
 
 from tutorial_lib import SpikingParams
-from tutorial_lib.params import (MAX_STEPS, MemoryEstimateError, check_int, check_memory, check_type,
-                                 count_from_fraction, memory_limit)
+from tutorial_lib.checks import MAX_STEPS, MemoryEstimateError, check_int, check_memory, check_type, count_from_fraction, memory_limit
 
 GiB = 2**30
 

@@ -6,7 +6,7 @@ methods (``update``, ``output``, ``set_state``, ``P_of``, ``deferred``), ``make_
 ``ridge_solution`` and the plain NumPy steps (``rls_update``, ``rls_update_batch``,
 ``rls_pooled_update``), plus Part 3's ``balanced.make_rls``. Each must raise a ValueError or
 TypeError whose single-line message names the parameter and says what is allowed ("must"), or,
-for sizes, a :class:`~tutorial_lib.params.MemoryEstimateError` naming the parameter that sizes
+for sizes, a :class:`~tutorial_lib.checks.MemoryEstimateError` naming the parameter that sizes
 the state, raised before it is allocated. The classes of input: the state's dtype; penalties
 (positive, finite, symmetric positive definite, within the range where the update stays
 finite in that dtype); shapes; indices (in range after conversion, whole, no repeat within a
@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 
 from tutorial_lib import rls as R
-from tutorial_lib.params import MemoryEstimateError
+from tutorial_lib.checks import MemoryEstimateError
 from tutorial_lib.rls import (BatchRLS, PooledInputRLS, SharedInputRLS, SharedPoolRLS, make_rls, ridge_solution,
                               rls_pooled_update, rls_update, rls_update_batch)
 

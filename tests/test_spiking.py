@@ -20,7 +20,7 @@ from tutorial_lib.spiking import (
     simulate_single,
 )
 from tutorial_lib import SpikingParams
-from tutorial_lib.training import DivergenceError
+from tutorial_lib.errors import DivergenceError
 
 # A short, small Part 2 configuration: 30 neurons, 1.2 s trials.
 SMALL = SpikingParams(N=30, stim_on=100.0, stim_off=200.0, train_duration=1000.0, target_period=1000.0,

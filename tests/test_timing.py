@@ -95,7 +95,7 @@ def test_a_replay_that_runs_away_is_a_result_not_a_crash(net, monkeypatch):
     scores and a line in ``failures`` and in the table; the network running away without a replay
     still raises."""
     from tutorial_lib.balanced import timing
-    from tutorial_lib.training import DivergenceError
+    from tutorial_lib.errors import DivergenceError
 
     real = timing.run_trial
 

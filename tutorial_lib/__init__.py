@@ -17,7 +17,7 @@ Modules, one per topic:
 """
 
 from .params import BalancedParams, RateParams, SpikingParams
-from .training import DivergenceError
+from .errors import DivergenceError
 
 __version__ = "0.1.0"
 __all__ = ["RateParams", "SpikingParams", "BalancedParams", "DivergenceError", "__version__"]

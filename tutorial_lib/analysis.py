@@ -34,7 +34,7 @@ from numbers import Real
 
 import numpy as np
 
-from .params import check_int, check_real, check_type
+from .checks import check_int, check_real, check_type
 
 __all__ = ["PCA", "pca", "project", "align_signs", "explained_by", "population_psth", "moving_average",
            "window_average"]

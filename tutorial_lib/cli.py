@@ -66,9 +66,10 @@ import typing
 from dataclasses import fields, replace
 from pathlib import Path
 
-from ._signals import swallowed
-from .params import _CHOICES, BalancedParams, RateParams, SpikingParams, check_memory
-from .training import DivergenceError
+from .interrupts import swallowed
+from .params import _CHOICES, BalancedParams, RateParams, SpikingParams
+from .checks import check_memory
+from .errors import DivergenceError
 
 PARTS = {"part1": RateParams, "part2": SpikingParams, "part3": BalancedParams}
 

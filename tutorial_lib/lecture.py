@@ -108,7 +108,7 @@ def lecture_page(dashboard: str, title: str | None = None, **kwargs):
     import ipywidgets as widgets
 
     from . import dashboard as dashboards
-    from .training import DivergenceError
+    from .errors import DivergenceError
 
     kwargs.setdefault("dpi", LECTURE_DPI)
     printed = io.StringIO()

@@ -227,7 +227,7 @@ def trial_averaged_rate(spike_times, event_times, t, smoothing: str = "boxcar",
         NaN, infinite or beyond their bounds, arrays of the wrong shape.
     TypeError
         Times that are not numbers (strings, None, bools), a kernel name that is not a string.
-    tutorial_lib.params.MemoryEstimateError
+    tutorial_lib.checks.MemoryEstimateError
         ``event_times`` x ``t`` larger than the memory available (a ValueError).
 
     Examples
@@ -263,7 +263,7 @@ def trial_averaged_rate(spike_times, event_times, t, smoothing: str = "boxcar",
                     d = (centre[None, :] - spikes[k:min(k + block, hi[j]), None]) / w
                     total += np.where(np.abs(d) <= GAUSS_CUT, np.exp(-0.5 * d * d), 0.0).sum(axis=0)
         return total / (events.size * w * math.sqrt(2.0 * math.pi))
-    from .params import MemoryEstimateError, memory_limit
+    from .checks import MemoryEstimateError, memory_limit
 
     need, limit = 32.0 * events.size * t.size, memory_limit()  # the centres, two searches, their difference
     if need > limit:

@@ -37,10 +37,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from numba import njit
 
-from .params import RateParams, check_int, check_memory, check_train_args, check_type
+from .params import RateParams
+from .checks import check_int, check_memory, check_train_args, check_type
 from .rls import BatchRLS, SharedPoolRLS
-from .training import (Advice, DivergenceError, TrainResultBase, advise, inputs_knob, score_correlation,
-                       train_rows)
+from .training import TrainResultBase, advise, inputs_knob, score_correlation, train_rows
+from .errors import Advice, DivergenceError
 
 __all__ = [
     "RateNetwork",
@@ -140,7 +141,7 @@ def build_network(params: RateParams | None = None) -> RateNetwork:
     """Draw connectivity, weights, stimulus, target time shifts and trained neurons from ``params.seed``.
 
     Raises TypeError if ``params`` is not a RateParams, and
-    :class:`~tutorial_lib.params.MemoryEstimateError` (a ValueError naming the
+    :class:`~tutorial_lib.checks.MemoryEstimateError` (a ValueError naming the
     parameter) if a trial would not fit in memory.
     """
     p = RateParams() if check_type("params", params, RateParams, allow_none=True) is None else params

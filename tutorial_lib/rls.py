@@ -72,8 +72,8 @@ from numbers import Integral, Real
 import numpy as np
 from numba import njit
 
-from ._signals import held
-from .params import MemoryEstimateError, _gib, _must_be, check_int, memory_limit
+from .interrupts import held
+from .checks import MemoryEstimateError, gib, must_be, check_int, memory_limit
 
 __all__ = ["BatchRLS", "SharedPoolRLS", "SharedInputRLS", "make_rls", "rls_update", "rls_update_batch",
            "rls_step", "rls_batch_step",
@@ -324,7 +324,7 @@ def _run_chunks(kernel, args, per, chunks) -> None:
     the first chunk in this thread, the others on the thread pool at the same time (one hand-over
     fewer than sending them all out: a pool thread takes ~0.1 ms to wake up). Returns when every
     chunk is done, even if one failed (then it raises that failure); a KeyboardInterrupt is held back
-    until then (:func:`~tutorial_lib._signals.held`), so no worker writes after it."""
+    until then (:func:`~tutorial_lib.interrupts.held`), so no worker writes after it."""
     if len(chunks) == 1:
         kernel(*args)
         return
@@ -510,17 +510,17 @@ def _check_threads(threads):
 
 
 def _check_state_memory(names: tuple, terms: list, advice: str) -> None:
-    """Raise :class:`~tutorial_lib.params.MemoryEstimateError`, naming ``names[0]``, if the arrays
-    ``terms`` (``(what, bytes)``) would exceed :func:`~tutorial_lib.params.memory_limit`."""
+    """Raise :class:`~tutorial_lib.checks.MemoryEstimateError`, naming ``names[0]``, if the arrays
+    ``terms`` (``(what, bytes)``) would exceed :func:`~tutorial_lib.checks.memory_limit`."""
     total = float(sum(b for _, b in terms))
     limit = memory_limit()
     if total > limit:
         what, big = max(terms, key=lambda t: t[1])
         sized = f" ({', '.join(names)} size it)" if len(names) > 1 else ""
         raise MemoryEstimateError(
-            f"{names[0]} too large for memory{sized}: {what} would need about {_gib(big)} "
-            f"({_gib(total)} in all), "
-            f"more than the {_gib(limit)} available. Lower {advice}.",
+            f"{names[0]} too large for memory{sized}: {what} would need about {gib(big)} "
+            f"({gib(total)} in all), "
+            f"more than the {gib(limit)} available. Lower {advice}.",
             total, limit, tuple(names), [(w, b, tuple(names)) for w, b in terms])
 
 
@@ -533,7 +533,7 @@ def _check_lam(name: str, value, dtype, what: str = "RLS regulariser lambda") ->
     v = float(a)
     lo, hi = penalty_range(dtype)
     if not lo <= v <= hi:  # NaN fails too
-        raise ValueError(f"{_must_be(_label(name, what), lo, hi, fmt=_fmt3)} for a {np.dtype(dtype).name} RLS "
+        raise ValueError(f"{must_be(_label(name, what), lo, hi, fmt=_fmt3)} for a {np.dtype(dtype).name} RLS "
                          f"state: P starts as I / {name}, and its entries and their products must stay finite "
                          f"normal numbers (see rls.penalty_range; got {v!r})")
     return v
@@ -660,7 +660,7 @@ class _RLSState:
 
         All or nothing with respect to interruption: one compiled call cannot be
         interrupted, and with threads a KeyboardInterrupt (Ctrl-C, the notebook's
-        interrupt) is held back until every chunk is done (see :mod:`tutorial_lib._signals`),
+        interrupt) is held back until every chunk is done (see :mod:`tutorial_lib.interrupts`),
         so no worker writes after it, and the weights and ``P`` stay in step.
         """
         _run_chunks(kernel, args, per_neuron, self._chunks)

@@ -113,11 +113,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from numba import njit
 
-from .params import (MAX_STEPS, MemoryEstimateError, check_grid, check_int, check_real, check_type,
-                     memory_limit)
-from ._signals import guard
+from .checks import MAX_STEPS, MemoryEstimateError, check_grid, check_int, check_real, check_type, memory_limit
+from .interrupts import guard
 from .rls import BatchRLS, SharedInputRLS, SharedPoolRLS
-from .training import DivergenceError
+from .errors import DivergenceError
 
 __all__ = [
     "Synapses",
@@ -236,7 +235,7 @@ def simulate_numpy(net: "LIFNetwork", T: float, *, rng: np.random.Generator, v0=
     voltages and inputs (to 1e-12; the compiled engine sums in another order).
 
     The arguments are checked as :func:`simulate` checks them, before anything is allocated
-    (TypeError / ValueError naming the argument; :class:`~tutorial_lib.params.MemoryEstimateError`
+    (TypeError / ValueError naming the argument; :class:`~tutorial_lib.checks.MemoryEstimateError`
     if the record of every neuron at every step, or the dense matrices, would not fit in memory).
     """
     check_type("net", net, LIFNetwork)
@@ -903,7 +902,7 @@ def _indices(name: str, values, hi: int | None = None, *, lo: int = 0,
 
     Checked on the values as given, before any conversion could wrap or cut them: ``np.uint64(2**64 - 1)``
     or ``2**70`` is out of range (not index -1), ``2.5`` or NaN is not a whole number (a whole float
-    such as ``2.0`` is that index, as :func:`~tutorial_lib.params.check_int` takes it), booleans are
+    such as ``2.0`` is that index, as :func:`~tutorial_lib.checks.check_int` takes it), booleans are
     refused (a mask is not a list of indices: ``np.flatnonzero(mask)``). ``hi`` None: any index up to
     ``2**63 - 1``. Raises TypeError (None, text, a dict) or ValueError naming ``name``.
     """
@@ -1008,7 +1007,7 @@ def _run_steps(name: str, T, dt: float, *, what: str = "") -> int:
 
 
 def _check_sizes(terms: list) -> None:
-    """Raise :class:`~tutorial_lib.params.MemoryEstimateError` (naming the parameters that size the largest
+    """Raise :class:`~tutorial_lib.checks.MemoryEstimateError` (naming the parameters that size the largest
     array) if the arrays ``terms`` = ``[(what, bytes, parameters)]`` need more than :func:`memory_limit`."""
     total = float(sum(b for _, b, _ in terms))
     limit = memory_limit()
@@ -1592,8 +1591,8 @@ def simulate(
         not ``0 <= on <= off`` (times at or after the end of the run mean the end); ``record`` or
         any other index array with entries that are not whole numbers in range (unsigned, huge,
         boolean or fractional entries included); ``record_every`` off the grid;
-        :class:`~tutorial_lib.params.MemoryEstimateError` (a ValueError) if the record and the
-        spike buffers would not fit in memory (:func:`~tutorial_lib.params.memory_limit`).
+        :class:`~tutorial_lib.checks.MemoryEstimateError` (a ValueError) if the record and the
+        spike buffers would not fit in memory (:func:`~tutorial_lib.checks.memory_limit`).
     TypeError
         ``net``, ``rng``, ``perturbations``, ``replay`` or ``external`` of the wrong kind.
 

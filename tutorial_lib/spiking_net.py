@@ -56,9 +56,10 @@ import numpy as np
 from .rate import choose_trained, random_weights
 from .rls import BatchRLS, SharedPoolRLS
 from .spiking import Learning, LIFNetwork, PlasticSynapses, Run, Synapses, simulate
-from .params import SpikingParams, check_int, check_memory, check_train_args, check_type
-from .training import (Advice, DivergenceError, TrainResultBase, advise, inputs_knob, score_correlation,
-                       train_rows)
+from .params import SpikingParams
+from .checks import check_int, check_memory, check_train_args, check_type
+from .training import TrainResultBase, advise, inputs_knob, score_correlation, train_rows
+from .errors import Advice, DivergenceError
 
 __all__ = [
     "SpikingNetwork",
@@ -230,7 +231,7 @@ def build_network(params: SpikingParams | None = None) -> SpikingNetwork:
     """Draw connectivity, weights, stimulus, phases and trained neurons; measure ``ubar`` in one run.
 
     Raises TypeError if ``params`` is not a SpikingParams, and
-    :class:`~tutorial_lib.params.MemoryEstimateError` (a ValueError naming the
+    :class:`~tutorial_lib.checks.MemoryEstimateError` (a ValueError naming the
     parameter) if a trial would not fit in memory.
     """
     p = SpikingParams() if check_type("params", params, SpikingParams, allow_none=True) is None else params

@@ -64,7 +64,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .params import MemoryEstimateError, check_int, check_real, memory_limit
+from .checks import MemoryEstimateError, check_int, check_real, memory_limit
 
 __all__ = ["tile_windows", "spike_counts", "trial_counts", "fano_factor", "isi_cv", "isi_cv_pooled", "dprime",
            "SelectivityTest", "selectivity_test", "fraction_selective", "split_half_agreement"]
@@ -326,7 +326,7 @@ def spike_counts(spike_times, spike_neurons, neurons, windows) -> np.ndarray:
     TypeError
         Neuron indices that are not integers (floats, bools, strings), times that
         are not numbers.
-    tutorial_lib.params.MemoryEstimateError
+    tutorial_lib.checks.MemoryEstimateError
         A result larger than the memory available (a ValueError).
 
     See Also
@@ -400,7 +400,7 @@ def trial_counts(trials, neurons, windows) -> np.ndarray:
         No trials, or the errors of :func:`spike_counts` (naming the trial, ``trials[k]``).
     TypeError
         ``trials`` not a sequence, a trial that is neither a pair nor has spike attributes.
-    tutorial_lib.params.MemoryEstimateError
+    tutorial_lib.checks.MemoryEstimateError
         A result larger than the memory available (a ValueError).
 
     Examples

@@ -207,7 +207,7 @@ def atomic_write(path, write) -> Path:
     are removed first (see :func:`_remove_stale_temporaries`). The file gets the
     permissions of any new file: ``0o666`` less the umask. Returns ``path``.
     """
-    from ._signals import held
+    from .interrupts import held
 
     path = _check_path(path)
     folder = path.parent if str(path.parent) else Path(".")
@@ -252,7 +252,7 @@ def save_arrays(path, arrays: dict, *, kind: str, version: int, meta: dict | Non
     infinity). A failed
     write leaves any earlier file at ``path`` as it was (:func:`atomic_write`).
     """
-    from .params import check_int
+    from .checks import check_int
 
     given = _check_path(path)
     if given.is_dir():  # "out" for the folder out/ would otherwise be saved as out.npz beside it
@@ -380,7 +380,7 @@ def load_arrays(path, *, kind: str, versions) -> tuple[dict, dict]:
         ``.npz`` path if one was appended).
     IsADirectoryError
         If the path is a folder.
-    ~tutorial_lib.params.MemoryEstimateError
+    ~tutorial_lib.checks.MemoryEstimateError
         If the arrays the file declares would not fit in memory (checked before any is read).
     FormatError
         If the file is damaged (a changed byte, cut short, empty, not a zip,
@@ -388,7 +388,7 @@ def load_arrays(path, *, kind: str, versions) -> tuple[dict, dict]:
         archive of this module, holds another ``kind``, or has a format
         version not in ``versions``. The message names the file.
     """
-    from .params import MemoryEstimateError, check_int
+    from .checks import MemoryEstimateError, check_int
 
     path = _existing_file(path)
     if isinstance(versions, (str, bytes)) or not hasattr(versions, "__iter__"):
@@ -457,8 +457,8 @@ def _read_archive(zf: zipfile.ZipFile, path: Path, size: int, kind: str,
 
 def _check_unpacked_size(infos: list, path: Path) -> None:
     """MemoryEstimateError (naming ``path``) if the members' unpacked sizes, as the zip directory declares
-    them, add up to more than :func:`~tutorial_lib.params.memory_limit`: refused before any is read."""
-    from .params import MemoryEstimateError, memory_limit
+    them, add up to more than :func:`~tutorial_lib.checks.memory_limit`: refused before any is read."""
+    from .checks import MemoryEstimateError, memory_limit
 
     need, limit = float(sum(info.file_size for info in infos)), memory_limit()
     if need > limit:

@@ -84,8 +84,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .params import BalancedParams, RateParams, SpikingParams, check_field, check_memory, check_type
-from .training import DivergenceError
+from .params import BalancedParams, RateParams, SpikingParams, check_field
+from .checks import check_memory, check_type
+from .errors import DivergenceError
 
 __all__ = ["PARTS", "sweep", "plan", "load_table"]
 
@@ -530,7 +531,7 @@ def _ordered(df, order: dict):
 
 
 def _save(df, path: Path) -> None:
-    from ._signals import held
+    from .interrupts import held
     from .storage import atomic_write
 
     if _out_format(path) == "parquet":
@@ -831,7 +832,7 @@ def sweep(part: str, grid: dict | None = None, settings: list | None = None, *, 
 
     runs = plan(part, grid, settings, seeds=seeds, base=base)
     if n_jobs is not None:
-        from .params import check_int
+        from .checks import check_int
 
         n_jobs = check_int("n_jobs", n_jobs, lo=-1, what="local worker processes")
         if n_jobs == 0:
@@ -925,7 +926,7 @@ def sweep(part: str, grid: dict | None = None, settings: list | None = None, *, 
         raise
     finally:
         bar.close()
-        from ._signals import held
+        from .interrupts import held
 
         with held():  # a signal now would lose the last rows: save them first
             save()

@@ -120,7 +120,7 @@ import math
 import numpy as np
 from scipy.special import dawsn, erfcx
 
-from .params import check_real
+from .checks import check_real
 
 __all__ = ["siegert_rate", "siegert_inverse", "fit_sigma", "ALM_SIGMA", "ALM_ZERO_RATE", "SIGMA_RANGE", "RATE_MIN",
            "RATE_TAU_MAX"]

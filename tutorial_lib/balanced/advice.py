@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..params import BalancedParams
-from ..training import Advice, DivergenceError, advise
+from ..training import advise
+from ..errors import Advice, DivergenceError
 
 __all__ = ["advice"]
 

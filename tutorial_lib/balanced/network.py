@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..data import CONDITIONS, ALMData, load_alm
-from ..params import BalancedParams, check_memory, check_type
+from ..params import BalancedParams
+from ..checks import check_memory, check_type
 from ..spiking import LIFNetwork, PlasticSynapses
 from .plastic import (FFWD_GRID_MS, choose_plastic_inputs, ffwd_rate_process, initial_plastic_weights,
                       plastic_weight_ratio)
@@ -167,7 +168,7 @@ def build_network(params: BalancedParams | None = None, data: ALMData | None = N
     the synthetic fallback). Raises ValueError, naming the parameter, if the
     data and parameters do not fit (more trained neurons than ALM or E neurons,
     a training window longer than the recordings, ...) or if the network would
-    not fit in memory (:class:`~tutorial_lib.params.MemoryEstimateError`), and
+    not fit in memory (:class:`~tutorial_lib.checks.MemoryEstimateError`), and
     TypeError for arguments of the wrong class; all before anything is built.
     """
     p = BalancedParams() if check_type("params", params, BalancedParams, allow_none=True) is None else params

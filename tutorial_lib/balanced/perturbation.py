@@ -16,7 +16,7 @@ network), and silence the trained cells in the same window::
 
 from __future__ import annotations
 
-from ..params import MAX_STEPS
+from ..checks import MAX_STEPS
 from ..spiking import Perturbation, _pack_perturbations
 
 __all__ = ["Perturbation", "resolve_perturbations"]

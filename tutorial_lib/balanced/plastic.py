@@ -27,7 +27,7 @@ import numpy as np
 from ..analysis import moving_average
 from ..params import RATIO_MAX, BalancedParams
 from ..rls import BatchRLS, PooledInputRLS, SharedInputRLS, _check_lam, _state_dtype, penalty_range
-from ..training import DivergenceError
+from ..errors import DivergenceError
 from .advice import advice
 from .static import SETTLE_MS
 

@@ -21,9 +21,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..params import MAX_STEPS, BalancedParams, check_grid, check_int, check_real, check_type
+from ..params import BalancedParams
+from ..checks import MAX_STEPS, check_grid, check_int, check_real, check_type
 from ..spiking import LIFNetwork, PlasticSynapses, Run, Synapses, simulate
-from ..training import DivergenceError
+from ..errors import DivergenceError
 from .advice import advice
 from .perturbation import resolve_perturbations
 from .streams import CONNECT, STATIC
@@ -229,7 +230,7 @@ def simulate_static(net: StaticNetwork, T: float | None = None, *, rng: np.rando
         multiple of dt in ``(SETTLE_MS, MAX_STEPS dt]`` (a longer run would take days; NaN, inf,
         1e308 and text are refused), ``n_record`` not a whole number >= 1 (more than a population
         holds records all of it), ``record_every`` not a positive multiple of dt, a bad perturbation;
-        :class:`~tutorial_lib.params.MemoryEstimateError` if the record would not fit in memory.
+        :class:`~tutorial_lib.checks.MemoryEstimateError` if the record would not fit in memory.
     DivergenceError
         ``phase="static"``, with :func:`advice`, if the activity runs away.
     """

@@ -35,9 +35,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..data import CONDITIONS
-from ..params import check_int, check_real, check_type
+from ..checks import check_int, check_real, check_type
 from ..spiking import Replay
-from ..training import DivergenceError
+from ..errors import DivergenceError
 from .network import BalancedNetwork
 from .trials import Trial, run_trial
 

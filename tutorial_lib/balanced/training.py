@@ -9,7 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..data import CONDITIONS, ALMData
-from ..params import BalancedParams, check_memory, check_train_args, check_type
+from ..params import BalancedParams
+from ..checks import check_memory, check_train_args, check_type
 from ..rls import BatchRLS, SharedInputRLS
 from ..training import run_loops
 from .network import BalancedNetwork, build_network

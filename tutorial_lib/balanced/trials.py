@@ -22,10 +22,12 @@ import numpy as np
 
 from ..analysis import moving_average, window_average
 from ..data import CONDITIONS
-from ..params import MAX_STEPS, BalancedParams, check_int, check_real, check_type, memory_limit
+from ..params import BalancedParams
+from ..checks import MAX_STEPS, check_int, check_real, check_type, memory_limit
 from ..rls import BatchRLS, SharedInputRLS
 from ..spiking import Learning, Replay, Run, _check_replay, _indices, simulate
-from ..training import DivergenceError, score_correlation
+from ..training import score_correlation
+from ..errors import DivergenceError
 from .advice import advice
 from .network import BalancedNetwork, populations
 from .perturbation import resolve_perturbations
@@ -142,7 +144,7 @@ class Trial:
         ValueError
             ``neurons`` not whole numbers in ``[0, N - 1]``, ``bin_ms`` outside ``(0, duration]`` or
             giving more than 1e8 bins, ``smooth_ms`` negative or not finite;
-            :class:`~tutorial_lib.params.MemoryEstimateError` if the counts would not fit in memory.
+            :class:`~tutorial_lib.checks.MemoryEstimateError` if the counts would not fit in memory.
         """
         neurons = _indices("neurons", neurons, self.N - 1)
         bin_ms = check_real("bin_ms", bin_ms, lo=max(self.duration / MAX_STEPS, 0.0), lo_open=True,
@@ -173,7 +175,7 @@ class Trial:
 def _check_psth_memory(n_bins: int, n_neurons: int) -> None:
     """MemoryEstimateError naming ``bin_ms`` and ``neurons`` if :meth:`Trial.psth`'s arrays (the counts,
     the rates and their moving average: three of bins x neurons) would not fit in memory."""
-    from ..params import MemoryEstimateError
+    from ..checks import MemoryEstimateError
 
     need, limit = 3 * 8.0 * n_bins * n_neurons, memory_limit()
     if need > limit:

@@ -59,7 +59,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..data import CONDITIONS
-from ..params import BalancedParams, check_type
+from ..params import BalancedParams
+from ..checks import check_type
 from .network import BalancedNetwork
 
 __all__ = [

@@ -10,7 +10,8 @@ import ipywidgets as widgets
 import numpy as np
 from matplotlib.ticker import FormatStrFormatter, MaxNLocator
 
-from ..params import BalancedParams, check_type
+from ..params import BalancedParams
+from ..checks import check_type
 from ..plotting import COLORS as _COLORS
 from .base import Control, LiveFigure, TrainingDashboard, _check_view, _seed_control, field_control
 

@@ -20,8 +20,9 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from ..params import BalancedParams, RateParams, SpikingParams, check_int, check_type
-from ..training import Advice, DivergenceError
+from ..params import BalancedParams, RateParams, SpikingParams
+from ..checks import check_int, check_type
+from ..errors import Advice, DivergenceError
 
 
 class LiveFigure:

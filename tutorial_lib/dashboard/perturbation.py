@@ -20,9 +20,10 @@ import numpy as np
 from matplotlib.ticker import FormatStrFormatter, MaxNLocator
 
 from ..data import CONDITIONS
-from ..params import BalancedParams, check_int, check_real, check_type
+from ..params import BalancedParams
+from ..checks import check_int, check_real, check_type
 from ..plotting import COLORS, INPUT_LABEL
-from ..training import Advice
+from ..errors import Advice
 from .base import _STYLE, Control, LiveFigure, TrainingDashboard, _check_view, _slider, field_control
 
 __all__ = ["PerturbationOutcome", "PerturbationFigure", "PerturbationDashboard", "run_perturbation",

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..params import SpikingParams, check_type
+from ..params import SpikingParams
+from ..checks import check_type
 from .base import LiveFigure, TrainingDashboard, _check_view, _network_controls, _seed_control, field_control
 
 
