@@ -4,7 +4,8 @@
    faces > parts > models > inputs > engine > core > base, every module in a layer; no import cycle
    between the modules of any package). Imports that today's tree still has against them are listed
    there as ``ignore_imports``, each with a "debt #23" comment.
-2. The contracts can fail: a back-import injected into a copy of the package breaks the contract named.
+2. The contracts can fail: a back-import injected into a copy of the package breaks the contract named,
+   and so does a debt line left in the contracts after its import is gone.
 3. Scans of the source (``ast``, nothing imported or compiled):
    (a) no import inside a function, except the optional heavy dependencies (:data:`HEAVY`), and those
        only when the module names them in its header (docstring or comments above the first import);
@@ -13,8 +14,10 @@
    (d) no function over 60 lines (def line to last line, docstring included), except numba kernels
        (``@njit``/``@jit``) with a one-line comment directly above the decorator saying why;
    (e) no ``fastmath=`` anywhere.
-4. The teaching core (``tutorial_lib/core``) stays within 2,500 lines (printed: ``pytest -s``) and
-   imports only NumPy, SciPy, plain standard modules and the base layer; it opens no files.
+4. The teaching core (``tutorial_lib/core``) stays within 2,500 lines (printed: ``pytest -s``),
+   imports only NumPy, SciPy, plain standard modules and the base layer, opens no files, and gives
+   each public function a raw docstring with an example; each public compiled kernel of the engine
+   (``tutorial_lib/engine``) names its core twin and its test. (Skipped while they do not exist.)
 
 Known violations of today's tree are listed in ``tests/architecture_debt.txt``, one per line, keyed
 by module and function (never by line number, so a move inside a file does not matter). A finding not
@@ -310,6 +313,19 @@ def test_an_injected_violation_breaks_its_contract(tmp_path, case):
     assert phrase in report, f"the report does not name {phrase!r}:\n{report}"
 
 
+def test_a_paid_debt_left_in_the_contracts_fails(tmp_path):
+    """An ignore_imports line whose import is gone breaks the check: the contracts list only real debt."""
+    _copy(tmp_path)
+    config = tmp_path / "pyproject.toml"
+    text = config.read_text(encoding="utf-8")
+    if "ignore_imports = [" not in text:
+        pytest.skip("no contract lists debt any more")
+    stale = 'ignore_imports = [\n    "tutorial_lib.checks -> tutorial_lib.cli",  # an import that does not exist'
+    config.write_text(text.replace("ignore_imports = [", stale, 1), encoding="utf-8")
+    run = lint_imports(tmp_path)
+    assert run.returncode != 0 and "No matches for ignored import" in run.stdout + run.stderr, run.stdout
+
+
 # ---------------------------------------------------------------------------------------------
 # 3: the scans against the debt file
 
@@ -430,6 +446,48 @@ def test_core_is_plain_numpy_and_scipy():
                         bad.append(f"{name} imports {mod}")
             elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "open":
                 bad.append(f"{name} opens a file (line {node.lineno})")
+    assert not bad, "\n".join(bad)
+
+
+def _documented(path: Path):
+    """(name, node, docstring, its source) for each public top-level function of a module."""
+    text = path.read_text(encoding="utf-8")
+    for node in ast.parse(text).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and not node.name.startswith("_"):
+            doc = ast.get_docstring(node, clean=False)
+            source = ast.get_source_segment(text, node.body[0]) if doc is not None else ""
+            yield f"{module_name(path)}.{node.name}", node, doc, source
+
+
+@pytest.mark.skipif(not CORE.is_dir(), reason="tutorial_lib/core does not exist yet")
+def test_core_functions_have_raw_docstrings_with_examples():
+    """Each public function of the core: a raw docstring (r\"\"\"...) with a doctest example (arch23.md)."""
+    bad = []
+    for path in source_files(CORE):
+        for name, _, doc, source in _documented(path):
+            if doc is None:
+                bad.append(f"{name}: no docstring")
+                continue
+            if not source.lstrip().lower().startswith("r"):
+                bad.append(f"{name}: the docstring is not a raw string")
+            if ">>>" not in doc:
+                bad.append(f"{name}: no example (>>>) in the docstring")
+    assert not bad, "\n".join(bad)
+
+
+ENGINE = PACKAGE / "engine"
+
+
+@pytest.mark.skipif(not ENGINE.is_dir(), reason="tutorial_lib/engine does not exist yet")
+def test_engine_kernels_name_their_core_twin_and_test():
+    """Each public compiled kernel of the engine names its core twin and the test proving them equal."""
+    bad = []
+    for path in source_files(ENGINE):
+        for name, node, doc, _ in _documented(path):
+            if not is_kernel(node):
+                continue
+            if not doc or "core." not in doc or "test_" not in doc:
+                bad.append(f"{name}: its docstring must name its twin (core.NAME) and the test (test_...)")
     assert not bad, "\n".join(bad)
 
 
