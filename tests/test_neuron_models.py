@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from tutorial_lib import SpikingParams, spiking_net
-from tutorial_lib.core.lif import LIF, NeuronModel, lif_euler_step, lif_model, lif_rate, lif_rate_euler, run_network
+from tutorial_lib.core.lif import (LIF, NeuronModel, lif_euler_step, lif_model, lif_rate, lif_rate_euler,
+                                   run_network)
 from tutorial_lib.engine.lif_data import LIFNetwork, PlasticSynapses, Synapses
 from tutorial_lib.engine.simulate import simulate
 
@@ -85,5 +86,6 @@ def test_part2_trains_an_adaptive_lif_network_on_the_numpy_backend():
                       n_loops=4, seed=0)
     res = spiking_net.train(p, model=adaptive_lif(), backend="numpy", progress=False)
     assert res.network.model.name == "adaptive LIF"
-    untrained = spiking_net.run_trial(spiking_net.build_network(p, model=adaptive_lif(), backend="numpy"), loop=0)
+    untrained = spiking_net.run_trial(spiking_net.build_network(p, model=adaptive_lif(), backend="numpy"),
+                                      loop=0)
     assert res.test().score > untrained.score + 0.08  # measured: 0.04 untrained, 0.15 after 4 loops

@@ -144,7 +144,7 @@ def test_static_jumps_held_by_target_neuron_give_the_same_run_to_the_bit(monkeyp
     """Weights that depend on the channel and the target only (Part 3's) are held by target neuron
     (a fifth of the bytes per synapse); one synapse with its own weight sends the whole network back
     to jumps by synapse. Either way the run equals the one with jumps by synapse, to the bit."""
-    from tutorial_lib.engine import simulate as spiking
+    from tutorial_lib.engine import lif_inputs as spiking
 
     rng = np.random.default_rng(31)
     N, dt = 60, 0.1

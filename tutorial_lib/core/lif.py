@@ -103,7 +103,10 @@ def lif_euler_step(v, total_input, xi, dt_tau_m, v_th=1.0, v_reset=0.0):
 
 
 def trace_step(x, jumps, dt, tau):
-    r"""One Euler step of a filtered spike train or synaptic current, :math:`\tau\, dx/dt = -x + \sum_k \delta(t - t_k)`.
+    r"""One Euler step of a filtered spike train or synaptic current.
+
+    .. math:: \tau\, \frac{dx}{dt} = -x + \sum_k \delta(t - t_k)
+
 
     ``x`` (N,) the traces now; ``jumps`` (N,) what this step's spikes bring: the
     spike indicator ``s`` for the filtered spike trains ``r`` of the plastic
@@ -121,7 +124,7 @@ def trace_step(x, jumps, dt, tau):
 
 @dataclass(frozen=True)
 class NeuronModel:
-    r"""A neuron model as data: how to start and how to take one Euler step (a plug-in for :func:`run_network`).
+    r"""A neuron model as data: how to start and how to take one Euler step (for :func:`run_network`).
 
     ``init(v0) -> state`` the state of N neurons from their initial voltages ``v0`` (N,);
     ``step(state, total_input, dt) -> (state, spiked)`` one step of ``dt`` ms with the input (N,)
@@ -216,5 +219,5 @@ def run_network(model, state, mu, J, tau_s, W, tau_p, n_steps, dt, *, noise=0.0,
         for c in range(C):
             x[c] = trace_step(x[c], J[c] @ S[c], dt, tau_s[c])
         r = trace_step(r, S[C], dt, tau_p)
-    return dict(rec, spike_steps=np.array(steps, dtype=np.int64), spike_neurons=np.array(neurons, dtype=np.int64),
-                state=state, stopped=stopped)
+    return dict(rec, spike_steps=np.array(steps, dtype=np.int64),
+                spike_neurons=np.array(neurons, dtype=np.int64), state=state, stopped=stopped)

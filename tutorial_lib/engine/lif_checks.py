@@ -16,6 +16,9 @@ import numpy as np
 
 from ..checks import MAX_STEPS, MemoryEstimateError, check_grid, check_real, memory_limit
 
+__all__ = ["kernel_array", "as_index", "INDEX_MAX", "CURRENT_LIMIT", "shown", "check_indices", "check_times",
+           "per_neuron", "run_steps", "check_sizes", "step_of", "STEP_LIMIT", "steps_of", "check_window"]
+
 def kernel_array(a, dtype=np.float64) -> np.ndarray:
     """``a`` as a C-contiguous, writeable array of ``dtype`` (copied only if needed).
 

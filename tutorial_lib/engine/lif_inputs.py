@@ -1,5 +1,5 @@
-"""What a run is handed besides the network, indexed by step for the kernel: perturbations, replays,
-external spikes, and where the added input changes.
+"""The network and what a run is handed besides it, packed for the kernel: the static channels, and
+perturbations, replays and external spikes indexed by step, and where the added input changes.
 
 Each function checks its argument against the network (TypeError / ValueError naming it) and returns
 plain arrays (:func:`tutorial_lib.engine.simulate.simulate` and the Part 3 model use them).
@@ -14,8 +14,9 @@ import numpy as np
 
 from .lif_checks import check_indices, check_times, shown, step_of
 from .lif_data import LIFNetwork, Perturbation, Replay
+from .lif_kernel import jumps_by_post
 
-__all__ = ["check_replay", "index_replay", "pack_perturbations", "segment_input", "index_external",
+__all__ = ["pack_static", "check_replay", "index_replay", "pack_perturbations", "segment_input", "index_external",
            "switch_steps"]
 
 
@@ -159,3 +160,40 @@ def switch_steps(packed: list, stim_on: int, stim_off: int, n_steps: int) -> set
     return {s for s in steps if 0 < s < n_steps}
 
 
+def pack_static(net: LIFNetwork):
+    """The static channels concatenated for the kernel: ``(ch_ptr, ch_post, ch_jump, by_post, ch_decay)``.
+
+    ``ch_ptr`` (C, N+1) offsets into the concatenated CSR; ``ch_post`` the targets in 2 (or 4) bytes
+    instead of 8 (the scatter streams them from memory at every spike); ``ch_jump`` the jump
+    ``w * (1/tau_c)`` (one product, as the kernel used to form it): by target neuron, (C, N), if
+    within each channel all synapses onto a neuron have the same weight (``by_post`` True: Part 3's
+    channels, whose weight depends on the two populations only), else by synapse, (1, synapses).
+    The same jumps either way, so the same run to the bit; by target, the scatter streams a fifth of
+    the bytes (5 M synapses: 10 MB instead of 50 MB, which no longer outgrow the cache).
+    ``ch_decay`` (C,).
+    """
+    N, C = net.N, len(net.static)
+    offsets = np.cumsum([0] + [ch.post.shape[0] for ch in net.static])
+    ch_ptr = np.zeros((C, N + 1), dtype=np.int64)
+    for c, ch in enumerate(net.static):
+        ch_ptr[c] = ch.ptr + offsets[c]
+    ch_post = np.empty(offsets[-1], dtype=np.uint16 if N <= 65536 else np.int32)
+    for c, ch in enumerate(net.static):
+        ch_post[offsets[c]:offsets[c + 1]] = ch.post
+    by_post = np.zeros((C, N))
+    seen = np.zeros(N, dtype=np.bool_)
+    for c, ch in enumerate(net.static):
+        seen[:] = False
+        if not jumps_by_post(ch.post, ch.w, 1.0 / ch.tau, by_post[c], seen):
+            break
+    else:
+        return ch_ptr, ch_post, by_post, True, _decays(net)
+    ch_jump = np.empty((1, offsets[-1]))
+    for c, ch in enumerate(net.static):
+        with np.errstate(over="ignore"):  # an infinite jump is the kernel's to report (DivergenceError)
+            np.multiply(ch.w, 1.0 / ch.tau, out=ch_jump[0, offsets[c]:offsets[c + 1]])
+    return ch_ptr, ch_post, ch_jump, False, _decays(net)
+
+
+def _decays(net: LIFNetwork) -> np.ndarray:
+    return np.array([1.0 - net.dt / ch.tau for ch in net.static], dtype=np.float64)

@@ -6,7 +6,7 @@ The kernel is the compiled twin of :func:`tutorial_lib.core.lif.run_network` wit
 :func:`tutorial_lib.engine.simulate.simulate`) and ``tests/test_neuron_models.py`` prove it. Static
 synapses are held by presynaptic neuron in CSR form (``post[ptr[j]:ptr[j+1]]``, targets as uint16
 or int32, jumps ``w * (1/tau)`` by target neuron or by synapse:
-:func:`tutorial_lib.engine.simulate.pack_static`); plastic weights as rows ``w[k, a]`` from source
+:func:`tutorial_lib.engine.lif_inputs.pack_static`); plastic weights as rows ``w[k, a]`` from source
 ``presyn[k, a]`` onto neuron ``rows[k]`` (the layout of :class:`~tutorial_lib.rls.BatchRLS`), with an
 index by source for the spike scatter. numba, ``cache=True``, no fast-math: a run is the same to the bit
 on every CPU.
@@ -21,6 +21,10 @@ import math
 
 import numpy as np
 from numba import njit
+
+__all__ = ["OK", "NONFINITE", "TOO_MANY_SPIKES", "lif_kernel", "plastic_input", "record_state", "record_total",
+           "record_split", "learning_inputs", "after_rls_step", "jumps_by_post", "shared_columns_by_source",
+           "first_out_of_order"]
 
 #: Kernel status codes
 OK, NONFINITE, TOO_MANY_SPIKES = 0, 1, 2

@@ -19,15 +19,18 @@ external : ``(times, sources)``: spikes of external sources (indices ``N..``
     of the plastic synapses' sources) at ``times`` ms, on the dt grid; like a
     network spike with that time label they are in the traces from ``times`` on.
 max_rate : population-average rate (Hz) above which the run stops.
-perturbations : a :class:`~tutorial_lib.engine.lif_data.Perturbation` or a sequence of them (neuron indices, not names):
+perturbations : a :class:`~tutorial_lib.engine.lif_data.Perturbation` or a sequence of them (neuron indices,
+    not names):
     currents added to ``mu`` in their windows (they add where they overlap; with ``learning``,
     RLS sees them as part of the total input). None or empty: the run is the same to the bit
     as without the argument.
 plastic_groups : ``(names, group)``, to record the plastic input split by source: ``group``
     (n_sources,) ints in ``[0, len(names))``, the group of each plastic source. The split is
-    in ``run.plastic_parts`` and :meth:`~tutorial_lib.engine.lif_data.Run.inputs_by_source`; it costs one pass over the
+    in ``run.plastic_parts`` and :meth:`~tutorial_lib.engine.lif_data.Run.inputs_by_source`; it costs one
+    pass over the
     recorded neurons' plastic inputs per recorded step (None: not recorded, no cost).
-replay : a :class:`~tutorial_lib.engine.lif_data.Replay`: the synapses it names receive its spikes instead of the network's
+replay : a :class:`~tutorial_lib.engine.lif_data.Replay`: the synapses it names receive its spikes instead of
+    the network's
     (None: the run is the same to the bit as without the argument). Replaying a run's own spikes
     into every channel, with that run's random generator, gives that run again, spike for spike.
 total_only : record only the total input of the ``record`` neurons (``run.total_input``, the same
@@ -80,54 +83,16 @@ from ..rls import SharedPoolRLS
 from .lif_checks import (check_indices, check_sizes, check_window, kernel_array, per_neuron, run_steps, shown,
                          steps_of)
 from .lif_data import Learning, LIFNetwork, PlasticSynapses, Run
-from .lif_inputs import index_external, index_replay, pack_perturbations, segment_input, switch_steps
-from .lif_kernel import (NONFINITE, OK, after_rls_step, first_out_of_order, jumps_by_post, learning_inputs,
+from .lif_inputs import (index_external, index_replay, pack_perturbations, pack_static, segment_input,
+                         switch_steps)
+from .lif_kernel import (NONFINITE, OK, TOO_MANY_SPIKES, after_rls_step, first_out_of_order, learning_inputs,
                          lif_kernel, plastic_input, record_split, record_state, record_total,
                          shared_columns_by_source)
 
-__all__ = ["simulate", "pack_static", "column_starts", "BACKENDS"]
+__all__ = ["simulate", "column_starts", "BACKENDS"]
 
 #: The backends of :func:`simulate`.
 BACKENDS = ("numba", "numpy")
-
-
-def pack_static(net: LIFNetwork):
-    """The static channels concatenated for the kernel: ``(ch_ptr, ch_post, ch_jump, by_post, ch_decay)``.
-
-    ``ch_ptr`` (C, N+1) offsets into the concatenated CSR; ``ch_post`` the targets in 2 (or 4) bytes
-    instead of 8 (the scatter streams them from memory at every spike); ``ch_jump`` the jump
-    ``w * (1/tau_c)`` (one product, as the kernel used to form it): by target neuron, (C, N), if
-    within each channel all synapses onto a neuron have the same weight (``by_post`` True: Part 3's
-    channels, whose weight depends on the two populations only), else by synapse, (1, synapses).
-    The same jumps either way, so the same run to the bit; by target, the scatter streams a fifth of
-    the bytes (5 M synapses: 10 MB instead of 50 MB, which no longer outgrow the cache).
-    ``ch_decay`` (C,).
-    """
-    N, C = net.N, len(net.static)
-    offsets = np.cumsum([0] + [ch.post.shape[0] for ch in net.static])
-    ch_ptr = np.zeros((C, N + 1), dtype=np.int64)
-    for c, ch in enumerate(net.static):
-        ch_ptr[c] = ch.ptr + offsets[c]
-    ch_post = np.empty(offsets[-1], dtype=np.uint16 if N <= 65536 else np.int32)
-    for c, ch in enumerate(net.static):
-        ch_post[offsets[c]:offsets[c + 1]] = ch.post
-    by_post = np.zeros((C, N))
-    seen = np.zeros(N, dtype=np.bool_)
-    for c, ch in enumerate(net.static):
-        seen[:] = False
-        if not jumps_by_post(ch.post, ch.w, 1.0 / ch.tau, by_post[c], seen):
-            break
-    else:
-        return ch_ptr, ch_post, by_post, True, _decays(net)
-    ch_jump = np.empty((1, offsets[-1]))
-    for c, ch in enumerate(net.static):
-        with np.errstate(over="ignore"):  # an infinite jump is the kernel's to report (DivergenceError)
-            np.multiply(ch.w, 1.0 / ch.tau, out=ch_jump[0, offsets[c]:offsets[c + 1]])
-    return ch_ptr, ch_post, ch_jump, False, _decays(net)
-
-
-def _decays(net: LIFNetwork) -> np.ndarray:
-    return np.array([1.0 - net.dt / ch.tau for ch in net.static], dtype=np.float64)
 
 
 def _check_learning(learning: Learning, net: LIFNetwork, pl: PlasticSynapses, n_steps: int):
@@ -161,7 +126,7 @@ def simulate(net: LIFNetwork, T: float, *, rng: np.random.Generator, v0=None, st
              stim_window=(0.0, 0.0), record=None, record_every: float = 1.0, learning: Learning | None = None,
              external=None, max_rate: float = 500.0, perturbations=None, plastic_groups=None, replay=None,
              total_only: bool = False, model: NeuronModel | None = None, backend: str = "numba") -> Run:
-    """Simulate ``net`` for ``T`` ms from the state ``v0`` with all synaptic traces at 0; returns a :class:`Run`.
+    """Simulate ``net`` for ``T`` ms from the state ``v0`` with all synaptic traces at 0: a :class:`Run`.
 
     The arguments, the errors raised and the two backends are described in the module docstring
     (:mod:`tutorial_lib.engine.simulate`). The stages: the arguments checked and the sizes estimated
@@ -176,15 +141,17 @@ def simulate(net: LIFNetwork, T: float, *, rng: np.random.Generator, v0=None, st
     _checked_inputs(a, net, learning, perturbations, replay, external)
     if backend == "numpy":
         if external is not None or plastic_groups is not None:
-            raise ValueError("backend='numpy' takes no external spikes and no plastic_groups: use backend='numba'")
+            raise ValueError("backend='numpy' takes no external spikes and no plastic_groups: use "
+                             "backend='numba'")
         return _simulate_plain(net, a, rng, learning, model)
     k = _kernel_state(net, a, rng, learning, plastic_groups)
     status, step, n_spikes, neuron = _run_kernel(net, a, k, rng, learning)
     if status != OK:
-        raise _divergence(status, step, n_spikes, int(neuron), net.dt, net.N, a.T, a.max_rate, learning is not None)
-    run = _assemble(net, a.T, a.n_rec, a.rec_every, a.rec_idx, k.v_rec, k.cur_rec, a.stim, a.stim_on, a.stim_off,
-                    k.spike_step[:n_spikes], k.spike_idx[:n_spikes], k.v, None if learning is None else k.errors,
-                    a.packed, k.total_rec if total_only else None)
+        raise _divergence(status, step, n_spikes, int(neuron), net.dt, net.N, a.T, a.max_rate,
+                          learning is not None)
+    run = _assemble(net, a.T, a.n_rec, a.rec_every, a.rec_idx, k.v_rec, k.cur_rec, a.stim, a.stim_on,
+                    a.stim_off, k.spike_step[:n_spikes], k.spike_idx[:n_spikes], k.v,
+                    None if learning is None else k.errors, a.packed, k.total_rec if total_only else None)
     if k.split_names:
         run.plastic_parts, run.plastic_part_names = k.split_rec, k.split_names
     return run
@@ -207,8 +174,8 @@ def _checked_model(net: LIFNetwork, model, backend) -> NeuronModel:
     return model
 
 
-def _checked(net, T, rng, v0, stimulus, stim_window, record, record_every, max_rate, plastic_groups, total_only,
-             replay, external) -> SimpleNamespace:
+def _checked(net, T, rng, v0, stimulus, stim_window, record, record_every, max_rate, plastic_groups,
+             total_only, replay, external) -> SimpleNamespace:
     """The run's arguments checked and its sizes estimated, before anything is allocated or drawn from rng."""
     check_type("net", net, LIFNetwork)
     check_type("rng", rng, np.random.Generator)
@@ -234,8 +201,8 @@ def _checked(net, T, rng, v0, stimulus, stim_window, record, record_every, max_r
         ("the record of voltages, inputs and currents", rows * (1 if total_only else C + 3 + n_groups),
          ["T", "record", "record_every"]),
         ("the spike buffers", a.max_spikes * 16.0, ["T", "max_rate"]),
-        ("the spikes indexed by step", (a.n_steps + 1) * 8.0 * ((replay is not None) + (external is not None)),
-         ["T"]),
+        ("the spikes indexed by step",
+         (a.n_steps + 1) * 8.0 * ((replay is not None) + (external is not None)), ["T"]),
     ])
     return a
 
@@ -359,14 +326,16 @@ def _run_kernel(net: LIFNetwork, a: SimpleNamespace, k: SimpleNamespace, rng, le
                     break
                 record_first = False
             if status == OK:
-                status, step, n_spikes, neuron = _kernel(net, a, k, rng, start, a.n_steps, record_first, n_spikes)
+                status, step, n_spikes, neuron = _kernel(net, a, k, rng, start, a.n_steps, record_first,
+                                                         n_spikes)
     finally:
         if learning is not None:  # keep what was learned, even if the run stopped
             a.pl.w[...] = learning.rls.w
     return status, step, n_spikes, neuron
 
 
-def _learning_step(net: LIFNetwork, a: SimpleNamespace, k: SimpleNamespace, rng, learning, s: int, j: int) -> int:
+def _learning_step(net: LIFNetwork, a: SimpleNamespace, k: SimpleNamespace, rng, learning, s: int,
+                   j: int) -> int:
     """The ``j``-th RLS step, at step ``s`` (the state at ``t_s`` recorded first if it is on the grid).
     Returns the index of the first row with a non-finite error, or -1."""
     pl, rls, x, u = a.pl, learning.rls, k.x, k.u
@@ -425,14 +394,15 @@ def _simulate_plain(net: LIFNetwork, a: SimpleNamespace, rng, learning, model: N
     try:
         out = run_network(model, model.init(v), net.mu, J, [ch.tau for ch in net.static], Wp,
                           net.tau_m if pl is None else pl.tau, a.n_steps, dt, noise=net.noise, rng=rng,
-                          inputs=_plain_inputs(net, a), learn=_plain_learning(net, a, rng, learning, Wp, errors),
+                          inputs=_plain_inputs(net, a),
+                          learn=_plain_learning(net, a, rng, learning, Wp, errors),
                           delivered=_plain_replay(net, a), every=a.rec_every, max_spikes=a.max_spikes)
     finally:
         if learning is not None:
             pl.w[...] = learning.rls.w
     if out["stopped"] is not None:
         kind, step, neuron = out["stopped"]
-        status = NONFINITE if kind == "nonfinite" else 2
+        status = NONFINITE if kind == "nonfinite" else TOO_MANY_SPIKES
         raise _divergence(status, step, out["spike_steps"].size, neuron, dt, N, a.T, a.max_rate,
                           learning is not None)
     out["v_end"] = np.asarray(model.voltage(out["state"]))
@@ -474,7 +444,7 @@ def _plain_learning(net: LIFNetwork, a: SimpleNamespace, rng, learning, Wp, erro
 
 
 def _plain_replay(net: LIFNetwork, a: SimpleNamespace):
-    """``delivered(n, s)``: the spikes each channel and the plastic synapses receive (None without a replay)."""
+    """``delivered(n, s)``: the spikes each channel and the plastic synapses receive (None: no replay)."""
     rp_ptr, rp_src, rp_static, rp_plastic = a.rp
     if rp_ptr.shape[0] == 0:
         return None
