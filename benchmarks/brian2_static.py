@@ -7,7 +7,7 @@ comparison is skipped with a message and only our engine is timed.
 
 One network, three simulators:
 
-* ours: :func:`tutorial_lib.spiking.simulate` on ``static_network(params).lif()``
+* ours: :func:`tutorial_lib.engine.simulate.simulate` on ``static_network(params).lif()``
   (numba, one thread), timed after a warm-up call; the first call (numba
   compilation, or loading the compiled kernel from numba's cache) is reported apart;
 * Brian2 runtime mode, its default code-generation target (Cython when it can
@@ -162,7 +162,7 @@ def identical_until(a, b, N: int, dt: float, T: float) -> float:
 def prepare_ours(N: int, K: int, T: float, seed: int = 0):
     """``(info, run_once)``: our engine on the static network, its first call (numba compilation or
     the cache load) and one full run done; ``run_once()`` runs it again and returns the seconds."""
-    from tutorial_lib.spiking import simulate
+    from tutorial_lib.engine.simulate import simulate
 
     p, net, v0 = network(N, K, seed)
     lif = net.lif()

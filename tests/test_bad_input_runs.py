@@ -16,13 +16,15 @@ import os
 import numpy as np
 import pytest
 
-from tutorial_lib import BalancedParams, balanced, spiking
+from tutorial_lib import BalancedParams, balanced
+from tutorial_lib.engine import simulate as engine
 from tutorial_lib.balanced import trials as trials_module
 from tutorial_lib.data import synthetic_alm
 from tutorial_lib.dashboard import perturbation as dash
 from tutorial_lib.checks import MEMORY_ENV, MemoryEstimateError
-from tutorial_lib.spiking import (LIFNetwork, Perturbation, PlasticSynapses, Replay, Synapses, simulate,
-                                  simulate_numpy, simulate_pair, simulate_single)
+from tutorial_lib.engine.lif_data import LIFNetwork, Perturbation, PlasticSynapses, Replay, Synapses
+from tutorial_lib.engine.simulate import simulate
+from tutorial_lib.spiking_net import simulate_pair, simulate_single
 from tutorial_lib.storage import FormatError, atomic_write, load_arrays, save_arrays
 
 ERRORS = (ValueError, TypeError)
@@ -39,8 +41,13 @@ def _trap(*args, **kwargs):
 @pytest.fixture
 def no_kernel(monkeypatch):
     """The compiled kernel (and the NumPy reference's stepping) replaced by a trap."""
-    monkeypatch.setattr(spiking, "lif_kernel", _trap)
-    monkeypatch.setattr(spiking, "lif_euler_step", _trap)
+    monkeypatch.setattr(engine, "lif_kernel", _trap)
+    monkeypatch.setattr(engine, "run_network", _trap)
+
+
+def simulate_numpy(net, T, **kw):
+    """:func:`simulate` on the NumPy backend, every neuron recorded at every step."""
+    return simulate(net, T, record_every=net.dt, backend="numpy", **kw)
 
 
 def _engine(external: bool = True) -> LIFNetwork:
@@ -384,7 +391,7 @@ def trial(net):
 @pytest.fixture
 def no_trial(monkeypatch):
     """Every simulation of Part 3 replaced by a trap (the static run, trials, the dashboard's trials)."""
-    monkeypatch.setattr(spiking, "lif_kernel", _trap)
+    monkeypatch.setattr(engine, "lif_kernel", _trap)
     monkeypatch.setattr(trials_module, "simulate", _trap)
     monkeypatch.setattr(balanced.static, "simulate", _trap)
 

@@ -18,7 +18,7 @@ import pytest
 
 from tutorial_lib import sweep as sweep_mod
 from tutorial_lib.cli import main
-from tutorial_lib.spiking import Replay
+from tutorial_lib.engine.lif_data import Replay
 from tutorial_lib.sweep import load_table, sweep
 
 P1 = ["--N", "20", "--n-loops", "1", "--train-duration", "100"]

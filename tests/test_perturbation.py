@@ -1,6 +1,6 @@
 """Part 4's engine: perturbations, recording what is asked for, and the input split by source.
 
-(The engine against its NumPy reference with perturbations is in tests/test_spiking.py.)
+(The engine against its NumPy backend with perturbations is in tests/test_spiking.py.)
 """
 
 import numpy as np
@@ -301,7 +301,7 @@ def test_bad_trial_arguments_raise_before_any_simulation(net, monkeypatch, kwarg
 
 
 def test_a_population_name_is_resolved_by_the_balanced_package_not_the_engine(net):
-    from tutorial_lib.spiking import simulate
+    from tutorial_lib.engine.simulate import simulate
 
     with pytest.raises(ValueError, match="population name"):
         simulate(net.lif(), 10.0, rng=np.random.default_rng(0), perturbations=Perturbation("I", 1.0, 0.0, 5.0))

@@ -117,7 +117,7 @@ def tiny_spiking():
 
 
 def test_voltage_trace_marks_each_spike_above_threshold():
-    from tutorial_lib.spiking import simulate_single
+    from tutorial_lib.spiking_net import simulate_single
 
     run = simulate_single(mu=1.5, noise=0.0, T=100.0)
     ax = plotting.plot_voltage(run.t, run.v[:, 0], run.spike_times)
@@ -130,7 +130,8 @@ def test_voltage_trace_marks_each_spike_above_threshold():
 
 
 def test_synaptic_input_and_rate_curve_label_their_units():
-    from tutorial_lib.spiking import lif_rate, simulate_pair
+    from tutorial_lib.core.lif import lif_rate
+    from tutorial_lib.spiking_net import simulate_pair
 
     pair = simulate_pair(T=200.0)
     ax = plotting.plot_synaptic_input(pair.t, pair.synaptic_input[:, 1], label="neuron 2")

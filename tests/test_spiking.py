@@ -1,4 +1,5 @@
-"""The LIF engine (tutorial_lib.spiking) and the Part 2 network (tutorial_lib.spiking_net)."""
+"""The LIF engine (tutorial_lib.engine: data, kernel, driver) against the core's plain run, and the Part 2
+network (tutorial_lib.spiking_net)."""
 
 from dataclasses import replace
 
@@ -7,24 +8,23 @@ import pytest
 
 from tutorial_lib import spiking_net
 from tutorial_lib.rls import BatchRLS, SharedPoolRLS
-from tutorial_lib.spiking import (
-    Learning,
-    LIFNetwork,
-    PlasticSynapses,
-    Synapses,
-    lif_rate,
-    lif_rate_euler,
-    simulate,
-    simulate_numpy,
-    simulate_pair,
-    simulate_single,
-)
+from tutorial_lib.core.lif import lif_rate, lif_rate_euler
+from tutorial_lib.engine.lif_data import Learning, LIFNetwork, PlasticSynapses, Synapses
+from tutorial_lib.engine.simulate import simulate
+from tutorial_lib.spiking_net import simulate_pair, simulate_single
 from tutorial_lib import SpikingParams
 from tutorial_lib.errors import DivergenceError
 
 # A short, small Part 2 configuration: 30 neurons, 1.2 s trials.
 SMALL = SpikingParams(N=30, stim_on=100.0, stim_off=200.0, train_duration=1000.0, target_period=1000.0,
                       n_loops=3, seed=0)
+
+
+
+
+def simulate_numpy(net, T, **kw):
+    """The core's plain run (:func:`simulate` with ``backend="numpy"``), every neuron at every step."""
+    return simulate(net, T, record_every=net.dt, backend="numpy", **kw)
 
 
 # ---------------------------------------------------------------------------
@@ -144,7 +144,7 @@ def test_static_jumps_held_by_target_neuron_give_the_same_run_to_the_bit(monkeyp
     """Weights that depend on the channel and the target only (Part 3's) are held by target neuron
     (a fifth of the bytes per synapse); one synapse with its own weight sends the whole network back
     to jumps by synapse. Either way the run equals the one with jumps by synapse, to the bit."""
-    from tutorial_lib import spiking
+    from tutorial_lib.engine import lif_inputs as spiking
 
     rng = np.random.default_rng(31)
     N, dt = 60, 0.1
@@ -156,13 +156,13 @@ def test_static_jumps_held_by_target_neuron_give_the_same_run_to_the_bit(monkeyp
         W[1][i, j] *= 1.5
     static = tuple(Synapses.from_dense(Wc, tau, f"ch{c}") for c, (Wc, tau) in enumerate(zip(W, (3.0, 5.0))))
     net = LIFNetwork(rng.uniform(0.9, 1.3, N), 10.0, dt, noise=0.5, static=static)
-    packed = spiking._pack_static(net)
+    packed = spiking.pack_static(net)
     assert packed[3] is (not odd_one_out)
     assert packed[2].shape == ((2, N) if not odd_one_out else (1, sum(ch.post.size for ch in static)))
     run = simulate(net, 400.0, rng=np.random.default_rng(4), record_every=dt)
     assert run.spike_times.size > 100
-    monkeypatch.setattr(spiking, "_jumps_by_post", lambda *args: False)  # by synapse, whatever the weights
-    assert spiking._pack_static(net)[3] is False
+    monkeypatch.setattr(spiking, "jumps_by_post", lambda *args: False)  # by synapse, whatever the weights
+    assert spiking.pack_static(net)[3] is False
     again = simulate(net, 400.0, rng=np.random.default_rng(4), record_every=dt)
     np.testing.assert_array_equal(run.spike_times, again.spike_times)
     np.testing.assert_array_equal(run.spike_neurons, again.spike_neurons)
@@ -366,7 +366,7 @@ def test_shared_pool_rls_gives_the_same_training_as_the_batch():
 
 
 def test_trace_step_gives_each_spike_an_area_of_one_and_decays_with_tau():
-    from tutorial_lib.spiking import trace_step
+    from tutorial_lib.core.lif import trace_step
 
     dt, tau = 0.1, 20.0
     x = trace_step(np.zeros(1), np.ones(1), dt, tau)  # one spike
@@ -385,7 +385,7 @@ def test_trace_step_gives_each_spike_an_area_of_one_and_decays_with_tau():
 
 
 def _perturbations(N):
-    from tutorial_lib.spiking import Perturbation
+    from tutorial_lib.engine.lif_data import Perturbation
 
     return [Perturbation(np.arange(0, N, 2), 0.8, 80.0, 200.0),  # overlaps the stimulus (100-150 ms)
             Perturbation([1, 2, 3, 3], np.array([-2.0, 0.5, 1.0, 1.0]), 120.0, 260.0),  # overlaps the first
@@ -424,7 +424,7 @@ def test_engine_with_perturbations_matches_a_numpy_implementation_spike_for_spik
 
 
 def test_engine_with_perturbations_and_learning_matches_a_numpy_implementation():
-    from tutorial_lib.spiking import Perturbation
+    from tutorial_lib.engine.lif_data import Perturbation
 
     net, Ws, rows, presyn, wp = _small_engine(np.random.default_rng(3))
     T, times = 300.0, np.arange(50.0, 300.0, 20.0)
@@ -446,7 +446,7 @@ def test_engine_with_perturbations_and_learning_matches_a_numpy_implementation()
 
 @pytest.mark.parametrize("learn", [False, True])
 def test_a_perturbation_that_does_not_act_changes_nothing_in_the_engine(learn):
-    from tutorial_lib.spiking import Perturbation
+    from tutorial_lib.engine.lif_data import Perturbation
 
     net, Ws, rows, presyn, wp = _small_engine(np.random.default_rng(3))
     stim = np.random.default_rng(8).normal(0.0, 0.5, net.N)
@@ -493,7 +493,7 @@ def _two_channel_engine(rng, N=30):
 
 
 def test_replaying_a_run_into_every_channel_gives_the_same_run_to_the_bit():
-    from tutorial_lib.spiking import Replay
+    from tutorial_lib.engine.lif_data import Replay
 
     net = _two_channel_engine(np.random.default_rng(2))
     T = 300.0
@@ -515,7 +515,7 @@ def test_replaying_a_run_into_every_channel_gives_the_same_run_to_the_bit():
 def test_engine_with_a_replay_matches_a_numpy_implementation(channels):
     """Spikes of another run (and jittered ones, with two spikes of a neuron in one step possible)
     replayed into some channels: engine and NumPy reference give the same spikes and currents."""
-    from tutorial_lib.spiking import Replay
+    from tutorial_lib.engine.lif_data import Replay
 
     net = _two_channel_engine(np.random.default_rng(4))
     T = 300.0
@@ -534,7 +534,7 @@ def test_engine_with_a_replay_matches_a_numpy_implementation(channels):
 def test_replay_currents_follow_the_replayed_spikes_only():
     """With every synapse fed by a replay, the currents do not depend on the network's own spikes:
     two runs with different noise (different own spikes) have identical synaptic currents."""
-    from tutorial_lib.spiking import Replay
+    from tutorial_lib.engine.lif_data import Replay
 
     net = _two_channel_engine(np.random.default_rng(5))
     T = 200.0
@@ -547,7 +547,7 @@ def test_replay_currents_follow_the_replayed_spikes_only():
 
 
 def test_jitter_moves_spikes_by_the_given_standard_deviation():
-    from tutorial_lib.spiking import Replay
+    from tutorial_lib.engine.lif_data import Replay
 
     rng = np.random.default_rng(0)
     times = np.round(rng.uniform(400.0, 600.0, 20000), 1)
@@ -576,14 +576,14 @@ def test_jitter_moves_spikes_by_the_given_standard_deviation():
     (dict(times=[1.0], neurons=[0], channels=("plastic", "plastic")), "channels"),
 ])
 def test_bad_replay_raises_value_error_naming_the_field(kwargs, match):
-    from tutorial_lib.spiking import Replay
+    from tutorial_lib.engine.lif_data import Replay
 
     with pytest.raises(ValueError, match=match):
         Replay(**kwargs)
 
 
 def test_replay_that_does_not_fit_the_network_is_refused_before_the_run():
-    from tutorial_lib.spiking import Replay
+    from tutorial_lib.engine.lif_data import Replay
 
     net = _two_channel_engine(np.random.default_rng(5))
     for replay, match in [(Replay([1.0], [net.N]), r"replay.neurons"),
@@ -606,7 +606,7 @@ def test_replay_that_does_not_fit_the_network_is_refused_before_the_run():
                                   "no static"])
 def test_recording_the_total_input_only_gives_the_full_record_s_total_to_the_bit(case):
     """``total_only``: the engine writes the total input itself (kernel and learning steps alike)."""
-    from tutorial_lib.spiking import Perturbation, Replay
+    from tutorial_lib.engine.lif_data import Perturbation, Replay
 
     rng = np.random.default_rng(21)
     net, Ws, rows, presyn, wp = _small_engine(rng, N=30, R=8, m=5)
@@ -655,7 +655,7 @@ def test_total_only_refuses_the_input_split():
 def test_the_scatter_of_fixed_weights_by_source_is_the_general_scatter_to_the_bit():
     """Without learning the kernel reads the plastic weights in source order (``w_src``); with learning
     (here: a learning set-up with no learning time, so nothing changes) it reads them in ``w``."""
-    from tutorial_lib.spiking import _index_external
+    from tutorial_lib.engine.lif_inputs import index_external as _index_external
 
     rng = np.random.default_rng(4)
     N, R, m, n_ext = 40, 10, 9, 6
@@ -686,7 +686,7 @@ def test_the_scatter_of_fixed_weights_by_source_is_the_general_scatter_to_the_bi
 @pytest.mark.parametrize("R", [0, 1, 4, 7, 13])
 def test_the_plastic_input_is_each_row_s_sum_in_input_order(R):
     """_plastic_input adds four rows at a time; each row's sum must stay the plain one, term by term."""
-    from tutorial_lib.spiking import _plastic_input
+    from tutorial_lib.engine.lif_kernel import plastic_input as _plastic_input
 
     rng = np.random.default_rng(R)
     N, m = 50, 11
@@ -741,7 +741,7 @@ def test_the_index_by_source_holds_rows_and_columns_in_the_smallest_integers_tha
 
 def test_deferred_rls_steps_check_that_each_shared_input_reaches_every_row_in_order():
     from tutorial_lib.rls import PooledInputRLS
-    from tutorial_lib.spiking import _column_starts
+    from tutorial_lib.engine.simulate import column_starts as _column_starts
 
     rng = np.random.default_rng(2)
     n, mp, nf, N = 6, 3, 4, 20

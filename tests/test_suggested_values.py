@@ -21,7 +21,7 @@ import pytest
 from tutorial_lib import BalancedParams, DivergenceError, RateParams, SpikingParams
 from tutorial_lib import balanced, dashboard, rate, spiking_net
 from tutorial_lib.data import synthetic_alm
-from tutorial_lib.spiking import simulate_pair
+from tutorial_lib.spiking_net import simulate_pair
 
 NB = Path(__file__).resolve().parents[1] / "notebooks"
 R, S, B = RateParams(), SpikingParams(), BalancedParams.lecture()

@@ -9,7 +9,7 @@ import pytest
 from tutorial_lib import BalancedParams, balanced
 from tutorial_lib.data import CONDITIONS, synthetic_alm
 from tutorial_lib.rls import BatchRLS
-from tutorial_lib.spiking import Learning, Synapses
+from tutorial_lib.engine.lif_data import Learning, Synapses
 
 # the pinned Part 3 configuration: 300 neurons, 20 trained with 5 + 5 recurrent and 10 feed-forward inputs
 TINY = BalancedParams(N=300, K=30, L=5, n_trained=20, stim_on=100.0, stim_off=200.0, train_duration=400.0,

@@ -1,6 +1,7 @@
 r"""Part 2: a generic network of LIF neurons whose synaptic input is trained with RLS.
 
-The network (SPEC, Part 2), simulated by :mod:`tutorial_lib.spiking`:
+The network (SPEC, Part 2), simulated by :func:`tutorial_lib.engine.simulate.simulate` (any neuron model
+of :mod:`tutorial_lib.core.lif` with ``backend="numpy"``; the LIF, the default, also compiled):
 
 .. math::
 
@@ -55,9 +56,12 @@ import numpy as np
 
 from .rate import choose_trained, random_weights
 from .rls import BatchRLS, SharedPoolRLS
-from .spiking import Learning, LIFNetwork, PlasticSynapses, Run, Synapses, simulate
+from .core.lif import NeuronModel
+from .engine.lif_checks import per_neuron
+from .engine.lif_data import Learning, LIFNetwork, PlasticSynapses, Run, Synapses
+from .engine.simulate import BACKENDS, simulate
 from .params import SpikingParams
-from .checks import check_int, check_memory, check_train_args, check_type
+from .checks import check_int, check_memory, check_real, check_train_args, check_type
 from .training import TrainResultBase, advise, inputs_knob, score_correlation, train_rows
 from .errors import Advice, DivergenceError
 
@@ -70,6 +74,8 @@ __all__ = [
     "train",
     "spontaneous_mean_input",
     "advice",
+    "simulate_single",
+    "simulate_pair",
 ]
 
 # Independent random streams, all derived from params.seed
@@ -92,11 +98,13 @@ class SpikingNetwork:
     phases: np.ndarray  # (N,) target phase phi_i in [0, 1)
     trained: np.ndarray  # indices of the trained neurons, sorted
     ubar: np.ndarray = field(default=None)  # (N,) mean spontaneous input
+    model: NeuronModel | None = None  # the neuron model (None: the LIF of params)
+    backend: str = "numba"  # the engine's backend (simulate's)
     _recorded_targets: tuple = field(default=None, init=False, repr=False, compare=False)
 
     def copy(self) -> "SpikingNetwork":
         return SpikingNetwork(self.params, self.W.copy(), self.presyn, self.stimulus, self.phases,
-                              self.trained, self.ubar)
+                              self.trained, self.ubar, self.model, self.backend)
 
     def _targets_at(self, t) -> np.ndarray:
         """:meth:`targets` at the recording grid ``t``, computed once per network (read-only)."""
@@ -210,7 +218,8 @@ def _simulate(net: SpikingNetwork, tau_s: float, rng, learning: Learning | None,
     lif = net.lif(tau_s) if lif is None else lif
     try:
         return simulate(lif, p.t_end, rng=rng, stimulus=net.stimulus, stim_window=(p.stim_on, p.stim_off),
-                        record_every=p.record_every, learning=learning, max_rate=p.max_rate)
+                        record_every=p.record_every, learning=learning, max_rate=p.max_rate, model=net.model,
+                        backend=net.backend)
     except DivergenceError as err:
         err.annotate(loop=loop if learning is not None else None, params=p)
         raise err.annotate(advice=advice(err))
@@ -227,23 +236,38 @@ def spontaneous_mean_input(net: SpikingNetwork) -> np.ndarray:
     return run.total_input[run.t >= p.stim_off].mean(axis=0)
 
 
-def build_network(params: SpikingParams | None = None) -> SpikingNetwork:
+def build_network(params: SpikingParams | None = None, *, model: NeuronModel | None = None,
+                  backend: str = "numba") -> SpikingNetwork:
     """Draw connectivity, weights, stimulus, phases and trained neurons; measure ``ubar`` in one run.
 
-    Raises TypeError if ``params`` is not a SpikingParams, and
+    ``model`` the neuron model (default the LIF of ``params``), ``backend`` the engine's (``"numba"``:
+    the compiled LIF kernel; ``"numpy"``: the core's plain run, any model); the network keeps both.
+    Raises TypeError if ``params`` is not a SpikingParams (or ``model`` not a NeuronModel), ValueError
+    naming ``backend`` for an unknown backend or a model without a kernel on ``"numba"``, and
     :class:`~tutorial_lib.checks.MemoryEstimateError` (a ValueError naming the
     parameter) if a trial would not fit in memory.
     """
     p = SpikingParams() if check_type("params", params, SpikingParams, allow_none=True) is None else params
+    check_type("model", model, NeuronModel, allow_none=True)
+    _check_backend(model, backend)
     check_memory(p)
     rng = np.random.default_rng([p.seed, _BUILD])
     presyn, W = random_weights(rng, p)  # the draws of Part 1, in the same order
     stimulus = rng.normal(0.0, p.stim_std, size=p.N)
     phases = rng.uniform(0.0, 1.0, size=p.N)
     trained = choose_trained(rng, p)
-    net = SpikingNetwork(p, W, presyn, stimulus, phases, trained)
+    net = SpikingNetwork(p, W, presyn, stimulus, phases, trained, model=model, backend=backend)
     net.ubar = spontaneous_mean_input(net)
     return net
+
+
+def _check_backend(model: NeuronModel | None, backend) -> None:
+    """ValueError naming ``backend`` if it is unknown, or ``"numba"`` for a model without a kernel."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS} (got {backend!r})")
+    if backend == "numba" and model is not None and model.name != "lif":
+        raise ValueError(f"backend='numba' has a compiled kernel for the LIF model only; the model "
+                         f"{model.name!r} runs with backend='numpy'")
 
 
 def learning_times(p: SpikingParams) -> np.ndarray:
@@ -253,7 +277,8 @@ def learning_times(p: SpikingParams) -> np.ndarray:
 
 
 def run_trial(net: SpikingNetwork, rls: BatchRLS | SharedPoolRLS | None = None, loop: int | None = None, *,
-              rng: np.random.Generator | None = None) -> Trial:
+              rng: np.random.Generator | None = None, model: NeuronModel | None = None,
+              backend: str | None = None) -> Trial:
     """Simulate one trial (``v(0) ~ Uniform(0, 1)``, synapses at 0). With ``rls``, train ``net.W`` in place.
 
     The noise comes from ``rng``; by default from a stream fixed by
@@ -294,6 +319,17 @@ def run_trial(net: SpikingNetwork, rls: BatchRLS | SharedPoolRLS | None = None, 
                  run.errors, run)
 
 
+def _with_engine(net: SpikingNetwork, model: NeuronModel | None, backend: str | None) -> SpikingNetwork:
+    """``net`` itself (its weights trained in place) with ``model`` / ``backend`` replaced where given."""
+    model = net.model if model is None else model
+    backend = net.backend if backend is None else backend
+    _check_backend(model, backend)
+    view = SpikingNetwork(net.params, net.W, net.presyn, net.stimulus, net.phases, net.trained, net.ubar,
+                          model, backend)
+    view._recorded_targets = net._recorded_targets
+    return view
+
+
 class TrainResult(TrainResultBase):
     """What :func:`train` returns; see :class:`~tutorial_lib.training.TrainResultBase`."""
 
@@ -306,7 +342,8 @@ class TrainResult(TrainResultBase):
 
 
 def train(params: SpikingParams | SpikingNetwork | None = None, *, n_loops: int | None = None, callback=None,
-          progress: bool = True, stop=None) -> TrainResult:
+          progress: bool = True, stop=None, model: NeuronModel | None = None,
+          backend: str | None = None) -> TrainResult:
     """Train a spiking network with RLS for ``n_loops`` loops (default ``params.n_loops``).
 
     Parameters
@@ -318,6 +355,8 @@ def train(params: SpikingParams | SpikingNetwork | None = None, *, n_loops: int 
     progress : show a progress bar (tqdm).
     stop : an object with ``is_set()`` (a ``threading.Event``); training stops
         after the current loop once it is set.
+    model, backend : the neuron model and the engine (:func:`build_network`; for a SpikingNetwork,
+        default its own).
 
     Raises :class:`~tutorial_lib.training.DivergenceError` (its cause as data, and :func:`advice`) if the
     activity blows up;
@@ -325,8 +364,64 @@ def train(params: SpikingParams | SpikingNetwork | None = None, *, n_loops: int 
     """
     check_type("params", params, (SpikingParams, SpikingNetwork), allow_none=True)
     n_loops = check_train_args(n_loops, callback, stop)
+    check_type("model", model, NeuronModel, allow_none=True)
     if isinstance(params, SpikingNetwork):
         check_memory(params.params)
-    net = params.copy() if isinstance(params, SpikingNetwork) else build_network(params)
+        net = _with_engine(params, model, backend).copy()
+    else:
+        net = build_network(params, model=model, backend="numba" if backend is None else backend)
     return train_rows(net, run_trial, TrainResult, n_loops=n_loops, callback=callback, progress=progress,
                       stop=stop, desc="Part 2 training")
+
+
+# ---------------------------------------------------------------------------
+# The demos of Part 2: one neuron and two
+
+
+def simulate_single(mu: float = 0.7, noise: float = 2.0, T: float = 1000.0, *, seed: int = 0,
+                    dt: float = 0.1, tau_m: float = 10.0, v0: float = 0.0,
+                    record_every: float | None = None) -> Run:
+    """One LIF neuron with constant input ``mu`` and voltage noise of amplitude ``noise``.
+
+    ``tau_m dv/dt = -v + mu + noise * xi``; threshold 1, reset 0. With ``mu = 0.7``
+    the neuron is below threshold and fires only when the noise pushes it
+    there. The voltage is recorded at every step (``record_every = dt``) unless
+    told otherwise. Returns a :class:`Run` (``run.v[:, 0]``, ``run.spike_times``).
+
+    Raises ValueError naming the argument (before anything runs): ``mu``, ``noise``, ``v0`` not
+    finite; ``seed`` not a whole number >= 0; ``dt``, ``tau_m`` (see :class:`LIFNetwork`); ``T`` and
+    ``record_every`` as in :func:`simulate` (finite, on the dt grid, ``T`` at most 1e8 steps, the
+    record within the memory available).
+    """
+    seed = check_int("seed", seed, lo=0, what="seed of the noise")
+    net = LIFNetwork(mu=np.array([check_real("mu", mu)]), tau_m=tau_m, dt=dt, noise=noise)
+    v0 = check_real("v0", v0, what="initial voltage, threshold 1")
+    return simulate(net, T, rng=np.random.default_rng(seed), v0=v0,
+                    record_every=dt if record_every is None else record_every, max_rate=1e4)
+
+
+def simulate_pair(w21: float = 5.0, tau_s: float = 20.0, mu=0.7, noise: float = 2.0, T: float = 1000.0, *,
+                  w12: float = 0.0, seed: int = 0, dt: float = 0.1, tau_m: float = 10.0, v0=0.0,
+                  record_every: float = 1.0) -> Run:
+    """Two LIF neurons; neuron 0 (the SPEC's neuron 1) projects to neuron 1 with weight ``w21``.
+
+    Each spike of neuron 0 adds ``w21 / tau_s`` to neuron 1's synaptic input,
+    which then decays with ``tau_s`` (ms): ``tau_s dx/dt = -x + w21 sum_k delta(t - t_k)``.
+    ``w12`` is the weight back (0 in the SPEC). ``mu`` may be one value or one
+    per neuron; the noise is as in :func:`simulate_single`.
+
+    Raises ValueError naming the argument (before anything runs) for weights, ``mu`` or ``v0`` that
+    are not finite or not one value or two, ``tau_s < dt``, a ``seed`` that is not a whole number
+    >= 0, and ``T``, ``dt``, ``record_every`` as :func:`simulate_single`.
+    """
+    seed = check_int("seed", seed, lo=0, what="seed of the noise")
+    dt = check_real("dt", dt, lo=0, lo_open=True, what="time step, ms")
+    w21 = check_real("w21", w21, what="weight from neuron 0 to neuron 1")
+    w12 = check_real("w12", w12, what="weight from neuron 1 to neuron 0")
+    tau_s = check_real("tau_s", tau_s, lo=dt, what="synaptic time constant, ms; at least dt")
+    W = np.array([[0.0, w12], [w21, 0.0]])
+    mu = per_neuron("mu", mu, 2, what="constant input of each neuron")
+    v0 = per_neuron("v0", v0, 2, what="initial voltages, threshold 1")
+    syn = Synapses.from_dense(W, tau=tau_s, name="synaptic")
+    net = LIFNetwork(mu=mu, tau_m=tau_m, dt=dt, noise=noise, static=(syn,))
+    return simulate(net, T, rng=np.random.default_rng(seed), v0=v0, record_every=record_every, max_rate=1e4)

@@ -18,7 +18,7 @@ import numpy as np
 from ..data import CONDITIONS, ALMData, load_alm
 from ..params import BalancedParams
 from ..checks import check_memory, check_type
-from ..spiking import LIFNetwork, PlasticSynapses
+from ..engine.lif_data import LIFNetwork, PlasticSynapses
 from .plastic import (FFWD_GRID_MS, choose_plastic_inputs, ffwd_rate_process, initial_plastic_weights,
                       plastic_weight_ratio)
 from .static import StaticNetwork, StaticRun, simulate_static, static_network

@@ -17,7 +17,8 @@ network), and silence the trained cells in the same window::
 from __future__ import annotations
 
 from ..checks import MAX_STEPS
-from ..spiking import Perturbation, _pack_perturbations
+from ..engine.lif_data import Perturbation
+from ..engine.lif_inputs import pack_perturbations
 
 __all__ = ["Perturbation", "resolve_perturbations"]
 
@@ -52,5 +53,5 @@ def resolve_perturbations(net, perturbations) -> list:
                              f"populations {sorted(pops)} (got {pert.neurons!r})")
         out.append(pert.resolve(pops))
     # every field again, indices against N, times on the dt grid (up to the longest possible run)
-    _pack_perturbations(out, N, net.params.dt, int(MAX_STEPS))
+    pack_perturbations(out, N, net.params.dt, int(MAX_STEPS))
     return out

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..data import CONDITIONS, ALMData
 from ..params import BalancedParams
-from ..spiking import Synapses
+from ..engine.lif_data import Synapses
 from .network import BalancedNetwork
 from .plastic import FFWD_GRID_MS, make_rls
 from .static import StaticNetwork

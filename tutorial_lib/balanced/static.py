@@ -23,7 +23,8 @@ import numpy as np
 
 from ..params import BalancedParams
 from ..checks import MAX_STEPS, check_grid, check_int, check_real, check_type
-from ..spiking import LIFNetwork, PlasticSynapses, Run, Synapses, simulate
+from ..engine.lif_data import LIFNetwork, PlasticSynapses, Run, Synapses
+from ..engine.simulate import simulate
 from ..errors import DivergenceError
 from .advice import advice
 from .perturbation import resolve_perturbations

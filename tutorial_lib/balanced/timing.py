@@ -36,7 +36,7 @@ import numpy as np
 
 from ..data import CONDITIONS
 from ..checks import check_int, check_real, check_type
-from ..spiking import Replay
+from ..engine.lif_data import Replay
 from ..errors import DivergenceError
 from .network import BalancedNetwork
 from .trials import Trial, run_trial

@@ -25,7 +25,10 @@ from ..data import CONDITIONS
 from ..params import BalancedParams
 from ..checks import MAX_STEPS, check_int, check_real, check_type, memory_limit
 from ..rls import BatchRLS, SharedInputRLS
-from ..spiking import Learning, Replay, Run, _check_replay, _indices, simulate
+from ..engine.lif_checks import check_indices
+from ..engine.lif_data import Learning, Replay, Run
+from ..engine.lif_inputs import check_replay
+from ..engine.simulate import simulate
 from ..training import score_correlation
 from ..errors import DivergenceError
 from .advice import advice
@@ -146,7 +149,7 @@ class Trial:
             giving more than 1e8 bins, ``smooth_ms`` negative or not finite;
             :class:`~tutorial_lib.checks.MemoryEstimateError` if the counts would not fit in memory.
         """
-        neurons = _indices("neurons", neurons, self.N - 1)
+        neurons = check_indices("neurons", neurons, self.N - 1)
         bin_ms = check_real("bin_ms", bin_ms, lo=max(self.duration / MAX_STEPS, 0.0), lo_open=True,
                             hi=self.duration,
                             what=f"bin width, ms, at most the trial's duration {self.duration:g} and at most "
@@ -215,7 +218,7 @@ def _record_index(net: BalancedNetwork, record, spikes_only: bool) -> np.ndarray
             raise ValueError(f"record must be None, a population name or a 1-D array of neuron indices "
                              f"(got {' '.join(repr(record).split()):.80})")
         # whole numbers in range, checked before any conversion (no uint64 wrapping to -1)
-        idx = _indices("record", record, net.params.N - 1)
+        idx = check_indices("record", record, net.params.N - 1)
     idx = idx.astype(np.int64)
     return np.concatenate([idx, net.trained[~np.isin(net.trained, idx)]])
 
@@ -298,7 +301,7 @@ def run_trial(net: BalancedNetwork, condition: str = "right", rls: BatchRLS | Sh
     rec = _record_index(net, record, spikes_only)
     perturbations = resolve_perturbations(net, perturbations)
     if replay is not None:  # its neurons and channels, before the feed-forward spikes are drawn
-        _check_replay(replay, ("excitatory", "inhibitory", "plastic"), p.N, p.dt)
+        check_replay(replay, ("excitatory", "inhibitory", "plastic"), p.N, p.dt)
     if rng is None:
         rng = _trial_rng(p, TRAIN if rls is not None else TEST, 0 if loop is None else loop, condition)
     external = net.ffwd_spikes(condition, rng)
@@ -416,7 +419,7 @@ def evaluate(net: BalancedNetwork, n_trials: int = 5, condition: str = "right",
     for k, rp in enumerate(replay):
         if rp is not None:
             try:
-                _check_replay(rp, ("excitatory", "inhibitory", "plastic"), net.params.N, net.params.dt)
+                check_replay(rp, ("excitatory", "inhibitory", "plastic"), net.params.N, net.params.dt)
             except (TypeError, ValueError) as exc:
                 raise type(exc)(f"replay[{k}]: {exc}") from None
     trial_ids = range(n_trials)
