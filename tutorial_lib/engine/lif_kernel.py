@@ -89,6 +89,9 @@ def plastic_input(rows, presyn, w, r, u):
 
     Four rows at a time: each row's sum is still added up in the order a = 0, 1, ..., but four
     independent sums keep the adder busy, where one sum waits for its previous addition at every term.
+    
+    A piece of the kernel path; its plain twin is the matching step of :func:`core.lif.run_network`,
+    and tests/test_spiking.py::test_engine_with_learning_matches_a_numpy_implementation proves them equal.
     """
     R, m = presyn.shape
     k = 0
@@ -110,7 +113,11 @@ def plastic_input(rows, presyn, w, r, u):
 
 @njit(cache=True, nogil=True)
 def record_state(row, rec_idx, v, x, u, v_rec, cur_rec):
-    """Write the voltages, static currents and plastic input of neurons ``rec_idx`` to ``row``."""
+    """Write the voltages, static currents and plastic input of neurons ``rec_idx`` to ``row``.
+    
+    A piece of the kernel path; its plain twin is the matching step of :func:`core.lif.run_network`,
+    and tests/test_spiking.py::test_engine_matches_a_numpy_implementation_spike_for_spike proves them equal.
+    """
     C = x.shape[0]
     for q in range(rec_idx.shape[0]):
         i = rec_idx[q]
@@ -123,7 +130,11 @@ def record_state(row, rec_idx, v, x, u, v_rec, cur_rec):
 @njit(cache=True)
 def after_rls_step(err, errors_row, u_rows, rows, u):
     """After an RLS step: ``errors_row[:] = err``; the index of the first non-finite error, or -1, and
-    then (if ``u_rows`` is not empty) ``u[rows] = u_rows``. Holds the GIL (see :func:`simulate`)."""
+    then (if ``u_rows`` is not empty) ``u[rows] = u_rows``. Holds the GIL (see :func:`simulate`).
+    
+    A piece of the kernel path; its plain twin is the matching step of :func:`core.lif.run_network`,
+    and tests/test_spiking.py::test_engine_with_learning_matches_a_numpy_implementation proves them equal.
+    """
     bad = -1
     for k in range(err.shape[0]):
         errors_row[k] = err[k]
@@ -138,7 +149,11 @@ def after_rls_step(err, errors_row, u_rows, rows, u):
 @njit(cache=True, nogil=True)
 def record_total(row, rec_idx, mu, stim, on, x, u, total_rec):
     """Write only the total input of neurons ``rec_idx`` to ``total_rec[row]``: ``external + synaptic``,
-    each summed as :attr:`Run.total_input` sums the full record (so the values are the same to the bit)."""
+    each summed as :attr:`Run.total_input` sums the full record (so the values are the same to the bit).
+    
+    A piece of the kernel path; its plain twin is the matching step of :func:`core.lif.run_network`,
+    and tests/test_spiking.py::test_engine_with_two_channels_and_a_stimulus_is_bit_identical_to_numpy proves them equal.
+    """
     C = x.shape[0]
     for q in range(rec_idx.shape[0]):
         i = rec_idx[q]
@@ -160,6 +175,9 @@ def record_split(row, rec_idx, split_row, presyn, w, r, col_group, split_rec):
     ``k = split_row[rec_idx[q]]`` whose source is in group ``g = col_group[k, a]``
     (0 for a neuron without plastic row, ``k = -1``). Summed afresh from ``w`` and ``r``, so the
     groups add up to the engine's incrementally kept ``u`` up to rounding (see :meth:`Run.inputs_by_source`).
+    
+    A piece of the kernel path; its plain twin is the matching step of :func:`core.lif.run_network`,
+    and tests/test_spiking.py::test_engine_with_learning_matches_a_numpy_implementation proves them equal.
     """
     G = split_rec.shape[1]
     acc = np.empty(G)
@@ -176,7 +194,11 @@ def record_split(row, rec_idx, split_row, presyn, w, r, col_group, split_rec):
 @njit(cache=True, nogil=True)
 def learning_inputs(rows, mu, stim, on, x, error_noise, rng, other):
     """The non-plastic input of every plastic row at a learning step: ``mu + stimulus + sum_c x_c``,
-    plus ``error_noise`` times a standard normal per row (drawn in row order) if it is positive."""
+    plus ``error_noise`` times a standard normal per row (drawn in row order) if it is positive.
+    
+    A piece of the kernel path; its plain twin is the matching step of :func:`core.lif.run_network`,
+    and tests/test_spiking.py::test_engine_with_learning_matches_a_numpy_implementation proves them equal.
+    """
     C = x.shape[0]
     for k in range(rows.shape[0]):
         i = rows[k]
@@ -346,7 +368,11 @@ def lif_kernel(
 @njit(cache=True, nogil=True)
 def jumps_by_post(post, w, inv_tau, jump, seen) -> bool:
     """``jump[i] = w_q * inv_tau`` for the synapses ``q`` onto neuron ``i``, if they all have the same
-    weight (every synapse checked; ``seen`` (N,) False on entry); False as soon as two differ."""
+    weight (every synapse checked; ``seen`` (N,) False on entry); False as soon as two differ.
+    
+    A piece of the kernel path; its plain twin is the matching step of :func:`core.lif.run_network`,
+    and tests/test_spiking.py::test_engine_matches_a_numpy_implementation_spike_for_spike proves them equal.
+    """
     for q in range(post.shape[0]):
         i = post[q]
         j = w[q] * inv_tau
@@ -360,7 +386,11 @@ def jumps_by_post(post, w, inv_tau, jump, seen) -> bool:
 
 @njit(cache=True, nogil=True)
 def shared_columns_by_source(w, mp, col_start, out):
-    """``out[col_start[c] + i] = w[i, mp + c]``: the shared inputs' weights in the index by source."""
+    """``out[col_start[c] + i] = w[i, mp + c]``: the shared inputs' weights in the index by source.
+    
+    A piece of the kernel path; its plain twin is the matching step of :func:`core.lif.run_network`,
+    and tests/test_spiking.py::test_engine_with_two_channels_and_a_stimulus_is_bit_identical_to_numpy proves them equal.
+    """
     for c in range(col_start.shape[0]):
         q0 = col_start[c]
         for i in range(w.shape[0]):
@@ -370,7 +400,11 @@ def shared_columns_by_source(w, mp, col_start, out):
 @njit(cache=True, nogil=True)
 def first_out_of_order(out_ptr, out_row, out_col, shared, mp, n):
     """The first shared input ``c`` (source ``shared[c]``) whose synapses in the index by source are not
-    rows ``0 .. n-1`` in order, each at column ``mp + c``; -1 if there is none."""
+    rows ``0 .. n-1`` in order, each at column ``mp + c``; -1 if there is none.
+    
+    A piece of the kernel path; its plain twin is the matching step of :func:`core.lif.run_network`,
+    and tests/test_spiking.py::test_engine_with_two_channels_and_a_stimulus_is_bit_identical_to_numpy proves them equal.
+    """
     for c in range(shared.shape[0]):
         q0 = out_ptr[shared[c]]
         if out_ptr[shared[c] + 1] - q0 != n:
