@@ -89,7 +89,7 @@ def plastic_input(rows, presyn, w, r, u):
 
     Four rows at a time: each row's sum is still added up in the order a = 0, 1, ..., but four
     independent sums keep the adder busy, where one sum waits for its previous addition at every term.
-    
+
     A piece of the kernel path; its plain twin is the matching step of :func:`core.lif.run_network`,
     and tests/test_spiking.py::test_engine_with_learning_matches_a_numpy_implementation proves them equal.
     """
@@ -114,7 +114,7 @@ def plastic_input(rows, presyn, w, r, u):
 @njit(cache=True, nogil=True)
 def record_state(row, rec_idx, v, x, u, v_rec, cur_rec):
     """Write the voltages, static currents and plastic input of neurons ``rec_idx`` to ``row``.
-    
+
     A piece of the kernel path; its plain twin is the matching step of :func:`core.lif.run_network`,
     and tests/test_spiking.py::test_engine_matches_a_numpy_implementation_spike_for_spike proves them equal.
     """
@@ -131,7 +131,7 @@ def record_state(row, rec_idx, v, x, u, v_rec, cur_rec):
 def after_rls_step(err, errors_row, u_rows, rows, u):
     """After an RLS step: ``errors_row[:] = err``; the index of the first non-finite error, or -1, and
     then (if ``u_rows`` is not empty) ``u[rows] = u_rows``. Holds the GIL (see :func:`simulate`).
-    
+
     A piece of the kernel path; its plain twin is the matching step of :func:`core.lif.run_network`,
     and tests/test_spiking.py::test_engine_with_learning_matches_a_numpy_implementation proves them equal.
     """
@@ -150,7 +150,7 @@ def after_rls_step(err, errors_row, u_rows, rows, u):
 def record_total(row, rec_idx, mu, stim, on, x, u, total_rec):
     """Write only the total input of neurons ``rec_idx`` to ``total_rec[row]``: ``external + synaptic``,
     each summed as :attr:`Run.total_input` sums the full record (so the values are the same to the bit).
-    
+
     A piece of the kernel path; its plain twin is the matching step of :func:`core.lif.run_network`,
     and tests/test_spiking.py::test_engine_with_two_channels_and_a_stimulus_is_bit_identical_to_numpy proves them equal.
     """
@@ -175,7 +175,7 @@ def record_split(row, rec_idx, split_row, presyn, w, r, col_group, split_rec):
     ``k = split_row[rec_idx[q]]`` whose source is in group ``g = col_group[k, a]``
     (0 for a neuron without plastic row, ``k = -1``). Summed afresh from ``w`` and ``r``, so the
     groups add up to the engine's incrementally kept ``u`` up to rounding (see :meth:`Run.inputs_by_source`).
-    
+
     A piece of the kernel path; its plain twin is the matching step of :func:`core.lif.run_network`,
     and tests/test_spiking.py::test_engine_with_learning_matches_a_numpy_implementation proves them equal.
     """
@@ -195,7 +195,7 @@ def record_split(row, rec_idx, split_row, presyn, w, r, col_group, split_rec):
 def learning_inputs(rows, mu, stim, on, x, error_noise, rng, other):
     """The non-plastic input of every plastic row at a learning step: ``mu + stimulus + sum_c x_c``,
     plus ``error_noise`` times a standard normal per row (drawn in row order) if it is positive.
-    
+
     A piece of the kernel path; its plain twin is the matching step of :func:`core.lif.run_network`,
     and tests/test_spiking.py::test_engine_with_learning_matches_a_numpy_implementation proves them equal.
     """
@@ -369,7 +369,7 @@ def lif_kernel(
 def jumps_by_post(post, w, inv_tau, jump, seen) -> bool:
     """``jump[i] = w_q * inv_tau`` for the synapses ``q`` onto neuron ``i``, if they all have the same
     weight (every synapse checked; ``seen`` (N,) False on entry); False as soon as two differ.
-    
+
     A piece of the kernel path; its plain twin is the matching step of :func:`core.lif.run_network`,
     and tests/test_spiking.py::test_engine_matches_a_numpy_implementation_spike_for_spike proves them equal.
     """
@@ -387,7 +387,7 @@ def jumps_by_post(post, w, inv_tau, jump, seen) -> bool:
 @njit(cache=True, nogil=True)
 def shared_columns_by_source(w, mp, col_start, out):
     """``out[col_start[c] + i] = w[i, mp + c]``: the shared inputs' weights in the index by source.
-    
+
     A piece of the kernel path; its plain twin is the matching step of :func:`core.lif.run_network`,
     and tests/test_spiking.py::test_engine_with_two_channels_and_a_stimulus_is_bit_identical_to_numpy proves them equal.
     """
@@ -401,7 +401,7 @@ def shared_columns_by_source(w, mp, col_start, out):
 def first_out_of_order(out_ptr, out_row, out_col, shared, mp, n):
     """The first shared input ``c`` (source ``shared[c]``) whose synapses in the index by source are not
     rows ``0 .. n-1`` in order, each at column ``mp + c``; -1 if there is none.
-    
+
     A piece of the kernel path; its plain twin is the matching step of :func:`core.lif.run_network`,
     and tests/test_spiking.py::test_engine_with_two_channels_and_a_stimulus_is_bit_identical_to_numpy proves them equal.
     """
