@@ -156,7 +156,8 @@ def copy_bandwidth_gb_per_s(n_bytes: int = 400_000_000, repeat: int = 5) -> floa
 def bench_part3_rls(n: int = 1824, L: int = 20, n_ffwd: int = 300, repeat: int = 10):
     """One RLS update over all trained neurons at full scale: the block form (float64, float32) and
     one P per neuron, against the machine's copy bandwidth measured in the same run."""
-    from tutorial_lib.rls import BatchRLS, SharedInputRLS, default_threads
+    from tutorial_lib.engine.rls_shared import SharedInputRLS
+    from tutorial_lib.engine.rls_state import BatchRLS, default_threads
 
     rng = np.random.default_rng(0)
     N, mp = 5000, 2 * L
@@ -212,7 +213,8 @@ def bench_part3_rls_pooled(rounds: int = 5, steps: int = 20, seed: int = 0):
     are timed in alternation, ``rounds`` times ``steps`` updates each (the machine is shared: one
     timing alone can mislead); reported: the median ratio of the times per update and its range."""
     from tutorial_lib.balanced.plastic import choose_plastic_inputs, penalty_matrix
-    from tutorial_lib.rls import PooledInputRLS, SharedInputRLS
+    from tutorial_lib.engine.rls_pooled import PooledInputRLS
+    from tutorial_lib.engine.rls_shared import SharedInputRLS
 
     p = BalancedParams()
     R, m = 1824, 2 * p.L
@@ -466,7 +468,7 @@ def bench_part3_float32(n_trials: int = 4, params: BalancedParams | None = None,
     from dataclasses import replace
 
     from tutorial_lib.balanced.plastic import penalty_matrix
-    from tutorial_lib.rls import PooledInputRLS
+    from tutorial_lib.engine.rls_pooled import PooledInputRLS
 
     p = BalancedParams() if params is None else params
     data = load_alm(fallback="synthetic")

@@ -115,7 +115,8 @@ from numba import njit
 
 from .checks import MAX_STEPS, MemoryEstimateError, check_grid, check_int, check_real, check_type, memory_limit
 from .interrupts import guard
-from .rls import BatchRLS, SharedInputRLS, SharedPoolRLS
+from .engine.rls_shared import SharedInputRLS, SharedPoolRLS
+from .engine.rls_state import BatchRLS
 from .errors import DivergenceError
 
 __all__ = [

@@ -54,7 +54,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .rate import choose_trained, random_weights
-from .rls import BatchRLS, SharedPoolRLS
+from .engine.rls_shared import SharedPoolRLS
+from .engine.rls_state import BatchRLS
 from .spiking import Learning, LIFNetwork, PlasticSynapses, Run, Synapses, simulate
 from .params import SpikingParams
 from .checks import check_int, check_memory, check_train_args, check_type

@@ -234,7 +234,7 @@ def train_rows(net, run_trial, result_cls, *, n_loops=None, callback=None, progr
     Returns ``result_cls(net, W0, scores, last, rls, stopped, partial)``; the trained
     rows of ``net.W`` are then exactly ``rls.w``, however training stopped.
     """
-    from .rls import make_rls
+    from .engine.rls_shared import make_rls
 
     p = net.params
     W0 = net.W.copy()

@@ -26,7 +26,10 @@ import numpy as np
 
 from ..analysis import moving_average
 from ..params import RATIO_MAX, BalancedParams
-from ..rls import BatchRLS, PooledInputRLS, SharedInputRLS, _check_lam, _state_dtype, penalty_range
+from ..core.rls_checks import check_lam, penalty_range, state_dtype
+from ..engine.rls_pooled import PooledInputRLS
+from ..engine.rls_shared import SharedInputRLS
+from ..engine.rls_state import BatchRLS
 from ..errors import DivergenceError
 from .advice import advice
 from .static import SETTLE_MS
@@ -165,12 +168,12 @@ def make_rls(net: "BalancedNetwork", dtype=None, form: str | None = None) -> Bat
     if form not in RLS_FORMS:
         raise ValueError(f"form (the RLS form) must be one of {RLS_FORMS} (got {form!r})")
     p = net.params
-    dtype = _state_dtype(p.rls_precision if dtype is None else dtype)
+    dtype = state_dtype(p.rls_precision if dtype is None else dtype)
     # the penalty of penalty_matrix by the parameters that make it: lam_rec and lam_ff are its
     # smallest eigenvalues, lam_rec + mu_rs the largest diagonal entry of its recurrent block
-    _check_lam("lam_rec", p.lam_rec, dtype, "RLS penalty")
+    check_lam("lam_rec", p.lam_rec, dtype, "RLS penalty")
     if p.ffwd:
-        _check_lam("lam_ff", p.lam_ff, dtype, "RLS penalty")
+        check_lam("lam_ff", p.lam_ff, dtype, "RLS penalty")
     hi = penalty_range(dtype)[1]
     if p.lam_rec + p.mu_rs > hi:
         raise ValueError(f"mu_rs (row-sum penalty) must be <= {hi:.3g} - lam_rec for a {dtype.name} RLS "
