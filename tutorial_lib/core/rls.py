@@ -116,16 +116,43 @@ def rls_update(P, w, x, f, other=0.0):
 
 
 def rls_update_batch(P, w, x, f, other=0.0):
-    """:func:`rls_update` for ``n`` neurons at once, vectorised with NumPy (no Python loop).
+    r"""One RLS step for ``n`` neurons at once, in place; returns the (n,) errors before the update.
 
-    ``P`` (n, m, m), ``w`` (n, m), ``x`` (n, m) each neuron's plastic inputs,
-    ``f`` and ``other`` (n,) or scalars; ``P`` and ``w`` are updated in place;
-    returns the (n,) errors. The NumPy baseline of ``python -m benchmarks rls``.
+    For every neuron :math:`i`, with its own plastic inputs :math:`\mathbf x_i`, the step of
+    :func:`rls_update`, vectorised with NumPy (no Python loop):
 
-    Raises ValueError or TypeError, naming the argument, before anything is changed, for a
-    ``P`` or ``w`` that is not a writeable float64 or float32 array of shape (n, m, m) or (n, m),
-    any other shape, or a NaN or infinity in ``w``, ``x``, ``f`` or ``other`` (``P`` is not
-    scanned, as in :func:`rls_update`).
+    .. math::
+
+        \mathbf k_i = P_i \mathbf x_i, \quad c_i = \frac{1}{1 + \mathbf x_i \cdot \mathbf k_i}, \quad
+        P_i \leftarrow P_i - c_i\, \mathbf k_i \mathbf k_i^\top, \quad
+        e_i = \mathbf w_i \cdot \mathbf x_i + \text{other}_i - f_i, \quad
+        \mathbf w_i \leftarrow \mathbf w_i - e_i c_i\, \mathbf k_i
+
+    Parameters
+    ----------
+    P : (n, m, m) float array, each neuron's inverse correlation matrix; updated in place.
+    w : (n, m) float array, each neuron's plastic weights; updated in place.
+    x : (n, m) each neuron's plastic inputs' activity now (rates, or filtered spike trains, 1/ms).
+    f, other : (n,) or scalars, the targets of the total inputs and their non-plastic parts.
+
+    Raises
+    ------
+    ValueError or TypeError, naming the argument, before anything is changed, for a ``P`` or ``w``
+    that is not a writeable float64 or float32 array of shape (n, m, m) or (n, m), any other shape,
+    or a NaN or infinity in ``w``, ``x``, ``f`` or ``other`` (``P`` is not scanned, as in
+    :func:`rls_update`).
+
+    References
+    ----------
+    Kim and Chow (2018) eLife 7:e37124, doi:10.7554/eLife.37124 (one RLS problem per neuron).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> P, w = np.stack([np.eye(2) / 0.5] * 2), np.zeros((2, 2))
+    >>> e = rls_update_batch(P, w, x=np.array([[1.0, 0.0], [0.0, 2.0]]), f=np.array([1.0, -1.0]))
+    >>> w.round(3).tolist()
+    [[0.667, 0.0], [0.0, -0.444]]
     """
     n, m, _ = state_arg("P", P, None, "inverse correlation matrices", square=True, ndim=3).shape
     state_arg("w", w, (n, m), "weights")
@@ -142,9 +169,8 @@ def rls_update_batch(P, w, x, f, other=0.0):
 
 
 def rls_pooled_update(Pr, H, Q, w, idx, p, f, target, other=0.0):
-    r"""One step of :class:`~tutorial_lib.engine.rls_pooled.PooledInputRLS` in plain NumPy, in place; returns the (n,) errors.
-
-    Read beside the equations of :class:`~tutorial_lib.engine.rls_pooled.PooledInputRLS`:
+    r"""One RLS step for neurons with private inputs and a block of shared inputs, the regression on the
+    shared block held once for the pool of private inputs, in place; returns the (n,) errors.
 
     .. math::
 
@@ -161,23 +187,28 @@ def rls_pooled_update(Pr, H, Q, w, idx, p, f, target, other=0.0):
 
     Parameters
     ----------
-    Pr : (n, mp, mp) each neuron's inverse Schur complement; updated in place.
-    H : (S, nf) the regression of the pool's inputs on the shared ones; updated in place.
-    Q : (nf, nf) the shared block's inverse; updated in place.
-    w : (n, mp + nf) weights, private first; updated in place.
+    Pr : (n, mp, mp) each neuron's inverse Schur complement; H : (S, nf) the regression of the
+        pool's inputs on the shared ones; Q : (nf, nf) the shared block's inverse; w : (n, mp + nf)
+        weights, private first. All four are float arrays, updated in place.
     idx : (n, mp) int, each neuron's private inputs as rows of ``H`` (indices into ``p``).
-    p : (S,) the pool's activity now; ``f`` (nf,) the shared inputs' activity now.
+    p : (S,) the pool's activity now; ``f`` (nf,) the shared inputs' activity now (1/ms).
     target, other : (n,) or scalars, as for :func:`rls_update`.
 
-    Derivation: Sherman-Morrison for the rank-one step of each neuron's full inverse, written in
-    its blocks by block inversion (the Schur complement of the shared block); see
-    :class:`~tutorial_lib.engine.rls_shared.SharedInputRLS` and :class:`~tutorial_lib.engine.rls_pooled.PooledInputRLS`. The compiled :func:`~tutorial_lib.engine.rls_packed.rls_pooled_step`
-    computes the same (``tests/test_rls_pooled.py::test_compiled_step_equals_the_plain_numpy_step``).
-
     Raises ValueError or TypeError, naming the argument, before anything is changed: the state
-    arrays (``Pr``, ``H``, ``Q``, ``w``) not writeable float64 or float32 NumPy arrays of
-    consistent shapes, ``idx`` not whole numbers in ``[0, S - 1]``, any other shape, a NaN or
-    infinity in ``w``, ``p``, ``f``, ``target`` or ``other`` (the state is not scanned).
+    arrays not writeable float64 or float32 NumPy arrays of consistent shapes, ``idx`` not whole
+    numbers in ``[0, S - 1]``, any other shape, a NaN or infinity in ``w``, ``p``, ``f``,
+    ``target`` or ``other`` (the state is not scanned).
+
+    References: Sherman-Morrison (Haykin 2002, ch. 9) in the blocks of each neuron's inverse by
+    block inversion; the derivation is in :class:`.SharedInputRLS` and :class:`.PooledInputRLS`.
+
+    >>> Pr, H, Q = np.ones((1, 1, 1)) / 0.5, np.zeros((2, 1)), np.eye(1) / 0.5
+    >>> w, idx = np.zeros((1, 2)), np.array([[1]])
+    >>> e = rls_pooled_update(Pr, H, Q, w, idx, p=np.array([0.0, 1.0]), f=np.array([0.5]), target=1.0)
+    >>> P1, w1 = np.eye(2) / 0.5, np.zeros(2)  # the same step for (p[1], f) with one P
+    >>> e1 = rls_update(P1, w1, np.array([1.0, 0.5]), 1.0)
+    >>> bool(np.allclose(w[0], w1))
+    True
     """
     idx = check_pooled_args(Pr, H, Q, w, idx, p, f, target, other)
     mp = idx.shape[1]
@@ -198,13 +229,36 @@ def rls_pooled_update(Pr, H, Q, w, idx, p, f, target, other=0.0):
 
 
 def ridge_solution(X, y, penalty, w0=None) -> np.ndarray:
-    """Closed-form minimiser of ``|X w - y|^2 + (w - w0)^T Lambda (w - w0)``.
+    r"""The closed-form ridge-regression weights, which RLS reaches after the same samples.
 
-    ``X`` (T, m) holds the samples as rows, ``y`` (T,) the targets (minus any
-    non-plastic input), ``penalty`` a scalar ``lam`` or an (m, m) matrix, with the rules of the
-    RLS states' penalty (:func:`~tutorial_lib.core.rls_checks.penalty_range` in float64, symmetric positive definite), ``w0``
-    (m,). Raises ValueError or TypeError, naming the argument, for any other shape, a NaN or
-    infinity, or such a penalty.
+    .. math::
+
+        \mathbf w^* = \arg\min_{\mathbf w}\, \lVert X \mathbf w - \mathbf y \rVert^2
+        + (\mathbf w - \mathbf w_0)^\top \Lambda (\mathbf w - \mathbf w_0)
+        = (X^\top X + \Lambda)^{-1} (X^\top \mathbf y + \Lambda \mathbf w_0)
+
+    Parameters
+    ----------
+    X : (T, m) the samples as rows (the plastic inputs' activity at each step, 1/ms).
+    y : (T,) the targets minus any non-plastic input.
+    penalty : ``lam`` for :math:`\Lambda = \lambda I`, or an (m, m) matrix; the rules of the RLS
+        states' penalty (:func:`.penalty_range` in float64, symmetric positive definite).
+    w0 : (m,) the weights the penalty pulls towards (zero by default).
+
+    Raises
+    ------
+    ValueError or TypeError, naming the argument, for any other shape, a NaN or infinity, or such
+    a penalty.
+
+    References
+    ----------
+    Haykin (2002) Adaptive Filter Theory, ch. 9 (RLS equals this solution after every step).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ridge_solution(np.array([[1.0], [1.0]]), np.array([1.0, 2.0]), penalty=1.0).tolist()
+    [1.0]
     """
     Xa = real_array("X", X, "samples as rows")
     if Xa.ndim != 2 or Xa.shape[1] < 1:

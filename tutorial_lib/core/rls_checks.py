@@ -158,7 +158,7 @@ def check_lam(name: str, value, dtype, what: str = "RLS regulariser lambda") -> 
     if not lo <= v <= hi:  # NaN fails too
         raise ValueError(f"{must_be(_label(name, what), lo, hi, fmt=_fmt3)} for a {np.dtype(dtype).name} RLS "
                          f"state: P starts as I / {name}, and its entries and their products must stay finite "
-                         f"normal numbers (see rls.penalty_range; got {v!r})")
+                         f"normal numbers (see core.rls_checks.penalty_range; got {v!r})")
     return v
 
 
@@ -213,7 +213,8 @@ def checked_penalty(name: str, penalty, n: int | None, m: int, dtype, what: str 
             where = f"neuron {first[0]}, entry {first[1]}" if d.ndim == 2 else f"entry {first[0]}"
             raise ValueError(f"{name} must have its diagonal in [{_fmt3(lo)}, {_fmt3(hi)}] and its inverse's "
                              f"in [1/{_fmt3(hi)}, 1/{_fmt3(lo)}] for a {np.dtype(dtype).name} RLS state, as a "
-                             f"scalar penalty (see rls.penalty_range; {of} has {d[first]:g} at {where})")
+                             f"scalar penalty (see core.rls_checks.penalty_range; {of} has {d[first]:g} "
+                             f"at {where})")
     inv = 0.5 * (inv + np.swapaxes(inv, -1, -2))  # exactly symmetric
     return pen, inv
 
@@ -252,7 +253,7 @@ def input_arg(name: str, v, shapes, what: str) -> np.ndarray:
 
 
 def check_pooled_args(Pr, H, Q, w, idx, p, f, target, other) -> np.ndarray:
-    """The arguments of :func:`~tutorial_lib.core.rls.rls_pooled_update`, refused by name unless consistent; returns ``idx`` as
+    """The arguments of :func:`.rls_pooled_update`, refused by name unless consistent; returns ``idx`` as
     int64."""
     n, mp, _ = state_arg("Pr", Pr, None, "inverse Schur complements", square=True, ndim=3).shape
     nf = state_arg("Q", Q, None, "the shared block's inverse", square=True).shape[0]

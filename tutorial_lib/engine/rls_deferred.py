@@ -6,6 +6,27 @@ orthogonal form, written only where a shared input spikes next; the rest of a st
 ``tests/test_rls_pooled.py``); :func:`rls_pooled_deferred_step` and the kernels below are its
 compiled form, split into what the simulation waits for and what can run beside it
 (:func:`deferred_rest`, with the next step's shared activity forecast by :func:`_trace_ahead`).
+
+The orthogonal form. The shared weights :math:`\mathbf u_i` of neuron ``i`` (``w[i, mp:]``) are held as
+:math:`\tilde{\mathbf u}_i = \mathbf u_i + H_{I_i}^\top \mathbf v_i` (``U[i]``), with
+:math:`\mathbf v_i` its private weights (``w[i, :mp]``). The input is then
+:math:`\mathbf v_i \cdot \mathbf p_{I_i} + \mathbf u_i \cdot \mathbf f
+= \mathbf v_i \cdot \mathbf z_{I_i} + \tilde{\mathbf u}_i \cdot \mathbf f`, and the step of
+:func:`.rls_pooled_update` becomes, with :math:`\epsilon_i = \tilde{\mathbf u}_i \cdot \mathbf f
++ \text{other}_i - \text{target}_i` (the error of the shared part alone),
+
+.. math::
+
+    e_i = \mathbf v_i \cdot \mathbf z_{I_i} + \epsilon_i,\quad
+    \mathbf v_i \leftarrow \mathbf v_i - e_i c_i \mathbf y_i,\quad
+    \tilde{\mathbf u}_i \leftarrow \tilde{\mathbf u}_i - \beta\, \epsilon_i\, \mathbf g,
+
+the last one a plain RLS step on the shared inputs alone, with no ``H`` in it: expand
+:math:`\tilde{\mathbf u}_{new} = \mathbf u_{new} + H_{new,I}^\top \mathbf v_{new}` with the
+updates of :func:`.rls_pooled_update` and use :math:`c_i (1 + \beta\, \mathbf z_{I_i} \cdot
+\mathbf y_i) = \beta`. The plastic input with the new weights is
+:math:`u_i = \beta\, \mathbf v_i \cdot \mathbf z_{I_i} + \tilde{\mathbf u}_i \cdot \mathbf f`
+(since :math:`\mathbf p - H_{new} \mathbf f = \beta \mathbf z`).
 """
 
 from __future__ import annotations
@@ -25,33 +46,14 @@ NO_COLS = np.zeros(0, np.int64)
 
 
 def rls_pooled_deferred_update(Pr, H, Q, w, U, idx, p, f, target, other=0.0, cols=None):
-    r"""One step of :class:`~tutorial_lib.engine.rls_pooled.PooledInputRLS` with the shared weights kept in orthogonal form, in
+    r"""One step of :class:`.PooledInputRLS` with the shared weights kept in orthogonal form, in
     plain NumPy, in place; returns ``(e, u)``: the (n,) errors and the (n,) plastic input
     ``w_i . x_i`` with the new weights.
 
-    The shared weights :math:`\mathbf u_i` of neuron ``i`` (``w[i, mp:]``) are held as
-    :math:`\tilde{\mathbf u}_i = \mathbf u_i + H_{I_i}^\top \mathbf v_i` (``U[i]``), with
-    :math:`\mathbf v_i` its private weights (``w[i, :mp]``). The input is then
-    :math:`\mathbf v_i \cdot \mathbf p_{I_i} + \mathbf u_i \cdot \mathbf f
-    = \mathbf v_i \cdot \mathbf z_{I_i} + \tilde{\mathbf u}_i \cdot \mathbf f`, and the step of
-    :func:`~tutorial_lib.core.rls.rls_pooled_update` becomes, with :math:`\epsilon_i = \tilde{\mathbf u}_i \cdot \mathbf f
-    + \text{other}_i - \text{target}_i` (the error of the shared part alone),
-
-    .. math::
-
-        e_i = \mathbf v_i \cdot \mathbf z_{I_i} + \epsilon_i,\quad
-        \mathbf v_i \leftarrow \mathbf v_i - e_i c_i \mathbf y_i,\quad
-        \tilde{\mathbf u}_i \leftarrow \tilde{\mathbf u}_i - \beta\, \epsilon_i\, \mathbf g,
-
-    the last one a plain RLS step on the shared inputs alone, with no ``H`` in it: expand
-    :math:`\tilde{\mathbf u}_{new} = \mathbf u_{new} + H_{new,I}^\top \mathbf v_{new}` with the
-    updates of :func:`~tutorial_lib.core.rls.rls_pooled_update` and use :math:`c_i (1 + \beta\, \mathbf z_{I_i} \cdot
-    \mathbf y_i) = \beta`. The plastic input with the new weights is
-    :math:`u_i = \beta\, \mathbf v_i \cdot \mathbf z_{I_i} + \tilde{\mathbf u}_i \cdot \mathbf f`
-    (since :math:`\mathbf p - H_{new} \mathbf f = \beta \mathbf z`).
+    The orthogonal form and why a step needs no ``H`` in it: see the module's docstring.
 
     So a step costs no pass over ``H``'s rows per neuron (the 12 000 multiply-adds per neuron of
-    :func:`~tutorial_lib.engine.rls_packed.rls_pooled_step`). The true shared weights are needed only where a shared input
+    :func:`.rls_pooled_step`). The true shared weights are needed only where a shared input
     spikes: ``cols`` (indices into the shared inputs, or None for none) are written back to
     ``w[:, mp + cols]`` as :math:`\tilde{\mathbf u}_i - H_{I_i}^\top \mathbf v_i` with the new
     ``H``; the other shared columns of ``w`` are left as they were (stale).
@@ -63,8 +65,10 @@ def rls_pooled_deferred_update(Pr, H, Q, w, U, idx, p, f, target, other=0.0, col
     U : (n, nf) the shared weights in orthogonal form; updated in place.
 
     Equal to :func:`~tutorial_lib.core.rls.rls_pooled_update` followed by the same columns of ``w``
-    (``tests/test_rls_pooled.py``); the compiled form is :func:`rls_pooled_deferred_step`.
-    Raises as :func:`~tutorial_lib.core.rls.rls_pooled_update`, and for ``U`` not a writeable float array (n, nf) or
+    (``tests/test_rls_pooled.py``, and through the class ``tests/test_core_rls.py::
+    test_pooled_plain_packed_and_deferred_steps_agree``); the compiled form is
+    :func:`rls_pooled_deferred_step`.
+    Raises as :func:`.rls_pooled_update`, and for ``U`` not a writeable float array (n, nf) or
     ``cols`` not indices in ``[0, nf - 1]``.
     """
     idx = check_pooled_args(Pr, H, Q, w, idx, p, f, target, other)
@@ -250,15 +254,16 @@ def deferred_residual(p, s, g, beta, cols, z, Hc):
             Hc[j, k] += bz * g[cols[k]]
 
 
+# Long (a compiled kernel): a group's errors, P_r products, weights and soon columns in one pass over it.
 @njit(cache=True, nogil=True)
 def rls_pooled_deferred_step(Pk, Y, C, w, idx, z, uf, fg, g, beta, target, other, err, u, d, Hc, Uc, cols,
                              w_out, col_start, neuron):
-    r"""The per-neuron part of a deferred :class:`~tutorial_lib.engine.rls_pooled.PooledInputRLS` step, in place: what must happen
+    r"""The per-neuron part of a deferred :class:`.PooledInputRLS` step, in place: what must happen
     between the simulation's arrival at a learning step and its going on (the rest, the updates of
     ``H``, ``U`` and ``Q``, comes after: :func:`deferred_settle`).
 
-    ``Pk`` the packed ``P_r`` of all neurons (:func:`~tutorial_lib.engine.rls_packed.pack_symmetric`), read only: its update
-    ``- c y y^T`` is left for later (:func:`~tutorial_lib.engine.rls_packed.packed_write_backs`), with each group's ``y`` in ``Y``
+    ``Pk`` the packed ``P_r`` of all neurons (:func:`.pack_symmetric`), read only: its update
+    ``- c y y^T`` is left for later (:func:`.packed_write_backs`), with each group's ``y`` in ``Y``
     (G, mp, L) and ``c`` in ``C`` (G, L); ``w`` (n, mp + nf); ``idx``
     (n, mp); ``z`` (S,) and ``Hc`` (S, m) the new ``H``'s soon columns (:func:`deferred_residual`);
     ``uf = U f`` (n,) and ``Uc = U[:, cols]`` (n, m) with the old ``U``; ``fg = f . g``, ``g = Q f``,
@@ -267,7 +272,9 @@ def rls_pooled_deferred_step(Pk, Y, C, w, idx, z, uf, fg, g, beta, target, other
     the index of each among all neurons (a chunk starts at a multiple of the group size).
     If ``w_out`` is not empty, the shared weights are written there instead, column by column: column
     ``c`` of neuron ``i`` to ``w_out[col_start[c] + neuron[i]]``. Sums are float64. Equal to
-    :func:`rls_pooled_deferred_update` (``tests/test_rls_pooled.py``); the plastic input is
+    :func:`rls_pooled_deferred_update` (``tests/test_rls_pooled.py``) and, with the weights written
+    back, to the core twin :func:`~tutorial_lib.core.rls.rls_pooled_update`
+    (``tests/test_core_rls.py::test_pooled_plain_packed_and_deferred_steps_agree``); the plastic input is
     :math:`\beta\, \mathbf v \cdot \mathbf z_I + \tilde{\mathbf u} \cdot \mathbf f + d\, (\mathbf g
     \cdot \mathbf f)`, the last two terms the new :math:`\tilde{\mathbf u} \cdot \mathbf f`.
     """

@@ -38,7 +38,7 @@ def pooled_regress(H, p, f, g, beta, z):
 
 # ---- packed P_r: the upper triangles of a group of neurons, lane by lane ----
 
-#: Neurons per group in :class:`~tutorial_lib.engine.rls_pooled.PooledInputRLS`'s packed ``P_r`` (see :func:`pack_symmetric`).
+#: Neurons per group in :class:`.PooledInputRLS`'s packed ``P_r`` (see :func:`pack_symmetric`).
 LANES = 32
 
 
@@ -151,9 +151,10 @@ def packed_write_backs(Pk, Y, C):
         _packed_write_back(Pk[k], Y[k], C[k], acc)
 
 
+# Long (a compiled kernel): a group's errors, packed P_r step and weights in one pass, its y still in cache.
 @njit(cache=True, nogil=True)
 def rls_pooled_step(Pk, H, w, idx, p, z, f, g, beta, target, other, err, neuron):
-    """The per-neuron part of a :class:`~tutorial_lib.engine.rls_pooled.PooledInputRLS` step, in place, after :func:`pooled_regress`.
+    """The per-neuron part of a :class:`.PooledInputRLS` step, in place, after :func:`pooled_regress`.
 
     ``H`` is already updated (``H <- H + beta z g^T``), so the shared weights take
     ``e (beta g - c H_I^T y)``, which equals ``e c (g - H_old,I^T y)`` (see the class).
@@ -163,7 +164,10 @@ def rls_pooled_step(Pk, H, w, idx, p, z, f, g, beta, target, other, err, neuron)
     ``err`` (n,); ``neuron`` (n,) the index of each among all neurons (a chunk starts at a
     multiple of ``L``). Every sum is float64, whatever the precision of ``Pk`` and ``H`` (float32
     state is only rounded where it is stored). Equal to :func:`~tutorial_lib.core.rls.rls_pooled_update`
-    (``tests/test_rls_pooled.py::test_compiled_step_equals_the_plain_numpy_step``).
+    (``tests/test_rls_pooled.py::test_compiled_step_equals_the_plain_numpy_step``,
+    ``tests/test_core_rls.py::test_pooled_plain_packed_and_deferred_steps_agree``). Its arguments are
+    the twin's state in packed form and the products the class computes first (``z``, ``g``,
+    ``beta``), plus outputs.
     """
     n, mp = idx.shape
     nf = f.shape[0]

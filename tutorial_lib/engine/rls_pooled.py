@@ -26,12 +26,12 @@ from .rls_state import penalty_inverse, run_chunks, thread_pool
 __all__ = ["PooledInputRLS"]
 
 class PooledInputRLS(SharedInputRLS):
-    r""":class:`~tutorial_lib.engine.rls_shared.SharedInputRLS` with the regression block held once for the whole input pool.
+    r""":class:`.SharedInputRLS` with the regression block held once for the whole input pool.
 
     The same problem and the same weights (to round-off): neuron ``i`` reads ``mp`` private
     inputs ``a = activity[presyn[i]]`` and the ``nf`` shared inputs ``f``, with a penalty
     that has no private-shared cross block and the same shared block for every neuron.
-    :class:`~tutorial_lib.engine.rls_shared.SharedInputRLS` stores for each neuron its ``mp x nf`` regression block
+    :class:`.SharedInputRLS` stores for each neuron its ``mp x nf`` regression block
     :math:`G_i^\top`; but that block is :math:`A_{rf,i} Q` with
     :math:`A_{rf,i} = \sum_t \mathbf a_t \mathbf f_t^\top` the rows :math:`I_i` of one matrix
     :math:`C = \sum_t \mathbf p_t \mathbf f_t^\top` over the pool ``p`` of all private inputs
@@ -62,10 +62,12 @@ class PooledInputRLS(SharedInputRLS):
 
     State: ``n mp (mp + 1) / 2 + S nf + nf^2`` numbers instead of ``n mp (mp + nf) + nf^2``:
     each ``P_r`` is symmetric, and only its upper triangle is stored, the neurons of a group of
-    :data:`~tutorial_lib.engine.rls_packed.LANES` side by side (:func:`~tutorial_lib.engine.rls_packed.pack_symmetric`; :attr:`Pr` unpacks a copy). At Part 3's
+    :data:`.LANES` side by side (:func:`.pack_symmetric`; :attr:`Pr` unpacks a copy). At Part 3's
     full scale (1824 neurons, 40 private inputs from a pool of 1824 trained E and 2500 I
-    neurons, 300 shared) 22 MB instead of 199 MB in float64. :func:`~tutorial_lib.core.rls.rls_pooled_update` is the
-    step in plain NumPy, on full matrices.
+    neurons, 300 shared) 22 MB instead of 199 MB in float64. Core twin:
+    :func:`~tutorial_lib.core.rls.rls_pooled_update`, the step in plain NumPy on full matrices
+    (``tests/test_core_rls.py::test_pooled_plain_packed_and_deferred_steps_agree``,
+    ``tests/test_rls_pooled.py::test_compiled_step_equals_the_plain_numpy_step``).
 
     Cost at full scale (``python -m benchmarks part3-rls-pooled`` and ``part3-forms``): an eager
     step (:meth:`step`, :meth:`update`) takes per neuron about 2 500 multiply-adds on ``P_r``
@@ -90,7 +92,7 @@ class PooledInputRLS(SharedInputRLS):
 
     Parameters
     ----------
-    presyn, shared, penalty, penalty_shared, w0, dtype, threads : as for :class:`~tutorial_lib.engine.rls_shared.SharedInputRLS`.
+    presyn, shared, penalty, penalty_shared, w0, dtype, threads : as for :class:`.SharedInputRLS`.
 
     Attributes
     ----------
@@ -102,9 +104,9 @@ class PooledInputRLS(SharedInputRLS):
     Raises
     ------
     ValueError or TypeError
-        As :class:`~tutorial_lib.engine.rls_shared.SharedInputRLS`, naming the argument, before the state is allocated: malformed
+        As :class:`.SharedInputRLS`, naming the argument, before the state is allocated: malformed
         ``presyn`` or ``shared`` (an input repeated within a row, or both private and shared), a
-        penalty out of :func:`~tutorial_lib.core.rls_checks.penalty_range` or not symmetric positive definite or of the wrong
+        penalty out of :func:`.penalty_range` or not symmetric positive definite or of the wrong
         shape, ``w0`` not finite or of the wrong shape, ``dtype`` or ``threads`` refused.
         MemoryEstimateError (a ValueError) if the state would not fit in memory, including the
         map from activity index to shared column, as long as the largest index in ``presyn`` and
@@ -166,7 +168,7 @@ class PooledInputRLS(SharedInputRLS):
     @property
     def Pr(self) -> np.ndarray:
         """(n, mp, mp) each neuron's inverse Schur complement ``P_r``: a copy, unpacked from the state,
-        which holds only the upper triangles, neurons side by side (:func:`~tutorial_lib.engine.rls_packed.pack_symmetric`)."""
+        which holds only the upper triangles, neurons side by side (:func:`.pack_symmetric`)."""
         self._finish()  # inside deferred(): with the last step's update
         return unpack_symmetric(self._Pk, self.n_neurons, self.private.shape[1])
 
@@ -204,13 +206,32 @@ class PooledInputRLS(SharedInputRLS):
             self._run(rls_pooled_step, args, per_neuron=(2, 3, 9, 10, 11, 12))
             shared_update(self.Q, g, beta)
 
+    def _checked_shared_out(self, shared_out) -> tuple:
+        """``shared_out`` of :meth:`deferred` as ``(w_out, col_start)`` (two empty arrays for None), else a
+        ValueError naming it."""
+        n, nf = self.n_neurons, self.shared.size
+        if shared_out is None:
+            return np.zeros(0), np.zeros(0, np.int64)
+        parts = tuple(shared_out) if isinstance(shared_out, (tuple, list)) else ()
+        w_out, col_start = parts if len(parts) == 2 else (None, None)
+        col_start = None if col_start is None else np.asarray(col_start)
+        ok = (col_start is not None and col_start.dtype.kind in "iu"
+              and col_start.max(initial=0) <= INT64_MAX)
+        col_start = np.ascontiguousarray(col_start, dtype=np.int64) if ok else None
+        if (not isinstance(w_out, np.ndarray) or not isinstance(col_start, np.ndarray)
+                or w_out.dtype != np.float64 or w_out.ndim != 1 or col_start.shape != self.shared.shape
+                or col_start.min() < 0 or col_start.max() + n > w_out.shape[0]):
+            raise ValueError(f"shared_out must be (1-D float64 weights, {nf} column "
+                             "starts that fit in them)")
+        return w_out, col_start
+
     @contextmanager
     def deferred(self, shared_out=None, traces=None):
         r"""Steps whose shared weights are written only where they are needed next.
 
         Inside ``with rls.deferred():`` use :meth:`step_deferred`, not :meth:`step`. The shared
         weights are kept as :math:`\tilde{\mathbf u}_i = \mathbf u_i + H_{I_i}^\top \mathbf v_i`
-        (see :func:`~tutorial_lib.engine.rls_deferred.rls_pooled_deferred_update`), which a step updates without reading ``H``; a
+        (see :func:`.rls_pooled_deferred_update`), which a step updates without reading ``H``; a
         column of ``w`` is written only for the shared inputs that spike before the next step.
         On leaving (also by an exception or Ctrl-C) every column of ``w`` is written: the
         weights are then those of the same steps taken with :meth:`step`, to round-off
@@ -239,27 +260,7 @@ class PooledInputRLS(SharedInputRLS):
         if self._U is not None:
             raise RuntimeError("PooledInputRLS.deferred() is already active")
         n, S, nf = self.n_neurons, self.pool.size, self.shared.size
-        if shared_out is None:
-            shared_out = (np.zeros(0), np.zeros(0, np.int64))
-        else:
-            parts = tuple(shared_out) if isinstance(shared_out, (tuple, list)) else ()
-            w_out, col_start = parts if len(parts) == 2 else (None, None)
-            col_start = None if col_start is None else np.asarray(col_start)
-            ok = (col_start is not None and col_start.dtype.kind in "iu"
-                  and col_start.max(initial=0) <= INT64_MAX)
-            col_start = np.ascontiguousarray(col_start, dtype=np.int64) if ok else None
-            if (not isinstance(w_out, np.ndarray) or not isinstance(col_start, np.ndarray)
-                    or w_out.dtype != np.float64 or w_out.ndim != 1 or col_start.shape != self.shared.shape
-                    or col_start.min() < 0 or col_start.max() + n > w_out.shape[0]):
-                raise ValueError(f"shared_out must be (1-D float64 weights, {nf} column "
-                                 "starts that fit in them)")
-            shared_out = (w_out, col_start)
-        if traces is not None:
-            t = tuple(traces) if isinstance(traces, (tuple, list, np.ndarray)) else ()
-            if (len(t) != 2 or any(isinstance(v, bool) or not isinstance(v, Real) for v in t)
-                    or not all(math.isfinite(v) for v in t)):
-                raise ValueError(f"traces must be None or two finite numbers (decay, gain) (got {traces!r})")
-            traces = (float(t[0]), float(t[1]))
+        shared_out, traces = self._checked_shared_out(shared_out), _checked_traces(traces)
         U = np.empty((n, nf))
         self._shared_out, self._traces, self._stepped, self._ready = shared_out, traces, False, None
         # the deferred steps' buffers: z, the coefficients of U's update, H f, U f; the next f and columns
@@ -361,3 +362,15 @@ class PooledInputRLS(SharedInputRLS):
     def state_nbytes(self) -> int:
         """Bytes of the RLS state as it is held (``Pr`` packed)."""
         return self._Pk.nbytes + self.H.nbytes + self.Q.nbytes
+
+
+def _checked_traces(traces):
+    """``traces`` of :meth:`PooledInputRLS.deferred`: None, or ``(decay, gain)`` as two floats, else a
+    ValueError naming it."""
+    if traces is None:
+        return None
+    t = tuple(traces) if isinstance(traces, (tuple, list, np.ndarray)) else ()
+    if (len(t) != 2 or any(isinstance(v, bool) or not isinstance(v, Real) for v in t)
+            or not all(math.isfinite(v) for v in t)):
+        raise ValueError(f"traces must be None or two finite numbers (decay, gain) (got {traces!r})")
+    return float(t[0]), float(t[1])

@@ -29,8 +29,8 @@ def rls_shared_step(P, w, rows, presyn, activity, target, other, err, q):
 
     ``P`` (S, S) is the pool's shared matrix, ``rows[k]`` the pool index of
     neuron ``k``, whose inputs ``presyn[k]`` are all the other S - 1 pool
-    members; ``w``, ``target``, ``other``, ``err`` as in :func:`~tutorial_lib.engine.rls_state.rls_batch_step`;
-    ``q`` (S,) scratch. See :class:`SharedPoolRLS` for the derivation.
+    members; ``w``, ``target``, ``other``, ``err`` as in :func:`.rls_batch_step`;
+    ``q`` (S,) scratch. See :class:`SharedPoolRLS` for the derivation, its core twin and the test.
     """
     S = P.shape[0]
     rq = 0.0
@@ -90,13 +90,15 @@ class SharedPoolRLS(RLSState):
 
     and only the shared :math:`P` needs the rank-one update
     :math:`P \leftarrow P - \mathbf q \mathbf q^\top / (1 + \mathbf r \cdot \mathbf q)`.
-    ``tests/test_rls.py`` checks that both classes give the same weights.
+    ``tests/test_rls.py`` checks that both classes give the same weights. Core twin:
+    :func:`~tutorial_lib.core.rls.rls_update_batch` with ``x = activity[presyn]``, ``P`` starting as
+    ``I / lam`` (``tests/test_core_rls.py::test_shared_pool_rls_equals_core_batch_over_everyone_else``).
 
     Parameters
     ----------
     n_pool : size S of the pool (the activity vector passed to :meth:`update`).
     rows : pool index of each trained neuron.
-    lam : the regulariser (``P`` starts as ``I / lam``), a number in :func:`~tutorial_lib.core.rls_checks.penalty_range` for ``dtype``.
+    lam : the regulariser (``P`` starts as ``I / lam``), a number in :func:`.penalty_range` for ``dtype``.
     w0 : (R, S-1) initial weights, in the order of :attr:`presyn`.
     dtype : the precision of ``P``: float64 (default) or float32.
 
@@ -104,7 +106,7 @@ class SharedPoolRLS(RLSState):
     ------
     ValueError or TypeError, naming the argument, before the state is allocated: ``n_pool`` not a
     whole number >= 2; ``rows`` not a non-empty 1-D array of distinct whole numbers in
-    ``[0, n_pool - 1]``; ``lam`` not a number in :func:`~tutorial_lib.core.rls_checks.penalty_range`; ``w0`` not real, finite
+    ``[0, n_pool - 1]``; ``lam`` not a number in :func:`.penalty_range`; ``w0`` not real, finite
     and of shape (R, S - 1); ``dtype`` not float32 or float64. MemoryEstimateError (a
     ValueError) if the state would not fit in memory.
     """
@@ -174,6 +176,7 @@ def shared_update(Q, g, beta):
             Q[a, b] -= ga * g[b]
 
 
+# Long (a compiled kernel): each neuron's passes over its P_r and G run back to back, while they are in cache.
 @njit(cache=True, nogil=True)
 def rls_block_step(Pr, Gt, w, presyn, activity, f, g, beta, target, other, err):
     """One RLS step for neurons with private inputs and a block of inputs shared by all, in place.
@@ -182,7 +185,8 @@ def rls_block_step(Pr, Gt, w, presyn, activity, f, g, beta, target, other, err):
     them) and the shared inputs ``f`` (``nf``); its weights ``w[i]`` are
     ``[private, shared]``. ``Pr[i]`` (mp, mp) and ``Gt[i]`` (mp, nf) are its state
     (see :class:`SharedInputRLS`); ``g = Q f`` and ``beta = 1 / (1 + f . g)``
-    come from the shared block, which the caller updates afterwards.
+    come from the shared block, which the caller updates afterwards. Core twin and test: see
+    :class:`SharedInputRLS`.
     """
     n, mp = presyn.shape
     nf = f.shape[0]
@@ -247,7 +251,7 @@ class SharedInputRLS(RLSState):
     r"""Exact RLS for neurons that each have private inputs plus one block of inputs common to all.
 
     Part 3's trained neurons each read ``mp = 2 L`` recurrent inputs of their own
-    and all ``nf`` feedforward inputs. With :class:`~tutorial_lib.engine.rls_state.BatchRLS` every neuron would
+    and all ``nf`` feedforward inputs. With :class:`.BatchRLS` every neuron would
     carry an ``(mp + nf)^2`` matrix (1.7 GB at full scale) and stream it twice
     per update. Here the feedforward block of every neuron's correlation matrix
     is the same matrix, so it is held once.
@@ -287,7 +291,10 @@ class SharedInputRLS(RLSState):
     The weights take the usual step :math:`\mathbf w_i \leftarrow \mathbf w_i - e\, c\, P_i \mathbf x`.
     Per neuron the state is ``mp (mp + nf)`` numbers instead of ``(mp + nf)^2``
     (14 000 instead of 116 000 at full scale), and the work per update falls in
-    proportion. ``tests/test_rls.py`` checks that it gives the weights of
+    proportion. Core twin: :func:`~tutorial_lib.core.rls.rls_update_batch` on the inputs
+    ``[private, shared]`` with a block-diagonal ``P`` (``tests/test_core_rls.py::
+    test_shared_input_forms_equal_core_batch_over_private_and_shared_inputs``); ``tests/test_rls.py``
+    checks that it gives the weights of
     :class:`~tutorial_lib.engine.rls_state.BatchRLS` with the same penalty.
 
     Parameters
@@ -305,10 +312,10 @@ class SharedInputRLS(RLSState):
     Raises
     ------
     ValueError or TypeError, naming the argument, before the state is allocated: as
-    :class:`~tutorial_lib.engine.rls_state.BatchRLS` for ``presyn``, ``penalty`` (here the private block), ``w0`` (shape
+    :class:`.BatchRLS` for ``presyn``, ``penalty`` (here the private block), ``w0`` (shape
     (n, mp + nf)), ``dtype`` and ``threads``; ``shared`` not a non-empty 1-D array of distinct
     whole-number indices >= 0, or sharing an input with a row of ``presyn``; ``penalty_shared``
-    not a number in :func:`~tutorial_lib.core.rls_checks.penalty_range` or a finite, symmetric positive definite (nf, nf)
+    not a number in :func:`.penalty_range` or a finite, symmetric positive definite (nf, nf)
     matrix with its diagonal in that range (its inverse's in the inverse range).
     MemoryEstimateError (a ValueError) if the state would not fit in memory.
     """
@@ -333,7 +340,7 @@ class SharedInputRLS(RLSState):
 
     @classmethod
     def _memory_terms(cls, n: int, mp: int, nf: int, item: int, presyn, shared, per_neuron: bool) -> list:
-        """The big arrays of the state, ``(what, bytes)``, for :func:`~tutorial_lib.engine.rls_state.check_state_memory`
+        """The big arrays of the state, ``(what, bytes)``, for :func:`.check_state_memory`
         (``per_neuron``: the penalty is one matrix per neuron, inverted as a whole)."""
         return [(f"the private blocks P_r and G of {n} neurons with {mp} private and {nf} shared inputs "
                  "(n mp (mp + nf) numbers)", float(item) * n * mp * (mp + nf)),
@@ -344,7 +351,7 @@ class SharedInputRLS(RLSState):
     @classmethod
     def _checked_args(cls, presyn, shared, penalty, penalty_shared, w0, dtype, threads) -> dict:
         """The constructor's arguments, each checked and refused by name (see Raises), before any of the
-        state is allocated: the inputs as int64 arrays, the penalties as :func:`~tutorial_lib.core.rls_checks.checked_penalty`
+        state is allocated: the inputs as int64 arrays, the penalties as :func:`.checked_penalty`
         gives them, ``w0`` as a float64 copy."""
         dtype = state_dtype(dtype)
         threads = check_threads(threads)
@@ -419,7 +426,7 @@ class SharedInputRLS(RLSState):
 
 def make_rls(presyn, penalty, w0=None, rows=None, n_pool=None):
     """The fastest exact RLS for this layout: :class:`SharedPoolRLS` when every neuron
-    reads the whole pool but itself and the penalty is ``lam * I``, else :class:`~tutorial_lib.engine.rls_state.BatchRLS`.
+    reads the whole pool but itself and the penalty is ``lam * I``, else :class:`.BatchRLS`.
 
     ``rows`` (pool index of each neuron) and ``n_pool`` are needed for the first; give both or
     neither. Raises ValueError or TypeError, naming the argument: as the class it builds, and for

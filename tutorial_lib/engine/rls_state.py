@@ -141,7 +141,7 @@ def check_state_memory(names: tuple, terms: list, advice: str) -> None:
 
 
 def penalty_inverse(checked, n: int, m: int, dtype) -> np.ndarray:
-    """Broadcast ``inv(penalty)`` to a batch of shape (n, m, m); ``checked`` from :func:`~tutorial_lib.core.rls_checks.checked_penalty`."""
+    """Broadcast ``inv(penalty)`` to a batch of shape (n, m, m); ``checked`` from :func:`.checked_penalty`."""
     pen, inv = checked
     if inv is None:
         P = np.zeros((n, m, m), dtype=dtype)
@@ -265,7 +265,7 @@ class RLSState:
 
         Nothing is checked here. A NaN or infinity in ``activity``, ``target`` or ``other`` gives a
         non-finite ``err[i]`` for each neuron ``i`` whose target it is or whose inputs it reaches
-        (in :class:`~tutorial_lib.engine.rls_shared.SharedPoolRLS`, every neuron but the one whose own pool entry it is, which shows
+        (in :class:`.SharedPoolRLS`, every neuron but the one whose own pool entry it is, which shows
         it at the next step), and NaN weights from then on. That is the divergence check of Parts 2
         and 3: their simulation (:func:`tutorial_lib.spiking.simulate`) reads ``err`` after each
         step and stops with the first such neuron, reported as diverged (``"nonfinite"``); Part 1's
@@ -320,12 +320,15 @@ class RLSState:
 
 @njit(cache=True, nogil=True)
 def rls_step(P, w, x, f, other, k):
-    """:func:`~tutorial_lib.core.rls.rls_update` compiled: one neuron's update in place; returns the error before it.
+    """:func:`.rls_update` compiled: one neuron's update in place; returns the error before it.
 
     ``P`` (m, m), ``w`` (m,), ``x`` (m,) the plastic-input activity, ``f`` the
     target, ``other`` the non-plastic input, ``k`` (m,) scratch space. Two passes
     over ``P`` and no temporary arrays; equal to :func:`~tutorial_lib.core.rls.rls_update`
-    (``tests/test_rls.py::test_compiled_step_equals_the_plain_numpy_step``).
+    (``tests/test_rls.py::test_compiled_step_equals_the_plain_numpy_step``,
+    ``tests/test_core_rls.py::test_compiled_one_neuron_step_equals_core_rls_update``). Its arguments
+    are its twin's, with ``other`` required and the scratch ``k`` added (a compiled loop allocates
+    nothing).
     """
     m = x.shape[0]
     # k = P x and the neuron's plastic input w . x; four rows of P at a time (four sums in flight, each in
@@ -375,6 +378,8 @@ def rls_batch_step(P, w, presyn, activity, target, other, err, scratch):
     non-plastic input ``other[n]``; its error is written to ``err[n]``.
     ``scratch`` is work space of shape (n, 2, m). Equal to :func:`~tutorial_lib.core.rls.rls_update_batch` on
     ``activity[presyn]`` (``tests/test_rls.py::test_compiled_batch_equals_the_plain_numpy_batch``).
+    Its arguments are its twin's with ``x = activity[presyn]`` gathered inside, and the outputs
+    ``err`` and ``scratch`` added.
     """
     n, m = presyn.shape
     for i in range(n):
@@ -386,6 +391,10 @@ def rls_batch_step(P, w, presyn, activity, target, other, err, scratch):
 
 class BatchRLS(RLSState):
     """RLS state for ``n`` neurons with ``m`` plastic inputs each.
+
+    Core twin: :func:`~tutorial_lib.core.rls.rls_update_batch` on ``activity[presyn]``; :meth:`update`
+    gives its errors, weights and ``P``
+    (``tests/test_core_rls.py::test_batch_rls_equals_core_rls_update_batch``).
 
     Parameters
     ----------
@@ -408,7 +417,7 @@ class BatchRLS(RLSState):
     ------
     ValueError or TypeError, naming the argument, before the state is allocated: ``presyn`` not a
     2-D array of whole-number indices >= 0 with at least one neuron and one input, or with an
-    input repeated within a row; a penalty that is not a number in :func:`~tutorial_lib.core.rls_checks.penalty_range` for
+    input repeated within a row; a penalty that is not a number in :func:`.penalty_range` for
     ``dtype`` or a finite, symmetric positive definite matrix of the right shape with its
     diagonal in that range (and its inverse's in the inverse range); ``w0`` not real, finite
     and of shape (n, m); ``dtype`` not float32 or float64; ``threads`` not a whole number >= 1.
