@@ -9,7 +9,9 @@ import time
 import numpy as np
 
 from tutorial_lib import RateParams, rate
-from tutorial_lib.rls import BatchRLS, SharedPoolRLS, rls_update_batch
+from tutorial_lib.core.rls import rls_update_batch
+from tutorial_lib.engine.rls_shared import SharedPoolRLS
+from tutorial_lib.engine.rls_state import BatchRLS
 
 
 def _best(fn, repeat=3):

@@ -156,7 +156,8 @@ def copy_bandwidth_gb_per_s(n_bytes: int = 400_000_000, repeat: int = 5) -> floa
 def bench_part3_rls(n: int = 1824, L: int = 20, n_ffwd: int = 300, repeat: int = 10):
     """One RLS update over all trained neurons at full scale: the block form (float64, float32) and
     one P per neuron, against the machine's copy bandwidth measured in the same run."""
-    from tutorial_lib.rls import BatchRLS, SharedInputRLS, default_threads
+    from tutorial_lib.engine.rls_shared import SharedInputRLS
+    from tutorial_lib.engine.rls_state import BatchRLS, default_threads
 
     rng = np.random.default_rng(0)
     N, mp = 5000, 2 * L
@@ -205,14 +206,15 @@ def bench_part3_rls(n: int = 1824, L: int = 20, n_ffwd: int = 300, repeat: int =
 
 
 def bench_part3_rls_pooled(rounds: int = 5, steps: int = 20, seed: int = 0):
-    """The pooled shared-input RLS (:class:`~tutorial_lib.rls.PooledInputRLS`) against the block form
-    (:class:`~tutorial_lib.rls.SharedInputRLS`) at Part 3's full-scale shapes: ``BalancedParams()``'s
+    """The pooled shared-input RLS (:class:`~tutorial_lib.engine.rls_pooled.PooledInputRLS`) against the block form
+    (:class:`~tutorial_lib.engine.rls_shared.SharedInputRLS`) at Part 3's full-scale shapes: ``BalancedParams()``'s
     L, n_ffwd, Ne, Ni, 1824 trained neurons, plastic inputs drawn as in training
     (:func:`~tutorial_lib.balanced.plastic.choose_plastic_inputs`), random activity. The two forms
     are timed in alternation, ``rounds`` times ``steps`` updates each (the machine is shared: one
     timing alone can mislead); reported: the median ratio of the times per update and its range."""
     from tutorial_lib.balanced.plastic import choose_plastic_inputs, penalty_matrix
-    from tutorial_lib.rls import PooledInputRLS, SharedInputRLS
+    from tutorial_lib.engine.rls_pooled import PooledInputRLS
+    from tutorial_lib.engine.rls_shared import SharedInputRLS
 
     p = BalancedParams()
     R, m = 1824, 2 * p.L
@@ -260,7 +262,7 @@ def bench_part3_rls_pooled(rounds: int = 5, steps: int = 20, seed: int = 0):
 class _Clocks:
     """Adds up the process and wall time of an RLS state's updates, and counts them.
 
-    Wraps, on the instance, ``step`` and, for a :class:`~tutorial_lib.rls.PooledInputRLS`,
+    Wraps, on the instance, ``step`` and, for a :class:`~tutorial_lib.engine.rls_pooled.PooledInputRLS`,
     ``step_deferred`` and the ``deferred`` context (the form a training trial takes: its two passes
     over the weights at the start and end of a trial count as RLS time). A deferred step leaves part
     of its work to the pool's thread, which does it while the simulation runs on: that part is not
@@ -405,7 +407,7 @@ def form_rounds(net, forms: dict, rounds: int = 5) -> dict:
 
 def bench_part3_forms(rounds: int = 5, params: BalancedParams | None = None):
     """A whole full-scale training trial (simulation and RLS) with each RLS form: the block form
-    (:class:`~tutorial_lib.rls.SharedInputRLS`), the pooled form (:class:`~tutorial_lib.rls.PooledInputRLS`)
+    (:class:`~tutorial_lib.engine.rls_shared.SharedInputRLS`), the pooled form (:class:`~tutorial_lib.engine.rls_pooled.PooledInputRLS`)
     in float64 and with a float32 state, against the static network, alternated (:func:`form_rounds`).
     Reported per form: wall seconds per trial, of its RLS updates and of the rest (medians; the
     process times in the notes), the trial over the static run in wall time (what one waits for: RLS
@@ -460,13 +462,13 @@ def bench_part3_float32(n_trials: int = 4, params: BalancedParams | None = None,
     """How far a float32 RLS state's weights drift from float64's over a real training: the activity,
     targets and other inputs of ``n_trials`` full-scale training trials (the pooled float64 form
     learning) are recorded, then replayed into a float64 and a float32 pooled state
-    (:class:`~tutorial_lib.rls.PooledInputRLS`) at each ``(lam_rec, lam_ff)`` of ``penalties``
+    (:class:`~tutorial_lib.engine.rls_pooled.PooledInputRLS`) at each ``(lam_rec, lam_ff)`` of ``penalties``
     (None: the params' own). Reported: max |w32 - w64| over the largest weight change. Figures named
     ``part3_float32_small_*`` and a loud warning if not at full scale."""
     from dataclasses import replace
 
     from tutorial_lib.balanced.plastic import penalty_matrix
-    from tutorial_lib.rls import PooledInputRLS
+    from tutorial_lib.engine.rls_pooled import PooledInputRLS
 
     p = BalancedParams() if params is None else params
     data = load_alm(fallback="synthetic")

@@ -28,7 +28,8 @@ from tutorial_lib import BalancedParams, DivergenceError, RateParams, SpikingPar
 from tutorial_lib import balanced, cli, dashboard, rate, spiking, spiking_net
 from tutorial_lib.data import ALMData, load_alm, synthetic_alm
 from tutorial_lib.checks import check_memory
-from tutorial_lib.rls import BatchRLS, SharedInputRLS, SharedPoolRLS
+from tutorial_lib.engine.rls_shared import SharedInputRLS, SharedPoolRLS
+from tutorial_lib.engine.rls_state import BatchRLS
 
 CLASSES = (RateParams, SpikingParams, BalancedParams)
 PART = {RateParams: rate, SpikingParams: spiking_net, BalancedParams: balanced}

@@ -9,7 +9,8 @@ import pytest
 from tutorial_lib import BalancedParams
 from tutorial_lib import balanced
 from tutorial_lib.data import ALMData, synthetic_alm
-from tutorial_lib.rls import BatchRLS, SharedInputRLS
+from tutorial_lib.engine.rls_shared import SharedInputRLS
+from tutorial_lib.engine.rls_state import BatchRLS
 from tutorial_lib.storage import FormatError, save_arrays
 from tutorial_lib.transfer import siegert_inverse, siegert_rate
 

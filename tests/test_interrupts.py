@@ -22,10 +22,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tutorial_lib import balanced, rate, rls as rls_mod, spiking_net
+from tutorial_lib import balanced, rate, spiking_net
+from tutorial_lib.engine import rls_state as rls_mod
 from tutorial_lib.data import synthetic_alm
 from tutorial_lib.params import BalancedParams, RateParams, SpikingParams
-from tutorial_lib.rls import BatchRLS, PooledInputRLS, SharedInputRLS, make_rls
+from tutorial_lib.engine.rls_pooled import PooledInputRLS
+from tutorial_lib.engine.rls_shared import SharedInputRLS, make_rls
+from tutorial_lib.engine.rls_state import BatchRLS
 from tutorial_lib.errors import DivergenceError
 
 ROOT = Path(__file__).resolve().parents[1]

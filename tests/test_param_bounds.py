@@ -23,7 +23,8 @@ from tutorial_lib.cli import main
 from tutorial_lib.data import synthetic_alm
 from tutorial_lib.params import LAM_REC_PER_MU_RS, PENALTY_MAX, PENALTY_MIN, WEIGHT_SCALE_MAX, field_kind
 from tutorial_lib.checks import check_grid, check_int, check_real
-from tutorial_lib.rls import BatchRLS, SharedPoolRLS
+from tutorial_lib.engine.rls_shared import SharedPoolRLS
+from tutorial_lib.engine.rls_state import BatchRLS
 from tutorial_lib.training import advise
 
 CLASSES = (RateParams, SpikingParams, BalancedParams)

@@ -10,7 +10,7 @@ from tutorial_lib import BalancedParams, balanced
 from tutorial_lib.balanced import Perturbation, populations
 from tutorial_lib.balanced import trials as trials_module
 from tutorial_lib.data import synthetic_alm
-from tutorial_lib.rls import SharedInputRLS
+from tutorial_lib.engine.rls_shared import SharedInputRLS
 
 # Small and short: 400 neurons, 20 trained with 5 + 5 recurrent and 10 feed-forward plastic inputs, 0.8 s trials.
 SMALL = BalancedParams(N=400, K=40, L=5, n_trained=20, stim_on=100.0, stim_off=200.0, train_duration=600.0,

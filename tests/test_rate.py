@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tutorial_lib import DivergenceError, RateParams, rate
-from tutorial_lib.rls import ridge_solution
+from tutorial_lib.core.rls import ridge_solution
 
 SMALL = RateParams(N=12, K=5, train_fraction=0.5, train_duration=60.0, n_loops=3, sigma=0.3, seed=4)
 

@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from tutorial_lib.rls import (BatchRLS, SharedInputRLS, SharedPoolRLS, make_rls, ridge_solution, rls_batch_step,
-                              rls_step, rls_update, rls_update_batch)
+from tutorial_lib.core.rls import ridge_solution, rls_update, rls_update_batch
+from tutorial_lib.engine.rls_shared import SharedInputRLS, SharedPoolRLS, make_rls
+from tutorial_lib.engine.rls_state import BatchRLS, rls_batch_step, rls_step
 
 
 def _random_spd(rng, m):

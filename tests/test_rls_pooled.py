@@ -18,8 +18,13 @@ import pytest
 from tutorial_lib import BalancedParams, balanced
 from tutorial_lib.balanced import plastic
 from tutorial_lib.data import synthetic_alm
-from tutorial_lib.rls import (LANES, BatchRLS, PooledInputRLS, SharedInputRLS, pack_symmetric, ridge_solution,
-                               rls_pooled_deferred_update, rls_pooled_update, unpack_symmetric)
+from tutorial_lib.core.rls import ridge_solution, rls_pooled_update
+from tutorial_lib.engine import rls_state
+from tutorial_lib.engine.rls_deferred import rls_pooled_deferred_update
+from tutorial_lib.engine.rls_packed import LANES, pack_symmetric, unpack_symmetric
+from tutorial_lib.engine.rls_pooled import PooledInputRLS
+from tutorial_lib.engine.rls_shared import SharedInputRLS
+from tutorial_lib.engine.rls_state import BatchRLS
 
 
 def _random_spd(rng, m):
@@ -495,21 +500,19 @@ def test_a_ctrl_c_as_deferred_steps_begin_leaves_the_weights_alone_and_the_state
     # a Ctrl-C held back while the orthogonal form is computed comes out at the end of that section,
     # before the body runs: the context must still end (no 'already active' afterwards), and with no
     # step taken w must be left to the bit
-    from tutorial_lib import rls as rls_mod
-
     rng = np.random.default_rng(35)
     private, shared, pen_r, pen_f, w0 = _deferred_case(rng)
     rls = PooledInputRLS(private, shared, pen_r, pen_f, w0=w0)
     x = rng.random(42)
     rls.update(x, rng.normal(size=9))  # H != 0: the orthogonal form differs from w
     w_before = rls.w.copy()
-    real = rls_mod._run_chunks
+    real = rls_state.run_chunks
 
     def interrupted(*args):
         real(*args)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(rls_mod, "_run_chunks", interrupted)
+    monkeypatch.setattr(rls_state, "run_chunks", interrupted)
     with pytest.raises(KeyboardInterrupt):
         with rls.deferred():
             pytest.fail("the body ran")

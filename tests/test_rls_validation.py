@@ -1,8 +1,9 @@
 """The low-level RLS API refuses bad input by name, with its valid range, before allocating its state.
 
-A table of hostile inputs over every entry point of :mod:`tutorial_lib.rls`: the four state
-classes (``BatchRLS``, ``SharedPoolRLS``, ``SharedInputRLS``, ``PooledInputRLS``), their public
-methods (``update``, ``output``, ``set_state``, ``P_of``, ``deferred``), ``make_rls``,
+A table of hostile inputs over every entry point of the RLS equations and states
+(:mod:`tutorial_lib.core.rls`, :mod:`tutorial_lib.engine`): the four state classes (``BatchRLS``,
+``SharedPoolRLS``, ``SharedInputRLS``, ``PooledInputRLS``), their public methods
+(``update``, ``output``, ``set_state``, ``P_of``, ``deferred``), ``make_rls``,
 ``ridge_solution`` and the plain NumPy steps (``rls_update``, ``rls_update_batch``,
 ``rls_pooled_update``), plus Part 3's ``balanced.make_rls``. Each must raise a ValueError or
 TypeError whose single-line message names the parameter and says what is allowed ("must"), or,
@@ -25,10 +26,12 @@ import re
 import numpy as np
 import pytest
 
-from tutorial_lib import rls as R
 from tutorial_lib.checks import MemoryEstimateError
-from tutorial_lib.rls import (BatchRLS, PooledInputRLS, SharedInputRLS, SharedPoolRLS, make_rls, ridge_solution,
-                              rls_pooled_update, rls_update, rls_update_batch)
+from tutorial_lib.core.rls import ridge_solution, rls_pooled_update, rls_update, rls_update_batch
+from tutorial_lib.core.rls_checks import penalty_range
+from tutorial_lib.engine.rls_pooled import PooledInputRLS
+from tutorial_lib.engine.rls_shared import SharedInputRLS, SharedPoolRLS, make_rls
+from tutorial_lib.engine.rls_state import BatchRLS, default_threads
 
 U64MAX = np.iinfo(np.uint64).max  # 18446744073709551615: wraps to -1 as int64
 
@@ -291,7 +294,7 @@ def test_a_state_too_large_for_memory_is_refused_before_it_is_allocated(call, na
         raise AssertionError("the state was allocated")
 
     for alloc in ("zeros", "empty", "full", "eye"):  # any allocation of the state fails the test
-        monkeypatch.setattr(R.np, alloc, trap)
+        monkeypatch.setattr(np, alloc, trap)
     with pytest.raises(MemoryEstimateError) as info:
         call()
     assert info.value.parameters[0] == name and info.value.needed > info.value.available
@@ -310,7 +313,7 @@ def test_the_table_covers_every_entry_point_with_at_least_51_cases():
 
 @pytest.mark.parametrize("dtype, lo, hi", [(np.float64, 1.5e-154, 6.7e153), (np.float32, 1.09e-19, 9.22e18)])
 def test_the_penalty_range_is_where_products_of_entries_of_P_stay_normal(dtype, lo, hi):
-    assert R.penalty_range(dtype) == (lo, hi)
+    assert penalty_range(dtype) == (lo, hi)
     tiny = float(np.finfo(dtype).tiny)
     # 1 / lam^2 (two entries of P = I / lam multiplied) stays within [tiny, 1 / tiny] at both ends
     assert tiny <= 1 / hi ** 2 and 1 / lo ** 2 <= 1 / tiny
@@ -333,7 +336,7 @@ FORMS = {
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("end", [0, 1], ids=["lo", "hi"])
 def test_updates_stay_finite_at_both_ends_of_the_penalty_range(form, dtype, end):
-    rls = FORMS[form](R.penalty_range(dtype)[end], dtype)
+    rls = FORMS[form](penalty_range(dtype)[end], dtype)
     rng = np.random.default_rng(end)
     for _ in range(30):
         err = rls.update(rng.uniform(0.1, 1.0, 5), rng.normal(size=2))
@@ -343,7 +346,7 @@ def test_updates_stay_finite_at_both_ends_of_the_penalty_range(form, dtype, end)
 
 
 def test_the_plain_step_stays_finite_at_the_small_end_and_overflows_beyond_it():
-    lo = R.penalty_range()[0]
+    lo = penalty_range()[0]
     x = np.ones(3)
     P, w = np.eye(3) / lo, np.zeros(3)
     rls_update(P, w, x, 1.0)
@@ -430,7 +433,7 @@ def test_a_bad_thread_count_in_the_environment_is_refused_by_name(value, monkeyp
 
 def test_a_thread_count_in_the_environment_is_used(monkeypatch):
     monkeypatch.setenv("TUTORIAL_LIB_THREADS", " 3 ")
-    assert R.default_threads() == 3
+    assert default_threads() == 3
 
 
 @pytest.mark.parametrize("change, dtype, name", [

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from tutorial_lib import spiking_net
-from tutorial_lib.rls import BatchRLS, SharedPoolRLS
+from tutorial_lib.engine.rls_shared import SharedPoolRLS
+from tutorial_lib.engine.rls_state import BatchRLS
 from tutorial_lib.core.lif import lif_rate, lif_rate_euler
 from tutorial_lib.engine.lif_data import Learning, LIFNetwork, PlasticSynapses, Synapses
 from tutorial_lib.engine.simulate import simulate
@@ -740,7 +741,7 @@ def test_the_index_by_source_holds_rows_and_columns_in_the_smallest_integers_tha
 
 
 def test_deferred_rls_steps_check_that_each_shared_input_reaches_every_row_in_order():
-    from tutorial_lib.rls import PooledInputRLS
+    from tutorial_lib.engine.rls_pooled import PooledInputRLS
     from tutorial_lib.engine.simulate import column_starts as _column_starts
 
     rng = np.random.default_rng(2)
@@ -764,7 +765,7 @@ def test_deferred_rls_steps_check_that_each_shared_input_reaches_every_row_in_or
 def test_a_run_with_deferred_rls_steps_follows_the_eager_one_with_external_spikes_from_the_start():
     # external (shared) inputs spike before the first learning step, with non-zero weights: the kernel
     # reads their weights by source from the start, and every learning step writes the ones it needs
-    from tutorial_lib.rls import PooledInputRLS
+    from tutorial_lib.engine.rls_pooled import PooledInputRLS
 
     rng = np.random.default_rng(12)
     N, R, mp, nf = 60, 12, 6, 8
@@ -797,7 +798,7 @@ def test_a_run_with_deferred_rls_steps_follows_the_eager_one_with_external_spike
 
 @pytest.mark.parametrize("pooled", [False, True], ids=["eager", "deferred"])
 def test_a_non_finite_rls_error_stops_the_run_at_that_step_naming_the_neuron(pooled):
-    from tutorial_lib.rls import PooledInputRLS
+    from tutorial_lib.engine.rls_pooled import PooledInputRLS
 
     rng = np.random.default_rng(15)
     N, R, mp, nf = 40, 6, 5, 4

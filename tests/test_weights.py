@@ -8,7 +8,7 @@ import pytest
 
 from tutorial_lib import BalancedParams, balanced
 from tutorial_lib.data import CONDITIONS, synthetic_alm
-from tutorial_lib.rls import BatchRLS
+from tutorial_lib.engine.rls_state import BatchRLS
 from tutorial_lib.engine.lif_data import Learning, Synapses
 
 # the pinned Part 3 configuration: 300 neurons, 20 trained with 5 + 5 recurrent and 10 feed-forward inputs

@@ -39,7 +39,8 @@ from numba import njit
 
 from .params import RateParams
 from .checks import check_int, check_memory, check_train_args, check_type
-from .rls import BatchRLS, SharedPoolRLS
+from .engine.rls_shared import SharedPoolRLS
+from .engine.rls_state import BatchRLS
 from .training import TrainResultBase, advise, inputs_knob, score_correlation, train_rows
 from .errors import Advice, DivergenceError
 
@@ -190,7 +191,7 @@ def run_trial_numpy(net: RateNetwork, learn: bool = False):
     """One trial of Part 1 in plain NumPy, with RLS written out per neuron: what :func:`run_trial` computes.
 
     The loop a student can read beside the SPEC: at each step, first (inside
-    the training window, every ``learn_every`` ms) one :func:`~tutorial_lib.rls.rls_update`
+    the training window, every ``learn_every`` ms) one :func:`~tutorial_lib.core.rls.rls_update`
     per trained neuron on its row of ``W``, then the recurrent input ``u = W r``,
     then one :func:`euler_step`. Works on a copy of ``net.W``; RLS starts from
     ``P = I / lam``, as in the first training loop.
@@ -201,7 +202,7 @@ def run_trial_numpy(net: RateNetwork, learn: bool = False):
     which RLS ran. ``tests/test_rate.py::test_compiled_trial_matches_numpy_reference``
     checks that the compiled :func:`run_trial` gives the same ``u`` and ``W``.
     """
-    from .rls import rls_update
+    from .core.rls import rls_update
 
     p = net.params
     W = net.W.copy()

@@ -55,7 +55,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .rate import choose_trained, random_weights
-from .rls import BatchRLS, SharedPoolRLS
+from .engine.rls_shared import SharedPoolRLS
+from .engine.rls_state import BatchRLS
 from .core.lif import NeuronModel
 from .engine.lif_checks import per_neuron
 from .engine.lif_data import Learning, LIFNetwork, PlasticSynapses, Run, Synapses

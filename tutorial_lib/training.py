@@ -230,11 +230,11 @@ def train_rows(net, run_trial, result_cls, *, n_loops=None, callback=None, progr
     What parts 1 and 2 share: every existing synapse onto a trained neuron is
     plastic, RLS starts from the current weights (the penalty acts on
     ``w - w0``), and ``run_trial(net, rls, loop)`` runs one learning trial.
-    All-to-all networks get the exact shared-P RLS (:func:`~tutorial_lib.rls.make_rls`).
+    All-to-all networks get the exact shared-P RLS (:func:`~tutorial_lib.engine.rls_shared.make_rls`).
     Returns ``result_cls(net, W0, scores, last, rls, stopped, partial)``; the trained
     rows of ``net.W`` are then exactly ``rls.w``, however training stopped.
     """
-    from .rls import make_rls
+    from .engine.rls_shared import make_rls
 
     p = net.params
     W0 = net.W.copy()

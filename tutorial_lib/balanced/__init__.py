@@ -31,8 +31,8 @@ inhibitory inputs from the I population and, optionally, all of ``n_ffwd``
 feedforward Poisson neurons whose rates are slow random processes. The plastic
 inputs are filtered with ``tau = 150 ms``: :math:`u_i = \sum_a w_{ia} r_a`.
 Every 20 ms of the training window (1000 to 3000 ms) recursive least squares
-(:func:`make_rls`: :class:`~tutorial_lib.rls.SharedInputRLS` with feedforward
-inputs, else :class:`~tutorial_lib.rls.BatchRLS`; run between the engine's kernel calls) moves
+(:func:`make_rls`: :class:`~tutorial_lib.engine.rls_shared.SharedInputRLS` with feedforward
+inputs, else :class:`~tutorial_lib.engine.rls_state.BatchRLS`; run between the engine's kernel calls) moves
 :math:`w_i` so that the neuron's total input
 
 .. math:: \mu_i + x^E_i + x^I_i + u_i \quad (\text{+ the stimulus, off in the window})
@@ -87,7 +87,7 @@ Cost (2-core laptop, ``dt = 0.1 ms``; ``python -m benchmarks part3-static part3`
 the static SPEC network (5000 neurons, 5 million synapses) simulates 3 s in
 about 0.3 s. A training loop at full scale (1824 trained neurons, 340 plastic
 inputs each) takes under 2 s: two 3 s trials and 200 RLS updates over a 23 MB
-state (:class:`~tutorial_lib.rls.PooledInputRLS`; one ``P`` per neuron would be
+state (:class:`~tutorial_lib.engine.rls_pooled.PooledInputRLS`; one ``P`` per neuron would be
 1.7 GB); 200 loops with their tests take under 10 minutes, where the original
 took two hours.
 :meth:`BalancedParams.lecture` trains in about 20 s (30 loops).

@@ -26,7 +26,10 @@ import numpy as np
 
 from ..analysis import moving_average
 from ..params import RATIO_MAX, BalancedParams
-from ..rls import BatchRLS, PooledInputRLS, SharedInputRLS, _check_lam, _state_dtype, penalty_range
+from ..core.rls_checks import check_lam, penalty_range, state_dtype
+from ..engine.rls_pooled import PooledInputRLS
+from ..engine.rls_shared import SharedInputRLS
+from ..engine.rls_state import BatchRLS
 from ..errors import DivergenceError
 from .advice import advice
 from .static import SETTLE_MS
@@ -123,9 +126,9 @@ def penalty_matrix(params: BalancedParams) -> np.ndarray:
 
 
 #: The RLS form :func:`make_rls` uses with feedforward inputs when ``form`` is not given:
-#: ``"pooled"`` (:class:`~tutorial_lib.rls.PooledInputRLS`, the default: a sixth of the state, and a
+#: ``"pooled"`` (:class:`~tutorial_lib.engine.rls_pooled.PooledInputRLS`, the default: a sixth of the state, and a
 #: full-scale training trial about 1.5 times faster than with the block form, ``python -m benchmarks
-#: part3-forms``) or ``"block"`` (:class:`~tutorial_lib.rls.SharedInputRLS`): the same weights to
+#: part3-forms``) or ``"block"`` (:class:`~tutorial_lib.engine.rls_shared.SharedInputRLS`): the same weights to
 #: round-off. Set it to train with the block form through :func:`~tutorial_lib.balanced.train`.
 RLS_FORM = "pooled"
 
@@ -143,38 +146,38 @@ FLOAT32_MIN_LAM_FF = 1e-2
 def make_rls(net: "BalancedNetwork", dtype=None, form: str | None = None) -> BatchRLS | SharedInputRLS:
     """A fresh RLS state for ``net``, starting from its current weights.
 
-    With feedforward inputs, :class:`~tutorial_lib.rls.PooledInputRLS` (or, with
-    ``form="block"``, :class:`~tutorial_lib.rls.SharedInputRLS`): every
+    With feedforward inputs, :class:`~tutorial_lib.engine.rls_pooled.PooledInputRLS` (or, with
+    ``form="block"``, :class:`~tutorial_lib.engine.rls_shared.SharedInputRLS`): every
     trained neuron reads the same ``n_ffwd`` inputs with the same penalty
     ``lam_ff I``, so that block of the RLS matrices is held once, and the
     per-neuron state shrinks from ``(2L + n_ffwd)^2`` to ``2L (2L + n_ffwd)``
     numbers, ``(2L)^2`` in the pooled form (exactly the same weights as one ``P`` per neuron). Without them,
-    :class:`~tutorial_lib.rls.BatchRLS` with the penalty of :func:`penalty_matrix`.
+    :class:`~tutorial_lib.engine.rls_state.BatchRLS` with the penalty of :func:`penalty_matrix`.
     ``dtype`` (default ``params.rls_precision``): the precision of the stored state; float32 with
     ``lam_rec`` below :data:`FLOAT32_MIN_LAM_REC` or ``lam_ff`` below :data:`FLOAT32_MIN_LAM_FF`
     gives a RuntimeWarning (weights further than 1e-6 of their change from float64's).
     ``form`` (default :data:`RLS_FORM`, ``"pooled"``): ``"pooled"`` for
-    :class:`~tutorial_lib.rls.PooledInputRLS` with feedforward inputs (the regression block held
+    :class:`~tutorial_lib.engine.rls_pooled.PooledInputRLS` with feedforward inputs (the regression block held
     once for all plastic recurrent inputs: ``2L`` squared numbers per neuron), ``"block"`` for
-    :class:`~tutorial_lib.rls.SharedInputRLS`; no effect without them. Raises ValueError for
+    :class:`~tutorial_lib.engine.rls_shared.SharedInputRLS`; no effect without them. Raises ValueError for
     another ``form``, a ``dtype`` other than float32 or float64, and, naming the parameter, for
-    ``lam_rec`` or ``lam_ff`` outside :func:`~tutorial_lib.rls.penalty_range` of the state's dtype
+    ``lam_rec`` or ``lam_ff`` outside :func:`~tutorial_lib.core.rls_checks.penalty_range` of the state's dtype
     or ``lam_rec + mu_rs`` above it (the penalty's diagonal), before the penalty is built.
     """
     form = RLS_FORM if form is None else form
     if form not in RLS_FORMS:
         raise ValueError(f"form (the RLS form) must be one of {RLS_FORMS} (got {form!r})")
     p = net.params
-    dtype = _state_dtype(p.rls_precision if dtype is None else dtype)
+    dtype = state_dtype(p.rls_precision if dtype is None else dtype)
     # the penalty of penalty_matrix by the parameters that make it: lam_rec and lam_ff are its
     # smallest eigenvalues, lam_rec + mu_rs the largest diagonal entry of its recurrent block
-    _check_lam("lam_rec", p.lam_rec, dtype, "RLS penalty")
+    check_lam("lam_rec", p.lam_rec, dtype, "RLS penalty")
     if p.ffwd:
-        _check_lam("lam_ff", p.lam_ff, dtype, "RLS penalty")
+        check_lam("lam_ff", p.lam_ff, dtype, "RLS penalty")
     hi = penalty_range(dtype)[1]
     if p.lam_rec + p.mu_rs > hi:
         raise ValueError(f"mu_rs (row-sum penalty) must be <= {hi:.3g} - lam_rec for a {dtype.name} RLS "
-                         f"state: lam_rec + mu_rs is the penalty's diagonal (see rls.penalty_range; "
+                         f"state: lam_rec + mu_rs is the penalty's diagonal (see core.rls_checks.penalty_range; "
                          f"got {p.mu_rs!r})")
     pen = penalty_matrix(p)
     if dtype == np.float32 and (p.lam_rec < FLOAT32_MIN_LAM_REC or (p.ffwd and p.lam_ff < FLOAT32_MIN_LAM_FF)):

@@ -38,7 +38,7 @@ _KIND = "balanced-network"
 
 
 def block_state(P: np.ndarray, mp: int) -> dict:
-    """The :class:`~tutorial_lib.rls.SharedInputRLS` state equal to full per-neuron matrices ``P``."""
+    """The :class:`~tutorial_lib.engine.rls_shared.SharedInputRLS` state equal to full per-neuron matrices ``P``."""
     Pr = P[:, :mp, :mp]
     Gt = -np.linalg.solve(Pr, P[:, :mp, mp:])  # P_rf = -Pr G^T
     Q = P[0, mp:, mp:] - np.einsum("pf,pq,qg->fg", Gt[0], Pr[0], Gt[0])

@@ -11,7 +11,8 @@ import numpy as np
 from ..data import CONDITIONS, ALMData
 from ..params import BalancedParams
 from ..checks import check_memory, check_train_args, check_type
-from ..rls import BatchRLS, SharedInputRLS
+from ..engine.rls_shared import SharedInputRLS
+from ..engine.rls_state import BatchRLS
 from ..training import run_loops
 from .network import BalancedNetwork, build_network
 from .perturbation import Perturbation, resolve_perturbations

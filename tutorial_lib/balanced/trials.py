@@ -24,7 +24,8 @@ from ..analysis import moving_average, window_average
 from ..data import CONDITIONS
 from ..params import BalancedParams
 from ..checks import MAX_STEPS, check_int, check_real, check_type, memory_limit
-from ..rls import BatchRLS, SharedInputRLS
+from ..engine.rls_shared import SharedInputRLS
+from ..engine.rls_state import BatchRLS
 from ..engine.lif_checks import check_indices
 from ..engine.lif_data import Learning, Replay, Run
 from ..engine.lif_inputs import check_replay

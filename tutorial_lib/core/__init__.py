@@ -1,2 +1,6 @@
-"""The teaching core: the equations of the tutorial as short plain NumPy / SciPy functions (no numba, no
-threads, no files). It imports nothing from the package but the base modules."""
+"""The teaching core: the tutorial's equations as short plain NumPy / SciPy functions.
+
+No numba, no threads, no files; imports nothing above :mod:`tutorial_lib.checks` and
+:mod:`tutorial_lib.errors`. One module per topic (e.g. ``core.rate``, ``core.siegert``,
+``core.balance``, ``core.fixed_points``); import them by name.
+"""

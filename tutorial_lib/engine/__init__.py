@@ -1,2 +1,5 @@
-"""The engine: compiled kernels and fast forms, each with the same arguments and meaning as its twin in
-:mod:`tutorial_lib.core`. It imports the core and the base modules only."""
+"""The engine: compiled kernels and fast numerical forms, each the twin of a core function.
+
+Every kernel has the same arguments and meaning as its :mod:`tutorial_lib.core` twin, which its
+docstring names with the test that proves them equal. Imports core and the base modules only.
+"""

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..checks import MAX_STEPS, check_int, check_real
-from ..rls import BatchRLS, SharedInputRLS, SharedPoolRLS
+from .rls_shared import SharedInputRLS, SharedPoolRLS
+from .rls_state import BatchRLS
 from .lif_checks import CURRENT_LIMIT, as_index, check_indices, check_times, kernel_array, shown
 
 __all__ = ["Synapses", "PlasticSynapses", "LIFNetwork", "Learning", "Perturbation", "Replay", "Run"]

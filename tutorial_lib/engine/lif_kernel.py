@@ -7,7 +7,7 @@ The kernel is the compiled twin of :func:`tutorial_lib.core.lif.run_network` wit
 synapses are held by presynaptic neuron in CSR form (``post[ptr[j]:ptr[j+1]]``, targets as uint16
 or int32, jumps ``w * (1/tau)`` by target neuron or by synapse:
 :func:`tutorial_lib.engine.lif_inputs.pack_static`); plastic weights as rows ``w[k, a]`` from source
-``presyn[k, a]`` onto neuron ``rows[k]`` (the layout of :class:`~tutorial_lib.rls.BatchRLS`), with an
+``presyn[k, a]`` onto neuron ``rows[k]`` (the layout of :class:`~tutorial_lib.engine.rls_state.BatchRLS`), with an
 index by source for the spike scatter. numba, ``cache=True``, no fast-math: a run is the same to the bit
 on every CPU.
 

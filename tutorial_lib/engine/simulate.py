@@ -1,7 +1,7 @@
 r"""The LIF engine's driver: :func:`simulate` runs an :class:`~tutorial_lib.engine.lif_data.LIFNetwork`.
 
 ``backend="numba"`` (the default) runs the compiled :func:`~tutorial_lib.engine.lif_kernel.lif_kernel`,
-pausing it at every learning step for RLS (threads and block forms live in :mod:`tutorial_lib.rls`);
+pausing it at every learning step for RLS (threads and block forms live in :mod:`tutorial_lib.engine.rls_state` and its siblings);
 ``backend="numpy"`` runs the core's plain loop, :func:`tutorial_lib.core.lif.run_network`, with the
 network's weights as dense matrices: any :class:`~tutorial_lib.core.lif.NeuronModel` runs there, and
 for the LIF it gives the same spikes as the kernel (``tests/test_spiking.py``,
@@ -79,7 +79,7 @@ from ..checks import check_real, check_type
 from ..core.lif import NeuronModel, lif_model, run_network
 from ..errors import DivergenceError
 from ..interrupts import guard
-from ..rls import SharedPoolRLS
+from .rls_shared import SharedPoolRLS
 from .lif_checks import (check_indices, check_sizes, check_window, kernel_array, per_neuron, run_steps, shown,
                          steps_of)
 from .lif_data import Learning, LIFNetwork, PlasticSynapses, Run
