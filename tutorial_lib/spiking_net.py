@@ -53,7 +53,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .rate import choose_trained, random_weights
+from .core.rate import choose_trained, random_weights
 from .rls import BatchRLS, SharedPoolRLS
 from .spiking import Learning, LIFNetwork, PlasticSynapses, Run, Synapses, simulate
 from .params import SpikingParams
