@@ -1,4 +1,4 @@
-"""The noisy LIF transfer function: the Siegert rate (rate as a function of the mean input) and its inverse.
+"""The Siegert rate and its inverse in log space: the engine's fast, accurate forms of :mod:`tutorial_lib.core.siegert`.
 
 Part 3 trains the synaptic input of model neurons, not their spikes: each
 recorded firing rate r (Hz) is turned into a target input ``u = f^-1(r)`` in
@@ -32,6 +32,12 @@ to 0 below.
 
 Numerics
 --------
+The core twins, :func:`tutorial_lib.core.siegert.siegert_rate` and
+:func:`tutorial_lib.core.siegert.siegert_inverse`, compute the same integral by adaptive
+quadrature and invert it by bracketing root finding: the definition a student reads.
+``tests/test_core_siegert.py`` proves both pairs equal over the whole domain (from deep below
+threshold, where the rate underflows, to far above it). The forms here are what the package runs:
+
 ``exp(x^2) (1 + erf(x)) = erfcx(-x)`` (the scaled complementary error
 function of :mod:`scipy.special`). The integral is split at ``x = 0``:
 
@@ -95,7 +101,7 @@ default ``zero_rate = 0.1`` Hz.
 
 Getting started::
 
-    >>> from tutorial_lib.transfer import siegert_rate, siegert_inverse
+    >>> from tutorial_lib.engine.siegert import siegert_rate, siegert_inverse
     >>> r = siegert_rate([0.8, 1.0, 1.2])          # Hz, with the default noise
     >>> r.round(1).tolist()
     [26.5, 45.9, 66.3]
@@ -120,7 +126,7 @@ import math
 import numpy as np
 from scipy.special import dawsn, erfcx
 
-from .checks import check_real
+from ..checks import check_real
 
 __all__ = ["siegert_rate", "siegert_inverse", "fit_sigma", "ALM_SIGMA", "ALM_ZERO_RATE", "SIGMA_RANGE", "RATE_MIN",
            "RATE_TAU_MAX"]
@@ -304,11 +310,9 @@ def siegert_inverse(rate_hz, sigma=ALM_SIGMA, tau=10.0, theta=1.0, v_reset=0.0, 
     ``tau_ref`` in ms), and without refractory period every rate with
     ``rate_hz * tau / 1000 <= RATE_TAU_MAX`` (1e250: ``mu`` grows like the rate
     and must stay a float); ``sigma`` in ``SIGMA_RANGE`` times ``theta - v_reset``
-    (1e-3 to 1e3). Each element is solved on its own (the result for one rate
-    does not depend on the other elements of the array) and
+    (1e-3 to 1e3). Each element is solved on its own (independent of the rest of the array) and
     ``siegert_rate(siegert_inverse(r)) == r`` to 1e-9 relative or better (typically 1e-14)
-    over the whole domain, up to the ceiling ``1000 / tau_ref``, where ``mu``
-    grows without bound.
+    over the whole domain, up to the ceiling ``1000 / tau_ref`` (where ``mu`` grows without bound).
 
     Parameters
     ----------
@@ -347,6 +351,22 @@ def siegert_inverse(rate_hz, sigma=ALM_SIGMA, tau=10.0, theta=1.0, v_reset=0.0, 
         If an element fails to converge (not seen in the domain); the message
         names its index, rate and sigma.
     """
+    rate, sigma, tau, theta, v_reset, tau_ref, zero_rate, tol = _check_inverse(
+        rate_hz, sigma, tau, theta, v_reset, tau_ref, zero_rate, tol)
+    rate_b, sig_b = np.broadcast_arrays(rate, sigma)
+    shape = rate_b.shape
+    r = rate_b.astype(float).ravel()
+    s = sig_b.astype(float).ravel()
+    if r.size == 0:
+        return np.empty(shape)
+    if zero_rate is not None:
+        r = np.where(r == 0, zero_rate, r)
+    return _solve_distinct(r, s, sig_b.ndim, shape, tau, theta, v_reset, tau_ref, tol)
+
+
+def _check_inverse(rate_hz, sigma, tau, theta, v_reset, tau_ref, zero_rate, tol):
+    """The arguments of :func:`siegert_inverse`, checked: ``(rate, sigma, tau, theta, v_reset, tau_ref,
+    zero_rate, tol)`` with ``rate`` and ``sigma`` float arrays; a ValueError names any bad one."""
     tau, theta, v_reset, tau_ref = _check_model(tau, theta, v_reset, tau_ref)
     rate = _check_array("rate_hz", rate_hz, lo=0.0, what="firing rate, Hz")
     sigma = _check_array("sigma", sigma, lo=0.0, lo_open=True, what="noise amplitude")
@@ -369,17 +389,14 @@ def siegert_inverse(rate_hz, sigma=ALM_SIGMA, tau=10.0, theta=1.0, v_reset=0.0, 
         raise ValueError("rate_hz must be > 0 when zero_rate is None (the input for a rate of 0 "
                          "is -inf); pass zero_rate (Hz) to invert zero rates as that rate")
     _check_range("rate_hz", np.where(rate == 0, RATE_MIN, rate), RATE_MIN, r_hi, domain, hi_open)
-    rate_b, sig_b = np.broadcast_arrays(rate, sigma)
-    shape = rate_b.shape
-    r = rate_b.astype(float).ravel()
-    s = sig_b.astype(float).ravel()
-    if r.size == 0:
-        return np.empty(shape)
-    if zero_rate is not None:
-        r = np.where(r == 0, zero_rate, r)
+    return rate, sigma, tau, theta, v_reset, tau_ref, zero_rate, tol
 
+
+def _solve_distinct(r, s, sig_ndim, shape, tau, theta, v_reset, tau_ref, tol):
+    """:func:`siegert_inverse` of the flat rates ``r`` and noise levels ``s`` (``sig_ndim``: the
+    dimensions of the broadcast sigma), each distinct pair solved once; reshaped to ``shape``."""
     # distinct (rate, sigma) pairs only: recorded rates repeat a lot (each pair is solved on its own)
-    if sig_b.ndim == 0 or np.all(s == s[0]):
+    if sig_ndim == 0 or np.all(s == s[0]):
         keys, first, inverse = np.unique(r, return_index=True, return_inverse=True)
         ur, us = keys, np.full(keys.size, s[0])
     else:
