@@ -46,6 +46,8 @@ def _dtanh(x):
 def velocity(x, W, b, phi=np.tanh):
     r"""The flow :math:`F(x) = -x + W \phi(x) + b`: ``x`` (N,) state, ``W`` (N, N), ``b`` (N,) input.
 
+    Returns (N,), in units of ``x`` per ``tau``. Source: Sussillo & Barak (2013) doi:10.1162/NECO_a_00409.
+
     >>> velocity(np.array([1.0]), np.zeros((1, 1)), np.array([1.0])).tolist()  # W = 0: rest at x = b
     [0.0]
     """
@@ -55,7 +57,7 @@ def velocity(x, W, b, phi=np.tanh):
 def jacobian(x, W, dphi=_dtanh):
     r"""The Jacobian :math:`J = \partial F / \partial x = -I + W \operatorname{diag}(\phi'(x))`, (N, N).
 
-    ``dphi`` is the derivative of the activation (default that of tanh).
+    ``dphi`` is the derivative of the activation (default that of tanh). Source: Sussillo & Barak (2013) doi:10.1162/NECO_a_00409.
 
     >>> jacobian(np.zeros(2), 2.0 * np.eye(2)).tolist()  # at the origin, tanh'(0) = 1
     [[1.0, 0.0], [0.0, 1.0]]
@@ -67,7 +69,7 @@ def speed(x, W, b, phi=np.tanh, dphi=_dtanh):
     r"""The kinetic energy :math:`q = \lVert F(x) \rVert^2 / 2` and its gradient :math:`J^\top F`.
 
     Returns ``(q, grad)``: a float and an (N,) array (what :func:`scipy.optimize.minimize` takes with
-    ``jac=True``).
+    ``jac=True``). Source: Sussillo & Barak (2013) doi:10.1162/NECO_a_00409.
 
     >>> q, grad = speed(np.array([0.0]), np.zeros((1, 1)), np.array([2.0]))
     >>> q, grad.tolist()
@@ -82,6 +84,8 @@ def classify(eigenvalues, tol=1e-9) -> str:
 
     Stable: every real part below ``-tol``; unstable: every one above ``tol``; saddle: some of each;
     marginal: otherwise (a real part within ``tol`` of 0 and no sign of the other kind).
+    Source: linear stability (Strogatz, Nonlinear Dynamics and Chaos, ch. 6); Sussillo & Barak (2013)
+    doi:10.1162/NECO_a_00409.
 
     >>> classify(np.array([-1.0, -0.5])), classify(np.array([-1.0, 0.5])), classify(np.array([2.0, 1.0]))
     ('stable', 'saddle', 'unstable')
@@ -99,7 +103,7 @@ def classify(eigenvalues, tol=1e-9) -> str:
 
 @dataclass
 class FixedPoints:
-    """What :func:`find_fixed_points` found, sorted by ``q`` (fastest last): ``x`` (n, N) the points,
+    r"""What :func:`find_fixed_points` found, sorted by ``q`` (fastest last): ``x`` (n, N) the points,
     ``q`` (n,) their kinetic energy, ``eigenvalues`` (n, N) of their Jacobians (complex), ``kind`` (n,)
     their class (:func:`classify`)."""
 
@@ -122,6 +126,10 @@ def find_fixed_points(W, b, x0, phi=np.tanh, dphi=_dtanh, q_max=1e-12, distinct=
     the eigenvalues of its :func:`jacobian`. ``phi`` and ``dphi``: the activation and its derivative
     (default tanh). Raises ValueError if the shapes of ``W`` (N, N), ``b`` (N,) and ``x0`` (n_init, N)
     do not fit. Source: Sussillo & Barak (2013) doi:10.1162/NECO_a_00409.
+
+    >>> points = find_fixed_points(np.zeros((2, 2)), np.array([0.5, -1.0]), np.ones((3, 2)))
+    >>> points.x.round(6).tolist(), points.kind.tolist()  # W = 0: one stable point, x = b
+    ([[0.5, -1.0]], ['stable'])
     """
     W, b, x0 = np.asarray(W, float), np.asarray(b, float), np.atleast_2d(np.asarray(x0, float))
     N = W.shape[0]

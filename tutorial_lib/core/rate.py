@@ -32,7 +32,10 @@ __all__ = ["relu", "random_presyn", "random_weights", "choose_trained", "sine_ta
 
 
 def relu(x):
-    r"""The activation function :math:`\phi(x) = \max(x, 0)`, elementwise.
+    r"""The activation function :math:`\phi(x) = \max(x, 0)`, elementwise (any shape, dimensionless).
+
+    Source: the tutorial's Part 1 (SPEC); rectified-linear rate units as in Sussillo & Abbott (2009)
+    doi:10.1016/j.neuron.2009.07.018 (there with tanh).
 
     >>> relu(np.array([-1.0, 0.5]))
     array([0. , 0.5])
@@ -41,9 +44,10 @@ def relu(x):
 
 
 def random_presyn(rng: np.random.Generator, N: int, K: int) -> np.ndarray:
-    """For each neuron, ``K`` distinct presynaptic partners other than itself, sorted.
+    r"""For each neuron, ``K`` distinct presynaptic partners other than itself, sorted: (N, K) int64.
 
-    With ``K = N - 1`` this is all-to-all connectivity without autapses.
+    With ``K = N - 1`` this is all-to-all connectivity without autapses (no draw from ``rng`` then).
+    Raises ValueError (from ``rng.choice``) if ``K > N - 1``. Source: the tutorial's Part 1 (SPEC).
 
     >>> random_presyn(np.random.default_rng(0), 3, 2).tolist()
     [[1, 2], [0, 2], [0, 1]]
@@ -56,11 +60,18 @@ def random_presyn(rng: np.random.Generator, N: int, K: int) -> np.ndarray:
 
 
 def random_weights(rng: np.random.Generator, p) -> tuple[np.ndarray, np.ndarray]:
-    """The random recurrent network of parts 1 and 2: ``(presyn, W)``, drawn from ``rng`` in this order.
+    r"""The random recurrent network of parts 1 and 2: ``(presyn, W)``, drawn from ``rng`` in this order.
 
     ``presyn`` (N, K): each neuron's presynaptic partners (:func:`random_presyn`); ``W`` (N, N): zero
-    but at those synapses, where it is ``Normal(0, sigma^2)``. ``p``: anything with ``N``,
-    ``n_inputs`` and ``sigma`` (RateParams or SpikingParams).
+    but at those synapses, where :math:`W_{ij} \sim \mathcal N(0, \sigma^2)` (so the gain is
+    :math:`g = \sigma \sqrt K`). ``p``: anything with ``N``, ``n_inputs`` (K) and ``sigma``
+    (RateParams or SpikingParams). Source: Sompolinsky, Crisanti & Sommers (1988)
+    doi:10.1103/PhysRevLett.61.259 (random networks with gain g); the tutorial's Part 1 (SPEC).
+
+    >>> from types import SimpleNamespace
+    >>> presyn, W = random_weights(np.random.default_rng(0), SimpleNamespace(N=4, n_inputs=2, sigma=1.0))
+    >>> presyn.shape, int(np.count_nonzero(W)), bool(np.all(np.diag(W) == 0))
+    ((4, 2), 8, True)
     """
     presyn = random_presyn(rng, p.N, p.n_inputs)
     W = np.zeros((p.N, p.N))
@@ -70,20 +81,27 @@ def random_weights(rng: np.random.Generator, p) -> tuple[np.ndarray, np.ndarray]
 
 
 def choose_trained(rng: np.random.Generator, p) -> np.ndarray:
-    """The trained neurons of parts 1 and 2, sorted: all of them, or ``p.n_trained`` drawn from ``rng``
-    without replacement (no draw when all are trained)."""
+    r"""The trained neurons of parts 1 and 2, sorted (int array): all of them, or ``p.n_trained`` drawn
+    from ``rng`` without replacement (no draw when all are trained). ``p``: anything with ``N`` and
+    ``n_trained``. Source: the tutorial's Part 1 (SPEC).
+
+    >>> from types import SimpleNamespace
+    >>> choose_trained(np.random.default_rng(0), SimpleNamespace(N=5, n_trained=5)).tolist()
+    [0, 1, 2, 3, 4]
+    """
     if p.n_trained == p.N:
         return np.arange(p.N)
     return np.sort(rng.choice(p.N, size=p.n_trained, replace=False))
 
 
 def sine_targets(t, time_shifts, amplitude=1.0, period=100.0, offset=1.0, t_start=None):
-    """Target ``f_i(t) = A sin(2 pi (t - t_i) / T) + offset``, shape (len(t), len(time_shifts)).
+    r"""Target ``f_i(t) = A sin(2 pi (t - t_i) / T) + offset``, shape (len(t), len(time_shifts)).
 
     ``time_shifts`` are the ``t_i`` (ms): a shift of ``t_i`` is a phase of ``t_i / T`` cycles
     (Part 2 draws that phase, as a fraction of a cycle, directly).
 
-    Zero before ``t_start`` (the start of the training window), if given.
+    Zero before ``t_start`` (the start of the training window), if given. ``t``, ``period`` and
+    ``t_start`` in ms. Source: the tutorial's Part 1 (SPEC).
 
     >>> sine_targets([25.0], np.array([0.0])).tolist()
     [[2.0]]
@@ -100,7 +118,9 @@ def euler_step(r, u, stim, dt_tau):
 
     ``r`` (N,) rates now, ``u`` (N,) recurrent input ``W r`` now, ``stim`` (N,)
     external input now (0 outside the stimulus), ``dt_tau = dt / tau``.
-    Returns the rates one step later: ``r + dt/tau (-r + relu(u + stim))``.
+    Returns the rates one step later: ``r + dt/tau (-r + relu(u + stim))`` (N,). Rates and inputs
+    are dimensionless. Source: Sussillo & Abbott (2009) doi:10.1016/j.neuron.2009.07.018 (the
+    network), forward Euler.
 
     >>> euler_step(np.array([0.0, 1.0]), np.array([2.0, -1.0]), 0.0, 0.1).tolist()
     [0.2, 0.9]
@@ -116,7 +136,15 @@ def advance(W, r, stim, stim_on, stim_off, s0, s1, dt_tau, rec_every, r_rec, u_r
     ``stim`` (N,) on for ``stim_on <= s < stim_off``. ``W`` (N, N), ``W[i, j]`` from ``j`` to ``i``.
 
     Returns ``(0, s1)``, or ``(1, s)`` if a rate exceeded ``max_rate`` (or became NaN) at step ``s``
-    (then ``r`` holds the rates that did).
+    (then ``r`` holds the rates that did); raises nothing itself. ``r_rec``, ``u_rec``: (n_rec, N).
+    Compiled twin: :func:`tutorial_lib.engine.rate_kernel.advance`
+    (``tests/test_rate.py::test_advance_kernel_equals_core``).
+
+    >>> r, rec = np.zeros(2), np.zeros((5, 2))
+    >>> advance(np.zeros((2, 2)), r, np.ones(2), 0, 10, 0, 10, 0.5, 2, rec, rec.copy())
+    (0, 10)
+    >>> round(float(r[0]), 6)  # 1 - 0.5^10: relaxing to the stimulus
+    0.999023
     """
     for s in range(s0, s1):
         u = W @ r
@@ -147,7 +175,14 @@ def run_trial(W, stimulus, dt_tau, n_steps, stim_on, stim_off, rec_every=1, lear
     -------
     ``(r_rec, u_rec, r, status, step)``: rates and recurrent inputs every ``rec_every`` steps
     (rows after a stop are left unset), the rates at the end, and ``(status, step)`` as
-    :func:`advance` returns them.
+    :func:`advance` returns them. Raises TypeError if ``learn_steps`` is given without ``learn``.
+    Source: Sussillo & Abbott (2009) doi:10.1016/j.neuron.2009.07.018 (learning while the network
+    runs). Twin: ``tutorial_lib.rate.run_trial(..., backend="numba")`` (``tests/test_rate.py::
+    test_backends_agree``).
+
+    >>> r_rec, u_rec, r, status, step = run_trial(np.zeros((2, 2)), np.ones(2), 0.5, 4, 0, 4)
+    >>> r_rec[:, 0].tolist(), (status, step)
+    ([0.0, 0.5, 0.75, 0.875], (0, 4))
     """
     N = W.shape[0]
     n_rec = (n_steps - 1) // rec_every + 1

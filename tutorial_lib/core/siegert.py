@@ -7,7 +7,7 @@ Between spikes the membrane potential obeys (times in ms)
 
 with threshold :math:`\theta` and reset :math:`v_r` (``sigma`` in the convention of Brunel 2000:
 the free membrane potential has standard deviation :math:`\sigma / \sqrt 2`). The mean first-passage
-time from reset to threshold gives the stationary rate (Siegert 1951; Brunel 2000, eq. 21):
+time from reset to threshold gives the stationary rate (Siegert 1951; Brunel 2000):
 
 .. math:: \frac{1}{\nu} = \tau_{\rm ref} + \tau \sqrt{\pi} \int_{(v_r - \mu)/\sigma}^{(\theta - \mu)/\sigma}
           e^{u^2} \big(1 + \operatorname{erf}(u)\big)\, du .
@@ -44,7 +44,7 @@ def siegert_integrand(u: float) -> float:
     Written as ``erfcx(-u)``, the same function (:math:`\operatorname{erfcx}(x) = e^{x^2}
     \operatorname{erfc}(x)` and :math:`\operatorname{erfc}(-u) = 1 + \operatorname{erf}(u)`), which
     neither overflows nor loses its digits for large negative ``u`` (where :math:`e^{u^2}` is huge
-    and :math:`1 + \operatorname{erf}(u)` tiny).
+    and :math:`1 + \operatorname{erf}(u)` tiny). Source: Brunel (2000) doi:10.1023/A:1008925309027.
 
     >>> round(siegert_integrand(0.0), 12), round(math.exp(1.0) * (1 + math.erf(1.0)), 12) == round(
     ...     siegert_integrand(1.0), 12)

@@ -264,6 +264,10 @@ def _log_rate(mu, sigma, tau, theta, v_reset, tau_ref, deriv=False):
 def siegert_rate(mu, sigma=ALM_SIGMA, tau=10.0, theta=1.0, v_reset=0.0, tau_ref=0.0):
     """The Siegert rate: the stationary firing rate (Hz) of the noisy LIF neuron for mean input ``mu``.
 
+    Core twin: :func:`tutorial_lib.core.siegert.siegert_rate` (quadrature, one value at a time; same
+    arguments and meaning), equal to 1e-6 relative wherever the rate is above 1e-300 Hz
+    (``tests/test_core_siegert.py::test_engine_rate_equals_core_quadrature_over_the_domain``).
+
     Parameters
     ----------
     mu : float or array_like
@@ -306,11 +310,13 @@ def siegert_inverse(rate_hz, sigma=ALM_SIGMA, tau=10.0, theta=1.0, v_reset=0.0, 
               zero_rate=ALM_ZERO_RATE, tol=1e-13):
     """The inverse Siegert rate: the mean input ``mu`` at which the noisy LIF neuron fires at ``rate_hz``.
 
-    The domain: every rate with ``RATE_MIN <= rate_hz < 1000 / tau_ref`` (Hz,
-    ``tau_ref`` in ms), and without refractory period every rate with
-    ``rate_hz * tau / 1000 <= RATE_TAU_MAX`` (1e250: ``mu`` grows like the rate
-    and must stay a float); ``sigma`` in ``SIGMA_RANGE`` times ``theta - v_reset``
-    (1e-3 to 1e3). Each element is solved on its own (independent of the rest of the array) and
+    Core twin: :func:`tutorial_lib.core.siegert.siegert_inverse` (brentq, one value at a time)
+    (``tests/test_core_siegert.py::test_inverse_round_trip_and_engine_equals_core``).
+
+    The domain: every rate with ``RATE_MIN <= rate_hz < 1000 / tau_ref`` (Hz, ``tau_ref`` in ms),
+    and without refractory period every rate with ``rate_hz * tau / 1000 <= RATE_TAU_MAX`` (1e250:
+    ``mu`` grows like the rate and must stay a float); ``sigma`` in ``SIGMA_RANGE`` times
+    ``theta - v_reset`` (1e-3 to 1e3). Each element is solved on its own (independent of the rest of the array) and
     ``siegert_rate(siegert_inverse(r)) == r`` to 1e-9 relative or better (typically 1e-14)
     over the whole domain, up to the ceiling ``1000 / tau_ref`` (where ``mu`` grows without bound).
 
@@ -325,14 +331,12 @@ def siegert_inverse(rate_hz, sigma=ALM_SIGMA, tau=10.0, theta=1.0, v_reset=0.0, 
         of shape ``(time, n_neurons)``), each value in
         ``[1e-3, 1e3] * (theta - v_reset)``.
     zero_rate : float or None, optional
-        The inverse of a rate of exactly 0 is ``-inf``; such rates are replaced
-        by ``zero_rate`` (Hz, in the domain) before inverting. The default 0.1 Hz
-        is what the original tutorial did. ``None`` makes a zero rate an error.
-        Positive rates, however small, are inverted as they are.
+        The inverse of a rate of exactly 0 is ``-inf``; such rates are replaced by ``zero_rate``
+        (Hz, in the domain) before inverting, 0.1 Hz by default as in the original tutorial.
+        ``None`` makes a zero rate an error. Positive rates, however small, are inverted as they are.
     tol : float, optional
-        Tolerance on the relative error of the rate, ``|log(siegert_rate(mu) /
-        rate)|`` (0 < tol <= 1e-9); the iteration also stops when ``mu`` cannot
-        change by less than a few units in its last place. Default 1e-13.
+        Tolerance on the relative error of the rate, ``|log(siegert_rate(mu) / rate)|`` (0 < tol <=
+        1e-9; default 1e-13); the iteration also stops when ``mu`` cannot change by less than a few ulp.
 
     Returns
     -------
@@ -524,9 +528,9 @@ def fit_sigma(rate_hz, u, sigma0=ALM_SIGMA, tau=10.0, theta=1.0, v_reset=0.0, ta
               zero_rate=ALM_ZERO_RATE, max_iter=20, tol=1e-10):
     """One noise amplitude per neuron with which ``siegert_inverse(rate_hz, sigma)`` fits ``u`` (least squares).
 
-    The tool that recovered how the provided ALM targets were made: with the
-    fitted sigma (one per neuron, 0.3066 to 0.3111) ``siegert_inverse`` reproduces
-    the ``utarg`` files to within 3e-6.
+    The tool that recovered how the provided ALM targets were made: with the fitted sigma (one per
+    neuron, 0.3066 to 0.3111) ``siegert_inverse`` reproduces the ``utarg`` files to within 3e-6.
+    No core twin: a fitting tool built on :func:`siegert_inverse` (tested in ``tests/test_transfer.py``).
 
     Parameters
     ----------
