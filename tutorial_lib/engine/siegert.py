@@ -186,6 +186,8 @@ def _check_model(tau, theta, v_reset, tau_ref):
 def _int_erfcx(t0, d):
     """Integral of erfcx(t) dt from t0 to t0 + d, elementwise, for t0 >= 0, d >= 0 (1-d arrays).
 
+    Core twin: ``quad(siegert_integrand, -t0 - d, -t0)`` (:mod:`tutorial_lib.core.siegert`).
+
     Gauss-Legendre in s = log(1 + t): the integrand erfcx(t) (1 + t) is
     smooth and tends to 1/sqrt(pi), so a fixed rule is accurate on any range.
     The width in s, log1p(d / (1 + t0)), is computed from ``d`` directly: for
@@ -201,6 +203,8 @@ def _int_erfcx(t0, d):
 
 def _log_integral(a, b, w):
     """log of J = sqrt(pi) * Integral_a^b erfcx(-x) dx for a < b (1-d arrays), and erfcx(-a)/J, erfcx(-b)/J.
+
+    Core twin: the quadrature inside :func:`tutorial_lib.core.siegert.siegert_rate`.
 
     ``w = b - a`` (> 0), passed in exactly: ``a`` and ``b`` may be huge and close.
     Returns (logJ, qa, qb) with qa = erfcx(-a) / J and qb = erfcx(-b) / J,
@@ -241,7 +245,10 @@ def _scaled_erfcx_neg(x, logscale):
 
 
 def _log_rate(mu, sigma, tau, theta, v_reset, tau_ref, deriv=False):
-    """log(rate in Hz) and, optionally, d log(rate) / d mu; 1-d float arrays of equal size."""
+    """log(rate in Hz) and, optionally, d log(rate) / d mu; 1-d float arrays of equal size.
+
+    Core twin: the log of :func:`tutorial_lib.core.siegert.siegert_rate` (``tests/test_core_siegert.py``).
+    """
     out = np.empty(mu.size)
     dout = np.empty(mu.size) if deriv else None
     for i in range(0, mu.size, _CHUNK):
@@ -430,6 +437,8 @@ def _check_range(name, a, lo, hi, domain, hi_open=False):
 
 def _solve(rate, sigma, tau, theta, v_reset, tau_ref, tol, max_iter=200):
     """mu with siegert_rate(mu, sigma) = rate, each element on its own (1-d arrays). Returns (mu, failed indices).
+
+    Core twin: :func:`tutorial_lib.core.siegert.siegert_inverse` (``tests/test_core_siegert.py``).
 
     Safeguarded Newton on f(mu) = log(rate(mu)) - log(rate), increasing and
     concave in mu, with a bracket [lo, hi] per element:
