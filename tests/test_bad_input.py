@@ -25,7 +25,8 @@ import ipywidgets as widgets
 import pytest
 
 from tutorial_lib import BalancedParams, DivergenceError, RateParams, SpikingParams
-from tutorial_lib import balanced, cli, dashboard, rate, spiking, spiking_net
+from tutorial_lib import balanced, cli, dashboard, rate, spiking_net
+from tutorial_lib.engine import simulate as engine_simulate
 from tutorial_lib.data import ALMData, load_alm, synthetic_alm
 from tutorial_lib.checks import check_memory
 from tutorial_lib.engine.rls_shared import SharedInputRLS, SharedPoolRLS
@@ -62,8 +63,8 @@ def _trap(*args, **kwargs):
 @pytest.fixture
 def no_simulation(monkeypatch):
     """Every simulation entry point raises Reached: bad input must be refused before any of them."""
-    monkeypatch.setattr(rate, "_advance", _trap)  # Part 1's compiled trial
-    for module in (spiking, spiking_net, balanced.static, balanced.trials):  # the engine, where it is looked up
+    monkeypatch.setattr(rate.kernel, "advance", _trap)  # Part 1's compiled trial
+    for module in (engine_simulate, spiking_net, balanced.static, balanced.trials):  # the engine, where it is looked up
         monkeypatch.setattr(module, "simulate", _trap)
     monkeypatch.setattr(balanced.network, "simulate_static", _trap)
 
@@ -354,7 +355,7 @@ def test_memory_sizes_are_refused_before_anything_is_built(no_simulation, monkey
         for fn in (balanced.build_network, balanced.train):
             with pytest.raises(ValueError, match=rf"^{name} too large for memory"):
                 fn(p, data=SYN)
-    monkeypatch.setattr(rate, "random_presyn", _trap)
+    monkeypatch.setattr(rate, "random_weights", _trap)
     with pytest.raises(ValueError, match=r"^train_duration too large for memory"):
         rate.train(RateParams(train_duration=1e6, record_every=0.1))
 

@@ -12,7 +12,7 @@ from tutorial_lib.data import ALMData, synthetic_alm
 from tutorial_lib.engine.rls_shared import SharedInputRLS
 from tutorial_lib.engine.rls_state import BatchRLS
 from tutorial_lib.storage import FormatError, save_arrays
-from tutorial_lib.transfer import siegert_inverse, siegert_rate
+from tutorial_lib.engine.siegert import siegert_inverse, siegert_rate
 
 # Small and short: 800 neurons, K = 80, 40 trained neurons with 10 + 10 recurrent and 50 feedforward
 # plastic inputs, 1.4 s trials (the training window starts 400 ms in, after the plastic traces have settled).

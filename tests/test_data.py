@@ -160,7 +160,7 @@ def stand_in():
 
 
 def test_synthetic_stand_in_has_the_structure_of_the_recordings(stand_in):
-    from tutorial_lib.transfer import siegert_inverse
+    from tutorial_lib.engine.siegert import siegert_inverse
 
     a = stand_in
     assert a.synthetic and a.n_neurons == 1824

@@ -27,6 +27,6 @@ def test_docstring_examples_run(name, monkeypatch):
 
 def test_the_model_modules_have_examples():
     """Each model module shows how to start (a Getting started example), as its docstring promises."""
-    for name in ("core.rls", "rate", "core.lif", "engine.simulate", "spiking_net", "transfer", "storage", "data"):
+    for name in ("core.rls", "rate", "core.lif", "engine.simulate", "spiking_net", "engine.siegert", "storage", "data"):
         module = importlib.import_module(f"tutorial_lib.{name}")
         assert doctest.DocTestFinder().find(module)[0].examples, f"tutorial_lib.{name} has no docstring example"

@@ -231,7 +231,7 @@ def test_rate_distribution_marks_means_and_prediction(tiny_balanced):
 
 
 def test_transfer_check_with_and_without_utarg():
-    from tutorial_lib.transfer import siegert_inverse
+    from tutorial_lib.engine.siegert import siegert_inverse
 
     rates = np.array([[1.0, 5.0], [10.0, 20.0]])
     utarg = siegert_inverse(rates) + 1e-3

@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 
 from tutorial_lib import DivergenceError, RateParams, rate
+from tutorial_lib.core import rate as core
+from tutorial_lib.engine import rate_kernel
 from tutorial_lib.core.rls import ridge_solution
 
 SMALL = RateParams(N=12, K=5, train_fraction=0.5, train_duration=60.0, n_loops=3, sigma=0.3, seed=4)
@@ -20,6 +22,92 @@ def test_compiled_trial_matches_numpy_reference(learn):
     np.testing.assert_allclose(trial.u, u_ref, rtol=1e-9, atol=1e-12)
     if learn:
         np.testing.assert_allclose(res.network.W, W_ref, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("N,K,frac,sigma", [(12, 5, 0.5, 0.3), (10, None, 1.0, 0.1), (20, None, 0.35, 0.15)])
+def test_backends_agree(N, K, frac, sigma):
+    """The compiled kernels and the core's plain loop: same trial, same training, same test."""
+    p = RateParams(N=N, K=K, train_fraction=frac, train_duration=60.0, n_loops=2, sigma=sigma, seed=3)
+    net = rate.build_network(p)
+    a, b = rate.run_trial(net, backend="numba"), rate.run_trial(net.copy(), backend="numpy")
+    np.testing.assert_allclose(b.r, a.r, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(b.u, a.u, rtol=1e-9, atol=1e-12)
+    ra, rb = (rate.train(p, progress=False, backend=be) for be in rate.BACKENDS)
+    np.testing.assert_allclose(rb.network.W, ra.network.W, rtol=1e-8, atol=1e-12)
+    np.testing.assert_allclose(rb.scores, ra.scores, rtol=1e-8)
+    np.testing.assert_allclose(rb.test(backend="numpy").u, ra.test().u, rtol=1e-8, atol=1e-12)
+
+
+@pytest.mark.parametrize("s0,s1,max_rate", [(0, 40, 1e3), (7, 33, 1e3), (0, 400, 5.0)])
+def test_advance_kernel_equals_core(s0, s1, max_rate):
+    """engine.rate_kernel.advance (W transposed, a work array) and core.rate.advance: same steps, records, stop."""
+    rng = np.random.default_rng(1)
+    N, rec = 15, 3
+    W = rng.normal(0.0, 1.0, (N, N))  # g about 3.9: the rates grow, so a low max_rate stops them
+    stim = rng.uniform(0.0, 1.0, N)
+    r0 = rng.uniform(0.0, 1.0, N)
+    out = []
+    for which in ("core", "kernel"):
+        r, recs = r0.copy(), (np.full((400 // rec + 1, N), -1.0), np.full((400 // rec + 1, N), -1.0))
+        if which == "core":
+            res = core.advance(W, r, stim, 5, 20, s0, s1, 0.1, rec, *recs, max_rate)
+        else:
+            res = rate_kernel.advance(np.ascontiguousarray(W.T), r, np.empty(N), stim, 5, 20, s0, s1, 0.1, rec,
+                                      *recs, max_rate)
+        out.append((tuple(int(x) for x in res), r, recs))
+    (st_c, r_c, rec_c), (st_k, r_k, rec_k) = out
+    assert st_c == st_k and (st_c[0] == 1) == (max_rate < 10)
+    bad_c, bad_k = ~(r_c <= max_rate), ~(r_k <= max_rate)
+    assert np.argmax(bad_c) == np.argmax(bad_k)  # the same first neuron over the limit
+    if not st_c[0]:
+        np.testing.assert_allclose(r_c, r_k, rtol=1e-12)
+    for x, y in zip(rec_c, rec_k):
+        np.testing.assert_allclose(x, y, rtol=1e-12, atol=1e-14)
+
+
+def test_write_rows_kernel_equals_fancy_assignment():
+    rng = np.random.default_rng(2)
+    W, rows, presyn = rng.normal(size=(6, 6)), np.array([1, 4]), np.array([[0, 2, 5], [1, 2, 3]])
+    w = rng.normal(size=(2, 3))
+    W1, WT = W.copy(), np.ascontiguousarray(W.T)
+    rate_kernel.write_rows(W1, WT, rows, presyn, w)
+    W2 = W.copy()
+    W2[rows[:, None], presyn] = w
+    np.testing.assert_array_equal(W1, W2)
+    np.testing.assert_array_equal(WT, W2.T)
+
+
+def test_core_trial_is_the_euler_step_repeated():
+    """core.rate.run_trial against a loop of euler_step written out here."""
+    rng = np.random.default_rng(3)
+    W, stim = rng.normal(0.0, 0.2, (8, 8)), rng.uniform(0.0, 1.0, 8)
+    r_rec, u_rec, r_end, status, step = core.run_trial(W, stim, 0.1, 30, 2, 10)
+    r = np.zeros(8)
+    for s in range(30):
+        u = W @ r
+        np.testing.assert_array_equal(u_rec[s], u)
+        r = core.euler_step(r, u, stim if 2 <= s < 10 else 0.0, 0.1)
+    np.testing.assert_array_equal(r_end, r)
+    assert (status, step) == (0, 30)
+
+
+def test_unknown_backend_is_refused_by_name():
+    with pytest.raises(ValueError, match="backend"):
+        rate.run_trial(rate.build_network(SMALL), backend="cuda")
+    with pytest.raises(ValueError, match="backend"):
+        rate.train(SMALL, backend="jax", progress=False)
+
+
+def test_divergence_is_the_same_on_both_backends():
+    net = rate.build_network(RateParams(sigma=0.3))
+    errs = []
+    for backend in rate.BACKENDS:
+        with pytest.raises(DivergenceError) as info:
+            rate.run_trial(net.copy(), backend=backend)
+        errs.append(info.value)
+    a, b = errs
+    assert (a.kind, a.phase, a.t_ms, a.neuron) == (b.kind, b.phase, b.t_ms, b.neuron)
+    np.testing.assert_allclose(a.trial.u, b.trial.u, rtol=1e-8, atol=1e-12)
 
 
 def test_one_loop_of_training_is_ridge_regression_on_the_rates_it_saw():

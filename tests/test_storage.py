@@ -181,7 +181,7 @@ TINY3 = BalancedParams(N=200, K=20, L=4, n_trained=12, stim_on=100.0, stim_off=2
 def _tiny_data(n=30, seed=0):
     """ALM-like data with target inputs (so that the ``alm_utarg_*`` arrays are saved too)."""
     from tutorial_lib.data import ALMData
-    from tutorial_lib.transfer import siegert_rate
+    from tutorial_lib.engine.siegert import siegert_rate
 
     rng = np.random.default_rng(seed)
     t = np.arange(101) * 20.0

@@ -10,8 +10,8 @@ from scipy.integrate import quad
 from scipy.special import erfcx
 
 from tutorial_lib.data import ENV_VAR, load_alm
-from tutorial_lib import transfer
-from tutorial_lib.transfer import (ALM_SIGMA, RATE_MIN, RATE_TAU_MAX, SIGMA_RANGE, fit_sigma, siegert_inverse,
+from tutorial_lib.engine import siegert
+from tutorial_lib.engine.siegert import (ALM_SIGMA, RATE_MIN, RATE_TAU_MAX, SIGMA_RANGE, fit_sigma, siegert_inverse,
                                    siegert_rate)
 
 _SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "alm"
@@ -258,8 +258,8 @@ def test_the_issue_examples_invert():
 
 def test_a_failure_names_the_element(monkeypatch):
     # cut the iteration short: the tail rate converges within 5 steps, the two ordinary ones do not
-    solve = transfer._solve
-    monkeypatch.setattr(transfer, "_solve", lambda *a: solve(*a, max_iter=5))
+    solve = siegert._solve
+    monkeypatch.setattr(siegert, "_solve", lambda *a: solve(*a, max_iter=5))
     with pytest.raises(RuntimeError, match=r"2 value\(s\): first rate_hz 40\.0 at index \(1, 0\), sigma 0\.3 "):
         siegert_inverse([[1e-250], [40.0], [10.0]], 0.3)
 

@@ -378,7 +378,7 @@ def synthetic_alm(n_neurons: int = 1824, seed: int = 0) -> ALMData:
 
     Raises ValueError if ``n_neurons`` is not a positive integer.
     """
-    from .transfer import ALM_SIGMA, siegert_inverse, siegert_rate
+    from .engine.siegert import ALM_SIGMA, siegert_inverse, siegert_rate
 
     if isinstance(n_neurons, bool) or not isinstance(n_neurons, (int, np.integer)) or n_neurons < 1:
         raise ValueError(f"n_neurons must be an integer >= 1 (got {n_neurons!r})")

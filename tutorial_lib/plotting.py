@@ -691,7 +691,7 @@ def plot_transfer_check(rates, utarg=None, sigma=None, fig=None, max_points=4000
     ``label`` names the data in the legend (``ALMData.label``: "ALM" or "synthetic").
     Returns the figure.
     """
-    from .transfer import ALM_SIGMA, siegert_inverse, siegert_rate
+    from .engine.siegert import ALM_SIGMA, siegert_inverse, siegert_rate
 
     sigma = ALM_SIGMA if sigma is None else sigma
     rates = np.asarray(rates, float).ravel()

@@ -54,7 +54,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .rate import choose_trained, random_weights
+from .core.rate import choose_trained, random_weights
 from .engine.rls_shared import SharedPoolRLS
 from .engine.rls_state import BatchRLS
 from .core.lif import NeuronModel

@@ -143,8 +143,8 @@ from ..engine.lif_data import Replay
 from .plastic import (FFWD_GRID_MS, choose_plastic_inputs, ffwd_rate_process, initial_plastic_weights,
                       make_rls, penalty_matrix, plastic_weight_ratio)
 from .saving import FORMAT_VERSION, block_state, load, save
-from .static import (SETTLE_MS, StaticNetwork, StaticRun, balance_matrix, balance_rates, balance_response,
-                     simulate_static, static_network)
+from ..core.balance import balance_matrix, balance_rates, balance_response
+from .static import SETTLE_MS, StaticNetwork, StaticRun, simulate_static, static_network
 from .targets import match_rates, modulation, modulation_of, select_alm, target_inputs, window_targets
 from .timing import SpikeTimingResult, rate_matched_poisson, spike_timing_test
 from .training import LoopRecord, TrainResult, train

@@ -23,6 +23,7 @@ import numpy as np
 
 from ..params import BalancedParams
 from ..checks import MAX_STEPS, check_grid, check_int, check_real, check_type
+from ..core.balance import balance_rates
 from ..engine.lif_data import LIFNetwork, PlasticSynapses, Run, Synapses
 from ..engine.simulate import simulate
 from ..errors import DivergenceError
@@ -34,81 +35,12 @@ __all__ = [
     "SETTLE_MS",
     "StaticNetwork",
     "StaticRun",
-    "balance_matrix",
-    "balance_rates",
-    "balance_response",
     "static_network",
     "simulate_static",
 ]
 
 
 SETTLE_MS = 200.0  # onset transient skipped by the static run's statistics
-
-
-def balance_matrix(params: BalancedParams) -> np.ndarray:
-    r"""The 2 x 2 matrix of the balance equations: ``A[a, b] = K_b J_ab`` (E row/column first).
-
-    ``K_E = K`` and ``K_I = K Ni / Ne`` are the mean numbers of E and I inputs and ``J_ab`` the
-    static weights (``params.weights``). The mean recurrent input of population ``a`` is
-    ``sum_b A[a, b] r_b`` with ``r`` in spikes per ms; each entry is of order ``sqrt(K)``.
-    """
-    p = params
-    w = p.weights
-    KE, KI = p.K, p.K * p.Ni / p.Ne
-    return np.array([[KE * w["EE"], KI * w["EI"]],
-                     [KE * w["IE"], KI * w["II"]]])
-
-
-def balance_rates(params: BalancedParams) -> np.ndarray:
-    r"""Mean E and I rates (Hz) of the balanced state in the limit ``K -> infinity``.
-
-    A neuron of population ``a`` receives on average ``K_b J_ab r_b`` from
-    population ``b`` (``K_E = K``, ``K_I = K Ni / Ne`` inputs; ``r`` in spikes per
-    ms) plus ``mu_a``. Each term is of order ``sqrt(K)``; the net input stays of
-    order 1 only if they cancel:
-
-    .. math:: \mu_a + \sum_b K_b J_{ab} r_b = 0, \qquad a, b \in \{E, I\},
-
-    a 2 x 2 linear system (:func:`balance_matrix`). Returns ``[r_E, r_I]`` in Hz (7.5 and 13.5
-    with the SPEC's numbers). A negative entry means the parameters admit no balanced state.
-    """
-    p = params
-    mu = np.array([p.mu_e, p.mu_i])
-    return 1000.0 * np.linalg.solve(balance_matrix(p), -mu)
-
-
-def balance_response(params: BalancedParams, delta_e: float = 0.0, delta_i: float = 0.0) -> np.ndarray:
-    r"""Change of the mean E and I rates (Hz) when a constant input is added to every E / I cell.
-
-    The balance equations stay linear in the inputs, so a change ``delta = (delta_e, delta_i)``
-    of the constant input (same units as ``mu``) moves the balanced rates by
-
-    .. math:: \Delta r = -A^{-1}\, \delta,
-
-    with ``A`` the matrix of :func:`balance_matrix` (the ``K -> infinity`` limit: the finite
-    network follows it up to corrections of order ``1/sqrt(K)``). With ``A_EE > 0`` and
-    ``det A > 0`` (the SPEC's numbers, and lecture scale) extra drive to the I cells *lowers* the I rate:
-    the paradoxical response of an inhibition-stabilised network (Tsodyks et al. 1997,
-    doi:10.1523/JNEUROSCI.17-11-04382.1997; Sanzeni et al. 2020, doi:10.7554/eLife.54875).
-    Returns ``[dr_E, dr_I]`` in Hz. Raises TypeError for ``params`` not a BalancedParams or a
-    delta that is not a number, ValueError for a delta that is not finite.
-
-    >>> from tutorial_lib.params import BalancedParams
-    >>> dr = balance_response(BalancedParams(), delta_i=1.0)
-    >>> bool(dr[1] < 0)  # more drive to I cells, fewer I spikes
-    True
-    """
-    import numbers
-
-    if not isinstance(params, BalancedParams):
-        raise TypeError(f"params must be a BalancedParams (got {type(params).__name__})")
-    for name, x in (("delta_e", delta_e), ("delta_i", delta_i)):
-        if isinstance(x, bool) or not isinstance(x, numbers.Real):
-            raise TypeError(f"{name} must be a number (the added input, units of mu; got {x!r:.60})")
-    delta = np.array([float(delta_e), float(delta_i)])
-    if not np.isfinite(delta).all():
-        raise ValueError(f"delta_e and delta_i must be finite numbers (got {delta_e!r}, {delta_i!r})")
-    return -1000.0 * np.linalg.solve(balance_matrix(params), delta)
 
 
 def _fixed_out_degree(rng: np.random.Generator, N: int, d: int) -> tuple[np.ndarray, np.ndarray]:

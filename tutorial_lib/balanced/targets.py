@@ -43,7 +43,7 @@ def target_inputs(data: ALMData) -> dict:
     """
     if data.utarg is not None:
         return {c: np.asarray(data.utarg[c], dtype=np.float64) for c in CONDITIONS}
-    from ..transfer import siegert_inverse
+    from ..engine.siegert import siegert_inverse
 
     return {c: siegert_inverse(data.rates[c]) for c in CONDITIONS}
 

@@ -1,4 +1,4 @@
-"""The noisy LIF transfer function: the Siegert rate (rate as a function of the mean input) and its inverse.
+"""The Siegert rate and its inverse in log space: the engine's fast, accurate forms of :mod:`tutorial_lib.core.siegert`.
 
 Part 3 trains the synaptic input of model neurons, not their spikes: each
 recorded firing rate r (Hz) is turned into a target input ``u = f^-1(r)`` in
@@ -32,6 +32,12 @@ to 0 below.
 
 Numerics
 --------
+The core twins, :func:`tutorial_lib.core.siegert.siegert_rate` and
+:func:`tutorial_lib.core.siegert.siegert_inverse`, compute the same integral by adaptive
+quadrature and invert it by bracketing root finding: the definition a student reads.
+``tests/test_core_siegert.py`` proves both pairs equal over the whole domain (from deep below
+threshold, where the rate underflows, to far above it). The forms here are what the package runs:
+
 ``exp(x^2) (1 + erf(x)) = erfcx(-x)`` (the scaled complementary error
 function of :mod:`scipy.special`). The integral is split at ``x = 0``:
 
@@ -95,7 +101,7 @@ default ``zero_rate = 0.1`` Hz.
 
 Getting started::
 
-    >>> from tutorial_lib.transfer import siegert_rate, siegert_inverse
+    >>> from tutorial_lib.engine.siegert import siegert_rate, siegert_inverse
     >>> r = siegert_rate([0.8, 1.0, 1.2])          # Hz, with the default noise
     >>> r.round(1).tolist()
     [26.5, 45.9, 66.3]
@@ -120,7 +126,7 @@ import math
 import numpy as np
 from scipy.special import dawsn, erfcx
 
-from .checks import check_real
+from ..checks import check_real
 
 __all__ = ["siegert_rate", "siegert_inverse", "fit_sigma", "ALM_SIGMA", "ALM_ZERO_RATE", "SIGMA_RANGE", "RATE_MIN",
            "RATE_TAU_MAX"]
@@ -180,6 +186,8 @@ def _check_model(tau, theta, v_reset, tau_ref):
 def _int_erfcx(t0, d):
     """Integral of erfcx(t) dt from t0 to t0 + d, elementwise, for t0 >= 0, d >= 0 (1-d arrays).
 
+    Core twin: ``quad(siegert_integrand, -t0 - d, -t0)`` (:mod:`tutorial_lib.core.siegert`).
+
     Gauss-Legendre in s = log(1 + t): the integrand erfcx(t) (1 + t) is
     smooth and tends to 1/sqrt(pi), so a fixed rule is accurate on any range.
     The width in s, log1p(d / (1 + t0)), is computed from ``d`` directly: for
@@ -195,6 +203,8 @@ def _int_erfcx(t0, d):
 
 def _log_integral(a, b, w):
     """log of J = sqrt(pi) * Integral_a^b erfcx(-x) dx for a < b (1-d arrays), and erfcx(-a)/J, erfcx(-b)/J.
+
+    Core twin: the quadrature inside :func:`tutorial_lib.core.siegert.siegert_rate`.
 
     ``w = b - a`` (> 0), passed in exactly: ``a`` and ``b`` may be huge and close.
     Returns (logJ, qa, qb) with qa = erfcx(-a) / J and qb = erfcx(-b) / J,
@@ -235,7 +245,10 @@ def _scaled_erfcx_neg(x, logscale):
 
 
 def _log_rate(mu, sigma, tau, theta, v_reset, tau_ref, deriv=False):
-    """log(rate in Hz) and, optionally, d log(rate) / d mu; 1-d float arrays of equal size."""
+    """log(rate in Hz) and, optionally, d log(rate) / d mu; 1-d float arrays of equal size.
+
+    Core twin: the log of :func:`tutorial_lib.core.siegert.siegert_rate` (``tests/test_core_siegert.py``).
+    """
     out = np.empty(mu.size)
     dout = np.empty(mu.size) if deriv else None
     for i in range(0, mu.size, _CHUNK):
@@ -257,6 +270,10 @@ def _log_rate(mu, sigma, tau, theta, v_reset, tau_ref, deriv=False):
 # --------------------------------------------------------------------------- public API
 def siegert_rate(mu, sigma=ALM_SIGMA, tau=10.0, theta=1.0, v_reset=0.0, tau_ref=0.0):
     """The Siegert rate: the stationary firing rate (Hz) of the noisy LIF neuron for mean input ``mu``.
+
+    Core twin: :func:`tutorial_lib.core.siegert.siegert_rate` (quadrature, one value at a time; same
+    arguments and meaning), equal to 1e-6 relative wherever the rate is above 1e-300 Hz
+    (``tests/test_core_siegert.py::test_engine_rate_equals_core_quadrature_over_the_domain``).
 
     Parameters
     ----------
@@ -300,15 +317,15 @@ def siegert_inverse(rate_hz, sigma=ALM_SIGMA, tau=10.0, theta=1.0, v_reset=0.0, 
               zero_rate=ALM_ZERO_RATE, tol=1e-13):
     """The inverse Siegert rate: the mean input ``mu`` at which the noisy LIF neuron fires at ``rate_hz``.
 
-    The domain: every rate with ``RATE_MIN <= rate_hz < 1000 / tau_ref`` (Hz,
-    ``tau_ref`` in ms), and without refractory period every rate with
-    ``rate_hz * tau / 1000 <= RATE_TAU_MAX`` (1e250: ``mu`` grows like the rate
-    and must stay a float); ``sigma`` in ``SIGMA_RANGE`` times ``theta - v_reset``
-    (1e-3 to 1e3). Each element is solved on its own (the result for one rate
-    does not depend on the other elements of the array) and
+    Core twin: :func:`tutorial_lib.core.siegert.siegert_inverse` (brentq, one value at a time)
+    (``tests/test_core_siegert.py::test_inverse_round_trip_and_engine_equals_core``).
+
+    The domain: every rate with ``RATE_MIN <= rate_hz < 1000 / tau_ref`` (Hz, ``tau_ref`` in ms),
+    and without refractory period every rate with ``rate_hz * tau / 1000 <= RATE_TAU_MAX`` (1e250:
+    ``mu`` grows like the rate and must stay a float); ``sigma`` in ``SIGMA_RANGE`` times
+    ``theta - v_reset`` (1e-3 to 1e3). Each element is solved on its own (independent of the rest of the array) and
     ``siegert_rate(siegert_inverse(r)) == r`` to 1e-9 relative or better (typically 1e-14)
-    over the whole domain, up to the ceiling ``1000 / tau_ref``, where ``mu``
-    grows without bound.
+    over the whole domain, up to the ceiling ``1000 / tau_ref`` (where ``mu`` grows without bound).
 
     Parameters
     ----------
@@ -321,14 +338,12 @@ def siegert_inverse(rate_hz, sigma=ALM_SIGMA, tau=10.0, theta=1.0, v_reset=0.0, 
         of shape ``(time, n_neurons)``), each value in
         ``[1e-3, 1e3] * (theta - v_reset)``.
     zero_rate : float or None, optional
-        The inverse of a rate of exactly 0 is ``-inf``; such rates are replaced
-        by ``zero_rate`` (Hz, in the domain) before inverting. The default 0.1 Hz
-        is what the original tutorial did. ``None`` makes a zero rate an error.
-        Positive rates, however small, are inverted as they are.
+        The inverse of a rate of exactly 0 is ``-inf``; such rates are replaced by ``zero_rate``
+        (Hz, in the domain) before inverting, 0.1 Hz by default as in the original tutorial.
+        ``None`` makes a zero rate an error. Positive rates, however small, are inverted as they are.
     tol : float, optional
-        Tolerance on the relative error of the rate, ``|log(siegert_rate(mu) /
-        rate)|`` (0 < tol <= 1e-9); the iteration also stops when ``mu`` cannot
-        change by less than a few units in its last place. Default 1e-13.
+        Tolerance on the relative error of the rate, ``|log(siegert_rate(mu) / rate)|`` (0 < tol <=
+        1e-9; default 1e-13); the iteration also stops when ``mu`` cannot change by less than a few ulp.
 
     Returns
     -------
@@ -347,6 +362,22 @@ def siegert_inverse(rate_hz, sigma=ALM_SIGMA, tau=10.0, theta=1.0, v_reset=0.0, 
         If an element fails to converge (not seen in the domain); the message
         names its index, rate and sigma.
     """
+    rate, sigma, tau, theta, v_reset, tau_ref, zero_rate, tol = _check_inverse(
+        rate_hz, sigma, tau, theta, v_reset, tau_ref, zero_rate, tol)
+    rate_b, sig_b = np.broadcast_arrays(rate, sigma)
+    shape = rate_b.shape
+    r = rate_b.astype(float).ravel()
+    s = sig_b.astype(float).ravel()
+    if r.size == 0:
+        return np.empty(shape)
+    if zero_rate is not None:
+        r = np.where(r == 0, zero_rate, r)
+    return _solve_distinct(r, s, sig_b.ndim, shape, tau, theta, v_reset, tau_ref, tol)
+
+
+def _check_inverse(rate_hz, sigma, tau, theta, v_reset, tau_ref, zero_rate, tol):
+    """The arguments of :func:`siegert_inverse`, checked: ``(rate, sigma, tau, theta, v_reset, tau_ref,
+    zero_rate, tol)`` with ``rate`` and ``sigma`` float arrays; a ValueError names any bad one."""
     tau, theta, v_reset, tau_ref = _check_model(tau, theta, v_reset, tau_ref)
     rate = _check_array("rate_hz", rate_hz, lo=0.0, what="firing rate, Hz")
     sigma = _check_array("sigma", sigma, lo=0.0, lo_open=True, what="noise amplitude")
@@ -369,17 +400,14 @@ def siegert_inverse(rate_hz, sigma=ALM_SIGMA, tau=10.0, theta=1.0, v_reset=0.0, 
         raise ValueError("rate_hz must be > 0 when zero_rate is None (the input for a rate of 0 "
                          "is -inf); pass zero_rate (Hz) to invert zero rates as that rate")
     _check_range("rate_hz", np.where(rate == 0, RATE_MIN, rate), RATE_MIN, r_hi, domain, hi_open)
-    rate_b, sig_b = np.broadcast_arrays(rate, sigma)
-    shape = rate_b.shape
-    r = rate_b.astype(float).ravel()
-    s = sig_b.astype(float).ravel()
-    if r.size == 0:
-        return np.empty(shape)
-    if zero_rate is not None:
-        r = np.where(r == 0, zero_rate, r)
+    return rate, sigma, tau, theta, v_reset, tau_ref, zero_rate, tol
 
+
+def _solve_distinct(r, s, sig_ndim, shape, tau, theta, v_reset, tau_ref, tol):
+    """:func:`siegert_inverse` of the flat rates ``r`` and noise levels ``s`` (``sig_ndim``: the
+    dimensions of the broadcast sigma), each distinct pair solved once; reshaped to ``shape``."""
     # distinct (rate, sigma) pairs only: recorded rates repeat a lot (each pair is solved on its own)
-    if sig_b.ndim == 0 or np.all(s == s[0]):
+    if sig_ndim == 0 or np.all(s == s[0]):
         keys, first, inverse = np.unique(r, return_index=True, return_inverse=True)
         ur, us = keys, np.full(keys.size, s[0])
     else:
@@ -409,6 +437,8 @@ def _check_range(name, a, lo, hi, domain, hi_open=False):
 
 def _solve(rate, sigma, tau, theta, v_reset, tau_ref, tol, max_iter=200):
     """mu with siegert_rate(mu, sigma) = rate, each element on its own (1-d arrays). Returns (mu, failed indices).
+
+    Core twin: :func:`tutorial_lib.core.siegert.siegert_inverse` (``tests/test_core_siegert.py``).
 
     Safeguarded Newton on f(mu) = log(rate(mu)) - log(rate), increasing and
     concave in mu, with a bracket [lo, hi] per element:
@@ -507,9 +537,9 @@ def fit_sigma(rate_hz, u, sigma0=ALM_SIGMA, tau=10.0, theta=1.0, v_reset=0.0, ta
               zero_rate=ALM_ZERO_RATE, max_iter=20, tol=1e-10):
     """One noise amplitude per neuron with which ``siegert_inverse(rate_hz, sigma)`` fits ``u`` (least squares).
 
-    The tool that recovered how the provided ALM targets were made: with the
-    fitted sigma (one per neuron, 0.3066 to 0.3111) ``siegert_inverse`` reproduces
-    the ``utarg`` files to within 3e-6.
+    The tool that recovered how the provided ALM targets were made: with the fitted sigma (one per
+    neuron, 0.3066 to 0.3111) ``siegert_inverse`` reproduces the ``utarg`` files to within 3e-6.
+    No core twin: a fitting tool built on :func:`siegert_inverse` (tested in ``tests/test_transfer.py``).
 
     Parameters
     ----------
