@@ -78,11 +78,11 @@ import math
 import os
 import warnings
 from dataclasses import dataclass, field, replace
-from numbers import Real
 from pathlib import Path
 
 import numpy as np
 
+from .checks import MemoryEstimateError, index_array, memory_limit, real_array
 from .data import CONDITIONS, SAMPLE_MS, ALMData
 
 __all__ = ["NWBData", "NWBColumnError", "NWBSelectionError", "load_nwb", "trial_averaged_rate",
@@ -178,9 +178,7 @@ class NWBData(ALMData):
         ``neurons``: a 1-D array of integer indices in ``[0, n_neurons - 1]`` (not bools, floats,
         negative indices that would count from the end); a ValueError or TypeError names it otherwise.
         """
-        from .stats import _index_array
-
-        neurons = _index_array("neurons", neurons)
+        neurons = index_array("neurons", neurons)
         if neurons.size and neurons.max() >= self.n_neurons:
             raise ValueError(f"neurons must be in [0, n_neurons - 1] = [0, {self.n_neurons - 1}] "
                              f"(got {neurons.max()})")
@@ -263,8 +261,6 @@ def trial_averaged_rate(spike_times, event_times, t, smoothing: str = "boxcar",
                     d = (centre[None, :] - spikes[k:min(k + block, hi[j]), None]) / w
                     total += np.where(np.abs(d) <= GAUSS_CUT, np.exp(-0.5 * d * d), 0.0).sum(axis=0)
         return total / (events.size * w * math.sqrt(2.0 * math.pi))
-    from .checks import MemoryEstimateError, memory_limit
-
     need, limit = 32.0 * events.size * t.size, memory_limit()  # the centres, two searches, their difference
     if need > limit:
         raise MemoryEstimateError(
@@ -279,34 +275,8 @@ def trial_averaged_rate(spike_times, event_times, t, smoothing: str = "boxcar",
 
 
 def _times(name: str, x, unit: str, *, bound: float = MAX_TIME_S, hint: str = "") -> np.ndarray:
-    """``x`` as a float64 array of times, or a named error: numbers only, all finite (the message says
-    how many are not), within ``+-bound``."""
-    try:
-        a = np.asarray(x)
-    except (TypeError, ValueError, OverflowError) as exc:
-        raise TypeError(f"{name} must be an array of times ({unit}; {exc})") from None
-    if a.dtype.kind == "O":
-        bad = [v for v in a.ravel() if isinstance(v, (bool, np.bool_)) or not isinstance(v, Real)]
-        if bad:
-            raise TypeError(f"{name} must hold times ({unit}), numbers (got {type(bad[0]).__name__}: "
-                            f"{bad[0]!r:.40})")
-        try:
-            a = a.astype(np.float64)
-        except OverflowError:
-            raise ValueError(f"{name} must be within +-{bound:g} {unit} (got a number too large for a "
-                             "float)") from None
-    if a.dtype.kind not in "iuf":
-        raise TypeError(f"{name} must hold times ({unit}), real numbers (got dtype {a.dtype})")
-    a = a.astype(np.float64, copy=False)
-    finite = np.isfinite(a)
-    if not finite.all():
-        k = int((~finite).sum())
-        raise ValueError(f"{name} must be finite times ({unit}): {k} of {a.size} are NaN or infinite{hint}")
-    far = np.abs(a) > bound
-    if far.any():
-        raise ValueError(f"{name} must be within +-{bound:g} {unit}: {int(far.sum())} of {a.size} are beyond "
-                         f"(e.g. {a[far].ravel()[0]:g})")
-    return a
+    """``x`` as a float64 array of times: :func:`tutorial_lib.checks.real_array` worded for times."""
+    return real_array(name, x, bound=bound, unit=unit, noun="times", hint=hint)
 
 
 def _check_kernel(smoothing, smooth_ms):
