@@ -24,7 +24,7 @@ spread beyond the trained cells.
 
 PSTHs are :func:`tutorial_lib.analysis.population_psth` (not repeated here).
 
-Conventions, once for the whole module:
+Conventions, once for the whole package:
 
 * windows are closed on the right, ``a < t <= b``, the rule of
   :meth:`tutorial_lib.balanced.Trial.psth`: the engine labels a spike of the
