@@ -1,8 +1,11 @@
 """Statistics of population activity: moving averages, PSTHs, principal components.
 
 After training, the question is how the task activity of the trained E neurons
-spreads to the neurons that were never trained. The tools here are small and
-use numpy only:
+spreads to the neurons that were never trained. This module is the validated
+face of :mod:`tutorial_lib.core.psth` and :mod:`tutorial_lib.core.pca` (kept as
+a module of its own, not dissolved into the core, because the notebooks and the
+balanced network call these names with unchecked input): each function checks
+its arguments by name, then calls the core formula of the same name.
 
 * :func:`moving_average`: a centred moving average cut at the ends (a constant
   stays constant), shared by the PSTHs and Part 3's feed-forward rates;
@@ -29,12 +32,12 @@ Getting started::
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from numbers import Real
-
 import numpy as np
 
-from .checks import check_int, check_real, check_type
+from .checks import check_int, check_real, check_type, index_array, real_array
+from .core import pca as core_pca
+from .core import psth as core_psth
+from .core.pca import PCA
 
 __all__ = ["PCA", "pca", "project", "align_signs", "explained_by", "population_psth", "moving_average",
            "window_average"]
@@ -45,58 +48,8 @@ MAX_VALUE = 1e15
 
 
 def _values(name: str, x, what: str, ndim=(1, 2)) -> np.ndarray:
-    """``x`` as a float64 array, or a named error: numbers only (no bools, strings, None), ``ndim`` in
-    ``ndim``, all finite (the message says how many are not) and within ``+-MAX_VALUE``."""
-    try:
-        a = np.asarray(x)
-    except (TypeError, ValueError, OverflowError) as exc:
-        raise TypeError(f"{name} must be an array of numbers ({what}; {exc})") from None
-    if a.dtype.kind == "O":
-        bad = [v for v in a.ravel() if isinstance(v, (bool, np.bool_)) or not isinstance(v, Real)]
-        if bad:
-            raise TypeError(f"{name} must hold numbers ({what}; got {type(bad[0]).__name__}: {bad[0]!r:.40})")
-        try:
-            a = a.astype(np.float64)
-        except OverflowError:
-            raise ValueError(f"{name} must be within +-{MAX_VALUE:g} (got a number too large for a "
-                             "float)") from None
-    if a.dtype.kind not in "iuf":
-        raise TypeError(f"{name} must hold real numbers ({what}; got dtype {a.dtype})")
-    if ndim is not None and a.ndim not in ndim:
-        dims = " or ".join(f"{d}-D" for d in ndim)
-        raise ValueError(f"{name} must be a {dims} array ({what}; got shape {a.shape})")
-    a = a.astype(np.float64, copy=False)
-    finite = np.isfinite(a)
-    if not finite.all():
-        raise ValueError(f"{name} must be finite ({what}): {int((~finite).sum())} of {a.size} values are "
-                         "NaN or infinite")
-    far = np.abs(a) > MAX_VALUE
-    if far.any():
-        raise ValueError(f"{name} must be within +-{MAX_VALUE:g} ({what}): {int(far.sum())} of {a.size} "
-                         f"values are beyond (e.g. {a[far].ravel()[0]:g})")
-    return a
-
-
-@dataclass
-class PCA:
-    """Principal components of a (samples, features) matrix ``X``, e.g. (time, neurons).
-
-    ``mean`` (features,) the column means removed before the SVD;
-    ``components`` (k, features) the orthonormal principal axes, largest variance first;
-    ``variance`` (k,) the variance along each (sum of squares over samples / (samples - 1));
-    ``explained`` (k,) its fraction of the total variance;
-    ``scores`` (samples, k) the projections of the centred ``X`` (the components' time courses).
-    """
-
-    mean: np.ndarray
-    components: np.ndarray
-    variance: np.ndarray
-    explained: np.ndarray
-    scores: np.ndarray
-
-    @property
-    def n_components(self) -> int:
-        return self.components.shape[0]
+    """``x`` as a float64 array of ``ndim`` dimensions (None: any), finite, within ``+-MAX_VALUE``."""
+    return real_array(name, x, bound=MAX_VALUE, unit=what, ndim=ndim)
 
 
 def pca(X, n_components: int | None = None) -> PCA:
@@ -114,17 +67,7 @@ def pca(X, n_components: int | None = None) -> PCA:
         raise ValueError(f"X must be a (samples, features) matrix with at least 2 samples (got shape {X.shape})")
     k_max = min(X.shape)
     k = k_max if n_components is None else check_int("n_components", n_components, lo=1, hi=k_max)
-    mean = X.mean(axis=0)
-    Xc = X - mean
-    U, S, Vt = np.linalg.svd(Xc, full_matrices=False)
-    flip = np.sign(Vt[np.arange(Vt.shape[0]), np.argmax(np.abs(Vt), axis=1)])
-    flip[flip == 0] = 1.0
-    Vt = Vt * flip[:, None]
-    U = U * flip[None, :]
-    var = S ** 2 / (X.shape[0] - 1)
-    total = var.sum()
-    explained = var / total if total > 0 else np.zeros_like(var)
-    return PCA(mean, Vt[:k], var[:k], explained[:k], U[:, :k] * S[:k])
+    return core_pca.pca(X, k)
 
 
 def project(X, fit: PCA) -> np.ndarray:
@@ -138,7 +81,7 @@ def project(X, fit: PCA) -> np.ndarray:
     if X.shape[-1] != fit.components.shape[1]:
         raise ValueError(f"X has {X.shape[-1]} features, the PCA {fit.components.shape[1]}: X must have the "
                          "fit's features")
-    return (X - fit.mean) @ fit.components.T
+    return core_pca.project(X, fit)
 
 
 def align_signs(scores, reference) -> np.ndarray:
@@ -147,17 +90,12 @@ def align_signs(scores, reference) -> np.ndarray:
 
     Both finite, within ``+-1e15``; a ValueError names the argument otherwise (wrong shapes included).
     """
-    scores = _values("scores", scores, "samples x components", ndim=(2,)).copy()
+    scores = _values("scores", scores, "samples x components", ndim=(2,))
     reference = _values("reference", reference, "samples x components", ndim=(2,))
     if reference.shape[0] != scores.shape[0] or reference.shape[1] < scores.shape[1]:
         raise ValueError(f"reference must have the samples of scores and at least its {scores.shape[1]} "
                          f"columns (got shapes {scores.shape} and {reference.shape})")
-    for j in range(scores.shape[1]):
-        a = scores[:, j] - scores[:, j].mean()
-        b = reference[:, j] - reference[:, j].mean()
-        if a @ b < 0:
-            scores[:, j] *= -1.0
-    return scores
+    return core_pca.align_signs(scores, reference)
 
 
 def explained_by(predictors, targets) -> np.ndarray:
@@ -179,11 +117,7 @@ def explained_by(predictors, targets) -> np.ndarray:
                          f"({A.shape[0]} != {B.shape[0]})")
     if A.shape[0] < 2:
         raise ValueError(f"predictors and targets must have at least 2 samples (got {A.shape[0]})")
-    A1 = np.hstack([A, np.ones((A.shape[0], 1))])
-    coef, *_ = np.linalg.lstsq(A1, B, rcond=None)
-    resid = ((B - A1 @ coef) ** 2).sum(axis=0)
-    total = ((B - B.mean(axis=0)) ** 2).sum(axis=0)
-    r2 = 1.0 - resid / np.where(total > 0, total, 1.0)
+    r2 = core_pca.explained_by(A, B)
     return r2[0] if squeeze else r2
 
 
@@ -200,8 +134,6 @@ def population_psth(trials, neurons, bin_ms: float = 20.0, smooth_ms: float = 50
     or the invalid ``bin_ms`` / ``smooth_ms`` of :meth:`Trial.psth`; TypeError for ``trials``
     that are not a sequence of trials.
     """
-    from .stats import _neurons
-
     if trials is None or isinstance(trials, (str, bytes)) or not hasattr(trials, "__iter__"):
         raise TypeError(f"trials must be a sequence of Trial (got {type(trials).__name__})")
     trials = list(trials)
@@ -211,7 +143,7 @@ def population_psth(trials, neurons, bin_ms: float = 20.0, smooth_ms: float = 50
         if not all(hasattr(tr, a) for a in ("psth", "duration", "N")):
             raise TypeError(f"trials[{k}] must be a Trial, with psth, duration and N "
                             f"(got {type(tr).__name__})")
-    neurons = _neurons(neurons)
+    neurons = index_array("neurons", neurons, unique=True)
     n_max = min(int(tr.N) for tr in trials)
     if neurons.size and neurons.max() >= n_max:
         raise ValueError(f"neurons must be in [0, N - 1] = [0, {n_max - 1}] (got {neurons.max()})")
@@ -258,14 +190,7 @@ def moving_average(x, half: int) -> np.ndarray:
     if x.ndim == 0:
         raise ValueError("x must have a sample axis (got a scalar)")
     half = check_int("half", half, lo=0, what="half-width, samples")
-    if half == 0 or x.shape[0] == 0:
-        return x.copy()
-    n = x.shape[0]
-    half = min(half, n)  # a window reaching past both ends is cut there: any larger half is the same
-    c = np.vstack([np.zeros((1,) + x.shape[1:]), np.cumsum(x, axis=0)])
-    lo = np.clip(np.arange(n) - half, 0, n)
-    hi = np.clip(np.arange(n) + half + 1, 0, n)
-    return (c[hi] - c[lo]) / (hi - lo).reshape((-1,) + (1,) * (x.ndim - 1))
+    return core_psth.moving_average(x, half)
 
 
 def window_average(t: np.ndarray, x: np.ndarray, centres: np.ndarray, half_width: float, lo: float,
@@ -316,9 +241,11 @@ def window_average(t: np.ndarray, x: np.ndarray, centres: np.ndarray, half_width
 
 
 def _window_sums(x, a, b):
-    """The means of the rows ``a[k] .. b[k] - 1`` of ``x`` (see :func:`window_average`)."""
+    """The means of the rows ``a[k] .. b[k] - 1`` of ``x``: :func:`tutorial_lib.core.psth.window_average`'s
+    cumulative sums, for a 2-D float array kept only at the window bounds (the same numbers, tested
+    equal in ``tests/test_core_stats.py``)."""
     if x.dtype != np.float64 or x.ndim != 2:
-        c = np.vstack([np.zeros((1,) + x.shape[1:]), np.cumsum(x, axis=0)])
+        c = np.concatenate([np.zeros((1,) + x.shape[1:]), np.cumsum(x, axis=0)])  # axis 0, 1-D x too
         return (c[b] - c[a]) / (b - a).reshape((-1,) + (1,) * (x.ndim - 1))
     bounds = np.union1d(a, b)  # the rows j of c that the windows use
     c = np.zeros((bounds.size, x.shape[1]))

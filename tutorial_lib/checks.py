@@ -13,10 +13,12 @@ import math
 import os
 from numbers import Integral, Real
 
+import numpy as np
+
 __all__ = [
     "check_real", "check_int", "check_grid", "check_type", "check_train_args", "count_from_fraction",
     "min_fraction", "must_be", "gib", "memory_limit", "check_memory", "MemoryEstimateError", "MEMORY_ENV",
-    "MAX_STEPS", "INT64_MAX",
+    "MAX_STEPS", "INT64_MAX", "real_array", "index_array",
 ]
 def _fmt(x: float) -> str:
     return f"{x:g}"
@@ -258,3 +260,91 @@ _RAISE_TO_SHRINK = ("record_every", "learn_every")  # intervals: a larger one me
 #: Euler steps a trial may have at most: 1e8 steps are about 3 hours of model time at dt = 0.1 ms
 #: (a SPEC trial has 30 000); longer trials would run for days, so they are refused by name.
 MAX_STEPS = 1e8
+
+
+# ---------------------------------------------------------------------------------------------- arrays
+
+
+def real_array(name: str, x, *, bound: float, unit: str = "", noun: str = "numbers", hint: str = "",
+               ndim: tuple | None = None):
+    """``x`` as a float64 array, or a TypeError/ValueError naming ``name``: real numbers only (no bools,
+    strings, None), ``x.ndim`` in ``ndim`` (None: any), all finite (the message says how many are not,
+    then ``hint``) and within ``+-bound``. ``unit`` (e.g. ``"ms"``) and ``noun`` (``"numbers"``,
+    ``"times"``) word the messages. The one array check of the statistics, PSTH, PCA and NWB functions.
+
+    >>> real_array("t", [1, 2.5], bound=1e15, unit="ms")
+    array([1. , 2.5])
+    >>> real_array("t", [1.0, float("nan")], bound=1e15, unit="ms")
+    Traceback (most recent call last):
+    ValueError: t must be finite (ms): 1 of 2 are NaN or infinite
+    """
+    what = f" ({unit})" if unit else ""
+    try:
+        a = np.asarray(x)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise TypeError(f"{name} must be an array of {noun} ({unit + '; ' if unit else ''}{exc})") from None
+    if a.dtype.kind == "O":
+        bad = [v for v in a.ravel() if isinstance(v, (bool, np.bool_)) or not isinstance(v, Real)]
+        if bad:
+            raise TypeError(f"{name} must hold {noun}{what} (got {type(bad[0]).__name__}: {bad[0]!r:.40})")
+        try:
+            a = a.astype(np.float64)
+        except OverflowError:
+            raise ValueError(f"{name} must be within +-{bound:g}{' ' + unit if unit else ''} (got a number "
+                             "too large for a float)") from None
+    if a.dtype.kind == "b":
+        raise TypeError(f"{name} must hold {noun}{what}, not booleans")
+    if a.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must hold real {noun}{what} (got dtype {a.dtype})")
+    if ndim is not None and a.ndim not in ndim:
+        dims = " or ".join(f"{d}-D" for d in ndim)
+        raise ValueError(f"{name} must be a {dims} array{what} (got shape {a.shape})")
+    a = a.astype(np.float64, copy=False)
+    finite = np.isfinite(a)
+    if not finite.all():
+        raise ValueError(f"{name} must be finite{what}: {int((~finite).sum())} of {a.size} are NaN or "
+                         f"infinite{hint}")
+    far = np.abs(a) > bound
+    if far.any():
+        raise ValueError(f"{name} must be within +-{bound:g}{' ' + unit if unit else ''}: {int(far.sum())} of "
+                         f"{a.size} are beyond (e.g. {a[far].ravel()[0]:g})")
+    return a
+
+
+def index_array(name: str, x, *, unique: bool = False):
+    """``x`` as a 1-D int64 array of indices in ``[0, 2**63 - 1]``, checked before the conversion (an
+    unsigned 2**64 - 1 does not wrap to -1, a huge Python int does not overflow), or a TypeError /
+    ValueError naming ``name``; ``unique=True`` also refuses a repeated index.
+
+    >>> index_array("neurons", [3, 0, 2**40])
+    array([            3,             0, 1099511627776])
+    >>> index_array("neurons", [1, 1], unique=True)
+    Traceback (most recent call last):
+    ValueError: neurons must not repeat an index
+    """
+    try:
+        a = np.asarray(x)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise TypeError(f"{name} must be a 1-D array of integer indices ({exc})") from None
+    if a.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D array of integer indices (got shape {a.shape})")
+    if a.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    kind = a.dtype.kind
+    if kind == "O":
+        bad = [v for v in a if isinstance(v, (bool, np.bool_)) or not isinstance(v, Integral)]
+        if bad:
+            raise TypeError(f"{name} must hold integer indices (got {type(bad[0]).__name__}: {bad[0]!r:.40})")
+        lo, hi = min(int(v) for v in a), max(int(v) for v in a)
+    elif kind in "iu":
+        lo, hi = int(a.min()), int(a.max())  # exact: Python ints of the array's own values
+    elif kind == "b":
+        raise TypeError(f"{name} must hold integer indices, not booleans")
+    else:
+        raise TypeError(f"{name} must hold integer indices (got dtype {a.dtype})")
+    if lo < 0 or hi > INT64_MAX:
+        raise ValueError(f"{name} must be in [0, 2**63 - 1] (got {lo if lo < 0 else hi})")
+    a = np.array([int(v) for v in a], dtype=np.int64) if kind == "O" else a.astype(np.int64)
+    if unique and np.unique(a).size != a.size:
+        raise ValueError(f"{name} must not repeat an index")
+    return a
