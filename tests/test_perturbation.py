@@ -309,19 +309,20 @@ def test_a_population_name_is_resolved_by_the_balanced_package_not_the_engine(ne
         balanced.run_trial(net, "right", perturbations=[(0, 1.0, 0.0, 5.0)])
 
 
-def test_the_test_methods_pass_the_options_on_to_evaluate(net):
-    """``net.test(...)`` and ``TrainResult.test(...)`` take evaluate's options (what notebook 04 calls)."""
+def test_the_test_method_passes_the_options_on_to_evaluate(net):
+    """``TrainResult.test(...)`` takes evaluate's options (what notebook 04 calls); a network has no test
+    method (it would reach up to the trials): ``evaluate(net, ...)`` tests it."""
     pert = Perturbation("I", 0.5, 300.0, 500.0)
     want = balanced.evaluate(net, 2, "right", spikes_only=True, perturbations=pert)
-    got = net.test(2, "right", spikes_only=True, perturbations=pert)
-    for a, b in zip(want.trials, got.trials):
-        np.testing.assert_array_equal(a.spike_times, b.spike_times)
     result = balanced.train(net, n_loops=0, progress=False)
     got = result.test(2, "right", spikes_only=True, perturbations=pert)
     assert len(got.trials) == 2 and all(tr.run is None for tr in got.trials)
+    for a, b in zip(want.trials, got.trials):
+        np.testing.assert_array_equal(a.spike_times, b.spike_times)
     np.testing.assert_array_equal(got.binned, want.binned)
     with pytest.raises(TypeError):
-        net.test(2, "right", recrod="all")  # a misspelt option is not swallowed
+        result.test(2, "right", recrod="all")  # a misspelt option is not swallowed
+    assert not hasattr(net, "test")
 
 
 # --- the paradoxical response: balance equations against a two-population rate model --------------

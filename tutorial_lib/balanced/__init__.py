@@ -137,8 +137,8 @@ from __future__ import annotations
 
 from ..analysis import moving_average, window_average
 from .advice import advice
-from .network import N_EXAMPLES, BalancedNetwork, build_network, populations
-from .perturbation import Perturbation, resolve_perturbations
+from .network import N_EXAMPLES, BalancedNetwork, build_network, populations, resolve_perturbations
+from .perturbation import Perturbation
 from ..spiking import Replay
 from .plastic import (FFWD_GRID_MS, choose_plastic_inputs, ffwd_rate_process, initial_plastic_weights,
                       make_rls, penalty_matrix, plastic_weight_ratio)

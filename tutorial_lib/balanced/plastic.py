@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -30,9 +29,6 @@ from ..rls import BatchRLS, PooledInputRLS, SharedInputRLS, _check_lam, _state_d
 from ..errors import DivergenceError
 from .advice import advice
 from .static import SETTLE_MS
-
-if TYPE_CHECKING:  # annotations only: that module builds on this one
-    from .network import BalancedNetwork
 
 __all__ = [
     "FFWD_GRID_MS",
@@ -140,8 +136,11 @@ FLOAT32_MIN_LAM_REC = 1e-3
 FLOAT32_MIN_LAM_FF = 1e-2
 
 
-def make_rls(net: "BalancedNetwork", dtype=None, form: str | None = None) -> BatchRLS | SharedInputRLS:
+def make_rls(net, dtype=None, form: str | None = None) -> BatchRLS | SharedInputRLS:
     """A fresh RLS state for ``net``, starting from its current weights.
+
+    ``net``: a :class:`~tutorial_lib.balanced.BalancedNetwork` (its ``params``, ``presyn`` and ``w``
+    are read; the class is defined in :mod:`.network`, which builds on this module).
 
     With feedforward inputs, :class:`~tutorial_lib.rls.PooledInputRLS` (or, with
     ``form="block"``, :class:`~tutorial_lib.rls.SharedInputRLS`): every

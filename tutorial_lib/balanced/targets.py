@@ -22,6 +22,7 @@ import numpy as np
 
 from ..data import CONDITIONS, ALMData
 from ..params import BalancedParams
+from ..transfer import siegert_inverse
 from .streams import SELECT
 
 __all__ = [
@@ -43,8 +44,6 @@ def target_inputs(data: ALMData) -> dict:
     """
     if data.utarg is not None:
         return {c: np.asarray(data.utarg[c], dtype=np.float64) for c in CONDITIONS}
-    from ..transfer import siegert_inverse
-
     return {c: siegert_inverse(data.rates[c]) for c in CONDITIONS}
 
 

@@ -33,12 +33,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from ..data import CONDITIONS
 from ..checks import check_int, check_real, check_type
 from ..spiking import Replay
 from ..errors import DivergenceError
-from .network import BalancedNetwork
+from ..training import score_correlation
+from .network import network_of
 from .trials import Trial, run_trial
 
 __all__ = ["SpikeTimingResult", "rate_matched_poisson", "spike_timing_test"]
@@ -154,8 +156,6 @@ class SpikeTimingResult:
 
 
 def _scores(trials: list) -> tuple[float, float]:
-    from ..training import score_correlation
-
     if any(t is None for t in trials):  # a replay ran away
         return float("nan"), float("nan")
     binned = np.stack([t.binned for t in trials])
@@ -193,10 +193,7 @@ def spike_timing_test(net, jitters=(0.0, 2.0, 10.0, 30.0, 100.0), n_trials: int 
     unknown channel or condition (or one that is not text), ``n_trials`` outside 1..100, a
     negative ``seed``, ``progress`` not True or False.
     """
-    from .training import TrainResult  # training builds on trials, as this module does
-
-    check_type("net", net, (BalancedNetwork, TrainResult))
-    net = net.network if isinstance(net, TrainResult) else net
+    net = network_of(net)
     raw = np.atleast_1d(np.asarray(jitters, dtype=object))
     if any(isinstance(x, (str, bytes)) for x in raw.flat):
         raise TypeError(f"jitters must be numbers (standard deviations in ms), not strings (got {jitters!r})")
@@ -223,8 +220,6 @@ def spike_timing_test(net, jitters=(0.0, 2.0, 10.0, 30.0, 100.0), n_trials: int 
     total = len(conditions) * n_trials * (len(jitters) + 2)
     bar = None
     if progress:
-        from tqdm.auto import tqdm
-
         bar = tqdm(total=total, desc="spike timing", unit="trial")
 
     failures = {}

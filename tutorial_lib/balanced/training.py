@@ -13,8 +13,8 @@ from ..params import BalancedParams
 from ..checks import check_memory, check_train_args, check_type
 from ..rls import BatchRLS, SharedInputRLS
 from ..training import run_loops
-from .network import BalancedNetwork, build_network
-from .perturbation import Perturbation, resolve_perturbations
+from .network import BalancedNetwork, build_network, resolve_perturbations
+from .perturbation import Perturbation
 from .plastic import make_rls
 from .trials import TestResult, evaluate, run_trial
 

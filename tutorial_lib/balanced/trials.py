@@ -19,18 +19,18 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from ..analysis import moving_average, window_average
 from ..data import CONDITIONS
 from ..params import BalancedParams
-from ..checks import MAX_STEPS, check_int, check_real, check_type, memory_limit
+from ..checks import MAX_STEPS, MemoryEstimateError, check_int, check_real, check_type, memory_limit
 from ..rls import BatchRLS, SharedInputRLS
 from ..spiking import Learning, Replay, Run, _check_replay, _indices, simulate
 from ..training import score_correlation
 from ..errors import DivergenceError
 from .advice import advice
-from .network import BalancedNetwork, populations
-from .perturbation import resolve_perturbations
+from .network import BalancedNetwork, populations, resolve_perturbations
 from .streams import TEST, TRAIN
 from .weights import sign_bounds
 
@@ -175,8 +175,6 @@ class Trial:
 def _check_psth_memory(n_bins: int, n_neurons: int) -> None:
     """MemoryEstimateError naming ``bin_ms`` and ``neurons`` if :meth:`Trial.psth`'s arrays (the counts,
     the rates and their moving average: three of bins x neurons) would not fit in memory."""
-    from ..checks import MemoryEstimateError
-
     need, limit = 3 * 8.0 * n_bins * n_neurons, memory_limit()
     if need > limit:
         raise MemoryEstimateError(f"bin_ms too small for memory (bin_ms, neurons size it): {n_bins} bins of "
@@ -421,8 +419,6 @@ def evaluate(net: BalancedNetwork, n_trials: int = 5, condition: str = "right",
                 raise type(exc)(f"replay[{k}]: {exc}") from None
     trial_ids = range(n_trials)
     if progress:
-        from tqdm.auto import tqdm
-
         trial_ids = tqdm(trial_ids, desc=f"test trials (lick {condition})", unit="trial")
     trials = [run_trial(net, condition, loop=k, keep_run=k < keep_runs, record=record, spikes_only=spikes_only,
                         split_inputs=split_inputs, perturbations=perturbations, replay=replay[k]) for k in trial_ids]
