@@ -110,6 +110,23 @@ The package, stage by stage of the SPEC
 
 Every public name is importable from ``tutorial_lib.balanced`` itself.
 
+The order of the modules, bottom to top: of the modules of ``balanced/``, each imports only those
+named after it, all listed before it:
+
+* :mod:`.streams`: none
+* :mod:`.advice`: none
+* :mod:`.perturbation`: none (it resolves names against a dict of populations)
+* :mod:`.static`: advice, perturbation, streams
+* :mod:`.targets`: streams
+* :mod:`.plastic`: advice, static
+* :mod:`.network`: perturbation, plastic, static, streams, targets
+* :mod:`.weights`: network
+* :mod:`.trials`: advice, network, streams, weights
+* :mod:`.timing`: network, trials
+* :mod:`.training`: network, perturbation, plastic, trials; and saving, inside ``TrainResult.save``
+  (the one cycle left: training and saving import each other)
+* :mod:`.saving`: network, plastic, static, training
+
 References
 ----------
 * Kim CM, Finkelstein A, Chow CC, Svoboda K, Darshan R (2023) Distributing task-related neural
