@@ -2,8 +2,8 @@
 
 The package: :mod:`.fields` (field metadata, physical bounds, the validated base class
 :class:`Validated`), :mod:`.rate` (Parts 1 and 2: :class:`RateParams`, :class:`SpikingParams`),
-:mod:`.balanced` (Part 3: :class:`BalancedParams`). Every name below is importable from
-``tutorial_lib.params`` itself.
+:mod:`.balanced` (Part 3: :class:`BalancedParams`). The classes, the field helpers and the bound
+constants are importable from ``tutorial_lib.params`` itself.
 
 Every model in the tutorial takes its numbers from one of these classes. They
 are frozen, so a set of parameters can be shared, compared and copied safely;
