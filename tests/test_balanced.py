@@ -1,7 +1,10 @@
 """Part 3: the balanced E-I network and its training on (synthetic) ALM targets (tutorial_lib.balanced)."""
 
+import ast
 import os
+import re
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -522,3 +525,34 @@ def test_float32_rls_state_trains_the_same_weights_within_a_stated_tolerance(dat
     assert change > 0.01
     assert np.abs(r32.network.w - r64.network.w).max() < 1e-4 * change
     np.testing.assert_allclose(r32.scores, r64.scores, atol=1e-4)
+
+
+# --- the modules' order, as balanced/__init__ states it ------------------------------------------------
+
+DRIVER = ("training", "saving")  # the Part 3 driver's modules (reworked elsewhere), not checked here
+
+
+def _package_imports(path: Path) -> set:
+    """Modules of the same package that ``path`` imports anywhere (top level or inside a function)."""
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            out |= {node.module} if node.module else {a.name for a in node.names}
+    return out
+
+
+def test_the_modules_import_only_those_listed_before_them_in_the_package_docstring():
+    """No cycle inside balanced/: the docstring's order is checked against the imports, also those inside
+    functions, so that neither can drift from the other."""
+    listed = re.findall(r"^\* :mod:`\.(\w+)`: (.*)$", balanced.__doc__, flags=re.M)
+    order = [name for name, _ in listed]
+    folder = Path(balanced.__file__).parent
+    assert set(order) == {p.stem for p in folder.glob("*.py")} - {"__init__"}
+    for k, (name, said) in enumerate(listed):
+        if name in DRIVER:
+            continue
+        imported = _package_imports(folder / f"{name}.py")
+        assert imported <= set(order[:k]), f"{name} imports {sorted(imported - set(order[:k]))}, listed after it"
+        named = set() if said.startswith("none") else {w.strip() for w in said.split(";")[0].split(",")}
+        assert imported == named, f"{name}: the docstring says {sorted(named)}, the code imports {sorted(imported)}"
+

@@ -9,6 +9,8 @@ import pytest
 from tutorial_lib import BalancedParams, balanced
 from tutorial_lib.balanced import Perturbation, populations
 from tutorial_lib.balanced import trials as trials_module
+from tutorial_lib.balanced.network import network_of
+from tutorial_lib.balanced.perturbation import base_populations, resolve_named
 from tutorial_lib.data import synthetic_alm
 from tutorial_lib.engine.rls_shared import SharedInputRLS
 
@@ -309,19 +311,20 @@ def test_a_population_name_is_resolved_by_the_balanced_package_not_the_engine(ne
         balanced.run_trial(net, "right", perturbations=[(0, 1.0, 0.0, 5.0)])
 
 
-def test_the_test_methods_pass_the_options_on_to_evaluate(net):
-    """``net.test(...)`` and ``TrainResult.test(...)`` take evaluate's options (what notebook 04 calls)."""
+def test_the_test_method_passes_the_options_on_to_evaluate(net):
+    """``TrainResult.test(...)`` takes evaluate's options (what notebook 04 calls); a network has no test
+    method (it would reach up to the trials): ``evaluate(net, ...)`` tests it."""
     pert = Perturbation("I", 0.5, 300.0, 500.0)
     want = balanced.evaluate(net, 2, "right", spikes_only=True, perturbations=pert)
-    got = net.test(2, "right", spikes_only=True, perturbations=pert)
-    for a, b in zip(want.trials, got.trials):
-        np.testing.assert_array_equal(a.spike_times, b.spike_times)
     result = balanced.train(net, n_loops=0, progress=False)
     got = result.test(2, "right", spikes_only=True, perturbations=pert)
     assert len(got.trials) == 2 and all(tr.run is None for tr in got.trials)
+    for a, b in zip(want.trials, got.trials):
+        np.testing.assert_array_equal(a.spike_times, b.spike_times)
     np.testing.assert_array_equal(got.binned, want.binned)
     with pytest.raises(TypeError):
-        net.test(2, "right", recrod="all")  # a misspelt option is not swallowed
+        result.test(2, "right", recrod="all")  # a misspelt option is not swallowed
+    assert not hasattr(net, "test")
 
 
 # --- the paradoxical response: balance equations against a two-population rate model --------------
@@ -420,3 +423,41 @@ def test_train_refuses_bad_perturbations_before_building(bad, error, match, monk
     with pytest.raises(error, match=match):
         balanced.train(SMALL, data=synthetic_alm(n_neurons=60, seed=1), n_loops=1, progress=False,
                        perturbations=[bad])
+
+
+# --- one type per argument: names are resolved against a network's populations ---------------------------
+
+def test_resolve_perturbations_takes_a_balanced_network_only(net):
+    pert = Perturbation("trained", -1.0, 100.0, 200.0)
+    (got,) = balanced.resolve_perturbations(net, pert)
+    np.testing.assert_array_equal(got.neurons, net.trained)
+    assert balanced.resolve_perturbations(net, None) == []
+    result = balanced.train(net, n_loops=0, progress=False)
+    np.testing.assert_array_equal(balanced.resolve_perturbations(result.network, pert)[0].neurons, net.trained)
+    for other in (result, net.static, SMALL):  # the caller passes result.network; a static net has no "trained"
+        with pytest.raises(TypeError, match="^net must be"):
+            balanced.resolve_perturbations(other, pert)
+
+
+def test_resolve_named_against_the_base_populations_is_what_the_static_run_uses(net):
+    pops = base_populations(SMALL.N, SMALL.Ne)
+    assert sorted(pops) == ["E", "I", "all"]
+    assert pops["E"].size == SMALL.Ne and pops["I"][0] == SMALL.Ne and pops["I"][-1] == SMALL.N - 1
+    for name in ("E", "I", "all"):  # the network's own populations agree on the names both know
+        np.testing.assert_array_equal(pops[name], populations(net)[name])
+    (got,) = resolve_named(Perturbation("I", 0.5, 0.0, 10.0), pops, SMALL.dt)
+    np.testing.assert_array_equal(got.neurons, pops["I"])
+    with pytest.raises(ValueError, match=r"perturbations\[0\]\.neurons .*'trained'"):
+        resolve_named([Perturbation("trained", 0.5, 0.0, 10.0)], pops, SMALL.dt)
+    with pytest.raises(ValueError, match=r"perturbations\[0\]"):  # index N is out of range
+        resolve_named([Perturbation(np.array([SMALL.N]), 0.5, 0.0, 10.0)], pops, SMALL.dt)
+    with pytest.raises(ValueError, match="trained"):  # the static run knows E, I and all only
+        balanced.simulate_static(net.static, T=300.0, perturbations=Perturbation("trained", 0.5, 0.0, 10.0))
+
+
+def test_network_of_reads_a_results_network_and_refuses_anything_else(net):
+    result = balanced.train(net, n_loops=0, progress=False)
+    assert network_of(net) is net and network_of(result) is result.network
+    for other in (net.static, SMALL, None, "network"):
+        with pytest.raises(TypeError, match="^net must be"):
+            network_of(other)

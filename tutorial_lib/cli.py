@@ -67,7 +67,7 @@ from dataclasses import fields, replace
 from pathlib import Path
 
 from .interrupts import swallowed
-from .params import _CHOICES, BalancedParams, RateParams, SpikingParams
+from .params import CHOICES, BalancedParams, RateParams, SpikingParams
 from .checks import check_memory
 from .errors import DivergenceError
 
@@ -79,7 +79,6 @@ NONE_WORDS = {
     "n_trained": ("all",),            # part 3: every ALM neuron
     "inh_weight_ratio": ("measured",),  # part 3: measured from the static run
 }
-CHOICES = _CHOICES  # fields with a fixed set of values, from params
 MAX_CONFIG_BYTES = 2**20  # a --config file of parameter values is a few kB; /dev/zero is not one
 
 EXIT_USAGE = 2

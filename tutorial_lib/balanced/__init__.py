@@ -38,7 +38,7 @@ inputs, else :class:`~tutorial_lib.engine.rls_state.BatchRLS`; run between the e
 .. math:: \mu_i + x^E_i + x^I_i + u_i \quad (\text{+ the stimulus, off in the window})
 
 follows the target input that the ALM neuron's rate implies (``utarg``, or
-:func:`~tutorial_lib.transfer.siegert_inverse` of the rate). The penalty matrix is
+:func:`~tutorial_lib.engine.siegert.siegert_inverse` of the rate). The penalty matrix is
 ``lam_rec I + mu_rs (1_E 1_E^T + 1_I 1_I^T)`` on the recurrent block and
 ``lam_ff I`` on the feedforward block (:func:`penalty_matrix`): the row-sum
 term keeps each neuron's summed E and summed I plastic weights near their
@@ -110,6 +110,23 @@ The package, stage by stage of the SPEC
 
 Every public name is importable from ``tutorial_lib.balanced`` itself.
 
+The order of the modules, bottom to top: of the modules of ``balanced/``, each imports only those
+named after it, all listed before it:
+
+* :mod:`.streams`: none
+* :mod:`.advice`: none
+* :mod:`.perturbation`: none (it resolves names against a dict of populations)
+* :mod:`.static`: advice, perturbation, streams
+* :mod:`.targets`: streams
+* :mod:`.plastic`: advice, static
+* :mod:`.network`: perturbation, plastic, static, streams, targets
+* :mod:`.weights`: network
+* :mod:`.trials`: advice, network, streams, weights
+* :mod:`.timing`: network, trials
+* :mod:`.training`: network, perturbation, plastic, trials; and saving, inside ``TrainResult.save``
+  (the one cycle left: training and saving import each other)
+* :mod:`.saving`: network, plastic, static, training
+
 References
 ----------
 * Kim CM, Finkelstein A, Chow CC, Svoboda K, Darshan R (2023) Distributing task-related neural
@@ -137,8 +154,8 @@ from __future__ import annotations
 
 from ..analysis import moving_average, window_average
 from .advice import advice
-from .network import N_EXAMPLES, BalancedNetwork, build_network, populations
-from .perturbation import Perturbation, resolve_perturbations
+from .network import N_EXAMPLES, BalancedNetwork, build_network, populations, resolve_perturbations
+from .perturbation import Perturbation
 from ..engine.lif_data import Replay
 from .plastic import (FFWD_GRID_MS, choose_plastic_inputs, ffwd_rate_process, initial_plastic_weights,
                       make_rls, penalty_matrix, plastic_weight_ratio)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy as _copy
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,20 +18,20 @@ from ..data import CONDITIONS, ALMData, load_alm
 from ..params import BalancedParams
 from ..checks import check_memory, check_type
 from ..engine.lif_data import LIFNetwork, PlasticSynapses
+from .perturbation import base_populations, resolve_named
 from .plastic import (FFWD_GRID_MS, choose_plastic_inputs, ffwd_rate_process, initial_plastic_weights,
                       plastic_weight_ratio)
 from .static import StaticNetwork, StaticRun, simulate_static, static_network
 from .streams import PLASTIC, TASK
 from .targets import match_rates, select_alm, window_targets
 
-if TYPE_CHECKING:  # annotations only: that module builds on this one
-    from .trials import TestResult
-
 __all__ = [
     "N_EXAMPLES",
     "BalancedNetwork",
     "build_network",
     "populations",
+    "resolve_perturbations",
+    "network_of",
 ]
 
 
@@ -150,15 +149,6 @@ class BalancedNetwork:
             sources.append(p.N + a)
         return np.concatenate(times), np.concatenate(sources)
 
-    def test(self, n_trials: int = 5, condition: str = "right", keep_runs: int = 1,
-             progress: bool = False, **options) -> TestResult:
-        """Test trials without learning; see :func:`~tutorial_lib.balanced.evaluate`, which also takes
-        the ``options`` (``record``, ``spikes_only``, ``split_inputs``, ``perturbations``)."""
-        from .trials import evaluate  # trials builds on this module
-
-        return evaluate(self, n_trials=n_trials, condition=condition, keep_runs=keep_runs, progress=progress,
-                        **options)
-
 
 def build_network(params: BalancedParams | None = None, data: ALMData | None = None, *,
                   progress: bool = False) -> BalancedNetwork:
@@ -223,8 +213,33 @@ def populations(net: BalancedNetwork | StaticNetwork) -> dict:
     """
     check_type("net", net, (BalancedNetwork, StaticNetwork))
     p = net.params
-    pops = {"all": np.arange(p.N), "E": np.arange(p.Ne), "I": p.Ne + np.arange(p.Ni)}
+    pops = base_populations(p.N, p.Ne)
     if isinstance(net, BalancedNetwork):
         pops["trained"] = net.trained.copy()
         pops["untrained E"] = np.setdiff1d(np.arange(p.Ne), net.trained)
     return pops
+
+
+def resolve_perturbations(net: BalancedNetwork, perturbations) -> list:
+    """``perturbations`` (None, one :class:`~tutorial_lib.spiking.Perturbation` or a sequence) as a list
+    with indices only, for ``net`` (pass ``result.network`` for a TrainResult).
+
+    Population names are those of :func:`populations` (``"trained"`` and ``"untrained E"`` too); the
+    checks are :func:`~tutorial_lib.balanced.perturbation.resolve_named`'s. Raises TypeError for a
+    ``net`` that is not a BalancedNetwork or an entry that is not a Perturbation, ValueError naming the
+    field (unknown population, index out of range, a time off the grid), before any simulation.
+    """
+    check_type("net", net, BalancedNetwork)
+    return resolve_named(perturbations, populations(net), net.params.dt)
+
+
+def network_of(net) -> BalancedNetwork:
+    """``net`` if it is a :class:`BalancedNetwork`, else the BalancedNetwork in its ``network`` attribute
+    (a :class:`~tutorial_lib.balanced.TrainResult`, as notebook 04 passes to the Part 4 analyses).
+
+    Read by attribute, so that the analyses (:mod:`.weights`, :mod:`.timing`) need not import the
+    training module above them. Raises TypeError naming ``net`` for anything else.
+    """
+    net = getattr(net, "network", net)  # a BalancedNetwork has no attribute network
+    check_type("net", net, BalancedNetwork)
+    return net

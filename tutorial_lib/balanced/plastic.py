@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -33,9 +32,6 @@ from ..engine.rls_state import BatchRLS
 from ..errors import DivergenceError
 from .advice import advice
 from .static import SETTLE_MS
-
-if TYPE_CHECKING:  # annotations only: that module builds on this one
-    from .network import BalancedNetwork
 
 __all__ = [
     "FFWD_GRID_MS",
@@ -143,8 +139,11 @@ FLOAT32_MIN_LAM_REC = 1e-3
 FLOAT32_MIN_LAM_FF = 1e-2
 
 
-def make_rls(net: "BalancedNetwork", dtype=None, form: str | None = None) -> BatchRLS | SharedInputRLS:
+def make_rls(net, dtype=None, form: str | None = None) -> BatchRLS | SharedInputRLS:
     """A fresh RLS state for ``net``, starting from its current weights.
+
+    ``net``: a :class:`~tutorial_lib.balanced.BalancedNetwork` (its ``params``, ``presyn`` and ``w``
+    are read; the class is defined in :mod:`.network`, which builds on this module).
 
     With feedforward inputs, :class:`~tutorial_lib.engine.rls_pooled.PooledInputRLS` (or, with
     ``form="block"``, :class:`~tutorial_lib.engine.rls_shared.SharedInputRLS`): every

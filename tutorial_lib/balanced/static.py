@@ -28,7 +28,7 @@ from ..engine.lif_data import LIFNetwork, PlasticSynapses, Run, Synapses
 from ..engine.simulate import simulate
 from ..errors import DivergenceError
 from .advice import advice
-from .perturbation import resolve_perturbations
+from .perturbation import base_populations, resolve_named
 from .streams import CONNECT, STATIC
 
 __all__ = [
@@ -180,7 +180,7 @@ def simulate_static(net: StaticNetwork, T: float | None = None, *, rng: np.rando
     n_record = check_int("n_record", n_record, lo=1, what="recorded E neurons and I neurons")
     record_every = check_real("record_every", record_every, lo=0, lo_open=True, hi=T,
                               what="recording interval, ms; at most T")
-    perturbations = resolve_perturbations(net, perturbations)
+    perturbations = resolve_named(perturbations, base_populations(p.N, p.Ne), p.dt)
     rng = np.random.default_rng([p.seed, STATIC]) if rng is None else rng
     pick = np.random.default_rng([p.seed, STATIC, 1])
     n_e, n_i = min(n_record, p.Ne), min(n_record, p.Ni)

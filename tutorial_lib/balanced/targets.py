@@ -22,6 +22,7 @@ import numpy as np
 
 from ..data import CONDITIONS, ALMData
 from ..params import BalancedParams
+from ..engine.siegert import siegert_inverse
 from .streams import SELECT
 
 __all__ = [
@@ -38,13 +39,11 @@ def target_inputs(data: ALMData) -> dict:
     """Target input of every ALM neuron per condition, (time, neuron): ``utarg``, or ``siegert_inverse(rates)``.
 
     Data without ``utarg`` (the synthetic stand-in) are turned into inputs with
-    :func:`~tutorial_lib.transfer.siegert_inverse` at the noise level that reproduces
+    :func:`~tutorial_lib.engine.siegert.siegert_inverse` at the noise level that reproduces
     the original's targets.
     """
     if data.utarg is not None:
         return {c: np.asarray(data.utarg[c], dtype=np.float64) for c in CONDITIONS}
-    from ..engine.siegert import siegert_inverse
-
     return {c: siegert_inverse(data.rates[c]) for c in CONDITIONS}
 
 

@@ -33,12 +33,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from ..data import CONDITIONS
 from ..checks import check_int, check_real, check_type
 from ..engine.lif_data import Replay
 from ..errors import DivergenceError
-from .network import BalancedNetwork
+from ..training import score_correlation
+from .network import BalancedNetwork, network_of
 from .trials import Trial, run_trial
 
 __all__ = ["SpikeTimingResult", "rate_matched_poisson", "spike_timing_test"]
@@ -154,8 +156,6 @@ class SpikeTimingResult:
 
 
 def _scores(trials: list) -> tuple[float, float]:
-    from ..training import score_correlation
-
     if any(t is None for t in trials):  # a replay ran away
         return float("nan"), float("nan")
     binned = np.stack([t.binned for t in trials])
@@ -193,10 +193,34 @@ def spike_timing_test(net, jitters=(0.0, 2.0, 10.0, 30.0, 100.0), n_trials: int 
     unknown channel or condition (or one that is not text), ``n_trials`` outside 1..100, a
     negative ``seed``, ``progress`` not True or False.
     """
-    from .training import TrainResult  # training builds on trials, as this module does
+    net = network_of(net)
+    jitters = _check_jitters(jitters)
+    n_trials = check_int("n_trials", n_trials, lo=1, hi=100, what="test trials per condition")
+    channels = _channels(channels)
+    conditions = _check_conditions(conditions)
+    seed = check_int("seed", seed, lo=0)
+    smooth_ms = check_real("smooth_ms", smooth_ms, lo=0.0, what="half-width of the moving average, ms")
+    if not isinstance(progress, (bool, np.bool_)):
+        raise TypeError(f"progress must be True or False (got {type(progress).__name__}: {progress!r:.60})")
+    rng = np.random.default_rng([seed, 4])
+    total = len(conditions) * n_trials * (len(jitters) + 2)
+    bar = None
+    if progress:
+        bar = tqdm(total=total, desc="spike timing", unit="trial")
+    failures = {}
+    per_condition = {}
+    try:
+        for c in conditions:
+            per_condition[c] = _condition_scores(net, c, jitters, n_trials, channels, rng, smooth_ms, bar,
+                                                 failures)
+    finally:
+        if bar is not None:
+            bar.close()
+    return _timing_result(jitters, channels, n_trials, conditions, per_condition, failures)
 
-    check_type("net", net, (BalancedNetwork, TrainResult))
-    net = net.network if isinstance(net, TrainResult) else net
+
+def _check_jitters(jitters) -> np.ndarray:
+    """``jitters`` as a 1-D float array of finite numbers >= 0; TypeError / ValueError naming them."""
     raw = np.atleast_1d(np.asarray(jitters, dtype=object))
     if any(isinstance(x, (str, bytes)) for x in raw.flat):
         raise TypeError(f"jitters must be numbers (standard deviations in ms), not strings (got {jitters!r})")
@@ -207,55 +231,53 @@ def spike_timing_test(net, jitters=(0.0, 2.0, 10.0, 30.0, 100.0), n_trials: int 
                         f"got {jitters!r})") from None
     if jitters.ndim != 1 or jitters.size == 0 or not np.all(np.isfinite(jitters)) or jitters.min() < 0:
         raise ValueError(f"jitters must be one or more finite standard deviations >= 0 ms (got {jitters!r})")
-    n_trials = check_int("n_trials", n_trials, lo=1, hi=100, what="test trials per condition")
-    channels = _channels(channels)
+    return jitters
+
+
+def _check_conditions(conditions) -> tuple:
+    """``conditions`` (one name or a sequence) as a non-empty tuple of known conditions."""
     if not isinstance(conditions, str) and not hasattr(conditions, "__iter__"):
         raise TypeError(f"conditions must be a condition name or a sequence of them (got {conditions!r:.60})")
     conditions = (conditions,) if isinstance(conditions, str) else tuple(conditions)
     if not conditions or any(not isinstance(c, str) or c not in CONDITIONS for c in conditions):
         raise ValueError(f"conditions must be among {CONDITIONS} (got {conditions!r})")
-    seed = check_int("seed", seed, lo=0)
-    smooth_ms = check_real("smooth_ms", smooth_ms, lo=0.0, what="half-width of the moving average, ms")
-    if not isinstance(progress, (bool, np.bool_)):
-        raise TypeError(f"progress must be True or False (got {type(progress).__name__}: {progress!r:.60})")
-    p = net.params
-    rng = np.random.default_rng([seed, 4])
-    total = len(conditions) * n_trials * (len(jitters) + 2)
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
+    return conditions
 
-        bar = tqdm(total=total, desc="spike timing", unit="trial")
 
-    failures = {}
-
-    def trial(c, k, replay=None, label=None):
-        try:
-            tr = run_trial(net, c, loop=k, keep_run=False, spikes_only=True, replay=replay)
-        except DivergenceError as err:
-            if replay is None:  # the network itself ran away: not a result of the replay
-                raise
-            failures.setdefault(label, str(err))
-            tr = None
-        if bar is not None:
-            bar.update()
-        return tr
-
-    per_condition = {}
+def _replay_trial(net: BalancedNetwork, c: str, k: int, replay, label, bar, failures: dict) -> Trial | None:
+    """Test trial ``k`` of condition ``c`` (spikes only), with ``replay``; None if a replay ran away (its
+    first error message goes into ``failures[label]``). Moves the progress ``bar`` on."""
     try:
-        for c in conditions:
-            base = [trial(c, k) for k in range(n_trials)]
-            jit = []
-            for sd in jitters:
-                jit.append([trial(c, k, Replay(b.spike_times, b.spike_neurons, channels).jittered(
-                    sd, rng, p.dt, p.t_end), f"jitter {sd:g} ms") for k, b in enumerate(base)])
-            pois = [trial(c, k, rate_matched_poisson(base, rng, p.dt, smooth_ms=smooth_ms, channels=channels),
-                          "Poisson") for k in range(n_trials)]
-            per_condition[c] = {"baseline": _scores(base), "jitter": [_scores(j) for j in jit],
-                                "poisson": _scores(pois)}
-    finally:
-        if bar is not None:
-            bar.close()
+        tr = run_trial(net, c, loop=k, keep_run=False, spikes_only=True, replay=replay)
+    except DivergenceError as err:
+        if replay is None:  # the network itself ran away: not a result of the replay
+            raise
+        failures.setdefault(label, str(err))
+        tr = None
+    if bar is not None:
+        bar.update()
+    return tr
+
+
+def _condition_scores(net: BalancedNetwork, c: str, jitters: np.ndarray, n_trials: int, channels: tuple,
+                      rng: np.random.Generator, smooth_ms: float, bar, failures: dict) -> dict:
+    """The scores of condition ``c``: its baseline trials, each jitter's replays of them, and the
+    rate-matched Poisson replays, as ``{"baseline": ..., "jitter": [...], "poisson": ...}``."""
+    p = net.params
+    base = [_replay_trial(net, c, k, None, None, bar, failures) for k in range(n_trials)]
+    jit = []
+    for sd in jitters:
+        jit.append([_replay_trial(net, c, k, Replay(b.spike_times, b.spike_neurons, channels).jittered(
+            sd, rng, p.dt, p.t_end), f"jitter {sd:g} ms", bar, failures) for k, b in enumerate(base)])
+    pois = [_replay_trial(net, c, k, rate_matched_poisson(base, rng, p.dt, smooth_ms=smooth_ms,
+                                                          channels=channels), "Poisson", bar, failures)
+            for k in range(n_trials)]
+    return {"baseline": _scores(base), "jitter": [_scores(j) for j in jit], "poisson": _scores(pois)}
+
+
+def _timing_result(jitters: np.ndarray, channels: tuple, n_trials: int, conditions: tuple,
+                   per_condition: dict, failures: dict) -> SpikeTimingResult:
+    """The scores of every condition averaged over the conditions, as a :class:`SpikeTimingResult`."""
     mean = lambda key, i: float(np.mean([per_condition[c][key][i] for c in conditions]))  # noqa: E731
     scores = np.array([np.mean([per_condition[c]["jitter"][j][0] for c in conditions]) for j in range(jitters.size)])
     scores_avg = np.array([np.mean([per_condition[c]["jitter"][j][1] for c in conditions])

@@ -14,8 +14,8 @@ from ..checks import check_memory, check_train_args, check_type
 from ..engine.rls_shared import SharedInputRLS
 from ..engine.rls_state import BatchRLS
 from ..training import run_loops
-from .network import BalancedNetwork, build_network
-from .perturbation import Perturbation, resolve_perturbations
+from .network import BalancedNetwork, build_network, resolve_perturbations
+from .perturbation import Perturbation
 from .plastic import make_rls
 from .trials import TestResult, evaluate, run_trial
 

@@ -19,11 +19,12 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from ..analysis import moving_average, window_average
 from ..data import CONDITIONS
 from ..params import BalancedParams
-from ..checks import MAX_STEPS, check_int, check_real, check_type, memory_limit
+from ..checks import MAX_STEPS, MemoryEstimateError, check_int, check_real, check_type, memory_limit
 from ..engine.rls_shared import SharedInputRLS
 from ..engine.rls_state import BatchRLS
 from ..engine.lif_checks import check_indices
@@ -33,8 +34,7 @@ from ..engine.simulate import simulate
 from ..training import score_correlation
 from ..errors import DivergenceError
 from .advice import advice
-from .network import BalancedNetwork, populations
-from .perturbation import resolve_perturbations
+from .network import BalancedNetwork, populations, resolve_perturbations
 from .streams import TEST, TRAIN
 from .weights import sign_bounds
 
@@ -159,28 +159,35 @@ class Trial:
         n = int(math.floor(self.duration / bin_ms + 1e-9))
         _check_psth_memory(n, neurons.size)
         edges = bin_ms * np.arange(n + 1)
-        # a neuron asked for twice gets its counts in both columns (counted once, then copied)
-        uniq, inv = np.unique(neurons, return_inverse=True)
-        cols = neurons if uniq.size == neurons.size else uniq
-        col = np.full(self.N, -1)
-        col[cols] = np.arange(cols.size)
-        sel = col[self.spike_neurons] >= 0
-        b = np.searchsorted(edges, self.spike_times[sel] - 1e-9 * bin_ms, side="left") - 1
-        inside = (b >= 0) & (b < n)
-        counts = np.zeros((n, cols.size))
-        np.add.at(counts, (b[inside], col[self.spike_neurons[sel]][inside]), 1.0)
-        if cols is not neurons:
-            counts = counts[:, inv]
+        counts = _bin_counts(self.spike_times, self.spike_neurons, self.N, neurons, edges, bin_ms)
         half = min(smooth_ms / bin_ms, float(n))  # a window wider than the trial is the whole trial
         rate = moving_average(counts * (1000.0 / bin_ms), int(round(half)))
         return 0.5 * (edges[:-1] + edges[1:]), rate
 
 
+def _bin_counts(spike_times: np.ndarray, spike_neurons: np.ndarray, N: int, neurons: np.ndarray,
+                edges: np.ndarray, bin_ms: float) -> np.ndarray:
+    """(bins, len(neurons)) spike counts of ``neurons`` in the bins ``(edges[k], edges[k + 1]]`` (the rule of
+    :meth:`Trial.psth`: a spike within ``1e-9 bin_ms`` above an edge counts as on it)."""
+    n = edges.shape[0] - 1
+    # a neuron asked for twice gets its counts in both columns (counted once, then copied)
+    uniq, inv = np.unique(neurons, return_inverse=True)
+    cols = neurons if uniq.size == neurons.size else uniq
+    col = np.full(N, -1)
+    col[cols] = np.arange(cols.size)
+    sel = col[spike_neurons] >= 0
+    b = np.searchsorted(edges, spike_times[sel] - 1e-9 * bin_ms, side="left") - 1
+    inside = (b >= 0) & (b < n)
+    counts = np.zeros((n, cols.size))
+    np.add.at(counts, (b[inside], col[spike_neurons[sel]][inside]), 1.0)
+    if cols is not neurons:
+        counts = counts[:, inv]
+    return counts
+
+
 def _check_psth_memory(n_bins: int, n_neurons: int) -> None:
     """MemoryEstimateError naming ``bin_ms`` and ``neurons`` if :meth:`Trial.psth`'s arrays (the counts,
     the rates and their moving average: three of bins x neurons) would not fit in memory."""
-    from ..checks import MemoryEstimateError
-
     need, limit = 3 * 8.0 * n_bins * n_neurons, memory_limit()
     if need > limit:
         raise MemoryEstimateError(f"bin_ms too small for memory (bin_ms, neurons size it): {n_bins} bins of "
@@ -287,6 +294,21 @@ def run_trial(net: BalancedNetwork, condition: str = "right", rls: BatchRLS | Sh
     DivergenceError
         If the activity blows up (with :func:`~tutorial_lib.balanced.advice`).
     """
+    loop, rec, perturbations = _check_trial_args(net, condition, rls, rng, replay, loop, record,
+                                                 perturbations, keep_run=keep_run,
+                                                 spikes_only=spikes_only, split_inputs=split_inputs)
+    if rng is None:
+        stream = TRAIN if rls is not None else TEST
+        rng = _trial_rng(net.params, stream, 0 if loop is None else loop, condition)
+    kept = keep_run and not spikes_only  # else only the score's input: the trained neurons' total
+    run = _simulate_trial(net, condition, rls, rng, loop, rec, kept, split_inputs, perturbations, replay)
+    return _trial_of(net, condition, run, rec, kept, perturbations)
+
+
+def _check_trial_args(net, condition, rls, rng, replay, loop, record, perturbations, *, keep_run: bool,
+                      spikes_only: bool, split_inputs: bool) -> tuple:
+    """:func:`run_trial`'s arguments checked, before anything is drawn: ``(loop, rec, perturbations)``
+    (the loop as an int or None, the neurons to record, the perturbations with indices only)."""
     check_type("net", net, BalancedNetwork)
     check_type("rls", rls, (BatchRLS, SharedInputRLS), allow_none=True)
     check_type("rng", rng, np.random.Generator, allow_none=True)
@@ -303,21 +325,28 @@ def run_trial(net: BalancedNetwork, condition: str = "right", rls: BatchRLS | Sh
     perturbations = resolve_perturbations(net, perturbations)
     if replay is not None:  # its neurons and channels, before the feed-forward spikes are drawn
         check_replay(replay, ("excitatory", "inhibitory", "plastic"), p.N, p.dt)
-    if rng is None:
-        rng = _trial_rng(p, TRAIN if rls is not None else TEST, 0 if loop is None else loop, condition)
+    return loop, rec, perturbations
+
+
+def _simulate_trial(net: BalancedNetwork, condition: str, rls, rng: np.random.Generator, loop,
+                    rec: np.ndarray, kept: bool, split_inputs: bool, perturbations: list, replay) -> Run:
+    """The engine's run of one trial: the feed-forward spikes drawn from ``rng``, then the simulation (with
+    RLS if ``rls``; ``net.w`` then holds what was learned, even if the run stopped). ``kept``: record
+    ``rec`` in full, else only the trained neurons' total input. A DivergenceError gets its phase, loop,
+    condition and :func:`advice`."""
+    p = net.params
     external = net.ffwd_spikes(condition, rng)
     lif = net.lif()
     w_min, w_max = sign_bounds(p) if p.sign_constrained else (None, None)  # clipping: not exact RLS
     learning = None if rls is None else Learning(rls, p.learn_times, net.targets[condition], w_min=w_min,
                                                  w_max=w_max)
-    kept = keep_run and not spikes_only  # else only the score's input: the trained neurons' total
     try:
-        run = simulate(lif, p.t_end, rng=rng, stimulus=net.stimulus[condition],
-                       stim_window=(p.stim_on, p.stim_off), record=rec if kept else net.trained,
-                       record_every=p.record_every,
-                       learning=learning, external=external, max_rate=p.max_rate, perturbations=perturbations,
-                       plastic_groups=_plastic_groups(net) if split_inputs and kept else None, replay=replay,
-                       total_only=not kept)
+        return simulate(lif, p.t_end, rng=rng, stimulus=net.stimulus[condition],
+                        stim_window=(p.stim_on, p.stim_off), record=rec if kept else net.trained,
+                        record_every=p.record_every, learning=learning, external=external,
+                        max_rate=p.max_rate, perturbations=perturbations,
+                        plastic_groups=_plastic_groups(net) if split_inputs and kept else None, replay=replay,
+                        total_only=not kept)
     except DivergenceError as err:
         # without RLS: a test trial of a trained network, or a run of the untrained one
         phase = "learning" if rls is not None else ("test" if np.any(net.w != net.w0) else "untrained")
@@ -326,6 +355,13 @@ def run_trial(net: BalancedNetwork, condition: str = "right", rls: BatchRLS | Sh
     finally:
         if rls is not None:  # keep what was learned, even if the run stopped
             net.w[...] = lif.plastic.w
+
+
+def _trial_of(net: BalancedNetwork, condition: str, run: Run, rec: np.ndarray, kept: bool,
+              perturbations: list) -> Trial:
+    """The :class:`Trial` of a run: the trained neurons' total input windowed on the learning grid, its
+    correlation with the targets (the score), the spikes and, if ``kept``, the run itself."""
+    p = net.params
     cols = _columns(run.recorded, net.trained)  # the trained neurons, in their order (first, as a rule)
     total_input = run.total_input[:, :cols.size] if np.array_equal(cols, np.arange(cols.size)) else \
         run.total_input[:, cols]
@@ -425,8 +461,6 @@ def evaluate(net: BalancedNetwork, n_trials: int = 5, condition: str = "right",
                 raise type(exc)(f"replay[{k}]: {exc}") from None
     trial_ids = range(n_trials)
     if progress:
-        from tqdm.auto import tqdm
-
         trial_ids = tqdm(trial_ids, desc=f"test trials (lick {condition})", unit="trial")
     trials = [run_trial(net, condition, loop=k, keep_run=k < keep_runs, record=record, spikes_only=spikes_only,
                         split_inputs=split_inputs, perturbations=perturbations, replay=replay[k]) for k in trial_ids]

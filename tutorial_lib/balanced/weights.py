@@ -61,7 +61,7 @@ import numpy as np
 from ..data import CONDITIONS
 from ..params import BalancedParams
 from ..checks import check_type
-from .network import BalancedNetwork
+from .network import network_of
 
 __all__ = [
     "TYPES",
@@ -76,14 +76,6 @@ __all__ = [
 
 
 TYPES = ("E", "I")  # presynaptic types of the recurrent plastic synapses, in the columns' order
-
-
-def _network(net) -> BalancedNetwork:
-    """``net`` itself, or the network of a :class:`~tutorial_lib.balanced.TrainResult`."""
-    from .training import TrainResult  # training builds on the trials, which use this module
-
-    check_type("net", net, (BalancedNetwork, TrainResult))
-    return net.network if isinstance(net, TrainResult) else net
 
 
 def sign_bounds(params: BalancedParams) -> tuple[np.ndarray, np.ndarray]:
@@ -119,7 +111,7 @@ def static_pair_weights(net) -> np.ndarray:
     hand-built network) add up, as in :meth:`~tutorial_lib.spiking.Synapses.dense`.
     ``net``: a BalancedNetwork or a TrainResult (TypeError otherwise).
     """
-    net = _network(net)
+    net = network_of(net)
     N = net.params.N
     is_trained = np.zeros(N, dtype=bool)
     is_trained[net.trained] = True
@@ -149,7 +141,7 @@ def effective_weights(net, w: np.ndarray | None = None) -> np.ndarray:
     (R, n_plastic) or (R, 2L) (default ``net.w``, the current ones; ``net.w0``
     for the initial ones). Raises ValueError for a ``w`` of another shape.
     """
-    net = _network(net)
+    net = network_of(net)
     L2 = 2 * net.params.L
     w = net.w if w is None else np.asarray(w, dtype=np.float64)
     if w.ndim != 2 or w.shape[0] != net.n_trained or w.shape[1] not in (L2, net.w.shape[1]):
@@ -185,7 +177,7 @@ def dale_summary(net) -> dict:
 
     The feed-forward weights have no presynaptic type and are not counted.
     """
-    net = _network(net)
+    net = network_of(net)
     L = net.params.L
     static = static_pair_weights(net)
     out = {}
@@ -219,7 +211,7 @@ def target_preference(net, window: tuple[float, float] | None = None) -> np.ndar
     lick-right trials; in the order of ``net.trained``. Raises ValueError if the
     window holds no learning time, TypeError for a ``net`` of the wrong class.
     """
-    net = _network(net)
+    net = network_of(net)
     t = net.params.learn_times
     if window is None:
         sel = np.ones(t.shape[0], dtype=bool)
@@ -247,7 +239,7 @@ def named_populations(net, window: tuple[float, float] | None = None) -> dict:
       left; default the whole training window) is ``> 0`` / ``< 0``, in the
       training order. A neuron with exactly equal means is in neither.
     """
-    net = _network(net)
+    net = network_of(net)
     p = net.params
     pref = target_preference(net, window)
     trained = np.asarray(net.trained, dtype=np.int64)
@@ -274,7 +266,7 @@ def synapse_table(net, kind: str = "I") -> dict:
     the selectivity of ``pre`` (e.g. its rate in lick right minus left).
     Raises ValueError for another ``kind``.
     """
-    net = _network(net)
+    net = network_of(net)
     if kind not in TYPES:
         raise ValueError(f"kind must be one of {TYPES} (got {kind!r})")
     L = net.params.L

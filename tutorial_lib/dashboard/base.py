@@ -120,7 +120,7 @@ class Control:
     """A slider (or other value widget) bound to one parameter field.
 
     ``bounds``: optional ``bounds(params) -> (lo, hi)``, the values the field may take given the
-    other fields (:meth:`~tutorial_lib.params._Validated.field_range`); after every valid change
+    other fields (:meth:`~tutorial_lib.params.Validated.field_range`); after every valid change
     the dashboard moves the widget's min and max there, so no invalid combination can be set.
     """
 
