@@ -38,11 +38,16 @@ Getting started::
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import h5py
 import numpy as np
+import pooch
+
+from .engine.siegert import ALM_SIGMA, siegert_inverse, siegert_rate
 
 __all__ = ["ALMData", "DataError", "load_alm", "synthetic_alm", "alm_files", "ENV_VAR", "DOWNLOAD_ENV_VAR",
            "CONDITIONS"]
@@ -198,8 +203,6 @@ def _verify(path: Path, expected: str, origin: str) -> None:
 
 
 def cache_dir() -> Path:
-    import pooch
-
     return Path(pooch.os_cache("rls-tutorial")) / "alm"
 
 
@@ -256,10 +259,6 @@ def alm_files(download: bool = True) -> dict:
 
 
 def _download(name: str, digest: str, folder: Path) -> None:
-    import logging
-
-    import pooch
-
     key = (BASE_URL + name, str(folder))
     if key in _FAILED_DOWNLOADS:
         message, reason = _FAILED_DOWNLOADS[key]
@@ -286,8 +285,6 @@ def _download(name: str, digest: str, folder: Path) -> None:
 
 
 def _read(path: Path, dataset: str) -> np.ndarray:
-    import h5py
-
     try:
         with h5py.File(path, "r") as f:
             a = np.array(f[dataset][()], dtype=np.float64)
@@ -378,8 +375,6 @@ def synthetic_alm(n_neurons: int = 1824, seed: int = 0) -> ALMData:
 
     Raises ValueError if ``n_neurons`` is not a positive integer.
     """
-    from .engine.siegert import ALM_SIGMA, siegert_inverse, siegert_rate
-
     if isinstance(n_neurons, bool) or not isinstance(n_neurons, (int, np.integer)) or n_neurons < 1:
         raise ValueError(f"n_neurons must be an integer >= 1 (got {n_neurons!r})")
     rng = np.random.default_rng(seed)

@@ -62,6 +62,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .checks import MemoryEstimateError, check_int, memory_limit
+from .interrupts import held
+
 __all__ = [
     "FormatError",
     "atomic_write",
@@ -207,8 +210,6 @@ def atomic_write(path, write) -> Path:
     are removed first (see :func:`_remove_stale_temporaries`). The file gets the
     permissions of any new file: ``0o666`` less the umask. Returns ``path``.
     """
-    from .interrupts import held
-
     path = _check_path(path)
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
@@ -252,8 +253,6 @@ def save_arrays(path, arrays: dict, *, kind: str, version: int, meta: dict | Non
     infinity). A failed
     write leaves any earlier file at ``path`` as it was (:func:`atomic_write`).
     """
-    from .checks import check_int
-
     given = _check_path(path)
     if given.is_dir():  # "out" for the folder out/ would otherwise be saved as out.npz beside it
         raise IsADirectoryError(f"cannot save to {given}: it is a folder (path must name a file, e.g. "
@@ -388,8 +387,6 @@ def load_arrays(path, *, kind: str, versions) -> tuple[dict, dict]:
         archive of this module, holds another ``kind``, or has a format
         version not in ``versions``. The message names the file.
     """
-    from .checks import MemoryEstimateError, check_int
-
     path = _existing_file(path)
     if isinstance(versions, (str, bytes)) or not hasattr(versions, "__iter__"):
         raise TypeError(f"versions must be a sequence of format versions (got {versions!r:.60})")
@@ -458,8 +455,6 @@ def _read_archive(zf: zipfile.ZipFile, path: Path, size: int, kind: str,
 def _check_unpacked_size(infos: list, path: Path) -> None:
     """MemoryEstimateError (naming ``path``) if the members' unpacked sizes, as the zip directory declares
     them, add up to more than :func:`~tutorial_lib.checks.memory_limit`: refused before any is read."""
-    from .checks import MemoryEstimateError, memory_limit
-
     need, limit = float(sum(info.file_size for info in infos)), memory_limit()
     if need > limit:
         raise MemoryEstimateError(
