@@ -13,7 +13,7 @@ from matplotlib.ticker import FormatStrFormatter, MaxNLocator
 from ..params import BalancedParams
 from ..checks import check_type
 from ..plotting import COLORS as _COLORS
-from .base import Control, LiveFigure, TrainingDashboard, _check_view, _seed_control, field_control
+from .base import Control, LiveFigure, TrainingDashboard, check_view, seed_control, field_control
 
 
 @dataclass
@@ -380,7 +380,7 @@ def balanced_dashboard(params: BalancedParams | None = None, n_show: int = 3, dp
     p = BalancedParams.lecture() if check_type("params", params, BalancedParams, allow_none=True) is None \
         else params
     check_type("data", data, ALMData, allow_none=True)
-    n_show, dpi = _check_view(n_show, dpi)
+    n_show, dpi = check_view(n_show, dpi)
     data = load_alm(fallback="synthetic") if data is None else data
     n_alm = data.n_neurons
     n_trained = n_alm if p.n_trained is None else p.n_trained
@@ -398,7 +398,7 @@ def balanced_dashboard(params: BalancedParams | None = None, n_show: int = 3, dp
         Control("ffwd", widgets.Checkbox(value=p.ffwd, description=f"feedforward inputs ({p.n_ffwd} Poisson)",
                                          indent=False, layout=widgets.Layout(width="100%"))),
         field_control(p, "n_loops"),
-        _seed_control(p),
+        seed_control(p),
     ]
     title = ("Part 3: train a balanced network on a SYNTHETIC stand-in for the ALM recordings with RLS"
              if data.synthetic else "Part 3: train a balanced network on ALM recordings with RLS")

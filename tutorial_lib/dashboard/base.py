@@ -20,7 +20,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from ..params import BalancedParams, RateParams, SpikingParams
+from ..params import BalancedParams, RateParams, SpikingParams, field_kind
 from ..checks import check_int, check_type
 from ..errors import Advice, DivergenceError
 
@@ -413,7 +413,8 @@ class TrainingDashboard:
         display(self.widget)
 
 
-_STYLE = {"description_width": "120px"}
+#: the look of every dashboard control: room for the description at the left
+STYLE = {"description_width": "120px"}
 
 
 def _shown(value) -> str:
@@ -421,19 +422,19 @@ def _shown(value) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def _check_view(n_show, dpi) -> tuple[int, int]:
+def check_view(n_show, dpi) -> tuple[int, int]:
     """The figure arguments every dashboard takes: ``n_show`` example neurons, ``dpi``."""
     return (check_int("n_show", n_show, lo=1, hi=10, what="example neurons shown"),
             check_int("dpi", dpi, lo=20, hi=400, what="figure resolution"))
 
 
-def _slider(cls, description, tooltip, **kw):
+def slider(cls, description, tooltip, **kw):
     """A slider of the dashboards' look that reports its value only when released.
 
     Its value can also be typed: ipywidgets 8 sliders have an editable readout (click the
     number at the right, type, press Enter), for keyboards where arrow keys on a focused
     slider move the notebook's cell selection instead (Notebook 7)."""
-    return cls(description=description, style=_STYLE, layout=widgets.Layout(width="100%"),
+    return cls(description=description, style=STYLE, layout=widgets.Layout(width="100%"),
                continuous_update=False, tooltip=tooltip, readout=True, **kw)
 
 
@@ -471,8 +472,6 @@ def field_control(p, name: str, *, value=None, lo=None, hi=None, extra=None, to_
     given (e.g. the neurons the data hold); ``extra(params) -> (lo, hi)`` caps them further.
     They follow the other sliders (``Control.bounds``). ``value`` defaults to ``p``'s.
     """
-    from ..params import field_kind
-
     f = next(f for f in fields(p) if f.name == name)
     m, spec = f.metadata, dict(f.metadata["slider"])
     kind, _ = field_kind(f)
@@ -497,24 +496,25 @@ def field_control(p, name: str, *, value=None, lo=None, hi=None, extra=None, to_
     tooltip = m["help"] + (f" ({m['unit']})" if m["unit"] else "") + tooltip_extra
     description = label or spec.get("label", name)
     if kind == "int":
-        w = _slider(widgets.IntSlider, description, tooltip, value=value, min=a, max=b,
+        w = slider(widgets.IntSlider, description, tooltip, value=value, min=a, max=b,
                     step=spec.get("step", 1))
     elif log:
-        w = _slider(widgets.FloatLogSlider, description, tooltip, value=value, base=10, min=_log10(a),
+        w = slider(widgets.FloatLogSlider, description, tooltip, value=value, base=10, min=_log10(a),
                     max=_log10(b), step=spec["step"], readout_format=readout_format(a, b, True))
     else:
-        w = _slider(widgets.FloatSlider, description, tooltip, value=value, min=a, max=b, step=spec["step"],
+        w = slider(widgets.FloatSlider, description, tooltip, value=value, min=a, max=b, step=spec["step"],
                     readout_format=readout_format(a, b, False))
     return Control(name, w, to_param or (lambda v: v), bounds)
 
 
-def _seed_control(p) -> Control:
+def seed_control(p) -> Control:
+    """A box for the seed of every random draw (``p.seed``), typed as a whole number."""
     return Control("seed", widgets.BoundedIntText(description="seed", value=p.seed, min=0, max=2**31 - 1,
-                                                  style=_STYLE, layout=widgets.Layout(width="100%"),
+                                                  style=STYLE, layout=widgets.Layout(width="100%"),
                                                   tooltip="seed of every random draw (type a whole number)"))
 
 
-def _network_controls(p) -> list:
+def network_controls(p) -> list:
     """The sliders every recurrent network has: sigma, K (N-1 = all-to-all) and lambda."""
     return [
         field_control(p, "sigma"),

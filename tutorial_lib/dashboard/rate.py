@@ -6,7 +6,7 @@ import numpy as np
 
 from ..params import RateParams
 from ..checks import check_type
-from .base import LiveFigure, TrainingDashboard, _check_view, _network_controls, _seed_control, field_control
+from .base import LiveFigure, TrainingDashboard, check_view, network_controls, seed_control, field_control
 
 
 class RateLiveFigure(LiveFigure):
@@ -80,9 +80,9 @@ def rate_dashboard(params: RateParams | None = None, n_show: int = 3, dpi: int =
     from .. import rate
 
     p = RateParams() if check_type("params", params, RateParams, allow_none=True) is None else params
-    n_show, dpi = _check_view(n_show, dpi)
-    controls = [*_network_controls(p), field_control(p, "train_fraction"), field_control(p, "n_loops"),
-                _seed_control(p)]
+    n_show, dpi = check_view(n_show, dpi)
+    controls = [*network_controls(p), field_control(p, "train_fraction"), field_control(p, "n_loops"),
+                seed_control(p)]
     return TrainingDashboard(
         "Part 1: train a rate RNN with RLS",
         controls,
