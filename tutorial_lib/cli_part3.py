@@ -182,12 +182,14 @@ class Part3Run:
         return None
 
     def save_checkpoint(self, res) -> None:
+        """Write the checkpoint file (and --scores-json) of ``res``."""
         self.model.save(res, self.ck)
         self.saved_loops = res.n_loops
         if self.args.scores_json:
             write_json(self.args.scores_json, scores_doc(res, self.argv))
 
     def callback(self, k, record, scores):
+        """After every loop: the progress bar, and the scores every --report-every loops."""
         self.bar.update(1)
         self.bar.set_postfix(score=f"{record.score:.3f}")
         g = record.loop + 1
@@ -233,7 +235,8 @@ class Part3Run:
         return None
 
     def _train_loops(self) -> None:
-        intr, ck, args, total = self.intr, self.ck, self.args, self.total
+        """Build the network (unless resumed) and train the loops still to do, the progress bar around them."""
+        intr, args, total = self.intr, self.args, self.total
         result, net = self.result, None
         try:
             if result is None:
@@ -245,29 +248,42 @@ class Part3Run:
             done = 0 if result is None else result.n_loops
             self.bar = tqdm(total=total, initial=done, desc="Part 3 training", unit="loop",
                             dynamic_ncols=True)
-            while done < total and not intr.stop.is_set():
-                k = total - done if ck is None else min(args.checkpoint_every - done % args.checkpoint_every,
-                                                        total - done)
-                new = None
-                intr.armed = True
-                try:
-                    new = self.model.train(result if result is not None else net, n_loops=k, progress=False,
-                                         callback=self.callback, stop=intr.stop)
-                except KeyboardInterrupt:
-                    intr.abandon = True
-                finally:
-                    intr.armed = False
-                if intr.abandon:
-                    self.abandoned = True
-                    break  # ``new`` may hold a half-trained loop: discard it
-                result, net = new, None
-                self.result = result
-                done = result.n_loops
-                if ck is not None and (result.n_loops != self.saved_loops):
-                    self.save_checkpoint(result)
+            if done < total:
+                self._train_rest(result if result is not None else net, total - done)
         finally:  # the bar ends before any message about how the run ended
             if self.bar is not None:
                 self.bar.close()
+
+    def _train_rest(self, start, n_loops: int) -> None:
+        """Train ``start`` (a network, or the result to continue) for ``n_loops`` loops in one call of the
+        model's ``train``, which calls :meth:`checkpoint` every --checkpoint-every loops (with --checkpoint)."""
+        intr, ck = self.intr, self.ck
+        new = None
+        intr.armed = True
+        try:
+            new = self.model.train(start, n_loops=n_loops, progress=False, callback=self.callback, stop=intr.stop,
+                                   checkpoint=None if ck is None else self.checkpoint,
+                                   checkpoint_every=self.args.checkpoint_every)
+        except KeyboardInterrupt:
+            intr.abandon = True
+        finally:
+            intr.armed = False
+        if new is None or intr.raised:
+            self.abandoned = True
+            return  # ``new`` may hold a half-trained loop: discard it
+        self.result = new
+        if ck is not None and new.n_loops != self.saved_loops:
+            self.save_checkpoint(new)
+
+    def checkpoint(self, res) -> None:
+        """Save a checkpoint while training (the loops so far, between two loops); a signal that comes
+        meanwhile waits until the file is written, and then only stops the training (as between loops)."""
+        intr = self.intr
+        intr.armed = False
+        try:
+            self.save_checkpoint(res)
+        finally:
+            intr.armed = True
 
     def report_stop(self) -> int:
         """After Ctrl-C or SIGTERM: say what was kept (saving the loops done if there is no checkpoint)."""

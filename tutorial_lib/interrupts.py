@@ -261,7 +261,7 @@ class LoopSignals(_Handlers):
     loop boundary, so the state can be saved and resumed exactly). A second
     Ctrl-C, or SIGTERM, also sets ``abandon`` and, while ``armed`` (inside
     training), raises KeyboardInterrupt: the current loop is abandoned and its
-    half-trained state discarded. Outside training (e.g. while a checkpoint is
+    half-trained state discarded (``raised`` says so). Outside training (e.g. while a checkpoint is
     written) the signal only sets the flags, so a file is never left half done.
     With ``eager`` (building the network, the final test: nothing to finish)
     the first Ctrl-C already abandons. Entering it again while it is active
@@ -272,6 +272,7 @@ class LoopSignals(_Handlers):
     def __init__(self, command: CommandSignals = COMMAND):
         self.stop = threading.Event()
         self.abandon = False
+        self.raised = False  # KeyboardInterrupt was raised (while armed): a loop in progress was abandoned
         self.signum = None
         self.armed = False
         self.eager = False
@@ -307,7 +308,7 @@ class LoopSignals(_Handlers):
         self.stop.set()
         self.abandon = True
         if self.armed:
-            self.armed = False
+            self.armed, self.raised = False, True
             raise KeyboardInterrupt
 
 

@@ -19,6 +19,11 @@ The same from the command line (``rls-tutorial sweep --help``)::
     rls-tutorial sweep part2 --grid N=50,100,200 --grid tau_s=20,50,200 --seeds 3 --out sweep.csv --jobs 2
 
 Rows
+    ``run_id``, ``part``, ``status``, ``test_score`` (Part 3 also ``test_score_avg``: trial-averaged
+    over ``n_test_trials``), ``seconds`` (wall time of the run; a worker's first run also loads the
+    compiled code from numba's cache, about a second), ``loops_done``, ``failure`` and ``reason``
+    (None when ok), every parameter of the part, and ``score_loop_1``, ... (the score of each
+    training loop, measured while learning; Part 3 also ``test_score_loop_K``).
     ``status`` is ``"ok"``, ``"diverged"`` (the network's activity failed: a
     :class:`~tutorial_lib.training.DivergenceError`, a result of the model, not a crash of the
     sweep; ``failure`` holds its kind, ``reason`` its message, the loop scores before it are
@@ -127,13 +132,8 @@ def sweep(part: str, grid: dict | None = None, settings: list | None = None, *, 
 
     Returns
     -------
-    pandas.DataFrame, one row per run of this sweep (including those found in ``out``), in
-    the order of :func:`plan`: ``run_id``, ``part``, ``status`` (``"ok"``, ``"diverged"``,
-    ``"error"``), ``test_score`` (Part 3 also ``test_score_avg``: trial-averaged over
-    ``n_test_trials``), ``seconds`` (wall time of the run; a worker's first run also loads the
-    compiled code from numba's cache, about a second), ``loops_done``, ``failure`` and
-    ``reason`` (None when ok), every parameter of the part, and ``score_loop_1``, ... (the
-    score of each training loop, measured while learning; Part 3 also ``test_score_loop_K``).
+    pandas.DataFrame, one row per run of this sweep (including those found in ``out``), in the
+    order of :func:`plan`; its columns are described under *Rows* in the module's header.
 
     Raises
     ------
@@ -152,27 +152,15 @@ def sweep(part: str, grid: dict | None = None, settings: list | None = None, *, 
     alm, source, digest = _sweep_data(part, data)
     if alm is not None:  # the data bound n_trained (and L, N): checked now, not when a worker builds
         _check_recordings(part, runs, alm)
-    order, tasks = {}, []
-    for i, (setting, p) in enumerate(runs):
-        rid = run_id(part, p, digest)
-        order[rid] = i
-        tasks.append({"part": part, "params": p, "run_id": rid, "data": alm, "data_source": source,
-                      "data_digest": digest})
+    order = {run_id(part, p, digest): i for i, (_, p) in enumerate(runs)}
+    tasks = [{"part": part, "params": p, "run_id": rid, "data": alm, "data_source": source, "data_digest": digest}
+             for rid, (_, p) in zip(order, runs)]
     table, todo = _previous(path, part, tasks, retry_errors)
     # the cluster first: an address that cannot be used fails now, before the progress bar and the warm-up
     connection = dask_client(scheduler, CONNECT_TIMEOUT) if scheduler is not None and todo else None
     rows = _Rows(table, path, order, tqdm(total=len(todo), desc=f"sweep {part}", unit="run",
                                           disable=not progress or not todo))
-    try:
-        if todo:
-            _run(part, todo, rows.record, connection, n_jobs, warm)
-    except KeyboardInterrupt as exc:  # what was kept, for the caller's message
-        exc.sweep_done, exc.sweep_total = len(tasks) - len(todo) + len(rows.rows), len(tasks)
-        raise
-    finally:
-        rows.bar.close()
-        with held():  # a signal now would lose the last rows: save them first
-            rows.save()
+    _run(part, todo, rows, connection, n_jobs, warm, len(tasks))
     full = ordered(rows.table_with_new(), order)
     return as_read(full[full["run_id"].isin(order)])
 
@@ -261,7 +249,22 @@ class _Rows:
         self.save()
 
 
-def _run(part: str, todo: list, record, connection, n_jobs: int, warm: bool) -> None:
+def _run(part: str, todo: list, rows: _Rows, connection, n_jobs: int, warm: bool, n_tasks: int) -> None:
+    """Run the tasks ``todo`` on the cluster, in processes or here, each row to ``rows``; the rows are saved
+    however it ends. KeyboardInterrupt says how many of the sweep's ``n_tasks`` runs are kept."""
+    try:
+        if todo:
+            _run_tasks(part, todo, rows.record, connection, n_jobs, warm)
+    except KeyboardInterrupt as exc:  # what was kept, for the caller's message
+        exc.sweep_done, exc.sweep_total = n_tasks - len(todo) + len(rows.rows), n_tasks
+        raise
+    finally:
+        rows.bar.close()
+        with held():  # a signal now would lose the last rows: save them first
+            rows.save()
+
+
+def _run_tasks(part: str, todo: list, record, connection, n_jobs: int, warm: bool) -> None:
     """Run the tasks ``todo`` (after warming numba's cache) on the cluster, in processes or here."""
     if warm:
         try:

@@ -134,37 +134,12 @@ def plan(part: str, grid: dict | None = None, settings: list | None = None, *, s
     cls = PARTS[part].params
     if grid is not None and settings is not None:
         raise ValueError("give grid or settings, not both (a grid is every combination of its values)")
-    if base is None:
-        base = cls()
-    elif isinstance(base, dict):
-        _check_names(cls, part, base)
-        try:
-            base = replace(cls(), **{k: _convert(cls, k, v) for k, v in base.items()})
-        except ValueError as exc:
-            raise ValueError(f"base: {exc}") from None
-        except ArithmeticError as exc:  # a check that overflowed on a value far out of range (dt=1e-308)
-            raise ValueError(f"base: a value is far out of range ({type(exc).__name__}: {one_line(exc)}; "
-                             f"{', '.join(f'{k}={v!r}' for k, v in base.items())})") from None
-    else:
-        check_type("base", base, (dict, cls), allow_none=True)
+    base = _base(cls, part, base)
     seed_list = _seeds(seeds)
     if grid is not None:
-        check_type("grid", grid, dict)
-        names = list(grid)
-        lists = [_values(cls, part, name, grid[name]) for name in names]
-        sizes = " x ".join([f"{len(v)} {k}" for k, v in zip(names, lists)]
-                           + ([] if seed_list is None else [f"{len(seed_list)} seeds"]))
-        _check_size(math.prod(map(len, lists)) * (1 if seed_list is None else len(seed_list)), sizes)
-        rows = [dict(zip(names, combo)) for combo in itertools.product(*lists)]
+        rows = _grid_rows(cls, part, grid, seed_list)
     elif settings is not None:
-        if isinstance(settings, dict) or not hasattr(settings, "__iter__"):
-            raise TypeError(f"settings must be a list of dicts (got {type(settings).__name__})")
-        rows = []
-        for i, s in enumerate(settings):
-            check_type(f"settings[{i}]", s, dict)
-            rows.append({k: _values(cls, part, k, [v], label=f"settings[{i}] {k}")[0] for k, v in s.items()})
-        if not rows:
-            raise ValueError("settings: the list is empty")
+        rows = _setting_rows(cls, part, settings)
     else:
         rows = [{}]
     if seed_list is not None:
@@ -173,6 +148,52 @@ def plan(part: str, grid: dict | None = None, settings: list | None = None, *, s
                              "not both")
         _check_size(len(rows) * len(seed_list), f"{len(rows)} settings x {len(seed_list)} seeds")
         rows = [{**r, "seed": s} for r in rows for s in seed_list]
+    return _runs(part, base, rows)
+
+
+def _base(cls, part: str, base):
+    """The fixed parameters of a sweep: ``base`` (a dict of values, a parameter object, None: defaults)."""
+    if base is None:
+        return cls()
+    if isinstance(base, dict):
+        _check_names(cls, part, base)
+        try:
+            return replace(cls(), **{k: _convert(cls, k, v) for k, v in base.items()})
+        except ValueError as exc:
+            raise ValueError(f"base: {exc}") from None
+        except ArithmeticError as exc:  # a check that overflowed on a value far out of range (dt=1e-308)
+            raise ValueError(f"base: a value is far out of range ({type(exc).__name__}: {one_line(exc)}; "
+                             f"{', '.join(f'{k}={v!r}' for k, v in base.items())})") from None
+    check_type("base", base, (dict, cls), allow_none=True)
+    return base
+
+
+def _grid_rows(cls, part: str, grid, seed_list) -> list:
+    """Every combination of the grid's values (the first name varies slowest), its size checked first."""
+    check_type("grid", grid, dict)
+    names = list(grid)
+    lists = [_values(cls, part, name, grid[name]) for name in names]
+    sizes = " x ".join([f"{len(v)} {k}" for k, v in zip(names, lists)]
+                       + ([] if seed_list is None else [f"{len(seed_list)} seeds"]))
+    _check_size(math.prod(map(len, lists)) * (1 if seed_list is None else len(seed_list)), sizes)
+    return [dict(zip(names, combo)) for combo in itertools.product(*lists)]
+
+
+def _setting_rows(cls, part: str, settings) -> list:
+    """A list of settings (dicts), each value checked."""
+    if isinstance(settings, dict) or not hasattr(settings, "__iter__"):
+        raise TypeError(f"settings must be a list of dicts (got {type(settings).__name__})")
+    rows = []
+    for i, s in enumerate(settings):
+        check_type(f"settings[{i}]", s, dict)
+        rows.append({k: _values(cls, part, k, [v], label=f"settings[{i}] {k}")[0] for k, v in s.items()})
+    if not rows:
+        raise ValueError("settings: the list is empty")
+    return rows
+
+
+def _runs(part: str, base, rows: list) -> list:
+    """``(setting, params)`` of every row, each built and its memory estimated; a setting twice is refused."""
     out, seen = [], set()
     for r in rows:
         try:
@@ -201,6 +222,7 @@ def run_id(part: str, params, data_digest: str | None) -> str:
 
 
 def data_digest(data) -> str:
+    """A digest of the recordings a run trains on (rates and targets of every condition, times)."""
     h = hashlib.sha256()
     for c in sorted(data.rates):
         h.update(np.ascontiguousarray(data.rates[c]).tobytes())

@@ -26,7 +26,8 @@ _FIRST = ("run_id", "part", "status", "test_score", "test_score_avg", "seconds",
 
 
 def out_format(out) -> str:
-    """``"csv"`` or ``"parquet"``, by the suffix of ``out``; ValueError for another suffix (or .parquet without pyarrow)."""
+    """``"csv"`` or ``"parquet"``, by the suffix of ``out``; ValueError for another suffix (or .parquet
+    without pyarrow)."""
     suffix = Path(out).suffix.lower()
     if suffix == ".parquet":
         try:

@@ -193,7 +193,7 @@ def spike_timing_test(net, jitters=(0.0, 2.0, 10.0, 30.0, 100.0), n_trials: int 
     unknown channel or condition (or one that is not text), ``n_trials`` outside 1..100, a
     negative ``seed``, ``progress`` not True or False.
     """
-    from .training import TrainResult  # training builds on trials, as this module does
+    from .results import TrainResult  # results build on trials, as this module does
 
     check_type("net", net, (BalancedNetwork, TrainResult))
     net = net.network if isinstance(net, TrainResult) else net

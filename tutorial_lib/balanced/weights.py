@@ -80,7 +80,7 @@ TYPES = ("E", "I")  # presynaptic types of the recurrent plastic synapses, in th
 
 def _network(net) -> BalancedNetwork:
     """``net`` itself, or the network of a :class:`~tutorial_lib.balanced.TrainResult`."""
-    from .training import TrainResult  # training builds on the trials, which use this module
+    from .results import TrainResult  # results build on the trials, which use this module
 
     check_type("net", net, (BalancedNetwork, TrainResult))
     return net.network if isinstance(net, TrainResult) else net

@@ -10,6 +10,8 @@ import ipywidgets as widgets
 import numpy as np
 from matplotlib.ticker import FormatStrFormatter, MaxNLocator
 
+from .. import balanced
+from ..data import ALMData, load_alm
 from ..params import BalancedParams
 from ..checks import check_type
 from ..plotting import COLORS as _COLORS
@@ -218,8 +220,6 @@ class BalancedDashboard(TrainingDashboard):
     RLS_FIELDS = ("lam_rec", "mu_rs", "lam_ff", "n_loops", "score_every", "n_test_trials")
 
     def __init__(self, title, controls, base_params, figure, data, n_show):
-        from .. import balanced
-
         self._balanced = balanced
         self._data = data
         self._n_show = n_show
@@ -375,8 +375,6 @@ def balanced_dashboard(params: BalancedParams | None = None, n_show: int = 3, dp
     recordings (default :func:`~tutorial_lib.data.load_alm`, with the synthetic
     stand-in if they cannot be had).
     """
-    from ..data import ALMData, load_alm
-
     p = BalancedParams.lecture() if check_type("params", params, BalancedParams, allow_none=True) is None \
         else params
     check_type("data", data, ALMData, allow_none=True)

@@ -18,7 +18,9 @@ from typing import Callable
 import ipywidgets as widgets
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from IPython.display import display
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 from ..params import BalancedParams, RateParams, SpikingParams, field_kind
 from ..checks import check_int, check_type
@@ -62,8 +64,6 @@ class LiveFigure:
 
     def _raise_fonts(self) -> None:
         """Every text of the figure at least ``min_fontsize`` (tick labels drawn later included)."""
-        from matplotlib.text import Text
-
         m = self.min_fontsize
         for ax in self.fig.axes:
             ax.tick_params(which="both", labelsize=m)
@@ -408,8 +408,6 @@ class TrainingDashboard:
         return not self._stop.is_set()
 
     def _ipython_display_(self):
-        from IPython.display import display
-
         display(self.widget)
 
 
