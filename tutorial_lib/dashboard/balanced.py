@@ -75,43 +75,14 @@ class BalancedLiveFigure(LiveFigure):
         n = len(view.alm_ids)  # rows: the example neurons of the view
         self.columns = view.columns
         gs = fig.add_gridspec(n, 3, width_ratios=[1.0, 1.0, 1.05])
-        t = view.bin_t
         self.lines, self.axes, self.heads, self.avg_lines = {}, [], {}, {}
         self._target_span = {}
         self.window = params.score_window
         self.label = view.label
         for row in range(n):
             row_axes = []
-            for col, (c, label, color) in enumerate(self.CONDITIONS):
-                ax = fig.add_subplot(gs[row, col], sharey=row_axes[0] if row_axes else None,
-                                     sharex=self.axes[0][0] if self.axes else None)
-                ax.plot(t, view.target[c][:, row], "--", color="0.3", lw=1.3, label=f"{view.label} target")
-                (line,) = ax.plot(t, np.full(t.shape, np.nan), color=color, lw=1.5, label="network input")
-                self.lines[row, c] = line
-                ax.grid(alpha=0.25)
-                ax.tick_params(labelsize=self.fs(8))
-                # tick labels of one width whatever the limits: the layout is computed once per run
-                ax.yaxis.set_major_locator(MaxNLocator(4, steps=[1, 2, 5, 10]))
-                ax.yaxis.set_major_formatter(FormatStrFormatter("%.1f"))
-                if c == "right":  # the trial-averaged input of the last test (no learning)
-                    (self.avg_lines[row],) = ax.plot(t, np.full(t.shape, np.nan), ":", color=color, lw=2.0,
-                                                     label="test, trial-averaged")
-                if row == 0:
-                    ax.set_title(label, fontsize=self.fs(10), loc="left", color=color, fontweight="bold")
-                    self.heads[c] = ax
-                if row < n - 1:
-                    ax.tick_params(labelbottom=False)
-                else:
-                    ax.set_xlabel("time in trial (ms)", fontsize=self.fs(9))
-                if col == 0:
-                    who = f"{view.label} {view.alm_ids[row]}"
-                    if view.model_ids is not None:
-                        who += f"\n(model E {view.model_ids[row]})"
-                    ax.set_ylabel(who, fontsize=self.fs(8))
-                    ax.yaxis.set_label_coords(-0.2, 0.5)  # clear of tick labels up to "-0.5" wide
-                else:
-                    ax.tick_params(labelleft=False)
-                row_axes.append(ax)
+            for col in range(len(self.CONDITIONS)):
+                row_axes.append(self._trace_panel(fig, gs, view, row, col, row_axes))
             self.axes.append(row_axes)
             both = np.concatenate([view.target[c][:, row] for c, _, _ in self.CONDITIONS])
             self._target_span[row] = (float(both.min()), float(both.max()))
@@ -122,7 +93,48 @@ class BalancedLiveFigure(LiveFigure):
         fig.legend(handles, [f"{view.label} target", "input, lick right", "input, lick left",
                              "trial-averaged test input (right)"],
                    loc="outside lower left", ncol=4, fontsize=self.fs(8), frameon=False)
-        self.score_ax = ax = fig.add_subplot(gs[:, 2])
+        self._score_panel(fig.add_subplot(gs[:, 2]), params)
+        self.tests: list[tuple[int, float, float]] = []
+        self.score0 = np.zeros(0)  # loop 0, once show_loop0 has drawn it
+        self.suptitle = fig.suptitle(view.title, fontsize=self.fs(10), x=0.01, ha="left")
+
+    def _trace_panel(self, fig, gs, view: BalancedView, row: int, col: int, row_axes: list):
+        """The panel of example neuron ``row`` in condition ``col``: its target and (empty) input lines."""
+        c, label, color = self.CONDITIONS[col]
+        n, t = len(view.alm_ids), view.bin_t
+        ax = fig.add_subplot(gs[row, col], sharey=row_axes[0] if row_axes else None,
+                             sharex=self.axes[0][0] if self.axes else None)
+        ax.plot(t, view.target[c][:, row], "--", color="0.3", lw=1.3, label=f"{view.label} target")
+        (line,) = ax.plot(t, np.full(t.shape, np.nan), color=color, lw=1.5, label="network input")
+        self.lines[row, c] = line
+        ax.grid(alpha=0.25)
+        ax.tick_params(labelsize=self.fs(8))
+        # tick labels of one width whatever the limits: the layout is computed once per run
+        ax.yaxis.set_major_locator(MaxNLocator(4, steps=[1, 2, 5, 10]))
+        ax.yaxis.set_major_formatter(FormatStrFormatter("%.1f"))
+        if c == "right":  # the trial-averaged input of the last test (no learning)
+            (self.avg_lines[row],) = ax.plot(t, np.full(t.shape, np.nan), ":", color=color, lw=2.0,
+                                             label="test, trial-averaged")
+        if row == 0:
+            ax.set_title(label, fontsize=self.fs(10), loc="left", color=color, fontweight="bold")
+            self.heads[c] = ax
+        if row < n - 1:
+            ax.tick_params(labelbottom=False)
+        else:
+            ax.set_xlabel("time in trial (ms)", fontsize=self.fs(9))
+        if col == 0:
+            who = f"{view.label} {view.alm_ids[row]}"
+            if view.model_ids is not None:
+                who += f"\n(model E {view.model_ids[row]})"
+            ax.set_ylabel(who, fontsize=self.fs(8))
+            ax.yaxis.set_label_coords(-0.2, 0.5)  # clear of tick labels up to "-0.5" wide
+        else:
+            ax.tick_params(labelleft=False)
+        return ax
+
+    def _score_panel(self, ax, params) -> None:
+        """The score per loop: training (lick right), tests (single trial, trial-averaged)."""
+        self.score_ax = ax
         ax.set_xlabel("training loop")
         ax.set_ylabel("score (mean correlation of input and target)", fontsize=self.fs(9))
         ax.set_xlim(-0.5, max(params.n_loops, 2) + 0.5)
@@ -139,9 +151,6 @@ class BalancedLiveFigure(LiveFigure):
         ax.legend(loc="upper left", fontsize=self.fs(7), frameon=False)
         if params.score_every:
             ax.set_title(f"tests every {params.score_every} loops", fontsize=self.fs(9), loc="left")
-        self.tests: list[tuple[int, float, float]] = []
-        self.score0 = np.zeros(0)  # loop 0, once show_loop0 has drawn it
-        self.suptitle = fig.suptitle(view.title, fontsize=self.fs(10), x=0.01, ha="left")
 
     def _ylim(self, row, drawn=None):
         lo, hi = self._target_span[row]

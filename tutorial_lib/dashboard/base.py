@@ -130,6 +130,18 @@ class Control:
     bounds: Callable | None = None
 
 
+def _check_dashboard_args(title, controls, base_params, figure, **functions) -> None:
+    """A dashboard's arguments: TypeError naming the first of the wrong class (``functions``: callable or None)."""
+    check_type("title", title, str)
+    for c in controls:
+        check_type("each of controls", c, Control)
+    check_type("base_params", base_params, (RateParams, SpikingParams, BalancedParams))
+    for name, fn in functions.items():
+        if fn is not None and not callable(fn):
+            raise TypeError(f"{name} must be callable (got {type(fn).__name__})")
+    check_type("figure", figure, LiveFigure)
+
+
 class TrainingDashboard:
     """Sliders, Train/Stop buttons, a status line, a progress bar and a live figure.
 
@@ -165,15 +177,9 @@ class TrainingDashboard:
 
     def __init__(self, title, controls, base_params, train, preview, figure: LiveFigure,
                  describe=None, n_loops_field="n_loops", advice=None):
-        check_type("title", title, str)
         controls = list(controls)
-        for c in controls:
-            check_type("each of controls", c, Control)
-        check_type("base_params", base_params, (RateParams, SpikingParams, BalancedParams))
-        for name, fn in (("train", train), ("preview", preview), ("describe", describe), ("advice", advice)):
-            if fn is not None and not callable(fn):
-                raise TypeError(f"{name} must be callable (got {type(fn).__name__})")
-        check_type("figure", figure, LiveFigure)
+        _check_dashboard_args(title, controls, base_params, figure, train=train, preview=preview,
+                              describe=describe, advice=advice)
         self.controls = {c.field: c for c in controls}
         self.base_params = base_params
         self._train_fn = train
@@ -192,7 +198,20 @@ class TrainingDashboard:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self.n_draws = 0
+        self.widget = self._layout(title, controls)
+        self._on_change()
+        params = self.params()
+        if params is not None:
+            try:
+                note = self._draw_preview(params)
+            except DivergenceError as exc:  # nothing recorded to draw: say why, keep the dashboard
+                self._report(exc, params)
+                note = ""
+            if note:
+                self.status.value += f"<br><i>Untrained network: {html.escape(note)}</i>"
 
+    def _layout(self, title: str, controls: list):
+        """The buttons, status, progress bar and image; the whole dashboard's widget (returned)."""
         self.train_button = widgets.Button(description="Train", button_style="success", icon="play",
                                            tooltip="Build a network from these settings and train it")
         self.stop_button = widgets.Button(description="Stop", button_style="danger", icon="stop",
@@ -217,20 +236,11 @@ class TrainingDashboard:
             layout=widgets.Layout(flex=f"0 1 {self.CONTROLS_WIDTH}", min_width="320px", max_width="100%",
                                   padding="0 12px 0 0"),  # room for the margins of a 100 % wide text box
         )
-        self.widget = widgets.HBox([box, self.image], layout=widgets.Layout(
+        widget = widgets.HBox([box, self.image], layout=widgets.Layout(
             flex_flow="row wrap", align_items="flex-start", width="100%", max_width="100%"))
-        self.widget.add_class("rls-dashboard")  # for the browser tests and lecture-mode CSS
+        widget.add_class("rls-dashboard")  # for the browser tests and lecture-mode CSS
         self.status.add_class("rls-status")
-        self._on_change()
-        params = self.params()
-        if params is not None:
-            try:
-                note = self._draw_preview(params)
-            except DivergenceError as exc:  # nothing recorded to draw: say why, keep the dashboard
-                self._report(exc, params)
-                note = ""
-            if note:
-                self.status.value += f"<br><i>Untrained network: {html.escape(note)}</i>"
+        return widget
 
     # -- parameters and status -------------------------------------------
     def params(self):

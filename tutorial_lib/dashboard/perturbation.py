@@ -356,6 +356,29 @@ def _window_controls(t_end: float) -> list:
             Control("stop", stop, float, lambda p: (start.value + step, p.t_end))]
 
 
+def _controls(p: BalancedParams, names: list) -> list:
+    """The dashboard's controls: the population (one of ``names``), current, window, condition, weights, loops."""
+    dropdown = dict(style=STYLE, layout=widgets.Layout(width="100%"))
+    controls = [
+        Control("population", widgets.Dropdown(options=names, value="I", description="population",
+                                               tooltip="the cells that get the current", **dropdown)),
+        Control("current", slider(widgets.FloatSlider, "current",
+                                   "the input added to each cell of the population (units of threshold); "
+                                   f"negative silences; in [{CURRENT_RANGE[0]:g}, {CURRENT_RANGE[1]:g}]",
+                                   value=1.0, min=CURRENT_RANGE[0], max=CURRENT_RANGE[1], step=0.05,
+                                   readout_format=".2f"), float),
+        *_window_controls(p.t_end),
+        Control("condition", widgets.Dropdown(options=[("lick right", "right"), ("lick left", "left")],
+                                              value="right", description="condition", **dropdown)),
+        Control("weights", widgets.Dropdown(
+            options=[("as trained", "trained"), ("untrained (initial)", "untrained")], value="trained",
+            description="weights", tooltip="the plastic weights: as trained, or their initial values",
+            **dropdown)),
+        field_control(p, "n_loops"),
+    ]
+    return controls
+
+
 def perturbation_dashboard(network=None, params: BalancedParams | None = None, dpi: int = 80,
                            data=None) -> PerturbationDashboard:
     r"""The Part 4 dashboard: perturb the balanced network live and compare with the balance prediction.
@@ -398,24 +421,7 @@ def perturbation_dashboard(network=None, params: BalancedParams | None = None, d
         data = load_alm(fallback="synthetic") if data is None else data
     names = list(balanced.populations(net)) if net is not None else list(POPULATIONS)
     names = [n for n in POPULATIONS if n in names]
-    dropdown = dict(style=STYLE, layout=widgets.Layout(width="100%"))
-    controls = [
-        Control("population", widgets.Dropdown(options=names, value="I", description="population",
-                                               tooltip="the cells that get the current", **dropdown)),
-        Control("current", slider(widgets.FloatSlider, "current",
-                                   "the input added to each cell of the population (units of threshold); "
-                                   f"negative silences; in [{CURRENT_RANGE[0]:g}, {CURRENT_RANGE[1]:g}]",
-                                   value=1.0, min=CURRENT_RANGE[0], max=CURRENT_RANGE[1], step=0.05,
-                                   readout_format=".2f"), float),
-        *_window_controls(p.t_end),
-        Control("condition", widgets.Dropdown(options=[("lick right", "right"), ("lick left", "left")],
-                                              value="right", description="condition", **dropdown)),
-        Control("weights", widgets.Dropdown(
-            options=[("as trained", "trained"), ("untrained (initial)", "untrained")], value="trained",
-            description="weights", tooltip="the plastic weights: as trained, or their initial values",
-            **dropdown)),
-        field_control(p, "n_loops"),
-    ]
+    controls = _controls(p, names)
     title = ("Part 4: perturb a balanced network trained on a SYNTHETIC stand-in for ALM recordings"
              if data.synthetic else "Part 4: perturb the balanced network trained on ALM recordings")
     return PerturbationDashboard(title, controls, p, PerturbationFigure(dpi), data, net, result)
