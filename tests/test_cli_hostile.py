@@ -25,7 +25,8 @@ import pytest
 
 from tutorial_lib import balanced, cli
 from tutorial_lib import sweep as sweep_mod
-from tutorial_lib import cli_args, cli_part3
+from tutorial_lib import cli_args
+from tutorial_lib.cli import part3 as cli_part3
 from tutorial_lib.cli import PARTS, main
 from tutorial_lib.cli_args import field_specs
 from tutorial_lib.sweep import plan, sweep

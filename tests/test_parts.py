@@ -25,8 +25,8 @@ from tutorial_lib.lecture import PAGES
 from tutorial_lib.params import BalancedParams
 
 PACKAGE = Path(tutorial_lib.__file__).parent
-FACES = ["cli.py", "cli_args.py", "cli_part3.py", "sweep.py", "sweep_plan.py", "sweep_runs.py", "sweep_table.py",
-         "sweep_backends.py", "lecture.py", "parts.py"]
+FACES = ["cli/__init__.py", "cli_args.py", "cli/part3.py", "sweep/__init__.py", "sweep/settings.py", "sweep/runs.py",
+         "sweep/table.py", "sweep/backends.py", "lecture.py", "parts.py"]
 
 
 # ---------------------------------------------------------------------------
@@ -75,7 +75,7 @@ def test_no_private_name_is_imported_from_another_module(name):
 
 
 def test_the_sweep_trains_each_part_through_the_registry(monkeypatch):
-    from tutorial_lib import sweep_runs
+    from tutorial_lib.sweep import runs as sweep_runs
 
     calls = []
 

@@ -86,15 +86,15 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from .checks import check_int, check_memory
-from .cli_args import (EXIT_SIGINT, add_param_flags, count_flag, error_line, is_dir, make_params, one_line,
+from ..checks import check_int, check_memory
+from ..cli_args import (EXIT_SIGINT, add_param_flags, count_flag, error_line, is_dir, make_params, one_line,
                        parse_int, short_repr, signal_name)
-from .data import ENV_VAR, ALMData, DataError, load_alm, synthetic_alm
-from .interrupts import COMMAND, held
-from .sweep_backends import CONNECT_TIMEOUT, dask_client, dask_rows, joblib_rows
-from .sweep_plan import MAX_RUNS, PARTS, data_digest, plan, run_id
-from .sweep_runs import run_one, warm_cache
-from .sweep_table import as_read, check_out, load_table, ordered, save_table
+from ..data import ENV_VAR, ALMData, DataError, load_alm, synthetic_alm
+from ..interrupts import COMMAND, held
+from .backends import CONNECT_TIMEOUT, dask_client, dask_rows, joblib_rows
+from .settings import MAX_RUNS, PARTS, data_digest, plan, run_id
+from .runs import run_one, warm_cache
+from .table import as_read, check_out, load_table, ordered, save_table
 
 __all__ = ["PARTS", "sweep", "plan", "load_table", "run_one", "warm_cache", "run_id", "MAX_RUNS", "CONNECT_TIMEOUT",
            "STATUSES", "add_cli_parser", "cli_main"]

@@ -14,11 +14,11 @@ import threading
 import time
 from contextlib import contextmanager
 
-from .cli_args import one_line
-from .data import synthetic_alm
-from .errors import DivergenceError
-from .parts import PARTS
-from .storage import params_to_dict
+from ..cli_args import one_line
+from ..data import synthetic_alm
+from ..errors import DivergenceError
+from ..parts import PARTS
+from ..storage import params_to_dict
 
 __all__ = ["THREAD_VARS", "run_one", "warm_cache", "error_row", "run_on_dask", "param_columns", "train_and_test"]
 

@@ -14,9 +14,9 @@ import os
 from pathlib import Path
 
 
-from .cli_args import check_output_path, one_line
-from .interrupts import held
-from .storage import atomic_write
+from ..cli_args import check_output_path, one_line
+from ..interrupts import held
+from ..storage import atomic_write
 
 __all__ = ["out_format", "check_out", "as_read", "load_table", "ordered", "save_table"]
 

@@ -2,7 +2,7 @@ r"""Command line: ``rls-tutorial <part> [--param value ...]`` (also ``python -m 
 
 The parts come from the registry (:mod:`tutorial_lib.parts`); their flags from the parameters'
 metadata (:mod:`tutorial_lib.cli_args`); Part 3's run with checkpoints and resume is
-:mod:`tutorial_lib.cli_part3`, the sweep's subcommand :mod:`tutorial_lib.sweep`.
+:mod:`tutorial_lib.cli.part3`, the sweep's subcommand :mod:`tutorial_lib.sweep`.
 
 Every field of a part's parameter dataclass is a flag (``--n-trained``,
 ``--inh-weight-ratio``, ``--ffwd/--no-ffwd``, ...); ``--config FILE`` reads
@@ -59,16 +59,16 @@ import sys
 
 from tqdm.auto import tqdm
 
-from . import __version__
-from .checks import check_memory
-from .cli_args import (EXIT_USAGE, NONE_WORDS, add_param_flags, check_folder, count_flag, error_line, jsonable,
+from .. import __version__
+from ..checks import check_memory
+from ..cli_args import (EXIT_USAGE, NONE_WORDS, add_param_flags, check_folder, count_flag, error_line, jsonable,
                        make_params, one_line, signal_name, write_json)
-from .cli_part3 import run_part3
-from .errors import DivergenceError
-from .interrupts import COMMAND
-from .parts import CLI_PARTS as PARTS
-from .storage import params_to_dict
-from .sweep import add_cli_parser, cli_main as sweep_main
+from ..errors import DivergenceError
+from ..interrupts import COMMAND
+from ..parts import CLI_PARTS as PARTS
+from ..storage import params_to_dict
+from ..sweep import add_cli_parser, cli_main as sweep_main
+from .part3 import run_part3
 
 __all__ = ["main", "build_parser", "PARTS", "NONE_WORDS"]
 
@@ -230,6 +230,3 @@ def _run(args, part, params, argv) -> int:
         return code
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

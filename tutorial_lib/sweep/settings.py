@@ -16,11 +16,11 @@ from dataclasses import fields, replace
 
 import numpy as np
 
-from .checks import check_memory, check_type
-from .cli_args import field_specs, one_line
-from .params import RateParams, check_field
-from .parts import CLI_PARTS as PARTS  # name -> Part (the parts a sweep can train)
-from .storage import params_to_dict
+from ..checks import check_memory, check_type
+from ..cli_args import field_specs, one_line
+from ..params import RateParams, check_field
+from ..parts import CLI_PARTS as PARTS  # name -> Part (the parts a sweep can train)
+from ..storage import params_to_dict
 
 __all__ = ["MAX_RUNS", "plan", "run_id", "data_digest"]
 

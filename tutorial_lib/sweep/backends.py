@@ -22,9 +22,9 @@ from urllib.parse import urlsplit
 
 from tqdm.auto import tqdm
 
-from .cli_args import one_line
-from .interrupts import sigint_blocked
-from .sweep_runs import error_row, run_on_dask
+from ..cli_args import one_line
+from ..interrupts import sigint_blocked
+from .runs import error_row, run_on_dask
 
 __all__ = ["MAX_WORKER_DEATHS", "CONNECT_TIMEOUT", "joblib_rows", "dask_client", "probe", "dask_rows"]
 

@@ -18,14 +18,14 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from . import __version__
-from .cli_args import (EXIT_SIGINT, EXIT_USAGE, check_folder, check_input_path, error_line, is_dir, jsonable, one_line,
+from .. import __version__
+from ..cli_args import (EXIT_SIGINT, EXIT_USAGE, check_folder, check_input_path, error_line, is_dir, jsonable, one_line,
                        short_repr, write_json)
-from .data import ENV_VAR, DataError, load_alm, synthetic_alm
-from .errors import DivergenceError
-from .interrupts import LoopSignals, signal_name
-from .params import BalancedParams
-from .storage import FormatError, _npz_path, params_to_dict
+from ..data import ENV_VAR, DataError, load_alm, synthetic_alm
+from ..errors import DivergenceError
+from ..interrupts import LoopSignals, signal_name
+from ..params import BalancedParams
+from ..storage import FormatError, _npz_path, params_to_dict
 
 __all__ = ["Part3Run", "run_part3", "run_part3_stages", "params_diff", "scores_doc", "load_data"]
 
