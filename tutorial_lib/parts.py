@@ -5,7 +5,11 @@ model module that builds, trains and tests it, its dashboard's name in
 :mod:`tutorial_lib.dashboard`, and what the command line and the sweep need to know (whether it
 trains on the ALM recordings, the tiny run that warms numba's cache). The command line
 (:mod:`tutorial_lib.cli`), the sweep (:mod:`tutorial_lib.sweep`) and lecture mode
-(:mod:`tutorial_lib.lecture`) read it; a new part is one entry here.
+(:mod:`tutorial_lib.lecture`) read it; a new part is one entry here::
+
+    >>> from tutorial_lib.parts import CLI_PARTS, PARTS
+    >>> PARTS["part2"].params.__name__, PARTS["part3"].recordings, list(CLI_PARTS)
+    ('SpikingParams', True, ['part1', 'part2', 'part3'])
 
 Deviation, written down: the model modules are named (``"tutorial_lib.rate"``) and imported when
 a part is first trained (:meth:`Part.model`), not at the top of this module, so that the command
