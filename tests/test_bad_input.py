@@ -507,7 +507,7 @@ def _run(argv, capsys):
 def _param_flags():
     ap, subs = cli.build_parser()
     for part, sp in subs.items():
-        names = {f.name for f in fields(cli.PARTS[part])}
+        names = {f.name for f in fields(cli.PARTS[part].params)}
         for action in sp._actions:
             if action.dest in names and action.option_strings:
                 yield part, action.option_strings[0], action.dest
@@ -546,7 +546,7 @@ def cli_trapped(no_simulation, monkeypatch):
 
 @pytest.mark.parametrize("part, flag, name, text", CLI_CASES)
 def test_every_flag_refuses_a_bad_value_in_one_line_naming_it(cli_trapped, capsys, part, flag, name, text):
-    cls = cli.PARTS[part]
+    cls = cli.PARTS[part].params
     try:
         check_memory(cls(**{name: _denotes(cls, name, text)}))
         accepted = True

@@ -28,11 +28,12 @@ def alm(monkeypatch):
 
 def parse(argv):
     """The parameters the command line would train with."""
-    from tutorial_lib.cli import PARTS, _make_params
+    from tutorial_lib.cli import PARTS
+    from tutorial_lib.cli_args import make_params
 
     ap, subs = build_parser()
     args = ap.parse_args(argv)
-    return _make_params(subs[args.part], args, PARTS[args.part])
+    return make_params(subs[args.part], args, PARTS[args.part].params)
 
 
 # ---------------------------------------------------------------------------

@@ -25,16 +25,19 @@ import pytest
 
 from tutorial_lib import balanced, cli
 from tutorial_lib import sweep as sweep_mod
-from tutorial_lib.cli import PARTS, _field_specs, main
+from tutorial_lib import cli_args
+from tutorial_lib.cli import part3 as cli_part3
+from tutorial_lib.cli import PARTS, main
+from tutorial_lib.cli_args import field_specs
 from tutorial_lib.sweep import plan, sweep
 
 SUBCOMMANDS = {  # name -> (argv prefix, parameter class)
-    "part1": (["part1"], PARTS["part1"]),
-    "part2": (["part2"], PARTS["part2"]),
-    "part3": (["part3", "--synthetic"], PARTS["part3"]),
-    "sweep-part1": (["sweep", "part1", "--out", "{tmp}/t.csv"], PARTS["part1"]),
-    "sweep-part2": (["sweep", "part2", "--out", "{tmp}/t.csv"], PARTS["part2"]),
-    "sweep-part3": (["sweep", "part3", "--synthetic", "--out", "{tmp}/t.csv"], PARTS["part3"]),
+    "part1": (["part1"], PARTS["part1"].params),
+    "part2": (["part2"], PARTS["part2"].params),
+    "part3": (["part3", "--synthetic"], PARTS["part3"].params),
+    "sweep-part1": (["sweep", "part1", "--out", "{tmp}/t.csv"], PARTS["part1"].params),
+    "sweep-part2": (["sweep", "part2", "--out", "{tmp}/t.csv"], PARTS["part2"].params),
+    "sweep-part3": (["sweep", "part3", "--synthetic", "--out", "{tmp}/t.csv"], PARTS["part3"].params),
 }
 # running flags that take whole numbers (besides the parameters' own)
 RUNNING = {"part1": ["--report-every"], "part2": ["--report-every"],
@@ -64,8 +67,8 @@ def stubbed(monkeypatch):
     for module, name in ((tutorial_lib.rate, "train"), (tutorial_lib.spiking_net, "train"),
                          (balanced, "build_network"), (sweep_mod, "sweep")):
         monkeypatch.setattr(module, name, accept)
-    monkeypatch.setattr(cli, "_load_alm", lambda args: None)
-    monkeypatch.setattr(sweep_mod, "_part3_data", lambda part, data: (None, "stub", None))
+    monkeypatch.setattr(cli_part3, "load_data", lambda args: None)
+    monkeypatch.setattr(sweep_mod, "_sweep_data", lambda part, data: (None, "stub", None))
     monkeypatch.setattr(cli, "build_parser", functools.cache(cli.build_parser))
 
 
@@ -94,7 +97,7 @@ def assert_one_line(code, err, argv, names=()):
 
 
 def numeric_flags(cls) -> list:
-    return [(f"--{name.replace('_', '-')}", name) for name, (kind, _, _) in _field_specs(cls).items()
+    return [(f"--{name.replace('_', '-')}", name) for name, (kind, _, _) in field_specs(cls).items()
             if kind in (int, float)]
 
 
@@ -163,7 +166,7 @@ def _numbers_out(message: str) -> str:
 def test_exponent_forms_give_the_plain_value(argv, field, value):
     ap, subs = cli.build_parser()
     args = ap.parse_args(argv)
-    params = cli._make_params(subs[args.part], args, PARTS[args.part])
+    params = cli_args.make_params(subs[args.part], args, PARTS[args.part].params)
     assert getattr(params, field) == value
 
 
@@ -319,7 +322,7 @@ def test_settings_equal_as_numbers_are_one_setting():
         plan("part1", settings=[{"stim_on": 0.0}, {"stim_on": -0.0}])
     a = plan("part1", {"stim_on": [0.0]})[0][1]
     b = plan("part1", {"stim_on": [-0.0]})[0][1]
-    assert sweep_mod._run_id("part1", a, None) == sweep_mod._run_id("part1", b, None)
+    assert sweep_mod.run_id("part1", a, None) == sweep_mod.run_id("part1", b, None)
 
 
 @pytest.mark.parametrize("grid", ["stim_on=0,-0", "stim_on=0,0.0", "N=20,2e1", "lam=1,1.0,1e0"])

@@ -23,6 +23,12 @@ back, such as llvmlite's object cache while numba loads or compiles a
 function. There an exception is printed ("Exception ignored ...") and lost,
 and the interrupt with it. :func:`swallowed` tells a handler so; the signal is
 then sent again a moment later, when the callback has returned.
+
+The command line uses the same module: :class:`CommandSignals` (:data:`COMMAND`) turns SIGINT and
+SIGTERM into KeyboardInterrupt for a whole command and keeps the signal for its exit code (130 /
+143); :class:`LoopSignals` lets a command that trains loop by loop stop after the current loop at
+the first Ctrl-C and abandon it at the second (or at SIGTERM); :func:`sigint_blocked` keeps a
+terminal's Ctrl-C away from worker processes while they start.
 """
 
 from __future__ import annotations
@@ -31,8 +37,10 @@ import os
 import signal
 import sys
 import threading
+from contextlib import contextmanager
 
-__all__ = ["guard", "held", "swallowed"]
+__all__ = ["guard", "held", "swallowed", "CommandSignals", "COMMAND", "LoopSignals", "sigint_blocked", "exit_code",
+           "signal_name", "EXIT_SIGINT", "EXIT_SIGTERM"]
 
 # Python functions that C calls back (an exception raised in them is printed and lost)
 _CALLBACK_FILES = (os.path.join("llvmlite", "binding", "executionengine.py"),)
@@ -163,3 +171,163 @@ class held:
             finally:
                 _held.clear()
         return False
+
+
+# ---------------------------------------------------------------------------
+# A whole command: SIGINT / SIGTERM as KeyboardInterrupt, the exit code kept
+
+
+EXIT_SIGINT = 128 + signal.SIGINT    # 130
+EXIT_SIGTERM = 128 + signal.SIGTERM  # 143
+
+
+def exit_code(signum) -> int:
+    """The exit code of a command ended by ``signum``: 143 for SIGTERM, else 130 (SIGINT)."""
+    return EXIT_SIGTERM if signum == signal.SIGTERM else EXIT_SIGINT
+
+
+def signal_name(code: int) -> str:
+    """``"SIGTERM"`` for exit code 143, else ``"SIGINT"``."""
+    return "SIGTERM" if code == EXIT_SIGTERM else "SIGINT"
+
+
+class _Handlers:
+    """Installs ``self._handle`` for SIGINT and SIGTERM (main thread) and puts the old handlers back."""
+
+    def _install(self) -> None:
+        if threading.current_thread() is threading.main_thread():
+            for s in (signal.SIGINT, signal.SIGTERM):
+                self._old[s] = signal.signal(s, self._handle)
+
+    def _restore(self, final: bool = False) -> None:
+        for s, h in self._old.items():
+            signal.signal(s, signal.SIG_IGN if final else h)
+        self._old = {}
+
+    @property
+    def exit_code(self) -> int:
+        return exit_code(self.signum)
+
+
+class CommandSignals(_Handlers):
+    """SIGINT and SIGTERM raise KeyboardInterrupt (in the main thread) for a whole command.
+
+    SIGTERM's default would end the process at once, without a message and with
+    a file half written; ``signum`` keeps the last signal, for the exit code.
+    A command's long stage installs :class:`LoopSignals` over it.
+    """
+
+    def __init__(self):
+        self.signum = None
+        self.final = False  # the process ends after this: a late signal is ignored, not a traceback
+        self.done = False   # the command has its exit code: a signal now changes nothing
+        self._old = {}
+
+    def __enter__(self):
+        self._install()
+        return self
+
+    def __exit__(self, *exc):
+        self._restore(self.final)
+        return False
+
+    def _handle(self, signum, frame):
+        # nothing is imported here: a handler runs wherever the main thread is, also halfway through an
+        # import, whose partly initialised modules an import in the handler would meet
+        if self.done or swallowed(signum, frame):  # in a callback from C: it comes again
+            return
+        self.signum = signum
+        raise KeyboardInterrupt
+
+
+#: the command line's handlers (one per process: ``rls-tutorial`` runs one command)
+COMMAND = CommandSignals()
+
+
+def _write(message: str) -> None:
+    """A line to stdout, through tqdm's ``write`` (above a progress bar) if tqdm is loaded; never imports."""
+    tq = sys.modules.get("tqdm.auto")
+    write = getattr(getattr(tq, "tqdm", None), "write", None)
+    if write is not None:
+        write(message)
+    else:
+        print(message, flush=True)
+
+
+class LoopSignals(_Handlers):
+    """SIGINT / SIGTERM while a command trains loop by loop (and saves).
+
+    The first Ctrl-C sets ``stop``: training ends after the current loop (at a
+    loop boundary, so the state can be saved and resumed exactly). A second
+    Ctrl-C, or SIGTERM, also sets ``abandon`` and, while ``armed`` (inside
+    training), raises KeyboardInterrupt: the current loop is abandoned and its
+    half-trained state discarded (``raised`` says so). Outside training (e.g. while a checkpoint is
+    written) the signal only sets the flags, so a file is never left half done.
+    With ``eager`` (building the network, the final test: nothing to finish)
+    the first Ctrl-C already abandons. Entering it again while it is active
+    does nothing (it stays installed until the outermost exit). The signal is
+    also noted in ``command`` (:data:`COMMAND`), for the command's exit code.
+    """
+
+    def __init__(self, command: CommandSignals = COMMAND):
+        self.stop = threading.Event()
+        self.abandon = False
+        self.raised = False  # KeyboardInterrupt was raised (while armed): a loop in progress was abandoned
+        self.signum = None
+        self.armed = False
+        self.eager = False
+        self.command = command
+        self._old = {}
+        self._depth = 0
+
+    def __enter__(self):
+        self._depth += 1
+        if self._depth == 1:
+            self._install()
+        return self
+
+    def __exit__(self, *exc):
+        self._depth -= 1
+        if self._depth == 0:
+            self._restore()
+        return False
+
+    def _handle(self, signum, frame):
+        # Nothing is imported here (tqdm was, and asyncio with it): a handler runs wherever the main thread
+        # is, also halfway through an import (subprocess while numba loads), whose partly initialised
+        # modules an import in the handler met: an AttributeError and a traceback instead of exit 143.
+        if self.armed and swallowed(signum, frame):  # in a callback from C: it comes again
+            return
+        if self.signum is None or signum == signal.SIGTERM:
+            self.signum = signum
+        self.command.signum = self.signum  # whatever comes out of the run now is the interruption
+        if signum == signal.SIGINT and not self.stop.is_set() and not self.eager:
+            self.stop.set()
+            _write("Ctrl-C: stopping after the current loop (Ctrl-C again abandons it) ...")
+            return
+        self.stop.set()
+        self.abandon = True
+        if self.armed:
+            self.armed, self.raised = False, True
+            raise KeyboardInterrupt
+
+
+@contextmanager
+def sigint_blocked(before=None):
+    """SIGINT blocked in this thread while worker processes start (and the threads that respawn them).
+
+    A blocked signal stays blocked in a child, also after exec: Ctrl-C in a terminal, which goes to the
+    whole process group, then reaches only this process, which stops the workers itself (not each
+    worker with a KeyboardInterrupt traceback of its own, in the middle of its imports). A Ctrl-C in
+    this window is not lost: it is delivered here when the block ends. ``before()`` runs first if the
+    block applies (main thread, a system with ``pthread_sigmask``): start there the helper processes
+    that must not inherit the block (a resource tracker started later would unblock SIGINT)."""
+    on = hasattr(signal, "pthread_sigmask") and threading.current_thread() is threading.main_thread()
+    if on and before is not None:
+        before()
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}) if on else None
+    try:
+        yield
+    finally:
+        if on:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)

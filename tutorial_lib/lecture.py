@@ -12,19 +12,31 @@ buttons as in the notebooks. Each page's only cell is::
     from tutorial_lib.lecture import lecture_page
     lecture_page("rate_dashboard")
 
-which also works in JupyterLab. To add a part, add its line to :data:`PAGES`
-and run ``./run lecture`` once (or ``python -m tutorial_lib.lecture --write``),
+which also works in JupyterLab. The pages come from the registry of parts
+(:data:`tutorial_lib.parts.PARTS`: each part's page name, heading and dashboard); to add a
+part, add its entry there and run ``./run lecture`` once (or ``python -m tutorial_lib.lecture --write``),
 then commit the new page; ``tests/browser/test_browser_lecture.py`` checks that the
 committed pages match the list and opens each of them in a real browser.
 """
 
+# Imported inside functions (optional): nbformat (the lab extra), only to write the pages.
+
 from __future__ import annotations
 
 import argparse
+import contextlib
+import html
+import io
 import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+import ipywidgets as widgets
+
+from . import dashboard as dashboards
+from .errors import DivergenceError
+from .parts import DASHBOARD_PAGES
 
 __all__ = ["LECTURE_CSS", "LECTURE_FONT_PX", "LECTURE_FIGURE_FONT_PX", "LECTURE_FIGURE_PX", "LECTURE_DPI", "PAGES", "Page",
            "lecture_page", "main", "write_pages"]
@@ -44,15 +56,8 @@ class Page:
     synthetic_title: str | None = None
 
 
-#: The lecture pages, in order. Only dashboards that exist are listed.
-PAGES = [
-    Page("part1_rate_network", "Part 1: a rate network learns sine waves", "rate_dashboard"),
-    Page("part2_spiking_network", "Part 2: a spiking network learns sine waves", "spiking_dashboard"),
-    Page("part3_balanced_network", "Part 3: a balanced network learns ALM recordings", "balanced_dashboard",
-         "Part 3: a balanced network learns a SYNTHETIC stand-in for ALM recordings"),
-    Page("part4_perturbation", "Part 4: perturb the trained balanced network", "perturbation_dashboard",
-         "Part 4: perturb a balanced network trained on a SYNTHETIC stand-in for ALM recordings"),
-]
+#: The lecture pages, in order: one per part of the registry (:data:`tutorial_lib.parts.PARTS`).
+PAGES = [Page(part.page, part.title, part.dashboard, part.synthetic_title) for part in DASHBOARD_PAGES]
 
 #: Font size of the widgets' text on a lecture page (px), and the smallest text of its figure:
 #: a little larger, so it stays at least as large when the browser scales the figure down a few per cent.
@@ -101,15 +106,6 @@ def lecture_page(dashboard: str, title: str | None = None, **kwargs):
     the synthetic stand-in) becomes a status line under the heading instead of
     text above the page; a dashboard with data names it there.
     """
-    import contextlib
-    import html
-    import io
-
-    import ipywidgets as widgets
-
-    from . import dashboard as dashboards
-    from .errors import DivergenceError
-
     kwargs.setdefault("dpi", LECTURE_DPI)
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):

@@ -67,6 +67,8 @@ from .interrupts import held
 
 __all__ = [
     "FormatError",
+    "check_path",
+    "npz_path",
     "atomic_write",
     "save_arrays",
     "load_arrays",
@@ -92,7 +94,7 @@ class FormatError(ValueError):
         self.field = field
 
 
-def _check_path(path, name: str = "path") -> Path:
+def check_path(path, name: str = "path") -> Path:
     """``path`` (a str, bytes or ``os.PathLike`` naming a file) as a Path with ``~`` expanded.
 
     Raises TypeError naming ``name`` for anything else (a number, None, an open file) and ValueError
@@ -120,9 +122,9 @@ def _check_path(path, name: str = "path") -> Path:
     return out
 
 
-def _npz_path(path, name: str = "path") -> Path:
-    """``path`` as a Path (checked by :func:`_check_path`), with ``.npz`` appended when it has no suffix."""
-    path = _check_path(path, name)
+def npz_path(path, name: str = "path") -> Path:
+    """``path`` as a Path (checked by :func:`check_path`), with ``.npz`` appended when it has no suffix."""
+    path = check_path(path, name)
     return path if path.suffix else path.with_suffix(".npz")
 
 
@@ -210,7 +212,7 @@ def atomic_write(path, write) -> Path:
     are removed first (see :func:`_remove_stale_temporaries`). The file gets the
     permissions of any new file: ``0o666`` less the umask. Returns ``path``.
     """
-    path = _check_path(path)
+    path = check_path(path)
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise FileNotFoundError(f"cannot save to {path}: the folder {folder} does not exist")
@@ -247,17 +249,17 @@ def save_arrays(path, arrays: dict, *, kind: str, version: int, meta: dict | Non
     ``compress`` uses zip deflate (slower, much smaller for repetitive weights).
 
     Raises TypeError / ValueError naming the argument before anything is written: ``path`` not a
-    file path (empty, a number: see :func:`_check_path`; IsADirectoryError for a folder), array
+    file path (empty, a number: see :func:`check_path`; IsADirectoryError for a folder), array
     names that are not non-empty texts or are reserved, object arrays, ``kind`` not a non-empty
     text, ``version`` not a whole number >= 0, ``meta`` not a dict that JSON can hold (no NaN or
     infinity). A failed
     write leaves any earlier file at ``path`` as it was (:func:`atomic_write`).
     """
-    given = _check_path(path)
+    given = check_path(path)
     if given.is_dir():  # "out" for the folder out/ would otherwise be saved as out.npz beside it
         raise IsADirectoryError(f"cannot save to {given}: it is a folder (path must name a file, e.g. "
                                 f"{str(given / 'network.npz')!r})")
-    target = _npz_path(given)
+    target = npz_path(given)
     if not isinstance(arrays, dict):
         raise TypeError(f"arrays must be a dict of name -> array (got {type(arrays).__name__})")
     if not isinstance(kind, str) or not kind:
@@ -288,12 +290,12 @@ def save_arrays(path, arrays: dict, *, kind: str, version: int, meta: dict | Non
 
 def _existing_file(path) -> Path:
     """The file :func:`load_arrays` reads for ``path``: FileNotFoundError / IsADirectoryError otherwise
-    (TypeError / ValueError naming ``path`` if it is not a file path at all: :func:`_check_path`)."""
+    (TypeError / ValueError naming ``path`` if it is not a file path at all: :func:`check_path`)."""
     if isinstance(path, (str, bytes)) and os.fsdecode(path).endswith(("/", os.sep)) \
             and Path(os.fsdecode(path)).expanduser().is_dir():
         raise IsADirectoryError(f"{path} is a folder, not a saved file: give the path of a .npz file")
-    given = _check_path(path)
-    resolved = _npz_path(given)
+    given = check_path(path)
+    resolved = npz_path(given)
     if resolved.is_file():
         return resolved
     for p in (given, resolved):

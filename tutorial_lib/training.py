@@ -18,11 +18,15 @@ learning steps of that unfinished loop, which has no score: the result says
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from .errors import Advice, DivergenceError
+from .interrupts import guard
+from .engine.rls_shared import make_rls
 
 __all__ = ["Advice", "DivergenceError", "LoopOutcome", "TrainResultBase", "advise", "inputs_knob", "run_loops",
            "score_correlation", "train_rows"]
@@ -183,12 +187,6 @@ def run_loops(n_loops: int, one_loop, *, callback=None, progress=True, stop=None
     the outcome says ``partial=True``. It never splits an RLS update (see
     :mod:`tutorial_lib.interrupts`; the guard installed here makes holding signals cheap).
     """
-    from tqdm.auto import tqdm
-
-    import time
-
-    from .interrupts import guard
-
     scores: list[float] = []
     last = None
     stopped = False
@@ -234,8 +232,6 @@ def train_rows(net, run_trial, result_cls, *, n_loops=None, callback=None, progr
     Returns ``result_cls(net, W0, scores, last, rls, stopped, partial)``; the trained
     rows of ``net.W`` are then exactly ``rls.w``, however training stopped.
     """
-    from .engine.rls_shared import make_rls
-
     p = net.params
     W0 = net.W.copy()
     presyn = net.presyn[net.trained]

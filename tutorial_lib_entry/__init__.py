@@ -14,6 +14,9 @@ start (before this module's first line, a few tens of milliseconds) is out of re
 a package runs then.
 """
 
+# Imported inside main(), on purpose: tutorial_lib.cli (and with it NumPy and the package), after the
+# handlers are installed.
+
 import os
 import signal
 import sys

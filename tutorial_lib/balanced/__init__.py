@@ -159,12 +159,13 @@ from .perturbation import Perturbation
 from ..engine.lif_data import Replay
 from .plastic import (FFWD_GRID_MS, choose_plastic_inputs, ffwd_rate_process, initial_plastic_weights,
                       make_rls, penalty_matrix, plastic_weight_ratio)
-from .saving import FORMAT_VERSION, block_state, load, save
+from .saving import FORMAT_VERSION, block_state, save
 from ..core.balance import balance_matrix, balance_rates, balance_response
 from .static import SETTLE_MS, StaticNetwork, StaticRun, simulate_static, static_network
 from .targets import match_rates, modulation, modulation_of, select_alm, target_inputs, window_targets
 from .timing import SpikeTimingResult, rate_matched_poisson, spike_timing_test
-from .training import LoopRecord, TrainResult, train
+from .results import LoopRecord, TrainResult, load
+from .training import train
 from .trials import TestResult, Trial, evaluate, run_trial
 from .weights import (dale_summary, effective_weights, named_populations, sign_bounds, static_pair_weights,
                       synapse_table, target_preference)

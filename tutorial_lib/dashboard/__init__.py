@@ -24,7 +24,8 @@ How it stays portable and responsive (JupyterLab 4, Notebook 7, VS Code, Colab):
 :class:`TrainingDashboard` (:mod:`.base`) is the generic part; each model supplies its
 controls, how to build parameters from them, how to train and how to draw: :mod:`.rate`
 (Part 1), :mod:`.spiking` (Part 2), :mod:`.balanced` (Part 3), :mod:`.perturbation` (Part 4: a
-current into a population of the trained network, against the balance prediction). Every public name is importable
+current into a population of the trained network, against the balance prediction; :mod:`.perturb`
+is its computation without widgets). Every public name is importable
 from ``tutorial_lib.dashboard``.
 """
 

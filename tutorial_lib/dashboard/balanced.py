@@ -10,10 +10,12 @@ import ipywidgets as widgets
 import numpy as np
 from matplotlib.ticker import FormatStrFormatter, MaxNLocator
 
+from .. import balanced
+from ..data import ALMData, load_alm
 from ..params import BalancedParams
 from ..checks import check_type
 from ..plotting import COLORS as _COLORS
-from .base import Control, LiveFigure, TrainingDashboard, _check_view, _seed_control, field_control
+from .base import Control, LiveFigure, TrainingDashboard, check_view, seed_control, field_control
 
 
 @dataclass
@@ -73,43 +75,14 @@ class BalancedLiveFigure(LiveFigure):
         n = len(view.alm_ids)  # rows: the example neurons of the view
         self.columns = view.columns
         gs = fig.add_gridspec(n, 3, width_ratios=[1.0, 1.0, 1.05])
-        t = view.bin_t
         self.lines, self.axes, self.heads, self.avg_lines = {}, [], {}, {}
         self._target_span = {}
         self.window = params.score_window
         self.label = view.label
         for row in range(n):
             row_axes = []
-            for col, (c, label, color) in enumerate(self.CONDITIONS):
-                ax = fig.add_subplot(gs[row, col], sharey=row_axes[0] if row_axes else None,
-                                     sharex=self.axes[0][0] if self.axes else None)
-                ax.plot(t, view.target[c][:, row], "--", color="0.3", lw=1.3, label=f"{view.label} target")
-                (line,) = ax.plot(t, np.full(t.shape, np.nan), color=color, lw=1.5, label="network input")
-                self.lines[row, c] = line
-                ax.grid(alpha=0.25)
-                ax.tick_params(labelsize=self.fs(8))
-                # tick labels of one width whatever the limits: the layout is computed once per run
-                ax.yaxis.set_major_locator(MaxNLocator(4, steps=[1, 2, 5, 10]))
-                ax.yaxis.set_major_formatter(FormatStrFormatter("%.1f"))
-                if c == "right":  # the trial-averaged input of the last test (no learning)
-                    (self.avg_lines[row],) = ax.plot(t, np.full(t.shape, np.nan), ":", color=color, lw=2.0,
-                                                     label="test, trial-averaged")
-                if row == 0:
-                    ax.set_title(label, fontsize=self.fs(10), loc="left", color=color, fontweight="bold")
-                    self.heads[c] = ax
-                if row < n - 1:
-                    ax.tick_params(labelbottom=False)
-                else:
-                    ax.set_xlabel("time in trial (ms)", fontsize=self.fs(9))
-                if col == 0:
-                    who = f"{view.label} {view.alm_ids[row]}"
-                    if view.model_ids is not None:
-                        who += f"\n(model E {view.model_ids[row]})"
-                    ax.set_ylabel(who, fontsize=self.fs(8))
-                    ax.yaxis.set_label_coords(-0.2, 0.5)  # clear of tick labels up to "-0.5" wide
-                else:
-                    ax.tick_params(labelleft=False)
-                row_axes.append(ax)
+            for col in range(len(self.CONDITIONS)):
+                row_axes.append(self._trace_panel(fig, gs, view, row, col, row_axes))
             self.axes.append(row_axes)
             both = np.concatenate([view.target[c][:, row] for c, _, _ in self.CONDITIONS])
             self._target_span[row] = (float(both.min()), float(both.max()))
@@ -120,7 +93,48 @@ class BalancedLiveFigure(LiveFigure):
         fig.legend(handles, [f"{view.label} target", "input, lick right", "input, lick left",
                              "trial-averaged test input (right)"],
                    loc="outside lower left", ncol=4, fontsize=self.fs(8), frameon=False)
-        self.score_ax = ax = fig.add_subplot(gs[:, 2])
+        self._score_panel(fig.add_subplot(gs[:, 2]), params)
+        self.tests: list[tuple[int, float, float]] = []
+        self.score0 = np.zeros(0)  # loop 0, once show_loop0 has drawn it
+        self.suptitle = fig.suptitle(view.title, fontsize=self.fs(10), x=0.01, ha="left")
+
+    def _trace_panel(self, fig, gs, view: BalancedView, row: int, col: int, row_axes: list):
+        """The panel of example neuron ``row`` in condition ``col``: its target and (empty) input lines."""
+        c, label, color = self.CONDITIONS[col]
+        n, t = len(view.alm_ids), view.bin_t
+        ax = fig.add_subplot(gs[row, col], sharey=row_axes[0] if row_axes else None,
+                             sharex=self.axes[0][0] if self.axes else None)
+        ax.plot(t, view.target[c][:, row], "--", color="0.3", lw=1.3, label=f"{view.label} target")
+        (line,) = ax.plot(t, np.full(t.shape, np.nan), color=color, lw=1.5, label="network input")
+        self.lines[row, c] = line
+        ax.grid(alpha=0.25)
+        ax.tick_params(labelsize=self.fs(8))
+        # tick labels of one width whatever the limits: the layout is computed once per run
+        ax.yaxis.set_major_locator(MaxNLocator(4, steps=[1, 2, 5, 10]))
+        ax.yaxis.set_major_formatter(FormatStrFormatter("%.1f"))
+        if c == "right":  # the trial-averaged input of the last test (no learning)
+            (self.avg_lines[row],) = ax.plot(t, np.full(t.shape, np.nan), ":", color=color, lw=2.0,
+                                             label="test, trial-averaged")
+        if row == 0:
+            ax.set_title(label, fontsize=self.fs(10), loc="left", color=color, fontweight="bold")
+            self.heads[c] = ax
+        if row < n - 1:
+            ax.tick_params(labelbottom=False)
+        else:
+            ax.set_xlabel("time in trial (ms)", fontsize=self.fs(9))
+        if col == 0:
+            who = f"{view.label} {view.alm_ids[row]}"
+            if view.model_ids is not None:
+                who += f"\n(model E {view.model_ids[row]})"
+            ax.set_ylabel(who, fontsize=self.fs(8))
+            ax.yaxis.set_label_coords(-0.2, 0.5)  # clear of tick labels up to "-0.5" wide
+        else:
+            ax.tick_params(labelleft=False)
+        return ax
+
+    def _score_panel(self, ax, params) -> None:
+        """The score per loop: training (lick right), tests (single trial, trial-averaged)."""
+        self.score_ax = ax
         ax.set_xlabel("training loop")
         ax.set_ylabel("score (mean correlation of input and target)", fontsize=self.fs(9))
         ax.set_xlim(-0.5, max(params.n_loops, 2) + 0.5)
@@ -137,9 +151,6 @@ class BalancedLiveFigure(LiveFigure):
         ax.legend(loc="upper left", fontsize=self.fs(7), frameon=False)
         if params.score_every:
             ax.set_title(f"tests every {params.score_every} loops", fontsize=self.fs(9), loc="left")
-        self.tests: list[tuple[int, float, float]] = []
-        self.score0 = np.zeros(0)  # loop 0, once show_loop0 has drawn it
-        self.suptitle = fig.suptitle(view.title, fontsize=self.fs(10), x=0.01, ha="left")
 
     def _ylim(self, row, drawn=None):
         lo, hi = self._target_span[row]
@@ -218,8 +229,6 @@ class BalancedDashboard(TrainingDashboard):
     RLS_FIELDS = ("lam_rec", "mu_rs", "lam_ff", "n_loops", "score_every", "n_test_trials")
 
     def __init__(self, title, controls, base_params, figure, data, n_show):
-        from .. import balanced
-
         self._balanced = balanced
         self._data = data
         self._n_show = n_show
@@ -375,12 +384,10 @@ def balanced_dashboard(params: BalancedParams | None = None, n_show: int = 3, dp
     recordings (default :func:`~tutorial_lib.data.load_alm`, with the synthetic
     stand-in if they cannot be had).
     """
-    from ..data import ALMData, load_alm
-
     p = BalancedParams.lecture() if check_type("params", params, BalancedParams, allow_none=True) is None \
         else params
     check_type("data", data, ALMData, allow_none=True)
-    n_show, dpi = _check_view(n_show, dpi)
+    n_show, dpi = check_view(n_show, dpi)
     data = load_alm(fallback="synthetic") if data is None else data
     n_alm = data.n_neurons
     n_trained = n_alm if p.n_trained is None else p.n_trained
@@ -398,7 +405,7 @@ def balanced_dashboard(params: BalancedParams | None = None, n_show: int = 3, dp
         Control("ffwd", widgets.Checkbox(value=p.ffwd, description=f"feedforward inputs ({p.n_ffwd} Poisson)",
                                          indent=False, layout=widgets.Layout(width="100%"))),
         field_control(p, "n_loops"),
-        _seed_control(p),
+        seed_control(p),
     ]
     title = ("Part 3: train a balanced network on a SYNTHETIC stand-in for the ALM recordings with RLS"
              if data.synthetic else "Part 3: train a balanced network on ALM recordings with RLS")

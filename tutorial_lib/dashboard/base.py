@@ -18,9 +18,11 @@ from typing import Callable
 import ipywidgets as widgets
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from IPython.display import display
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
-from ..params import BalancedParams, RateParams, SpikingParams
+from ..params import BalancedParams, RateParams, SpikingParams, field_kind
 from ..checks import check_int, check_type
 from ..errors import Advice, DivergenceError
 
@@ -62,8 +64,6 @@ class LiveFigure:
 
     def _raise_fonts(self) -> None:
         """Every text of the figure at least ``min_fontsize`` (tick labels drawn later included)."""
-        from matplotlib.text import Text
-
         m = self.min_fontsize
         for ax in self.fig.axes:
             ax.tick_params(which="both", labelsize=m)
@@ -130,6 +130,18 @@ class Control:
     bounds: Callable | None = None
 
 
+def _check_dashboard_args(title, controls, base_params, figure, **functions) -> None:
+    """A dashboard's arguments: TypeError naming the first of the wrong class (``functions``: callable or None)."""
+    check_type("title", title, str)
+    for c in controls:
+        check_type("each of controls", c, Control)
+    check_type("base_params", base_params, (RateParams, SpikingParams, BalancedParams))
+    for name, fn in functions.items():
+        if fn is not None and not callable(fn):
+            raise TypeError(f"{name} must be callable (got {type(fn).__name__})")
+    check_type("figure", figure, LiveFigure)
+
+
 class TrainingDashboard:
     """Sliders, Train/Stop buttons, a status line, a progress bar and a live figure.
 
@@ -165,15 +177,9 @@ class TrainingDashboard:
 
     def __init__(self, title, controls, base_params, train, preview, figure: LiveFigure,
                  describe=None, n_loops_field="n_loops", advice=None):
-        check_type("title", title, str)
         controls = list(controls)
-        for c in controls:
-            check_type("each of controls", c, Control)
-        check_type("base_params", base_params, (RateParams, SpikingParams, BalancedParams))
-        for name, fn in (("train", train), ("preview", preview), ("describe", describe), ("advice", advice)):
-            if fn is not None and not callable(fn):
-                raise TypeError(f"{name} must be callable (got {type(fn).__name__})")
-        check_type("figure", figure, LiveFigure)
+        _check_dashboard_args(title, controls, base_params, figure, train=train, preview=preview,
+                              describe=describe, advice=advice)
         self.controls = {c.field: c for c in controls}
         self.base_params = base_params
         self._train_fn = train
@@ -192,7 +198,20 @@ class TrainingDashboard:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self.n_draws = 0
+        self.widget = self._layout(title, controls)
+        self._on_change()
+        params = self.params()
+        if params is not None:
+            try:
+                note = self._draw_preview(params)
+            except DivergenceError as exc:  # nothing recorded to draw: say why, keep the dashboard
+                self._report(exc, params)
+                note = ""
+            if note:
+                self.status.value += f"<br><i>Untrained network: {html.escape(note)}</i>"
 
+    def _layout(self, title: str, controls: list):
+        """The buttons, status, progress bar and image; the whole dashboard's widget (returned)."""
         self.train_button = widgets.Button(description="Train", button_style="success", icon="play",
                                            tooltip="Build a network from these settings and train it")
         self.stop_button = widgets.Button(description="Stop", button_style="danger", icon="stop",
@@ -217,20 +236,11 @@ class TrainingDashboard:
             layout=widgets.Layout(flex=f"0 1 {self.CONTROLS_WIDTH}", min_width="320px", max_width="100%",
                                   padding="0 12px 0 0"),  # room for the margins of a 100 % wide text box
         )
-        self.widget = widgets.HBox([box, self.image], layout=widgets.Layout(
+        widget = widgets.HBox([box, self.image], layout=widgets.Layout(
             flex_flow="row wrap", align_items="flex-start", width="100%", max_width="100%"))
-        self.widget.add_class("rls-dashboard")  # for the browser tests and lecture-mode CSS
+        widget.add_class("rls-dashboard")  # for the browser tests and lecture-mode CSS
         self.status.add_class("rls-status")
-        self._on_change()
-        params = self.params()
-        if params is not None:
-            try:
-                note = self._draw_preview(params)
-            except DivergenceError as exc:  # nothing recorded to draw: say why, keep the dashboard
-                self._report(exc, params)
-                note = ""
-            if note:
-                self.status.value += f"<br><i>Untrained network: {html.escape(note)}</i>"
+        return widget
 
     # -- parameters and status -------------------------------------------
     def params(self):
@@ -408,12 +418,11 @@ class TrainingDashboard:
         return not self._stop.is_set()
 
     def _ipython_display_(self):
-        from IPython.display import display
-
         display(self.widget)
 
 
-_STYLE = {"description_width": "120px"}
+#: the look of every dashboard control: room for the description at the left
+STYLE = {"description_width": "120px"}
 
 
 def _shown(value) -> str:
@@ -421,19 +430,19 @@ def _shown(value) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def _check_view(n_show, dpi) -> tuple[int, int]:
+def check_view(n_show, dpi) -> tuple[int, int]:
     """The figure arguments every dashboard takes: ``n_show`` example neurons, ``dpi``."""
     return (check_int("n_show", n_show, lo=1, hi=10, what="example neurons shown"),
             check_int("dpi", dpi, lo=20, hi=400, what="figure resolution"))
 
 
-def _slider(cls, description, tooltip, **kw):
+def slider(cls, description, tooltip, **kw):
     """A slider of the dashboards' look that reports its value only when released.
 
     Its value can also be typed: ipywidgets 8 sliders have an editable readout (click the
     number at the right, type, press Enter), for keyboards where arrow keys on a focused
     slider move the notebook's cell selection instead (Notebook 7)."""
-    return cls(description=description, style=_STYLE, layout=widgets.Layout(width="100%"),
+    return cls(description=description, style=STYLE, layout=widgets.Layout(width="100%"),
                continuous_update=False, tooltip=tooltip, readout=True, **kw)
 
 
@@ -471,8 +480,6 @@ def field_control(p, name: str, *, value=None, lo=None, hi=None, extra=None, to_
     given (e.g. the neurons the data hold); ``extra(params) -> (lo, hi)`` caps them further.
     They follow the other sliders (``Control.bounds``). ``value`` defaults to ``p``'s.
     """
-    from ..params import field_kind
-
     f = next(f for f in fields(p) if f.name == name)
     m, spec = f.metadata, dict(f.metadata["slider"])
     kind, _ = field_kind(f)
@@ -497,24 +504,25 @@ def field_control(p, name: str, *, value=None, lo=None, hi=None, extra=None, to_
     tooltip = m["help"] + (f" ({m['unit']})" if m["unit"] else "") + tooltip_extra
     description = label or spec.get("label", name)
     if kind == "int":
-        w = _slider(widgets.IntSlider, description, tooltip, value=value, min=a, max=b,
+        w = slider(widgets.IntSlider, description, tooltip, value=value, min=a, max=b,
                     step=spec.get("step", 1))
     elif log:
-        w = _slider(widgets.FloatLogSlider, description, tooltip, value=value, base=10, min=_log10(a),
+        w = slider(widgets.FloatLogSlider, description, tooltip, value=value, base=10, min=_log10(a),
                     max=_log10(b), step=spec["step"], readout_format=readout_format(a, b, True))
     else:
-        w = _slider(widgets.FloatSlider, description, tooltip, value=value, min=a, max=b, step=spec["step"],
+        w = slider(widgets.FloatSlider, description, tooltip, value=value, min=a, max=b, step=spec["step"],
                     readout_format=readout_format(a, b, False))
     return Control(name, w, to_param or (lambda v: v), bounds)
 
 
-def _seed_control(p) -> Control:
+def seed_control(p) -> Control:
+    """A box for the seed of every random draw (``p.seed``), typed as a whole number."""
     return Control("seed", widgets.BoundedIntText(description="seed", value=p.seed, min=0, max=2**31 - 1,
-                                                  style=_STYLE, layout=widgets.Layout(width="100%"),
+                                                  style=STYLE, layout=widgets.Layout(width="100%"),
                                                   tooltip="seed of every random draw (type a whole number)"))
 
 
-def _network_controls(p) -> list:
+def network_controls(p) -> list:
     """The sliders every recurrent network has: sigma, K (N-1 = all-to-all) and lambda."""
     return [
         field_control(p, "sigma"),

@@ -5,7 +5,7 @@ r"""Part 4's dashboard: perturb the balanced network live and compare with the b
 untrained) network, and shows the E and I rates over time against an unperturbed trial of the
 same random stream, with the rate change that the balance equations predict (:func:`~tutorial_lib.
 balanced.balance_response`, :math:`\Delta r = -A^{-1}\delta`), and the perturbed population's
-input split into its excitatory and inhibitory parts. :func:`run_perturbation` is the same
+input split into its excitatory and inhibitory parts. :func:`run_perturbation` (:mod:`.perturb`) is the same
 computation without widgets (a :class:`PerturbationOutcome`).
 """
 
@@ -13,210 +13,27 @@ from __future__ import annotations
 
 import html
 import time
-from dataclasses import dataclass, fields
+from dataclasses import fields, replace
+from types import SimpleNamespace
 
 import ipywidgets as widgets
 import numpy as np
 from matplotlib.ticker import FormatStrFormatter, MaxNLocator
 
-from ..data import CONDITIONS
 from ..params import BalancedParams
-from ..checks import check_int, check_real, check_type
+from ..checks import check_type
 from ..plotting import COLORS, INPUT_LABEL
 from ..errors import Advice
-from .base import _STYLE, Control, LiveFigure, TrainingDashboard, _check_view, _slider, field_control
+from .. import balanced
+from ..data import ALMData, load_alm
+from .base import STYLE, Control, LiveFigure, TrainingDashboard, check_view, field_control, slider
+from .perturb import (BIN_MS, CURRENT_RANGE, POPULATIONS, SMOOTH_MS, WHOLE_POPULATIONS, PerturbationOutcome,
+                      make_perturbation, run_perturbation, sample_population)
 
 __all__ = ["PerturbationOutcome", "PerturbationFigure", "PerturbationDashboard", "run_perturbation",
            "perturbation_dashboard", "POPULATIONS", "CURRENT_RANGE"]
 
-#: The populations one can perturb (:func:`~tutorial_lib.balanced.populations` of a trained network).
-POPULATIONS = ("I", "E", "all", "trained", "untrained E")
-#: The populations for which the balance equations predict the rate change (whole populations).
-_WHOLE = {"E": (1.0, 0.0), "I": (0.0, 1.0), "all": (1.0, 1.0)}
-#: The added current's range, in the units of ``mu`` (threshold 1): at lecture scale 1 moves the
-#: balanced rates by a few Hz (:func:`~tutorial_lib.balanced.balance_response`); -5 silences.
-CURRENT_RANGE = (-5.0, 5.0)
-#: At most this many neurons of the perturbed population have their inputs recorded (a random
-#: sample; their mean is the population's to within a few per cent, at a fraction of the memory).
-MAX_SPLIT = 200
-_BIN_MS, _SMOOTH_MS = 20.0, 50.0  # the PSTH: 20 ms bins averaged over +-50 ms
-_INPUT_SMOOTH_MS = 5.0  # the inputs drawn: averaged over +-5 ms
 WINDOW_COLOR = "gold"  # the perturbation window's shading (orange shades the stimulus in the notebooks)
-
-
-@dataclass
-class PerturbationOutcome:
-    """A perturbed trial and its unperturbed control (same network, condition and random stream).
-
-    ``t`` (bins,) are the PSTH's bin centres (ms) and ``rates[name] = (perturbed, control)`` the
-    population-average rates (Hz) of ``"E"``, ``"I"`` and the perturbed population
-    (:meth:`~tutorial_lib.balanced.Trial.psth`, 20 ms bins averaged over +-50 ms). ``input_t``
-    (samples,) and ``inputs[run][part]`` (samples,) for ``run`` in ``("perturbed", "control")``:
-    the mean input of ``sampled`` (neurons of the perturbed population) split into ``"E"`` (external,
-    with the perturbation, + static E + plastic E + feed-forward), ``"I"`` (static I + plastic I)
-    and ``"net"`` (their sum, the total input), each averaged over +-5 ms; units of threshold.
-    ``baseline`` and ``measured``: the mean E and I rates (Hz) inside the window (at the bin centres
-    inside it; a window shorter than a bin: the bins it overlaps), control and perturbed; ``predicted`` the change :func:`~tutorial_lib.balanced.balance_response` predicts
-    (Hz, ``[dE, dI]``), or None when the population is not a whole one (E, I or all). ``n_population``: the population's size.
-    ``trained_loops``: how many loops the network had been trained (0: untrained; None: not known).
-    ``trial`` and ``control``: the two :class:`~tutorial_lib.balanced.Trial` objects.
-    """
-
-    population: str
-    current: float
-    start: float
-    stop: float
-    condition: str
-    trained_loops: int | None
-    t: np.ndarray
-    rates: dict
-    input_t: np.ndarray
-    inputs: dict
-    baseline: np.ndarray
-    measured: np.ndarray
-    predicted: np.ndarray | None
-    sampled: np.ndarray
-    n_population: int
-    trial: object
-    control: object
-
-    @property
-    def change(self) -> np.ndarray:
-        """The measured change of the mean E and I rates in the window (Hz)."""
-        return self.measured - self.baseline
-
-
-def _sample(net, population: str) -> np.ndarray:
-    """The neurons of ``population`` whose inputs are recorded: all, or MAX_SPLIT of them (fixed seed)."""
-    from ..balanced import populations
-
-    idx = np.asarray(populations(net)[population], dtype=np.int64)
-    if idx.size <= MAX_SPLIT:
-        return idx
-    return np.sort(np.random.default_rng([net.params.seed, 4]).choice(idx, MAX_SPLIT, replace=False))
-
-
-def _input_parts(trial, n: int, half: int) -> dict:
-    """The mean over the first ``n`` recorded neurons of the E part, the I part and the net input,
-    each a moving average over ``2 half + 1`` samples."""
-    from ..analysis import moving_average
-
-    by = trial.inputs_by_source()
-    exc = sum(by[k][:, :n] for k in ("external", "static E", "plastic E", "feed-forward")).mean(axis=1)
-    inh = (by["static I"][:, :n] + by["plastic I"][:, :n]).mean(axis=1)
-    exc, inh = moving_average(np.stack([exc, inh], axis=1), half).T
-    return {"E": exc, "I": inh, "net": exc + inh}
-
-
-def _window_mean(t, y, start, stop) -> float:
-    """The mean of ``y`` at the bin centres ``t`` inside ``(start, stop)``; a window with no centre inside
-    (shorter than a bin: the sliders allow 10 ms) takes the bins of ``_BIN_MS`` it overlaps."""
-    inside = (t > start) & (t < stop)
-    if not inside.any():
-        inside = (t + _BIN_MS / 2 > start) & (t - _BIN_MS / 2 < stop)
-    return float(np.mean(y[inside])) if inside.any() else float("nan")
-
-
-def run_perturbation(net, population: str = "I", current: float = 0.5, start: float = 1500.0,
-                     stop: float = 2500.0, condition: str = "right", *, control=None,
-                     trained_loops: int | None = 0, stop_event=None) -> PerturbationOutcome | None:
-    """Perturb ``population`` of ``net`` by ``current`` in ``[start, stop)`` ms of one trial; compare.
-
-    Two trials of ``condition`` without learning, from the same random stream (test trial 0): the
-    perturbed one and, unless given as ``control``, an unperturbed one, both recording the inputs of
-    ``MAX_SPLIT`` neurons of the population at most (:func:`~tutorial_lib.balanced.run_trial`
-    with ``split_inputs=True``). ``current`` is in the units of ``mu`` (threshold 1), in
-    ``CURRENT_RANGE``. ``stop_event`` (``is_set()``): checked between the two trials; if set, None is
-    returned. Returns a :class:`PerturbationOutcome`.
-
-    Raises ValueError naming the argument (unknown population or condition, a current outside
-    ``CURRENT_RANGE``, NaN or infinite, a window outside ``[0, t_end]`` or with ``stop <= start``,
-    times off the dt grid, a ``control`` trial that is not of this network, condition and sampled
-    neurons, a negative ``trained_loops``) and TypeError for arguments of the wrong class
-    (``control`` not a Trial, ``stop_event`` without ``is_set()``), before any simulation, and
-    :class:`~tutorial_lib.training.DivergenceError` if the activity runs away (with the balanced
-    network's advice).
-    """
-    from .. import balanced
-
-    check_type("net", net, balanced.BalancedNetwork)
-    p = net.params
-    pert = _perturbation(p, population, current, start, stop, condition)
-    balanced.resolve_perturbations(net, pert)  # times on the dt grid, before any run
-    if trained_loops is not None:
-        trained_loops = check_int("trained_loops", trained_loops, lo=0, what="loops the network was trained")
-    if stop_event is not None and not callable(getattr(stop_event, "is_set", None)):
-        raise TypeError(f"stop_event must have an is_set() method, e.g. a threading.Event "
-                        f"(got {type(stop_event).__name__})")
-    sampled = _sample(net, population)
-    if control is not None:
-        _check_control(control, net, condition, sampled)
-    opts = dict(loop=0, record=sampled, split_inputs=True)
-    if control is None:
-        control = balanced.run_trial(net, condition, **opts)
-        if stop_event is not None and stop_event.is_set():
-            return None
-    trial = balanced.run_trial(net, condition, perturbations=pert, **opts)
-    pops = balanced.populations(net)
-    names = ["E", "I"] + ([population] if population not in ("E", "I") else [])
-    rates = {}
-    for name in names:
-        t, pert_rate = trial.psth(pops[name], _BIN_MS, _SMOOTH_MS)
-        _, ctrl_rate = control.psth(pops[name], _BIN_MS, _SMOOTH_MS)
-        rates[name] = (pert_rate.mean(axis=1), ctrl_rate.mean(axis=1))
-    n = sampled.size
-    half = int(round(_INPUT_SMOOTH_MS / p.record_every))
-    inputs = {"perturbed": _input_parts(trial, n, half), "control": _input_parts(control, n, half)}
-    baseline = np.array([_window_mean(t, rates[k][1], pert.start, pert.stop) for k in ("E", "I")])
-    measured = np.array([_window_mean(t, rates[k][0], pert.start, pert.stop) for k in ("E", "I")])
-    predicted = None
-    if population in _WHOLE:
-        fe, fi = _WHOLE[population]
-        predicted = balanced.balance_response(p, fe * pert.current, fi * pert.current)
-    return PerturbationOutcome(population, pert.current, pert.start, pert.stop, condition, trained_loops,
-                               t, rates, trial.run.t, inputs, baseline, measured, predicted, sampled,
-                               len(pops[population]), trial, control)
-
-
-def _check_control(control, net, condition: str, sampled: np.ndarray) -> None:
-    """A ``control`` trial given to :func:`run_perturbation`: an unperturbed trial of ``net`` in ``condition``
-    with the split inputs of ``sampled`` first (as :func:`run_perturbation` runs it). TypeError /
-    ValueError naming ``control``."""
-    from ..balanced import Trial
-
-    check_type("control", control, Trial, allow_none=True)
-    p = net.params
-    if control.N != p.N or control.duration != p.t_end or control.condition != condition:
-        raise ValueError(f"control must be a trial of this network ({p.N} neurons, {p.t_end:g} ms) in "
-                         f"condition {condition!r} (got {control.N} neurons, {control.duration:g} ms, "
-                         f"{control.condition!r})")
-    if control.perturbations:
-        raise ValueError("control must be a trial without perturbations (got one with "
-                         f"{len(control.perturbations)})")
-    rec = np.asarray(control.recorded)
-    if control.run is None or control.run.plastic_parts is None or rec.size < sampled.size \
-            or not np.array_equal(rec[:sampled.size], sampled):
-        raise ValueError("control must record the split inputs of the sampled neurons: run it with "
-                         "balanced.run_trial(net, condition, loop=0, record=<the sample>, split_inputs=True)")
-
-
-def _perturbation(p: BalancedParams, population, current, start, stop, condition):
-    """The :class:`~tutorial_lib.balanced.Perturbation` asked for, checked; ValueError naming the field."""
-    from ..balanced import Perturbation
-
-    if not isinstance(population, str) or population not in POPULATIONS:
-        raise ValueError(f"population must be one of {list(POPULATIONS)} (got {population!r:.60})")
-    if not isinstance(condition, str) or condition not in CONDITIONS:
-        raise ValueError(f"condition must be one of {CONDITIONS} (got {condition!r:.60})")
-    lo, hi = CURRENT_RANGE
-    current = check_real("current", current, lo=lo, hi=hi,
-                         what="the added input, units of threshold; negative silences")
-    start = check_real("start", start, lo=0.0, hi=p.t_end, hi_open=True,
-                       what=f"when the perturbation starts, ms, within the trial [0, {p.t_end:g})")
-    stop = check_real("stop", stop, lo=start, lo_open=True, hi=p.t_end,
-                      what=f"when it stops, ms, after start = {start:g} and at most the trial's end "
-                           f"{p.t_end:g}")
-    return Perturbation(population, current, start, stop)
 
 
 class PerturbationFigure(LiveFigure):
@@ -320,7 +137,7 @@ class PerturbationFigure(LiveFigure):
         """While training: the E and I rates of this loop's lick-right training trial (no perturbation)."""
         trial = record.trials["right"]
         for name, cols in (("E", np.arange(self._ne)), ("I", np.arange(self._ne, trial.N))):
-            t, r = trial.psth(cols, _BIN_MS, _SMOOTH_MS)
+            t, r = trial.psth(cols, BIN_MS, SMOOTH_MS)
             self.rate_lines[name, "control"].set_data(t, r.mean(axis=1))
         self.rate_ax.relim()
         self.rate_ax.autoscale_view(scalex=False)
@@ -349,8 +166,6 @@ class PerturbationDashboard(TrainingDashboard):
     """
 
     def __init__(self, title, controls, base_params, figure, data, network=None, result=None):
-        from .. import balanced
-
         self._balanced = balanced
         self._data = data
         self.network = network
@@ -386,7 +201,7 @@ class PerturbationDashboard(TrainingDashboard):
             values = {f: self._value(f) for f in self.controls}
             p = _replace(self.base_params, {f: v for f, v in values.items() if f in _PARAM_FIELDS})
             keys = ("population", "current", "start", "stop", "condition")
-            self.perturbation = _perturbation(p, *(values[k] for k in keys))
+            self.perturbation = make_perturbation(p, *(values[k] for k in keys))
         except (ValueError, TypeError) as exc:
             self._show_error(str(exc))
             return None
@@ -395,8 +210,8 @@ class PerturbationDashboard(TrainingDashboard):
     def _describe_params(self, p) -> str:
         pert = self.perturbation
         pop = pert.neurons
-        if pop in _WHOLE:
-            dr = self._balanced.balance_response(p, *(f * pert.current for f in _WHOLE[pop]))
+        if pop in WHOLE_POPULATIONS:
+            dr = self._balanced.balance_response(p, *(f * pert.current for f in WHOLE_POPULATIONS[pop]))
             pred = f"the balance equations predict E {dr[0]:+.1f} Hz, I {dr[1]:+.1f} Hz"
         else:
             pred = "the balance prediction is for whole populations (E, I or all) only"
@@ -488,7 +303,7 @@ class PerturbationDashboard(TrainingDashboard):
                              else "Running the unperturbed trial, then the perturbed one...")
         t0 = time.perf_counter()
         if control is None:
-            control = self._balanced.run_trial(net, condition, loop=0, record=_sample(net, pert.neurons),
+            control = self._balanced.run_trial(net, condition, loop=0, record=sample_population(net, pert.neurons),
                                                split_inputs=True)
             self._control_key, self._control = key, control
             self.progress.value = 1
@@ -507,8 +322,6 @@ class PerturbationDashboard(TrainingDashboard):
     # -- the status after a run -------------------------------------------------
     def _done_status(self, result, seconds: float) -> str:
         if self._mode == "train":
-            from types import SimpleNamespace
-
             new = SimpleNamespace(scores=result.scores[self._loops_before:], stopped=result.stopped)
             return super()._done_status(new, seconds)
         if self._cut_short:
@@ -527,8 +340,6 @@ class PerturbationDashboard(TrainingDashboard):
 
 
 def _replace(p, values: dict):
-    from dataclasses import replace
-
     return replace(p, **values) if values else p
 
 
@@ -537,12 +348,35 @@ def _window_controls(t_end: float) -> list:
     step = _WINDOW_STEP
     start0 = step * round(t_end / 2 / step)
     stop0 = step * round(5 * t_end / 6 / step)
-    start = _slider(widgets.FloatSlider, "start (ms)", "when the perturbation starts (ms); before stop",
+    start = slider(widgets.FloatSlider, "start (ms)", "when the perturbation starts (ms); before stop",
                     value=start0, min=0.0, max=stop0 - step, step=step, readout_format=".0f")
-    stop = _slider(widgets.FloatSlider, "stop (ms)", f"when it stops (ms); after start, at most {t_end:g}",
+    stop = slider(widgets.FloatSlider, "stop (ms)", f"when it stops (ms); after start, at most {t_end:g}",
                    value=stop0, min=start0 + step, max=t_end, step=step, readout_format=".0f")
     return [Control("start", start, float, lambda p: (0.0, stop.value - step)),
             Control("stop", stop, float, lambda p: (start.value + step, p.t_end))]
+
+
+def _controls(p: BalancedParams, names: list) -> list:
+    """The dashboard's controls: the population (one of ``names``), current, window, condition, weights, loops."""
+    dropdown = dict(style=STYLE, layout=widgets.Layout(width="100%"))
+    controls = [
+        Control("population", widgets.Dropdown(options=names, value="I", description="population",
+                                               tooltip="the cells that get the current", **dropdown)),
+        Control("current", slider(widgets.FloatSlider, "current",
+                                   "the input added to each cell of the population (units of threshold); "
+                                   f"negative silences; in [{CURRENT_RANGE[0]:g}, {CURRENT_RANGE[1]:g}]",
+                                   value=1.0, min=CURRENT_RANGE[0], max=CURRENT_RANGE[1], step=0.05,
+                                   readout_format=".2f"), float),
+        *_window_controls(p.t_end),
+        Control("condition", widgets.Dropdown(options=[("lick right", "right"), ("lick left", "left")],
+                                              value="right", description="condition", **dropdown)),
+        Control("weights", widgets.Dropdown(
+            options=[("as trained", "trained"), ("untrained (initial)", "untrained")], value="trained",
+            description="weights", tooltip="the plastic weights: as trained, or their initial values",
+            **dropdown)),
+        field_control(p, "n_loops"),
+    ]
+    return controls
 
 
 def perturbation_dashboard(network=None, params: BalancedParams | None = None, dpi: int = 80,
@@ -572,13 +406,10 @@ def perturbation_dashboard(network=None, params: BalancedParams | None = None, d
 
     Raises TypeError for arguments of the wrong class and ValueError for a bad ``dpi``.
     """
-    from .. import balanced
-    from ..data import ALMData, load_alm
-
     check_type("network", network, (balanced.TrainResult, balanced.BalancedNetwork), allow_none=True)
     check_type("params", params, BalancedParams, allow_none=True)
     check_type("data", data, ALMData, allow_none=True)
-    _, dpi = _check_view(1, dpi)
+    _, dpi = check_view(1, dpi)
     result = network if isinstance(network, balanced.TrainResult) else None
     net = result.network if result is not None else network
     if net is not None:
@@ -590,24 +421,7 @@ def perturbation_dashboard(network=None, params: BalancedParams | None = None, d
         data = load_alm(fallback="synthetic") if data is None else data
     names = list(balanced.populations(net)) if net is not None else list(POPULATIONS)
     names = [n for n in POPULATIONS if n in names]
-    dropdown = dict(style=_STYLE, layout=widgets.Layout(width="100%"))
-    controls = [
-        Control("population", widgets.Dropdown(options=names, value="I", description="population",
-                                               tooltip="the cells that get the current", **dropdown)),
-        Control("current", _slider(widgets.FloatSlider, "current",
-                                   "the input added to each cell of the population (units of threshold); "
-                                   f"negative silences; in [{CURRENT_RANGE[0]:g}, {CURRENT_RANGE[1]:g}]",
-                                   value=1.0, min=CURRENT_RANGE[0], max=CURRENT_RANGE[1], step=0.05,
-                                   readout_format=".2f"), float),
-        *_window_controls(p.t_end),
-        Control("condition", widgets.Dropdown(options=[("lick right", "right"), ("lick left", "left")],
-                                              value="right", description="condition", **dropdown)),
-        Control("weights", widgets.Dropdown(
-            options=[("as trained", "trained"), ("untrained (initial)", "untrained")], value="trained",
-            description="weights", tooltip="the plastic weights: as trained, or their initial values",
-            **dropdown)),
-        field_control(p, "n_loops"),
-    ]
+    controls = _controls(p, names)
     title = ("Part 4: perturb a balanced network trained on a SYNTHETIC stand-in for ALM recordings"
              if data.synthetic else "Part 4: perturb the balanced network trained on ALM recordings")
     return PerturbationDashboard(title, controls, p, PerturbationFigure(dpi), data, net, result)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import rate
 from ..params import RateParams
 from ..checks import check_type
-from .base import LiveFigure, TrainingDashboard, _check_view, _network_controls, _seed_control, field_control
+from .base import LiveFigure, TrainingDashboard, check_view, network_controls, seed_control, field_control
 
 
 class RateLiveFigure(LiveFigure):
@@ -77,12 +78,10 @@ def _rate_describe(p: RateParams) -> str:
 
 def rate_dashboard(params: RateParams | None = None, n_show: int = 3, dpi: int = 80) -> TrainingDashboard:
     """The Part 1 dashboard: sliders for sigma, K, lambda, training fraction, loops and seed."""
-    from .. import rate
-
     p = RateParams() if check_type("params", params, RateParams, allow_none=True) is None else params
-    n_show, dpi = _check_view(n_show, dpi)
-    controls = [*_network_controls(p), field_control(p, "train_fraction"), field_control(p, "n_loops"),
-                _seed_control(p)]
+    n_show, dpi = check_view(n_show, dpi)
+    controls = [*network_controls(p), field_control(p, "train_fraction"), field_control(p, "n_loops"),
+                seed_control(p)]
     return TrainingDashboard(
         "Part 1: train a rate RNN with RLS",
         controls,

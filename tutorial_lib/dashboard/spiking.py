@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import spiking_net
 from ..params import SpikingParams
+from ..plotting import COLORS
 from ..checks import check_type
-from .base import LiveFigure, TrainingDashboard, _check_view, _network_controls, _seed_control, field_control
+from .base import LiveFigure, TrainingDashboard, check_view, network_controls, seed_control, field_control
 
 
 class SpikingLiveFigure(LiveFigure):
@@ -23,8 +25,6 @@ class SpikingLiveFigure(LiveFigure):
         self.n_show = n_show
 
     def reset(self, params, preview):
-        from ..plotting import COLORS
-
         fig = self.new_layout()
         neurons = preview.trained[: self.n_show]
         self.neurons = neurons
@@ -105,12 +105,10 @@ def spiking_dashboard(params: SpikingParams | None = None, n_show: int = 3, dpi:
     targets, the raster of the loop and the score per loop. Other parameters
     (``N``, ``mu``, the timeline, ...) come from ``params``.
     """
-    from .. import spiking_net
-
     p = SpikingParams() if check_type("params", params, SpikingParams, allow_none=True) is None else params
-    n_show, dpi = _check_view(n_show, dpi)
-    controls = [*_network_controls(p), field_control(p, "tau_s"), field_control(p, "train_fraction"),
-                field_control(p, "n_loops"), _seed_control(p)]
+    n_show, dpi = check_view(n_show, dpi)
+    controls = [*network_controls(p), field_control(p, "tau_s"), field_control(p, "train_fraction"),
+                field_control(p, "n_loops"), seed_control(p)]
 
     def preview(q):
         return spiking_net.run_trial(spiking_net.build_network(q))
