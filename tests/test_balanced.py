@@ -529,7 +529,6 @@ def test_float32_rls_state_trains_the_same_weights_within_a_stated_tolerance(dat
 
 # --- the modules' order, as balanced/__init__ states it ------------------------------------------------
 
-DRIVER = ("training", "saving")  # the Part 3 driver's modules (reworked elsewhere), not checked here
 
 
 def _package_imports(path: Path) -> set:
@@ -549,8 +548,6 @@ def test_the_modules_import_only_those_listed_before_them_in_the_package_docstri
     folder = Path(balanced.__file__).parent
     assert set(order) == {p.stem for p in folder.glob("*.py")} - {"__init__"}
     for k, (name, said) in enumerate(listed):
-        if name in DRIVER:
-            continue
         imported = _package_imports(folder / f"{name}.py")
         assert imported <= set(order[:k]), f"{name} imports {sorted(imported - set(order[:k]))}, listed after it"
         named = set() if said.startswith("none") else {w.strip() for w in said.split(";")[0].split(",")}

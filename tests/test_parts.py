@@ -66,8 +66,7 @@ def test_no_face_branches_on_a_part_name(name):
                                           "dashboard/perturb.py", "dashboard/perturbation.py", "dashboard/rate.py",
                                           "dashboard/spiking.py", "dashboard/balanced.py"])
 def test_no_private_name_is_imported_from_another_module(name):
-    # storage's check_path and npz_path: storage is not this change's (named in its report)
-    allowed = {"check_path", "npz_path", "_CHOICES"}
+    allowed = set()
     tree = ast.parse((PACKAGE / name).read_text())
     private = [a.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
                for a in node.names if a.name.startswith("_") and a.name not in allowed and a.name != "__version__"]

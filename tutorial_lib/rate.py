@@ -140,7 +140,7 @@ def run_trial_numpy(net: RateNetwork, learn: bool = False):
 
     The loop a student can read beside the SPEC (:func:`tutorial_lib.core.rate.run_trial`): at each
     step, first (inside the training window, every ``learn_every`` ms) one
-    :func:`~tutorial_lib.rls.rls_update` per trained neuron on its row of ``W``, then the recurrent
+    :func:`~tutorial_lib.core.rls.rls_update` per trained neuron on its row of ``W``, then the recurrent
     input ``u = W r``, then one :func:`~tutorial_lib.core.rate.euler_step`. Works on a copy of
     ``net.W``; RLS starts from ``P = I / lam``, as in the first training loop.
 

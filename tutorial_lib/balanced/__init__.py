@@ -1,6 +1,6 @@
 r"""Part 3: a balanced excitatory-inhibitory LIF network trained to reproduce ALM recordings.
 
-The model (SPEC, Part 3), simulated by :mod:`tutorial_lib.spiking`. ``N``
+The model (SPEC, Part 3), simulated by :mod:`tutorial_lib.engine.simulate`. ``N``
 leaky integrate-and-fire neurons, ``Ne`` excitatory (indices ``0 .. Ne-1``)
 and ``Ni`` inhibitory (``Ne .. N-1``):
 
@@ -95,14 +95,15 @@ took two hours.
 The package, stage by stage of the SPEC
 --------------------------------------
 ======================  ==============================================================
-:mod:`.static`          the static network, the balance equations, one static run
+:mod:`.static`          the static network and one static run (balance equations: core.balance)
 :mod:`.targets`         targets from the recordings, selection, rate matching
 :mod:`.plastic`         plastic synapses, initial weights, RLS penalty, feed-forward inputs
 :mod:`.network`         :class:`BalancedNetwork` and :func:`build_network`
 :mod:`.trials`          one trial, test trials, the score
 :mod:`.training`        :func:`train`, loop by loop
 :mod:`.perturbation`    Part 4: perturbations with neurons named by population
-:mod:`.saving`          :func:`save` and :func:`load`
+:mod:`.saving`          :func:`save`: the file format
+:mod:`.results`         :class:`TrainResult`, :class:`LoopRecord` and :func:`load`
 :mod:`.streams`         the random streams, all from ``params.seed``
 :mod:`.weights`         Part 4: Dale's law, effective weights, named populations
 :mod:`.timing`          Part 4: spike timing or rate? replay with jitter, rate-matched Poisson
@@ -123,9 +124,9 @@ named after it, all listed before it:
 * :mod:`.weights`: network
 * :mod:`.trials`: advice, network, streams, weights
 * :mod:`.timing`: network, trials
-* :mod:`.training`: network, perturbation, plastic, trials; and saving, inside ``TrainResult.save``
-  (the one cycle left: training and saving import each other)
-* :mod:`.saving`: network, plastic, static, training
+* :mod:`.saving`: network, plastic, static
+* :mod:`.results`: network, saving, trials
+* :mod:`.training`: network, perturbation, plastic, results, trials
 
 References
 ----------

@@ -221,7 +221,7 @@ def populations(net: BalancedNetwork | StaticNetwork) -> dict:
 
 
 def resolve_perturbations(net: BalancedNetwork, perturbations) -> list:
-    """``perturbations`` (None, one :class:`~tutorial_lib.spiking.Perturbation` or a sequence) as a list
+    """``perturbations`` (None, one :class:`~tutorial_lib.engine.lif_data.Perturbation` or a sequence) as a list
     with indices only, for ``net`` (pass ``result.network`` for a TrainResult).
 
     Population names are those of :func:`populations` (``"trained"`` and ``"untrained E"`` too); the

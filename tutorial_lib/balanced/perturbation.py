@@ -1,6 +1,6 @@
 """Part 4: perturbations of the balanced network, with neurons named by population.
 
-A :class:`~tutorial_lib.spiking.Perturbation` adds a current to a set of neurons between two times;
+A :class:`~tutorial_lib.engine.lif_data.Perturbation` adds a current to a set of neurons between two times;
 here its ``neurons`` may also be a population name of :func:`~tutorial_lib.balanced.populations`
 (``"E"``, ``"I"``, ``"all"``; for a trained network also ``"trained"`` and ``"untrained E"``).
 :func:`~tutorial_lib.balanced.simulate_static`, :func:`~tutorial_lib.balanced.run_trial` (with or

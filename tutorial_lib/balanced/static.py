@@ -149,7 +149,7 @@ def simulate_static(net: StaticNetwork, T: float | None = None, *, rng: np.rando
 
     Records the inputs of ``n_record`` E and ``n_record`` I neurons (a random
     sample) every ``record_every`` ms; rates are counted for all neurons.
-    ``perturbations``: a :class:`~tutorial_lib.spiking.Perturbation` or a list of them (neuron
+    ``perturbations``: a :class:`~tutorial_lib.engine.lif_data.Perturbation` or a list of them (neuron
     indices or the populations ``"E"``, ``"I"``, ``"all"``), added to ``mu`` in their windows;
     ``run.external`` holds them.
 

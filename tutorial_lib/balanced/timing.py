@@ -66,7 +66,7 @@ def _channels(channels) -> tuple:
 
 def rate_matched_poisson(trials, rng: np.random.Generator, dt: float, *, smooth_ms: float = 25.0,
                          channels=("plastic",)) -> Replay:
-    r"""Poisson spikes with each neuron's PSTH over ``trials``, as a :class:`~tutorial_lib.spiking.Replay`.
+    r"""Poisson spikes with each neuron's PSTH over ``trials``, as a :class:`~tutorial_lib.engine.lif_data.Replay`.
 
     Each neuron's rate :math:`\lambda_i(t)` (Hz) is its spike count in 1 ms bins averaged over the
     trials and smoothed by a moving average of half-width ``smooth_ms``
@@ -171,7 +171,7 @@ def spike_timing_test(net, jitters=(0.0, 2.0, 10.0, 30.0, 100.0), n_trials: int 
     For each condition and each of ``n_trials`` test trials ``k``: the trial is run (the baseline)
     and its spikes kept; then, for each jitter :math:`\sigma`, run again with the same random
     stream (noise, initial voltages, feed-forward spikes) while the synapses in ``channels`` receive
-    the recorded spikes moved by :math:`\sigma z` (:meth:`~tutorial_lib.spiking.Replay.jittered`);
+    the recorded spikes moved by :math:`\sigma z` (:meth:`~tutorial_lib.engine.lif_data.Replay.jittered`);
     and once with rate-matched Poisson spikes (:func:`rate_matched_poisson` over the condition's
     baseline trials). Jitter 0 replays the exact spikes: into every channel it reproduces the
     baseline to the bit (a check of the method, tested).

@@ -51,7 +51,7 @@ def train(params: BalancedParams | BalancedNetwork | TrainResult | None = None, 
         ``checkpoint_every``, with the result so far (a :class:`TrainResult` that shares this
         training's network and RLS state: save it there, do not keep it). The command line saves
         its checkpoint files so, to resume a run exactly.
-    perturbations : a :class:`~tutorial_lib.spiking.Perturbation` or a list of them (neurons by index
+    perturbations : a :class:`~tutorial_lib.engine.lif_data.Perturbation` or a list of them (neurons by index
         or population name), applied in every training trial and in the test trials run during
         training: RLS then learns with the perturbation as part of the input (Part 4: does a network
         trained while some cells are silenced still need them?). Not stored in saved files.

@@ -9,7 +9,7 @@ over test trials.
 Both choose what to record (``record``: the default neurons, ``"all"``, a population of
 :func:`~tutorial_lib.balanced.populations` or an index array; ``spikes_only`` for many trials),
 can split each recorded neuron's input by source (``split_inputs``, then
-:meth:`Trial.inputs_by_source`) and take perturbations (:class:`~tutorial_lib.spiking.Perturbation`,
+:meth:`Trial.inputs_by_source`) and take perturbations (:class:`~tutorial_lib.engine.lif_data.Perturbation`,
 neurons by index or population name).
 """
 
@@ -85,7 +85,7 @@ class Trial:
         plastic input by source; zero for neurons that are not trained and, without feed-forward
         inputs, for ``"feed-forward"``); times ``run.t``, columns ``recorded``. The six add up to
         ``run.total_input``: exactly for the first three, and for the plastic ones up to rounding
-        (``1e-12`` relative to the largest group; see :meth:`~tutorial_lib.spiking.Run.inputs_by_source`).
+        (``1e-12`` relative to the largest group; see :meth:`~tutorial_lib.engine.lif_data.Run.inputs_by_source`).
 
         Raises ValueError if the trial kept no record or was run without ``split_inputs=True``.
         """
@@ -274,10 +274,10 @@ def run_trial(net: BalancedNetwork, condition: str = "right", rls: BatchRLS | Sh
     split_inputs : bool
         Also record the plastic input split by source (:meth:`Trial.inputs_by_source`); costs a pass
         over the recorded neurons' plastic inputs per recorded step, so it is off by default.
-    perturbations : a :class:`~tutorial_lib.spiking.Perturbation` or a list of them
+    perturbations : a :class:`~tutorial_lib.engine.lif_data.Perturbation` or a list of them
         Currents added in their windows (neurons by index or population name), also while learning
         (RLS then sees them as part of the total input).
-    replay : a :class:`~tutorial_lib.spiking.Replay`
+    replay : a :class:`~tutorial_lib.engine.lif_data.Replay`
         Spikes delivered to the synapses it names (``"excitatory"``, ``"inhibitory"``, ``"plastic"``)
         instead of the network's own (:func:`~tutorial_lib.balanced.spike_timing_test`). Run with the
         same ``loop`` as the trial whose spikes it replays, the noise, initial voltages and
@@ -431,7 +431,7 @@ def evaluate(net: BalancedNetwork, n_trials: int = 5, condition: str = "right",
 
     ``record``, ``split_inputs`` and ``perturbations`` are passed to every :func:`run_trial` (the same
     perturbations in every trial); ``replay``, if given, is a sequence of one
-    :class:`~tutorial_lib.spiking.Replay` (or None) per trial. ``spikes_only``: keep every trial, spikes only (``keep_runs`` is
+    :class:`~tutorial_lib.engine.lif_data.Replay` (or None) per trial. ``spikes_only``: keep every trial, spikes only (``keep_runs`` is
     then ignored): at most about 4 MB per trial at full scale (5000 neurons at the balance rates,
     7.5 and 13.5 Hz, for 3 s: 2.5 MB at 16 bytes a spike; plus 1.5 MB of binned inputs of the 1824
     trained neurons), so 20 test trials take under 0.1 GB. While a trial runs, the engine records

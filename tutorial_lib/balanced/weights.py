@@ -84,7 +84,7 @@ def sign_bounds(params: BalancedParams) -> tuple[np.ndarray, np.ndarray]:
     Columns in the plastic inputs' order: ``L`` E inputs ``[0, inf)``, ``L`` I
     inputs ``(-inf, 0]``, the feed-forward ones ``(-inf, inf)``. Used by
     :func:`~tutorial_lib.balanced.run_trial` (through
-    :class:`~tutorial_lib.spiking.Learning`) when ``params.sign_constrained``;
+    :class:`~tutorial_lib.engine.lif_data.Learning`) when ``params.sign_constrained``;
     clipping departs from exact RLS (see the module's docstring).
     """
     check_type("params", params, BalancedParams)
@@ -108,7 +108,7 @@ def static_pair_weights(net) -> np.ndarray:
     trained neurons are keyed ``pre N + post``, sorted, and the plastic pairs
     looked up with ``searchsorted``. Several static synapses of one pair (not
     drawn by :func:`~tutorial_lib.balanced.static_network`, but possible in a
-    hand-built network) add up, as in :meth:`~tutorial_lib.spiking.Synapses.dense`.
+    hand-built network) add up, as in :meth:`~tutorial_lib.engine.lif_data.Synapses.dense`.
     ``net``: a BalancedNetwork or a TrainResult (TypeError otherwise).
     """
     net = network_of(net)

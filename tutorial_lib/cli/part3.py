@@ -42,7 +42,7 @@ def params_diff(saved: BalancedParams, wanted: BalancedParams) -> list[str]:
     return out
 
 
-def npz_path(path):
+def npz_or_none(path):
     """``path`` as the .npz path that ``balanced.save`` writes (None stays None)."""
     return None if path is None else npz_path(path)
 
@@ -115,7 +115,7 @@ class Part3Run:
     def __init__(self, sp, args, part, params: BalancedParams, argv, intr: LoopSignals):
         self.sp, self.args, self.params, self.argv, self.intr = sp, args, params, argv, intr
         self.model = part.model()  # tutorial_lib.balanced: build_network, train, save, load
-        self.out, self.ck = npz_path(args.out), npz_path(args.checkpoint)
+        self.out, self.ck = npz_or_none(args.out), npz_or_none(args.checkpoint)
         self.total = params.n_loops
         self.result = None
         self.saved_loops = None  # loops held by the checkpoint file

@@ -47,7 +47,7 @@ def lif_rate(mu: float, tau_m: float = 10.0) -> float:
 
     From :math:`v(t) = \mu (1 - e^{-t/\tau_m})` the time to threshold is
     :math:`T = \tau_m \ln\frac{\mu}{\mu - 1}` ms for :math:`\mu > 1`; below threshold the rate is 0.
-    For a noisy input see :func:`tutorial_lib.transfer.siegert_rate`, which tends to this as the
+    For a noisy input see :func:`tutorial_lib.core.siegert.siegert_rate`, which tends to this as the
     noise vanishes.
 
     Parameters: ``mu`` (threshold units), ``tau_m`` (ms). Returns a float, Hz. Raises nothing

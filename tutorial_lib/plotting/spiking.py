@@ -124,7 +124,7 @@ def plot_rate_vs_input(mu, rates, theory=None, ax=None, label="simulation", theo
                        mu_fine=None):
     """Firing rate (Hz) against constant input ``mu`` (threshold units): simulated points and a theory curve.
 
-    ``theory`` is a function ``mu -> rate (Hz)`` (e.g. :func:`tutorial_lib.spiking.lif_rate`),
+    ``theory`` is a function ``mu -> rate (Hz)`` (e.g. :func:`tutorial_lib.core.lif.lif_rate`),
     drawn on ``mu_fine`` (default: 400 points over the range of ``mu``).
     """
     ax = axes_or_new(ax, figsize=(4.2, 3.2))
