@@ -1,4 +1,4 @@
-"""The shape of the package (issue 23, shared/arch23.md) as tests: import contracts and size rules.
+"""The shape of the package (issue 23, README "What is where") as tests: import contracts and size rules.
 
 1. ``lint-imports`` passes: the contracts in pyproject.toml ``[tool.importlinter]`` (the layers
    faces > parts > models > inputs > engine > core > base, every module in a layer; no import cycle
@@ -45,7 +45,7 @@ DEBT_FILE = Path(__file__).with_name("architecture_debt.txt")
 MAX_MODULE_LINES = 600
 MAX_FUNCTION_LINES = 60
 CORE_BUDGET = 2500
-# optional or heavy dependencies: the only imports allowed inside a function (arch23.md), each listed in a
+# optional or heavy dependencies: the only imports allowed inside a function, each listed in a
 # comment at the top of its module. pandas (about a second) stays out of the CLI's start; pyarrow (Parquet
 # tables) and nbformat (lecture pages, the lab extra) are optional.
 HEAVY = {"pynwb", "dask", "distributed", "brian2", "joblib", "ipywidgets", "IPython", "matplotlib", "pandas",
@@ -464,7 +464,7 @@ def _documented(path: Path):
 
 @pytest.mark.skipif(not CORE.is_dir(), reason="tutorial_lib/core does not exist yet")
 def test_core_functions_have_raw_docstrings_with_examples():
-    """Each public function of the core: a raw docstring (r\"\"\"...) with a doctest example (arch23.md).
+    """Each public function of the core: a raw docstring (r\"\"\"...) with a doctest example.
 
     The argument checks (modules named ``*_checks.py``) are not equations: they need a docstring only."""
     bad = []

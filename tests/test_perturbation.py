@@ -12,6 +12,7 @@ from tutorial_lib.balanced import trials as trials_module
 from tutorial_lib.balanced.network import network_of
 from tutorial_lib.balanced.perturbation import base_populations, resolve_named
 from tutorial_lib.data import synthetic_alm
+from tutorial_lib.engine.lif_inputs import perturbation_list
 from tutorial_lib.engine.rls_shared import SharedInputRLS
 
 # Small and short: 400 neurons, 20 trained with 5 + 5 recurrent and 10 feed-forward plastic inputs, 0.8 s trials.
@@ -461,3 +462,51 @@ def test_network_of_reads_a_results_network_and_refuses_anything_else(net):
     for other in (net.static, SMALL, None, "network"):
         with pytest.raises(TypeError, match="^net must be"):
             network_of(other)
+
+
+# --- perturbations are read once: a generator reaches the run whole -------------------------------------------
+
+def test_train_takes_a_generator_of_perturbations_as_it_takes_the_list():
+    """train checks the perturbations before building, then runs with them: a generator read by the check
+    reached the run empty (training went on unperturbed). Now every entry point reads its argument once."""
+    data = synthetic_alm(n_neurons=60, seed=1)
+    silence = Perturbation("trained", -20.0, 300.0, 500.0)
+    listed = balanced.train(SMALL, data=data, n_loops=1, progress=False, perturbations=[silence])
+    generated = balanced.train(SMALL, data=data, n_loops=1, progress=False, perturbations=(p for p in [silence]))
+    np.testing.assert_array_equal(generated.network.w, listed.network.w)
+
+
+@pytest.mark.parametrize("entry", ["evaluate", "run_trial", "simulate_static"])
+def test_every_entry_point_takes_a_generator_of_perturbations_as_it_takes_the_list(net, entry):
+    pert = Perturbation("E" if entry == "simulate_static" else "I", 0.5, 100.0, 200.0)
+    calls = {
+        "evaluate": lambda ps: balanced.evaluate(net, 2, "right", keep_runs=1, perturbations=ps).binned,
+        "run_trial": lambda ps: balanced.run_trial(net, "right", perturbations=ps).spike_times,
+        "simulate_static": lambda ps: balanced.simulate_static(net.static, 300.0, perturbations=ps).rates,
+    }
+    listed, generated = calls[entry]([pert]), calls[entry](p for p in [pert])
+    np.testing.assert_array_equal(generated, listed)
+    assert not np.array_equal(calls[entry](None), listed)  # the perturbation acts: the check can fail
+
+
+@pytest.mark.parametrize("given, expected", [
+    (None, 0), (Perturbation("I", 1.0, 0.0, 1.0), 1), ([Perturbation("I", 1.0, 0.0, 1.0)] * 2, 2),
+    ((Perturbation("I", 1.0, 0.0, 1.0),), 1), (iter([Perturbation("E", 1.0, 0.0, 1.0)]), 1), ([], 0),
+])
+def test_perturbation_list_reads_any_iterable_once(given, expected):
+    out = perturbation_list(given)
+    assert isinstance(out, list) and len(out) == expected
+    assert all(isinstance(p, Perturbation) for p in out)
+
+
+@pytest.mark.parametrize("given, match", [
+    ("I", r"^perturbations must be a Perturbation or a sequence"),
+    (b"I", r"^perturbations must be a Perturbation or a sequence"),
+    ({"I": 1.0}, r"^perturbations must be a Perturbation or a sequence"),
+    (3.0, r"^perturbations must be a Perturbation or a sequence"),
+    ([Perturbation("I", 1.0, 0.0, 1.0), "E"], r"^perturbations\[1\] must be a Perturbation \(got str\)"),
+    ((x for x in [None]), r"^perturbations\[0\] must be a Perturbation \(got NoneType\)"),
+])
+def test_perturbation_list_refuses_what_is_not_perturbations_by_name(given, match):
+    with pytest.raises(TypeError, match=match):
+        perturbation_list(given)

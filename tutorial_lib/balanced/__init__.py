@@ -126,7 +126,7 @@ named after it, all listed before it:
 * :mod:`.timing`: network, trials
 * :mod:`.saving`: network, plastic, static
 * :mod:`.results`: network, saving, trials
-* :mod:`.training`: network, perturbation, plastic, results, trials
+* :mod:`.training`: network, plastic, results, trials
 
 References
 ----------

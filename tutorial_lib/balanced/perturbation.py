@@ -22,7 +22,7 @@ import numpy as np
 
 from ..checks import MAX_STEPS
 from ..engine.lif_data import Perturbation
-from ..engine.lif_inputs import pack_perturbations
+from ..engine.lif_inputs import pack_perturbations, perturbation_list
 
 __all__ = ["Perturbation", "base_populations", "resolve_named"]
 
@@ -44,18 +44,9 @@ def resolve_named(perturbations, pops: dict, dt: float) -> list:
     range, a time off the grid) and TypeError for an entry that is not a Perturbation, before any
     simulation.
     """
-    if perturbations is None:
-        return []
-    if isinstance(perturbations, Perturbation):
-        perturbations = [perturbations]
-    if isinstance(perturbations, (str, bytes, dict)) or not hasattr(perturbations, "__iter__"):
-        raise TypeError(f"perturbations must be a Perturbation or a sequence of them "
-                        f"(got {type(perturbations).__name__})")
     N = pops["all"].shape[0]
     out = []
-    for k, pert in enumerate(perturbations):
-        if not isinstance(pert, Perturbation):
-            raise TypeError(f"perturbations[{k}] must be a Perturbation (got {type(pert).__name__})")
+    for k, pert in enumerate(perturbation_list(perturbations)):
         if isinstance(pert.neurons, str) and pert.neurons not in pops:
             raise ValueError(f"perturbations[{k}].neurons must be a neuron index array or one of the "
                              f"populations {sorted(pops)} (got {pert.neurons!r})")

@@ -18,7 +18,7 @@ from ..data import CONDITIONS, ALMData
 from ..params import BalancedParams
 from ..training import run_loops
 from .network import BalancedNetwork, build_network, resolve_perturbations
-from .perturbation import Perturbation
+from ..engine.lif_inputs import perturbation_list
 from .plastic import make_rls
 from .results import LoopRecord, TrainResult
 from .trials import evaluate, run_trial
@@ -61,6 +61,7 @@ def train(params: BalancedParams | BalancedNetwork | TrainResult | None = None, 
     TypeError or ValueError, naming the argument, for bad arguments (before any simulation).
     """
     previous = params if isinstance(params, TrainResult) else None
+    perturbations = perturbation_list(perturbations)  # read once: a generator reaches the run whole
     n_loops = _check_args(params, data, n_loops, callback, stop, perturbations, checkpoint, checkpoint_every)
     if previous is not None:
         net = previous.network.copy()
@@ -170,16 +171,10 @@ class _Training:
 POPULATION_NAMES = ("all", "E", "I", "trained", "untrained E")  # those of populations() for a trained network
 
 
-def _check_population_names(perturbations) -> None:
-    """Before a network is built: each perturbation is a Perturbation whose population name (if any)
+def _check_population_names(perturbations: list) -> None:
+    """Before a network is built: each perturbation's population name (if any) is one that
     every trained network has. Raises TypeError / ValueError naming the entry."""
-    if perturbations is None:
-        return
-    if isinstance(perturbations, Perturbation):
-        perturbations = [perturbations]
     for k, pert in enumerate(perturbations):
-        if not isinstance(pert, Perturbation):
-            raise TypeError(f"perturbations[{k}] must be a Perturbation (got {type(pert).__name__})")
         if isinstance(pert.neurons, str) and pert.neurons not in POPULATION_NAMES:
             raise ValueError(f"perturbations[{k}].neurons must be a neuron index array or one of the populations "
                              f"{sorted(POPULATION_NAMES)} (got {pert.neurons!r})")

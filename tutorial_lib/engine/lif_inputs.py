@@ -16,7 +16,7 @@ from .lif_checks import check_indices, check_times, shown, step_of
 from .lif_data import LIFNetwork, Perturbation, Replay
 from .lif_kernel import jumps_by_post
 
-__all__ = ["pack_static", "check_replay", "index_replay", "pack_perturbations", "segment_input", "index_external",
+__all__ = ["pack_static", "check_replay", "index_replay", "perturbation_list", "pack_perturbations", "segment_input", "index_external",
            "switch_steps"]
 
 
@@ -68,6 +68,27 @@ def index_replay(replay, net: "LIFNetwork", n_steps: int):
     return rp_ptr, np.ascontiguousarray(src[order]), rp_static, "plastic" in replay.channels
 
 
+def perturbation_list(perturbations) -> list:
+    """``perturbations`` (None, one :class:`Perturbation` or an iterable of them) as a new list, read once.
+
+    Every function that takes perturbations starts here, so a generator is read once and the same
+    entries reach every later check and the run. Raises TypeError naming ``perturbations`` (a string,
+    bytes, a dict or a number) or the entry ``perturbations[k]`` that is not a Perturbation.
+    """
+    if perturbations is None:
+        return []
+    if isinstance(perturbations, Perturbation):
+        return [perturbations]
+    if isinstance(perturbations, (str, bytes, dict)) or not hasattr(perturbations, "__iter__"):
+        raise TypeError(f"perturbations must be a Perturbation or a sequence of them "
+                        f"(got {type(perturbations).__name__})")
+    out = list(perturbations)
+    for k, pert in enumerate(out):
+        if not isinstance(pert, Perturbation):
+            raise TypeError(f"perturbations[{k}] must be a Perturbation (got {type(pert).__name__})")
+    return out
+
+
 def pack_perturbations(perturbations, N: int, dt: float, n_steps: int) -> list:
     """The perturbations as ``(on, off, neurons, current)`` in steps, checked against the network.
 
@@ -76,17 +97,8 @@ def pack_perturbations(perturbations, N: int, dt: float, n_steps: int) -> list:
     (naming the field) for a population name, indices beyond ``N - 1``, times off the dt grid, or a
     field changed since the Perturbation was made (each is checked again here).
     """
-    if perturbations is None:
-        return []
-    if isinstance(perturbations, Perturbation):
-        perturbations = [perturbations]
-    if isinstance(perturbations, (str, bytes, dict)) or not hasattr(perturbations, "__iter__"):
-        raise TypeError(f"perturbations must be a Perturbation or a sequence of them "
-                        f"(got {type(perturbations).__name__})")
     packed = []
-    for k, pert in enumerate(perturbations):
-        if not isinstance(pert, Perturbation):
-            raise TypeError(f"perturbations[{k}] must be a Perturbation (got {type(pert).__name__})")
+    for k, pert in enumerate(perturbation_list(perturbations)):
         if isinstance(pert.neurons, str):
             raise ValueError(f"perturbations[{k}].neurons is the population name {pert.neurons!r}: the engine "
                              "takes neuron indices (resolve names with Perturbation.resolve)")

@@ -144,7 +144,7 @@ def _trace_ahead(f, decay, gain, spikes, steps, col_of, out):
     indices; ``spikes[steps[t] - steps[0]:steps[t + 1] - steps[0]]`` in step ``t``), written to ``out``.
 
     The same operations in the same order as the simulation's kernel
-    (:func:`~tutorial_lib.spiking.lif_kernel`, no fast-math here either), so the result is the
+    (:func:`~tutorial_lib.engine.lif_kernel.lif_kernel`, no fast-math here either), so the result is the
     traces it will hold, to the bit."""
     for q in range(f.shape[0]):
         out[q] = f[q]

@@ -236,7 +236,7 @@ class PooledInputRLS(SharedInputRLS):
         On leaving (also by an exception or Ctrl-C) every column of ``w`` is written: the
         weights are then those of the same steps taken with :meth:`step`, to round-off
         (``tests/test_rls_pooled.py``). A training trial of Part 3 takes its steps this way
-        (:func:`~tutorial_lib.spiking.simulate`): the 300 feed-forward inputs spike about 30 times
+        (:func:`~tutorial_lib.engine.simulate.simulate`): the 300 feed-forward inputs spike about 30 times
         between two steps, so a step writes about a tenth of the shared columns.
 
         A step does first what the caller waits for (the errors, ``P_r``, the private weights, the

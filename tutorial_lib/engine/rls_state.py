@@ -267,7 +267,7 @@ class RLSState:
         non-finite ``err[i]`` for each neuron ``i`` whose target it is or whose inputs it reaches
         (in :class:`.SharedPoolRLS`, every neuron but the one whose own pool entry it is, which shows
         it at the next step), and NaN weights from then on. That is the divergence check of Parts 2
-        and 3: their simulation (:func:`tutorial_lib.spiking.simulate`) reads ``err`` after each
+        and 3: their simulation (:func:`tutorial_lib.engine.simulate.simulate`) reads ``err`` after each
         step and stops with the first such neuron, reported as diverged (``"nonfinite"``); Part 1's
         stops at the first non-finite rate, before a step could read it
         (``tests/test_rls_validation.py``).
