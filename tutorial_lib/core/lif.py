@@ -5,8 +5,20 @@ period):
 
 .. math::
 
-    \tau_m \frac{dv}{dt} = -v + I(t) + \sigma_\xi\, \xi(t), \qquad
+    \tau_m \frac{dv}{dt} = -v + I(t), \qquad
     v \ge 1 \;\Rightarrow\; \text{spike},\; v \leftarrow 0
+
+stepped by Euler with a noise drawn once per step, as the tutorial does:
+
+.. math::
+
+    v_{n+1} = v_n + \frac{\Delta t}{\tau_m}\left(-v_n + I_n + \sigma_\xi\, \xi_n\right),
+    \qquad \xi_n \sim \mathcal{N}(0, 1).
+
+Its size therefore depends on the step: in the white-noise convention of the Siegert rate
+(:mod:`tutorial_lib.core.siegert`, :math:`\tau_m\, dv/dt = -v + \mu + \sigma\sqrt{\tau_m}\,\eta(t)`)
+it is :math:`\sigma = \sigma_\xi \sqrt{\Delta t / \tau_m}`: Part 2's :math:`\sigma_\xi = 2` at
+:math:`\Delta t = 0.1` ms and :math:`\tau_m = 10` ms is :math:`\sigma = 0.2`.
 
 and a synaptic trace, :math:`\tau\, dx/dt = -x + \sum_k \delta(t - t_k)`. The neuron model is a
 plug-in (:class:`NeuronModel`: an initial state and a step); :data:`LIF` is the default, and
@@ -18,7 +30,8 @@ Getting started::
 
     >>> round(lif_rate(1.5), 2)                  # Hz, for a constant input 1.5
     91.02
-    >>> v, spiked = lif_euler_step(np.array([0.99]), np.array([1.5]), np.zeros(1), 0.1)
+    >>> dt_tau_m = 0.1 / 10.0                     # dt = 0.1 ms, tau_m = 10 ms
+    >>> v, spiked = lif_euler_step(np.array([0.999]), np.array([1.5]), np.zeros(1), dt_tau_m)
     >>> spiked, v                                 # crossed the threshold: reset to 0
     (array([ True]), array([0.]))
 
@@ -84,18 +97,21 @@ def lif_rate_euler(mu: float, tau_m: float = 10.0, dt: float = 0.1) -> float:
 
 
 def lif_euler_step(v, total_input, xi, dt_tau_m, v_th=1.0, v_reset=0.0):
-    r"""One Euler step of :math:`\tau_m\, dv/dt = -v + I + \sigma_\xi \xi`, then threshold and reset.
+    r"""One Euler step of the LIF voltage, then threshold and reset.
+
+    .. math:: v \leftarrow v + \frac{\Delta t}{\tau_m}\left(-v + I + \sigma_\xi \xi\right)
 
     ``v`` (N,) voltages now; ``total_input`` (N,) the input :math:`I` now
     (``mu + stimulus + sum_c x_c + u``); ``xi`` (N,) this step's noise,
-    :math:`\sigma_\xi` times a standard normal (0 without noise);
+    :math:`\sigma_\xi` times a standard normal (0 without noise; white noise of strength
+    :math:`\sigma_\xi \sqrt{\Delta t / \tau_m}` in the Siegert convention: see the module header);
     ``dt_tau_m = dt / tau_m``. Returns ``(v_new, spiked)``: the voltages one step
     later (``v_reset`` where the threshold ``v_th`` was crossed) and a boolean mask of the
     neurons that spiked. Raises nothing (NumPy broadcasting errors aside).
     Source: Gerstner et al. (2014), Neuronal Dynamics, chapter 1.3.
 
-    >>> lif_euler_step(np.array([0.5, 0.95]), np.array([1.0, 2.0]), np.zeros(2), 0.1)
-    (array([0.55, 0.  ]), array([False,  True]))
+    >>> lif_euler_step(np.array([0.5, 0.995]), np.array([1.0, 2.0]), np.zeros(2), 0.1 / 10.0)
+    (array([0.505, 0.   ]), array([False,  True]))
     """
     v = v + dt_tau_m * (total_input + xi - v)
     spiked = v >= v_th

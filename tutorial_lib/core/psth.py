@@ -97,7 +97,9 @@ def psth(spike_times, spike_neurons, neurons, duration: float, bin_ms: float = 2
 
     with bin width :math:`\Delta` = ``bin_ms`` (a spike within ``1e-9 bin_ms``
     above an edge counts as on it; a remainder shorter than a bin is dropped),
-    then :func:`moving_average` over ``round(smooth_ms / bin_ms)`` bins on each side.
+    then :func:`moving_average` over ``round(smooth_ms / bin_ms)`` bins on each side (Python's
+    ``round``, halves to even: the defaults, 50 ms over 20 ms bins, give 2 bins, a window of +-40 ms;
+    ``balanced.Trial.psth`` uses the same rule).
 
     Parameters
     ----------
@@ -105,7 +107,7 @@ def psth(spike_times, spike_neurons, neurons, duration: float, bin_ms: float = 2
     spike_neurons : ndarray of int, shape (spikes,).
     neurons : ndarray of int, shape (neurons,), the columns.
     duration : float, the trial's length ``T``, ms.
-    bin_ms, smooth_ms : float, bin width and half-width of the smoothing, ms.
+    bin_ms, smooth_ms : float, bin width and the smoothing's half-width asked for, ms (rounded to bins).
 
     Returns
     -------
