@@ -233,3 +233,14 @@ def test_the_faces_accept_one_dimensional_signals():
     x = np.array([0.0, 0.0, 3.0, 0.0])
     np.testing.assert_array_equal(analysis.moving_average(x, 1), [0.0, 1.0, 1.0, 1.5])
     np.testing.assert_array_equal(analysis.window_average(np.arange(4.0), x, [2.0], 1.0, 0.0, 4.0), [1.5])
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_score_correlation_is_pearsons_r(seed):
+    """The learning score against numpy.corrcoef per column; a constant column scores 0, not NaN."""
+    rng = np.random.default_rng(seed)
+    u, f = rng.normal(size=(80, 5)), rng.normal(size=(80, 5))
+    f[:, 1] = 3.0 * u[:, 1] - 2.0
+    f[:, 4] = 1.5
+    expected = [np.corrcoef(u[:, j], f[:, j])[0, 1] for j in range(4)] + [0.0]
+    np.testing.assert_allclose(core_stats.score_correlation(u, f), expected, atol=1e-12)

@@ -48,7 +48,8 @@ from .engine import rate_kernel as kernel
 from .core.rls import rls_update
 from .engine.rls_shared import SharedPoolRLS
 from .engine.rls_state import BatchRLS
-from .training import TrainResultBase, advise, inputs_knob, score_correlation, train_rows
+from .core.stats import score_correlation
+from .training import TrainResultBase, advise, inputs_knob, train_rows
 from .errors import Advice, DivergenceError
 
 __all__ = [

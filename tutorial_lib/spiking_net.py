@@ -63,7 +63,8 @@ from .engine.lif_data import Learning, LIFNetwork, PlasticSynapses, Run, Synapse
 from .engine.simulate import BACKENDS, simulate
 from .params import SpikingParams
 from .checks import check_int, check_memory, check_real, check_train_args, check_type
-from .training import TrainResultBase, advise, inputs_knob, score_correlation, train_rows
+from .core.stats import score_correlation
+from .training import TrainResultBase, advise, inputs_knob, train_rows
 from .errors import Advice, DivergenceError
 
 __all__ = [

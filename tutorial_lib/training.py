@@ -29,7 +29,7 @@ from .interrupts import guard
 from .engine.rls_shared import make_rls
 
 __all__ = ["Advice", "DivergenceError", "LoopOutcome", "TrainResultBase", "advise", "inputs_knob", "run_loops",
-           "score_correlation", "train_rows"]
+           "train_rows"]
 
 
 def _value(params, name):
@@ -112,20 +112,6 @@ def inputs_knob(candidates: tuple, params) -> tuple:
     ``K``, or ``N`` when ``K`` is None (all-to-all, ``N - 1`` inputs: the user moved ``N``, not ``K``)."""
     drop = "K" if params.K is None else "N"
     return tuple(c for c in candidates if c[0] != drop)
-
-
-def score_correlation(u: np.ndarray, f: np.ndarray) -> np.ndarray:
-    """Pearson correlation of each column of ``u`` with the same column of ``f``.
-
-    Arrays are (time, neuron). A constant column (no variance) scores 0.
-    """
-    u = u - u.mean(axis=0)
-    f = f - f.mean(axis=0)
-    num = np.sum(u * f, axis=0)
-    den = np.sqrt(np.sum(u * u, axis=0) * np.sum(f * f, axis=0))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        c = np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
-    return c
 
 
 @dataclass

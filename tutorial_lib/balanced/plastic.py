@@ -25,6 +25,7 @@ import numpy as np
 
 from ..analysis import moving_average
 from ..params import RATIO_MAX, BalancedParams
+from ..core.rls import penalty_matrix as core_penalty_matrix
 from ..core.rls_checks import check_lam, penalty_range, state_dtype
 from ..engine.rls_pooled import PooledInputRLS
 from ..engine.rls_shared import SharedInputRLS
@@ -107,18 +108,10 @@ def penalty_matrix(params: BalancedParams) -> np.ndarray:
 
     ``lam_rec I + mu_rs (1_E 1_E^T + 1_I 1_I^T)`` on the recurrent block: an L2
     penalty plus one on the sum of the E and on the sum of the I weights;
-    ``lam_ff I`` on the feedforward block.
+    ``lam_ff I`` on the feedforward block: :func:`tutorial_lib.core.rls.penalty_matrix` of ``params``.
     """
     p = params
-    m = p.n_plastic
-    pen = np.zeros((m, m))
-    L = p.L
-    pen[: 2 * L, : 2 * L] = p.lam_rec * np.eye(2 * L)
-    pen[:L, :L] += p.mu_rs
-    pen[L: 2 * L, L: 2 * L] += p.mu_rs
-    if p.ffwd:
-        pen[2 * L:, 2 * L:] = p.lam_ff * np.eye(p.n_ffwd)
-    return pen
+    return core_penalty_matrix(p.L, p.lam_rec, p.mu_rs, p.n_ffwd if p.ffwd else 0, p.lam_ff)
 
 
 #: The RLS form :func:`make_rls` uses with feedforward inputs when ``form`` is not given:

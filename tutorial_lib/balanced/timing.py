@@ -39,7 +39,7 @@ from ..data import CONDITIONS
 from ..checks import check_int, check_real, check_type
 from ..engine.lif_data import Replay
 from ..errors import DivergenceError
-from ..training import score_correlation
+from ..core.stats import score_correlation
 from .network import BalancedNetwork, network_of
 from .trials import Trial, run_trial
 

@@ -31,7 +31,7 @@ from ..engine.lif_checks import check_indices
 from ..engine.lif_data import Learning, Replay, Run
 from ..engine.lif_inputs import check_replay
 from ..engine.simulate import simulate
-from ..training import score_correlation
+from ..core.stats import score_correlation
 from ..errors import DivergenceError
 from .advice import advice
 from .network import BalancedNetwork, populations, resolve_perturbations

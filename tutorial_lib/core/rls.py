@@ -56,7 +56,7 @@ import numpy as np
 from .rls_checks import (check_finite, check_pooled_args, checked_penalty, input_arg, real_array,
                          state_arg)
 
-__all__ = ["rls_update", "rls_update_batch", "rls_pooled_update", "ridge_solution"]
+__all__ = ["rls_update", "rls_update_batch", "rls_pooled_update", "ridge_solution", "penalty_matrix"]
 
 
 def rls_update(P, w, x, f, other=0.0):
@@ -283,3 +283,39 @@ def ridge_solution(X, y, penalty, w0=None) -> np.ndarray:
     w0 = np.zeros(m) if w0 is None else np.asarray(w0, dtype=np.float64)
     # (X^T X + Lambda) w = X^T y + Lambda w0
     return np.linalg.solve(X.T @ X + Lam, X.T @ y + Lam @ w0)
+
+
+def penalty_matrix(L: int, lam_rec: float, mu_rs: float, n_ffwd: int = 0, lam_ff: float = 0.0) -> np.ndarray:
+    r"""Part 3's RLS penalty :math:`\Lambda` for one neuron's plastic inputs, in the order [E, I, feed-forward].
+
+    .. math::
+
+        \Lambda = \begin{pmatrix}
+            \lambda_{\rm rec} I_{2L} + \mu_{\rm rs}
+            \left(\mathbf 1_E \mathbf 1_E^\top \oplus \mathbf 1_I \mathbf 1_I^\top\right) & 0 \\
+            0 & \lambda_{\rm ff} I_{n_{\rm ffwd}}
+        \end{pmatrix}
+
+    An L2 penalty on every recurrent weight, plus one on the sum of the ``L`` E weights and on the sum
+    of the ``L`` I weights (it keeps each sum near its start, so the E and I inputs stay balanced and
+    mostly keep their sign), and an L2 penalty on the feed-forward weights. ``P`` starts as
+    :math:`\Lambda^{-1}`, so RLS minimises the squared error plus
+    :math:`(\mathbf w - \mathbf w_0)^\top \Lambda (\mathbf w - \mathbf w_0)` (:func:`ridge_solution`).
+    Returns an array of shape (2 L + n_ffwd, 2 L + n_ffwd). Source: Kim et al. (2023), Nat Commun 14:2851,
+    doi:10.1038/s41467-023-38529-y.
+
+    >>> penalty_matrix(2, lam_rec=1.0, mu_rs=10.0, n_ffwd=1, lam_ff=0.5)
+    array([[11. , 10. ,  0. ,  0. ,  0. ],
+           [10. , 11. ,  0. ,  0. ,  0. ],
+           [ 0. ,  0. , 11. , 10. ,  0. ],
+           [ 0. ,  0. , 10. , 11. ,  0. ],
+           [ 0. ,  0. ,  0. ,  0. ,  0.5]])
+    """
+    m = 2 * L + n_ffwd
+    pen = np.zeros((m, m))
+    pen[: 2 * L, : 2 * L] = lam_rec * np.eye(2 * L)
+    pen[:L, :L] += mu_rs
+    pen[L: 2 * L, L: 2 * L] += mu_rs
+    if n_ffwd:
+        pen[2 * L:, 2 * L:] = lam_ff * np.eye(n_ffwd)
+    return pen

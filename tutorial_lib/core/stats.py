@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["EDGE_ULPS", "on_edge", "spike_counts", "fano_factor", "interspike_intervals", "isi_cv", "dprime"]
+__all__ = ["EDGE_ULPS", "on_edge", "spike_counts", "fano_factor", "interspike_intervals", "isi_cv", "dprime", "score_correlation"]
 
 #: a spike time within this many ulps above an edge counts as on it: the rounding of ``k dt``, never a
 #: real distance (8 ulps of 1000 ms are 1e-12 ms)
@@ -209,3 +209,29 @@ def dprime(a, b, ddof: int = 1):
     pooled = 0.5 * (a.var(axis=0, ddof=ddof) + b.var(axis=0, ddof=ddof))
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(pooled > 0, num / np.sqrt(np.where(pooled > 0, pooled, 1.0)), np.nan)
+
+
+def score_correlation(u, f):
+    r"""The learning score: the Pearson correlation of each neuron's activity with its target.
+
+    .. math::
+
+        c_i = \frac{\sum_t (u_{ti} - \bar u_i)(f_{ti} - \bar f_i)}
+                   {\sqrt{\sum_t (u_{ti} - \bar u_i)^2 \sum_t (f_{ti} - \bar f_i)^2}}
+
+    ``u``, ``f``: arrays of shape (time, neurons), the activity (a rate, a total input or a PSTH) and
+    the target in the same units. Returns ``c``, shape (neurons,); a column without variance scores
+    0. The score of a part is the mean of ``c`` over the trained neurons. Source: the tutorial's
+    score (Kim & Chow 2018, doi:10.7554/eLife.37124).
+
+    >>> t = np.linspace(0.0, 1.0, 50)[:, None]
+    >>> score_correlation(np.hstack([t, t, t]), np.hstack([2 * t + 1, -t, np.ones_like(t)]))
+    array([ 1., -1.,  0.])
+    """
+    u = u - u.mean(axis=0)
+    f = f - f.mean(axis=0)
+    num = np.sum(u * f, axis=0)
+    den = np.sqrt(np.sum(u * u, axis=0) * np.sum(f * f, axis=0))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        c = np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
+    return c
