@@ -168,7 +168,7 @@ def test_train_trains_continues_and_runs_then_stop_leaves_a_consistent_state():
     dash = perturbation_dashboard(params=SMALL, data=SYN)
     dash.train_button.click()
     assert dash.wait(timeout=60)
-    assert "Done after 2 loop(s)" in dash.status.value and "In the window" in dash.status.value
+    assert "Done after 2 loop(s) in" in dash.status.value and "In the window" in dash.status.value
     assert dash.result.n_loops == 2 and dash.outcome.trained_loops == 2
     assert dash.network is dash.result.network
     # more loops continue from there; Stop after the first one
@@ -190,7 +190,7 @@ def test_train_trains_continues_and_runs_then_stop_leaves_a_consistent_state():
     dash.stop_button.click()
     release.set()
     assert dash.wait(timeout=30)
-    assert "Stopped after 1 loop(s)" in dash.status.value
+    assert "Stopped after 1 loop(s) (3 in all)" in dash.status.value  # as the figure title counts them
     assert dash.result.stopped and dash.result.n_loops == 3 and dash.network is dash.result.network
     assert dash.outcome is outcome  # no run after a stopped training
     assert not dash.run_button.disabled and not dash.train_button.disabled and dash.stop_button.disabled

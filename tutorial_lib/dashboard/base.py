@@ -394,12 +394,14 @@ class TrainingDashboard:
         return self._train_fn(params, callback=self._after_loop, stop=self._stop, progress=False)
 
     # hooks for a model's dashboard (a subclass) ----------------------------
-    def _done_status(self, result, seconds: float) -> str:
-        """The status line when a run has ended (HTML): "Done (or Stopped) after n loop(s) in t s; ..." """
+    def _done_status(self, result, seconds: float, total: int | None = None) -> str:
+        """The status line when a run has ended (HTML): "Done (or Stopped) after n loop(s) in t s; ...";
+        ``total``: the loops the network has had in all, when this run continued an earlier one."""
         n = len(result.scores)
         last = f"{result.scores[-1]:.3f}" if n else "n/a"
         verb = "Stopped" if result.stopped else "Done"
-        return f"{verb} after {n} loop(s) in {seconds:.1f} s; last score {last}." + self._summary(result)
+        more = "" if total is None else f" ({total} in all)"
+        return f"{verb} after {n} loop(s){more} in {seconds:.1f} s; last score {last}." + self._summary(result)
 
     def _summary(self, result) -> str:
         """Extra text after "Done after n loop(s) ..." (plain text)."""

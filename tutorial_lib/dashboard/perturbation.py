@@ -323,7 +323,8 @@ class PerturbationDashboard(TrainingDashboard):
     def _done_status(self, result, seconds: float) -> str:
         if self._mode == "train":
             new = SimpleNamespace(scores=result.scores[self._loops_before:], stopped=result.stopped)
-            return super()._done_status(new, seconds)
+            # a continued training says the loops in all too, as the figure's title does
+            return super()._done_status(new, seconds, total=self._loops if self._loops_before else None)
         if self._cut_short:
             return "Stopped before the perturbed trial; the figure shows the previous run (if any)."
         return f"Done: ran the perturbation in {self.run_seconds:.2g} s." + self._summary(result)
