@@ -106,20 +106,29 @@ def check_indices(name: str, values, hi: int | None = None, *, lo: int = 0,
     return idx
 
 
+def real_values(name: str, values, what: str, expected: str, readable: str) -> np.ndarray:
+    """``values`` as a NumPy array of real numbers (any shape; booleans inside a list refused), or
+    TypeError naming ``name`` (``expected``) for None, text, dicts and sets, and ValueError for what NumPy
+    cannot read as ``readable`` or for values that are not numbers. Shared by :func:`check_times` and
+    :func:`per_neuron`."""
+    if values is None or isinstance(values, (str, bytes, dict, set)):
+        raise TypeError(f"{name} must be {expected} ({what}; got {shown(values)})")
+    try:
+        a = np.asarray(values)
+    except (ValueError, TypeError, OverflowError):
+        raise ValueError(f"{name} must be {readable} ({what}; got {shown(values)})") from None
+    if a.dtype.kind == "O" and all(isinstance(x, numbers.Real) and not isinstance(x, (bool, np.bool_))
+                                   for x in a.flat):
+        a = a.astype(np.float64)
+    if a.dtype.kind not in "iuf":
+        raise ValueError(f"{name} must be numbers ({what}), not {a.dtype} values (got {shown(values)})")
+    return a
+
+
 def check_times(name: str, values, *, what: str = "times in ms") -> np.ndarray:
     """``values`` (array_like of real numbers, or one) as a 1-D float64 array; TypeError / ValueError naming
     ``name`` for text, None, booleans, complex numbers or more dimensions (the values are not checked)."""
-    if values is None or isinstance(values, (str, bytes, dict, set)):
-        raise TypeError(f"{name} must be an array of numbers ({what}; got {shown(values)})")
-    try:
-        raw = np.asarray(values)
-    except (ValueError, TypeError, OverflowError):
-        raise ValueError(f"{name} must be a 1-D array of numbers ({what}; got {shown(values)})") from None
-    if raw.dtype.kind == "O" and all(isinstance(x, numbers.Real) and not isinstance(x, (bool, np.bool_))
-                                     for x in raw.flat):
-        raw = raw.astype(np.float64)
-    if raw.dtype.kind not in "iuf":
-        raise ValueError(f"{name} must be numbers ({what}), not {raw.dtype} values (got {shown(values)})")
+    raw = real_values(name, values, what, "an array of numbers", "a 1-D array of numbers")
     t = raw.astype(np.float64).reshape(-1) if raw.ndim <= 1 else None
     if t is None:
         raise ValueError(f"{name} must be a 1-D array ({what}; got shape {raw.shape})")
@@ -129,17 +138,7 @@ def check_times(name: str, values, *, what: str = "times in ms") -> np.ndarray:
 def per_neuron(name: str, value, N: int, *, what: str) -> np.ndarray:
     """``value`` (a number or one per neuron) as a finite float64 array of shape (N,); TypeError / ValueError
     naming ``name`` for text, booleans, a shape that does not fit or a NaN / infinite entry."""
-    if value is None or isinstance(value, (str, bytes, dict, set)):
-        raise TypeError(f"{name} must be a number or an array of {N} numbers ({what}; got {shown(value)})")
-    try:
-        a = np.asarray(value)
-    except (ValueError, TypeError, OverflowError):
-        raise ValueError(f"{name} must be a number or {N} numbers ({what}; got {shown(value)})") from None
-    if a.dtype.kind == "O" and all(isinstance(x, numbers.Real) and not isinstance(x, (bool, np.bool_))
-                                   for x in a.flat):
-        a = a.astype(np.float64)
-    if a.dtype.kind not in "iuf":
-        raise ValueError(f"{name} must be numbers ({what}), not {a.dtype} values (got {shown(value)})")
+    a = real_values(name, value, what, f"a number or an array of {N} numbers", f"a number or {N} numbers")
     try:
         a = np.array(np.broadcast_to(a, (N,)), dtype=np.float64)
     except ValueError:
