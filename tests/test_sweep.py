@@ -252,11 +252,51 @@ def _children(pid: int) -> list:
         return []
 
 
+def _cmdline(process) -> str:
+    """A process's command line, or "" once it has exited (a zombie or gone) or cannot be read.
+
+    A child can exit between the listing and the read (loky starts short-lived helpers), so every
+    read of another process's details goes through here or ``_alive``.
+    """
+    import psutil
+
+    try:
+        return " ".join(process.cmdline())
+    except (psutil.NoSuchProcess, psutil.AccessDenied):  # ZombieProcess is a NoSuchProcess
+        return ""
+
+
+def _alive(process) -> bool:
+    """True while ``process`` runs (a zombie has exited: only its parent has not read its status)."""
+    import psutil
+
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
 def _rows_in(path: Path) -> int:
     try:
         return len(load_table(path))
     except (ValueError, OSError):
         return 0
+
+
+def test_the_process_probes_read_an_exited_child_as_gone():
+    """A child that exits while a test watches it (a zombie until reaped, then gone) reads as gone."""
+    import psutil
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    process = psutil.Process(child.pid)
+    deadline = time.monotonic() + 30
+    while process.status() != psutil.STATUS_ZOMBIE and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert process.status() == psutil.STATUS_ZOMBIE  # exited, not yet reaped
+    assert _cmdline(process) == "" and not _alive(process)
+    child.wait()  # reaped: the process is gone
+    assert _cmdline(process) == "" and not _alive(process)
+    assert _cmdline(psutil.Process()) and _alive(psutil.Process())  # a running one reads as running
 
 
 # 12 runs of about 0.4 s each
@@ -269,8 +309,6 @@ SLOW = ["--N", "40", "--n-loops", "6", "--stim-on", "100", "--stim-off", "200", 
 @pytest.mark.parametrize("when", ["workers starting", "after a row"])
 def test_ctrl_c_during_a_two_worker_sweep_keeps_whole_rows_and_leaves_no_process(tmp_path, when):
     """Ctrl-C in a terminal: SIGINT to the whole process group, the workers included."""
-    import psutil
-
     out = tmp_path / "s.csv"
     env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1", MPLBACKEND="Agg")
     argv = [sys.executable, "-m", "tutorial_lib", "sweep", "part2", *SLOW, "--out", str(out), "--jobs", "2"]
@@ -280,7 +318,7 @@ def test_ctrl_c_during_a_two_worker_sweep_keeps_whole_rows_and_leaves_no_process
     workers = []
     while time.monotonic() < deadline and proc.poll() is None:
         workers = _children(proc.pid)
-        started = sum("LokyProcess" in " ".join(w.cmdline()) for w in workers) == 2
+        started = sum("LokyProcess" in _cmdline(w) for w in workers) == 2
         if started and (when == "workers starting" or _rows_in(out) >= 1):
             break
         time.sleep(0.01)
@@ -291,10 +329,9 @@ def test_ctrl_c_during_a_two_worker_sweep_keeps_whole_rows_and_leaves_no_process
     lines = [p for p in err.decode().replace("\r", "\n").splitlines() if p.strip() and "sweep part2" not in p]
     assert len(lines) == 1 and "interrupted (SIGINT)" in lines[0] and "resume" in lines[0], lines
     gone_by = time.monotonic() + 10
-    while any(w.is_running() and w.status() != psutil.STATUS_ZOMBIE for w in workers) \
-            and time.monotonic() < gone_by:
+    while any(_alive(w) for w in workers) and time.monotonic() < gone_by:
         time.sleep(0.1)
-    assert not [w.pid for w in workers if w.is_running() and w.status() != psutil.STATUS_ZOMBIE]
+    assert not [w.pid for w in workers if _alive(w)]
     assert not list(tmp_path.glob(".*.tmp"))
     if when == "workers starting":
         return
@@ -330,7 +367,7 @@ def _kill_a_worker_after_the_first_row(out: Path, mark: str, killed: list) -> th
         while _rows_in(out) < 1 and time.monotonic() < deadline:
             time.sleep(0.05)
         for child in psutil.Process().children(recursive=True):
-            if mark in " ".join(child.cmdline()):
+            if mark in _cmdline(child):
                 child.kill()
                 killed.append(child.pid)
                 return
