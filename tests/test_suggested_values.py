@@ -34,6 +34,7 @@ SUGGESTED = [
     ("01", "10 % of them are trained", R, [dict(train_fraction=0.1)], True, True),
     ("01", "Lower $K$, the number of inputs per neuron", R, [dict(K=k) for k in (30, 10, 5, 2, 1)], True,
      True),
+    ("01", "At $\\lambda = 100$ the learning shows", R, [dict(lam=100.0, n_loops=20)], True, True),
     ("01", "$\\lambda = 0.01$, $0.5$ and $50$", R, [dict(lam=v, n_loops=10) for v in (0.01, 0.5, 50.0)],
      True, True),
     ("01", "With `train_fraction=0.5`", R, [dict(train_fraction=0.5, n_loops=20)], True, True),
