@@ -34,10 +34,11 @@ ROOT = Path(__file__).resolve().parents[1]
 VENV = (ROOT / os.environ.get("VENV", ".venv")).resolve()
 START_TIMEOUT = 120.0  # s; JupyterLab answers after about 3 s on an idle machine
 
-pytestmark = pytest.mark.skipif(
-    Path(sys.prefix).resolve() != VENV,
-    reason=f"runs only inside the environment ./run manages ({VENV}); this is {sys.prefix}",
-)
+pytestmark = [
+    pytest.mark.skipif(os.name != "posix", reason="./run is a POSIX sh script (Windows: see the README)"),
+    pytest.mark.skipif(Path(sys.prefix).resolve() != VENV,
+                       reason=f"runs only inside the environment ./run manages ({VENV}); this is {sys.prefix}"),
+]
 
 
 def _free_port() -> int:
@@ -121,10 +122,19 @@ def test_run_lab_starts_jupyterlab(tmp_path):
         assert root_lines == []
 
 
-def test_run_lecture_starts_voila(tmp_path):
+def test_run_lecture_starts_voila_quietly(tmp_path):
+    """`./run lecture` answers, and neither its start nor a page's load (the page's kernel, its trust
+    check) prints a warning; the Part 1 page, the lightest, is loaded once."""
     port = _free_port()
-    # the page list, not a page: Voila runs a page's notebook on every request of it
-    _serve(["lecture", "--no-browser", f"--port={port}"], f"http://127.0.0.1:{port}/", tmp_path)
+    base = f"http://127.0.0.1:{port}"
+    # the page list answers first: Voila runs a page's notebook on every request of it
+    with _server(["lecture", "--no-browser", f"--port={port}"], f"{base}/", tmp_path) as log:
+        with urllib.request.urlopen(f"{base}/voila/render/part1_rate_network.ipynb", timeout=START_TIMEOUT) as r:
+            assert r.status == 200
+        time.sleep(1.0)
+        out = log.read_text()
+    assert "Kernel started" in out, out
+    assert _alarming(out) == [], f"`./run lecture` printed, loading a page:\n{out}"
 
 
 # What a student would take for an error in the terminal: warnings of any kind (Python's, Jupyter's
