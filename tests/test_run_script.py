@@ -196,6 +196,9 @@ def test_run_lab_starts_quietly(tmp_path):
 
         notebook = _api(base, "/api/contents/01_rate_rnn.ipynb", token)
         assert notebook["type"] == "notebook"
+        for page in ("/lab", "/tree", "/notebooks/01_rate_rnn.ipynb"):  # JupyterLab and Notebook 7 serve
+            with urllib.request.urlopen(f"{base}{page}?token={token}", timeout=60) as r:
+                assert r.status == 200, page
         session = _api(base, "/api/sessions", token, {"path": "01_rate_rnn.ipynb", "type": "notebook",
                                                      "name": "01_rate_rnn.ipynb", "kernel": {"name": "python3"}})
         client = uuid.uuid4().hex
