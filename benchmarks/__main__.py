@@ -16,11 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import part1, part2, part3
-from . import brian2_static
-from . import lecture, machine
-from . import scaling
-from . import sweep
+from . import brian2_static, lecture, machine, part1, part2, part3, scaling, sweep
 
 SUITES = {
     "rls": part1.bench_rls,

@@ -55,5 +55,5 @@ def bench_lecture_part3(params=None):
         (f"{name}_loop0_seconds", float(dash.loop0_seconds), "s", "of which loop 0 (untrained, both licks)"),
         (f"{name}_seconds_per_loop", (train_seconds - dash.build_seconds - dash.loop0_seconds) / max(loops, 1),
          "s", "the rest per training loop (tests and figure frames included)"),
-    ] + [(f"{name}_test_score_avg", float(dash.result.test_scores_avg[-1]), "", "trial-averaged test score at the end")
-         for _ in dash.result.test_scores_avg[-1:]]
+    ] + [(f"{name}_test_score_avg", float(score), "", "trial-averaged test score at the end")
+         for score in dash.result.test_scores_avg[-1:]]

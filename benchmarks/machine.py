@@ -64,7 +64,8 @@ def describe() -> dict:
 
 
 def summary(machine: dict, load_after: float | None = None) -> str:
-    """One line for a report: "2 cores, Intel(R) Xeon(R) ..., 23.6 GiB, Linux ...; load (1 min) 1.9 at the start, 2.1 at the end"."""
+    """One line for a report, e.g. "2 cores, Intel(R) Xeon(R) ..., 23.6 GiB, Linux ...; load (1 min) 1.9 at
+    the start, 2.1 at the end" (the end only with ``load_after``)."""
     def shown(x):
         return "unknown" if x is None else f"{x:g}"
 
