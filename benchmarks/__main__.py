@@ -2,24 +2,21 @@
 
 Each benchmark returns rows ``(name, value, unit, note)``. The output is a
 human-readable table followed by one ``name value unit`` line per figure, and
-the figures are also written to ``benchmarks/results.json`` (``--json PATH``).
-This machine is shared and noisy: compare figures measured in the same run
-(ratios), not across runs.
+the figures are also written to ``benchmarks/results.json`` (``--json PATH``), with the
+machine they were measured on (cores, CPU model, memory, the load average at the start and the end:
+``benchmarks/machine.py``), which is also printed first and last. A figure quoted anywhere should
+say that machine and load. Compare figures measured in the same run (ratios), not across runs.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import platform
 import sys
 import time
 from pathlib import Path
 
-from . import part1, part2, part3
-from . import brian2_static
-from . import scaling
-from . import sweep
+from . import brian2_static, lecture, machine, part1, part2, part3, scaling, sweep
 
 SUITES = {
     "rls": part1.bench_rls,
@@ -29,6 +26,7 @@ SUITES = {
     "part3-rls": part3.bench_part3_rls,
     "part3-rls-pooled": part3.bench_part3_rls_pooled,
     "part3": part3.bench_part3_loop,
+    "lecture-part3": lecture.bench_lecture_part3,  # the Part 3 lecture page: Train to Done at its defaults
     "part3-sim": part3.bench_part3_simulation,  # simulation per trial vs the static network
     "part3-forms": part3.bench_part3_forms,  # a whole training trial per RLS form vs the static network
     "part3-float32": part3.bench_part3_float32,  # a float32 RLS state's drift over a real training
@@ -47,6 +45,8 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     names = args.suites or list(SUITES)
     rows = []
+    where = machine.describe()
+    print(f"machine: {machine.summary(where)}", file=sys.stderr, flush=True)
     t0 = time.perf_counter()
     for name in names:
         print(f"running {name} ...", file=sys.stderr, flush=True)
@@ -59,17 +59,22 @@ def main(argv=None) -> int:
     print()
     for name, value, unit, _ in rows:
         print(f"{name} {value:.6g} {unit}")
+    where["load_1min_end"] = machine.load_average()
+    print(f"\nmeasured on: {machine.summary(where, where['load_1min_end'])}")
     if args.json:
+        date, on = time.strftime("%Y-%m-%d %H:%M %Z"), machine.summary(where, where["load_1min_end"])
         out = {
-            "machine": {"python": platform.python_version(), "processor": platform.processor() or platform.machine(),
-                        "cpus": __import__("os").cpu_count()},
+            "machine": where,
+            "date": date,
             "seconds": round(time.perf_counter() - t0, 1),
-            "figures": {name: {"value": value, "unit": unit, "note": note} for name, value, unit, note in rows},
+            # each figure keeps where and when it was measured: the file merges figures of several runs
+            "figures": {name: {"value": value, "unit": unit, "note": note, "date": date, "measured_on": on}
+                        for name, value, unit, note in rows},
         }
         path = Path(args.json)
         old = json.loads(path.read_text()) if path.exists() else {}
         old.setdefault("figures", {}).update(out["figures"])
-        old["machine"] = out["machine"]
+        old["machine"], old["date"] = out["machine"], out["date"]
         path.write_text(json.dumps(old, indent=2, sort_keys=True) + "\n")
     return 0
 

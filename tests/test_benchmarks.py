@@ -1,6 +1,7 @@
 """The benchmark command runs and prints its figures as `name value unit` lines (no speed is asserted)."""
 
 import json
+import os
 import re
 
 import numpy as np
@@ -18,6 +19,10 @@ def test_rls_benchmark_prints_figures_and_writes_json(tmp_path, capsys):
     assert {"rls_update_numpy", "rls_update_shared_pool", "rls_shared_speedup_vs_batch"} <= names
     saved = json.loads(out_json.read_text())["figures"]
     assert saved["rls_update_numpy"]["unit"] == "ms" and saved["rls_update_numpy"]["value"] > 0
+    # where it was measured, with every figure (the file merges runs) and printed at the end (#25)
+    on = saved["rls_update_numpy"]["measured_on"]
+    assert f"{os.cpu_count()} cores" in on and "load (1 min)" in on and saved["rls_update_numpy"]["date"]
+    assert lines[-1] == f"measured on: {on}"
 
 
 def test_brian2_comparison_at_a_tiny_size_agrees_with_our_engine():
@@ -234,3 +239,33 @@ def test_sweep_benchmark_times_every_backend_and_finds_the_same_scores():
                             "sweep_localcluster_seconds", "sweep_speedup_2_joblib_workers",
                             "sweep_speedup_localcluster"}
     assert all(np.isfinite(v) and v > 0 for v in figures.values())
+
+
+def test_lecture_benchmark_trains_the_page_headless_and_names_other_parameters_apart(monkeypatch, capsys):
+    """`python -m benchmarks lecture-part3` builds the Part 3 lecture page and presses Train; here on a
+    tiny network and the synthetic stand-in, so its figures must carry both in their names."""
+    from benchmarks import lecture
+    from tutorial_lib import BalancedParams
+
+    monkeypatch.delenv("TUTORIAL_ALM_DATA", raising=False)
+    monkeypatch.setenv("TUTORIAL_ALM_DOWNLOAD", "0")
+    monkeypatch.delenv("TUTORIAL_SMOKE_TEST", raising=False)
+    tiny = BalancedParams.lecture(N=400, K=40, L=5, n_trained=20, n_ffwd=20, n_loops=2, score_every=2,
+                                  n_test_trials=2, train_duration=400.0)
+    rows = lecture.bench_lecture_part3(params=tiny)
+    assert "synthetic stand-in" in capsys.readouterr().err
+    figures = {name: value for name, value, _, _ in rows}
+    prefix = "lecture_part3_custom_synthetic"
+    assert all(name.startswith(prefix) for name in figures), sorted(figures)
+    train = figures[f"{prefix}_train_seconds"]
+    assert train > figures[f"{prefix}_build_seconds"] > 0 and figures[f"{prefix}_loop0_seconds"] > 0
+    assert figures[f"{prefix}_seconds_per_loop"] > 0 and -1 <= figures[f"{prefix}_test_score_avg"] <= 1
+    assert "2 loops" in next(note for name, _, _, note in rows if name.endswith("_train_seconds"))
+
+
+def test_lecture_benchmark_refuses_the_smoke_test_setting(monkeypatch):
+    from benchmarks import lecture
+
+    monkeypatch.setenv("TUTORIAL_SMOKE_TEST", "1")
+    with pytest.raises(SystemExit, match="TUTORIAL_SMOKE_TEST"):
+        lecture.bench_lecture_part3()

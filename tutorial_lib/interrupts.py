@@ -29,6 +29,14 @@ SIGTERM into KeyboardInterrupt for a whole command and keeps the signal for its 
 143); :class:`LoopSignals` lets a command that trains loop by loop stop after the current loop at
 the first Ctrl-C and abandon it at the second (or at SIGTERM); :func:`sigint_blocked` keeps a
 terminal's Ctrl-C away from worker processes while they start.
+
+Windows: Python defines SIGINT and SIGTERM there, but nothing sends a process SIGTERM (``taskkill /F``
+and the Task Manager end it with TerminateProcess, which no handler sees; plain ``taskkill`` asks a
+console program nothing), so Ctrl-C is the signal met there: the first stops after the current loop,
+the second abandons it, as on POSIX. Blocking SIGINT (:func:`sigint_blocked`) needs
+``pthread_sigmask`` and is skipped where there is none: Ctrl-C then also reaches the workers, which
+a sweep stops all the same. On a system without SIGTERM at all, everything here works with SIGINT
+alone (``tests/test_signals_startup.py`` imports the module with SIGTERM removed).
 """
 
 from __future__ import annotations
@@ -47,6 +55,7 @@ _CALLBACK_FILES = (os.path.join("llvmlite", "binding", "executionengine.py"),)
 _RESEND_AFTER = 0.02  # seconds
 
 _SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM") if hasattr(signal, name))
+_SIGTERM = getattr(signal, "SIGTERM", None)  # None where the system has no SIGTERM
 
 _wrapped: dict = {}   # signal number -> the handler our handler stands in for
 _held: list = []      # (signum, frame) of signals that arrived inside a critical section
@@ -177,13 +186,13 @@ class held:
 # A whole command: SIGINT / SIGTERM as KeyboardInterrupt, the exit code kept
 
 
-EXIT_SIGINT = 128 + signal.SIGINT    # 130
-EXIT_SIGTERM = 128 + signal.SIGTERM  # 143
+EXIT_SIGINT = 130   # 128 + SIGINT (2), the shells' code for a command ended by Ctrl-C
+EXIT_SIGTERM = 143  # 128 + SIGTERM (15); the same codes on every system, SIGTERM or not
 
 
 def exit_code(signum) -> int:
     """The exit code of a command ended by ``signum``: 143 for SIGTERM, else 130 (SIGINT)."""
-    return EXIT_SIGTERM if signum == signal.SIGTERM else EXIT_SIGINT
+    return EXIT_SIGTERM if _SIGTERM is not None and signum == _SIGTERM else EXIT_SIGINT
 
 
 def signal_name(code: int) -> str:
@@ -192,11 +201,12 @@ def signal_name(code: int) -> str:
 
 
 class _Handlers:
-    """Installs ``self._handle`` for SIGINT and SIGTERM (main thread) and puts the old handlers back."""
+    """Installs ``self._handle`` for SIGINT and SIGTERM (where there is one; main thread) and puts the old
+    handlers back."""
 
     def _install(self) -> None:
         if threading.current_thread() is threading.main_thread():
-            for s in (signal.SIGINT, signal.SIGTERM):
+            for s in _SIGNALS:
                 self._old[s] = signal.signal(s, self._handle)
 
     def _restore(self, final: bool = False) -> None:
@@ -298,7 +308,7 @@ class LoopSignals(_Handlers):
         # modules an import in the handler met: an AttributeError and a traceback instead of exit 143.
         if self.armed and swallowed(signum, frame):  # in a callback from C: it comes again
             return
-        if self.signum is None or signum == signal.SIGTERM:
+        if self.signum is None or signum == _SIGTERM:
             self.signum = signum
         self.command.signum = self.signum  # whatever comes out of the run now is the interruption
         if signum == signal.SIGINT and not self.stop.is_set() and not self.eager:
