@@ -143,6 +143,28 @@ def test_kicks_push_towards_the_other_choice(result, readout):
     assert th["start"].tolist() == [1000.0] and th["a50"].shape == (1,)
 
 
+class StopAfter:
+    """A stop flag that is set after ``n`` checks (as a dashboard's Stop button would be, mid-run)."""
+
+    def __init__(self, n):
+        self.n = n
+
+    def is_set(self):
+        self.n -= 1
+        return self.n < 0
+
+
+def test_stop_returns_the_trials_run_so_far(result, readout):
+    out = attractors.kicks(result, readout, amplitudes=[0.0], times=[800.0], stop=StopAfter(2))
+    assert out.stopped and len(out) == 2 and out.projection.shape == (2, readout.t.size)
+    none = attractors.kicks(result, readout, amplitudes=[0.0], times=[800.0], stop=StopAfter(0))
+    assert none.stopped and len(none) == 0 and none.summary()["n"].size == 0
+    full = attractors.kicks(result, readout, amplitudes=[0.0], times=[800.0], stop=StopAfter(100))
+    assert not full.stopped and len(full) == 6
+    with pytest.raises(TypeError, match="stop must be None or an object with is_set()"):
+        attractors.kicks(result, readout, amplitudes=[0.0], times=[800.0], stop=True)
+
+
 # ---------------------------------------------------------------------------
 # Outcomes: the tidy table and its fractions
 

@@ -15,7 +15,9 @@ The experiments of the ALM papers on Part 3's trained balanced network (:mod:`tu
   other choice, of graded amplitude: the amplitude at which half of the trials switch
   (:meth:`Outcomes.thresholds`) is an empirical separatrix, and how it moves over the delay.
 
-Each experiment runs the held-out trials of the read-out again, each with the same random stream
+Each experiment shows a progress bar with ``progress=True`` and takes ``stop``, an object with
+``is_set()`` (a ``threading.Event``) checked before every trial: once set, the experiment returns the
+trials run so far (``Outcomes.stopped``). Each experiment runs the held-out trials of the read-out again, each with the same random stream
 (initial voltages, feed-forward spikes) as its unperturbed run, so a perturbed trial differs from its
 baseline only by the perturbation: a perturbation of strength zero changes no spike. Per trial the
 choice is read out as in :func:`fit_choice` and compared with the same trial's unperturbed choice:
@@ -125,7 +127,8 @@ class Outcomes:
     ``baseline`` (n,) the same trial's unperturbed choice, ``choice`` (n,) the perturbed one
     (+1 right, -1 left, 0 undecided); ``switched`` (n,) the choice is the other one,
     ``recovered`` (n,) it is the same; ``end`` (n,) the mean projection in the read-out window
-    (Hz); ``projection`` (n, time) every trial's projection over ``t`` (time,).
+    (Hz); ``projection`` (n, time) every trial's projection over ``t`` (time,); ``stopped`` True if
+    ``stop`` ended the experiment early (the rows then hold the trials run so far).
     """
 
     experiment: str
@@ -141,6 +144,7 @@ class Outcomes:
     end: np.ndarray
     projection: np.ndarray
     t: np.ndarray
+    stopped: bool = False
 
     def __len__(self) -> int:
         return self.trial.shape[0]
@@ -169,10 +173,6 @@ class Outcomes:
                 "high": np.array([f.high for f in fits]), "bounded": np.array([f.bounded for f in fits])}
 
 
-def _network(net) -> BalancedNetwork:
-    return network_of(net)
-
-
 def _neurons(net: BalancedNetwork, neurons) -> np.ndarray:
     pops = populations(net)
     if isinstance(neurons, str):
@@ -191,7 +191,7 @@ def trial_rates(net, condition: str, loop: int, neurons, bin_ms: float = 20.0, s
     """``(t, rates)`` of one test trial: bin centres (time,) ms and the rates (time, neurons) in Hz of
     ``neurons`` (:meth:`~tutorial_lib.balanced.Trial.psth`), from test trial ``loop`` of ``condition``
     (its own random stream: the same ``loop`` gives the same spikes), with ``perturbations``."""
-    net = _network(net)
+    net = network_of(net)
     trial = run_trial(net, condition, loop=loop, spikes_only=True, perturbations=perturbations)
     return trial.psth(neurons, bin_ms, smooth_ms)
 
@@ -236,7 +236,7 @@ def fit_choice(net, n_train: int = 10, n_test: int = 10, *, neurons="trained", b
     ``readout_ms`` in (0, delay], ``mode_window`` inside the trial, an unknown population), TypeError
     for a ``net`` of another kind.
     """
-    net = _network(net)
+    net = network_of(net)
     n_train = check_int("n_train", n_train, lo=1, hi=500, what="test trials per condition to fit the mode")
     n_test = check_int("n_test", n_test, lo=1, hi=500, what="held-out test trials per condition")
     idx = _neurons(net, neurons)
@@ -278,32 +278,40 @@ def _check_readout(net: BalancedNetwork, readout) -> ChoiceReadout:
     return readout
 
 
-def _run(net, readout: ChoiceReadout, experiment: str, settings: list, make, progress: bool) -> Outcomes:
+def _run(net, readout: ChoiceReadout, experiment: str, settings: list, make, progress: bool, stop) -> Outcomes:
     """Every held-out trial of each condition under every setting ``(start, duration, strength)``:
-    ``make(setting, condition, baseline)`` gives the trial's perturbations."""
-    rows, traces = [], []
-    total = len(CONDITIONS) * readout.test_loops.size * len(settings)
-    bar = tqdm(total=total, desc=experiment, unit="trial") if progress else None
-    for c in CONDITIONS:
-        for j, loop in enumerate(readout.test_loops):
-            base = int(readout.choice[c][j])
-            for s in settings:
-                _, r = trial_rates(net, c, int(loop), readout.neurons, readout.bin_ms, readout.smooth_ms,
-                                   make(s, c, base))
-                proj = readout.project(r[None])
-                rows.append((c, int(loop), *s, base, int(readout.choose(proj)[0]),
-                             float(core_choice.window_mean(proj, readout.t, readout.readout_window)[0])))
-                traces.append(proj[0])
-                if bar is not None:
-                    bar.update()
+    ``make(setting, condition, baseline)`` gives the trial's perturbations; ``stop.is_set()``, checked
+    before each trial, ends the experiment early."""
+    if stop is not None and not callable(getattr(stop, "is_set", None)):
+        raise TypeError(f"stop must be None or an object with is_set() (a threading.Event; got {stop!r:.80})")
+    rows, traces, stopped = [], [], False
+    runs = list(itertools.product(CONDITIONS, range(readout.test_loops.size), settings))
+    bar = tqdm(total=len(runs), desc=experiment, unit="trial") if progress else None
+    for c, j, s in runs:
+        if stop is not None and stop.is_set():
+            stopped = True
+            break
+        loop, base = int(readout.test_loops[j]), int(readout.choice[c][j])
+        _, r = trial_rates(net, c, loop, readout.neurons, readout.bin_ms, readout.smooth_ms, make(s, c, base))
+        proj = readout.project(r[None])
+        rows.append((c, loop, *s, base, int(readout.choose(proj)[0]),
+                     float(core_choice.window_mean(proj, readout.t, readout.readout_window)[0])))
+        traces.append(proj[0])
+        if bar is not None:
+            bar.update()
     if bar is not None:
         bar.close()
-    cols = list(zip(*rows))
+    return _table(experiment, rows, traces, readout.t, stopped)
+
+
+def _table(experiment: str, rows: list, traces: list, t: np.ndarray, stopped: bool) -> Outcomes:
+    """The :class:`Outcomes` of rows ``(condition, trial, start, duration, strength, baseline, choice, end)``."""
+    cols = list(zip(*rows)) or [()] * 8
     base, choice = np.array(cols[5], np.int64), np.array(cols[6], np.int64)
     return Outcomes(experiment, np.array(cols[0], dtype=object), np.array(cols[1], np.int64),
                     np.array(cols[2], float), np.array(cols[3], float), np.array(cols[4], float), base, choice,
-                    (choice == -base) & (base != 0), choice == base, np.array(cols[7], float), np.stack(traces),
-                    readout.t.copy())
+                    (choice == -base) & (base != 0), choice == base, np.array(cols[7], float),
+                    np.array(traces, float).reshape(len(rows), t.size), t.copy(), stopped)
 
 
 def _strength(name: str, value, hi: float, what: str) -> float:
@@ -311,7 +319,7 @@ def _strength(name: str, value, hi: float, what: str) -> float:
 
 
 def photoinhibition(net, readout: ChoiceReadout, starts, durations, strength: float = 1.0, *,
-                    progress: bool = False) -> Outcomes:
+                    progress: bool = False, stop=None) -> Outcomes:
     """Photoinhibition-like windows: ``strength`` added to every I cell from each of ``starts`` for each of
     ``durations`` (ms), in every held-out trial of ``readout``; recovered or switched per trial.
 
@@ -319,21 +327,22 @@ def photoinhibition(net, readout: ChoiceReadout, starts, durations, strength: fl
     last ``readout_ms`` of the trial), on the dt grid; ``strength`` in ``[0, 100]`` (threshold units;
     0 changes no spike). Raises ValueError naming the parameter and its range.
     """
-    net = _network(net)
+    net = network_of(net)
     readout = _check_readout(net, readout)
-    p, stop = net.params, readout.readout_window[0]
-    starts = _times("starts", starts, p.stim_off, stop - p.dt, p.dt, "window starts in the delay, ms")
-    durations = _times("durations", durations, p.dt, stop - starts.min(), p.dt, "window lengths, ms")
-    if starts.max() + durations.max() > stop + 1e-9:
-        raise ValueError(f"starts + durations must end by the read-out window at {stop:g} ms "
+    p, end = net.params, readout.readout_window[0]
+    starts = _times("starts", starts, p.stim_off, end - p.dt, p.dt, "window starts in the delay, ms")
+    durations = _times("durations", durations, p.dt, end - starts.min(), p.dt, "window lengths, ms")
+    if starts.max() + durations.max() > end + 1e-9:
+        raise ValueError(f"starts + durations must end by the read-out window at {end:g} ms "
                          f"(got {starts.max():g} + {durations.max():g})")
     strength = _strength("strength", strength, 100.0, "current to each I cell, threshold units")
     settings = [(s, d, strength) for s, d in itertools.product(starts, durations)]
     return _run(net, readout, "photoinhibition", settings,
-                lambda s, c, base: [Perturbation("I", s[2], s[0], s[0] + s[1])], progress)
+                lambda s, c, base: [Perturbation("I", s[2], s[0], s[0] + s[1])], progress, stop)
 
 
-def distractors(net, readout: ChoiceReadout, times, strength: float = 1.0, *, progress: bool = False) -> Outcomes:
+def distractors(net, readout: ChoiceReadout, times, strength: float = 1.0, *, progress: bool = False,
+                stop=None) -> Outcomes:
     """The other condition's stimulus (``strength`` times ``net.stimulus``, as long as the stimulus) given
     again from each of ``times`` (ms) of the delay, in every held-out trial; recovered or switched.
 
@@ -341,7 +350,7 @@ def distractors(net, readout: ChoiceReadout, times, strength: float = 1.0, *, pr
     ``[0, 10]`` (1: the stimulus itself; 0 changes no spike). Raises ValueError naming the parameter
     and its range. The gating curve: ``summary()["switched"]`` against ``summary()["start"]``.
     """
-    net = _network(net)
+    net = network_of(net)
     readout = _check_readout(net, readout)
     p = net.params
     length = p.stim_off - p.stim_on
@@ -352,11 +361,11 @@ def distractors(net, readout: ChoiceReadout, times, strength: float = 1.0, *, pr
     settings = [(t, length, strength) for t in times]
     return _run(net, readout, "distractor", settings,
                 lambda s, c, base: [Perturbation("all", s[2] * net.stimulus[other[c]], s[0], s[0] + s[1])],
-                progress)
+                progress, stop)
 
 
 def kicks(net, readout: ChoiceReadout, amplitudes, times, duration: float = 50.0, *,
-          progress: bool = False) -> Outcomes:
+          progress: bool = False, stop=None) -> Outcomes:
     """Kicks along the choice mode towards the other choice: neuron ``readout.neurons[i]`` gets
     ``-baseline * amplitude * readout.mode[i]`` (threshold units; the current vector has norm
     ``amplitude``) from each of ``times`` for ``duration`` ms, in every held-out trial.
@@ -366,11 +375,11 @@ def kicks(net, readout: ChoiceReadout, amplitudes, times, duration: float = 50.0
     :meth:`Outcomes.thresholds` gives the amplitude that switches half of the trials at each time.
     Raises ValueError naming the parameter and its range.
     """
-    net = _network(net)
+    net = network_of(net)
     readout = _check_readout(net, readout)
-    p, stop = net.params, readout.readout_window[0]
-    duration = float(_times("duration", duration, p.dt, stop - p.stim_off, p.dt, "kick length, ms")[0])
-    times = _times("times", times, p.stim_off, stop - duration, p.dt,
+    p, end = net.params, readout.readout_window[0]
+    duration = float(_times("duration", duration, p.dt, end - p.stim_off, p.dt, "kick length, ms")[0])
+    times = _times("times", times, p.stim_off, end - duration, p.dt,
                    f"kick onsets, ms, so that a {duration:g} ms kick ends by the read-out window")
     amps = np.atleast_1d(np.asarray(amplitudes, dtype=object))
     amps = [_strength(f"amplitudes[{k}]", a, 1000.0, "norm of the kick's current vector, threshold units")
@@ -380,7 +389,7 @@ def kicks(net, readout: ChoiceReadout, amplitudes, times, duration: float = 50.0
     settings = [(t, duration, a) for t, a in itertools.product(times, amps)]
     return _run(net, readout, "kick", settings,
                 lambda s, c, base: [Perturbation(readout.neurons, -base * s[2] * readout.mode, s[0], s[0] + s[1])],
-                progress)
+                progress, stop)
 
 
 def without_condition_ffwd(net, source: str = CONDITIONS[0]) -> BalancedNetwork:
@@ -392,7 +401,7 @@ def without_condition_ffwd(net, source: str = CONDITIONS[0]) -> BalancedNetwork:
     Raises ValueError if ``net`` has no feed-forward inputs (``params.ffwd`` False) or for an unknown
     ``source``.
     """
-    net = _network(net)
+    net = network_of(net)
     if not net.params.ffwd or net.ffwd_rates is None:
         raise ValueError("net has no feed-forward inputs (params.ffwd is False): there is no condition to remove")
     if source not in (*CONDITIONS, "mean"):
