@@ -260,8 +260,8 @@ def check_training_trial(my_training_trial, params: SpikingParams = SMALL, seed:
     tr = net.trained
     check_close(mine.W[tr], net.W[tr], what="your trained weight W[i, j]",
                 where=[("neuron i", tr, ""), ("input j", None, "")])
-    correct(f"one training trial of {params.N} neurons ({params.t_end:g} ms, "
-            f"{len(params.learn_times)} RLS updates) matches the library's; score {ref.score:.2f}.")
+    correct(f"your trial of {params.N} neurons ({len(params.learn_times)} RLS updates) matches the "
+            f"library's; score {ref.score:.2f}.")
 
 
 # ---------------------------------------------------------------------------
