@@ -184,6 +184,9 @@ def test_training_trial_mistakes_are_named():
     assert "first differ at t = 200.1 ms" in m, m  # one step after the first RLS update at 200 ms
     _fails(part2.check_training_trial, _trial(jump=False), "adds 1 / tau_s")
     _fails(part2.check_training_trial, _trial(stale=True), "after this step's RLS update")
+    # total[n] stored after the RLS update of step n (the module's plain loop with that mistake switched on)
+    _fails(part2.check_training_trial, lambda net, P, rng: part2._plain_trial(net, rng, record_after=True),
+           "before its RLS update changes W")
 
 
 def test_training_trial_wrong_shape_and_late_record():

@@ -184,14 +184,16 @@ def _trial_mistakes(net, seed):
     def variant(**kw):
         n = net.copy()
         return _plain_trial(n, np.random.default_rng(seed), **kw)
-    return [("the error of RLS is that of the total input: pass other = mu + stimulus "
-             "(rls_update_batch(P, w, x, f, other=...))", variant(other=False)),
+    return [(("the error of RLS is that of the total input: pass other = mu + stimulus "
+              "(rls_update_batch(P, w, x, f, other=...))"), variant(other=False)),
             ("a spike adds 1 / tau_s to r (trace_step(r, spiked, dt, tau_s)), not 1", variant(jump=False)),
-            ("the input of the Euler step must use the weights after this step's RLS update "
-             "(u = W @ r once W has changed)", variant(stale=True))]
+            (("the input of the Euler step must use the weights after this step's RLS update "
+              "(u = W @ r once W has changed)"), variant(stale=True)),
+            ("store total[n] at the start of the step, before its RLS update changes W",
+             variant(record_after=True))]
 
 
-def _plain_trial(net, rng, other=True, jump=True, stale=False):
+def _plain_trial(net, rng, other=True, jump=True, stale=False, record_after=False):
     """The training loop of the exercise, written out (with switches for the mistakes of the hints)."""
     p = net.params
     N, n_steps, rows = p.N, round(p.t_end / p.dt), np.arange(p.N)[:, None]
@@ -209,6 +211,7 @@ def _plain_trial(net, rng, other=True, jump=True, stale=False):
             rls_update_batch(P, w, r[net.presyn], f[learn_at[n]], other=ext if other else 0.0)
             net.W[rows, net.presyn] = w
             u = u if stale else net.W @ r
+            total[n] = ext + u if record_after else total[n]
         v, spiked = lif_euler_step(v, ext + u, p.noise * rng.standard_normal(N), p.dt / p.tau_m)
         r = trace_step(r, spiked, p.dt, p.tau_s) if jump else (1 - p.dt / p.tau_s) * r + spiked
     return total
@@ -308,8 +311,8 @@ def check_filtered_train(my_filtered_train) -> None:
         early[k] = trace_step(early[k - 1] if k else 0.0, s[k], dt, tau)
     got = run_student(my_filtered_train, steps.copy(), n, dt, tau, what="your my_filtered_train")
     _compare(got, ref, [("a spike adds 1 / tau (not 1): the area under r is 1 per spike", unit),
-                        ("a spike in step n acts from step n + 1 on: r[0] is 0, and r[n + 1] gets the spike "
-                         "of step n", early),
+                        (("a spike in step n acts from step n + 1 on: r[0] is 0, and r[n + 1] gets the "
+                          "spike of step n"), early),
                         ("r decays by the factor (1 - dt / tau) per step",
                          np.concatenate([[0.0], np.cumsum(s)[:-1] / tau]))],
              what="your r", where=[("t", np.arange(n) * dt, "ms")], unit="1/ms")
