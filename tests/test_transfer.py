@@ -11,7 +11,8 @@ from scipy.special import erfcx
 
 from tutorial_lib.data import ENV_VAR, load_alm
 from tutorial_lib.engine import siegert
-from tutorial_lib.engine.siegert import (ALM_SIGMA, RATE_MIN, RATE_TAU_MAX, SIGMA_RANGE, fit_sigma, siegert_inverse,
+from tutorial_lib.core.siegert import ALM_SIGMA
+from tutorial_lib.engine.siegert import (RATE_MIN, RATE_TAU_MAX, SIGMA_RANGE, fit_sigma, siegert_inverse,
                                    siegert_rate)
 
 _SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "alm"

@@ -47,7 +47,8 @@ import h5py
 import numpy as np
 import pooch
 
-from .engine.siegert import ALM_SIGMA, siegert_inverse, siegert_rate
+from .core.siegert import ALM_SIGMA
+from .engine.siegert import siegert_inverse, siegert_rate
 
 __all__ = ["ALMData", "DataError", "load_alm", "synthetic_alm", "alm_files", "ENV_VAR", "DOWNLOAD_ENV_VAR",
            "CONDITIONS"]

@@ -35,7 +35,14 @@ from scipy.special import erfcx
 
 from ..checks import check_real
 
-__all__ = ["siegert_integrand", "siegert_rate", "siegert_inverse"]
+__all__ = ["ALM_SIGMA", "ALM_ZERO_RATE", "siegert_integrand", "siegert_rate", "siegert_inverse"]
+
+#: The noise amplitude (Brunel's convention, units of threshold - reset) that turns the ALM recordings'
+#: rates into the original's target inputs: the median of one fit per neuron (all lie in [0.3066, 0.3111];
+#: :mod:`tutorial_lib.engine.siegert` documents the fit).
+ALM_SIGMA = 0.3092
+#: The rate (Hz) the original used in place of rates of exactly 0 Hz, which no finite input gives.
+ALM_ZERO_RATE = 0.1
 
 
 def siegert_integrand(u: float) -> float:

@@ -127,16 +127,12 @@ import numpy as np
 from scipy.special import dawsn, erfcx
 
 from ..checks import check_real
+from ..core.siegert import ALM_SIGMA, ALM_ZERO_RATE
 
-__all__ = ["siegert_rate", "siegert_inverse", "fit_sigma", "ALM_SIGMA", "ALM_ZERO_RATE", "SIGMA_RANGE", "RATE_MIN",
-           "RATE_TAU_MAX"]
+__all__ = ["siegert_rate", "siegert_inverse", "fit_sigma", "SIGMA_RANGE", "RATE_MIN", "RATE_TAU_MAX"]
 
-#: Noise amplitude (Brunel convention, see the module docstring) that best
-#: reproduces the provided ALM ``utarg`` files: the median of one fit per neuron
-#: (the per-neuron values lie in [0.3066, 0.3111]).
-ALM_SIGMA = 0.3092
-#: The rate (Hz) the original used in place of rates of exactly 0 Hz.
-ALM_ZERO_RATE = 0.1
+# ALM_SIGMA (the noise amplitude that best reproduces the provided ALM ``utarg`` files, see the module
+# docstring) and ALM_ZERO_RATE are constants of the model, defined in the core.
 #: The noise amplitudes :func:`siegert_inverse` accepts, in units of ``theta - v_reset``.
 SIGMA_RANGE = (1e-3, 1e3)
 #: The smallest rate (Hz) :func:`siegert_inverse` inverts: the smallest normal float

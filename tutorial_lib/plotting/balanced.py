@@ -9,7 +9,8 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ..engine.siegert import ALM_SIGMA, siegert_inverse, siegert_rate
+from ..core.siegert import ALM_SIGMA
+from ..engine.siegert import siegert_inverse, siegert_rate
 from .common import COLORS, axes_or_new, legend_on_top
 
 __all__ = ["CONDITION_STYLE", "CONDITION_LABEL", "INPUT_LABEL", "plot_balance_inputs",
