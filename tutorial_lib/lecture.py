@@ -183,7 +183,7 @@ def write_pages(folder: str | os.PathLike = "lecture", pages=None) -> list[Path]
 #: - A page's kernel ends when its tab closes or reloads: Voila's page posts /voila/api/shutdown/<kernel> on
 #:   ``beforeunload``, but without the XSRF cookie Voila never sets (voila issue #1458: "403 '_xsrf' argument
 #:   missing"), so ``lecture_voila/voila.json`` turns the XSRF check off: the server has no login (Voila's
-#:   default), and its only other non-GET request ends a kernel by its random id.
+#:   default), and its other non-GET requests only end a kernel named by its random id.
 #: - Fallback (a crashed tab, a killed browser): a kernel with no page connected and idle for 45 s is culled,
 #:   checked every 15 s, so it ends within about a minute; a page being watched (connected) is never culled,
 #:   a busy kernel only once its run ends.
@@ -191,7 +191,9 @@ def write_pages(folder: str | os.PathLike = "lecture", pages=None) -> list[Path]
 #:   over TCP without encryption" warning).
 #: - ``voila.json`` also sets ``ws_ping_interval=0``: jupyter_server's keep-alive pings (30000 ms, timeout
 #:   90000 ms) are read by tornado >= 6.5 as seconds, which warns that the timeout exceeds the interval; on
-#:   127.0.0.1 a closed tab closes its connection anyway. Lecture mode reads Voila's config from that folder only.
+#:   127.0.0.1 a closed tab closes its connection anyway (served to other machines with --ip, a viewer that
+#:   vanishes without closing keeps its kernel until the server stops). Lecture mode reads Voila's config
+#:   files from that folder only (not the current folder's or Jupyter's).
 LECTURE_VOILA_SETTINGS = (
     "--MappingKernelManager.cull_idle_timeout=45", "--MappingKernelManager.cull_interval=15",
     "--MappingKernelManager.cull_connected=False", "--MappingKernelManager.cull_busy=False",
