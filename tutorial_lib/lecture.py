@@ -179,11 +179,40 @@ def write_pages(folder: str | os.PathLike = "lecture", pages=None) -> list[Path]
     return paths
 
 
+#: Voila's settings for lecture mode: kernels that end, and no warnings a lecturer would take for errors.
+#: - A page's kernel ends when its tab closes or reloads: Voila's page posts /voila/api/shutdown/<kernel> on
+#:   ``beforeunload``, but without the XSRF cookie Voila never sets (voila issue #1458: "403 '_xsrf' argument
+#:   missing"), so ``lecture_voila/voila.json`` turns the XSRF check off: the server has no login (Voila's
+#:   default), and its other non-GET requests only end a kernel named by its random id.
+#: - Fallback (a crashed tab, a killed browser): a kernel with no page connected and idle for 45 s is culled,
+#:   checked every 15 s, so it ends within about a minute; a page being watched (connected) is never culled,
+#:   a busy kernel only once its run ends.
+#: - Kernels get CurveZMQ keys from the kernel manager where the kernel supports them (no "Kernel is running
+#:   over TCP without encryption" warning).
+#: - ``voila.json`` also sets ``ws_ping_interval=0``: jupyter_server's keep-alive pings (30000 ms, timeout
+#:   90000 ms) are read by tornado >= 6.5 as seconds, which warns that the timeout exceeds the interval; on
+#:   127.0.0.1 a closed tab closes its connection anyway (served to other machines with --ip, a viewer that
+#:   vanishes without closing keeps its kernel until the server stops). Lecture mode reads Voila's config
+#:   files from that folder only (not the current folder's or Jupyter's).
+LECTURE_VOILA_SETTINGS = (
+    "--MappingKernelManager.cull_idle_timeout=45", "--MappingKernelManager.cull_interval=15",
+    "--MappingKernelManager.cull_connected=False", "--MappingKernelManager.cull_busy=False",
+    "--KernelManager.transport_encryption=auto",
+    f"--Voila.config_file_paths={Path(__file__).with_name('lecture_voila')}",
+)
+
+
 def voila_command(folder, port: int = 8866, ip: str = "127.0.0.1", browser: bool = True,
                   extra=()) -> list[str]:
-    """The Voila command line that serves ``folder`` for lecture mode."""
+    """The Voila command line that serves ``folder`` for lecture mode, with :data:`LECTURE_VOILA_SETTINGS`.
+
+    ``extra``: Voila's own options, last; a setting named there replaces the lecture's (Voila refuses a
+    setting given twice), e.g. ``--MappingKernelManager.cull_idle_timeout=5``.
+    """
+    given = {arg.split("=", 1)[0] for arg in extra if arg.startswith("--")}
     cmd = [sys.executable, "-m", "voila", str(folder), f"--port={port}", f"--Voila.ip={ip}",
-           "--theme=light", "--VoilaConfiguration.show_tracebacks=True"]
+           "--theme=light", "--VoilaConfiguration.show_tracebacks=True",
+           *(arg for arg in LECTURE_VOILA_SETTINGS if arg.split("=", 1)[0] not in given)]
     if not browser:
         cmd.append("--no-browser")
     return cmd + list(extra)
