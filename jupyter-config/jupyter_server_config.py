@@ -1,7 +1,8 @@
-# Jupyter settings for `./run lab` (and `./run lecture`): a start without warning blocks that a student
+# Jupyter settings for `./run lab` (lecture mode has its own, in tutorial_lib/lecture_voila and
+# tutorial_lib.lecture.LECTURE_VOILA_SETTINGS): a start without warning blocks that a student
 # would take for an error. `./run` adds this folder to JUPYTER_CONFIG_PATH, so your own settings in
 # ~/.jupyter still win; by hand: JUPYTER_CONFIG_PATH=jupyter-config jupyter lab notebooks/
-# Each setting removes the cause of one warning (tests/test_quiet_start.py checks the whole start):
+# Each setting removes the cause of one warning (tests/test_run_script.py checks the whole start):
 import zmq
 
 c = get_config()  # noqa: F821 (Jupyter runs this file with get_config defined)
