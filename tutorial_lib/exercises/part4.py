@@ -138,7 +138,7 @@ def _mean_rate(trials, neurons, window) -> float:
 
 
 def check_perturbation(rate_change, is_paradoxical) -> None:
-    r"""Check ``rate_change(base_trials, perturbed_trials, neurons, window)`` and ``is_paradoxical(dr_i, delta_i)``.
+    r"""Check ``rate_change(base_trials, perturbed_trials, neurons, window)`` and ``is_paradoxical``.
 
     ``rate_change``: the mean firing rate (Hz) of ``neurons`` in ``window = (start, stop]`` (ms),
     averaged over neurons and trials, perturbed minus unperturbed. ``is_paradoxical``: True when the
@@ -172,9 +172,11 @@ def check_perturbation(rate_change, is_paradoxical) -> None:
         if said is not answer and said != answer:
             hint = (" Hint: with a negative drive the paradoxical response is a rise of the I rate; "
                     "compare the signs of dr_i and delta_i" if delta_i < 0 else "")
+            moves = "falls" if dr_i < 0 else "rises"
+            drive = "rises" if delta_i > 0 else "falls"
             raise ExerciseError(f"your is_paradoxical({dr_i}, {delta_i}) says {said}; it should say {answer} "
-                                f"(the I rate {'falls' if dr_i < 0 else 'rises'} when the drive to the I cells "
-                                f"{'rises' if delta_i > 0 else 'falls'}).{hint}", "your is_paradoxical")
+                                f"(the I rate {moves} when the drive to the I cells {drive}).{hint}",
+                                "your is_paradoxical")
     correct(f"your rate change is {got:+.3f} Hz, as core.stats.spike_counts gives, and "
             "is_paradoxical decides all four sign cases.")
 
