@@ -20,7 +20,7 @@ from ..core import psth as core_psth
 from ..core import stats as core_stats
 from .compare import ExerciseError, check_close, correct, run_student
 
-__all__ = ["check_fano_factor", "check_perturbation", "check_dprime", "check_psth"]
+__all__ = ["check_dprime", "check_fano_factor", "check_perturbation", "check_psth"]
 
 #: the made-up counts' windows: starts of three 100 ms windows, ms
 _WINDOW_STARTS = np.array([1500.0, 1600.0, 1700.0])
@@ -94,11 +94,11 @@ def check_fano_factor(fano_factor) -> None:
     got = run_student(fano_factor, counts.copy(), what="your fano_factor")
     m, v1 = counts.mean(axis=0), counts.var(axis=0, ddof=1)
     hints = [
-        (lambda: counts.var(axis=0) / m, "np.var divides by n (ddof=0); the sample variance over trials "
-                                         "divides by n - 1: use counts.var(axis=0, ddof=1)"),
+        (lambda: counts.var(axis=0) / m, ("np.var divides by n (ddof=0); the sample variance over trials "
+                                         "divides by n - 1: use counts.var(axis=0, ddof=1)")),
         (lambda: np.sqrt(v1) / m, "you divided the standard deviation by the mean; F uses the variance"),
-        (lambda: np.sqrt(counts.var(axis=0)) / m, "you divided the standard deviation by the mean; "
-                                                  "F uses the variance (with ddof=1)"),
+        (lambda: np.sqrt(counts.var(axis=0)) / m, ("you divided the standard deviation by the mean; "
+                                                  "F uses the variance (with ddof=1)")),
         (lambda: m / v1, "your ratio is upside down: F = variance / mean"),
         (lambda: np.where(m > 0, v1 / np.where(m > 0, m, 1.0), 0.0),
          "a neuron that never fires has no Fano factor: return NaN there, not 0"),
@@ -153,11 +153,11 @@ def check_perturbation(rate_change, is_paradoxical) -> None:
     got = run_student(rate_change, base, pert, neurons, window, what="your rate_change")
     seconds = (window[1] - window[0]) / 1000.0
     hints = [
-        (lambda: ref / 1000.0, "the window is in ms: divide the counts by its length in seconds "
-                               f"({seconds:g} s), not in ms"),
+        (lambda: ref / 1000.0, ("the window is in ms: divide the counts by its length in seconds "
+                               f"({seconds:g} s), not in ms")),
         (lambda: -ref, "the sign is flipped: the change is perturbed minus unperturbed"),
-        (lambda: ref * seconds, "that is a change of spike counts; divide by the window's length "
-                                f"({seconds:g} s) for a rate in Hz"),
+        (lambda: ref * seconds, ("that is a change of spike counts; divide by the window's length "
+                                f"({seconds:g} s) for a rate in Hz")),
         (lambda: ref * len(neurons), "average over the neurons, do not sum them"),
         (lambda: ref * len(base), "average over the trials, do not sum them"),
     ]
@@ -197,8 +197,8 @@ def check_dprime(dprime) -> None:
     va, vb = a.var(axis=0, ddof=1), b.var(axis=0, ddof=1)
     hints = [
         (lambda: -ref, "the sign is flipped: d' is positive where the response is larger in `a`"),
-        (lambda: num / np.sqrt(va + vb), "the pooled variance is the MEAN of the two variances: "
-                                         "divide their sum by 2"),
+        (lambda: num / np.sqrt(va + vb), ("the pooled variance is the MEAN of the two variances: "
+                                         "divide their sum by 2")),
         (lambda: num / np.sqrt(0.5 * (a.var(axis=0) + b.var(axis=0))),
          "np.var divides by n (ddof=0); use the sample variances, ddof=1"),
         (lambda: num / (0.5 * (np.sqrt(va) + np.sqrt(vb))),
@@ -231,10 +231,10 @@ def check_psth(psth) -> None:
                             f"{bin_ms / 2:g} ms)", "your bin centres")
     check_close(t, t_ref, what="your bin centres", where=[("bin", None, "")], unit="ms", rtol=0, atol=1e-9)
     hints = [
-        (lambda: r_ref * bin_ms / 1000.0, "these are spike counts per bin; multiply by 1000 / bin_ms "
-                                          "for a rate in Hz"),
-        (lambda: r_ref / 1000.0, "the bins are in ms: a count per bin of 50 ms is count * 1000 / 50 Hz, "
-                                 "not count / 50"),
+        (lambda: r_ref * bin_ms / 1000.0, ("these are spike counts per bin; multiply by 1000 / bin_ms "
+                                          "for a rate in Hz")),
+        (lambda: r_ref / 1000.0, ("the bins are in ms: a count per bin of 50 ms is count * 1000 / 50 Hz, "
+                                 "not count / 50")),
         (lambda: r_ref.T, "rates should have one row per bin and one column per neuron: transpose"),
     ]
     _compare(rates, r_ref, hints, what="your rate", where=[("t", t_ref, "ms"), ("neuron", None, "")],
