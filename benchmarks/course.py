@@ -137,7 +137,7 @@ def measure(path: Path, run: bool = False) -> Course:
     seconds = _execute(path) if run else run_all_seconds(cells)
     header = next(iter(markdown), "")
     return Course(
-        notebook=Path(path).name, core="core path" in header.lower(), words=words, sentences=len(sents),
+        notebook=Path(path).name, core="core path, part" in header.lower(), words=words, sentences=len(sents),
         mean_sentence=round(words / max(len(sents), 1), 1),
         long_sentences=sum(len(s) > LONG_SENTENCE for s in sents), exercises=n_ex, student_lines=lines,
         exercise_minutes=minutes_ex, run_all_s=None if seconds is None else round(seconds, 1),

@@ -27,7 +27,8 @@ def test_the_largest_difference_is_named_with_its_place_and_unit():
 
 @pytest.mark.parametrize("got, words", [
     (np.zeros(4), "has shape (4,); it should have shape (3,)"),
-    ([0.0, np.nan, 0.0], "is nan at index 1"),
+    ([0.0, np.nan, 0.0], "at index 1 is nan; the reference is 0 (a number is defined there)"),
+    ([0.0, np.inf, 0.0], "at index 1 is inf; the reference is 0"),
     ("abc", "should be numbers"),
 ])
 def test_shape_nan_and_type_are_said_first(got, words):
@@ -50,3 +51,17 @@ def test_an_unfinished_stub_or_a_crash_becomes_advice():
     with pytest.raises(ExerciseError, match="should be a function"):
         run_student(3.0, what="your Euler step")
     assert run_student(lambda x: 2 * x, 2.0) == 4.0
+
+
+@pytest.mark.parametrize("got, words", [
+    ([np.nan, 0.5, np.nan], "at index 1 is 0.5; the reference is 0.3"),  # a wrong value beside undefined ones
+    ([np.nan, 0.3, 0.0], "at index 2 is 0; the reference is nan (undefined there: the answer should be NaN)"),
+    ([1.0, 0.3, np.nan], "at index 0 is 1; the reference is nan"),
+])
+def test_undefined_reference_values_hide_no_error(got, words):
+    ref = np.array([np.nan, 0.3, np.nan])
+    with pytest.raises(ExerciseError) as info:
+        check_close(got, ref, what="your Fano factor")
+    assert words in str(info.value)
+    check_close([np.nan, 0.3, np.nan], ref, what="your Fano factor")  # NaN where the reference is NaN: right
+    check_close([np.inf, 1.0], [np.inf, 1.0], what="your rate")

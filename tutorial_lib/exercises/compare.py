@@ -68,15 +68,23 @@ def check_close(yours, reference, *, what: str, where: Sequence | None = None, u
         raise ExerciseError(f"{what} should be numbers (got {type(yours).__name__})", what) from None
     if got.shape != ref.shape:
         raise ExerciseError(f"{what} has shape {got.shape}; it should have shape {ref.shape}", what)
-    bad = ~np.isfinite(got) & np.isfinite(ref)
+    # a NaN or infinity must sit exactly where the reference has the same (an undefined value, such
+    # as the Fano factor of a silent neuron, is NaN in both); elsewhere the values are compared
+    same = (got == ref) | (np.isnan(got) & np.isnan(ref))
+    bad = ~same & ~(np.isfinite(got) & np.isfinite(ref))
     if bad.any():
         index = tuple(int(i) for i in np.argwhere(bad)[0])
         place = _place(index, where)
-        raise ExerciseError(f"{what} is {got[index]} at {place or 'its first element'}; "
-                            f"the reference is {_number(ref[index])}", what, place)
-    off = np.abs(got - ref) - (atol + rtol * np.abs(ref))
+        why = (" (undefined there: the answer should be NaN)" if np.isnan(ref[index])
+               else " (a number is defined there)" if np.isfinite(ref[index]) else "")
+        raise ExerciseError(f"{what} at {place or 'its first element'} is {_number(got[index])}; "
+                            f"the reference is {_number(ref[index])}{why}", what, place)
+    both = np.isfinite(got) & np.isfinite(ref)
+    with np.errstate(invalid="ignore"):  # inf - inf where both are the same infinity: not compared
+        diff = np.where(both, np.abs(got - ref), 0.0)
+    off = np.where(both, diff - (atol + rtol * np.abs(np.where(both, ref, 0.0))), 0.0)
     if ref.size and off.max() > 0:
-        index = np.unravel_index(int(np.argmax(np.abs(got - ref))), ref.shape)
+        index = np.unravel_index(int(np.argmax(diff)), ref.shape)
         index = tuple(int(i) for i in index)
         place = _place(index, where)
         u = f" {unit}" if unit else ""
