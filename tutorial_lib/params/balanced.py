@@ -170,15 +170,15 @@ class BalancedParams(Validated):
 
     @classmethod
     def lecture(cls, **changes) -> "BalancedParams":
-        """A configuration that visibly trains within a minute on a 2-core laptop.
+        """A configuration small enough to train live in a lecture (``./run bench lecture-part3`` times it).
 
         ``N = 2000``, ``K = 200``, ``L = 20``, the 100 most modulated ALM neurons,
         30 loops, 100 instead of 300 feedforward Poisson inputs, and initial I
         plastic weights matched to the trained neurons' rates
         (``inh_weight_ratio=None``). Measured with the ALM data, seeds 0 to 3:
         trial-averaged test score (5 trials) 0.43 to 0.56 after 10 loops, 0.60 to
-        0.64 after 30; single-trial 0.37 to 0.47 after 30; about 20 s for 30 loops
-        including the tests. Why these changes:
+        0.64 after 30; single-trial 0.37 to 0.47 after 30. Its lecture page trained in 102 s on a busy
+        shared 2-core machine (README, Performance, machine B). Why these changes:
 
         * The 100 most modulated ALM neurons fire fast (11 Hz on average), so they
           are matched to the network's fastest E neurons. With the SPEC's ratio
