@@ -121,6 +121,7 @@ LECTURE_CSS = f"""
 .rls-lecture .widget-text input {{ min-width: 0; }}
 .rls-lecture input[type="checkbox"] {{ width: 20px; height: 20px; margin-right: 10px; }}
 .rls-lecture .rls-dashboard {{ flex-flow: row nowrap !important; align-items: flex-start; }}
+.rls-lecture .rls-dashboard, .rls-lecture .rls-controls {{ overflow: visible !important; }}
 .rls-lecture .rls-controls {{ flex: 0 0 var(--rls-controls) !important; width: var(--rls-controls) !important;
   min-width: var(--rls-controls) !important; max-width: var(--rls-controls) !important; }}
 .rls-lecture .rls-figure {{ flex: 0 1 auto !important; width: auto !important; height: auto !important;

@@ -134,7 +134,7 @@ class BalancedLiveFigure(LiveFigure):
         if col == 0:
             who = f"{view.label} {view.alm_ids[row]}"
             if view.model_ids is not None:
-                who += f"\n(model E {view.model_ids[row]})"
+                who += f"\n(E {view.model_ids[row]})"  # its model E neuron; short: a line fits a row
             if len(who.split("\n")[0]) > 8:  # "synthetic 1564": two lines, to fit a row's height
                 who = who.replace(" ", " \n", 1)
             ax.set_ylabel(who, fontsize=self.fs(8))

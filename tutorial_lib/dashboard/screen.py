@@ -50,7 +50,7 @@ LOGSCALE_CSS = """
 .rls-logslider .widget-slider > .widget-label { flex: 0 0 100% !important; width: auto !important;
   max-width: none !important; text-align: left !important; padding-left: 4px; height: auto;
   line-height: 1.25; }
-.rls-logslider { --rls-readout: 72px; }
+.rls-logslider { --rls-readout: 60px; padding-left: 10px; } /* room for the first decade's label */
 .rls-logslider, .rls-controls { overflow: visible !important; } /* the end decades stick out of the track */
 .rls-logslider .widget-readout { flex: 0 0 var(--rls-readout) !important; width: var(--rls-readout) !important;
   min-width: var(--rls-readout) !important; max-width: var(--rls-readout) !important; }
