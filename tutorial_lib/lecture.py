@@ -35,11 +35,13 @@ from pathlib import Path
 import ipywidgets as widgets
 
 from . import dashboard as dashboards
+from .dashboard import screen
 from .errors import DivergenceError
 from .parts import DASHBOARD_PAGES
 
-__all__ = ["LECTURE_CSS", "LECTURE_FONT_PX", "LECTURE_FIGURE_FONT_PX", "LECTURE_FIGURE_PX", "LECTURE_DPI", "PAGES", "Page",
-           "lecture_page", "main", "write_pages"]
+__all__ = ["LECTURE_CSS", "LECTURE_FONT_PX", "LECTURE_SMALL_FONT_PX", "LECTURE_FIGURE_FONT_PX",
+           "LECTURE_FIGURE_MIN_TEXT_PX", "LECTURE_FIGURE_MIN_SHOWN_PX", "LECTURE_FIGURE_PX", "LECTURE_DPI", "PAGES",
+           "Page", "lecture_page", "main", "write_pages"]
 
 
 @dataclass(frozen=True)
@@ -59,39 +61,93 @@ class Page:
 #: The lecture pages, in order: one per part of the registry (:data:`tutorial_lib.parts.PARTS`).
 PAGES = [Page(part.page, part.title, part.dashboard, part.synthetic_title) for part in DASHBOARD_PAGES]
 
-#: Font size of the widgets' text on a lecture page (px), and the smallest text of its figure:
-#: a little larger, so it stays at least as large when the browser scales the figure down a few per cent.
+#: Font size of the widgets' text on a lecture page (px): on a projector's 1920 x 1080 (and any screen
+#: at least 1400 x 900), and on smaller screens (1024 x 768, 1280 x 720, a 1366 x 768 laptop).
 LECTURE_FONT_PX = 22
-LECTURE_FIGURE_FONT_PX = 23
-#: Width of the controls column (px) and the figure's size as drawn (px): at 1920 x 1080 (a projector)
-#: the figure fills the width beside the controls and the height under the page's title.
+LECTURE_SMALL_FONT_PX = 20
+#: The figure's size as drawn (px): it is shown as large as the window allows beside the controls
+#: (CSS: no wider than the room left, no taller than the window), about its natural size at 1920 x 1080
+#: and LECTURE_FIGURE_MIN_SHOWN_PX wide at 1024 x 768, the narrowest.
+LECTURE_FIGURE_PX = (1250, 1000)
+LECTURE_FIGURE_MIN_SHOWN_PX = 600
+#: The figure's smallest text as drawn (px): at least LECTURE_FIGURE_MIN_TEXT_PX as shown at 1024 x 768.
+LECTURE_FIGURE_MIN_TEXT_PX = 16
+LECTURE_FIGURE_FONT_PX = -(-LECTURE_FIGURE_MIN_TEXT_PX * 1.03 * LECTURE_FIGURE_PX[0] // LECTURE_FIGURE_MIN_SHOWN_PX)
+#: The controls column (CSS width): 330 px at 1024 x 768 up to 540 px at 1920 x 1080.
+LECTURE_CONTROLS_CSS = "clamp(330px, 28vw, 540px)"
 LECTURE_CONTROLS_PX = 540
-LECTURE_FIGURE_PX = (1320, 900)
 LECTURE_DPI = 100
+#: What a lecture page shows less of than the notebook, so its larger text fits: Part 3, two example neurons.
+LECTURE_KWARGS = {"balanced_dashboard": {"n_show": 2}}
 
-#: Projector styling: ipywidgets' own size variables, scaled up, inside the page's root box only.
-LECTURE_CSS = """
-.rls-lecture {
-  --jp-widgets-font-size: 22px;
-  --jp-widgets-inline-height: 40px;
-  --jp-widgets-inline-label-width: 210px;
-  --jp-widgets-inline-margin: 6px;
-  --jp-widgets-slider-handle-size: 26px;
-  --jp-widgets-slider-track-thickness: 8px;
-  --jp-widgets-progress-thickness: 28px;
-  --jp-widgets-input-padding: 6px;
-  font-size: 22px;
-  line-height: 1.35;
+#: Projector and laptop styling: ipywidgets' own size variables, scaled up, inside the page's root box
+#: only; the controls column beside the figure, the figure no wider than the room left and no taller
+#: than the window, so Train, Stop and the whole figure are seen without scrolling.
+LECTURE_CSS = f"""
+.rls-lecture {{
+  --jp-widgets-font-size: {LECTURE_SMALL_FONT_PX}px;
+  --jp-widgets-inline-height: 34px;
+  --jp-widgets-inline-label-width: 150px;
+  --jp-widgets-inline-margin: 4px;
+  --jp-widgets-slider-handle-size: 22px;
+  --jp-widgets-slider-track-thickness: 7px;
+  --jp-widgets-progress-thickness: 22px;
+  --jp-widgets-input-padding: 4px;
+  --rls-controls: {LECTURE_CONTROLS_CSS};
+  --rls-label: 150px;
+  --rls-title: 24px;
+  font-size: {LECTURE_SMALL_FONT_PX}px;
+  line-height: 1.3;
   width: 100%;
-}
-.rls-lecture .rls-lecture-title { font-size: 34px; font-weight: 600; margin: 0 0 12px 0; }
-.rls-lecture .rls-lecture-status { font-size: 16px; line-height: 1.3; color: #555; margin: -6px 0 10px 0; }
+  height: calc(100vh - 32px);
+}}
+.rls-lecture > .rls-dashboard {{ flex: 1 1 0 !important; min-height: 0; }}
+{screen.LOGSCALE_CSS}
+.rls-lecture .rls-lecture-title {{ font-size: var(--rls-title); font-weight: 600; line-height: 1.2;
+  margin: 0 0 4px 0; }}
+.rls-lecture .rls-lecture-status {{ line-height: 1.3; color: #555; margin: 0 0 6px 0; }}
 .rls-lecture .widget-html-content, .rls-lecture .widget-label, .rls-lecture .widget-readout,
-.rls-lecture .jupyter-button, .rls-lecture input { font-size: 22px; }
-.rls-lecture .widget-readout { min-width: 5em; }
-.rls-lecture .widget-text { width: calc(100% - 2 * var(--jp-widgets-inline-margin)) !important; }
-.rls-lecture .widget-text input { min-width: 0; }
-.rls-lecture input[type="checkbox"] { width: 22px; height: 22px; margin-right: 10px; }
+.rls-lecture .jupyter-button, .rls-lecture input, .rls-lecture .rls-logscale {{ font-size: {LECTURE_SMALL_FONT_PX}px; }}
+.rls-lecture .widget-html-content {{ line-height: 1.3; }}
+.rls-lecture .widget-inline-hbox > .widget-label {{ width: var(--rls-label) !important; flex-shrink: 0; }}
+/* below 1400 x 900 every slider's label on a line of its own: the track has the column's width */
+.rls-lecture .widget-slider {{ flex-wrap: wrap; height: auto !important; }}
+.rls-lecture .widget-slider > .widget-label {{ flex: 0 0 100% !important; width: auto !important;
+  max-width: none !important; text-align: left !important; padding-left: 4px; height: auto;
+  line-height: 1.25; }}
+.rls-lecture .widget-readout {{ min-width: 4.2em; }}
+.rls-lecture .rls-logslider {{ --rls-readout: 4.2em; }}
+.rls-lecture .widget-text {{ width: calc(100% - 2 * var(--jp-widgets-inline-margin)) !important; }}
+.rls-lecture .widget-text input {{ min-width: 0; }}
+.rls-lecture input[type="checkbox"] {{ width: 20px; height: 20px; margin-right: 10px; }}
+.rls-lecture .rls-dashboard {{ flex-flow: row nowrap !important; align-items: flex-start; }}
+.rls-lecture .rls-dashboard, .rls-lecture .rls-controls {{ overflow: visible !important; }}
+.rls-lecture .rls-controls {{ flex: 0 0 var(--rls-controls) !important; width: var(--rls-controls) !important;
+  min-width: var(--rls-controls) !important; max-width: var(--rls-controls) !important; }}
+.rls-lecture .rls-figure {{ flex: 0 1 auto !important; width: auto !important; height: auto !important;
+  min-width: 0 !important; max-width: calc(100vw - var(--rls-controls) - 40px) !important;
+  max-height: 100% !important; }}
+/* a projector's 1920 x 1080, and any screen at least 1400 x 900: larger (last: it overrides the above) */
+@media (min-width: 1400px) and (min-height: 900px) {{
+  .rls-lecture {{
+    --jp-widgets-font-size: {LECTURE_FONT_PX}px;
+    --jp-widgets-inline-height: 40px;
+    --jp-widgets-inline-margin: 6px;
+    --jp-widgets-slider-handle-size: 26px;
+    --jp-widgets-slider-track-thickness: 8px;
+    --jp-widgets-progress-thickness: 28px;
+    --jp-widgets-input-padding: 6px;
+    --rls-label: 210px;
+    --rls-title: 34px;
+    font-size: {LECTURE_FONT_PX}px;
+    line-height: 1.35;
+  }}
+  .rls-lecture :not(.rls-logslider) > .widget-slider {{ flex-wrap: nowrap; }}
+  .rls-lecture :not(.rls-logslider) > .widget-slider > .widget-label {{ flex: 0 0 var(--rls-label) !important;
+    width: var(--rls-label) !important; text-align: right !important; }}
+  .rls-lecture .widget-html-content, .rls-lecture .widget-label, .rls-lecture .widget-readout,
+  .rls-lecture .jupyter-button, .rls-lecture input, .rls-lecture .rls-logscale {{ font-size: {LECTURE_FONT_PX}px; }}
+}}
 """
 
 
@@ -102,11 +158,13 @@ def lecture_page(dashboard: str, title: str | None = None, **kwargs):
     expression); its ``dashboard`` attribute is the
     :class:`~tutorial_lib.dashboard.TrainingDashboard` inside.
 
-    Whatever building the dashboard prints (e.g. the notice that Part 3 runs on
-    the synthetic stand-in) becomes a status line under the heading instead of
-    text above the page; a dashboard with data names it there.
+    Whatever building the dashboard prints (e.g. the notice that Part 3 runs on the synthetic
+    stand-in) becomes a status line under the heading instead of text above the page; a dashboard with data names it there. The page is
+    the window's height: the figure as large as the room under them and beside the controls.
     """
     kwargs.setdefault("dpi", LECTURE_DPI)
+    for key, value in LECTURE_KWARGS.get(dashboard, {}).items():
+        kwargs.setdefault(key, value)
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
         dash = getattr(dashboards, dashboard)(**kwargs)
@@ -119,16 +177,15 @@ def lecture_page(dashboard: str, title: str | None = None, **kwargs):
     status = " ".join(line.strip() for line in printed.getvalue().splitlines() if line.strip())
     if not status and data is not None:
         status = f"Data: {data.description}."
-    for control in dash.controls.values():  # room for the larger labels
+    for control in dash.controls.values():  # room for the larger labels (the CSS sets it per screen)
         control.widget.style.description_width = "210px"
-    controls, image = dash.widget.children
-    controls.layout.flex = f"0 0 {LECTURE_CONTROLS_PX}px"
-    controls.layout.min_width = controls.layout.max_width = f"{LECTURE_CONTROLS_PX}px"
-    if title and isinstance(controls.children[0], widgets.HTML):
+    controls, image = dash.widget.children[:2]
+    dash.widget.children = (controls, image)  # the page's style sheet replaces the dashboard's
+    if title:
         controls.children[0].layout.display = "none"  # the page's heading replaces the dashboard's
-    image.layout.flex = "1 1 800px"
-    image.layout.max_width = "none"
-    # the figure as large as it is shown, its smallest text at least the widgets' text (px = pt * dpi / 72)
+    controls.layout.flex = controls.layout.min_width = controls.layout.max_width = None
+    image.layout.flex = image.layout.max_width = None
+    # the figure drawn at about the size it is shown at 1920 x 1080, its smallest text LECTURE_FIGURE_FONT_PX
     dpi = kwargs["dpi"]
     dash.figure.set_size(figsize=(LECTURE_FIGURE_PX[0] / dpi, LECTURE_FIGURE_PX[1] / dpi), dpi=dpi,
                          min_fontsize=LECTURE_FIGURE_FONT_PX * 72 / dpi)
@@ -137,7 +194,7 @@ def lecture_page(dashboard: str, title: str | None = None, **kwargs):
         with contextlib.suppress(DivergenceError):
             dash._draw_preview(params)
     page = widgets.VBox(
-        [widgets.HTML(f"<style>{LECTURE_CSS}</style>"),
+        [widgets.HTML(f"<style>{LECTURE_CSS}</style>", layout=widgets.Layout(display="none")),
          widgets.HTML(f"<div class='rls-lecture-title'>{html.escape(title)}</div>"),
          *([widgets.HTML(f"<div class='rls-lecture-status'>{html.escape(status)}</div>")] if status else []),
          dash.widget],

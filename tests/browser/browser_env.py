@@ -12,6 +12,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 # under pytest-xdist each worker starts its own servers: keep their logs apart
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+DASHBOARDS_NOTEBOOK = "dashboards.ipynb"  # one cell per dashboard of tutorial_lib.lecture.PAGES (conftest.py)
 TIMINGS: dict[str, object] = {}  # printed at the end of the run; also in ARTIFACTS/timings<worker>.json
 
 

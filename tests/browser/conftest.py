@@ -23,7 +23,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from browser_env import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, ROOT, TIMINGS, WORKER, record
+from browser_env import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, DASHBOARDS_NOTEBOOK, ROOT, TIMINGS, WORKER, record
 
 SERVER_START_TIMEOUT = 60  # s
 
@@ -115,9 +115,24 @@ def browser():
         b.close()
 
 
+def _write_dashboards_notebook(root: Path) -> None:
+    """``root/dashboards.ipynb``: one cell per dashboard of tutorial_lib.lecture.PAGES, in their order."""
+    import nbformat
+
+    from tutorial_lib import lecture
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata = {"kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python",
+                                  "name": "python3"}}
+    nb.cells = [nbformat.v4.new_code_cell(
+        f"from tutorial_lib.dashboard import {p.dashboard}\n{p.dashboard}()") for p in lecture.PAGES]
+    nbformat.write(nb, root / DASHBOARDS_NOTEBOOK)
+
+
 @pytest.fixture(scope="module")
 def jupyter_lab(tmp_path_factory):
-    """JupyterLab on a copy of notebooks/ (outputs cleared), with a token; yields (base URL, token)."""
+    """JupyterLab on a copy of notebooks/ (outputs cleared) and DASHBOARDS_NOTEBOOK, with a token;
+    yields (base URL, token)."""
     import nbformat
 
     t0 = time.monotonic()
@@ -131,6 +146,7 @@ def jupyter_lab(tmp_path_factory):
                 cell.outputs, cell.execution_count = [], None
         nb.metadata.pop("widgets", None)
         nbformat.write(nb, path)
+    _write_dashboards_notebook(root)
     yield from _jupyter_server("JupyterLab", "jupyterlab", "jupyterlab", root, tmp, t0,
                                "--LabApp.expose_app_in_browser=True")
 
@@ -187,20 +203,11 @@ def notebook7(tmp_path_factory):
 
     Notebook 7 caps its output column (1108 px at any window width): the dashboards must fit it.
     """
-    import nbformat
-
-    from tutorial_lib import lecture
-
     t0 = time.monotonic()
     tmp = tmp_path_factory.mktemp("notebook7")
     root = tmp / "notebooks"
     root.mkdir()
-    nb = nbformat.v4.new_notebook()
-    nb.metadata = {"kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python",
-                                  "name": "python3"}}
-    nb.cells = [nbformat.v4.new_code_cell(
-        f"from tutorial_lib.dashboard import {p.dashboard}\n{p.dashboard}()") for p in lecture.PAGES]
-    nbformat.write(nb, root / "dashboards.ipynb")
+    _write_dashboards_notebook(root)
     yield from _jupyter_server("Notebook 7", "notebook", "notebook7", root, tmp, t0,
                                "--JupyterNotebookApp.expose_app_in_browser=True")
 

@@ -3,6 +3,12 @@
 Each page shows its dashboard and no code, in large type; a slider moves, Train
 trains and the figure changes, Stop stops. Screenshots (1920x1080, a
 projector's size) go to test-artifacts/browser/lecture-<page>.png.
+
+Then the same page (one load) at each screen size of screen_checks.SIZES (1024 x 768 and 1280 x 720
+projectors, a 1366 x 768 laptop, 1920 x 1080): without scrolling, the whole figure and Train and Stop
+are in the window, the page's text is at least LECTURE_SMALL_FONT_PX (20 px) and the figure's smallest
+text as displayed at least LECTURE_FIGURE_MIN_TEXT_PX (16 px); screenshots
+lecture-<page>-<width>x<height>.png, the sizes measured in the timings table.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import time
 import pytest
 from browser_env import ARTIFACTS, ROOT, browser_page
 from dashboard_checks import Dashboard, find_dashboards
+from screen_checks import MEASURE, SIZES, in_view_problems
 
 from tutorial_lib import lecture
 
@@ -60,7 +67,34 @@ def test_lecture_page_shows_a_working_dashboard_in_large_type(page_info, voila_l
         page.evaluate("() => window.scrollTo(0, 0)")
         timings.update(_check_projector_layout(page, dash))
         page.screenshot(path=str(ARTIFACTS / f"lecture-{page_info.name}-page.png"))
+        timings["screens"] = _check_every_screen(page, dash, page_info.name)
         timings["total_s"] = round(time.monotonic() - t0, 1)
+
+
+def _check_every_screen(page, dash, name: str) -> dict:
+    """At each of SIZES (the same page, resized): figure and Train/Stop in the window without scrolling,
+    the page's text >= LECTURE_SMALL_FONT_PX, the figure's text as shown >= LECTURE_FIGURE_MIN_TEXT_PX."""
+    measured, problems = {}, []
+    for w, h in SIZES:
+        page.set_viewport_size({"width": w, "height": h})
+        time.sleep(0.5)  # the new layout
+        page.evaluate("() => window.scrollTo(0, 0)")
+        m = dash.root.evaluate(MEASURE)
+        figure_text = lecture.LECTURE_FIGURE_FONT_PX * m["shown_width"] / m["natural_width"]
+        where = f"{name} at {w}x{h}"
+        problems += in_view_problems(m, where)
+        if m["widget_text_px"] < lecture.LECTURE_SMALL_FONT_PX:
+            problems.append(f"{where}: page text {m['widget_text_px']} px ({m['widget_text']!r})")
+        if figure_text < lecture.LECTURE_FIGURE_MIN_TEXT_PX:
+            problems.append(f"{where}: figure text shown at {figure_text:.1f} px")
+        measured[f"{w}x{h}"] = {"page_text_min_px": m["widget_text_px"], "figure_text_min_px": round(figure_text, 1),
+                                "figure_shown_px": f"{m['figure'][2] - m['figure'][0]} x "
+                                                   f"{m['figure'][3] - m['figure'][1]}",
+                                "buttons_bottom_px": max(b[3] for b in m["buttons"]) if m["buttons"] else None}
+        page.screenshot(path=str(ARTIFACTS / f"lecture-{name}-{w}x{h}.png"))
+    print(f"lecture {name}: {measured}")
+    assert not problems, "; ".join(problems)
+    return measured
 
 
 # The figure's box, its PNG's width, and whether anything of the page sticks out of the 1920 x 1080 window.

@@ -1,9 +1,12 @@
-"""Every dashboard in Jupyter Notebook 7 at a 1000 px wide window: no horizontal scroll, the figure whole.
+"""Every dashboard in Jupyter Notebook 7 at a 1000 px wide window, and at a window whose output column
+is about as wide as VS Code's (about 800 px): no horizontal scroll, the figure whole.
 
 Notebook 7 caps its output column whatever the window (1108 px); JupyterLab with a side panel open
 is as narrow. Each dashboard of tutorial_lib.lecture.PAGES is shown in one notebook; for each, the
 output area must not scroll sideways (scrollWidth <= clientWidth) and the figure's image must lie
-entirely inside it. Screenshot: test-artifacts/browser/notebook7-1000px.png.
+entirely inside it; with the dashboard scrolled to the top, the figure and Train and Stop are in
+view together, and the figure's smallest text as displayed is at least 12 px (9 pt).
+Screenshots: test-artifacts/browser/notebook7-<width>px.png.
 """
 
 from __future__ import annotations
@@ -13,10 +16,13 @@ import time
 import pytest
 from browser_env import ARTIFACTS, browser_page
 from dashboard_checks import find_dashboards
+from screen_checks import MEASURE, figure_text_px, in_view_problems
 
 from tutorial_lib import lecture
 
 WIDTH = 1000
+VSCODE_WIDTH = 880  # a window whose output column is about 800 px, as in VS Code beside its explorer
+MIN_TEXT_PX = 12.0  # 9 pt
 RUN_TIMEOUT = 120  # s: a fresh kernel, the first simulations of parts 1 and 2, Part 3's targets
 
 # For each dashboard: its output element's widths and the image's box against the output's box.
@@ -30,10 +36,12 @@ _MEASURE = """(dash) => {
             scrollers.push((e.className || e.tagName) + ': ' + e.scrollWidth + ' > ' + e.clientWidth);
         }
     }
-    const controls = dash.firstElementChild.getBoundingClientRect();
+    // the controls' column; above the figure (display: contents) its children are the dashboard's
+    const column = getComputedStyle(dash.firstElementChild).display === 'contents' ? dash : dash.firstElementChild;
+    const controls = column.getBoundingClientRect();
     for (const e of dash.firstElementChild.querySelectorAll('input')) {
         const b = e.getBoundingClientRect();
-        if (b.width && (b.right > controls.right + 1 || b.right > i.left + 1 && b.top < i.bottom))
+        if (b.width && (b.right > controls.right + 1 || b.right > i.left + 1 && b.top < i.bottom && b.bottom > i.top))
             scrollers.push('an input sticks out of the controls: ' + e.type);
     }
     return {out_scroll: out.scrollWidth, out_client: out.clientWidth, out_left: o.left, out_right: o.right,
@@ -86,5 +94,23 @@ def test_every_dashboard_fits_a_1000px_notebook7_window(notebook7, browser):
         page.screenshot(path=str(ARTIFACTS / f"notebook7-{WIDTH}px.png"), full_page=True)
         for k, p in enumerate(lecture.PAGES):
             dashboards.nth(k).screenshot(path=str(ARTIFACTS / f"notebook7-{WIDTH}px-{p.dashboard}.png"))
+        for width in (WIDTH, VSCODE_WIDTH):
+            page.set_viewport_size({"width": width, "height": 900})
+            time.sleep(0.8)  # the new layout
+            for k, p in enumerate(lecture.PAGES):
+                dash = dashboards.nth(k)
+                dash.evaluate("(d) => d.scrollIntoView({block: 'start'})")
+                time.sleep(0.2)
+                m = dash.evaluate(MEASURE)
+                text = figure_text_px(m["shown_width"], m["natural_width"])
+                where = f"{p.dashboard} at a {width} px window"
+                problems += in_view_problems(m, where)
+                if text < MIN_TEXT_PX:
+                    problems.append(f"{where}: figure text shown at {text:.1f} px")
+                timings[f"{width}px {p.dashboard}"] = {
+                    "output_px": round(dash.evaluate("(d) => d.getBoundingClientRect().width")),
+                    "figure_text_min_px": round(text, 1), "widget_text_min_px": m["widget_text_px"]}
+            page.screenshot(path=str(ARTIFACTS / f"notebook7-{width}px-top.png"))
+        print({k: v for k, v in timings.items() if "px " in k})
         assert not problems, "; ".join(problems)
         timings["total_s"] = round(time.monotonic() - t0, 1)

@@ -25,8 +25,10 @@ How it stays portable and responsive (JupyterLab 4, Notebook 7, VS Code, Colab):
 controls, how to build parameters from them, how to train and how to draw: :mod:`.rate`
 (Part 1), :mod:`.spiking` (Part 2), :mod:`.balanced` (Part 3), :mod:`.perturbation` (Part 4: a
 current into a population of the trained network, against the balance prediction; :mod:`.perturb`
-is its computation without widgets). Every public name is importable
-from ``tutorial_lib.dashboard``.
+is its computation without widgets). :mod:`.screen` fits a dashboard to the screen it is shown on
+(its style sheet: the sliders in columns above the figure in a narrow output; the figure's smallest
+text, 9 pt as shown; a log slider's decades; printed lines wrapped to a notebook column). Every
+public name is importable from ``tutorial_lib.dashboard``.
 """
 
 from __future__ import annotations

@@ -9,12 +9,14 @@ from dataclasses import dataclass, replace
 import ipywidgets as widgets
 import numpy as np
 from matplotlib.ticker import FormatStrFormatter, MaxNLocator
+from matplotlib.transforms import ScaledTranslation
 
 from .. import balanced
 from ..data import ALMData, load_alm
 from ..params import BalancedParams
 from ..checks import check_type
 from ..plotting import COLORS as _COLORS
+from .screen import call_wrapping_print
 from .base import Control, LiveFigure, TrainingDashboard, check_view, seed_control, field_control
 
 
@@ -68,7 +70,7 @@ class BalancedLiveFigure(LiveFigure):
     CONDITIONS = (("right", "lick right", _COLORS["right"]), ("left", "lick left", _COLORS["left"]))
 
     def __init__(self, dpi: int = 80):
-        super().__init__(figsize=(10.0, 5.6), dpi=dpi)
+        super().__init__(figsize=(10.0, 6.2), dpi=dpi)
 
     def reset(self, params, view: BalancedView):
         fig = self.new_layout()
@@ -87,16 +89,23 @@ class BalancedLiveFigure(LiveFigure):
             both = np.concatenate([view.target[c][:, row] for c, _, _ in self.CONDITIONS])
             self._target_span[row] = (float(both.min()), float(both.max()))
             row_axes[0].set_ylim(*self._ylim(row))
-        # one legend for the traces, under the figure: inside a panel it hid the data
-        first = self.axes[0]
-        handles = [first[0].lines[0], self.lines[0, "right"], self.lines[0, "left"], self.avg_lines[0]]
-        fig.legend(handles, [f"{view.label} target", "input, lick right", "input, lick left",
-                             "trial-averaged test input (right)"],
-                   loc="outside lower left", ncol=4, fontsize=self.fs(8), frameon=False)
         self._score_panel(fig.add_subplot(gs[:, 2]), params)
+        # one legend for the traces and the scores, under the figure: inside a panel it hid the data
+        first = self.axes[0]
+        handles = [first[0].lines[0], self.lines[0, "right"], self.lines[0, "left"], self.avg_lines[0],
+                   self.score_line, self.test_line, self.test_avg_line]
+        avg = f"{params.n_test_trials}-trial avg." if params.n_test_trials > 1 else "no learning"
+        labels = [f"{view.label} target", "input, lick right", "input, lick left", "test input, avg. (right)",
+                  "score: training", "score: test, 1 trial", f"score: test, {avg}"]
+        # as many columns as fit the width (a character about 0.45 em, a column's handle and gaps 3.6 em)
+        column_px = (0.45 * max(map(len, labels)) + 3.6) * self.fs(8) * fig.dpi / 72
+        ncol = int(max(1, min(len(labels), 0.98 * fig.get_figwidth() * fig.dpi // column_px)))
+        fig.legend(handles, labels, loc="outside lower left", ncol=ncol, fontsize=self.fs(8), frameon=False,
+                   columnspacing=1.2, handlelength=1.6)
         self.tests: list[tuple[int, float, float]] = []
         self.score0 = np.zeros(0)  # loop 0, once show_loop0 has drawn it
-        self.suptitle = fig.suptitle(view.title, fontsize=self.fs(10), x=0.01, ha="left")
+        self.suptitle = fig.suptitle(self.fit(view.title, self.fs(10), 0.98, 2), fontsize=self.fs(10), x=0.01,
+                                     ha="left")
 
     def _trace_panel(self, fig, gs, view: BalancedView, row: int, col: int, row_axes: list):
         """The panel of example neuron ``row`` in condition ``col``: its target and (empty) input lines."""
@@ -116,7 +125,7 @@ class BalancedLiveFigure(LiveFigure):
             (self.avg_lines[row],) = ax.plot(t, np.full(t.shape, np.nan), ":", color=color, lw=2.0,
                                              label="test, trial-averaged")
         if row == 0:
-            ax.set_title(label, fontsize=self.fs(10), loc="left", color=color, fontweight="bold")
+            ax.set_title(self._head(label), fontsize=self.fs(10), loc="left", color=color, fontweight="bold")
             self.heads[c] = ax
         if row < n - 1:
             ax.tick_params(labelbottom=False)
@@ -125,20 +134,32 @@ class BalancedLiveFigure(LiveFigure):
         if col == 0:
             who = f"{view.label} {view.alm_ids[row]}"
             if view.model_ids is not None:
-                who += f"\n(model E {view.model_ids[row]})"
+                who += f"\n(E {view.model_ids[row]})"  # its model E neuron; short: a line fits a row
+            if len(who.split("\n")[0]) > 8:  # "synthetic 1564": two lines, to fit a row's height
+                who = who.replace(" ", " \n", 1)
             ax.set_ylabel(who, fontsize=self.fs(8))
-            ax.yaxis.set_label_coords(-0.2, 0.5)  # clear of tick labels up to "-0.5" wide
+            # clear of tick labels up to "-0.5" wide, in points from the axis: the layout is computed once
+            lines = who.count("\n") + 1
+            shift = (2.4 * self.fs(8) + 8 + 0.65 * lines * self.fs(8)) / 72
+            ax.yaxis.set_label_coords(0, 0.5, transform=ax.transAxes + ScaledTranslation(
+                -shift, 0, fig.dpi_scale_trans))
         else:
             ax.tick_params(labelleft=False)
         return ax
+
+    def _head(self, text: str) -> str:
+        """A condition's panel heading, in two lines if the panel is too narrow for one."""
+        return self.fit(text, self.fs(10), 0.28, 2)
 
     def _score_panel(self, ax, params) -> None:
         """The score per loop: training (lick right), tests (single trial, trial-averaged)."""
         self.score_ax = ax
         ax.set_xlabel("training loop")
-        ax.set_ylabel("score (mean correlation of input and target)", fontsize=self.fs(9))
+        ax.set_ylabel("score (correlation with target)", fontsize=self.fs(9))
         ax.set_xlim(-0.5, max(params.n_loops, 2) + 0.5)
-        ax.xaxis.set_major_locator(MaxNLocator(6, integer=True))
+        # as many ticks as their labels ("200": about 2 em, and 1 em apart) fit the panel's width
+        room = 0.22 * self.fig.get_figwidth() * 72 / (3 * self.fs(8))
+        ax.xaxis.set_major_locator(MaxNLocator(int(min(6, max(2, room))), integer=True))
         ax.set_ylim(-0.1, 0.8)
         ax.grid(alpha=0.3)
         ax.axhline(0, color="0.6", lw=0.8)
@@ -148,9 +169,8 @@ class BalancedLiveFigure(LiveFigure):
                                     label="test, single trial (no learning)")
         avg = f"test, {params.n_test_trials}-trial average" if params.n_test_trials > 1 else "test"
         (self.test_avg_line,) = ax.plot([], [], "D-", ms=5, color="tab:brown", lw=1.2, label=avg)
-        ax.legend(loc="upper left", fontsize=self.fs(7), frameon=False)
         if params.score_every:
-            ax.set_title(f"tests every {params.score_every} loops", fontsize=self.fs(9), loc="left")
+            ax.set_xlabel(f"training loop\n(tests every {params.score_every})")
 
     def _ylim(self, row, drawn=None):
         lo, hi = self._target_span[row]
@@ -175,17 +195,18 @@ class BalancedLiveFigure(LiveFigure):
                 drawn.append(y)
             self.axes[row][0].set_ylim(*self._ylim(row, np.concatenate(drawn)))
         for c, label, color in self.CONDITIONS:
-            self.heads[c].set_title(f"{label}: score {trials[c].score:.2f}", fontsize=self.fs(10), loc="left",
+            self.heads[c].set_title(self._head(f"{label}: score {trials[c].score:.2f}"), fontsize=self.fs(10), loc="left",
                                     color=color, fontweight="bold")
-        self.suptitle.set_text(f"loop {loop} ({what}): total input of trained neurons "
-                               f"(mean over \u00b1{self.window:g} ms) and their {self.label} targets")
+        self.suptitle.set_text(self.fit(f"loop {loop} ({what}): input of trained neurons "
+                                        f"(\u00b1{self.window:g} ms mean), {self.label} targets",
+                                        self.fs(10), 0.98, 2))
 
     def show_loop0(self, trials: dict) -> None:
         """Loop 0: ``trials`` (condition -> Trial) of the untrained network without learning.
 
         Its lick-right score is drawn at x = 0 of the training curve and of the single-trial test
         curve (the lick-right trial of loop 0 is the first test trial of the untrained network)."""
-        self._draw_trials(trials, 0, "the untrained network, learning off")
+        self._draw_trials(trials, 0, "untrained, learning off")
         self.score0 = np.array([trials["right"].score], dtype=float)
         self.score_line.set_data([0], self.score0)
         self.test_line.set_data([0], self.score0)
@@ -291,8 +312,8 @@ class BalancedDashboard(TrainingDashboard):
         ids = alm[cols] if ids is None else ids[alm[cols]]
         label = self._data.label
         return BalancedView(p.learn_times, {c: sub[c][:, cols] for c in sub}, ids,
-                            f"{label} targets of {len(cols)} of the {len(alm)} neurons to be trained "
-                            "(press Train to build the network and train it)", label=label)
+                            f"{label} targets of {len(cols)} of the {len(alm)} neurons to train "
+                            "(press Train)", label=label)
 
     def _network_view(self, net, seconds: float) -> BalancedView:
         p = net.params
@@ -388,7 +409,7 @@ def balanced_dashboard(params: BalancedParams | None = None, n_show: int = 3, dp
         else params
     check_type("data", data, ALMData, allow_none=True)
     n_show, dpi = check_view(n_show, dpi)
-    data = load_alm(fallback="synthetic") if data is None else data
+    data = call_wrapping_print(load_alm, fallback="synthetic") if data is None else data
     n_alm = data.n_neurons
     n_trained = n_alm if p.n_trained is None else p.n_trained
     controls = [

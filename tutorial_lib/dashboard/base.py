@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import io
+import textwrap
 import threading
 import time
 import traceback
@@ -25,6 +26,7 @@ from matplotlib.text import Text
 from ..params import BalancedParams, RateParams, SpikingParams, field_kind
 from ..checks import check_int, check_type
 from ..errors import Advice, DivergenceError
+from . import screen
 
 
 class LiveFigure:
@@ -38,29 +40,42 @@ class LiveFigure:
     Every figure starts with loop 0, the untrained network with learning off:
     its traces are drawn by ``reset`` and its score at x = 0 of the score curve.
 
-    ``min_fontsize`` (points; None: the sizes as designed) raises every text of
-    the figure to at least that size, for a projector (:func:`~tutorial_lib.lecture.lecture_page`):
-    at ``dpi`` a text of ``s`` points is ``s * dpi / 72`` pixels high in the PNG.
+    ``min_fontsize`` (points) raises every text of the figure to at least that size; at ``dpi`` a
+    text of ``s`` points is ``s * dpi / 72`` pixels high in the PNG. None: the size that is still
+    9 pt (12 CSS px) when the figure is shown as narrow as a dashboard shows it
+    (:func:`.screen.min_fontsize` of the figure's width), whatever ``dpi``; a lecture page sets
+    its own (:func:`~tutorial_lib.lecture.lecture_page`).
     """
 
     def __init__(self, figsize=(9.0, 5.0), dpi: int = 80, min_fontsize: float | None = None):
         self.fig = Figure(figsize=figsize, dpi=dpi, layout="constrained")
         FigureCanvasAgg(self.fig)  # attaches itself as fig.canvas
         self._layout_done = False
-        self.min_fontsize = min_fontsize
+        self.min_fontsize = screen.min_fontsize(figsize[0]) if min_fontsize is None else float(min_fontsize)
 
     def set_size(self, figsize=None, dpi=None, min_fontsize=None) -> None:
-        """Change the size (inches), resolution and smallest font (points); used from the next ``reset``."""
+        """Change the size (inches), resolution and smallest font (points); used from the next ``reset``.
+
+        A new width without ``min_fontsize`` keeps the smallest text the same fraction of the width."""
         if figsize is not None:
             self.fig.set_size_inches(*figsize)
+            if min_fontsize is None:
+                min_fontsize = screen.min_fontsize(figsize[0])
         if dpi is not None:
             self.fig.set_dpi(dpi)
         if min_fontsize is not None:
             self.min_fontsize = float(min_fontsize)
 
+    def smallest_text_px(self) -> float:
+        """The smallest text drawn (tick labels included), in pixels of the PNG (after a render)."""
+        texts = [t for t in self.fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+        for ax in self.fig.axes:
+            texts += [t for t in ax.get_xticklabels() + ax.get_yticklabels() if t.get_text().strip()]
+        return min(t.get_fontsize() for t in texts) * self.fig.dpi / 72
+
     def fs(self, size: float) -> float:
         """A font size in points as designed, raised to ``min_fontsize`` if that is larger."""
-        return size if self.min_fontsize is None else max(size, self.min_fontsize)
+        return max(size, self.min_fontsize)
 
     def _raise_fonts(self) -> None:
         """Every text of the figure at least ``min_fontsize`` (tick labels drawn later included)."""
@@ -70,6 +85,14 @@ class LiveFigure:
         for text in self.fig.findobj(Text):
             if text.get_fontsize() < m:
                 text.set_fontsize(m)
+
+    def fit(self, text: str, size: float, frac: float = 1.0, lines: int = 1) -> str:
+        """``text`` wrapped at spaces to fit ``frac`` of the figure's width at ``size`` points (a
+        character about 0.55 em wide), padded to at least ``lines`` lines: the layout is computed once
+        per run, so a title keeps the room of its longest version."""
+        chars = max(16, int(frac * self.fig.get_figwidth() * 72 / (0.55 * size)))
+        out = [row for part in text.split("\n") for row in textwrap.wrap(part, chars, break_long_words=False)]
+        return "\n".join(out + [""] * (lines - len(out)))
 
     def new_layout(self) -> Figure:
         """Clear the figure for a new set of axes (call at the start of ``reset``)."""
@@ -106,7 +129,7 @@ class LiveFigure:
     def render(self) -> bytes:
         """The figure as PNG bytes."""
         buf = io.BytesIO()
-        if self.min_fontsize is not None and not self._layout_done:
+        if not self._layout_done:
             self._raise_fonts()
         self.fig.canvas.print_png(buf)
         if not self._layout_done:  # the first draw placed the axes: keep them there
@@ -122,12 +145,25 @@ class Control:
     ``bounds``: optional ``bounds(params) -> (lo, hi)``, the values the field may take given the
     other fields (:meth:`~tutorial_lib.params.Validated.field_range`); after every valid change
     the dashboard moves the widget's min and max there, so no invalid combination can be set.
+    ``scale``: for a logarithmic slider, the row of its decades shown under it (kept in step
+    with its bounds); the dashboard shows ``view`` (the widget and its scale).
     """
 
     field: str
     widget: widgets.ValueWidget
     to_param: Callable = field(default=lambda v: v)
     bounds: Callable | None = None
+    scale: widgets.HTML | None = None
+
+    @property
+    def view(self) -> widgets.Widget:
+        """What the dashboard shows: the widget, with its row of decades under it if it has one."""
+        if self.scale is None:
+            return self.widget
+        if getattr(self, "_view", None) is None:
+            self._view = widgets.VBox([self.widget, self.scale], layout=widgets.Layout(width="100%"))
+            self._view.add_class("rls-logslider")
+        return self._view
 
 
 def _check_dashboard_args(title, controls, base_params, figure, **functions) -> None:
@@ -166,13 +202,15 @@ class TrainingDashboard:
     ``last_moved`` is ``(field, old, new)`` of the control moved last.
 
     Layout: the controls column (``CONTROLS_WIDTH``) beside the figure, which
-    scales with the room left (at most ``FIGURE_MAX_WIDTH``); with less than
-    ``FIGURE_MIN_WIDTH`` left it goes under the controls. No width is fixed,
-    so a dashboard fits a narrow output area (Notebook 7, a side panel open).
+    scales with the room left (``FIGURE_MIN_WIDTH`` to ``FIGURE_MAX_WIDTH``); in a dashboard
+    narrower than :data:`.screen.WIDE_LAYOUT_PX` the sliders go into columns above the figure,
+    Train and Stop right above it (:data:`.screen.DASHBOARD_CSS`). No width is fixed, so a
+    dashboard fits a narrow output area (Notebook 7, VS Code, a side panel open) and the
+    figure's text stays readable (:func:`.screen.min_fontsize`).
     """
 
     CONTROLS_WIDTH = "340px"
-    FIGURE_MIN_WIDTH = "480px"
+    FIGURE_MIN_WIDTH = "700px"
     FIGURE_MAX_WIDTH = "900px"
 
     def __init__(self, title, controls, base_params, train, preview, figure: LiveFigure,
@@ -220,23 +258,30 @@ class TrainingDashboard:
         self.progress = widgets.IntProgress(value=0, min=0, max=1, description="loop 0",
                                             layout=widgets.Layout(width="100%"))
         # the figure scales with the room it has (the PNG keeps its aspect: height auto); below
-        # CONTROLS_WIDTH + FIGURE_MIN_WIDTH it wraps under the controls (flex_flow "row wrap")
+        # CONTROLS_WIDTH + FIGURE_MIN_WIDTH it goes under the controls (screen.DASHBOARD_CSS)
         self.image = widgets.Image(format="png", layout=widgets.Layout(
             flex=f"1 1 {self.FIGURE_MIN_WIDTH}", width="auto", min_width="0", max_width=self.FIGURE_MAX_WIDTH,
             height="auto"))
+        self.image.add_class("rls-figure")
         self.train_button.on_click(lambda _: self.start())
         self.stop_button.on_click(lambda _: self.stop())
         for c in controls:
             c.widget.observe(self._on_change, names="value")
 
+        heading = widgets.HTML(f"<b>{html.escape(title)}</b>")
+        buttons = widgets.HBox([self.train_button, self.stop_button])
+        buttons.add_class("rls-buttons")
         box = widgets.VBox(
-            [widgets.HTML(f"<b>{html.escape(title)}</b>")]
-            + [c.widget for c in controls]
-            + [widgets.HBox([self.train_button, self.stop_button]), self.progress, self.status],
+            [heading]
+            + [c.view for c in controls]
+            + [buttons, self.progress, self.status],
             layout=widgets.Layout(flex=f"0 1 {self.CONTROLS_WIDTH}", min_width="320px", max_width="100%",
                                   padding="0 12px 0 0"),  # room for the margins of a 100 % wide text box
         )
-        widget = widgets.HBox([box, self.image], layout=widgets.Layout(
+        box.add_class("rls-controls")
+        for w in (heading, self.status):  # the whole width when the controls go above the figure
+            w.add_class("rls-wide")
+        widget = widgets.HBox([box, self.image, screen.style_widget()], layout=widgets.Layout(
             flex_flow="row wrap", align_items="flex-start", width="100%", max_width="100%"))
         widget.add_class("rls-dashboard")  # for the browser tests and lecture-mode CSS
         self.status.add_class("rls-status")
@@ -273,6 +318,8 @@ class TrainingDashboard:
             for c in self.controls.values():
                 if c.bounds is not None:
                     _set_bounds(c.widget, *c.bounds(p))
+                    if c.scale is not None:
+                        c.scale.value = screen.log_scale_html(c.widget.min, c.widget.max)
         finally:
             self._moving_bounds = False
 
@@ -508,9 +555,12 @@ def field_control(p, name: str, *, value=None, lo=None, hi=None, extra=None, to_
     if kind == "int":
         w = slider(widgets.IntSlider, description, tooltip, value=value, min=a, max=b,
                     step=spec.get("step", 1))
-    elif log:
-        w = slider(widgets.FloatLogSlider, description, tooltip, value=value, base=10, min=_log10(a),
-                    max=_log10(b), step=spec["step"], readout_format=readout_format(a, b, True))
+    elif log:  # its decades shown under it; one step is at most 0.1 decade
+        w = slider(widgets.FloatLogSlider, description, tooltip + "; log scale", value=value,
+                   base=10, min=_log10(a), max=_log10(b), step=min(spec["step"], 0.1),
+                   readout_format=readout_format(a, b, True))
+        return Control(name, w, to_param or (lambda v: v), bounds,
+                       scale=widgets.HTML(screen.log_scale_html(w.min, w.max)))
     else:
         w = slider(widgets.FloatSlider, description, tooltip, value=value, min=a, max=b, step=spec["step"],
                     readout_format=readout_format(a, b, False))

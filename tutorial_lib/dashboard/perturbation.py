@@ -26,6 +26,7 @@ from ..plotting import COLORS, INPUT_LABEL
 from ..errors import Advice
 from .. import balanced
 from ..data import ALMData, load_alm
+from .screen import call_wrapping_print
 from .base import STYLE, Control, LiveFigure, TrainingDashboard, check_view, field_control, slider
 from .perturb import (BIN_MS, CURRENT_RANGE, POPULATIONS, SMOOTH_MS, WHOLE_POPULATIONS, PerturbationOutcome,
                       make_perturbation, run_perturbation, sample_population)
@@ -80,8 +81,9 @@ class PerturbationFigure(LiveFigure):
         if outcome is None:  # empty axes: ranges a run will fill (otherwise every tick reads 0)
             ax.set_ylim(0.0, 15.0)
             bottom.set_ylim(-4.0, 4.0)
-            self.title = fig.suptitle("no run yet: press Run to perturb the network (Train trains it first)",
-                                      fontsize=self.fs(10), x=0.01, ha="left")
+            self.title = fig.suptitle(self.fit("no run yet: press Run to perturb the network (Train trains it "
+                                               "first)", self.fs(10), 0.98, 3), fontsize=self.fs(10), x=0.01,
+                                      ha="left")
             self._legend(ax)
             return
         self._draw(params, outcome)
@@ -115,19 +117,19 @@ class PerturbationFigure(LiveFigure):
                                                                  color=COLORS["net"], lw=1.0, alpha=0.6,
                                                                  label="net, no perturbation")
         self._legend(self.input_ax)
-        self.input_ax.set_title(f"mean input of {who} (the perturbed population"
-                                f"{'' if o.sampled.size == o.n_population else ', a random sample'})",
-                                fontsize=self.fs(9), loc="left")
+        self.input_ax.set_title(self.fit(f"mean input of {who} (the perturbed population"
+                                         f"{'' if o.sampled.size == o.n_population else ', a random sample'})",
+                                         self.fs(9), 0.6), fontsize=self.fs(9), loc="left")
         net = ("untrained network" if o.trained_loops == 0 else "trained network" if o.trained_loops is None
                else f"network trained {o.trained_loops} loop(s)")
         pred = ("balance prediction " + ", ".join(f"{n} {d:+.1f} Hz" for n, d in zip("EI", o.predicted))
                 if o.predicted is not None else "the balance prediction applies to whole populations only "
                 "(E, I or all)")
-        self.title = self.fig.suptitle(
+        self.title = self.fig.suptitle(self.fit(
             f"{net}, lick {o.condition}: {o.current:+g} into the {o.population} cells, "
             f"{o.start:g}-{o.stop:g} ms\n"
             f"change in the window: measured E {o.change[0]:+.1f} Hz, I {o.change[1]:+.1f} Hz; {pred}",
-            fontsize=self.fs(10), x=0.01, ha="left")
+            self.fs(10), 0.98, 3), fontsize=self.fs(10), x=0.01, ha="left")
 
     def _legend(self, ax):
         """The panel's legend, right of it (inside, it hid the traces)."""
@@ -142,8 +144,8 @@ class PerturbationFigure(LiveFigure):
         self.rate_ax.relim()
         self.rate_ax.autoscale_view(scalex=False)
         self.rate_ax.set_ylim(bottom=0)
-        self.title.set_text(f"training loop {loop + 1}: score {scores[-1]:.2f}; dashed: the rates of its "
-                            "lick-right trial (learning on, no perturbation)")
+        self.title.set_text(self.fit(f"training loop {loop + 1}: score {scores[-1]:.2f}; dashed: the rates of "
+                                     "its lick-right trial (learning on, no perturbation)", self.fs(10), 0.98, 3))
 
 
 _PARAM_FIELDS = frozenset(f.name for f in fields(BalancedParams))
@@ -189,6 +191,7 @@ class PerturbationDashboard(TrainingDashboard):
         self.train_button.tooltip = "Train the network for the loops set above (continuing), then Run"
         buttons = self.widget.children[0].children[-3]  # the HBox of Train and Stop (base layout)
         buttons.children = (self.run_button, *buttons.children)
+        buttons.add_class("rls-wide")  # three buttons: a row of their own when the controls go above the figure
         self.widget.add_class("rls-balanced")  # browser tests allow for the network build (dashboard_checks)
 
     # -- parameters -----------------------------------------------------------
@@ -419,7 +422,7 @@ def perturbation_dashboard(network=None, params: BalancedParams | None = None, d
         p, data = net.params, net.alm
     else:
         p = BalancedParams.lecture() if params is None else params
-        data = load_alm(fallback="synthetic") if data is None else data
+        data = call_wrapping_print(load_alm, fallback="synthetic") if data is None else data
     names = list(balanced.populations(net)) if net is not None else list(POPULATIONS)
     names = [n for n in POPULATIONS if n in names]
     controls = _controls(p, names)

@@ -34,18 +34,20 @@ class RateLiveFigure(LiveFigure):
             ax.axvspan(params.stim_on, params.stim_off, color="orange", alpha=0.25, lw=0)
             ax.set_ylabel(f"neuron {i}", fontsize=self.fs(9))
             if row == 0:
-                ax.set_title("loop 0: the untrained network (learning off); input in a.u.",
-                             fontsize=self.fs(10), loc="left")
-                ax.legend(loc="upper left", fontsize=self.fs(8), ncol=2, frameon=False)
+                ax.set_title(self.fit("loop 0: the untrained network (learning off); input in a.u.",
+                                      self.fs(10), 0.6, 2), fontsize=self.fs(10), loc="left")
                 self.title = ax
             if row < self.n_show - 1:
                 ax.tick_params(labelbottom=False)
         ax.set_xlabel("time (ms)")
+        # the legend under the figure: inside a panel it hid the traces
+        fig.legend(handles=[fig.axes[0].lines[0], self.lines[0]], loc="outside lower left",
+                   ncol=2, fontsize=self.fs(8), frameon=False)
         self.score_ax = fig.add_subplot(gs[:, 1])
         # RLS gets the score close to 1 within a loop or two; the distance from 1, on a
         # logarithmic axis, shows how the fit keeps improving after that
         self.score_ax.set_xlabel("training loop")
-        self.score_ax.set_ylabel("1 - score (score: mean correlation of u and f)")
+        self.score_ax.set_ylabel("1 - score (correlation of u and f)")
         self.score_ax.set_xlim(-0.5, max(params.n_loops, 2) + 0.5)
         self.score_ax.set_yscale("log")
         self.score_ax.set_ylim(self.FLOOR, 2.0)
@@ -61,7 +63,8 @@ class RateLiveFigure(LiveFigure):
     def update(self, loop, trial, scores):
         for line, i in zip(self.lines, self.neurons):
             line.set_ydata(trial.u[:, i])
-        self.title.set_title(f"loop {loop + 1} (learning on); input in a.u.", fontsize=self.fs(10),
+        self.title.set_title(self.fit(f"loop {loop + 1} (learning on); input in a.u.", self.fs(10), 0.6, 2),
+                             fontsize=self.fs(10),
                              loc="left")
         shown = np.concatenate([self.score0, scores])
         self.score_line.set_data(np.arange(len(shown)), np.clip(1.0 - shown, self.FLOOR, 2.0))

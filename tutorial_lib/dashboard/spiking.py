@@ -46,9 +46,8 @@ class SpikingLiveFigure(LiveFigure):
             ax.set_ylabel(f"neuron {i}", fontsize=self.fs(9))
             ax.tick_params(labelbottom=False)
             if row == 0:
-                ax.set_title("loop 0: the untrained network (learning off); input in units of threshold",
-                             fontsize=self.fs(10), loc="left")
-                ax.legend(loc="upper right", fontsize=self.fs(8), ncol=2, frameon=False)
+                ax.set_title(self.fit("loop 0: the untrained network (learning off); input in units of "
+                                      "threshold", self.fs(10), 0.6, 2), fontsize=self.fs(10), loc="left")
                 self.title = ax
         self.raster_ax = ax = fig.add_subplot(gs[n, 0], sharex=first)
         ax.axvspan(params.stim_on, params.stim_off, color=COLORS["stimulus"], alpha=0.3, lw=0)
@@ -58,12 +57,15 @@ class SpikingLiveFigure(LiveFigure):
         ax.set_xlim(0, params.t_end)
         ax.set_xlabel("time (ms)")
         ax.set_ylabel("neuron")
+        # the legend under the figure: inside a panel it hid the traces
+        fig.legend(handles=[fig.axes[0].lines[0], self.lines[0]], loc="outside lower left", ncol=2,
+                   fontsize=self.fs(8), frameon=False)
         ax.set_title(self._raster_title(preview, params.t_end, "spikes in loop 0"), fontsize=self.fs(9),
                      loc="left")
         self.t_end = params.t_end
         self.score_ax = fig.add_subplot(gs[:, 1])
         self.score_ax.set_xlabel("training loop")
-        self.score_ax.set_ylabel("score (mean correlation of input and target)")
+        self.score_ax.set_ylabel("score (correlation with target)")
         self.score_ax.set_xlim(-0.5, max(params.n_loops, 2) + 0.5)
         self.score0 = np.array([preview.score], dtype=float)  # loop 0 at x = 0: where training starts from
         lo = float(np.nanmin(self.score0)) if np.isfinite(self.score0).any() else 0.0
@@ -79,7 +81,8 @@ class SpikingLiveFigure(LiveFigure):
     def update(self, loop, trial, scores):
         for line, i in zip(self.lines, self.neurons):
             line.set_ydata(trial.total_input[:, i])
-        self.title.set_title(f"loop {loop + 1} (learning on); input in units of threshold",
+        self.title.set_title(self.fit(f"loop {loop + 1} (learning on); input in units of threshold",
+                                      self.fs(10), 0.6, 2),
                              fontsize=self.fs(10), loc="left")
         self.raster.set_offsets(np.column_stack([trial.spike_times, trial.spike_neurons]))
         self.raster_ax.set_title(self._raster_title(trial, self.t_end, f"spikes in loop {loop + 1}"),
