@@ -20,6 +20,7 @@ from matplotlib.text import Text
 
 from tutorial_lib import BalancedParams, RateParams, SpikingParams, lecture
 from tutorial_lib.dashboard import balanced_dashboard, perturbation_dashboard, rate_dashboard, spiking_dashboard
+from tutorial_lib import messages
 from tutorial_lib.dashboard import screen
 from tutorial_lib.data import load_alm
 
@@ -150,7 +151,7 @@ def _plain(status_html: str) -> str:
 
 def _check_wrapped(text: str, wrapped: str):
     lines = wrapped.splitlines()
-    assert all(len(line) <= screen.PRINT_WIDTH for line in lines), [l for l in lines if len(l) > 88]
+    assert all(len(line) <= messages.PRINT_WIDTH for line in lines), [l for l in lines if len(l) > 88]
     assert " ".join(wrapped.split()) == " ".join(text.split())  # nothing lost, only line breaks added
     for number in NUMBER.findall(text):  # every number whole on one line
         assert any(number in line for line in lines), number
@@ -173,8 +174,8 @@ def test_status_lines_wrap_at_spaces_within_a_1366px_column(kind, data):
     statuses += seen + [dash.status.value]
     for status in statuses:
         for paragraph in _plain(status).splitlines():
-            _check_wrapped(paragraph, screen.wrap_line(paragraph))
-    long = [p for s in statuses for p in _plain(s).splitlines() if len(p) > screen.PRINT_WIDTH]
+            _check_wrapped(paragraph, messages.wrap_line(paragraph))
+    long = [p for s in statuses for p in _plain(s).splitlines() if len(p) > messages.PRINT_WIDTH]
     assert kind == "rate" or long, "no status line long enough to test the wrapping"
 
 
@@ -182,13 +183,13 @@ def test_wrap_line_never_splits_a_number():
     line = ("loop 10: test score 0.412, trial-averaged (5 trials) 0.430; "
             "N = 2000 (1600 E, 400 I), K = 200, g = 1.00, lambda = 0.0400")
     for width in range(20, 100, 7):
-        wrapped = screen.wrap_line(line, width)
+        wrapped = messages.wrap_line(line, width)
         assert all(len(row) <= width for row in wrapped.splitlines())
         for number in NUMBER.findall(line):
             assert any(number in row for row in wrapped.splitlines())
-    assert screen.wrap_line("short") == "short"
+    assert messages.wrap_line("short") == "short"
     path = "/a/very/long/path/" * 10  # a word longer than the width stays whole
-    assert screen.wrap_line(f"in {path} now", 40).splitlines() == ["in", path, "now"]
+    assert messages.wrap_line(f"in {path} now", 40).splitlines() == ["in", path, "now"]
 
 
 def test_the_offline_notice_a_dashboard_prints_fits_a_1366px_column(tmp_path):
@@ -200,5 +201,22 @@ def test_the_offline_notice_a_dashboard_prints_fits_a_1366px_column(tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     lines = out.stdout.splitlines()
     assert any("SYNTHETIC" in line for line in lines), out.stdout
-    assert len(lines) >= 2 and all(len(line) <= screen.PRINT_WIDTH for line in lines), lines
+    assert len(lines) >= 2 and all(len(line) <= messages.PRINT_WIDTH for line in lines), lines
     _check_wrapped(" ".join(lines), out.stdout.rstrip("\n"))
+
+
+def test_the_librarys_printed_messages_fit_the_column(capsys, monkeypatch):
+    """The notices and progress lines the library prints (not only the dashboards') are wrapped."""
+    from tutorial_lib import data
+
+    monkeypatch.setenv("TUTORIAL_ALM_DOWNLOAD", "0")
+    monkeypatch.delenv(data.ENV_VAR, raising=False)
+    monkeypatch.setattr(data, "_NOTICES", set())
+    monkeypatch.setattr(data, "cache_dir", lambda: __import__("pathlib").Path("/nonexistent/" + "x" * 60))
+    data.load_alm(fallback="synthetic")
+    from tutorial_lib import rate
+
+    rate.train(RateParams(N=20, n_loops=2), progress=True)
+    lines = capsys.readouterr().out.splitlines()
+    assert any("SYNTHETIC stand-in" in line for line in lines) and any("loop(s) in" in line for line in lines)
+    assert all(len(line) <= messages.PRINT_WIDTH for line in lines), [l for l in lines if len(l) > 88]

@@ -104,3 +104,17 @@ def test_the_command_serves_the_folder_on_the_address_asked():
     assert (app.port, app.ip, app.open_browser) == (9001, "0.0.0.0", False)
     assert app.config.VoilaConfiguration.theme == "light"
     assert _voila(lecture.voila_command("x")).open_browser is True
+
+
+def test_the_pages_it_serves_are_signed_so_voila_trusts_them(tmp_path, monkeypatch):
+    """`./run lecture` and `python -m tutorial_lib.lecture` alike: no "not trusted" warning per page."""
+    import nbformat
+    from nbformat.sign import NotebookNotary
+
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "data"))
+    paths = lecture.write_pages(tmp_path / "pages")
+    notary = NotebookNotary()
+    assert not any(notary.check_signature(nbformat.read(p, as_version=4)) for p in paths)
+    lecture.trust_pages(paths)
+    notary = NotebookNotary()
+    assert all(notary.check_signature(nbformat.read(p, as_version=4)) for p in paths)

@@ -49,6 +49,7 @@ import pooch
 
 from .core.siegert import ALM_SIGMA
 from .engine.siegert import siegert_inverse, siegert_rate
+from .messages import say
 
 __all__ = ["ALMData", "DataError", "load_alm", "synthetic_alm", "alm_files", "ENV_VAR", "DOWNLOAD_ENV_VAR",
            "CONDITIONS"]
@@ -322,7 +323,7 @@ def load_alm(fallback: str | None = None, download: bool | None = None) -> ALMDa
                   f"access (they are downloaded, about 6 MB, into {cache_dir()}).")
         if notice not in _NOTICES:
             _NOTICES.add(notice)
-            print(notice)
+            say(notice)
         return synthetic_alm()
     rates = {c: _read(paths[("rates", c)], FILES[("rates", c)][1]) for c in CONDITIONS}
     utarg = {c: _read(paths[("utarg", c)], FILES[("utarg", c)][1]) for c in CONDITIONS}

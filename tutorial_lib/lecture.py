@@ -19,7 +19,7 @@ then commit the new page; ``tests/browser/test_browser_lecture.py`` checks that 
 committed pages match the list and opens each of them in a real browser.
 """
 
-# Imported inside functions (optional): nbformat (the lab extra), only to write the pages.
+# Imported inside functions (optional): nbformat (the lab extra), only to write and sign the pages.
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ from .parts import DASHBOARD_PAGES
 
 __all__ = ["LECTURE_CSS", "LECTURE_FONT_PX", "LECTURE_SMALL_FONT_PX", "LECTURE_FIGURE_FONT_PX",
            "LECTURE_FIGURE_MIN_TEXT_PX", "LECTURE_FIGURE_MIN_SHOWN_PX", "LECTURE_FIGURE_PX", "LECTURE_DPI", "PAGES",
-           "Page", "lecture_page", "main", "write_pages"]
+           "Page", "lecture_page", "main", "trust_pages", "write_pages"]
 
 
 @dataclass(frozen=True)
@@ -236,6 +236,19 @@ def write_pages(folder: str | os.PathLike = "lecture", pages=None) -> list[Path]
     return paths
 
 
+def trust_pages(paths) -> None:
+    """Sign the pages (Jupyter's own trust, as ``jupyter trust`` does), so that Voila serves them without
+    "Notebook ... is not trusted" on every load. Best effort: a page that cannot be signed (no writable
+    Jupyter data folder) still opens, only with that warning in the server's log."""
+    import nbformat
+    from nbformat.sign import NotebookNotary
+
+    notary = NotebookNotary()
+    for path in paths:
+        with contextlib.suppress(OSError, ValueError):
+            notary.sign(nbformat.read(path, as_version=4))
+
+
 #: Voila's settings for lecture mode: kernels that end, and no warnings a lecturer would take for errors.
 #: - A page's kernel ends when its tab closes or reloads: Voila's page posts /voila/api/shutdown/<kernel> on
 #:   ``beforeunload``, but without the XSRF cookie Voila never sets (voila issue #1458: "403 '_xsrf' argument
@@ -286,6 +299,7 @@ def main(argv=None) -> int:
     parser.add_argument("--write", action="store_true", help="only write the pages, do not serve them")
     args, extra = parser.parse_known_args(argv)
     paths = write_pages(args.dir)
+    trust_pages(paths)
     if args.write:
         print("\n".join(str(p) for p in paths))
         return 0

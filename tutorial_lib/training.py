@@ -27,6 +27,7 @@ from tqdm.auto import tqdm
 from .errors import Advice, DivergenceError
 from .interrupts import guard
 from .engine.rls_shared import make_rls
+from .messages import say
 
 __all__ = ["Advice", "DivergenceError", "LoopOutcome", "TrainResultBase", "advise", "inputs_knob", "run_loops",
            "train_rows"]
@@ -196,14 +197,14 @@ def run_loops(n_loops: int, one_loop, *, callback=None, progress=True, stop=None
                     break
     except KeyboardInterrupt:
         stopped = True
-        print(f"Training interrupted after {len(scores)} loop(s); the result keeps what was learned"
-              + (" (and the unfinished loop's learning so far)." if inside else "."))
+        say(f"Training interrupted after {len(scores)} loop(s); the result keeps what was learned"
+            + (" (and the unfinished loop's learning so far)." if inside else "."))
     finally:
         bar.close()
     if progress and scores:
         # a plain line too: a saved notebook shows it where a progress widget cannot be rendered
-        print(f"{desc}: {len(scores)} loop(s) in {time.perf_counter() - t0:.1f} s; "
-              f"score {scores[0]:.3f} in loop 1, {scores[-1]:.3f} in loop {len(scores)}")
+        say(f"{desc}: {len(scores)} loop(s) in {time.perf_counter() - t0:.1f} s; "
+            f"score {scores[0]:.3f} in loop 1, {scores[-1]:.3f} in loop {len(scores)}")
     return LoopOutcome(np.array(scores), last, stopped, inside)
 
 

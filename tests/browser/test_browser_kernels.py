@@ -207,9 +207,6 @@ def test_pages_opened_reloaded_and_closed_leave_no_kernel_behind(lecture_server,
 
 
 @pytest.mark.browser
-@pytest.mark.xfail(reason="the lecture pages are not signed (trusted) where Voila looks: tutorial_lib.lecture.main "
-                          "should sign the pages it writes (nbformat.sign.NotebookNotary, as `jupyter trust` "
-                          "does); until then Voila logs 'Notebook ... is not trusted' on every page")
 def test_no_trust_warning_on_a_page_load(lecture_server):
     if "Kernel started" not in lecture_server.log():  # no page loaded yet (this test alone): load one
         with contextlib.suppress(OSError):  # the request runs the notebook; its kernel is culled later

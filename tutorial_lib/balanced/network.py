@@ -24,6 +24,7 @@ from .plastic import (FFWD_GRID_MS, choose_plastic_inputs, ffwd_rate_process, in
 from .static import StaticNetwork, StaticRun, simulate_static, static_network
 from .streams import PLASTIC, TASK
 from .targets import match_rates, select_alm, window_targets
+from ..messages import wrap_line
 
 __all__ = [
     "N_EXAMPLES",
@@ -174,7 +175,7 @@ def build_network(params: BalancedParams | None = None, data: ALMData | None = N
 
     def say(msg):
         if progress:
-            print(msg, flush=True)
+            print(wrap_line(msg), flush=True)
 
     say(f"Drawing the static network: {p.N} neurons, each projecting to {p.out_degree} others ...")
     static = static_network(p)

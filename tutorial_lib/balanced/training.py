@@ -22,6 +22,7 @@ from ..engine.lif_inputs import perturbation_list
 from .plastic import make_rls
 from .results import LoopRecord, TrainResult
 from .trials import evaluate, run_trial
+from ..messages import say
 
 __all__ = ["train", "POPULATION_NAMES"]
 
@@ -125,7 +126,7 @@ class _Training:
                 avg = ""
                 if p.n_test_trials > 1:
                     avg = f", trial-averaged ({p.n_test_trials} trials) {tested.score_avg:.3f}"
-                tqdm.write(f"loop {loop + 1}: test score {tested.score:.3f}{avg}")
+                say(f"loop {loop + 1}: test score {tested.score:.3f}{avg}", write=tqdm.write)
         self.seconds.append(time.perf_counter() - t0)
         return LoopRecord(loop, trials, tested, self.seconds[-1])
 

@@ -19,9 +19,10 @@ from __future__ import annotations
 import contextlib
 import io
 import math
-import textwrap
 
 import ipywidgets as widgets
+
+from ..messages import wrap_line
 
 #: the narrowest (CSS px) a dashboard's figure is shown in the set-ups we support (see the module)
 FIGURE_MIN_SHOWN_PX = 590
@@ -29,9 +30,8 @@ FIGURE_MIN_SHOWN_PX = 590
 FIGURE_MIN_TEXT_PX = 12.0
 #: the dashboard's width (CSS px) from which the controls stand beside the figure (340 + 12 + 700)
 WIDE_LAYOUT_PX = 1052
-#: the longest line a dashboard prints: a 1366 px wide notebook's output column holds about 100
-#: characters of JupyterLab's monospace text; longer lines are wrapped at spaces, never inside a number
-PRINT_WIDTH = 88
+# the longest line a dashboard prints: PRINT_WIDTH of tutorial_lib.messages (a 1366 px wide notebook's
+# output column holds about 100 characters of JupyterLab's monospace text), wrapped by its wrap_line
 
 
 def min_fontsize(width_in: float, shown_px: float = FIGURE_MIN_SHOWN_PX,
@@ -104,22 +104,6 @@ def log_scale_html(lo_exp: float, hi_exp: float) -> str:
         text = f"{10.0 ** k:g}" if -2 <= k <= 2 else "10" + str(k).translate(_SUPERSCRIPT)
         spans.append(f"<span style='left: {100 * (k - lo_exp) / span:.2f}%'>{text}</span>")
     return f"<div class='rls-logscale' title='log scale: one step = 0.1 decade'>{''.join(spans)}</div>"
-
-
-def wrap_line(text: str, width: int = PRINT_WIDTH) -> str:
-    """``text`` wrapped at spaces into lines of at most ``width`` characters (a word longer than that,
-    e.g. a path, stays whole on its own line); lines already short enough are kept.
-
-    >>> print(wrap_line("loop 10: test score 0.412, trial-averaged (5 trials) 0.430", width=40))
-    loop 10: test score 0.412,
-    trial-averaged (5 trials) 0.430
-    """
-    out = []
-    for line in text.splitlines() or [""]:
-        indent = line[: len(line) - len(line.lstrip())]
-        out += textwrap.wrap(line, width, break_long_words=False, break_on_hyphens=False,
-                             subsequent_indent=indent) or [""]
-    return "\n".join(out)
 
 
 def call_wrapping_print(fn, *args, **kwargs):
