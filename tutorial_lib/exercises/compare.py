@@ -28,7 +28,7 @@ def run_student(function: Callable, *args, what: str = "your function", **kwargs
     try:
         return function(*args, **kwargs)
     except NotImplementedError:
-        raise ExerciseError(f"{what} is not written yet: replace the `...` and the "
+        raise ExerciseError(f"not written yet ({what}): replace the `...` and the "
                             "`raise NotImplementedError` line with your code", what) from None
     except ExerciseError:
         raise
