@@ -12,6 +12,7 @@ where `./run lab` needs no further install.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import json
 import os
@@ -154,6 +155,14 @@ def _api(base: str, path: str, token: str, body: dict | None = None) -> dict:
         return json.load(r)
 
 
+def _run_coroutine(coroutine):
+    """Run ``coroutine`` to its end in a thread of its own, with a new event loop: in one pytest process an
+    earlier test (Playwright's sync API in tests/browser) may leave a loop running in this thread, where
+    ``asyncio.run`` refuses to start."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 async def _execute(ws_url: str, session: str, code: str, timeout: float) -> str:
     """Run ``code`` in a kernel over the server's websocket, as JupyterLab does; return its stdout."""
     ws = await tornado.websocket.websocket_connect(ws_url)
@@ -204,7 +213,18 @@ def test_run_lab_starts_quietly(tmp_path):
         client = uuid.uuid4().hex
         ws_url = (f"ws://127.0.0.1:{port}/api/kernels/{session['kernel']['id']}/channels"
                   f"?session_id={client}&token={token}")
-        assert asyncio.run(_execute(ws_url, client, "print(6 * 7)", START_TIMEOUT)) == "42\n"
+        assert _run_coroutine(_execute(ws_url, client, "print(6 * 7)", START_TIMEOUT)) == "42\n"
         time.sleep(1.0)  # let the server write what it has to say about the connection
         whole = log.read_text()
     assert _alarming(whole) == [], f"`./run lab` printed, opening a notebook and running a cell:\n{whole}"
+
+
+def test_a_coroutine_runs_even_where_an_event_loop_is_already_running():
+    """The case of CI's single pytest process, where the browser tests ran first."""
+    async def answer():
+        return 42
+
+    async def outer():  # an event loop is running in this thread here
+        return _run_coroutine(answer())
+
+    assert asyncio.run(outer()) == 42
