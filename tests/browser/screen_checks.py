@@ -9,6 +9,9 @@ checks every text of every figure against it), or LECTURE_FIGURE_FONT_PX on a le
 
 from __future__ import annotations
 
+import time
+
+from tutorial_lib import lecture
 from tutorial_lib.dashboard import screen
 
 #: the screens of issue #25: two projectors, a 1366 x 768 laptop and a full-HD screen or projector
@@ -63,3 +66,20 @@ def in_view_problems(m: dict, where: str) -> list[str]:
         if not inside(b, m["view"]):
             problems.append(f"{where}: a Train/Stop button {b} is not in view {m['view']}")
     return problems
+
+
+def measure_dashboards(dashboards, where: str, min_text_px: float):
+    """Each dashboard of the page (one per lecture page, in order) scrolled to the top of its view and
+    measured: yields (page, dashboard locator, MEASURE result, figure text px, problems), the problems
+    being what is out of view and a figure text below ``min_text_px``. ``where``: e.g. "at 1024x768"."""
+    for k, p in enumerate(lecture.PAGES):
+        dash = dashboards.nth(k)
+        dash.evaluate("(d) => d.scrollIntoView({block: 'start'})")
+        time.sleep(0.2)
+        m = dash.evaluate(MEASURE)
+        text = figure_text_px(m["shown_width"], m["natural_width"])
+        at = f"{p.dashboard} {where}"
+        problems = in_view_problems(m, at)
+        if text < min_text_px:
+            problems.append(f"{at}: figure text shown at {text:.1f} px (figure {m['shown_width']:.0f} px wide)")
+        yield p, dash, m, text, problems

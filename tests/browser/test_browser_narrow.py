@@ -16,7 +16,7 @@ import time
 import pytest
 from browser_env import ARTIFACTS, browser_page
 from dashboard_checks import find_dashboards
-from screen_checks import MEASURE, figure_text_px, in_view_problems
+from screen_checks import measure_dashboards
 
 from tutorial_lib import lecture
 
@@ -97,16 +97,8 @@ def test_every_dashboard_fits_a_1000px_notebook7_window(notebook7, browser):
         for width in (WIDTH, VSCODE_WIDTH):
             page.set_viewport_size({"width": width, "height": 900})
             time.sleep(0.8)  # the new layout
-            for k, p in enumerate(lecture.PAGES):
-                dash = dashboards.nth(k)
-                dash.evaluate("(d) => d.scrollIntoView({block: 'start'})")
-                time.sleep(0.2)
-                m = dash.evaluate(MEASURE)
-                text = figure_text_px(m["shown_width"], m["natural_width"])
-                where = f"{p.dashboard} at a {width} px window"
-                problems += in_view_problems(m, where)
-                if text < MIN_TEXT_PX:
-                    problems.append(f"{where}: figure text shown at {text:.1f} px")
+            for p, dash, m, text, found in measure_dashboards(dashboards, f"at a {width} px window", MIN_TEXT_PX):
+                problems += found
                 timings[f"{width}px {p.dashboard}"] = {
                     "output_px": round(dash.evaluate("(d) => d.getBoundingClientRect().width")),
                     "figure_text_min_px": round(text, 1), "widget_text_min_px": m["widget_text_px"]}

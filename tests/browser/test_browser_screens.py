@@ -20,7 +20,7 @@ import time
 import pytest
 from browser_env import ARTIFACTS, DASHBOARDS_NOTEBOOK, browser_page
 from dashboard_checks import find_dashboards
-from screen_checks import MEASURE, SIZES, figure_text_px, in_view_problems
+from screen_checks import SIZES, measure_dashboards
 
 from tutorial_lib import lecture
 
@@ -60,17 +60,9 @@ def _check_sizes(page, dashboards) -> tuple[dict, list]:
     for w, h in SIZES:
         page.set_viewport_size({"width": w, "height": h})
         time.sleep(0.8)  # the new layout
-        for k, p in enumerate(lecture.PAGES):
-            dash = dashboards.nth(k)
-            dash.evaluate("(d) => d.scrollIntoView({block: 'start'})")
-            time.sleep(0.2)
-            m = dash.evaluate(MEASURE)
-            text = figure_text_px(m["shown_width"], m["natural_width"])
+        for p, dash, m, text, found in measure_dashboards(dashboards, f"at {w}x{h}", MIN_TEXT_PX):
+            problems += found
             where = f"{p.dashboard} at {w}x{h}"
-            problems += in_view_problems(m, where)
-            if text < MIN_TEXT_PX:
-                problems.append(f"{where}: figure text shown at {text:.1f} px (figure {m['shown_width']:.0f} px "
-                                f"wide)")
             if m["widget_text_px"] < MIN_TEXT_PX:
                 problems.append(f"{where}: widget text {m['widget_text_px']} px ({m['widget_text']!r})")
             measured[f"{w}x{h} {p.dashboard}"] = {
