@@ -1,6 +1,8 @@
 """Part 5 on the trained balanced network (tutorial_lib.attractors): the choice read-out, perturbation
 experiments and the control without condition-carrying feed-forward input, on a tiny network (seconds)."""
 
+import threading
+
 import numpy as np
 import pytest
 
@@ -163,6 +165,65 @@ def test_stop_returns_the_trials_run_so_far(result, readout):
     assert not full.stopped and len(full) == 6
     with pytest.raises(TypeError, match="stop must be None or an object with is_set()"):
         attractors.kicks(result, readout, amplitudes=[0.0], times=[800.0], stop=True)
+
+
+@pytest.mark.parametrize("experiment", ["photoinhibition", "distractors", "kicks"])
+def test_threads_do_not_change_a_bit(result, readout, experiment):
+    """The trials run on n_jobs threads, each with its own random stream: 1, 2 and 3 threads, same bits."""
+    call = {"photoinhibition": lambda **kw: attractors.photoinhibition(result, readout, starts=[600.0],
+                                                                        durations=[200.0], **kw),
+            "distractors": lambda **kw: attractors.distractors(result, readout, times=[600.0], **kw),
+            "kicks": lambda **kw: attractors.kicks(result, readout, amplitudes=[0.0, 3.0], times=[800.0], **kw)}
+    runs = [call[experiment](n_jobs=n) for n in (1, 2, 3)]
+    for out in runs[1:]:
+        for field in ("condition", "trial", "strength", "choice", "end", "projection"):
+            np.testing.assert_array_equal(getattr(out, field), getattr(runs[0], field), err_msg=field)
+
+
+def test_fit_choice_on_threads_gives_the_same_bits(result, readout):
+    again = attractors.fit_choice(result, n_train=4, n_test=3, n_jobs=2)
+    np.testing.assert_array_equal(again.mode, readout.mode)
+    np.testing.assert_array_equal(baseline_projection(again), baseline_projection(readout))
+
+
+def trial_threads():
+    return [t for t in threading.enumerate() if t.name.startswith("trial")]
+
+
+def test_on_trial_sees_every_row_and_stop_leaves_no_thread(result, readout):
+    rows, stop = [], threading.Event()
+
+    def on_trial(row):
+        rows.append(row)
+        if len(rows) == 3:
+            stop.set()
+
+    out = attractors.kicks(result, readout, amplitudes=[0.0, 1.0], times=[800.0], n_jobs=2, stop=stop,
+                           on_trial=on_trial)
+    assert out.stopped and 3 <= len(out) <= 4 and len(rows) == len(out)
+    assert not trial_threads()
+    assert set(attractors.ROW) | {"projection", "index", "total"} == set(rows[0])
+    assert all(r["total"] == 12 for r in rows)
+    by_index = sorted(rows, key=lambda r: r["index"])
+    np.testing.assert_array_equal(np.stack([r["projection"] for r in by_index]), out.projection)
+
+
+def test_an_error_in_on_trial_stops_the_experiment_and_leaves_no_thread(result, readout):
+    def on_trial(row):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        attractors.kicks(result, readout, amplitudes=[0.0], times=[800.0], n_jobs=2, on_trial=on_trial)
+    assert not trial_threads()
+
+
+@pytest.mark.parametrize("n_jobs, match", [(0, r"n_jobs \(threads running trials\) must be"),
+                                           (1.5, r"n_jobs .*whole number"), ("2", r"n_jobs")])
+def test_bad_n_jobs_is_named(result, readout, n_jobs, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        attractors.kicks(result, readout, amplitudes=[0.0], times=[800.0], n_jobs=n_jobs)
+    with pytest.raises(TypeError, match="on_trial must be None or a function"):
+        attractors.kicks(result, readout, amplitudes=[0.0], times=[800.0], on_trial="print")
 
 
 # ---------------------------------------------------------------------------

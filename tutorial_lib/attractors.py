@@ -15,9 +15,14 @@ The experiments of the ALM papers on Part 3's trained balanced network (:mod:`tu
   other choice, of graded amplitude: the amplitude at which half of the trials switch
   (:meth:`Outcomes.thresholds`) is an empirical separatrix, and how it moves over the delay.
 
-Each experiment shows a progress bar with ``progress=True`` and takes ``stop``, an object with
-``is_set()`` (a ``threading.Event``) checked before every trial: once set, the experiment returns the
-trials run so far (``Outcomes.stopped``). Each experiment runs the held-out trials of the read-out again, each with the same random stream
+Each experiment runs its trials in parallel on ``n_jobs`` threads (default: the cores this process may
+use; :func:`trials_in_parallel`), shows a progress bar with ``progress=True``, calls ``on_trial(row)``
+as each trial finishes (a dict of the :data:`ROW` fields plus ``projection``, ``index`` and ``total``:
+for a live figure) and takes ``stop``, an object with ``is_set()`` (a ``threading.Event``) checked
+before every trial: once set, the experiment waits for the trials in flight and returns the trials run
+so far (``Outcomes.stopped``). The results do not depend on ``n_jobs``.
+
+Each experiment runs the held-out trials of the read-out again, each with the same random stream
 (initial voltages, feed-forward spikes) as its unperturbed run, so a perturbed trial differs from its
 baseline only by the perturbation: a perturbation of strength zero changes no spike. Per trial the
 choice is read out as in :func:`fit_choice` and compared with the same trial's unperturbed choice:
@@ -58,6 +63,7 @@ References
 from __future__ import annotations
 
 import itertools
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,9 +74,10 @@ from .balanced.network import BalancedNetwork, network_of
 from .checks import check_int, check_real, check_type
 from .core import choice as core_choice
 from .data import CONDITIONS
+from .engine.rls_state import default_threads
 
-__all__ = ["ChoiceReadout", "Outcomes", "fit_choice", "trial_rates", "photoinhibition", "distractors", "kicks",
-           "without_condition_ffwd"]
+__all__ = ["ChoiceReadout", "Outcomes", "ROW", "fit_choice", "trial_rates", "trials_in_parallel", "photoinhibition",
+           "distractors", "kicks", "without_condition_ffwd"]
 
 #: the condition on the +1 side of the choice mode (``CONDITIONS[0]``, lick right); the other is -1
 SIGN = {CONDITIONS[0]: 1, CONDITIONS[1]: -1}
@@ -196,16 +203,6 @@ def trial_rates(net, condition: str, loop: int, neurons, bin_ms: float = 20.0, s
     return trial.psth(neurons, bin_ms, smooth_ms)
 
 
-def _rates(net, condition, loops, neurons, bin_ms, smooth_ms, bar=None):
-    out = []
-    for k in loops:
-        t, r = trial_rates(net, condition, int(k), neurons, bin_ms, smooth_ms)
-        out.append(r)
-        if bar is not None:
-            bar.update()
-    return t, np.stack(out)
-
-
 def _windows(p, mode_window, readout_ms: float):
     delay = (p.stim_off, p.t_end)
     readout_ms = check_real("readout_ms", readout_ms, lo=0.0, lo_open=True, hi=p.t_end - p.stim_off,
@@ -221,7 +218,7 @@ def _windows(p, mode_window, readout_ms: float):
 
 def fit_choice(net, n_train: int = 10, n_test: int = 10, *, neurons="trained", bin_ms: float = 20.0,
                smooth_ms: float = 50.0, mode_window=None, readout_ms: float = 100.0,
-               progress: bool = False) -> ChoiceReadout:
+               progress: bool = False, n_jobs=None) -> ChoiceReadout:
     """The choice mode of ``net`` (a BalancedNetwork or a TrainResult), fitted on held-in test trials.
 
     Runs test trials ``0 .. n_train - 1`` of each condition to fit the mode (averaged over
@@ -243,12 +240,17 @@ def fit_choice(net, n_train: int = 10, n_test: int = 10, *, neurons="trained", b
     mode_window, readout_window = _windows(net.params, mode_window, readout_ms)
     train_loops, test_loops = np.arange(n_train), n_train + np.arange(n_test)
     bar = tqdm(total=2 * (n_train + n_test), desc="choice mode", unit="trial") if progress else None
-    fit, held = {}, {}
-    for c in CONDITIONS:
-        t, fit[c] = _rates(net, c, train_loops, idx, bin_ms, smooth_ms, bar)
-        _, held[c] = _rates(net, c, test_loops, idx, bin_ms, smooth_ms, bar)
-    if bar is not None:
-        bar.close()
+    runs = [(c, k) for c in CONDITIONS for k in (*train_loops, *test_loops)]
+    try:
+        done, _ = trials_in_parallel(lambda run: trial_rates(net, run[0], int(run[1]), idx, bin_ms, smooth_ms),
+                                     runs, n_jobs, bar=bar)
+    finally:
+        if bar is not None:
+            bar.close()
+    t = done[0][0]
+    rates = {c: np.stack([r for (cc, _), (_, r) in zip(runs, done) if cc == c]) for c in CONDITIONS}
+    fit = {c: rates[c][:n_train] for c in CONDITIONS}
+    held = {c: rates[c][n_train:] for c in CONDITIONS}
     a, b = CONDITIONS
     mode = core_choice.choice_mode(fit[a], fit[b], t, mode_window)
     mid = core_choice.choice_midpoint(core_choice.project(fit[a], mode), core_choice.project(fit[b], mode), t,
@@ -278,30 +280,80 @@ def _check_readout(net: BalancedNetwork, readout) -> ChoiceReadout:
     return readout
 
 
-def _run(net, readout: ChoiceReadout, experiment: str, settings: list, make, progress: bool, stop) -> Outcomes:
-    """Every held-out trial of each condition under every setting ``(start, duration, strength)``:
-    ``make(setting, condition, baseline)`` gives the trial's perturbations; ``stop.is_set()``, checked
-    before each trial, ends the experiment early."""
+def trials_in_parallel(run_one, items, n_jobs=None, *, stop=None, bar=None, on_result=None):
+    """``run_one(item)`` for every item on ``n_jobs`` threads (the compiled trial releases the GIL):
+    ``(results, stopped)``, ``results`` in the order of ``items`` (the trials finished).
+
+    ``n_jobs``: None, the cores this process may use (``$TUTORIAL_LIB_THREADS`` if set); at most one
+    trial per thread is in flight, so ``stop.is_set()``, checked before each trial starts, ends the run
+    within one trial's time, and an exception (Ctrl-C included) returns only after every started trial
+    has finished: no thread is left running. ``on_result(index, result)`` is called in the calling thread
+    as each trial finishes (for a live figure). Each trial has its own random stream, so the results do
+    not depend on ``n_jobs``.
+    """
+    n_jobs = default_threads() if n_jobs is None else check_int("n_jobs", n_jobs, lo=1, hi=256,
+                                                                 what="threads running trials")
     if stop is not None and not callable(getattr(stop, "is_set", None)):
         raise TypeError(f"stop must be None or an object with is_set() (a threading.Event; got {stop!r:.80})")
-    rows, traces, stopped = [], [], False
+    results, todo, stopped = {}, list(enumerate(items)), False
+    pool = ThreadPoolExecutor(max_workers=max(1, min(n_jobs, len(todo))), thread_name_prefix="trial")
+    running = {}
+    try:
+        while todo or running:
+            while todo and len(running) < n_jobs:
+                if stop is not None and stop.is_set():
+                    stopped, todo = True, []
+                    break
+                k, item = todo.pop(0)
+                running[pool.submit(run_one, item)] = k
+            if not running:
+                break
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in sorted(done, key=running.get):
+                k = running.pop(future)
+                results[k] = future.result()
+                if bar is not None:
+                    bar.update()
+                if on_result is not None:
+                    on_result(k, results[k])
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return [results[k] for k in sorted(results)], stopped
+
+
+def _run(net, readout: ChoiceReadout, experiment: str, settings: list, make, progress: bool, stop,
+         n_jobs=None, on_trial=None) -> Outcomes:
+    """Every held-out trial of each condition under every setting ``(start, duration, strength)``:
+    ``make(setting, condition, baseline)`` gives the trial's perturbations; runs them with
+    :func:`trials_in_parallel`; ``on_trial(row)`` gets each finished trial's row (a dict)."""
     runs = list(itertools.product(CONDITIONS, range(readout.test_loops.size), settings))
-    bar = tqdm(total=len(runs), desc=experiment, unit="trial") if progress else None
-    for c, j, s in runs:
-        if stop is not None and stop.is_set():
-            stopped = True
-            break
+
+    def one(run):
+        c, j, s = run
         loop, base = int(readout.test_loops[j]), int(readout.choice[c][j])
         _, r = trial_rates(net, c, loop, readout.neurons, readout.bin_ms, readout.smooth_ms, make(s, c, base))
         proj = readout.project(r[None])
-        rows.append((c, loop, *s, base, int(readout.choose(proj)[0]),
-                     float(core_choice.window_mean(proj, readout.t, readout.readout_window)[0])))
-        traces.append(proj[0])
+        row = (c, loop, *s, base, int(readout.choose(proj)[0]),
+               float(core_choice.window_mean(proj, readout.t, readout.readout_window)[0]))
+        return row, proj[0]
+
+    def report(k, result):
+        if on_trial is not None:
+            on_trial(dict(zip(ROW, result[0]), projection=result[1], index=k, total=len(runs)))
+
+    if on_trial is not None and not callable(on_trial):
+        raise TypeError(f"on_trial must be None or a function of one row (got {on_trial!r:.80})")
+    bar = tqdm(total=len(runs), desc=experiment, unit="trial") if progress else None
+    try:
+        done, stopped = trials_in_parallel(one, runs, n_jobs, stop=stop, bar=bar, on_result=report)
+    finally:
         if bar is not None:
-            bar.update()
-    if bar is not None:
-        bar.close()
-    return _table(experiment, rows, traces, readout.t, stopped)
+            bar.close()
+    return _table(experiment, [row for row, _ in done], [proj for _, proj in done], readout.t, stopped)
+
+
+#: the fields of a trial's row, in the order of :func:`_table`'s columns (``on_trial`` gets them as a dict)
+ROW = ("condition", "trial", "start", "duration", "strength", "baseline", "choice", "end")
 
 
 def _table(experiment: str, rows: list, traces: list, t: np.ndarray, stopped: bool) -> Outcomes:
@@ -319,7 +371,7 @@ def _strength(name: str, value, hi: float, what: str) -> float:
 
 
 def photoinhibition(net, readout: ChoiceReadout, starts, durations, strength: float = 1.0, *,
-                    progress: bool = False, stop=None) -> Outcomes:
+                    progress: bool = False, stop=None, n_jobs=None, on_trial=None) -> Outcomes:
     """Photoinhibition-like windows: ``strength`` added to every I cell from each of ``starts`` for each of
     ``durations`` (ms), in every held-out trial of ``readout``; recovered or switched per trial.
 
@@ -338,11 +390,12 @@ def photoinhibition(net, readout: ChoiceReadout, starts, durations, strength: fl
     strength = _strength("strength", strength, 100.0, "current to each I cell, threshold units")
     settings = [(s, d, strength) for s, d in itertools.product(starts, durations)]
     return _run(net, readout, "photoinhibition", settings,
-                lambda s, c, base: [Perturbation("I", s[2], s[0], s[0] + s[1])], progress, stop)
+                lambda s, c, base: [Perturbation("I", s[2], s[0], s[0] + s[1])],
+                progress, stop, n_jobs, on_trial)
 
 
 def distractors(net, readout: ChoiceReadout, times, strength: float = 1.0, *, progress: bool = False,
-                stop=None) -> Outcomes:
+                stop=None, n_jobs=None, on_trial=None) -> Outcomes:
     """The other condition's stimulus (``strength`` times ``net.stimulus``, as long as the stimulus) given
     again from each of ``times`` (ms) of the delay, in every held-out trial; recovered or switched.
 
@@ -361,11 +414,11 @@ def distractors(net, readout: ChoiceReadout, times, strength: float = 1.0, *, pr
     settings = [(t, length, strength) for t in times]
     return _run(net, readout, "distractor", settings,
                 lambda s, c, base: [Perturbation("all", s[2] * net.stimulus[other[c]], s[0], s[0] + s[1])],
-                progress, stop)
+                progress, stop, n_jobs, on_trial)
 
 
 def kicks(net, readout: ChoiceReadout, amplitudes, times, duration: float = 50.0, *,
-          progress: bool = False, stop=None) -> Outcomes:
+          progress: bool = False, stop=None, n_jobs=None, on_trial=None) -> Outcomes:
     """Kicks along the choice mode towards the other choice: neuron ``readout.neurons[i]`` gets
     ``-baseline * amplitude * readout.mode[i]`` (threshold units; the current vector has norm
     ``amplitude``) from each of ``times`` for ``duration`` ms, in every held-out trial.
@@ -389,7 +442,7 @@ def kicks(net, readout: ChoiceReadout, amplitudes, times, duration: float = 50.0
     settings = [(t, duration, a) for t, a in itertools.product(times, amps)]
     return _run(net, readout, "kick", settings,
                 lambda s, c, base: [Perturbation(readout.neurons, -base * s[2] * readout.mode, s[0], s[0] + s[1])],
-                progress, stop)
+                progress, stop, n_jobs, on_trial)
 
 
 def without_condition_ffwd(net, source: str = CONDITIONS[0]) -> BalancedNetwork:
