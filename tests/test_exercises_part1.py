@@ -5,12 +5,11 @@ would run it (its last line calls the check); each check is then given at least 
 answers and must say what is wrong, not only that something is.
 """
 
-import re
 from pathlib import Path
 
-import nbformat
 import numpy as np
 import pytest
+from notebook_exercises import exercises
 
 from tutorial_lib.core.rate import euler_step, relu
 from tutorial_lib.core.rls import rls_update
@@ -18,24 +17,7 @@ from tutorial_lib.exercises import ExerciseError
 from tutorial_lib.exercises import part1
 
 NB = Path(__file__).resolve().parents[1] / "notebooks" / "01_rate_rnn.ipynb"
-SOLUTION = re.compile(r"<details>.*?```python\n(.*?)```", re.S)
-EXPECTED = re.compile(r"Expected output:\s*```\n(.*?)\n```", re.S)
-
-
-def _solutions():
-    """(function name, solution code, expected output) of every exercise of the notebook, in order."""
-    nb = nbformat.read(NB, as_version=4)
-    found = []
-    for i, cell in enumerate(nb.cells):
-        if cell.cell_type == "code" and "raises-exception" in cell.metadata.get("tags", []):
-            md = next(c for c in nb.cells[i + 1:] if c.cell_type == "markdown" and "<details>" in c.source)
-            code = SOLUTION.search(md.source).group(1)
-            name = re.search(r"def (\w+)\(", code).group(1)
-            found.append((name, code, EXPECTED.search(md.source).group(1).strip()))
-    return found
-
-
-SOLUTIONS = _solutions()
+SOLUTIONS = [(e.name, e.solution, e.expected) for e in exercises(NB)]
 
 
 def _namespace():

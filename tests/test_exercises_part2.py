@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
-import re
 from pathlib import Path
 
 import numpy as np
 import pytest
+from notebook_exercises import exercises
 
 from tutorial_lib.core.lif import lif_euler_step, trace_step
 from tutorial_lib.core.rls import rls_update_batch
@@ -20,24 +19,7 @@ from tutorial_lib.exercises import part2
 from tutorial_lib.spiking_net import simulate_pair
 
 NB = Path(__file__).resolve().parents[1] / "notebooks" / "02_spiking_network.ipynb"
-SOLUTION = re.compile(r"<details>\s*<summary>Solution</summary>.*?```python\n(.*?)```.*?Expected output:\s*```\n(.*?)```",
-                      re.S)
-
-
-def _solutions():
-    """{function name: (solution code, expected output)} of every stub of notebook 02, in order."""
-    cells = json.loads(NB.read_text())["cells"]
-    out = {}
-    for i, cell in enumerate(cells):
-        if cell["cell_type"] == "code" and "raises-exception" in cell["metadata"].get("tags", []):
-            name = re.search(r"^def (\w+)\(", "".join(cell["source"]), re.M).group(1)
-            md = next(c for c in cells[i + 1:] if c["cell_type"] == "markdown" and "<details>" in "".join(c["source"]))
-            code, expected = SOLUTION.search("".join(md["source"])).groups()
-            out[name] = (code, expected.strip())
-    return out
-
-
-SOLUTIONS = _solutions()
+SOLUTIONS = {e.name: (e.solution, e.expected) for e in exercises(NB)}
 
 
 def _namespace():

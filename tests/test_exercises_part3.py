@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import nbformat
 import numpy as np
 import pytest
+from notebook_exercises import exercises
 from scipy.optimize import brentq
 
 from tutorial_lib.core.siegert import siegert_rate
@@ -16,19 +16,9 @@ from tutorial_lib.exercises import ExerciseError
 from tutorial_lib.exercises import part3
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "03_balanced_alm.ipynb"
-SOLUTION = re.compile(r"<details>.*?```python\n(.*?)```", re.S)
-
-
 def _solutions() -> dict:
-    """The notebook's solution blocks, by the check their last line calls."""
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    found = {}
-    for cell in nb.cells:
-        if cell.cell_type == "markdown" and "<summary>Solution</summary>" in cell.source:
-            code = SOLUTION.search(cell.source).group(1)
-            call = code.strip().splitlines()[-1]
-            found[call.split("(")[0]] = code
-    return found
+    """The notebook's solutions, by the check their last line calls."""
+    return {e.check: e.solution for e in exercises(NOTEBOOK)}
 
 
 def _function(check: str, name: str):

@@ -4,34 +4,14 @@ A stub is a code cell tagged ``raises-exception``; its solution is the first
 ```python block inside the next markdown cell with a ``<details>`` block.
 """
 
-import re
 import sys
 from pathlib import Path
 
 import nbformat
 import pytest
+from notebook_exercises import solved
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
-SOLUTION = re.compile(r"<details>.*?```python\n(.*?)```", re.S)
-
-
-def solved(nb):
-    """A copy of ``nb`` in which every exercise stub holds its solution; also returns the count."""
-    nb = nbformat.from_dict(nb)
-    n = 0
-    for i, cell in enumerate(nb.cells):
-        if cell.cell_type != "code" or "raises-exception" not in cell.metadata.get("tags", []):
-            continue
-        following = [c for c in nb.cells[i + 1:] if c.cell_type == "markdown" and "<details>" in c.source]
-        assert following, f"cell {i}: an exercise stub without a <details> solution after it"
-        match = SOLUTION.search(following[0].source)
-        assert match, f"cell {i}: the solution block has no ```python code"
-        cell.source = match.group(1)
-        cell.metadata["tags"] = [t for t in cell.metadata["tags"] if t != "raises-exception"]
-        n += 1
-    return nb, n
-
-
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_solutions_run(path, tmp_path):
     from nbclient import NotebookClient
