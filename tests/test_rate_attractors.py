@@ -110,7 +110,7 @@ def test_the_kicks_find_the_analytic_separatrix_within_their_interval(drive):
     assert kicks.pooled.low <= truth <= kicks.pooled.high, (truth, kicks.pooled)
     assert kicks.pooled.high - kicks.pooled.low < 0.1
     for side in ra.SIGN:
-        s50, low, high = kicks.separatrix[side]
+        _, low, high = kicks.separatrix[side]
         assert low - 0.02 <= truth <= high + 0.02, (side, truth, kicks.separatrix[side])
 
 
@@ -178,14 +178,14 @@ def test_the_saddle_sits_inside_the_empirical_separatrix(points, kicks):
     assert kicks.pooled.low <= points.s[saddle] <= kicks.pooled.high, (points.s[saddle], kicks.pooled)
     assert kicks.pooled.low <= points.s_cross[saddle] <= kicks.pooled.high, (points.s_cross[saddle], kicks.pooled)
     for side in ra.SIGN:
-        s50, low, high = kicks.separatrix[side]
+        _, low, high = kicks.separatrix[side]
         assert low <= points.s_cross[saddle] <= high
 
 
 def test_the_switched_fraction_grows_with_amplitude(kicks):
     for side in ra.SIGN:
         sel = kicks.side == side
-        amps, n, k, frac, lo, hi = switch_fractions(kicks.amplitude[sel], kicks.switched[sel])
+        amps, _, _, frac, _, _ = switch_fractions(kicks.amplitude[sel], kicks.switched[sel])
         assert frac[amps <= 0.7].max() == 0.0 and frac[amps >= 1.3].min() == 1.0
         assert np.all(np.diff(frac) >= -0.1), frac
         assert 0.7 < kicks.thresholds[side].a50 < 1.3
@@ -246,3 +246,8 @@ def test_bad_finder_arguments_and_a_network_without_two_attractors():
         ra.delay_fixed_points(task)
     with pytest.raises(ValueError, match="condition"):
         task.inputs(2)
+
+
+def test_dt_must_divide_a_millisecond():
+    with pytest.raises(ValueError, match="^dt .*divide 1 ms"):
+        ra.train_delay_task(dt=0.3)

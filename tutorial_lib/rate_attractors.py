@@ -69,14 +69,16 @@ from .core.fixed_points import FixedPoints, find_fixed_points
 from .core.rate import random_presyn
 from .core.rls import rls_update_batch
 
-__all__ = ["DelayTask", "RateFixedPoints", "RateKicks", "euler_maruyama_step", "simulate", "train_delay_task", "delay_fixed_points",
-           "kick_separatrix", "stable_plane_crossing", "SIGN"]
+__all__ = ["DelayTask", "RateFixedPoints", "RateKicks", "euler_maruyama_step", "simulate", "train_delay_task",
+           "delay_fixed_points", "stable_plane_crossing", "kick_separatrix", "SIGN"]
 
 #: the side of each condition on the choice mode: condition 0 ("a") at +1, condition 1 ("b") at -1
 SIGN = (1, -1)
 #: Part 1's time constant (ms), RLS interval (ms) and stimulus range, and the task's timeline (ms)
 TAU, LEARN_EVERY, STIM_MAX = 5.0, 5.0, 4.0
 STIM_ON, STIM_OFF, T_END = 20.0, 70.0, 400.0
+#: the late delay (its second half: the choice mode, the R^2, the end states) and the read-out window, ms
+LATE_DELAY, READOUT = (0.5 * (STIM_OFF + T_END), T_END), (T_END - 50.0, T_END)
 
 
 def euler_maruyama_step(W, r, drive, dt_tau: float, noise: float, rng):
@@ -86,6 +88,9 @@ def euler_maruyama_step(W, r, drive, dt_tau: float, noise: float, rng):
     ``dt_tau = dt / tau``; ``noise`` :math:`\sigma`; ``rng`` drawn from only if ``noise > 0``, one
     standard normal array of ``r``'s shape. Source: Part 1's network (Sussillo & Abbott 2009,
     doi:10.1016/j.neuron.2009.07.018), forward Euler-Maruyama.
+
+    >>> euler_maruyama_step(np.zeros((1, 1)), np.zeros(1), np.array([2.0]), 0.1, 0.0, None).tolist()
+    [0.2]
     """
     r = r + dt_tau * (-r + relu(r @ W.T + drive))
     if noise > 0.0:
@@ -102,6 +107,10 @@ def simulate(W, b, r0, n_steps: int, dt_tau: float, noise: float, rng, stimulus=
     ``rng`` state and ``r0`` shape give the same noise. ``r0`` is copied in C order: the matrix
     products' last bits depend on the memory layout, so the same values give the same bits whatever
     ``r0``'s layout (a broadcast view, a transpose). No checks (the callers check).
+
+    >>> r = simulate(np.zeros((2, 2)), np.array([1.0, -1.0]), np.zeros(2), 3, 0.5, 0.0, None)
+    >>> r[:, 0].tolist(), r[:, 1].tolist()             # relaxing to relu(b) = (1, 0)
+    ([0.0, 0.5, 0.75, 0.875], [0.0, 0.0, 0.0, 0.0])
     """
     r = np.array(r0, dtype=float, order="C")
     out = np.empty((n_steps + 1,) + r.shape)
@@ -120,7 +129,7 @@ class DelayTask:
     input, in every epoch and both conditions (the delay's only input); ``stimuli`` (2, N) the input
     added during the stimulus, per condition; ``target_inputs`` (2, N) the trained total inputs
     :math:`x = W r + b` in the delay and ``targets`` (2, N) the target rates ``relu(target_inputs)``;
-    ``t`` (time,) ms, every ``record_ms``; ``rates`` (2, n_test, time, N) noisy test trials of the
+    ``t`` (time,) ms, every 1 ms; ``rates`` (2, n_test, time, N) noisy test trials of the
     trained network (no learning); ``mode`` (N,) their choice mode (fitted on the first half of each
     condition's test trials, late delay), ``midpoint`` its read-out threshold, ``choices`` (2, n_held)
     the choices of the held-out second half (+1: the side of condition 0); ``r2`` (2,) per
@@ -164,7 +173,7 @@ class DelayTask:
     @property
     def late_delay(self) -> tuple:
         """The window of the choice mode and the R^2: the second half of the delay, ms."""
-        return (0.5 * (STIM_OFF + T_END), T_END)
+        return LATE_DELAY
 
 
 def _r2(rates, target) -> float:
@@ -186,6 +195,14 @@ def _rls_trial(W, presyn, P, w, b, stimulus, x_target, steps, dt_tau, noise, rng
         r = euler_maruyama_step(W, r, drive, dt_tau, noise, rng)
 
 
+def _check_dt(dt) -> float:
+    """``dt`` in [0.01, 1] ms and dividing 1 ms, so that every time of the task is a whole number of steps."""
+    dt = check_real("dt", dt, lo=0.01, hi=1.0, what="Euler step, ms")
+    if abs(1.0 / dt - round(1.0 / dt)) > 1e-9:
+        raise ValueError(f"dt (Euler step, ms) must divide 1 ms (0.1, 0.125, 0.2, 0.25, 0.5, 1, ...; got {dt!r})")
+    return dt
+
+
 def _check_targets(target_inputs, N):
     if target_inputs is None:
         return None
@@ -203,8 +220,7 @@ def _check_task_args(N, n_loops, noise, drive, lam, n_test, dt, seed):
                 drive=check_real("drive", drive, lo=0.0, lo_open=True, hi=4.0, what="tonic input b"),
                 lam=check_real("lam", lam, lo=0.0, lo_open=True, hi=1e6, what="RLS penalty lambda"),
                 n_test=check_int("n_test", n_test, lo=2, hi=200, what="test trials per condition"),
-                dt=check_real("dt", dt, lo=0.01, hi=1.0, what="Euler step, ms"),
-                seed=check_int("seed", seed, lo=0, hi=2**32 - 1))
+                dt=_check_dt(dt), seed=check_int("seed", seed, lo=0, hi=2**32 - 1))
 
 
 def train_delay_task(N: int = 100, n_loops: int = 5, noise: float = 0.1, *, drive: float = 0.5,
@@ -229,8 +245,8 @@ def train_delay_task(N: int = 100, n_loops: int = 5, noise: float = 0.1, *, driv
 
     Parameters and their ranges (ValueError naming the parameter otherwise): ``N`` rate units in
     [2, 300]; ``n_loops`` in [1, 200]; ``noise`` in [0, 1]; ``drive`` the tonic input ``b`` in
-    (0, 4]; ``lam`` in (0, 1e6]; ``n_test`` in [2, 200]; ``dt`` ms in [0.01, 1]; ``seed`` in
-    [0, 2**32 - 1].
+    (0, 4]; ``lam`` in (0, 1e6]; ``n_test`` in [2, 200]; ``dt`` ms in [0.01, 1], dividing 1 ms;
+    ``seed`` in [0, 2**32 - 1]; ``target_inputs`` as above.
 
     Sources: Sussillo & Abbott (2009) doi:10.1016/j.neuron.2009.07.018 (RLS in a running network);
     Inagaki et al. (2019) doi:10.1038/s41586-019-0919-7 (the delay task's two end points).
@@ -245,7 +261,7 @@ def train_delay_task(N: int = 100, n_loops: int = 5, noise: float = 0.1, *, driv
     drawn = rng.uniform(-1.0, 1.0, (2, N))
     target_inputs = drawn if given is None else given
     b = np.full(N, a["drive"])
-    steps = {k: int(round(v / dt)) for k, v in
+    steps = {k: round(v / dt) for k, v in
              dict(on=STIM_ON, off=STIM_OFF, end=T_END, learn=LEARN_EVERY).items()}
     P = np.repeat((np.eye(N - 1) / a["lam"])[None], N, axis=0)
     w = W[np.arange(N)[:, None], presyn].copy()
@@ -254,25 +270,23 @@ def train_delay_task(N: int = 100, n_loops: int = 5, noise: float = 0.1, *, driv
         for c in (0, 1):
             _rls_trial(W, presyn, P, w, b, stimuli[c], target_inputs[c], steps, dt / TAU, a["noise"], rng)
     seconds = time.perf_counter() - start
-    every = max(1, int(round(1.0 / dt)))                     # record every ms (or every step)
+    every = round(1.0 / dt)                             # record every ms
     r0 = np.zeros((2, a["n_test"], N))
     traj = simulate(W, b, r0, steps["end"], dt / TAU, a["noise"], rng, stimuli[:, None, :],
                     (steps["on"], steps["off"]))[::every]
     rates = traj.transpose(1, 2, 0, 3)                       # (2, n_test, time, N)
-    t = np.arange(rates.shape[2]) * every * dt
+    t = np.arange(rates.shape[2], dtype=float)               # ms
     return _read_out(W, b, stimuli, target_inputs, t, rates, seconds, a)
 
 
 def _read_out(W, b, stimuli, target_inputs, t, rates, seconds, a) -> DelayTask:
     """The :class:`DelayTask` with its choice mode, held-out choices and R^2 from the test ``rates``."""
-    late = (0.5 * (STIM_OFF + T_END), T_END)
     fit, held = rates[:, : a["n_test"] // 2], rates[:, a["n_test"] // 2:]
-    mode = choice_mode(fit[0], fit[1], t, late)
-    readout = (T_END - 50.0, T_END)
-    mid = choice_midpoint(project(fit[0], mode), project(fit[1], mode), t, readout)
-    choices = np.stack([read_choice(project(held[c], mode), t, readout, mid) for c in (0, 1)])
+    mode = choice_mode(fit[0], fit[1], t, LATE_DELAY)
+    mid = choice_midpoint(project(fit[0], mode), project(fit[1], mode), t, READOUT)
+    choices = np.stack([read_choice(project(held[c], mode), t, READOUT, mid) for c in (0, 1)])
     targets = relu(target_inputs)
-    sel = (t >= late[0]) & (t <= late[1])
+    sel = (t >= LATE_DELAY[0]) & (t <= LATE_DELAY[1])
     r2 = np.array([_r2(rates[c][:, sel].mean(axis=(0, 1)), targets[c]) for c in (0, 1)])
     r2_single = np.array([_r2(rates[c][:, sel], targets[c]) for c in (0, 1)])
     return DelayTask(W, b, stimuli, target_inputs, targets, t, rates, mode, mid, choices, r2, r2_single, seconds,
@@ -336,7 +350,7 @@ def delay_fixed_points(task: DelayTask, n_line: int = 21, every_ms: float = 20.0
     every_ms = check_real("every_ms", every_ms, lo=1.0, hi=T_END - STIM_OFF, what="ms between visited states")
     late = (task.t >= task.late_delay[0])
     ends = task.rates[:, :, late].mean(axis=(1, 2))                           # (2, N)
-    every = max(1, int(round(every_ms / (task.t[1] - task.t[0]))))
+    every = max(1, round(every_ms / (task.t[1] - task.t[0])))
     visited = task.rates[:, 0, np.flatnonzero(task.t >= STIM_OFF)[::every]]       # (2, n_visited, N)
     lam = np.linspace(-0.2, 1.2, n_line)[:, None]
     r0 = np.concatenate([visited.reshape(-1, task.N), lam * ends[0] + (1.0 - lam) * ends[1]])
@@ -370,6 +384,12 @@ def stable_plane_crossing(W, x, r_mid, h: float, mode) -> float:
     to it). In a ReLU network the flow is linear inside the saddle's region, where the stable
     manifold *is* that plane. Source: linear stability (Strogatz, Nonlinear Dynamics and Chaos,
     ch. 6); Sussillo & Barak (2013) doi:10.1162/NECO_a_00409.
+
+    >>> from tutorial_lib.core.choice import two_attractor_relu
+    >>> W, b, points = two_attractor_relu()              # the saddle (0.4, 0.4), its stable manifold the diagonal
+    >>> mode = np.array([1.0, -1.0]) / np.sqrt(2.0)      # from the attractor (2, 0) to the other, (0, 2)
+    >>> round(stable_plane_crossing(W, points[2][0], np.ones(2), np.sqrt(2.0), mode), 9) + 0.0
+    0.0
     """
     J = -np.eye(len(x)) + drelu(x)[:, None] * W
     eigenvalues, left = np.linalg.eig(J.T)
@@ -410,6 +430,7 @@ class RateKicks:
 
 
 def _check_kick_args(amplitudes, n_trials, noise, duration, readout, dt, seed):
+    amplitudes = np.linspace(0.0, 2.0, 21) if amplitudes is None else amplitudes
     amps = np.atleast_1d(np.asarray(amplitudes, dtype=object))
     if amps.ndim != 1 or amps.size < 2:
         raise ValueError(f"amplitudes must be a 1-D sequence of at least 2 kick amplitudes (got {amplitudes!r:.80})")
@@ -417,8 +438,8 @@ def _check_kick_args(amplitudes, n_trials, noise, duration, readout, dt, seed):
                      for k, v in enumerate(amps)])
     if np.unique(amps).size < 2:
         raise ValueError("amplitudes must hold at least two distinct values to fit a threshold")
-    dt = check_real("dt", dt, lo=0.01, hi=1.0, what="Euler step, ms")
-    duration = check_real("duration", duration, lo=dt, hi=2000.0, what="ms of dynamics after the kick")
+    dt = _check_dt(dt)
+    duration = check_real("duration", duration, lo=1.0, hi=2000.0, what="ms of dynamics after the kick")
     return dict(amps=amps, n_trials=check_int("n_trials", n_trials, lo=1, hi=1000, what="trials per amplitude"),
                 noise=check_real("noise", noise, lo=0.0, hi=1.0, what="noise sigma, rate units"),
                 duration=duration, dt=dt, seed=check_int("seed", seed, lo=0, hi=2**32 - 1),
@@ -426,7 +447,7 @@ def _check_kick_args(amplitudes, n_trials, noise, duration, readout, dt, seed):
                                    what="ms at the end over which the choice is read"))
 
 
-def kick_separatrix(task: DelayTask, points: RateFixedPoints, amplitudes=np.linspace(0.0, 2.0, 21),
+def kick_separatrix(task: DelayTask, points: RateFixedPoints, amplitudes=None,
                     n_trials: int = 20, noise: float = 0.05, *, duration: float = 100.0, readout: float = 20.0,
                     dt: float = 0.5, seed: int = 0) -> RateKicks:
     r"""The empirical separatrix of ``task``'s network: kicks of graded amplitude along the choice mode.
@@ -439,8 +460,9 @@ def kick_separatrix(task: DelayTask, points: RateFixedPoints, amplitudes=np.lins
     amplitude, so a kick of amplitude 0 starts exactly at :math:`r^*` and changes nothing, bit for bit.
 
     Ranges (ValueError naming the parameter otherwise): ``amplitudes`` each in [0, 10] (units of
-    ``h``), at least two distinct; ``n_trials`` in [1, 1000]; ``noise`` in [0, 1]; ``dt`` in
-    [0.01, 1] ms; ``duration`` in [dt, 2000] ms; ``readout`` in (0, duration] ms; ``seed`` in
+    ``h``), at least two distinct (default 0, 0.1, ..., 2); ``n_trials`` in [1, 1000]; ``noise`` in [0, 1]; ``dt`` in
+    [0.01, 1] ms, dividing 1 ms; ``duration`` in [1, 2000] ms and ``readout`` in (0, duration] ms
+    (both rounded to whole steps); ``seed`` in
     [0, 2**32 - 1]. Sources: Inagaki et al. (2019) doi:10.1038/s41586-019-0919-7 and Finkelstein et
     al. (2021) doi:10.1038/s41593-021-00840-6 (perturbations along the choice mode, the separatrix).
     """
@@ -450,7 +472,7 @@ def kick_separatrix(task: DelayTask, points: RateFixedPoints, amplitudes=np.lins
     amps, n = a["amps"], a["n_trials"]
     side = np.array(SIGN, float)[:, None, None]                                  # (2, 1, 1)
     start = np.broadcast_to(points.r[points.attractors][:, None, :], (2, n, task.N))
-    n_steps = int(round(a["duration"] / a["dt"]))
+    n_steps = round(a["duration"] / a["dt"])
     s = []
     for amp in amps:                    # a fresh rng per amplitude: trial j meets the same noise at each
         r0 = start - side * amp * points.h * points.mode
