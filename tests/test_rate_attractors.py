@@ -8,6 +8,7 @@ from scipy.integrate import solve_ivp
 
 from tutorial_lib import rate_attractors as ra
 from tutorial_lib.core.choice import relu, switch_fractions, two_attractor_relu
+from tutorial_lib.data import CONDITIONS, synthetic_alm
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -251,3 +252,17 @@ def test_bad_finder_arguments_and_a_network_without_two_attractors():
 def test_dt_must_divide_a_millisecond():
     with pytest.raises(ValueError, match="^dt .*divide 1 ms"):
         ra.train_delay_task(dt=0.3)
+
+
+def test_alm_patterns_are_in_range_and_the_preferred_condition_at_one():
+    data = synthetic_alm(n_neurons=50, seed=1)
+    x, neurons = ra.alm_target_inputs(data, n=20)
+    assert x.shape == (2, 20) and neurons.shape == (20,) and len(set(neurons.tolist())) == 20
+    assert np.all((x >= -1.0) & (x <= 1.0)) and np.all(x.max(axis=0) == 1.0)
+    late = np.array([data.rates[c][data.t >= 1600.0].mean(axis=0) for c in CONDITIONS])
+    gap = np.abs(late[0] - late[1])
+    assert gap[neurons].min() >= np.delete(gap, neurons).max()      # the most selective ones
+    for kwargs, name in (({"n": 1}, "n"), ({"n": 51}, "n"), ({"n": 20, "window": (2100.0, 2200.0)}, "window"),
+                         ({"n": 20, "window": 5.0}, "window")):
+        with pytest.raises(ValueError, match=rf"^{name} "):
+            ra.alm_target_inputs(data, **kwargs)
