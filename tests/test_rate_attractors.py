@@ -235,6 +235,14 @@ def test_bad_kick_arguments_name_themselves(kwargs, name):
         ra.kick_separatrix(task, points, **kwargs)
 
 
+def test_kicks_refuse_points_of_another_task():
+    task, _ = two_population_task()
+    other, _ = two_population_task((1.0, 1.3))
+    other.mode = -other.mode
+    with pytest.raises(ValueError, match="^points "):
+        ra.kick_separatrix(task, ra.delay_fixed_points(other, n_line=5, every_ms=100.0))
+
+
 def test_bad_finder_arguments_and_a_network_without_two_attractors():
     task, _ = two_population_task()
     for kwargs, name in ((dict(n_line=1), "n_line"), (dict(every_ms=0.5), "every_ms")):

@@ -473,14 +473,16 @@ def kick_separatrix(task: DelayTask, points: RateFixedPoints, amplitudes=None,
     amplitude, so a kick of amplitude 0 starts exactly at :math:`r^*` and changes nothing, bit for bit.
 
     Ranges (ValueError naming the parameter otherwise): ``amplitudes`` each in [0, 10] (units of
-    ``h``), at least two distinct (default 0, 0.1, ..., 2); ``n_trials`` in [1, 1000]; ``noise`` in [0, 1]; ``dt`` in
-    [0.01, 1] ms, dividing 1 ms; ``duration`` in [1, 2000] ms and ``readout`` in (0, duration] ms
-    (both rounded to whole steps); ``seed`` in
-    [0, 2**32 - 1]. Sources: Inagaki et al. (2019) doi:10.1038/s41586-019-0919-7 and Finkelstein et
+    ``h``), at least two distinct (default 0, 0.1, ..., 2); ``n_trials`` in [1, 1000]; ``noise`` in
+    [0, 1]; ``dt`` in [0.01, 1] ms, dividing 1 ms; ``duration`` in [1, 2000] ms and ``readout`` in
+    (0, duration] ms (both rounded to whole steps); ``seed`` in [0, 2**32 - 1]; ``points`` from
+    :func:`delay_fixed_points` of this ``task``. Sources: Inagaki et al. (2019) doi:10.1038/s41586-019-0919-7 and Finkelstein et
     al. (2021) doi:10.1038/s41593-021-00840-6 (perturbations along the choice mode, the separatrix).
     """
     check_type("task", task, DelayTask)
     check_type("points", points, RateFixedPoints)
+    if points.mode.shape != task.mode.shape or not np.array_equal(points.mode, task.mode):
+        raise ValueError("points must come from delay_fixed_points(task) of this task (their choice modes differ)")
     a = _check_kick_args(amplitudes, n_trials, noise, duration, readout, dt, seed)
     amps, n = a["amps"], a["n_trials"]
     side = np.array(SIGN, float)[:, None, None]                                  # (2, 1, 1)
