@@ -12,6 +12,10 @@ over ``k`` contiguous blocks of time, the penalty chosen per neuron by an inner 
 Two controls, predicted the same way: the *untrained* network (weights ``w0``: the same network and
 inputs before training) and *shuffled* activity (each model neuron's two condition PSTHs swapped at
 random, seeded), which keeps every neuron's time course and breaks its condition preference.
+Read the shuffled control with care: it is no null for a linear map of many neurons. The fit can
+weight the neurons left as they were, and a swapped neuron beside an unswapped one of similar time
+course gives it their difference, a regressor that changes sign with the condition; at lecture scale
+(ALM data, seed 0) the shuffled activity predicted the held-out neurons better than the model's own.
 
 Getting started::
 
