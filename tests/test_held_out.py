@@ -134,6 +134,7 @@ def test_only_the_trained_half_reaches_the_network(outcome):
 
 def test_the_result_is_tidy(outcome):
     split, result, out = outcome
+    assert out.result is result and out.split is split and (out.k, out.n_trials) == (4, 2)
     n_held, n_bins = split.held.size, out.t.size
     assert out.t.min() > TINY.stim_off and out.t.max() < TINY.t_end and n_bins == 20  # 20 ms bins of 400 ms
     assert out.target.shape == (2, n_bins, n_held) and out.n_model == TINY.N - split.trained.size

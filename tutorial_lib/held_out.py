@@ -155,7 +155,7 @@ def _mean_psths(net, neurons, n_trials, bin_ms, smooth_ms, bar):
 def _r2(X, Y, k, alphas):
     """Out-of-fold predictions and R^2 of Y (2, bins, held) from X (2, bins, features), blocks of time."""
     folds = np.tile(core.time_blocks(Y.shape[1], k), 2)
-    flat = lambda a: a.reshape(-1, a.shape[-1])  # noqa: E731  (conditions stacked as samples)
+    flat = lambda a: a.reshape(-1, a.shape[-1])  # conditions stacked as samples
     pred = core.cv_ridge(flat(X), flat(Y), folds, alphas * X.shape[-1])
     return pred.reshape(Y.shape), core.cv_r2(flat(Y), pred)
 
