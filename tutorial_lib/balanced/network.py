@@ -19,7 +19,7 @@ from ..params import BalancedParams
 from ..checks import check_memory, check_type
 from ..engine.lif_data import LIFNetwork, PlasticSynapses
 from .perturbation import base_populations, resolve_named
-from .plastic import (FFWD_GRID_MS, choose_plastic_inputs, ffwd_rate_process, initial_plastic_weights,
+from .plastic import (FFWD_GRID_MS, choose_plastic_inputs, condition_ffwd_rates, initial_plastic_weights,
                       plastic_weight_ratio)
 from .static import StaticNetwork, StaticRun, simulate_static, static_network
 from .streams import PLASTIC, TASK
@@ -52,7 +52,8 @@ class BalancedNetwork:
     ``ffwd``) the feedforward neurons, numbered ``N .. N + n_ffwd - 1``.
     ``targets[c]`` (learning steps, trained neurons) is the target input at
     ``params.learn_times``. ``stimulus[c]`` (N,) and ``ffwd_rates[c]``
-    (1 ms bins, n_ffwd) are fixed per condition. ``static_rates`` are the
+    (1 ms bins of the training window, n_ffwd) are fixed per condition (the same for both with
+    ``params.ffwd_condition="none"``). ``static_rates`` are the
     rates of the static run used for the matching; ``examples`` a few untrained
     E and I neurons recorded in every trial.
     """
@@ -194,7 +195,7 @@ def build_network(params: BalancedParams | None = None, data: ALMData | None = N
     w0 = initial_plastic_weights(p, trained.shape[0], ratio)
     task = np.random.default_rng([p.seed, TASK])
     stimulus = {c: task.uniform(-p.stim_amplitude, p.stim_amplitude, size=p.N) for c in CONDITIONS}
-    ffwd = {c: ffwd_rate_process(p, task) for c in CONDITIONS} if p.ffwd else None
+    ffwd = condition_ffwd_rates(p, task) if p.ffwd else None  # as p.ffwd_condition says
     untrained_e = np.setdiff1d(np.arange(p.Ne), trained)
     n_ex_e, n_ex_i = min(N_EXAMPLES, untrained_e.size), min(N_EXAMPLES, p.Ni)
     examples = np.concatenate([np.sort(task.choice(untrained_e, n_ex_e, replace=False)),

@@ -24,6 +24,7 @@ import warnings
 import numpy as np
 
 from ..analysis import moving_average
+from ..data import CONDITIONS
 from ..params import RATIO_MAX, BalancedParams
 from ..core.rls import penalty_matrix as core_penalty_matrix
 from ..core.rls_checks import check_lam, penalty_range, state_dtype
@@ -42,6 +43,7 @@ __all__ = [
     "penalty_matrix",
     "make_rls",
     "ffwd_rate_process",
+    "condition_ffwd_rates",
 ]
 
 
@@ -204,3 +206,19 @@ def ffwd_rate_process(params: BalancedParams, rng: np.random.Generator) -> np.nd
         r[k + 1] = r[k] + (p.ffwd_rate - r[k]) * (h / p.ffwd_tau) + kicks[k]
     r = moving_average(r, int(round(p.ffwd_smooth / h)))
     return np.maximum(r, 0.0)
+
+
+def condition_ffwd_rates(params: BalancedParams, rng: np.random.Generator) -> dict:
+    """The feedforward rates of each condition, ``{condition: (time, n_ffwd)}`` (Hz, every 1 ms of the
+    training window), as ``params.ffwd_condition`` says.
+
+    One realisation of :func:`ffwd_rate_process` per condition is drawn from ``rng``, in the order of
+    :data:`~tutorial_lib.data.CONDITIONS`, whatever the setting (so the draws after them, and the rest
+    of the network, are the same). ``"trial"``: each condition keeps its own; ``"none"``: every
+    condition gets the first condition's (a copy each), so the rates carry no condition at any time
+    and have the mean rate of the same process.
+    """
+    rates = {c: ffwd_rate_process(params, rng) for c in CONDITIONS}
+    if params.ffwd_condition == "none":
+        rates = {c: rates[CONDITIONS[0]].copy() for c in CONDITIONS}
+    return rates

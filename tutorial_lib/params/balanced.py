@@ -67,6 +67,12 @@ class BalancedParams(Validated):
     ffwd_tau : its time constant (400 ms; at least the 1 ms grid it is integrated on).
     ffwd_noise : its noise amplitude, Hz per sqrt(ms) (0.2).
     ffwd_smooth : half-width of the moving average applied before rectifying (50 ms).
+    ffwd_condition : which condition the feedforward rates carry: ``"trial"`` (Part 3: each condition
+        its own realisation of the rate process) or ``"none"`` (the control of Part 5: both conditions
+        get the first condition's realisation, so the same rates at every time and the same mean rate;
+        only the stimulus tells the conditions apart). The feedforward neurons fire in the training
+        window only, after the stimulus, so a value "condition-specific until ``stim_off``" would be
+        ``"none"`` again. Both values draw both realisations, so nothing else of the network changes.
 
     Task, training, score
     ---------------------
@@ -140,6 +146,9 @@ class BalancedParams(Validated):
                               **HZ)
     ffwd_smooth: float = param(50.0, "half-width of the moving average applied before rectifying", unit="ms",
                                lo=0)
+    ffwd_condition: str = param("trial", "which condition the feedforward rates carry: 'trial' each "
+                                "condition its own rate process, 'none' one process shared by both "
+                                "(the same mean rate; the control of Part 5)", choices=("trial", "none"))
     stim_on: float = param(800.0, "start of the stimulus window", unit="ms", **TIME0)
     stim_off: float = param(1000.0, "end of the stimulus window, start of the training window", unit="ms",
                             **TIME)
