@@ -2,6 +2,7 @@
 experiments and the control without condition-carrying feed-forward input, on a tiny network (seconds)."""
 
 import threading
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -272,16 +273,17 @@ def test_without_condition_ffwd(result):
     a = control.ffwd_spikes("right", np.random.default_rng(1))
     b = control.ffwd_spikes("left", np.random.default_rng(1))
     assert all(np.array_equal(x, y) for x, y in zip(a, b))
-    mean = attractors.without_condition_ffwd(net, "mean")
-    both = 0.5 * (net.ffwd_rates["right"] + net.ffwd_rates["left"])
-    np.testing.assert_allclose(mean.ffwd_rates["right"], both)
-    assert mean.ffwd_rates["right"].mean() == pytest.approx(
-        0.5 * (net.ffwd_rates["right"].mean() + net.ffwd_rates["left"].mean()), rel=1e-12)
+    assert control.params.ffwd_condition == "none" and net.params.ffwd_condition == "trial"
+    # the control is the network ffwd_condition="none" builds, untrained
+    built = balanced.build_network(control.params, ramp_data())
+    for c in CONDITIONS:
+        np.testing.assert_array_equal(built.ffwd_rates[c], control.ffwd_rates[c])
+    np.testing.assert_array_equal(built.w0, control.w)
 
 
 def test_without_condition_ffwd_refuses():
-    with pytest.raises(ValueError, match="source must be one of"):
-        attractors.without_condition_ffwd(balanced.build_network(TINY, ramp_data()), "up")
+    with pytest.raises(ValueError, match="no feed-forward inputs"):
+        attractors.without_condition_ffwd(balanced.build_network(replace(TINY, ffwd=False), ramp_data()))
     with pytest.raises(TypeError, match="net must be BalancedNetwork"):
         attractors.without_condition_ffwd("net")
 

@@ -37,7 +37,8 @@ rates in Hz.
 The control that separates input from recurrence (:func:`without_condition_ffwd`): Part 3's
 feed-forward inputs carry a rate process per condition through the whole delay, so the network may hold
 its choice because its input does. The control gives both conditions the same rate process (same mean
-rates), so only the stimulus tells the conditions apart; train it with
+rates; ``BalancedParams(ffwd_condition="none")`` builds such a network from the start), so only the
+stimulus tells the conditions apart; train it with
 :func:`tutorial_lib.balanced.train` and perturb it the same way.
 
 Getting started::
@@ -64,7 +65,7 @@ from __future__ import annotations
 
 import itertools
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -445,23 +446,20 @@ def kicks(net, readout: ChoiceReadout, amplitudes, times, duration: float = 50.0
                 progress, stop, n_jobs, on_trial)
 
 
-def without_condition_ffwd(net, source: str = CONDITIONS[0]) -> BalancedNetwork:
+def without_condition_ffwd(net) -> BalancedNetwork:
     """The control: a copy of ``net``, untrained (weights ``w0``), whose feed-forward inputs carry no
-    condition: both conditions get the rate process of ``source`` (a condition, or ``"mean"``: the
-    average of the two, the same mean rate at every time). Everything else (static network, trained
+    condition: both conditions get the first condition's rate process (a copy each), as a network built
+    with ``ffwd_condition="none"`` has (its params say so). Everything else (static network, trained
     neurons, targets, stimuli) is shared; train it with :func:`tutorial_lib.balanced.train`.
 
-    Raises ValueError if ``net`` has no feed-forward inputs (``params.ffwd`` False) or for an unknown
-    ``source``.
+    Raises ValueError if ``net`` has no feed-forward inputs (``params.ffwd`` False), TypeError for a
+    ``net`` of another kind.
     """
     net = network_of(net)
     if not net.params.ffwd or net.ffwd_rates is None:
         raise ValueError("net has no feed-forward inputs (params.ffwd is False): there is no condition to remove")
-    if source not in (*CONDITIONS, "mean"):
-        raise ValueError(f"source must be one of {(*CONDITIONS, 'mean')} (got {source!r})")
-    rates = (0.5 * (net.ffwd_rates[CONDITIONS[0]] + net.ffwd_rates[CONDITIONS[1]]) if source == "mean"
-             else net.ffwd_rates[source])
     control = net.copy()
+    control.params = replace(net.params, ffwd_condition="none")
     control.w = net.w0.copy()
-    control.ffwd_rates = {c: rates.copy() for c in CONDITIONS}
+    control.ffwd_rates = {c: net.ffwd_rates[CONDITIONS[0]].copy() for c in CONDITIONS}
     return control
