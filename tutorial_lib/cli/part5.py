@@ -542,7 +542,10 @@ class Part5Run:
                               int(out.choice[i]), int(bool(out.switched[i])), repr(float(out.end[i]))])
         doc = {"stopped": bool(out.stopped), "n_trials": len(out), "settings": _records(out.summary())}
         if out.experiment == "kick":
-            doc["thresholds"] = _records(out.thresholds())
+            try:  # None: fewer than two amplitudes at some time (one asked for, or the run was stopped)
+                doc["thresholds"] = _records(out.thresholds())
+            except ValueError:
+                doc["thresholds"] = None
         self.networks[name]["experiments"][out.experiment] = doc
 
     # -- the files ------------------------------------------------------------
@@ -587,7 +590,7 @@ class Part5Run:
                 for s in doc["settings"]:
                     print(f"  start {s['start']:g} ms, {s['duration']:g} ms, strength {s['strength']:g}: switched "
                           f"{s['switched']:.2f} [{s['low']:.2f}, {s['high']:.2f}] of {s['n']}")
-                for t in doc.get("thresholds", []):
+                for t in doc.get("thresholds") or []:
                     a50, lo, hi = ("none" if t[k] is None else f"{t[k]:.3g}" for k in ("a50", "low", "high"))
                     print(f"  kick at {t['start']:g} ms: a50 {a50} [{lo}, {hi}]"
                           + ("" if t["bounded"] else " (not bounded by the amplitudes tried)"))
