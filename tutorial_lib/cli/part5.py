@@ -446,7 +446,7 @@ class Part5Run:
     def train_control(self, att, result):
         """The control (:func:`~tutorial_lib.attractors.without_condition_ffwd`) trained as ``result`` was;
         None if stopped (the loop in progress finishes, or is abandoned at a second signal) or diverged."""
-        intr, n_loops = self.intr, self.params.n_loops
+        intr, n_loops = self.intr, result.n_loops or self.params.n_loops  # the loops the network had
         bar = tqdm(total=n_loops, desc="control training", unit="loop", dynamic_ncols=True)
         new = None
         try:
