@@ -291,3 +291,28 @@ def test_a_signal_during_the_experiments_writes_the_trials_done(saved, tmp_path,
     assert 0 < len(rows) < 2 * 20 * 5 * 3
     assert doc["networks"]["trained"]["experiments"]["kick"]["stopped"]
     assert not list(out.glob(".*.tmp"))
+
+
+HOSTILE = ["", " ", "nan", "inf", "-inf", "1e400", "x" * 10_000, ",", "1,,2", "٣", "--"]
+
+
+@pytest.mark.parametrize("value", HOSTILE, ids=[repr(v)[:10] for v in HOSTILE])
+@pytest.mark.parametrize("flag", ["--starts", "--durations", "--times", "--amplitudes", "--kick-times", "--strength",
+                                  "--distractor-strength", "--kick-duration", "--n-test", "--jobs", "--out",
+                                  "--from", "--experiment"])
+def test_hostile_values_are_one_named_line(tmp_path, capsys, monkeypatch, no_training, flag, value):
+    """Accepted (the training stub is reached) or refused in one line naming the flag (exit 2)."""
+    monkeypatch.chdir(tmp_path)  # "--out nan" makes a folder here
+    out = [] if flag == "--out" else ["--out", str(tmp_path / "p5")]
+    try:
+        main(["part5", "--synthetic", *FLAGS, f"{flag}={value}", *out])
+    except AssertionError as exc:
+        assert str(exc) == "training started" and flag != "--from"  # e.g. --n-test=\u0663 is 3
+        return
+    except SystemExit as exc:
+        code = exc.code
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and "Traceback" not in err, err
+    assert flag in lines[0] or (flag == "--from" and "leave out" in lines[0]), lines[0]
+    assert len(lines[0]) < 600

@@ -10,10 +10,7 @@ photoinhibition-like windows (``--starts``, ``--durations``, ``--strength``), di
 ``--kick-duration``); ``--control`` also trains and perturbs the control without condition-carrying
 feed-forward input (:func:`~tutorial_lib.attractors.without_condition_ffwd`). Times in ms of the trial,
 strengths in threshold units, as in :mod:`tutorial_lib.attractors`. Without a grid flag the grid spreads
-over the delay of the network's parameters (:func:`default_grid`)::
-
-    rls-tutorial part5 --lecture --data /path/to/alm --out p5
-    rls-tutorial part5 --from spec.npz --experiment kick --amplitudes 0,10,20,50 --out p5-spec --jobs 8
+over the delay of the network's parameters (:func:`default_grid`); examples: ``rls-tutorial part5 --help``.
 
 ``--out DIR`` receives ``part5_trials.csv`` (one row per perturbed trial: ``experiment``, ``network``
 (``trained`` or ``control``), ``condition``, ``trial``, ``start``, ``duration``, ``strength``,
@@ -25,12 +22,10 @@ its interval; the grid, the parameters, the data and the versions), and the netw
 (a temporary file in DIR, then ``os.replace``), the two tables after every experiment (``complete``
 false until the last); an existing file is never overwritten without ``--force``.
 
-Every flag is checked before any training: a value out of its range ends with one line naming the flag
-and the range (from the parameters' delay: a window must start after the stimulus and end by the
-read-out window, the last 100 ms of the trial), exit code 2. Ctrl-C or SIGTERM while the experiments
-run: the trials in flight finish (within one trial's time), the trials done are written with
-``"stopped": true`` and the command ends with exit code 130 (143 for SIGTERM); during training, as
-``rls-tutorial part3``. No temporary file is left behind and no trial thread keeps running.
+Every flag is checked before any training (a value out of range: one line naming the flag and the range
+from the parameters' delay, exit code 2). Ctrl-C or SIGTERM during the experiments: the trials in flight
+finish, the trials done are written (``"stopped": true``), exit code 130 (143 for SIGTERM); during
+training, as ``rls-tutorial part3``. No temporary file is left, no trial thread keeps running.
 """
 
 # Imported on first use (importlib, as the parts' models in tutorial_lib.parts): tutorial_lib.attractors and,
@@ -56,7 +51,7 @@ from tqdm.auto import tqdm
 
 from .. import __version__
 from ..checks import check_memory
-from ..cli_args import (EXIT_USAGE, add_param_flags, check_folder, check_input_path, count_flag, error_line,
+from ..cli_args import (add_param_flags, check_folder, check_input_path, count_flag, error_line,
                         is_dir, jsonable, make_params, one_line, short_repr, write_json)
 from ..errors import DivergenceError
 from ..interrupts import LoopSignals, signal_name
@@ -266,6 +261,9 @@ def check_grid(sp, g: Grid, p: BalancedParams) -> None:
 
 def _grid(sp, args, p: BalancedParams) -> Grid:
     """The grid of the flags (defaults over the delay of ``p`` for the flags not given), checked."""
+    if args.kick_duration is not None:  # before the default onsets are spread over what is left of the delay
+        _in_range(sp, "--kick-duration", [args.kick_duration], p.dt, p.t_end - READOUT_MS - p.stim_off,
+                  "kick length, ms", p.dt)
     g = default_grid(p, _experiments(sp, args.experiment), args.kick_duration)
     for name in ("starts", "durations", "times", "amplitudes", "kick_times"):
         if getattr(args, name) is not None:
@@ -312,7 +310,7 @@ class Part5Run:
 
     def __init__(self, sp, args, argv, intr: LoopSignals):
         self.sp, self.args, self.argv, self.intr = sp, args, argv, intr
-        self.out = Path(args.out).expanduser() if args.out is not None else None
+        self.out = None  # --out as a Path, once checked
         self.model = PARTS["part3"].model  # tutorial_lib.balanced, imported on first use
         self.params = self.loaded = self.grid = None
         self.rows, self.networks = [], {}
@@ -336,6 +334,9 @@ class Part5Run:
         """Refuse (``sp.error``, exit 2) flags that could not work, before any training; load ``--from``
         (exit 1 if it cannot be read: nothing is written then)."""
         sp, args = self.sp, self.args
+        for dest, value in vars(args).items():  # "--flag=--": argparse drops the "--", leaves an empty list
+            if isinstance(value, list) and not value:
+                sp.error(f"--{'from' if dest == 'from_path' else dest.replace('_', '-')} needs a value")
         for flag, value, hi in (("--n-train", args.n_train, 500), ("--n-test", args.n_test, 500),
                                 ("--jobs", args.jobs, 256)):
             if value is not None and not 1 <= value <= hi:
@@ -369,20 +370,21 @@ class Part5Run:
     def _check_out(self) -> None:
         """--out: a folder (made if missing, in a folder that exists) that can be written, holding no file of an
         earlier run unless --force."""
-        sp, args, out = self.sp, self.args, self.out
+        sp, args = self.sp, self.args
         try:
             check_input_path("--out", args.out)
-        except ValueError as exc:
-            sp.error(str(exc))
-        if out.exists() and not is_dir(out):
-            sp.error(f"--out {short_repr(args.out, 120)} is a file, not a folder: give a folder for the results")
-        if not out.exists():
-            if not is_dir(out.parent):
-                sp.error(f"--out {short_repr(args.out, 120)}: the folder {out.parent} does not exist")
-            try:
+            out = self.out = Path(args.out).expanduser()
+        except (ValueError, RuntimeError) as exc:  # RuntimeError: ~ of a user that does not exist
+            sp.error(f"--out {short_repr(args.out, 120)}: {one_line(exc)}")
+        try:
+            if out.exists() and not is_dir(out):
+                sp.error(f"--out {short_repr(args.out, 120)} is a file, not a folder: give a folder for the results")
+            if not out.exists():
+                if not is_dir(out.parent):
+                    sp.error(f"--out {short_repr(args.out, 120)}: the folder {out.parent} does not exist")
                 out.mkdir()
-            except OSError as exc:
-                sp.error(f"--out {short_repr(args.out, 120)}: cannot make the folder ({exc.strerror or exc})")
+        except OSError as exc:  # a name too long, no permission
+            sp.error(f"--out {short_repr(args.out, 120)}: cannot be used as a folder ({exc.strerror or exc})")
         mine = ["trials", "summary"] + (["trained"] if args.from_path is None else []) + (
             ["control"] if args.control else [])
         for key in mine:
@@ -527,7 +529,7 @@ class Part5Run:
 
     def run_one(self, att, exp: str, result, readout):
         """One experiment (its trials on --jobs threads; ``stop`` ends it after the trials in flight)."""
-        g, kw = self.grid, dict(progress=True, stop=self.intr.stop, n_jobs=self.args.jobs)
+        g, kw = self.grid, {"progress": True, "stop": self.intr.stop, "n_jobs": self.args.jobs}
         if exp == "photoinhibition":
             return att.photoinhibition(result, readout, g.starts, g.durations, g.strength, **kw)
         if exp == "distractor":
