@@ -134,7 +134,7 @@ def test_the_control_is_trained_and_perturbed_the_same_way(saved, tmp_path):
 def test_default_grids_lie_in_the_delay_of_every_preset():
     for p in (TINY, BalancedParams(), BalancedParams.lecture(), BalancedParams.lecture(train_duration=300.0)):
         g = default_grid(p)
-        check_grid(Refuse(), g, p)
+        check_grid(refuse, g, p)
         assert g.starts[0] == g.times[0] == g.kick_times[0] == p.stim_off and g.amplitudes[0] == 0.0
         assert max(g.kick_times) + g.kick_duration <= p.t_end - READOUT_MS
 
@@ -220,18 +220,16 @@ def test_the_checks_refuse_what_the_experiments_refuse(saved, tmp_path, capsys, 
         g.starts, g.durations = ([1000.0], [100.0]) if flag == "--durations" else (g.starts, [100.0])
         setattr(g, flag[2:].replace("-", "_"), [value])
         try:
-            check_grid(Refuse(), g, result.params)
+            check_grid(refuse, g, result.params)
         except AssertionError as exc:
             assert not ok and flag in str(exc)
         else:
             assert ok
 
 
-class Refuse:
-    """A parser whose error raises AssertionError (for check_grid alone)."""
-
-    def error(self, message):
-        raise AssertionError(message)
+def refuse(message):
+    """check_grid's ``error``: raises AssertionError."""
+    raise AssertionError(message)
 
 
 DONE = threading.Event()
@@ -316,3 +314,45 @@ def test_hostile_values_are_one_named_line(tmp_path, capsys, monkeypatch, no_tra
     assert code == 2 and len(lines) == 1 and "Traceback" not in err, err
     assert flag in lines[0] or (flag == "--from" and "leave out" in lines[0]), lines[0]
     assert len(lines[0]) < 600
+
+
+# ---------------------------------------------------------------------------
+# The sweep: Part 5's columns per run
+
+
+def test_a_sweep_with_part5_adds_the_columns_of_each_trained_network(tmp_path):
+    import pandas as pd
+
+    from tutorial_lib.sweep.part5 import part5_columns
+
+    table = tmp_path / "t.csv"
+    sweep_flags = ["sweep", "part3", "--synthetic", *FLAGS[:-2],  # all but --report-every
+                   "--out", str(table)]
+    assert main(sweep_flags) == 0
+    first = pd.read_csv(table)
+    assert len(first) == 1 and not [c for c in first.columns if c.startswith("p5_")]
+    assert main(sweep_flags + ["--part5"]) == 0  # not skipped: Part 5's options are part of the run's id
+    rows = pd.read_csv(table)
+    assert len(rows) == 2 and set(rows.status) == {"ok"}
+    row = rows[rows["p5_accuracy"].notna()].iloc[0]
+    direct = balanced.train(balanced.build_network(TINY, synthetic_alm(), progress=False), progress=False)
+    want = part5_columns(direct, {"n_train": 10, "n_test": 10})
+    g = default_grid(TINY)
+    assert {f"p5_kick_a50_{t:g}" for t in g.kick_times} <= set(want)
+    assert {f"p5_distractor_switched_{t:g}" for t in g.times} <= set(want)
+    for name, value in want.items():
+        assert row[name] == pytest.approx(value, rel=1e-12, nan_ok=True), name
+
+
+@pytest.mark.parametrize("part, base, part5, words", [
+    ("part1", {}, True, "part5 runs on Part 3's trained network"),
+    ("part3", {}, {"n_test": 0}, "part5 n_test"),
+    ("part3", {}, {"n_tests": 3}, "part5 must be True or a dict"),
+    ("part3", {"train_duration": 150.0}, True, "part5: the default grid does not fit this run's delay"),
+])
+def test_a_sweep_refuses_part5_options_by_name_before_any_run(no_training, part, base, part5, words):
+    from tutorial_lib.sweep import sweep
+
+    with pytest.raises(ValueError, match=words.replace("(", r"\(")):
+        sweep(part, base=dict(base, n_loops=1), data="synthetic" if part == "part3" else None, part5=part5,
+              progress=False, warm=False)

@@ -38,12 +38,11 @@ import csv
 import importlib
 import importlib.metadata
 import io
-import math
 import platform
 import shlex
 import sys
 import time
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
@@ -58,22 +57,18 @@ from ..interrupts import LoopSignals, signal_name
 from ..params import BalancedParams
 from ..parts import PARTS
 from ..storage import FormatError, atomic_write, params_to_dict
+from ..sweep.part5 import EXPERIMENTS, READOUT_MS, Grid, check_grid, default_grid, in_range, records
 from .part3 import Part3Run
 
 __all__ = ["EXPERIMENTS", "FILES", "READOUT_MS", "COLUMNS", "Grid", "add_part5_parser", "default_grid",
            "check_grid", "run_part5"]
 
-#: the experiments, by the name of their rows (``Outcomes.experiment``)
-EXPERIMENTS = ("photoinhibition", "distractor", "kick")
 #: what ``--out DIR`` receives
 FILES = {"trials": "part5_trials.csv", "summary": "part5_summary.json", "trained": "part5_network.npz",
          "control": "part5_control.npz"}
-#: the read-out window: the last READOUT_MS of the trial (``fit_choice``'s ``readout_ms``)
-READOUT_MS = 100.0
 #: the columns of ``part5_trials.csv``
 COLUMNS = ("experiment", "network", "condition", "trial", "start", "duration", "strength", "baseline", "choice",
            "switched", "end")
-DEFAULT_AMPLITUDES = (0.0, 10.0, 25.0, 50.0, 100.0)
 
 
 # ---------------------------------------------------------------------------
@@ -167,45 +162,7 @@ examples:
 
 
 # ---------------------------------------------------------------------------
-# The grid: defaults over the delay, checks naming the flag
-
-
-@dataclass
-class Grid:
-    """The experiments' settings (times in ms, strengths in threshold units)."""
-
-    experiments: tuple
-    starts: list
-    durations: list
-    strength: float
-    times: list
-    distractor_strength: float
-    amplitudes: list
-    kick_times: list
-    kick_duration: float
-
-
-def _spread(lo: float, hi: float, n: int, unit: float) -> list:
-    """``n`` times from ``lo`` to ``hi`` (at most), each ``lo`` plus a whole number of ``unit``."""
-    if hi < lo:
-        return [lo]
-    out = {round(lo + math.floor((k * (hi - lo) / max(n - 1, 1)) / unit + 1e-9) * unit, 9) for k in range(n)}
-    return sorted(out)
-
-
-def default_grid(p: BalancedParams, experiments=EXPERIMENTS, kick_duration: float | None = None) -> Grid:
-    """The grid over the delay of ``p`` (from ``stim_off`` to the read-out window, the last READOUT_MS):
-    photoinhibition windows of 1/8 and 1/4 of it starting at 3 times, distractors at 4 onsets, kicks of
-    ``kick_duration`` (default 50 ms) at 3 times with amplitudes 0 to 100; times on a 10 ms grid (or dt's,
-    if coarser), the last of each ending by the read-out window."""
-    unit = p.dt * max(1, round(10.0 / p.dt))
-    end = p.t_end - READOUT_MS
-    span = end - p.stim_off
-    durations = sorted({max(unit, math.floor(span / f / unit) * unit) for f in (8, 4)})
-    kick = kick_duration if kick_duration is not None else (50.0 if span >= 100.0 else unit)
-    return Grid(tuple(experiments), _spread(p.stim_off, end - durations[-1], 3, unit), durations, 1.0,
-                _spread(p.stim_off, end - (p.stim_off - p.stim_on), 4, unit), 1.0, list(DEFAULT_AMPLITUDES),
-                _spread(p.stim_off, end - kick, 3, unit), kick)
+# The grid: defaults over the delay, checks naming the flag (tutorial_lib.sweep.part5, shared with the sweep)
 
 
 def _experiments(sp, text: str) -> tuple:
@@ -219,57 +176,17 @@ def _experiments(sp, text: str) -> tuple:
     return tuple(n for n in EXPERIMENTS if n in names)
 
 
-def _in_range(sp, flag: str, values, lo: float, hi: float, what: str, dt: float | None = None) -> None:
-    """Each value in ``[lo, hi]`` (and on the dt grid), else ``sp.error`` naming ``flag`` and the range."""
-    if not values:
-        sp.error(f"{flag} needs at least one value ({what})")
-    if hi < lo:
-        sp.error(f"{flag}: no value fits ({what} would have to lie in [{lo:g}, {hi:g}]): the delay is too short")
-    for v in values:
-        if not lo <= v <= hi:  # NaN fails too
-            sp.error(f"{flag} must be in [{lo:g}, {hi:g}] ({what}; got {v:g})")
-        if dt is not None and abs(v / dt - round(v / dt)) > 1e-6:
-            sp.error(f"{flag} must be on the dt = {dt:g} ms grid (got {v:g})")
-    if len(set(values)) != len(values):
-        sp.error(f"{flag} holds a value twice (got {','.join(f'{v:g}' for v in values)})")
-
-
-def check_grid(sp, g: Grid, p: BalancedParams) -> None:
-    """Refuse (``sp.error``, exit 2) a setting the experiments would refuse, naming the flag and its range
-    from the delay of ``p``: the same bounds as :mod:`tutorial_lib.attractors`, checked before training."""
-    end, dt = p.t_end - READOUT_MS, p.dt
-    delay = f"ms: in the delay, from stim_off = {p.stim_off:g} to the read-out window at {end:g}"
-    if "photoinhibition" in g.experiments:
-        _in_range(sp, "--starts", g.starts, p.stim_off, end - dt, f"window starts, {delay}", dt)
-        _in_range(sp, "--durations", g.durations, dt, end - min(g.starts), "window lengths, ms", dt)
-        if max(g.starts) + max(g.durations) > end + 1e-9:
-            sp.error(f"--starts + --durations must end by the read-out window at {end:g} ms "
-                     f"(got {max(g.starts):g} + {max(g.durations):g})")
-        _in_range(sp, "--strength", [g.strength], 0.0, 100.0, "current to each I cell")
-    if "distractor" in g.experiments:
-        length = p.stim_off - p.stim_on
-        _in_range(sp, "--times", g.times, p.stim_off, end - length,
-                  f"distractor onsets, {delay}, less the {length:g} ms stimulus", dt)
-        _in_range(sp, "--distractor-strength", [g.distractor_strength], 0.0, 10.0,
-                  "scale of the other condition's stimulus")
-    if "kick" in g.experiments:
-        _in_range(sp, "--kick-duration", [g.kick_duration], dt, end - p.stim_off, "kick length, ms", dt)
-        _in_range(sp, "--kick-times", g.kick_times, p.stim_off, end - g.kick_duration,
-                  f"kick onsets, {delay}, less the {g.kick_duration:g} ms kick", dt)
-        _in_range(sp, "--amplitudes", g.amplitudes, 0.0, 1000.0, "norm of the kick's current vector")
-
-
 def _grid(sp, args, p: BalancedParams) -> Grid:
     """The grid of the flags (defaults over the delay of ``p`` for the flags not given), checked."""
     if args.kick_duration is not None:  # before the default onsets are spread over what is left of the delay
-        _in_range(sp, "--kick-duration", [args.kick_duration], p.dt, p.t_end - READOUT_MS - p.stim_off,
-                  "kick length, ms", p.dt)
+        in_range(sp.error, "--kick-duration", [args.kick_duration], p.dt, p.t_end - READOUT_MS - p.stim_off,
+                 "kick length, ms", p.dt)
     g = default_grid(p, _experiments(sp, args.experiment), args.kick_duration)
     for name in ("starts", "durations", "times", "amplitudes", "kick_times"):
         if getattr(args, name) is not None:
             setattr(g, name, getattr(args, name))
     g.strength, g.distractor_strength = args.strength, args.distractor_strength
-    check_grid(sp, g, p)
+    check_grid(sp.error, g, p)
     return g
 
 
@@ -282,17 +199,6 @@ def run_part5(args, argv) -> int:
     intr = LoopSignals()
     with intr:  # from the checks to the last file written: a signal never leaves a file half done
         return Part5Run(args._part5_parser, args, argv, intr).run()
-
-
-def _records(table: dict) -> list:
-    """A dict of equal-length arrays (``Outcomes.summary()``) as a list of JSON rows (NaN as None)."""
-    cols = {}
-    for key, values in table.items():
-        a = np.asarray(values)
-        cols[key] = ([bool(v) for v in a] if a.dtype == bool else [int(v) for v in a] if a.dtype.kind in "iu"
-                     else jsonable(a))
-    n = len(next(iter(cols.values()), []))
-    return [{key: cols[key][i] for key in cols} for i in range(n)]
 
 
 def _versions() -> dict:
@@ -542,10 +448,10 @@ class Part5Run:
             self.rows.append([out.experiment, name, out.condition[i], int(out.trial[i]), repr(float(out.start[i])),
                               repr(float(out.duration[i])), repr(float(out.strength[i])), int(out.baseline[i]),
                               int(out.choice[i]), int(bool(out.switched[i])), repr(float(out.end[i]))])
-        doc = {"stopped": bool(out.stopped), "n_trials": len(out), "settings": _records(out.summary())}
+        doc = {"stopped": bool(out.stopped), "n_trials": len(out), "settings": records(out.summary())}
         if out.experiment == "kick":
             try:  # None: fewer than two amplitudes at some time (one asked for, or the run was stopped)
-                doc["thresholds"] = _records(out.thresholds())
+                doc["thresholds"] = records(out.thresholds())
             except ValueError:
                 doc["thresholds"] = None
         self.networks[name]["experiments"][out.experiment] = doc
