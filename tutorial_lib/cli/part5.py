@@ -51,7 +51,7 @@ from tqdm.auto import tqdm
 from .. import __version__
 from ..checks import check_memory
 from ..cli_args import (add_param_flags, check_folder, check_input_path, count_flag, error_line,
-                        is_dir, jsonable, make_params, one_line, short_repr, write_json)
+                        is_dir, make_params, one_line, short_repr, write_json)
 from ..errors import DivergenceError
 from ..interrupts import LoopSignals, signal_name
 from ..params import BalancedParams
