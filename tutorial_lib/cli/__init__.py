@@ -2,7 +2,8 @@ r"""Command line: ``rls-tutorial <part> [--param value ...]`` (also ``python -m 
 
 The parts come from the registry (:mod:`tutorial_lib.parts`); their flags from the parameters'
 metadata (:mod:`tutorial_lib.cli_args`); Part 3's run with checkpoints and resume is
-:mod:`tutorial_lib.cli.part3`, the sweep's subcommand :mod:`tutorial_lib.sweep`.
+:mod:`tutorial_lib.cli.part3`, Part 5's experiments on a trained Part 3 network :mod:`tutorial_lib.cli.part5`,
+the sweep's subcommand :mod:`tutorial_lib.sweep`.
 
 Every field of a part's parameter dataclass is a flag (``--n-trained``,
 ``--inh-weight-ratio``, ``--ffwd/--no-ffwd``, ...); ``--config FILE`` reads
@@ -69,6 +70,7 @@ from ..parts import CLI_PARTS as PARTS
 from ..storage import params_to_dict
 from ..sweep import add_cli_parser, cli_main as sweep_main
 from .part3 import run_part3
+from .part5 import add_part5_parser, run_part5
 
 __all__ = ["main", "build_parser", "PARTS", "NONE_WORDS"]
 
@@ -107,6 +109,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
         _add_running_flags(sp, part)
         add_param_flags(sp, cls)
         subs[name] = sp
+    add_part5_parser(sub)  # rls-tutorial part5 ...: experiments on a Part 3 network (not a part that trains)
     add_cli_parser(sub)  # rls-tutorial sweep PART ...: not in subs, which maps the parts' own parsers
     return ap, subs
 
@@ -179,6 +182,8 @@ def _main(argv=None) -> int:
     args = ap.parse_args(argv)
     if args.part == "sweep":
         return sweep_main(args, argv)
+    if args.part == "part5":
+        return run_part5(args, argv)
     sp = subs[args.part]
     part = PARTS[args.part]
     params = make_params(sp, args, part.params)

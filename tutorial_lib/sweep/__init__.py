@@ -23,7 +23,9 @@ Rows
     over ``n_test_trials``), ``seconds`` (wall time of the run; a worker's first run also loads the
     compiled code from numba's cache, about a second), ``loops_done``, ``failure`` and ``reason``
     (None when ok), every parameter of the part, and ``score_loop_1``, ... (the score of each
-    training loop, measured while learning; Part 3 also ``test_score_loop_K``).
+    training loop, measured while learning; Part 3 also ``test_score_loop_K``); with ``part5``
+    (``--part5``), Part 5's experiments on each trained network: ``p5_accuracy``,
+    ``p5_photoinhibition_switched_S_D``, ``p5_distractor_switched_S``, ``p5_kick_a50_S`` (:mod:`.part5`).
     ``status`` is ``"ok"``, ``"diverged"`` (the network's activity failed: a
     :class:`~tutorial_lib.training.DivergenceError`, a result of the model, not a crash of the
     sweep; ``failure`` holds its kind, ``reason`` its message, the loop scores before it are
@@ -93,6 +95,7 @@ from ..data import ENV_VAR, ALMData, DataError, load_alm, synthetic_alm
 from ..interrupts import COMMAND, held
 from .backends import CONNECT_TIMEOUT, dask_client, dask_rows, joblib_rows
 from .settings import MAX_RUNS, PARTS, data_digest, plan, run_id
+from .part5 import check_delay, part5_options
 from .runs import run_one, warm_cache
 from .table import as_read, check_out, load_table, ordered, save_table
 
@@ -108,7 +111,7 @@ STATUSES = ("ok", "diverged", "error")
 
 def sweep(part: str, grid: dict | None = None, settings: list | None = None, *, seeds=None, base=None,
           out=None, n_jobs: int | None = None, scheduler=None, data=None, progress: bool = True,
-          retry_errors: bool = True, warm: bool = True):
+          retry_errors: bool = True, warm: bool = True, part5=None):
     r"""Train ``part`` once per setting and seed; return the table of this sweep's runs (a DataFrame).
 
     Parameters
@@ -129,6 +132,7 @@ def sweep(part: str, grid: dict | None = None, settings: list | None = None, *, 
     progress : a progress bar counting finished runs (tqdm).
     retry_errors : run settings whose row in ``out`` says ``"error"`` again (their rows are replaced).
     warm : warm numba's cache with a tiny training first (before workers start).
+    part5 : Part 3 only: True (or ``{"n_train": 10, "n_test": 10}``) adds Part 5's columns (:mod:`.part5`).
 
     Returns
     -------
@@ -152,9 +156,7 @@ def sweep(part: str, grid: dict | None = None, settings: list | None = None, *, 
     alm, source, digest = _sweep_data(part, data)
     if alm is not None:  # the data bound n_trained (and L, N): checked now, not when a worker builds
         _check_recordings(part, runs, alm)
-    order = {run_id(part, p, digest): i for i, (_, p) in enumerate(runs)}
-    tasks = [{"part": part, "params": p, "run_id": rid, "data": alm, "data_source": source, "data_digest": digest}
-             for rid, (_, p) in zip(order, runs)]
+    order, tasks = _tasks(part, runs, alm, source, digest, part5_options(part, part5))
     table, todo = _previous(path, part, tasks, retry_errors)
     # the cluster first: an address that cannot be used fails now, before the progress bar and the warm-up
     connection = dask_client(scheduler, CONNECT_TIMEOUT) if scheduler is not None and todo else None
@@ -163,6 +165,19 @@ def sweep(part: str, grid: dict | None = None, settings: list | None = None, *, 
     _run(part, todo, rows, connection, n_jobs, warm, len(tasks))
     full = ordered(rows.table_with_new(), order)
     return as_read(full[full["run_id"].isin(order)])
+
+
+def _tasks(part: str, runs: list, alm, source, digest, part5: dict | None):
+    """``(order, tasks)``: run id -> index, and the task of each run (with Part 5's options, checked: the
+    default grid fits every run's delay; they are part of the run's id)."""
+    if part5 is not None:
+        for _, p in runs:
+            check_delay(p)
+    key = digest if part5 is None else f"{digest}|part5 {part5['n_train']} {part5['n_test']}"
+    order = {run_id(part, p, key): i for i, (_, p) in enumerate(runs)}
+    tasks = [{"part": part, "params": p, "run_id": rid, "data": alm, "data_source": source, "data_digest": digest,
+              "part5": part5} for rid, (_, p) in zip(order, runs)]
+    return order, tasks
 
 
 def _check_backend(n_jobs, scheduler) -> int:
@@ -383,6 +398,9 @@ def _add_sweep_flags(sp, part) -> None:
         run.add_argument("--data", metavar="DIR", help="folder of the four ALM .jld files")
         run.add_argument("--synthetic", action="store_true",
                          help="train on the synthetic stand-in for the ALM data (not a recording)")
+        run.add_argument("--part5", action="store_true",
+                         help="also run Part 5's experiments on each trained network (default grid, 10 + 10 "
+                              "read-out trials per condition): columns p5_*")
 
 
 def _parse_grid(sp, items: list) -> dict:
@@ -429,6 +447,8 @@ def cli_main(args, argv) -> int:
     data = _check_sweep_flags(sp, args, part)
     try:
         runs = plan(part, grid or None, seeds=seeds, base=base)
+        for _, p in runs if getattr(args, "part5", False) else ():
+            check_delay(p)  # the default grid of Part 5 fits every run's delay
         path = check_out(args.out, "--out")
         if PARTS[part].recordings:  # loaded once, here: said once (not per run), and a missing file first
             data, source, _ = _sweep_data(part, data)
@@ -449,7 +469,8 @@ def cli_main(args, argv) -> int:
     t0 = time.perf_counter()
     try:
         table = sweep(part, grid or None, seeds=seeds, base=base, out=path, n_jobs=args.jobs,
-                      scheduler=args.scheduler, data=data, retry_errors=args.retry_errors)
+                      scheduler=args.scheduler, data=data, retry_errors=args.retry_errors,
+                      part5=getattr(args, "part5", False))
     except KeyboardInterrupt as exc:
         code = COMMAND.exit_code if COMMAND.signum else EXIT_SIGINT
         done = getattr(exc, "sweep_done", 0)

@@ -19,6 +19,7 @@ from ..data import synthetic_alm
 from ..errors import DivergenceError
 from ..parts import PARTS
 from ..storage import params_to_dict
+from .part5 import part5_columns
 
 __all__ = ["THREAD_VARS", "run_one", "warm_cache", "error_row", "run_on_dask", "param_columns", "train_and_test"]
 
@@ -62,7 +63,7 @@ def run_one(task: dict) -> dict:
     t0 = time.perf_counter()
     with one_thread(True):
         try:
-            extra = train_and_test(part, p, task.get("data"), scores)
+            extra = train_and_test(part, p, task.get("data"), scores, task.get("part5"))
             row.update(status="ok", failure=None, reason=None, **extra)
         except DivergenceError as exc:
             row.update(status="diverged", failure=exc.kind, reason=one_line(exc))
@@ -85,9 +86,10 @@ def param_columns(p) -> dict:
     return dict(params_to_dict(p)["values"])
 
 
-def train_and_test(part: str, p, data, scores: list) -> dict:
+def train_and_test(part: str, p, data, scores: list, part5: dict | None = None) -> dict:
     """Train and test; append each loop's score to ``scores``; the test columns of the row
-    (:attr:`Part.tests <tutorial_lib.parts.Part>`). ``data``: the recordings, for a part that trains on them."""
+    (:attr:`Part.tests <tutorial_lib.parts.Part>`). ``data``: the recordings, for a part that trains on them;
+    ``part5``: Part 5's options, for its columns too (:func:`~tutorial_lib.sweep.part5.part5_columns`)."""
     def collect(loop, trial, history):
         scores.append(float(trial.score))
 
@@ -96,7 +98,10 @@ def train_and_test(part: str, p, data, scores: list) -> dict:
     res = entry.train(p, progress=False, callback=collect, **options)
     if res.stopped:
         raise KeyboardInterrupt
-    return entry.tests(res, p)
+    out = entry.tests(res, p)
+    if part5 is not None:
+        out.update(part5_columns(res, part5))
+    return out
 
 
 def tiny_run(part: str, p):
