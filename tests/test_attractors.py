@@ -2,7 +2,7 @@
 experiments and the control without condition-carrying feed-forward input, on a tiny network (seconds)."""
 
 import threading
-from dataclasses import replace
+from dataclasses import fields, replace
 
 import numpy as np
 import pytest
@@ -255,6 +255,16 @@ def test_outcomes_summary_counts():
 def test_outcomes_thresholds_between_the_amplitudes():
     th = synthetic_outcomes().thresholds()
     assert 1.0 < th["a50"][0] < 2.0 and th["low"][0] < 1.5 < th["high"][0]
+
+
+def test_outcomes_thresholds_are_nan_where_one_amplitude_was_run():
+    """A stopped kick run, or one amplitude at a time, has no threshold to fit: NaN, not an error."""
+    out = synthetic_outcomes()
+    one = attractors.Outcomes(*[getattr(out, f.name)[:4] if isinstance(getattr(out, f.name), np.ndarray)
+                                and getattr(out, f.name).shape[:1] == (8,) else getattr(out, f.name)
+                                for f in fields(out)])
+    th = one.thresholds()
+    assert th["start"].tolist() == [800.0] and np.isnan(th["a50"][0]) and not th["bounded"][0]
 
 
 # ---------------------------------------------------------------------------

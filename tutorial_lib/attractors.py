@@ -173,12 +173,18 @@ class Outcomes:
     def thresholds(self, level: float = 0.95) -> dict:
         """Per start time: the strength at which half of the trials switch and its interval
         (:func:`~tutorial_lib.core.choice.switch_threshold`); for :func:`kicks`, the empirical separatrix
-        over the delay. A dict of arrays ``start``, ``a50``, ``low``, ``high``, ``bounded``."""
+        over the delay. A dict of arrays ``start``, ``a50``, ``low``, ``high``, ``bounded``; NaN (and
+        ``bounded`` False) at a time with fewer than two amplitudes (one given, or a stopped run)."""
         starts = np.unique(self.start)
-        fits = [core_choice.switch_threshold(self.strength[self.start == s], self.switched[self.start == s],
-                                             level) for s in starts]
-        return {"start": starts, "a50": np.array([f.a50 for f in fits]), "low": np.array([f.low for f in fits]),
-                "high": np.array([f.high for f in fits]), "bounded": np.array([f.bounded for f in fits])}
+        out = {"start": starts, **{k: np.full(starts.size, np.nan) for k in ("a50", "low", "high")},
+               "bounded": np.zeros(starts.size, bool)}
+        for i, s in enumerate(starts):
+            here = self.start == s
+            if np.unique(self.strength[here]).size < 2:  # a stopped run, or one amplitude: no fit
+                continue
+            fit = core_choice.switch_threshold(self.strength[here], self.switched[here], level)
+            out["a50"][i], out["low"][i], out["high"][i], out["bounded"][i] = fit.a50, fit.low, fit.high, fit.bounded
+        return out
 
 
 def _neurons(net: BalancedNetwork, neurons) -> np.ndarray:

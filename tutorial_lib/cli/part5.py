@@ -449,11 +449,8 @@ class Part5Run:
                               repr(float(out.duration[i])), repr(float(out.strength[i])), int(out.baseline[i]),
                               int(out.choice[i]), int(bool(out.switched[i])), repr(float(out.end[i]))])
         doc = {"stopped": bool(out.stopped), "n_trials": len(out), "settings": records(out.summary())}
-        if out.experiment == "kick":
-            try:  # None: fewer than two amplitudes at some time (one asked for, or the run was stopped)
-                doc["thresholds"] = records(out.thresholds())
-            except ValueError:
-                doc["thresholds"] = None
+        if out.experiment == "kick":  # a50 None at a time with fewer than two amplitudes (one asked, or stopped)
+            doc["thresholds"] = records(out.thresholds())
         self.networks[name]["experiments"][out.experiment] = doc
 
     # -- the files ------------------------------------------------------------
