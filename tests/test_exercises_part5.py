@@ -7,33 +7,16 @@ here with the check they end with, so the notebook's "Expected output" is the li
 import re
 from pathlib import Path
 
-import nbformat
 import numpy as np
 import pytest
+from notebook_exercises import exercises
 
 from tutorial_lib.core import choice as core_choice
 from tutorial_lib.core import fixed_points as core_fp
 from tutorial_lib.exercises import ExerciseError, part5
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "05_attractors.ipynb"
-SOLUTION = re.compile(r"<details>.*?```python\n(.*?)```.*?Expected output:\s*```\n(.*?)```", re.DOTALL)
-
-
-def solutions():
-    """(stub source, solution code, expected output) for every exercise stub of notebook 05."""
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    found = []
-    for i, cell in enumerate(nb.cells):
-        if cell.cell_type == "code" and "raises-exception" in cell.metadata.get("tags", []):
-            following = next(c for c in nb.cells[i + 1:]
-                             if c.cell_type == "markdown" and "<details>" in c.source)
-            match = SOLUTION.search(following.source)
-            assert match, f"cell {i}: no solution with an expected output"
-            found.append((cell.source, match.group(1), match.group(2).strip()))
-    return found
-
-
-SOLUTIONS = solutions()
+SOLUTIONS = [(e.stub, e.solution, e.expected) for e in exercises(NOTEBOOK)]
 
 
 def namespace():
