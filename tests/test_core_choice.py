@@ -173,7 +173,7 @@ def test_a_kick_of_zero_changes_no_outcome_bit_for_bit():
 def test_switch_threshold_with_a_step_gives_the_gap():
     a = np.repeat(np.arange(6, dtype=float), 10)
     fit = ch.switch_threshold(a, a >= 3.0)  # every trial from 3 on switches, none below
-    assert 2.0 <= fit.low and fit.high <= 3.0 + 0.02 and 2.0 < fit.a50 < 3.0
+    assert 2.0 - 0.02 <= fit.low and fit.high <= 3.0 + 0.02 and 2.0 < fit.a50 < 3.0
     assert fit.scale == pytest.approx(0.0, abs=0.01)
 
 
@@ -247,3 +247,14 @@ def test_two_attractor_relu_refuses_parameters_without_two_attractors():
         ch.two_attractor_relu(w_self=0.5, w_cross=0.4)
     with pytest.raises(ValueError, match="drive must be > 0"):
         ch.two_attractor_relu(drive=0.0)
+
+
+def test_the_threshold_of_nonnegative_amplitudes_is_never_negative():
+    """Kicks are sizes: when most trials switch at the smallest kick tried, the interval stops at 0 (and
+    says it is not bounded there) instead of reaching below it."""
+    amp = np.repeat([0.5, 1.0, 2.0, 4.0], 12)
+    switched = np.concatenate([np.arange(12) < 5, np.arange(12) < 7, np.arange(12) < 10, np.ones(12, bool)])
+    fit = ch.switch_threshold(amp, switched)
+    assert fit.low == 0.0 <= fit.a50 < 1.5 and not fit.bounded
+    signed = ch.switch_threshold(amp - 1.0, switched)  # the same outcomes on a signed axis
+    assert signed.low < -0.5

@@ -247,7 +247,8 @@ def switch_threshold(amplitude, switched, level: float = 0.95, n_grid: int = 801
 
     Fits :math:`P(\text{switch} \mid A) = 1 / (1 + e^{-(A - A_{50}) / s})` to the outcomes
     (``amplitude`` (trials,), ``switched`` (trials,) bool) by maximum likelihood: on a grid of
-    ``n_grid`` centres over the amplitudes' range widened by half of it on each side, the scale
+    ``n_grid`` centres over the amplitudes' range widened by half of it on each side (not below 0
+    when no amplitude is negative: then an interval reaching 0 is not ``bounded``), the scale
     maximised for each (SciPy, bounded, from 1e-4 to 10 times the range), then refined around the
     best. The interval: the centres whose profile log-likelihood is within
     :math:`\chi^2_1(\text{level}) / 2` of the maximum. Needs at least two distinct amplitudes.
@@ -264,7 +265,8 @@ def switch_threshold(amplitude, switched, level: float = 0.95, n_grid: int = 801
     if not hi_a > lo_a:
         raise ValueError("amplitude must take at least two distinct values to fit a threshold")
     span = hi_a - lo_a
-    grid = np.linspace(lo_a - 0.5 * span, hi_a + 0.5 * span, int(n_grid))
+    floor = max(lo_a - 0.5 * span, 0.0) if lo_a >= 0 else lo_a - 0.5 * span  # a kick's size is never < 0
+    grid = np.linspace(floor, hi_a + 0.5 * span, int(n_grid))
     s_lo, s_hi = 1e-4 * span, 10.0 * span
     ll = np.array([_profile(a, n, k, c, s_lo, s_hi)[0] for c in grid])
     step = grid[1] - grid[0]
