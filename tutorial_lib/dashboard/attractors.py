@@ -47,7 +47,7 @@ EXPERIMENTS = {"photoinhibition": "photoinhibition (I cells)", "distractor": "di
 STRENGTH = {
     "photoinhibition": (0.1, 100.0, 2.0, "the current into each I cell, threshold units"),
     "distractor": (0.01, 10.0, 1.0, "the other lick's stimulus times this (1: the stimulus itself)"),
-    "kick": (1.0, 1000.0, 30.0, "the norm of the kick's current vector along the choice mode, threshold units"),
+    "kick": (1.0, 1000.0, 10.0, "the norm of the kick's current vector along the choice mode, threshold units"),
 }
 #: test trials of each lick that fit the choice mode (held out from the experiments)
 FIT_TRIALS = 10
@@ -158,8 +158,8 @@ class AttractorFigure(LiveFigure):
         ax.axvspan(params.t_end - READOUT_MS, params.t_end, facecolor="none", edgecolor="0.55", hatch="//",
                    lw=0, zorder=0)
         exp = view.experiment
-        if exp is not None:
-            ax.axvspan(exp.start, exp.start + exp.length, color=WINDOW_COLOR, alpha=0.35, lw=0, zorder=0)
+        self.window = None if exp is None else ax.axvspan(exp.start, exp.start + exp.length, color=WINDOW_COLOR,
+                                                          alpha=0.35, lw=0, zorder=0)
         self._baseline(view.readout)
         self._legend(ax, exp)
         self.title = fig.suptitle(self.fit(view.title, self.fs(10), 0.98, 2), fontsize=self.fs(10), x=0.01,
