@@ -162,7 +162,7 @@ class AttractorFigure(LiveFigure):
                                                           alpha=0.35, lw=0, zorder=0)
         self._baseline(view.readout)
         self._legend(ax, exp)
-        self.title = fig.suptitle(self.fit(view.title, self.fs(10), 0.98, 2), fontsize=self.fs(10), x=0.01,
+        self.title = fig.suptitle(self.fit(view.title, self.fs(10), 0.98, 3), fontsize=self.fs(10), x=0.01,
                                   ha="left")
 
     def _baseline(self, readout) -> None:
@@ -207,8 +207,8 @@ class AttractorFigure(LiveFigure):
         return state
 
     def say(self, text: str) -> None:
-        """Set the title (kept to its two lines)."""
-        self.title.set_text(self.fit(text, self.fs(10), 0.98, 2))
+        """Set the title (in the room of its three lines)."""
+        self.title.set_text(self.fit(text, self.fs(10), 0.98, 3))
 
     def update(self, loop, record, scores):
         """While training: the loop and its score in the title."""
@@ -302,9 +302,9 @@ class AttractorDashboard(TrainingDashboard):
 
     def _view(self, p) -> AttractorView:
         readout = None if self.readout is None else _first(self.readout, self.experiment.trials)
-        title = ("no run yet: " + self._describe_params(p) if self.outcomes is None
+        title = (f"no run yet: {self.experiment.describe()}; press Run" if self.outcomes is None
                  else self.figure.title.get_text())
-        return AttractorView(readout, self.experiment, html.unescape(title))
+        return AttractorView(readout, self.experiment, title)
 
     def _advise_run(self, err, params, reference) -> Advice:
         """The balanced network's advice; during an experiment, its strength named first."""
