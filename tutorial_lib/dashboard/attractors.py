@@ -262,6 +262,7 @@ class AttractorDashboard(TrainingDashboard):
         self._loops_before = 0
         self._trained_now = None  # the training of this Run (its status), if it trained
         self._experimenting = self._ran = False
+        self._phase = None  # "fit" or "experiment" while they run (what Stop says)
         self._last_draw = 0.0
         self.fit_seconds = self.run_seconds = None
         super().__init__(title, controls, base_params, train=None, preview=self._view, figure=figure,
@@ -292,7 +293,7 @@ class AttractorDashboard(TrainingDashboard):
 
     def _describe_params(self, p) -> str:
         exp = self.experiment
-        state = ("press Run: it trains the network first (about a minute at lecture scale), or Train"
+        state = (f"press Run: it trains the network first ({p.n_loops} loops), or Train"
                  if self._untrained() else "press Run" if self.readout is not None
                  else f"press Run: it fits the choice mode first (2 x {FIT_TRIALS + exp.trials} trials)")
         return f"{html.escape(exp.describe())}; {2 * exp.trials} held-out trials; {state}."
@@ -334,12 +335,20 @@ class AttractorDashboard(TrainingDashboard):
         if block:
             self.wait()
 
+    def stop(self):
+        """Stop training after the current loop, or the experiment within a trial (the Stop button)."""
+        super().stop()
+        if self.running and self._phase == "fit":
+            self.status.value = "Stopping once the choice mode is fitted (it cannot be stopped)..."
+        elif self.running and self._phase == "experiment":
+            self.status.value = "Stopping: the trials in flight finish, no new one starts..."
+
     def _run(self, params):
         try:
             super()._run(params)
         finally:
             self.run_button.disabled = False
-            self._experimenting = False
+            self._experimenting, self._phase = False, None
 
     def _train(self, params):
         """(In the background thread.) Train if asked or untrained, fit the choice mode, run the experiment."""
@@ -382,10 +391,10 @@ class AttractorDashboard(TrainingDashboard):
                                  "core; Stop takes effect after it)...")
             self.figure.say("fitting the choice mode on trials without learning...")
             self._redraw()
-            t0 = time.perf_counter()
+            t0, self._phase = time.perf_counter(), "fit"
             self.readout = attractors.fit_choice(self.network, n_train=FIT_TRIALS, n_test=n,
                                                  readout_ms=READOUT_MS)
-            self.fit_seconds = time.perf_counter() - t0
+            self.fit_seconds, self._phase = time.perf_counter() - t0, None
             self._readout_version = self._version
             self.progress.value = 1
             if self._mode == "train":
@@ -404,10 +413,10 @@ class AttractorDashboard(TrainingDashboard):
         self._redraw()
         self.progress.max, self.progress.value, self.progress.description = 2 * exp.trials, 0, "trial"
         self.status.value = f"Running {2 * exp.trials} trials of {html.escape(exp.name)} on every core..."
-        self._experimenting, self._last_draw = True, time.perf_counter()
+        self._experimenting, self._last_draw, self._phase = True, time.perf_counter(), "experiment"
         t0 = time.perf_counter()
         out = exp.run(net, readout, stop=self._stop, on_trial=self._on_trial)
-        self._experimenting = False
+        self._experimenting, self._phase = False, None
         self.run_seconds = time.perf_counter() - t0
         self.outcomes = out
         more = "" if not out.stopped else f" (stopped after {len(out)} of {2 * exp.trials} trials)"
