@@ -179,18 +179,22 @@ class AttractorFigure(LiveFigure):
         ax.set_ylim(lo - pad, hi + pad)
 
     def _legend(self, ax, exp) -> None:
-        """The legend right of the axes (inside, it hid the trials), proxies for every kind of line."""
+        """One legend under the axes (inside, it hid the trials; beside them, it narrowed them), proxies for
+        every kind of line, in as many columns as fit the width."""
         handles = [Line2D([], [], color=RECOVERED, lw=2, label="recovered trial"),
                    Line2D([], [], color=SWITCHED, lw=2, label="switched trial"),
-                   Line2D([], [], color="0.45", lw=2.4, label="no perturbation,\nmean: lick right"),
-                   Line2D([], [], color="0.45", lw=2.4, ls="--", label="no perturbation,\nmean: lick left"),
                    Line2D([], [], color="0.3", ls=":", lw=1.2, label="read-out threshold"),
+                   Line2D([], [], color="0.45", lw=2.4, label="unperturbed mean, lick right"),
+                   Line2D([], [], color="0.45", lw=2.4, ls="--", label="unperturbed mean, lick left"),
                    Patch(facecolor=COLORS["stimulus"], alpha=0.18, label="stimulus"),
-                   Patch(facecolor=WINDOW_COLOR, alpha=0.35, label="perturbation" if exp is None
-                         else exp.name),
+                   Patch(facecolor=WINDOW_COLOR, alpha=0.35, label="perturbation" if exp is None else exp.name),
                    Patch(facecolor="none", edgecolor="0.55", hatch="//", label="read-out window")]
-        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=self.fs(8),
-                  frameon=False)
+        fig = self.fig
+        # a column: the longest label (a character about 0.45 em) and its handle and gaps (3.6 em)
+        column_px = (0.45 * max(len(h.get_label()) for h in handles) + 3.6) * self.fs(8) * fig.dpi / 72
+        ncol = int(max(1, min(4, 0.98 * fig.get_figwidth() * fig.dpi // column_px)))
+        fig.legend(handles=handles, loc="outside lower left", ncol=ncol, fontsize=self.fs(8), frameon=False,
+                   columnspacing=1.2, handlelength=1.6)
 
     def add_trial(self, row) -> str:
         """Draw a finished trial (a row of :func:`~tutorial_lib.attractors.photoinhibition`'s ``on_trial``);
