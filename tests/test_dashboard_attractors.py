@@ -8,16 +8,22 @@ import threading
 
 import numpy as np
 import pytest
+from test_attractors import TINY
+from test_balanced import ramp_data
 
 from tutorial_lib import attractors, balanced
 from tutorial_lib.core import choice as core_choice
 from tutorial_lib.dashboard import attractor_dashboard
-from tutorial_lib.dashboard.attractors import (EXPERIMENTS, FIT_TRIALS, READOUT_MS, RECOVERED, STRENGTH, SWITCHED,
-                                               make_experiment)
+from tutorial_lib.dashboard.attractors import (
+    EXPERIMENTS,
+    FIT_TRIALS,
+    READOUT_MS,
+    RECOVERED,
+    STRENGTH,
+    SWITCHED,
+    make_experiment,
+)
 from tutorial_lib.data import CONDITIONS
-
-from test_attractors import TINY
-from test_balanced import ramp_data
 
 END = TINY.t_end - READOUT_MS  # the read-out window starts here: 1300 ms
 STIM = TINY.stim_off - TINY.stim_on  # 100 ms
@@ -149,8 +155,8 @@ def test_slider_bounds_follow_the_time_the_length_and_the_experiment():
 
 
 @pytest.mark.parametrize("name, value, message", [
-    ("time", 1250.0, "time (when the perturbation starts, ms: in the delay from 400 ms, so that its 180 ms end "
-                     "by the read-out window at 1300 ms) must be in [400, 1120]"),
+    ("time", 1250.0, ("time (when the perturbation starts, ms: in the delay from 400 ms, so that its 180 ms "
+                      "end by the read-out window at 1300 ms) must be in [400, 1120]")),
     ("time", 300.0, "must be in [400, 1120]"),
     ("length", 1000.0, "length (ms, so that the perturbation ends by the read-out window at 1300 ms) must be in"),
 ])
@@ -169,12 +175,13 @@ def test_a_bad_setting_is_named_with_its_range_and_nothing_runs(result, name, va
 
 
 def test_make_experiment_names_each_setting_and_the_strengths_are_the_experiments():
-    for kwargs, message in [(dict(name="kicks"), "experiment must be one of"),
-                            (dict(strength=-1.0), "strength (the current into each I cell, threshold units) "
-                                                  "must be >= 0; it must be in [0, 100]"),
-                            (dict(trials=0), "trials (held-out trials per lick) must be"),
-                            (dict(start=float("nan")), "time (")]:
-        settings = dict(name="photoinhibition", start=600.0, length=200.0, strength=1.0, trials=3) | kwargs
+    for kwargs, message in [({"name": "kicks"}, "experiment must be one of"),
+                            ({"strength": -1.0}, ("strength (the current into each I cell, threshold "
+                                                   "units) must be >= 0; it must be in [0, 100]")),
+                            ({"trials": 0}, "trials (held-out trials per lick) must be"),
+                            ({"start": float("nan")}, "time (")]:
+        settings = {"name": "photoinhibition", "start": 600.0, "length": 200.0, "strength": 1.0,
+                    "trials": 3} | kwargs
         with pytest.raises(ValueError) as info:
             make_experiment(TINY, **settings)
         assert message in str(info.value), str(info.value)

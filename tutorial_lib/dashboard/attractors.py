@@ -57,6 +57,7 @@ TRIALS_MAX = 50  # held-out trials per lick (the trials slider)
 STEP_MS = 10.0  # the time and length sliders' step (a multiple of dt)
 REDRAW_S = 0.25  # while trials finish: at most about four frames a second
 RECOVERED, SWITCHED, UNDECIDED = "#0072B2", "#D55E00", "0.2"  # blue, vermillion (colour-blind safe)
+STATE_COLORS = {"recovered": RECOVERED, "switched": SWITCHED, "undecided": UNDECIDED}
 WINDOW_COLOR = "gold"  # the perturbation window (Part 4's), orange the stimulus (the notebooks')
 
 
@@ -137,8 +138,6 @@ class AttractorFigure(LiveFigure):
     (solid lick right, dashed lick left), the read-out threshold (dotted), the stimulus (orange), the
     perturbation window (gold) and the read-out window (hatched). While the network trains: the title."""
 
-    COLORS = {"recovered": RECOVERED, "switched": SWITCHED, "undecided": UNDECIDED}
-
     def __init__(self, dpi: int = 80):
         super().__init__(figsize=(9.5, 5.6), dpi=dpi)
         self.trials: dict[int, tuple[Line2D, str]] = {}
@@ -201,7 +200,7 @@ class AttractorFigure(LiveFigure):
         its state ("recovered", "switched", "undecided") is returned."""
         state = trial_state(row)
         y = np.asarray(row["projection"], dtype=float)
-        (line,) = self.ax.plot(self.view.readout.t, y, color=self.COLORS[state], lw=1.0, alpha=0.65, zorder=2)
+        (line,) = self.ax.plot(self.view.readout.t, y, color=STATE_COLORS[state], lw=1.0, alpha=0.65, zorder=2)
         self.trials[int(row["index"])] = (line, state)
         self.counts[state] += 1
         lo, hi = self.ax.get_ylim()
@@ -257,7 +256,8 @@ class AttractorDashboard(TrainingDashboard):
         self.network = network
         self.readout: attractors.ChoiceReadout | None = None
         self.outcomes: attractors.Outcomes | None = None
-        self.experiment: Experiment | None = None
+        self.experiment: Experiment | None = None  # the controls' settings (checked)
+        self.ran: Experiment | None = None  # the experiment of the last run (sliders may move meanwhile)
         self._mode = "run"
         self._loops = (None if network is None else result.n_loops if result is not None
                        else 0 if np.array_equal(network.w, network.w0) else None)
@@ -275,7 +275,8 @@ class AttractorDashboard(TrainingDashboard):
         self.run_button = widgets.Button(description="Run", button_style="primary", icon="bolt",
                                          tooltip="Run the experiment on the held-out trials of both licks")
         self.run_button.on_click(lambda _: self.run())
-        self.train_button.tooltip = "Train the network for the loops set above (continuing), then fit the choice mode"
+        self.train_button.tooltip = ("Train the network for the loops set above (continuing), then fit the "
+                                     "choice mode")
         self.stop_button.tooltip = "Stop training after this loop, or the experiment within a trial"
         buttons = self.widget.children[0].children[-3]  # the HBox of Train and Stop (base layout)
         buttons.children = (self.run_button, *buttons.children)
@@ -316,7 +317,7 @@ class AttractorDashboard(TrainingDashboard):
         said = balanced.advice(err, params, reference)
         if not self._experimenting:
             return said
-        text = (f"The {self.experiment.name} (strength {self.experiment.strength:g}) may have pushed the "
+        text = (f"The {self.ran.name} (strength {self.ran.strength:g}) may have pushed the "
                 "network out of balance: lower the strength. " + said.text)
         return Advice((("strength", "lower"),) + said.changes, ("strength",) + said.moved, text)
 
@@ -411,7 +412,7 @@ class AttractorDashboard(TrainingDashboard):
     def _experiment(self, readout, exp: Experiment) -> None:
         """Run ``exp`` on the held-out trials of ``readout``, each drawn as it finishes (Stop within a trial)."""
         net = self.network
-        self.outcomes, self._ran = None, True
+        self.outcomes, self._ran, self.ran = None, True, exp
         self.figure.reset(net.params, AttractorView(readout, exp, f"{exp.describe()}: running "
                                                                   f"{2 * exp.trials} trials..."))
         self._redraw()
@@ -435,7 +436,7 @@ class AttractorDashboard(TrainingDashboard):
         now = time.perf_counter()
         if now - self._last_draw >= REDRAW_S or done == total:
             c = self.figure.counts
-            self.figure.say(f"{self.experiment.describe()}: {done} of {total} trials done, {c['switched']} "
+            self.figure.say(f"{self.ran.describe()}: {done} of {total} trials done, {c['switched']} "
                             "switched")
             self._redraw()
             self.status.value = (f"Running: {done} of {total} trials done, {c['switched']} switched, "
@@ -454,7 +455,7 @@ class AttractorDashboard(TrainingDashboard):
         verb = "Stopped" if out.stopped else "Done"
         first = ("" if trained is None else f"trained {len(trained.scores)} loop(s) (score "
                  f"{trained.scores[-1]:.2f}) and fitted the choice mode, then ")
-        return (f"{verb}: {first}ran {len(out)} of {2 * self.experiment.trials} trials in {self.run_seconds:.1f} s; "
+        return (f"{verb}: {first}ran {len(out)} of {2 * self.ran.trials} trials in {self.run_seconds:.1f} s; "
                 f"{switched_text(out)}.")
 
     def _summary(self, result) -> str:
@@ -503,8 +504,7 @@ def _controls(p: BalancedParams) -> list:
 
     def on_experiment(change):  # observed before the dashboard's own observer: the new settings valid
         name = change["new"]
-        if start.value > end - now_length():
-            start.value = end - now_length()
+        start.value = min(start.value, end - now_length())
         lo, hi, value, what = STRENGTH[name]
         _log_range(strength, lo, hi)
         strength.value, strength.tooltip = value, what + "; log scale"
