@@ -110,7 +110,7 @@ def test_stop_mid_run_leaves_no_trial_thread_and_a_figure_of_the_trials_done(res
 
 @pytest.mark.parametrize("experiment", list(EXPERIMENTS))
 def test_a_zero_strength_run_switches_none(result, experiment):
-    """The strength slider is logarithmic (three decades below the largest strength): strength 0 is the
+    """The strength slider is logarithmic (four decades below the largest strength): strength 0 is the
     control, set here through the control's value."""
     dash = _dash(result, experiment=experiment, time=700.0)
     dash.controls["strength"].to_param = lambda v: 0.0
@@ -139,7 +139,7 @@ def test_slider_bounds_follow_the_time_the_length_and_the_experiment():
     for name, (lo, hi, value, _) in STRENGTH.items():
         dash.controls["experiment"].widget.value = name
         assert (10 ** strength.min, 10 ** strength.max) == pytest.approx((lo, hi)) and strength.value == value
-        assert dash.controls["strength"].scale.value.count("%'>") == 4  # four decades shown
+        assert dash.controls["strength"].scale.value.count("%'>") == 5  # the decades shown
         assert dash.error is None, dash.status.value
     dash.controls["experiment"].widget.value = "distractor"  # lasts as long as the stimulus
     assert length.disabled and length.value == STIM == length.min == length.max

@@ -43,11 +43,11 @@ __all__ = ["Experiment", "AttractorView", "AttractorFigure", "AttractorDashboard
 EXPERIMENTS = {"photoinhibition": "photoinhibition (I cells)", "distractor": "distractor (other lick)",
                "kick": "kick (choice mode)"}
 #: per experiment: the strength slider's range (its maximum is the one :mod:`tutorial_lib.attractors`
-#: accepts; three decades below it), its default and what it is (threshold units, as every input)
+#: accepts; four decades below it), its default and what it is (threshold units, as every input)
 STRENGTH = {
-    "photoinhibition": (0.1, 100.0, 2.0, "the current into each I cell, threshold units"),
-    "distractor": (0.01, 10.0, 1.0, "the other lick's stimulus times this (1: the stimulus itself)"),
-    "kick": (1.0, 1000.0, 10.0, "the norm of the kick's current vector along the choice mode, threshold units"),
+    "photoinhibition": (0.01, 100.0, 2.0, "the current into each I cell, threshold units"),
+    "distractor": (0.001, 10.0, 1.0, "the other lick's stimulus times this (1: the stimulus itself)"),
+    "kick": (0.1, 1000.0, 1.0, "the norm of the kick's current vector along the choice mode, threshold units"),
 }
 #: test trials of each lick that fit the choice mode (held out from the experiments)
 FIT_TRIALS = 10
@@ -541,7 +541,7 @@ def attractor_dashboard(result=None, *, data=None, params: BalancedParams | None
     lick's stimulus times ``strength``; a kick of norm ``strength`` along the choice mode towards the
     other choice: :mod:`tutorial_lib.attractors`), its time and length (ms; the perturbation lies in the
     delay and ends by the read-out window, the last :data:`READOUT_MS` ms; a distractor lasts as long
-    as the stimulus), its strength (threshold units, a log slider over three decades up to the
+    as the stimulus), its strength (threshold units, a log slider over four decades up to the
     largest the experiment accepts), the held-out trials per lick, and the loops Train trains.
 
     Run fits the choice mode once (:func:`~tutorial_lib.attractors.fit_choice`, :data:`FIT_TRIALS`
