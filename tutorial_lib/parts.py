@@ -111,6 +111,10 @@ PARTS = {p.name: p for p in (
          "Part 4: perturb the trained balanced network",
          "Part 4: perturb a balanced network trained on a SYNTHETIC stand-in for ALM recordings",
          recordings=True, command=False),
+    Part("part5", 5, BalancedParams, "tutorial_lib.balanced", "attractor_dashboard", "part5_attractors",
+         "Part 5: does the trained network hold its choice?",
+         "Part 5: does a network trained on a SYNTHETIC stand-in for ALM recordings hold its choice?",
+         recordings=True, command=False),
 )}
 
 #: the parts that are subcommands of ``rls-tutorial`` and of ``rls-tutorial sweep``

@@ -25,7 +25,8 @@ How it stays portable and responsive (JupyterLab 4, Notebook 7, VS Code, Colab):
 controls, how to build parameters from them, how to train and how to draw: :mod:`.rate`
 (Part 1), :mod:`.spiking` (Part 2), :mod:`.balanced` (Part 3), :mod:`.perturbation` (Part 4: a
 current into a population of the trained network, against the balance prediction; :mod:`.perturb`
-is its computation without widgets). :mod:`.screen` fits a dashboard to the screen it is shown on
+is its computation without widgets), :mod:`.attractors` (Part 5: many held-out trials perturbed in parallel,
+each trial's choice-mode projection drawn as it finishes, recovered or switched). :mod:`.screen` fits a dashboard to the screen it is shown on
 (its style sheet: the sliders in columns above the figure in a narrow output; the figure's smallest
 text, 9 pt as shown; a log slider's decades; printed lines wrapped to a notebook column). Every
 public name is importable from ``tutorial_lib.dashboard``.
@@ -38,6 +39,7 @@ from .rate import RateLiveFigure, rate_dashboard
 from .spiking import SpikingLiveFigure, spiking_dashboard
 from .balanced import BalancedDashboard, BalancedLiveFigure, BalancedView, balanced_dashboard
 from .perturbation import PerturbationDashboard, PerturbationFigure, perturbation_dashboard, run_perturbation
+from .attractors import AttractorDashboard, AttractorFigure, attractor_dashboard
 
 __all__ = [
     "TrainingDashboard",
@@ -54,6 +56,9 @@ __all__ = [
     "PerturbationDashboard",
     "perturbation_dashboard",
     "run_perturbation",
+    "AttractorFigure",
+    "AttractorDashboard",
+    "attractor_dashboard",
     "Control",
     "field_control",
     "readout_format",
