@@ -108,6 +108,37 @@ def test_stop_mid_run_leaves_no_trial_thread_and_a_figure_of_the_trials_done(res
     assert len(dash.outcomes) == 20 and not dash.outcomes.stopped and len(dash.figure.trials) == 20
 
 
+def test_stop_while_fitting_the_choice_mode_perturbs_nothing_and_leaves_no_thread(result):
+    dash = _dash(result, trials=4, experiment="kick", time=700.0, length=50.0, strength=30.0)
+    real = dash._on_fit_trial
+
+    def stop_after_the_first(row):  # Stop pressed when the fit's first trial finishes
+        real(row)
+        dash.stop()
+
+    dash._on_fit_trial = stop_after_the_first
+    dash.run(block=True)
+    assert dash.readout is None and dash.outcomes is None and not _trial_threads()
+    status = html.unescape(dash.status.value)
+    assert status.startswith("Stopped while fitting the choice mode (") and "no trial was perturbed" in status
+    assert 1 <= dash.progress.value < dash.progress.max == 2 * (FIT_TRIALS + 4)
+    assert not dash.run_button.disabled and dash.stop_button.disabled
+    dash._on_fit_trial = real  # and it runs again, whole
+    dash.run(block=True)
+    assert dash.readout is not None and len(dash.outcomes) == 8 and not dash.outcomes.stopped
+
+
+def test_fit_choice_stopped_returns_none_after_the_trials_in_flight(result):
+    stop, seen = threading.Event(), []
+
+    def on_trial(row):
+        seen.append(row)
+        stop.set()
+
+    assert attractors.fit_choice(result, n_train=4, n_test=3, n_jobs=2, stop=stop, on_trial=on_trial) is None
+    assert 1 <= len(seen) <= 2 and seen[0]["total"] == 14 and not _trial_threads()
+
+
 @pytest.mark.parametrize("experiment", list(EXPERIMENTS))
 def test_a_zero_strength_run_switches_none(result, experiment):
     """The strength slider is logarithmic (four decades below the largest strength): strength 0 is the

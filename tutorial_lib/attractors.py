@@ -77,9 +77,11 @@ from .core import choice as core_choice
 from .data import CONDITIONS
 from .engine.rls_state import default_threads
 
-__all__ = ["ChoiceReadout", "Outcomes", "ROW", "fit_choice", "trial_rates", "trials_in_parallel", "photoinhibition",
-           "distractors", "kicks", "without_condition_ffwd"]
+__all__ = ["ChoiceReadout", "Outcomes", "ROW", "MAX_STRENGTH", "fit_choice", "trial_rates", "trials_in_parallel",
+           "photoinhibition", "distractors", "kicks", "without_condition_ffwd"]
 
+#: the largest strength each experiment accepts (threshold units; the distractor's is a scale of the stimulus)
+MAX_STRENGTH = {"photoinhibition": 100.0, "distractor": 10.0, "kick": 1000.0}
 #: the condition on the +1 side of the choice mode (``CONDITIONS[0]``, lick right); the other is -1
 SIGN = {CONDITIONS[0]: 1, CONDITIONS[1]: -1}
 
@@ -225,7 +227,7 @@ def _windows(p, mode_window, readout_ms: float):
 
 def fit_choice(net, n_train: int = 10, n_test: int = 10, *, neurons="trained", bin_ms: float = 20.0,
                smooth_ms: float = 50.0, mode_window=None, readout_ms: float = 100.0,
-               progress: bool = False, n_jobs=None) -> ChoiceReadout:
+               progress: bool = False, n_jobs=None, stop=None, on_trial=None) -> ChoiceReadout | None:
     """The choice mode of ``net`` (a BalancedNetwork or a TrainResult), fitted on held-in test trials.
 
     Runs test trials ``0 .. n_train - 1`` of each condition to fit the mode (averaged over
@@ -234,7 +236,10 @@ def fit_choice(net, n_train: int = 10, n_test: int = 10, *, neurons="trained", b
     n_test - 1``, projected and read out. ``neurons``: a population of
     :func:`~tutorial_lib.balanced.populations` (default ``"trained"``, the model neurons that stand
     for the recorded ones) or indices; their rates in bins of ``bin_ms`` smoothed over
-    ``+-smooth_ms`` (:meth:`~tutorial_lib.balanced.Trial.psth`).
+    ``+-smooth_ms`` (:meth:`~tutorial_lib.balanced.Trial.psth`). The trials run on ``n_jobs`` threads
+    (:func:`trials_in_parallel`); ``on_trial(row)`` gets ``{"index", "total"}`` as each finishes (for
+    progress); once ``stop.is_set()`` the fit waits for the trials in flight and returns None (the mode
+    needs all its trials).
 
     Raises ValueError naming the parameter and its range (``n_train`` and ``n_test`` from 1 to 500,
     ``readout_ms`` in (0, delay], ``mode_window`` inside the trial, an unknown population), TypeError
@@ -248,12 +253,18 @@ def fit_choice(net, n_train: int = 10, n_test: int = 10, *, neurons="trained", b
     train_loops, test_loops = np.arange(n_train), n_train + np.arange(n_test)
     bar = tqdm(total=2 * (n_train + n_test), desc="choice mode", unit="trial") if progress else None
     runs = [(c, k) for c in CONDITIONS for k in (*train_loops, *test_loops)]
+    if on_trial is not None and not callable(on_trial):
+        raise TypeError(f"on_trial must be None or a function of one row (got {on_trial!r:.80})")
+    report = None if on_trial is None else (lambda k, _: on_trial({"index": k, "total": len(runs)}))
     try:
-        done, _ = trials_in_parallel(lambda run: trial_rates(net, run[0], int(run[1]), idx, bin_ms, smooth_ms),
-                                     runs, n_jobs, bar=bar)
+        done, stopped = trials_in_parallel(lambda run: trial_rates(net, run[0], int(run[1]), idx, bin_ms,
+                                                                   smooth_ms), runs, n_jobs, stop=stop, bar=bar,
+                                           on_result=report)
     finally:
         if bar is not None:
             bar.close()
+    if stopped:
+        return None
     t = done[0][0]
     rates = {c: np.stack([r for (cc, _), (_, r) in zip(runs, done) if cc == c]) for c in CONDITIONS}
     fit = {c: rates[c][:n_train] for c in CONDITIONS}
@@ -394,7 +405,8 @@ def photoinhibition(net, readout: ChoiceReadout, starts, durations, strength: fl
     if starts.max() + durations.max() > end + 1e-9:
         raise ValueError(f"starts + durations must end by the read-out window at {end:g} ms "
                          f"(got {starts.max():g} + {durations.max():g})")
-    strength = _strength("strength", strength, 100.0, "current to each I cell, threshold units")
+    strength = _strength("strength", strength, MAX_STRENGTH["photoinhibition"],
+                         "current to each I cell, threshold units")
     settings = [(s, d, strength) for s, d in itertools.product(starts, durations)]
     return _run(net, readout, "photoinhibition", settings,
                 lambda s, c, base: [Perturbation("I", s[2], s[0], s[0] + s[1])],
@@ -416,7 +428,8 @@ def distractors(net, readout: ChoiceReadout, times, strength: float = 1.0, *, pr
     length = p.stim_off - p.stim_on
     times = _times("times", times, p.stim_off, readout.readout_window[0] - length, p.dt,
                    f"distractor onsets, ms, so that the {length:g} ms stimulus ends by the read-out window")
-    strength = _strength("strength", strength, 10.0, "scale of the other condition's stimulus")
+    strength = _strength("strength", strength, MAX_STRENGTH["distractor"],
+                         "scale of the other condition's stimulus")
     other = {CONDITIONS[0]: CONDITIONS[1], CONDITIONS[1]: CONDITIONS[0]}
     settings = [(t, length, strength) for t in times]
     return _run(net, readout, "distractor", settings,
@@ -442,7 +455,8 @@ def kicks(net, readout: ChoiceReadout, amplitudes, times, duration: float = 50.0
     times = _times("times", times, p.stim_off, end - duration, p.dt,
                    f"kick onsets, ms, so that a {duration:g} ms kick ends by the read-out window")
     amps = np.atleast_1d(np.asarray(amplitudes, dtype=object))
-    amps = [_strength(f"amplitudes[{k}]", a, 1000.0, "norm of the kick's current vector, threshold units")
+    amps = [_strength(f"amplitudes[{k}]", a, MAX_STRENGTH["kick"],
+                      "norm of the kick's current vector, threshold units")
             for k, a in enumerate(amps.ravel())]
     if not amps:
         raise ValueError("amplitudes must hold at least one amplitude")

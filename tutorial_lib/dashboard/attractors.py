@@ -44,11 +44,11 @@ EXPERIMENTS = {"photoinhibition": "photoinhibition (I cells)", "distractor": "di
                "kick": "kick (choice mode)"}
 #: per experiment: the strength slider's range (its maximum is the one :mod:`tutorial_lib.attractors`
 #: accepts; four decades below it), its default and what it is (threshold units, as every input)
-STRENGTH = {
-    "photoinhibition": (0.01, 100.0, 2.0, "the current into each I cell, threshold units"),
-    "distractor": (0.001, 10.0, 1.0, "the other lick's stimulus times this (1: the stimulus itself)"),
-    "kick": (0.1, 1000.0, 1.0, "the norm of the kick's current vector along the choice mode, threshold units"),
-}
+STRENGTH = {name: (attractors.MAX_STRENGTH[name] / 1e4, attractors.MAX_STRENGTH[name], default, what)
+            for name, default, what in (
+                ("photoinhibition", 2.0, "the current into each I cell, threshold units"),
+                ("distractor", 1.0, "the other lick's stimulus times this (1: the stimulus itself)"),
+                ("kick", 1.0, "the norm of the kick's current vector along the choice mode, threshold units"))}
 #: test trials of each lick that fit the choice mode (held out from the experiments)
 FIT_TRIALS = 10
 #: the choice is read out in the last READOUT_MS of the trial (the model has no go cue)
@@ -241,10 +241,9 @@ class AttractorDashboard(TrainingDashboard):
     """The Part 5 dashboard: Run runs the experiment (training the network and fitting the choice mode
     first if needed); Train trains the network (further) and fits the choice mode again.
 
-    Stop stops training after the current loop, or an experiment within a trial (the trials in flight
-    finish; the figure and the status keep the trials done). Fitting the choice mode (2 x
-    (:data:`FIT_TRIALS` + trials) trials, about 10-25 s at lecture scale) cannot be stopped
-    (:func:`~tutorial_lib.attractors.fit_choice` takes no ``stop``); Stop takes effect after it.
+    Stop stops training after the current loop, the fit of the choice mode (2 x (:data:`FIT_TRIALS` +
+    trials) trials, about 10-25 s at lecture scale; no read-out then) or an experiment within a trial (the
+    trials in flight finish; the figure and the status keep the trials done).
 
     After a run: ``outcomes`` (:class:`~tutorial_lib.attractors.Outcomes`), ``readout`` the choice read-out
     perturbed (:class:`~tutorial_lib.attractors.ChoiceReadout`), ``network``, ``result`` the last
@@ -357,7 +356,7 @@ class AttractorDashboard(TrainingDashboard):
 
     def _train(self, params):
         """(In the background thread.) Train if asked or untrained, fit the choice mode, run the experiment."""
-        exp, self._trained_now, self._ran = self.experiment, None, False
+        exp, self._trained_now, self._ran, self._fit_stopped = self.experiment, None, False, False
         if self.network is None:
             p = self.base_params
             self.status.value = (f"Building the network: {p.N} neurons, static simulation, rate matching of "
@@ -369,7 +368,7 @@ class AttractorDashboard(TrainingDashboard):
             if result.stopped:
                 return result
         readout = self._fitted(exp.trials)
-        if self._mode == "run" and not self._stop.is_set():
+        if readout is not None and self._mode == "run" and not self._stop.is_set():
             self._experiment(readout, exp)
         return self.result
 
@@ -386,20 +385,26 @@ class AttractorDashboard(TrainingDashboard):
         self._trained_now = result
         return result
 
-    def _fitted(self, n: int) -> attractors.ChoiceReadout:
+    def _fitted(self, n: int) -> attractors.ChoiceReadout | None:
         """The choice read-out with ``n`` held-out trials per lick: fitted now unless one of these weights
-        holds at least ``n`` (then its first ``n``)."""
+        holds at least ``n`` (then its first ``n``); None if Stop ended the fit."""
         if self.readout is None or self._readout_version != self._version or self.readout.test_loops.size < n:
-            self.progress.max, self.progress.value, self.progress.description = 1, 0, "fit"
+            total = 2 * (FIT_TRIALS + n)
+            self.progress.max, self.progress.value, self.progress.description = total, 0, "fit"
             self.status.value = (f"Fitting the choice mode: {FIT_TRIALS} trials of each lick fit it, {n} more "
-                                 f"are held out ({2 * (FIT_TRIALS + n)} trials without learning, on every "
-                                 "core; Stop takes effect after it)...")
+                                 f"are held out ({total} trials without learning, on every core)...")
             self.figure.say("fitting the choice mode on trials without learning...")
             self._redraw()
             t0, self._phase = time.perf_counter(), "fit"
-            self.readout = attractors.fit_choice(self.network, n_train=FIT_TRIALS, n_test=n,
-                                                 readout_ms=READOUT_MS)
+            readout = attractors.fit_choice(self.network, n_train=FIT_TRIALS, n_test=n, readout_ms=READOUT_MS,
+                                            stop=self._stop, on_trial=self._on_fit_trial)
             self.fit_seconds, self._phase = time.perf_counter() - t0, None
+            if readout is None:  # stopped: keep the read-out there was (if any); nothing to perturb now
+                self._fit_stopped = True
+                self.figure.say("stopped while fitting the choice mode")
+                self._redraw()
+                return None
+            self.readout = readout
             self._readout_version = self._version
             self.progress.value = 1
             if self._mode == "train":
@@ -428,6 +433,10 @@ class AttractorDashboard(TrainingDashboard):
         self.figure.say(f"{exp.describe()}: {switched_text(out)}{more}")
         self._redraw()
 
+    def _on_fit_trial(self, row) -> None:
+        """A trial of the choice-mode fit finished (in this thread): move the progress bar."""
+        self.progress.value += 1
+
     def _on_trial(self, row) -> None:
         """A trial finished (in this thread): draw it; show the figure at most every REDRAW_S seconds."""
         self.figure.add_trial(row)
@@ -451,6 +460,9 @@ class AttractorDashboard(TrainingDashboard):
             return super()._done_status(new, seconds, total=self._loops if self._loops_before else None)
         out = self.outcomes
         if not self._ran or out is None:
+            if self._fit_stopped:
+                return (f"Stopped while fitting the choice mode ({self.progress.value} of {self.progress.max} "
+                        "trials run): no trial was perturbed.")
             return "Stopped before the experiment; the figure shows the previous run (if any)."
         verb = "Stopped" if out.stopped else "Done"
         first = ("" if trained is None else f"trained {len(trained.scores)} loop(s) (score "
