@@ -19,7 +19,8 @@ import pytest
 from matplotlib.text import Text
 
 from tutorial_lib import BalancedParams, RateParams, SpikingParams, lecture
-from tutorial_lib.dashboard import balanced_dashboard, perturbation_dashboard, rate_dashboard, spiking_dashboard
+from tutorial_lib.dashboard import (attractor_dashboard, balanced_dashboard, perturbation_dashboard, rate_dashboard,
+                                    spiking_dashboard)
 from tutorial_lib import messages
 from tutorial_lib.dashboard import screen
 from tutorial_lib.data import load_alm
@@ -31,7 +32,7 @@ SPIKING = SpikingParams(N=30, stim_on=100.0, stim_off=200.0, train_duration=1000
                         n_loops=2)
 BALANCED = BalancedParams.lecture(N=400, K=40, n_trained=30, L=5, n_ffwd=20, stim_on=100.0, stim_off=200.0,
                                   train_duration=400.0, n_loops=2, score_every=1, n_test_trials=2)
-KINDS = ["rate", "spiking", "balanced", "perturbation"]
+KINDS = ["rate", "spiking", "balanced", "perturbation", "attractors"]
 NUMBER = re.compile(r"[-+]?\d[\d.,]*\d|\d")
 
 
@@ -47,6 +48,8 @@ def _make(kind, data, **kw):
         return spiking_dashboard(SPIKING, **kw)
     if kind == "balanced":
         return balanced_dashboard(BALANCED, data=data, **kw)
+    if kind == "attractors":
+        return attractor_dashboard(params=BALANCED, data=data, **kw)
     return perturbation_dashboard(params=BALANCED, data=data, **kw)
 
 
@@ -114,7 +117,7 @@ def _log_controls(dash):
     return [c for c in dash.controls.values() if isinstance(c.widget, widgets.FloatLogSlider)]
 
 
-@pytest.mark.parametrize("kind", ["rate", "spiking", "balanced"])
+@pytest.mark.parametrize("kind", ["rate", "spiking", "balanced", "attractors"])
 def test_a_log_slider_steps_by_a_tenth_of_a_decade_and_shows_its_decades(kind, data):
     dash = _make(kind, data)
     logs = _log_controls(dash)
@@ -157,7 +160,7 @@ def _check_wrapped(text: str, wrapped: str):
         assert any(number in line for line in lines), number
 
 
-@pytest.mark.parametrize("kind", ["rate", "spiking", "balanced"])
+@pytest.mark.parametrize("kind", ["rate", "spiking", "balanced", "attractors"])
 def test_status_lines_wrap_at_spaces_within_a_1366px_column(kind, data):
     dash = _make(kind, data)
     statuses = [dash.status.value]

@@ -39,10 +39,12 @@ def _tiny_recurrent(p):
 
 
 def _tiny_balanced(p: BalancedParams) -> BalancedParams:
-    """Part 3: a tiny run with the structure of ``p`` (feed-forward, precision, signs, the I/E ratio)."""
+    """Part 3: a tiny run with the structure of ``p`` (feed-forward and its condition, precision, signs, the
+    I/E ratio)."""
     return BalancedParams(N=300, K=30, L=5, n_trained=20, stim_on=100.0, stim_off=200.0,
                           train_duration=400.0, n_loops=1, score_every=1, n_test_trials=1, n_ffwd=10,
-                          ffwd=p.ffwd, rls_precision=p.rls_precision, sign_constrained=p.sign_constrained,
+                          ffwd=p.ffwd, ffwd_condition=p.ffwd_condition, rls_precision=p.rls_precision,
+                          sign_constrained=p.sign_constrained,
                           inh_weight_ratio=None if p.inh_weight_ratio is None else 6.5 / 12.0)
 
 
