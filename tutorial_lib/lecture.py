@@ -116,7 +116,7 @@ LECTURE_CSS = f"""
   max-width: none !important; text-align: left !important; padding-left: 4px; height: auto;
   line-height: 1.25; }}
 .rls-lecture .widget-readout {{ min-width: 4.2em; }}
-.rls-lecture .rls-logslider {{ --rls-readout: 4.2em; }}
+.rls-lecture .rls-logslider {{ --rls-readout: 4.2em; padding-left: 1.2em; }} /* half of "0.01" at the page font */
 .rls-lecture .widget-text {{ width: calc(100% - 2 * var(--jp-widgets-inline-margin)) !important; }}
 .rls-lecture .widget-text input {{ min-width: 0; }}
 .rls-lecture input[type="checkbox"] {{ width: 20px; height: 20px; margin-right: 10px; }}
