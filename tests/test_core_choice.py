@@ -258,3 +258,25 @@ def test_the_threshold_of_nonnegative_amplitudes_is_never_negative():
     assert fit.low == 0.0 <= fit.a50 < 1.5 and not fit.bounded
     signed = ch.switch_threshold(amp - 1.0, switched)  # the same outcomes on a signed axis
     assert signed.low < -0.5
+
+
+@pytest.mark.parametrize("level", [0.0, 1.0, 2.0, -0.5, np.nan, np.inf, True, "0.95"])
+def test_every_confidence_level_is_checked_by_name(level):
+    """A level outside (0, 1) gave NaN intervals (wilson_interval) or an unrelated numpy error
+    (switch_threshold: 'zero-size array to reduction operation'); now each names it."""
+    amp, switched = np.repeat([0.0, 1.0, 2.0], 4), np.tile([False, False, True, True], 3)
+    for call in (lambda: ch.wilson_interval(1, 4, level), lambda: ch.switch_fractions(amp, switched, level),
+                 lambda: ch.switch_threshold(amp, switched, level)):
+        with pytest.raises(ValueError, match=r"level \(confidence level of the interval, e.g. 0.95\) must be"):
+            call()
+
+
+@pytest.mark.parametrize("kw, match", [
+    ({"n_grid": 1}, r"n_grid \(.*\) must be in \[3, 100000\]"), ({"n_grid": 2.5}, r"n_grid .* whole number"),
+    ({"amplitude": [0.0, np.inf, 1.0]}, r"amplitude must be finite \(got inf\)"),
+    ({"amplitude": [0.0, np.nan, 1.0]}, r"amplitude must be finite \(got nan\)"),
+])
+def test_switch_threshold_refuses_a_grid_or_amplitudes_it_cannot_use(kw, match):
+    args = {"amplitude": [0.0, 1.0, 2.0], "switched": [False, True, True], **kw}
+    with pytest.raises(ValueError, match=match):
+        ch.switch_threshold(**args)

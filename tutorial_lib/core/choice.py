@@ -23,7 +23,8 @@ never and always switched: honest, and never narrower than the data allow.
 A *two-attractor rate model* with analytic fixed points (:func:`two_attractor_relu`), for
 :func:`tutorial_lib.core.fixed_points.find_fixed_points` with :func:`relu`.
 
-Plain NumPy and SciPy on valid arrays (shapes are checked, with the parameter named; values are not).
+Plain NumPy and SciPy on valid arrays (shapes are checked, with the parameter named; values are not,
+except a confidence ``level``, the grid of :func:`switch_threshold` and its amplitudes, which must be finite).
 
 >>> rng = np.random.default_rng(0)
 >>> a = rng.normal(5.0, 1.0, (20, 10, 3)); a[..., 0] += 4.0       # 20 trials, 10 bins, 3 neurons
@@ -56,6 +57,8 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 from scipy.special import log_expit
 from scipy.stats import chi2, norm
+
+from ..checks import check_int, check_real
 
 __all__ = ["choice_mode", "project", "window_mean", "choice_midpoint", "read_choice", "wilson_interval",
            "switch_fractions", "SwitchThreshold", "switch_threshold", "relu", "drelu", "two_attractor_relu"]
@@ -159,18 +162,26 @@ def read_choice(p, t, window, midpoint: float) -> np.ndarray:
     return np.sign(window_mean(p, t, window) - float(midpoint)).astype(np.int64)
 
 
+def _level(level) -> float:
+    """The confidence level, checked: in (0, 1) (0.95 for 95 %)."""
+    return check_real("level", level, lo=0.0, hi=1.0, lo_open=True, hi_open=True,
+                      what="confidence level of the interval, e.g. 0.95")
+
+
 def wilson_interval(k, n, level: float = 0.95):
     r"""The fraction ``k / n`` and its Wilson score interval: ``(fraction, low, high)``, arrays like ``k``.
 
     .. math:: \frac{\hat p + z^2/2n \pm z \sqrt{\hat p (1 - \hat p)/n + z^2/4n^2}}{1 + z^2/n}
 
     with :math:`z` the normal quantile of ``(1 + level) / 2``; inside [0, 1] even for 0 or n
-    successes (exactly 0 and 1 at ``k = 0`` and ``k = n``). ``n`` must be >= 1. Source: Wilson (1927) doi:10.1080/01621459.1927.10502953.
+    successes (exactly 0 and 1 at ``k = 0`` and ``k = n``). ``n`` must be >= 1, ``level`` in (0, 1)
+    (ValueError naming it). Source: Wilson (1927) doi:10.1080/01621459.1927.10502953.
 
     >>> p, lo, hi = wilson_interval(0, 10)
     >>> float(p), float(lo), round(float(hi), 4)
     (0.0, 0.0, 0.2775)
     """
+    level = _level(level)
     k, n = np.asarray(k, dtype=float), np.asarray(n, dtype=float)
     if np.any(n < 1) or np.any(k < 0) or np.any(k > n):
         raise ValueError("n must be >= 1 and k within [0, n]")
@@ -251,7 +262,8 @@ def switch_threshold(amplitude, switched, level: float = 0.95, n_grid: int = 801
     when no amplitude is negative: then an interval reaching 0 is not ``bounded``), the scale
     maximised for each (SciPy, bounded, from 1e-4 to 10 times the range), then refined around the
     best. The interval: the centres whose profile log-likelihood is within
-    :math:`\chi^2_1(\text{level}) / 2` of the maximum. Needs at least two distinct amplitudes.
+    :math:`\chi^2_1(\text{level}) / 2` of the maximum. Needs at least two distinct finite amplitudes,
+    ``level`` in (0, 1) and ``n_grid`` in [3, 100000] (ValueError naming each).
     Source: profile likelihood (Venzon & Moolgavkar 1988, doi:10.2307/2347496); the separatrix
     as the kick that switches the choice: Finkelstein et al. (2021) doi:10.1038/s41593-021-00840-6.
 
@@ -260,13 +272,17 @@ def switch_threshold(amplitude, switched, level: float = 0.95, n_grid: int = 801
     >>> bool(fit.low < 2.0 < fit.high), fit.bounded
     (True, True)
     """
-    a, n, k = switch_fractions(amplitude, switched)[:3]
+    level = _level(level)
+    n_grid = check_int("n_grid", n_grid, lo=3, hi=100_000, what="centres searched for the threshold")
+    a, n, k = switch_fractions(amplitude, switched, level)[:3]
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"amplitude must be finite (got {a[~np.isfinite(a)][0]})")
     lo_a, hi_a = float(a.min()), float(a.max())
     if not hi_a > lo_a:
         raise ValueError("amplitude must take at least two distinct values to fit a threshold")
     span = hi_a - lo_a
     floor = max(lo_a - 0.5 * span, 0.0) if lo_a >= 0 else lo_a - 0.5 * span  # a kick's size is never < 0
-    grid = np.linspace(floor, hi_a + 0.5 * span, int(n_grid))
+    grid = np.linspace(floor, hi_a + 0.5 * span, n_grid)
     s_lo, s_hi = 1e-4 * span, 10.0 * span
     ll = np.array([_profile(a, n, k, c, s_lo, s_hi)[0] for c in grid])
     step = grid[1] - grid[0]
