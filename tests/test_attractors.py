@@ -92,7 +92,7 @@ def test_zero_distractor_changes_no_choice(result, readout):
 
 
 def test_zero_kick_changes_no_choice(result, readout):
-    out = attractors.kicks(result, readout, amplitudes=[0.0, 0.0], times=[800.0])
+    out = attractors.kicks(result, readout, amplitudes=[0.0], times=[800.0, 1000.0])
     check_unchanged(out, readout, 2)
 
 
@@ -326,9 +326,9 @@ def test_without_condition_ffwd_refuses():
     (lambda r, ro: attractors.kicks(r, ro, amplitudes=[1.0], times=[1280.0]),
      r"times\[0\] \(kick onsets, .*\) must be in \[400, 1250\]"),
     (lambda r, ro: attractors.kicks(r, ro, amplitudes=[1.0], times=[800.0], duration=0.0),
-     r"duration\[0\] \(kick length, ms\) must be > 0; it must be in \[0.1, 900\]"),
+     r"duration \(kick length, ms\) must be > 0; it must be in \[0.1, 900\]"),
     (lambda r, ro: attractors.kicks(r, ro, amplitudes=[], times=[800.0]),
-     r"amplitudes must hold at least one"),
+     r"amplitudes must be a number or a non-empty 1-D sequence"),
     (lambda r, ro: attractors.kicks(r, "readout", amplitudes=[1.0], times=[800.0]),
      r"readout must be ChoiceReadout"),
     (lambda r, ro: attractors.fit_choice(r, n_train=0), r"n_train \(.*\) must be"),
@@ -338,7 +338,58 @@ def test_without_condition_ffwd_refuses():
     (lambda r, ro: attractors.fit_choice(r, readout_ms=0.0), r"readout_ms \(.*\) must be > 0; it must be in \(0, 1000\]"),
     (lambda r, ro: attractors.fit_choice(r, mode_window=(900.0, 800.0)), r"mode_window\[1\] \(ms, after 900\)"),
     (lambda r, ro: attractors.fit_choice("net"), r"net must be BalancedNetwork"),
+    # a setting given twice would run the same trials twice and narrow the interval falsely (the CLI refused it)
+    (lambda r, ro: attractors.photoinhibition(r, ro, starts=[600.0, 600.0], durations=[100.0]),
+     r"starts must hold each value once \(got 600 twice"),
+    (lambda r, ro: attractors.photoinhibition(r, ro, starts=[600.0], durations=[100.0, 1e2]),
+     r"durations must hold each value once"),
+    (lambda r, ro: attractors.distractors(r, ro, times=[600.0, 500.0, 600.0]), r"times must hold each value once"),
+    (lambda r, ro: attractors.kicks(r, ro, amplitudes=[1.0, np.float64(1.0)], times=[800.0]),
+     r"amplitudes must hold each value once"),
+    (lambda r, ro: attractors.kicks(r, ro, amplitudes=[1.0], times=[800.0, 800.0]), r"times must hold each value once"),
+    # a list where one number belongs is not cut to its first value, nor a table flattened
+    (lambda r, ro: attractors.kicks(r, ro, amplitudes=[1.0], times=[800.0], duration=[50.0, 100.0]),
+     r"duration \(kick length, ms\) must be a real number"),
+    (lambda r, ro: attractors.kicks(r, ro, amplitudes=[[1.0, 2.0]], times=[800.0]),
+     r"amplitudes must be a number or a non-empty 1-D sequence"),
+    (lambda r, ro: attractors.kicks(r, ro, amplitudes=[1.0], times=[800.0], duration=50.05),
+     r"duration must be on the dt = 0.1 ms grid"),
+    (lambda r, ro: attractors.fit_choice(r, neurons=[1, 2, 1]), r"neurons must name each neuron once .*got 1 twice"),
 ])
 def test_bad_input_names_the_parameter_and_range(result, readout, call, match):
     with pytest.raises((ValueError, TypeError), match=match):
         call(result, readout)
+
+
+@pytest.mark.parametrize("kw, match", [
+    # windows that hold no bin centre of the rates: said before any trial runs, naming the parameter
+    ({"readout_ms": 1.0}, r"readout_ms must hold the centre of at least one 20 ms bin .*\(1399, 1400\)"),
+    ({"mode_window": (800.0, 801.0)}, r"mode_window must hold the centre of at least one 20 ms bin"),
+    ({"bin_ms": 50.0, "readout_ms": 20.0}, r"readout_ms must hold the centre of at least one 50 ms bin"),
+    ({"bin_ms": np.nan}, r"bin_ms \(bin width of the rates, ms.*\) must be finite"),
+    ({"bin_ms": 2000.0}, r"bin_ms .* must be in \(1.4e-05, 1400\]"),
+    ({"smooth_ms": -1.0}, r"smooth_ms .* must be >= 0"),
+    ({"mode_window": "ab"}, r"mode_window must be a pair"),
+])
+def test_fit_choice_refuses_before_any_trial(result, kw, match):
+    calls = []
+    with pytest.raises(ValueError, match=match):
+        attractors.fit_choice(result, n_train=1, n_test=1, on_trial=calls.append, **kw)
+    assert calls == []
+
+
+def test_a_readout_of_another_network_is_refused(result, readout):
+    """A read-out's baseline choices are its network's: applied to another network (the control, a network
+    trained further) a perturbation of strength 0 would show switches. Copies are the same network."""
+    experiments = [lambda net: attractors.kicks(net, readout, amplitudes=[0.0], times=[800.0]),
+                   lambda net: attractors.photoinhibition(net, readout, starts=[600.0], durations=[100.0]),
+                   lambda net: attractors.distractors(net, readout, times=[600.0])]
+    control = attractors.without_condition_ffwd(result)  # same sizes and times: the old check let it through
+    trained_more = result.network.copy()
+    trained_more.w = trained_more.w + 1e-9
+    for other in (control, trained_more):
+        for run in experiments:
+            with pytest.raises(ValueError, match="readout must come from fit_choice on this network"):
+                run(other)
+    assert attractors.fingerprint(result.network.copy()) == readout.network == attractors.fingerprint(result)
+    assert len(attractors.kicks(result.network.copy(), readout, amplitudes=[0.0], times=[800.0], stop=StopAfter(1))) == 1

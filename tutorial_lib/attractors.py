@@ -63,6 +63,7 @@ References
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
@@ -72,12 +73,13 @@ from tqdm.auto import tqdm
 
 from .balanced import Perturbation, populations, run_trial
 from .balanced.network import BalancedNetwork, network_of
-from .checks import check_int, check_real, check_type
+from .checks import MAX_STEPS, check_int, check_real, check_type
 from .core import choice as core_choice
+from .core import psth as core_psth
 from .data import CONDITIONS
 from .engine.rls_state import default_threads
 
-__all__ = ["ChoiceReadout", "Outcomes", "ROW", "MAX_STRENGTH", "fit_choice", "trial_rates", "trials_in_parallel",
+__all__ = ["ChoiceReadout", "Outcomes", "ROW", "MAX_STRENGTH", "fit_choice", "fingerprint", "trial_rates", "trials_in_parallel",
            "photoinhibition", "distractors", "kicks", "without_condition_ffwd"]
 
 #: the largest strength each experiment accepts (threshold units; the distractor's is a scale of the stimulus)
@@ -96,7 +98,10 @@ class ChoiceReadout:
     ``smooth_ms`` the rates' bins and smoothing; ``train_loops``, ``test_loops`` the test-trial
     numbers (``loop`` of :func:`~tutorial_lib.balanced.run_trial`) used to fit and held out;
     ``projection[c]`` (held-out trials, time) the held-out trials' projections (Hz) and
-    ``choice[c]`` (held-out trials,) their choices (+1 right, -1 left, 0 undecided), per condition.
+    ``choice[c]`` (held-out trials,) their choices (+1 right, -1 left, 0 undecided), per condition;
+    ``network`` the :func:`fingerprint` of the network it was fitted on (the experiments refuse a read-out
+    of another network, or of this one before its weights changed: its baseline choices would not be its
+    trials').
     """
 
     neurons: np.ndarray
@@ -111,6 +116,7 @@ class ChoiceReadout:
     test_loops: np.ndarray
     projection: dict
     choice: dict
+    network: str = ""
 
     @property
     def accuracy(self) -> float:
@@ -199,7 +205,25 @@ def _neurons(net: BalancedNetwork, neurons) -> np.ndarray:
     idx = np.asarray(neurons)
     if idx.ndim != 1 or idx.size < 2 or idx.dtype.kind not in "iu" or idx.min() < 0 or idx.max() >= net.params.N:
         raise ValueError(f"neurons must be a 1-D array of at least 2 neuron indices in [0, {net.params.N - 1}]")
+    if np.unique(idx).size != idx.size:
+        raise ValueError("neurons must name each neuron once (a neuron given twice would weigh twice in the "
+                         f"choice mode; got {np.sort(idx)[np.flatnonzero(np.diff(np.sort(idx)) == 0)[0]]} twice)")
     return idx.astype(np.int64)
+
+
+def fingerprint(net) -> str:
+    """A digest of what a trial of ``net`` depends on (its parameters, plastic weights, stimuli and
+    feed-forward rates): equal for copies, different once the weights change. :func:`fit_choice`
+    stores it in the read-out; the experiments compare it."""
+    net = network_of(net)
+    h = hashlib.blake2b(repr(net.params).encode(), digest_size=16)
+    arrays = [net.trained, net.presyn, net.w, *(net.stimulus[c] for c in CONDITIONS)]
+    arrays += [] if net.ffwd_rates is None else [net.ffwd_rates[c] for c in CONDITIONS]
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        h.update(str((a.dtype.str, a.shape)).encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
 
 
 def trial_rates(net, condition: str, loop: int, neurons, bin_ms: float = 20.0, smooth_ms: float = 50.0,
@@ -212,17 +236,27 @@ def trial_rates(net, condition: str, loop: int, neurons, bin_ms: float = 20.0, s
     return trial.psth(neurons, bin_ms, smooth_ms)
 
 
-def _windows(p, mode_window, readout_ms: float):
+def _windows(p, mode_window, readout_ms: float, bin_ms, smooth_ms):
+    """The checked ``(mode_window, readout_window, bin_ms, smooth_ms)``: each window must hold a bin centre of
+    the rates (:meth:`~tutorial_lib.balanced.Trial.psth`'s bins), said before any trial runs."""
     delay = (p.stim_off, p.t_end)
+    bin_ms = check_real("bin_ms", bin_ms, lo=p.t_end / MAX_STEPS, lo_open=True, hi=p.t_end,
+                        what=f"bin width of the rates, ms, at most the trial's duration {p.t_end:g}")
+    smooth_ms = check_real("smooth_ms", smooth_ms, lo=0.0, what="half-width of the rates' moving average, ms")
     readout_ms = check_real("readout_ms", readout_ms, lo=0.0, lo_open=True, hi=p.t_end - p.stim_off,
                             what="the read-out window at the end of the delay, ms")
     if mode_window is None:
         mode_window = (0.5 * (delay[0] + delay[1]), delay[1])  # the second half of the delay
-    if not (hasattr(mode_window, "__len__") and len(mode_window) == 2):
+    if isinstance(mode_window, (str, bytes)) or not (hasattr(mode_window, "__len__") and len(mode_window) == 2):
         raise ValueError(f"mode_window must be a pair (start, stop) of times in ms (got {mode_window!r})")
     lo = check_real("mode_window[0]", mode_window[0], lo=0.0, hi=p.t_end, what="ms")
-    check_real("mode_window[1]", mode_window[1], lo=lo, lo_open=True, hi=p.t_end, what=f"ms, after {lo:g}")
-    return (float(mode_window[0]), float(mode_window[1])), (p.t_end - readout_ms, p.t_end)
+    hi = check_real("mode_window[1]", mode_window[1], lo=lo, lo_open=True, hi=p.t_end, what=f"ms, after {lo:g}")
+    t = core_psth.psth(np.empty(0), np.empty(0, np.int64), np.empty(0, np.int64), p.t_end, bin_ms, 0.0)[0]
+    for name, (a, b) in (("mode_window", (lo, hi)), ("readout_ms", (p.t_end - readout_ms, p.t_end))):
+        if not np.any((t >= a) & (t <= b)):
+            raise ValueError(f"{name} must hold the centre of at least one {bin_ms:g} ms bin of the rates "
+                             f"(the window ({a:g}, {b:g}) ms holds none: widen it, or narrow bin_ms)")
+    return (lo, hi), (p.t_end - readout_ms, p.t_end), bin_ms, smooth_ms
 
 
 def fit_choice(net, n_train: int = 10, n_test: int = 10, *, neurons="trained", bin_ms: float = 20.0,
@@ -242,14 +276,15 @@ def fit_choice(net, n_train: int = 10, n_test: int = 10, *, neurons="trained", b
     needs all its trials).
 
     Raises ValueError naming the parameter and its range (``n_train`` and ``n_test`` from 1 to 500,
-    ``readout_ms`` in (0, delay], ``mode_window`` inside the trial, an unknown population), TypeError
-    for a ``net`` of another kind.
+    ``readout_ms`` in (0, delay], ``mode_window`` inside the trial, each window holding a bin centre,
+    ``bin_ms`` in (0, trial], ``smooth_ms`` >= 0, an unknown population or a neuron named twice), TypeError
+    for a ``net`` of another kind, before any trial runs.
     """
     net = network_of(net)
     n_train = check_int("n_train", n_train, lo=1, hi=500, what="test trials per condition to fit the mode")
     n_test = check_int("n_test", n_test, lo=1, hi=500, what="held-out test trials per condition")
     idx = _neurons(net, neurons)
-    mode_window, readout_window = _windows(net.params, mode_window, readout_ms)
+    mode_window, readout_window, bin_ms, smooth_ms = _windows(net.params, mode_window, readout_ms, bin_ms, smooth_ms)
     train_loops, test_loops = np.arange(n_train), n_train + np.arange(n_test)
     bar = tqdm(total=2 * (n_train + n_test), desc="choice mode", unit="trial") if progress else None
     runs = [(c, k) for c in CONDITIONS for k in (*train_loops, *test_loops)]
@@ -275,26 +310,38 @@ def fit_choice(net, n_train: int = 10, n_test: int = 10, *, neurons="trained", b
                                       readout_window)
     proj = {c: core_choice.project(held[c], mode) for c in CONDITIONS}
     choice = {c: core_choice.read_choice(proj[c], t, readout_window, mid) for c in CONDITIONS}
-    return ChoiceReadout(idx, mode, mid, t, mode_window, readout_window, float(bin_ms), float(smooth_ms),
-                         train_loops, test_loops, proj, choice)
+    return ChoiceReadout(idx, mode, mid, t, mode_window, readout_window, bin_ms, smooth_ms, train_loops, test_loops,
+                         proj, choice, fingerprint(net))
 
 
-def _times(name: str, values, lo: float, hi: float, dt: float, what: str) -> np.ndarray:
-    """``values`` (one number or a 1-D sequence) as an array, each in ``[lo, hi]`` and on the dt grid."""
+def _times(name: str, values, lo: float, hi: float, dt, what: str) -> np.ndarray:
+    """``values`` (one number or a 1-D sequence) as an array, each in ``[lo, hi]``, on the dt grid (None: any
+    value) and each once: a setting given twice would run the same trials twice and count them twice."""
     arr = np.atleast_1d(np.asarray(values, dtype=object))
     if arr.ndim != 1 or arr.size == 0:
         raise ValueError(f"{name} must be a number or a non-empty 1-D sequence of numbers ({what})")
     out = np.array([check_real(f"{name}[{k}]", v, lo=lo, hi=hi, what=what) for k, v in enumerate(arr)])
-    off = np.abs(out / dt - np.round(out / dt)) > 1e-6
-    if np.any(off):
-        raise ValueError(f"{name} must be on the dt = {dt:g} ms grid (got {out[off][0]:g})")
+    if dt is not None:
+        _on_grid(name, out, dt)
+    twice = [v for k, v in enumerate(out) if v in out[:k]]
+    if twice:
+        raise ValueError(f"{name} must hold each value once (got {twice[0]:g} twice: the same trials would "
+                         "count twice)")
     return out
+
+
+def _on_grid(name: str, values: np.ndarray, dt: float) -> None:
+    off = np.abs(values / dt - np.round(values / dt)) > 1e-6
+    if np.any(off):
+        raise ValueError(f"{name} must be on the dt = {dt:g} ms grid (got {values[off][0]:g})")
 
 
 def _check_readout(net: BalancedNetwork, readout) -> ChoiceReadout:
     check_type("readout", readout, ChoiceReadout)
-    if readout.neurons.max() >= net.params.N or readout.t[-1] > net.params.t_end:
-        raise ValueError("readout must come from fit_choice on this network (its neurons or times do not fit)")
+    if (readout.neurons.max() >= net.params.N or readout.t[-1] > net.params.t_end
+            or readout.network != fingerprint(net)):
+        raise ValueError("readout must come from fit_choice on this network, with its weights as they are now "
+                         "(it was fitted on another network, or before the weights changed: fit it again)")
     return readout
 
 
@@ -394,7 +441,7 @@ def photoinhibition(net, readout: ChoiceReadout, starts, durations, strength: fl
     ``durations`` (ms), in every held-out trial of ``readout``; recovered or switched per trial.
 
     ``starts`` in ``[stim_off, readout start)`` and each window ending by the read-out window (the
-    last ``readout_ms`` of the trial), on the dt grid; ``strength`` in ``[0, 100]`` (threshold units;
+    last ``readout_ms`` of the trial), on the dt grid, each start and each duration once; ``strength`` in ``[0, 100]`` (threshold units;
     0 changes no spike). Raises ValueError naming the parameter and its range.
     """
     net = network_of(net)
@@ -418,7 +465,7 @@ def distractors(net, readout: ChoiceReadout, times, strength: float = 1.0, *, pr
     """The other condition's stimulus (``strength`` times ``net.stimulus``, as long as the stimulus) given
     again from each of ``times`` (ms) of the delay, in every held-out trial; recovered or switched.
 
-    ``times`` in ``[stim_off, readout start - stimulus length]`` on the dt grid; ``strength`` in
+    ``times`` in ``[stim_off, readout start - stimulus length]`` on the dt grid, each once; ``strength`` in
     ``[0, 10]`` (1: the stimulus itself; 0 changes no spike). Raises ValueError naming the parameter
     and its range. The gating curve: ``summary()["switched"]`` against ``summary()["start"]``.
     """
@@ -443,23 +490,20 @@ def kicks(net, readout: ChoiceReadout, amplitudes, times, duration: float = 50.0
     ``-baseline * amplitude * readout.mode[i]`` (threshold units; the current vector has norm
     ``amplitude``) from each of ``times`` for ``duration`` ms, in every held-out trial.
 
-    ``amplitudes`` in ``[0, 1000]``; ``times`` in the delay, each kick ending by the read-out window,
-    on the dt grid; ``duration`` ms in ``[dt, delay]``. A trial read out as undecided (0) gets no kick.
+    ``amplitudes`` in ``[0, 1000]``, each once; ``times`` in the delay, each once, each kick ending by the
+    read-out window, on the dt grid; ``duration`` (one number) ms in ``[dt, delay]``. A trial read out as undecided (0) gets no kick.
     :meth:`Outcomes.thresholds` gives the amplitude that switches half of the trials at each time.
     Raises ValueError naming the parameter and its range.
     """
     net = network_of(net)
     readout = _check_readout(net, readout)
     p, end = net.params, readout.readout_window[0]
-    duration = float(_times("duration", duration, p.dt, end - p.stim_off, p.dt, "kick length, ms")[0])
+    duration = check_real("duration", duration, lo=p.dt, hi=end - p.stim_off, what="kick length, ms")
+    _on_grid("duration", np.array([duration]), p.dt)
     times = _times("times", times, p.stim_off, end - duration, p.dt,
                    f"kick onsets, ms, so that a {duration:g} ms kick ends by the read-out window")
-    amps = np.atleast_1d(np.asarray(amplitudes, dtype=object))
-    amps = [_strength(f"amplitudes[{k}]", a, MAX_STRENGTH["kick"],
-                      "norm of the kick's current vector, threshold units")
-            for k, a in enumerate(amps.ravel())]
-    if not amps:
-        raise ValueError("amplitudes must hold at least one amplitude")
+    amps = _times("amplitudes", amplitudes, 0.0, MAX_STRENGTH["kick"], None,
+                  "norm of the kick's current vector, threshold units")
     settings = [(t, duration, a) for t, a in itertools.product(times, amps)]
     return _run(net, readout, "kick", settings,
                 lambda s, c, base: [Perturbation(readout.neurons, -base * s[2] * readout.mode, s[0], s[0] + s[1])],
