@@ -227,6 +227,8 @@ def test_bad_task_arguments_name_themselves(kwargs, name):
     (dict(n_trials=0), "n_trials"), (dict(noise=1.5), "noise"), (dict(dt=2.0), "dt"),
     (dict(duration=0.0), "duration"), (dict(readout=0.0), "readout"), (dict(readout=200.0), "readout"),
     (dict(seed=2**33), "seed"),
+    # a repeated amplitude ran the same trials (the same noise) twice and counted them twice
+    (dict(amplitudes=[0.0, 0.5, 1.0, 0.5]), r"amplitudes must hold each value once \(got 0.5 twice:"),
 ])
 def test_bad_kick_arguments_name_themselves(kwargs, name):
     task, _ = two_population_task()
@@ -271,6 +273,9 @@ def test_alm_patterns_are_in_range_and_the_preferred_condition_at_one():
     gap = np.abs(late[0] - late[1])
     assert gap[neurons].min() >= np.delete(gap, neurons).max()      # the most selective ones
     for kwargs, name in (({"n": 1}, "n"), ({"n": 51}, "n"), ({"n": 20, "window": (2100.0, 2200.0)}, "window"),
-                         ({"n": 20, "window": 5.0}, "window")):
+                         ({"n": 20, "window": 5.0}, "window"), ({"n": 20, "window": "ab"}, "window"),
+                         ({"n": 20, "window": (np.nan, 2000.0)}, r"window\[0\] .*finite"),
+                         ({"n": 20, "window": (1600.0, "2000")}, r"window\[1\] .*real number"),
+                         ({"n": 20, "window": (2000.0, 1600.0)}, r"window\[1\] .*must be >= 2000")):
         with pytest.raises(ValueError, match=rf"^{name} "):
             ra.alm_target_inputs(data, **kwargs)

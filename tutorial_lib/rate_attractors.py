@@ -451,6 +451,10 @@ def _check_kick_args(amplitudes, n_trials, noise, duration, readout, dt, seed):
                      for k, v in enumerate(amps)])
     if np.unique(amps).size < 2:
         raise ValueError("amplitudes must hold at least two distinct values to fit a threshold")
+    twice = [v for k, v in enumerate(amps) if v in amps[:k]]
+    if twice:  # the same trials (the same noise) again: counted twice, a falsely narrow interval
+        raise ValueError(f"amplitudes must hold each value once (got {twice[0]:g} twice: the same trials would "
+                         "count twice)")
     dt = _check_dt(dt)
     duration = check_real("duration", duration, lo=1.0, hi=2000.0, what="ms of dynamics after the kick")
     return dict(amps=amps, n_trials=check_int("n_trials", n_trials, lo=1, hi=1000, what="trials per amplitude"),
@@ -473,7 +477,7 @@ def kick_separatrix(task: DelayTask, points: RateFixedPoints, amplitudes=None,
     amplitude, so a kick of amplitude 0 starts exactly at :math:`r^*` and changes nothing, bit for bit.
 
     Ranges (ValueError naming the parameter otherwise): ``amplitudes`` each in [0, 10] (units of
-    ``h``), at least two distinct (default 0, 0.1, ..., 2); ``n_trials`` in [1, 1000]; ``noise`` in
+    ``h``), at least two, each once (default 0, 0.1, ..., 2); ``n_trials`` in [1, 1000]; ``noise`` in
     [0, 1]; ``dt`` in [0.01, 1] ms, dividing 1 ms; ``duration`` in [1, 2000] ms and ``readout`` in
     (0, duration] ms (both rounded to whole steps); ``seed`` in [0, 2**32 - 1]; ``points`` from
     :func:`delay_fixed_points` of this ``task``. Sources: Inagaki et al. (2019) doi:10.1038/s41586-019-0919-7 and Finkelstein et
@@ -540,9 +544,10 @@ def alm_target_inputs(data: ALMData, n: int = 100, window=(1600.0, 2000.0)):
     check_type("data", data, ALMData)
     rates = np.array([data.rates[c] for c in CONDITIONS])                       # (2, time, neurons)
     n = check_int("n", n, lo=2, hi=rates.shape[2], what="recorded neurons to hold")
-    if not (hasattr(window, "__len__") and len(window) == 2):
-        raise ValueError(f"window must be a pair (start, stop) of times in ms (got {window!r})")
-    sel = (data.t >= float(window[0])) & (data.t <= float(window[1]))
+    if isinstance(window, (str, bytes)) or not (hasattr(window, "__len__") and len(window) == 2):
+        raise ValueError(f"window must be a pair (start, stop) of times in ms (got {window!r:.80})")
+    lo = check_real("window[0]", window[0], what="start, ms")
+    sel = (data.t >= lo) & (data.t <= check_real("window[1]", window[1], lo=lo, what=f"stop, ms, from {lo:g}"))
     if not sel.any():
         raise ValueError(f"window must hold at least one time of the recordings, {data.t[0]:g} to "
                          f"{data.t[-1]:g} ms (got {tuple(window)})")
