@@ -151,7 +151,7 @@ def test_the_result_is_tidy(outcome):
 @pytest.mark.parametrize("kwargs, match", [
     (dict(n_trials=0), r"n_trials \(test trials per condition\) must be in \[1, 500\]"),
     (dict(k=2), r"k \(blocks of time \(folds\)\) must be in \[3, 20\] \(got 2\)"),
-    (dict(alphas=[1.0, -1.0]), r"alphas \(ridge penalties per feature\) must be"),
+    (dict(alphas=[1.0, -1.0]), r"alphas\[1\] \(ridge penalty per feature\) must be > 0"),
 ])
 def test_held_out_r2_refuses_bad_arguments_by_name(outcome, data, kwargs, match):
     split, result, _ = outcome
@@ -164,3 +164,28 @@ def test_a_split_of_another_network_is_refused(outcome, data):
     other = held_out.split_neurons(replace(TINY, seed=5), data)
     with pytest.raises(ValueError, match="split must be the one result was trained on"):
         held_out.held_out_r2(result, data, other, n_trials=1)
+
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(k=21), r"k \(blocks of time \(folds\)\) must be in \[3, 20\] \(got 21\)"),
+    (dict(k=2), r"k \(blocks of time \(folds\)\) must be in \[3, 20\]"),
+    (dict(bin_ms=200.0), r"bin_ms \(200 ms\) must leave at least 3 bins in the delay"),
+    (dict(bin_ms=np.nan), r"bin_ms \(bin width of the rates, ms.*\) must be finite"),
+    (dict(smooth_ms=-1.0), r"smooth_ms .* must be >= 0"),
+    (dict(alphas=["a"]), r"alphas\[0\] \(ridge penalty per feature\) must be a real number"),
+    (dict(alphas=[1.0, True]), r"alphas\[1\] .* must be a real number \(got True\)"),
+    (dict(alphas=[1.0, np.inf]), r"alphas\[1\] .* must be finite"),
+    (dict(alphas=[[1.0, 2.0]]), r"alphas \(ridge penalties per feature\) must be a non-empty 1-D list"),
+])
+def test_held_out_r2_refuses_before_any_trial(outcome, data, monkeypatch, kwargs, match):
+    """k, the bins and the penalties are checked before the 4 n_trials test trials (k was checked after them,
+    a string penalty gave numpy's unnamed 'could not convert string to float')."""
+    split, result, _ = outcome
+
+    def no_trial(*args, **kw):
+        raise AssertionError("a trial ran before the arguments were checked")
+
+    monkeypatch.setattr(held_out, "run_trial", no_trial)
+    with pytest.raises(ValueError, match=match):
+        held_out.held_out_r2(result, data, split, **{"n_trials": 1, **kwargs})

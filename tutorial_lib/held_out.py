@@ -41,8 +41,9 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .balanced import TrainResult, run_trial, select_alm, train, window_targets
-from .checks import check_int, check_type
+from .checks import MAX_STEPS, check_int, check_real, check_type
 from .core import held_out as core
+from .core import psth as core_psth
 from .data import CONDITIONS, ALMData, load_alm
 from .params import BalancedParams
 
@@ -160,6 +161,32 @@ def _r2(X, Y, k, alphas):
     return pred.reshape(Y.shape), core.cv_r2(flat(Y), pred)
 
 
+def _alphas(alphas) -> np.ndarray:
+    """The ridge penalties per feature, checked: a non-empty 1-D sequence of finite numbers > 0."""
+    if alphas is None:
+        return ALPHAS
+    arr = np.atleast_1d(np.asarray(alphas, dtype=object))
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(f"alphas (ridge penalties per feature) must be a non-empty 1-D list of numbers > 0 "
+                         f"(got {alphas!r:.80})")
+    return np.array([check_real(f"alphas[{j}]", a, lo=0.0, lo_open=True, what="ridge penalty per feature")
+                     for j, a in enumerate(arr)])
+
+
+def _bins(p: BalancedParams, k, bin_ms, smooth_ms):
+    """``(t, keep, k)``: the bin centres of the test trials' rates (:meth:`~tutorial_lib.balanced.Trial.psth`'s
+    bins), those of the delay (``keep``) and the folds, checked before any trial runs."""
+    bin_ms = check_real("bin_ms", bin_ms, lo=p.t_end / MAX_STEPS, lo_open=True, hi=p.t_end,
+                        what=f"bin width of the rates, ms, at most the trial's duration {p.t_end:g}")
+    check_real("smooth_ms", smooth_ms, lo=0.0, what="half-width of the rates' moving average, ms")
+    t = core_psth.psth(np.empty(0), np.empty(0, np.int64), np.empty(0, np.int64), p.t_end, bin_ms, 0.0)[0]
+    keep = (t > p.stim_off) & (t < p.t_end)
+    if keep.sum() < 3:
+        raise ValueError(f"bin_ms ({bin_ms:g} ms) must leave at least 3 bins in the delay, {p.stim_off:g} to "
+                         f"{p.t_end:g} ms, for 3 blocks of time (got {int(keep.sum())})")
+    return t, keep, check_int("k", k, lo=3, hi=int(keep.sum()), what="blocks of time (folds)")
+
+
 def held_out_r2(result: TrainResult, data: ALMData, split: Split, *, n_trials: int = 10, k: int = 5,
                 alphas=None, bin_ms: float = 20.0, smooth_ms: float = 50.0,
                 progress: bool = False) -> HeldOutResult:
@@ -168,19 +195,17 @@ def held_out_r2(result: TrainResult, data: ALMData, split: Split, *, n_trials: i
 
     ``n_trials`` test trials per condition (1 to 500) average the model rates (bins of ``bin_ms``
     smoothed over ``+-smooth_ms``, :meth:`~tutorial_lib.balanced.Trial.psth`); ``k`` blocks of time (3
-    to the number of bins); ``alphas`` the penalties tried per feature (default :data:`ALPHAS`, > 0).
-    Raises ValueError naming the parameter and its range; ValueError if ``split`` does not match
-    ``result`` (its trained neurons are not the network's recordings).
+    to the number of bins in the delay); ``alphas`` the penalties tried per feature (default :data:`ALPHAS`,
+    each finite and > 0). Raises ValueError naming the parameter and its range, before any trial runs;
+    ValueError if ``split`` does not match ``result`` (its trained neurons are not the network's recordings).
     """
     check_type("result", result, TrainResult)
     check_type("data", data, ALMData)
     check_type("split", split, Split)
     net, p = result.network, result.params
     n_trials = check_int("n_trials", n_trials, lo=1, hi=500, what="test trials per condition")
-    alphas = ALPHAS if alphas is None else np.atleast_1d(np.asarray(alphas, dtype=float))
-    if alphas.ndim != 1 or alphas.size == 0 or not np.all(np.isfinite(alphas) & (alphas > 0)):
-        raise ValueError(f"alphas (ridge penalties per feature) must be a non-empty 1-D list of numbers > 0 "
-                         f"(got {alphas!r:.80})")
+    alphas = _alphas(alphas)
+    t, keep, k = _bins(p, k, bin_ms, smooth_ms)  # before any trial: a bad k said now, not after the trials
     ids = np.arange(data.n_neurons) if data.neuron_ids is None else np.asarray(data.neuron_ids)
     if not np.array_equal(np.sort(net.alm.neuron_ids), np.sort(ids[split.trained])):
         raise ValueError("split must be the one result was trained on (train_half(params, data, split))")
@@ -192,9 +217,7 @@ def held_out_r2(result: TrainResult, data: ALMData, split: Split, *, n_trials: i
     _, X0 = _mean_psths(untrained, model, n_trials, bin_ms, smooth_ms, bar)
     if bar is not None:
         bar.close()
-    keep = (t > p.stim_off) & (t < p.t_end)
     t, X, X0 = t[keep], X[:, keep], X0[:, keep]
-    k = check_int("k", k, lo=3, hi=t.size, what="blocks of time (folds)")
     Y = np.stack([np.stack([np.interp(t - p.stim_off, data.t, data.rates[c][:, j]) for j in split.held], axis=1)
                   for c in CONDITIONS])
     swap = np.random.default_rng([p.seed, SPLIT_STREAM, 1]).random(model.size) < 0.5
