@@ -77,8 +77,15 @@ def test_the_blocks_are_contiguous_and_nearly_equal():
 
 
 @pytest.mark.parametrize("call, match", [
-    (lambda: time_blocks(10, 1), r"k \(folds\) must be in \[2, n_time = 10\] \(got 1\)"),
-    (lambda: time_blocks(10, 11), r"k \(folds\) must be in \[2, n_time = 10\]"),
+    (lambda: time_blocks(10, 1), r"k \(folds, at most n_time = 10\) must be in \[2, 10\] \(got 1\)"),
+    (lambda: time_blocks(10, 11), r"k \(folds, at most n_time = 10\) must be in \[2, 10\]"),
+    # a count that is no whole number was used as one (2.5 folds gave float labels, 10.5 bins gave 11)
+    (lambda: time_blocks(10, 2.5), r"k \(folds.*\) must be a whole number \(got 2.5\)"),
+    (lambda: time_blocks(10, True), r"k \(folds.*\) must be a whole number, not a bool"),
+    (lambda: time_blocks(10.5, 3), r"n_time \(time bins\) must be a whole number"),
+    (lambda: cv_ridge(np.ones((9, 2)), np.ones((9, 1)), time_blocks(9, 3), []), r"lams \(ridge penalties\) must be a non"),
+    (lambda: cv_ridge(np.ones((9, 2)), np.ones((9, 1)), time_blocks(9, 3), [1.0, 0.0]), r"lams\[1\] .* must be > 0"),
+    (lambda: cv_ridge(np.ones((9, 2)), np.ones((9, 1)), time_blocks(9, 3), [np.nan]), r"lams\[0\] .* must be finite"),
     (lambda: cv_ridge(np.ones((6, 2)), np.ones((6, 1)), [0, 0, 0, 1, 1, 1], [1.0]), "at least 3 folds"),
     (lambda: cv_ridge(np.ones((6, 2)), np.ones((5, 1)), np.zeros(6), [1.0]), "must agree in samples"),
 ])

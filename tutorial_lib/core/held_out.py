@@ -25,17 +25,21 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..checks import check_int, check_real
+
 __all__ = ["time_blocks", "ridge_predict", "cv_ridge", "cv_r2"]
 
 
 def time_blocks(n_time: int, k: int) -> np.ndarray:
     r"""The fold (0 .. k-1) of each of ``n_time`` bins: ``k`` contiguous blocks, sizes differing by at most 1.
 
+    ``n_time`` >= 2 and ``k`` in [2, n_time], whole numbers (ValueError naming them: 2.5 folds is no count).
+
     >>> time_blocks(7, 3).tolist()
     [0, 0, 0, 1, 1, 2, 2]
     """
-    if not 2 <= k <= n_time:
-        raise ValueError(f"k (folds) must be in [2, n_time = {n_time}] (got {k})")
+    n_time = check_int("n_time", n_time, lo=2, what="time bins")
+    k = check_int("k", k, lo=2, hi=n_time, what=f"folds, at most n_time = {n_time}")
     return np.arange(n_time) * k // n_time
 
 
@@ -65,7 +69,8 @@ def cv_ridge(X, Y, folds, lams) -> np.ndarray:
 
     For each fold ``f`` of ``folds`` (one label per sample), ridge is fitted on the other folds with,
     per target, the penalty of ``lams`` that predicts best in an inner cross-validation over those
-    folds (leave one fold out), and predicts fold ``f``. Needs at least 3 folds.
+    folds (leave one fold out), and predicts fold ``f``. Needs at least 3 folds and at least one penalty,
+    each finite and > 0 (ValueError naming them).
 
     >>> X = np.arange(12.0)[:, None]; Y = 2 * X + 1
     >>> np.round(cv_ridge(X, Y, time_blocks(12, 3), [1e-9, 1e3])[:3, 0], 6).tolist()
@@ -75,6 +80,10 @@ def cv_ridge(X, Y, folds, lams) -> np.ndarray:
     if X.ndim != 2 or Y.ndim != 2 or not X.shape[0] == Y.shape[0] == folds.shape[0]:
         raise ValueError(f"X (samples, features), Y (samples, targets) and folds (samples,) must agree in "
                          f"samples (got shapes {X.shape}, {Y.shape}, {folds.shape})")
+    lams = np.atleast_1d(np.asarray(lams, dtype=object))
+    if lams.ndim != 1 or lams.size == 0:
+        raise ValueError(f"lams (ridge penalties) must be a non-empty 1-D sequence of numbers > 0 (got {lams!r:.80})")
+    lams = [check_real(f"lams[{j}]", v, lo=0.0, lo_open=True, what="ridge penalty") for j, v in enumerate(lams)]
     labels = np.unique(folds)
     if labels.size < 3:
         raise ValueError(f"folds must hold at least 3 folds, for the inner choice of the penalty (got {labels.size})")
