@@ -253,6 +253,20 @@ def test_an_existing_output_is_not_overwritten_without_force(saved, tmp_path, ca
     assert read_summary(out)["complete"]
 
 
+def test_one_kick_amplitude_says_there_is_no_threshold(saved, tmp_path, capsys):
+    """One amplitude has no a50 to fit: the report said 'a50 none [none, none] (not bounded by the amplitudes
+    tried)', as if a fit had run off the range; the summary holds None (JSON null)."""
+    out = tmp_path / "p5"
+    argv = ["part5", "--from", str(saved), *READOUT, "--experiment", "kick", "--amplitudes", "50",
+            "--kick-times", "800,1000", "--out", str(out)]
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert "kick at 800 ms: no a50 (it needs trials at two amplitudes or more)" in text
+    assert "kick at 1000 ms: no a50" in text and "none" not in text
+    th = read_summary(out)["networks"]["trained"]["experiments"]["kick"]["thresholds"]
+    assert [t["a50"] for t in th] == [None, None] and not any(t["bounded"] for t in th)
+
+
 def test_a_corrupt_or_missing_network_file_is_one_line_and_nothing_is_written(tmp_path, capsys):
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"not a network")

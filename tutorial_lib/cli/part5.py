@@ -496,7 +496,10 @@ class Part5Run:
                     print(f"  start {s['start']:g} ms, {s['duration']:g} ms, strength {s['strength']:g}: switched "
                           f"{s['switched']:.2f} [{s['low']:.2f}, {s['high']:.2f}] of {s['n']}")
                 for t in doc.get("thresholds") or []:
-                    a50, lo, hi = ("none" if t[k] is None else f"{t[k]:.3g}" for k in ("a50", "low", "high"))
+                    if t["a50"] is None:  # one amplitude asked, or stopped before a second: nothing to fit
+                        print(f"  kick at {t['start']:g} ms: no a50 (it needs trials at two amplitudes or more)")
+                        continue
+                    a50, lo, hi = (f"{t[k]:.3g}" for k in ("a50", "low", "high"))
                     print(f"  kick at {t['start']:g} ms: a50 {a50} [{lo}, {hi}]"
                           + ("" if t["bounded"] else " (not bounded by the amplitudes tried)"))
         print(f"Wrote {self.out / FILES['trials']} ({len(self.rows)} trials) and {self.out / FILES['summary']}.")
