@@ -202,8 +202,14 @@ def test_bad_flags_with_a_saved_network_use_its_delay(saved, tmp_path, capsys, n
     (lambda r, ro, x: attractors.photoinhibition(r, ro, [1000.0], [x], stop=DONE), "--durations", 300.1, 300.0),
     (lambda r, ro, x: attractors.distractors(r, ro, [x], stop=DONE), "--times", 1200.1, 1200.0),
     (lambda r, ro, x: attractors.kicks(r, ro, [0.0], [x], 50.0, stop=DONE), "--kick-times", 1250.1, 1250.0),
-    (lambda r, ro, x: attractors.kicks(r, ro, [x], [1000.0], 50.0, stop=DONE), "--amplitudes", 1000.1, 1000.0),
-], ids=["starts", "durations", "times", "kick-times", "amplitudes"])
+    (lambda r, ro, x: attractors.kicks(r, ro, [x], [1000.0], 50.0, stop=DONE), "--amplitudes",
+     attractors.MAX_STRENGTH["kick"] + 0.1, attractors.MAX_STRENGTH["kick"]),
+    # the strengths' maxima are attractors.MAX_STRENGTH, written again in the command line's checks
+    (lambda r, ro, x: attractors.photoinhibition(r, ro, [1000.0], [100.0], x, stop=DONE), "--strength",
+     attractors.MAX_STRENGTH["photoinhibition"] + 0.1, attractors.MAX_STRENGTH["photoinhibition"]),
+    (lambda r, ro, x: attractors.distractors(r, ro, [600.0], x, stop=DONE), "--distractor-strength",
+     attractors.MAX_STRENGTH["distractor"] + 0.1, attractors.MAX_STRENGTH["distractor"]),
+], ids=["starts", "durations", "times", "kick-times", "amplitudes", "strength", "distractor-strength"])
 def test_the_checks_refuse_what_the_experiments_refuse(saved, tmp_path, capsys, call, flag, bad, good):
     """At the edge of each range: the command line refuses a value exactly when the library does."""
     result = balanced.load(saved)
@@ -218,7 +224,8 @@ def test_the_checks_refuse_what_the_experiments_refuse(saved, tmp_path, capsys, 
     for value, ok in ((bad, False), (good, True)):  # the command line's check alone
         g = default_grid(result.params)
         g.starts, g.durations = ([1000.0], [100.0]) if flag == "--durations" else (g.starts, [100.0])
-        setattr(g, flag[2:].replace("-", "_"), [value])
+        name = flag[2:].replace("-", "_")
+        setattr(g, name, value if name.endswith("strength") else [value])
         try:
             check_grid(refuse, g, result.params)
         except AssertionError as exc:
