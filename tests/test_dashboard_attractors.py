@@ -110,14 +110,18 @@ def test_stop_mid_run_leaves_no_trial_thread_and_a_figure_of_the_trials_done(res
 
 def test_stop_while_fitting_the_choice_mode_perturbs_nothing_and_leaves_no_thread(result):
     dash = _dash(result, trials=4, experiment="kick", time=700.0, length=50.0, strength=30.0)
-    real = dash._on_fit_trial
+    real, said = dash._on_fit_trial, []
 
     def stop_after_the_first(row):  # Stop pressed when the fit's first trial finishes
         real(row)
         dash.stop()
+        said.append(html.unescape(dash.status.value))
 
     dash._on_fit_trial = stop_after_the_first
     dash.run(block=True)
+    # what Stop says while the fit runs: the fit stops (it said "it cannot be stopped", from before it could)
+    assert said and said[0].startswith("Stopping the fit of the choice mode: the trials in flight finish")
+    assert not any("cannot be stopped" in s for s in said)
     assert dash.readout is None and dash.outcomes is None and not _trial_threads()
     status = html.unescape(dash.status.value)
     assert status.startswith("Stopped while fitting the choice mode (") and "no trial was perturbed" in status

@@ -343,7 +343,8 @@ class AttractorDashboard(TrainingDashboard):
         """Stop training after the current loop, or the experiment within a trial (the Stop button)."""
         super().stop()
         if self.running and self._phase == "fit":
-            self.status.value = "Stopping once the choice mode is fitted (it cannot be stopped)..."
+            self.status.value = ("Stopping the fit of the choice mode: the trials in flight finish, no new one "
+                                 "starts, nothing is perturbed...")
         elif self.running and self._phase == "experiment":
             self.status.value = "Stopping: the trials in flight finish, no new one starts..."
 
