@@ -393,3 +393,25 @@ def test_a_readout_of_another_network_is_refused(result, readout):
                 run(other)
     assert attractors.fingerprint(result.network.copy()) == readout.network == attractors.fingerprint(result)
     assert len(attractors.kicks(result.network.copy(), readout, amplitudes=[0.0], times=[800.0], stop=StopAfter(1))) == 1
+
+
+class StopRaises:
+    """A stop whose is_set() raises on its third call (a broken Event-like object)."""
+
+    def __init__(self):
+        self.n = 0
+
+    def is_set(self):
+        self.n += 1
+        if self.n >= 3:
+            raise RuntimeError("stop broke")
+        return False
+
+
+def test_a_stop_that_raises_carries_its_error_and_leaves_no_thread(result, readout):
+    with pytest.raises(RuntimeError, match="stop broke"):
+        attractors.kicks(result, readout, amplitudes=[0.0, 1.0], times=[800.0], n_jobs=2, stop=StopRaises())
+    assert not trial_threads()
+    with pytest.raises(RuntimeError, match="stop broke"):
+        attractors.fit_choice(result, n_train=2, n_test=1, n_jobs=2, stop=StopRaises())
+    assert not trial_threads()
