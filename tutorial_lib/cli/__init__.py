@@ -176,14 +176,17 @@ def main(argv=None) -> int:
     return code
 
 
+#: the subcommands beside the parts' own: ``rls-tutorial sweep PART ...`` and ``rls-tutorial part5 ...``
+#: (experiments on a trained Part 3 network), each ``function(args, argv) -> exit code``
+COMMANDS = {"sweep": sweep_main, "part5": run_part5}
+
+
 def _main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     ap, subs = build_parser()
     args = ap.parse_args(argv)
-    if args.part == "sweep":
-        return sweep_main(args, argv)
-    if args.part == "part5":
-        return run_part5(args, argv)
+    if args.part in COMMANDS:  # the subcommands that are not a part's training
+        return COMMANDS[args.part](args, argv)
     sp = subs[args.part]
     part = PARTS[args.part]
     params = make_params(sp, args, part.params)
