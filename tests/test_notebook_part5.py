@@ -70,7 +70,7 @@ def test_the_colab_cell_is_notebook_04s():
     assert NB.cells[0].metadata["tags"] == nb04.cells[0].metadata["tags"]
 
 
-def test_six_numbered_sections_with_increasing_times_then_summary_and_references():
+def test_eight_numbered_sections_with_increasing_times_then_summary_and_references():
     times, numbers = [], []
     for cell in MARKDOWN:
         match = re.search(r"^## (\d+)\. .*\n\*Time to here: about (\d+) min\*", cell.source, re.MULTILINE)
@@ -78,12 +78,13 @@ def test_six_numbered_sections_with_increasing_times_then_summary_and_references
             assert match, f"no time marker under {cell.source.splitlines()[:3]}"
             numbers.append(int(match.group(1)))
             times.append(int(match.group(2)))
-    assert numbers == list(range(1, 7)) and times == sorted(times)
+    assert numbers == list(range(1, 9)) and times == sorted(times)
     total = int(re.search(r"about (\d+) minutes", NB.cells[1].source).group(1))
     assert times[-1] < total
     assert MARKDOWN[-2].source.lstrip("-\n ").startswith("## Summary")
     assert MARKDOWN[-1].source.startswith("## References")
-    for doi in ("10.1038/s41586-019-0919-7", "10.1038/s41593-021-00840-6", "10.1038/s41467-023-38529-y"):
+    for doi in ("10.1038/s41586-019-0919-7", "10.1038/s41593-021-00840-6", "10.1038/s41467-023-38529-y",
+                "10.1162/NECO_a_00409"):
         assert doi in MARKDOWN[-1].source
 
 
@@ -117,8 +118,8 @@ def test_figures_are_at_most_8_inches_wide_and_legends_sit_off_the_data():
 
 def test_every_figure_of_the_trained_network_names_its_data():
     plots = [c for c in CODE if "plt.show()" in c.source and "two_attractor" not in c.source
-             and "trajectory(" not in c.source]
-    assert len(plots) >= 5
+             and "trajectory(" not in c.source and "rate_attractors." not in c.source]
+    assert len(plots) >= 6
     assert all("{DATA}" in c.source for c in plots)
 
 
@@ -193,6 +194,65 @@ def test_the_finder_finds_two_attractors_and_a_saddle():
     kinds = re.findall(r"\)\s+(stable|saddle|unstable)\s", out)
     assert sorted(kinds) == ["saddle", "stable", "stable"]
     assert "along the choice axis: 3.54" in out
+
+
+def test_the_trained_rate_network_has_two_attractors_and_a_saddle_where_the_kicks_find_the_separatrix():
+    """Section 7 says: two attractors (at s = +-1) and one saddle with one unstable direction; the saddle and
+    the crossing of its stable plane lie inside the kicks' 95% interval for the separatrix."""
+    out = output_of("fp = rate_attractors.delay_fixed_points(")
+    rows = re.findall(r"^(stable|saddle|unstable)\s+([+-][\d.]+)\s+(\d+)\s+([+-][\d.]+)$", out, re.MULTILINE)
+    assert sorted(r[0] for r in rows) == ["saddle", "stable", "stable"], rows
+    stable = sorted(float(r[1]) for r in rows if r[0] == "stable")
+    assert stable == [-1.0, 1.0]
+    (saddle,) = [r for r in rows if r[0] == "saddle"]
+    assert int(saddle[2]) == 1 and float(saddle[3]) > 0
+    assert all(int(r[2]) == 0 and float(r[3]) < 0 for r in rows if r[0] == "stable")
+    cross = float(re.search(r"stable plane crosses .* at s = ([+-][\d.]+)", out).group(1))
+    kicks = output_of("rkick = rate_attractors.kick_separatrix(")
+    a50, low, high = (float(x) for x in re.search(
+        r"from s = ([+-][\d.]+) \(95% interval ([+-][\d.]+) to ([+-][\d.]+)\)", kicks).groups())
+    assert low <= a50 <= high
+    assert low <= float(saddle[1]) <= high and low <= cross <= high
+    assert "[1, 1, 1], b [-1, -1, -1]" in out            # "reads out every held-out trial correctly"
+
+
+def held_out_medians() -> dict:
+    out = output_of("held = held_out.held_out_r2(")
+    medians = {}
+    for value, name in re.findall(r"^\s+([+-]?[\d.]+)\s+(trained network, conditions swapped|"
+                                  r"untrained network|trained network)", out, re.MULTILINE):
+        medians[name] = float(value)
+    return medians
+
+
+def test_held_out_neurons_are_predicted_by_the_trained_network_not_by_the_untrained_one():
+    """Section 8 says: the trained network predicts the held-out neurons, the untrained one does not."""
+    m = held_out_medians()
+    assert m["untrained network"] < 0.1 < m["trained network"] - 0.2, m
+    out = output_of("held = held_out.held_out_r2(")
+    assert "50 neurons trained (30 loops" in out and "50 held out" in out   # lecture scale, as the text says
+    assert "from 10 test trials" in out
+
+
+def test_the_condition_swapped_control_beats_the_model_and_the_condition_difference_dominates():
+    """Section 8's honest reading: the shuffled control scores higher than the model, and the condition
+    difference is most of the held-out variance."""
+    m = held_out_medians()
+    assert m["trained network, conditions swapped"] > m["trained network"], m
+    out = output_of("held = held_out.held_out_r2(")
+    share = float(re.search(r"condition difference: ([\d.]+)", out).group(1))
+    assert 0.5 < share <= 1.0
+
+
+def test_summary_ties_each_new_finding_to_a_printed_number():
+    summary = [c for c in MARKDOWN if "## Summary" in c.source][0].source
+    rate = output_of("fp = rate_attractors.delay_fixed_points(") + output_of("rkick = rate_attractors.kick_separatrix(")
+    held = output_of("held = held_out.held_out_r2(")
+    for line, printed in (("Fixed points", rate), ("Held-out neurons", held)):
+        bullet = next(b for b in summary.split("\n- ") if b.startswith(f"**{line}"))
+        numbers = re.findall(r"-?\d+\.\d+", re.sub(r"\$[^$]*\$", " ", bullet))
+        assert len(numbers) >= 2, bullet
+        assert all(n in printed for n in numbers), (numbers, printed)
 
 
 @pytest.mark.parametrize("tag", ["raises-exception"])

@@ -211,9 +211,14 @@ assert not wrong, f"figure texts that claim recordings: {wrong}"
 # the lessons stated without "with the recordings" hold on the stand-in too
 assert readout.accuracy >= 0.75, readout.accuracy
 assert sorted(found.kind) == ["saddle", "stable", "stable"], found.kind
+# section 7: the trained rate network (it uses no data): the saddle lies inside the kicks' interval
+assert fp.counts() == {"saddle": 1, "stable": 2} and sep.low <= fp.s[saddle] <= sep.high, (fp.s, sep)
+# section 8: training on one half predicts the other on the stand-in too (untrained: no better than 0)
+assert held.median["model"] > held.median["untrained"] + 0.3 and held.median["untrained"] < 0.1, held.median
 '''
 
 
 def test_notebook_05_passes_nbval_offline_and_its_figures_say_synthetic(tmp_path):
-    """Part 5 under nbval with no data folder and no download; its figures name the stand-in."""
+    """Part 5 under nbval with no data folder and no download; its figures name the stand-in, and the rate
+    network's fixed points and the held-out prediction hold their lessons on it."""
     _nbval_offline(NOTEBOOK_05, CHECK_FIGURES_05, tmp_path)
