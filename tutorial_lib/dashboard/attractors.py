@@ -33,7 +33,8 @@ from ..data import CONDITIONS, ALMData, load_alm
 from ..errors import Advice
 from ..params import BalancedParams
 from ..plotting import COLORS
-from .base import STYLE, Control, LiveFigure, TrainingDashboard, check_view, field_control, slider
+from .base import STYLE, Control, LiveFigure, check_view, field_control, slider
+from .run import RunDashboard
 from .screen import call_wrapping_print, log_scale_html
 
 __all__ = ["Experiment", "AttractorView", "AttractorFigure", "AttractorDashboard", "attractor_dashboard",
@@ -237,7 +238,7 @@ def _first(readout: attractors.ChoiceReadout, n: int) -> attractors.ChoiceReadou
                    choice={c: v[:n] for c, v in readout.choice.items()})
 
 
-class AttractorDashboard(TrainingDashboard):
+class AttractorDashboard(RunDashboard):
     """The Part 5 dashboard: Run runs the experiment (training the network and fitting the choice mode
     first if needed); Train trains the network (further) and fits the choice mode again.
 
@@ -271,16 +272,9 @@ class AttractorDashboard(TrainingDashboard):
         super().__init__(title, controls, base_params, train=None, preview=self._view, figure=figure,
                          describe=self._describe_params, advice=self._advise_run)
         self.result = result
-        self.run_button = widgets.Button(description="Run", button_style="primary", icon="bolt",
-                                         tooltip="Run the experiment on the held-out trials of both licks")
-        self.run_button.on_click(lambda _: self.run())
-        self.train_button.tooltip = ("Train the network for the loops set above (continuing), then fit the "
-                                     "choice mode")
+        self._add_run_button("Run the experiment on the held-out trials of both licks",
+                             "Train the network for the loops set above (continuing), then fit the choice mode")
         self.stop_button.tooltip = "Stop training after this loop, or the experiment within a trial"
-        buttons = self.widget.children[0].children[-3]  # the HBox of Train and Stop (base layout)
-        buttons.children = (self.run_button, *buttons.children)
-        buttons.add_class("rls-wide")
-        self.widget.add_class("rls-balanced")  # browser tests allow for the network build (dashboard_checks)
 
     # -- parameters -----------------------------------------------------------
     def params(self):
@@ -321,24 +315,6 @@ class AttractorDashboard(TrainingDashboard):
         return Advice((("strength", "lower"),) + said.changes, ("strength",) + said.moved, text)
 
     # -- running ----------------------------------------------------------------
-    def run(self, block: bool = False):
-        """Run the experiment with the current settings (the Run button). ``block`` waits for the end."""
-        self.start(block, mode="run")
-
-    def start(self, block: bool = False, mode: str = "train"):
-        """Train (``mode="train"``: the Train button) or run the experiment (``"run"``) in a thread."""
-        if mode not in ("train", "run"):
-            raise ValueError(f"mode must be 'train' or 'run' (got {mode!r})")
-        if self.running:
-            return
-        self._mode = mode
-        self.run_button.disabled = True
-        super().start(block=False)
-        if not self.running:  # refused (an invalid setting is shown)
-            self.run_button.disabled = False
-        if block:
-            self.wait()
-
     def stop(self):
         """Stop training after the current loop, or the experiment within a trial (the Stop button)."""
         super().stop()
@@ -348,12 +324,8 @@ class AttractorDashboard(TrainingDashboard):
         elif self.running and self._phase == "experiment":
             self.status.value = "Stopping: the trials in flight finish, no new one starts..."
 
-    def _run(self, params):
-        try:
-            super()._run(params)
-        finally:
-            self.run_button.disabled = False
-            self._experimenting, self._phase = False, None
+    def _after_run(self) -> None:
+        self._experimenting, self._phase = False, None
 
     def _train(self, params):
         """(In the background thread.) Train if asked or untrained, fit the choice mode, run the experiment."""

@@ -26,8 +26,9 @@ from ..plotting import COLORS, INPUT_LABEL
 from ..errors import Advice
 from .. import balanced
 from ..data import ALMData, load_alm
+from .run import RunDashboard
 from .screen import call_wrapping_print
-from .base import STYLE, Control, LiveFigure, TrainingDashboard, check_view, field_control, slider
+from .base import STYLE, Control, LiveFigure, check_view, field_control, slider
 from .perturb import (BIN_MS, CURRENT_RANGE, POPULATIONS, SMOOTH_MS, WHOLE_POPULATIONS, PerturbationOutcome,
                       make_perturbation, run_perturbation, sample_population)
 
@@ -152,7 +153,7 @@ _PARAM_FIELDS = frozenset(f.name for f in fields(BalancedParams))
 _WINDOW_STEP = 10.0  # ms, the window sliders' step (a multiple of dt; run_trial checks the grid)
 
 
-class PerturbationDashboard(TrainingDashboard):
+class PerturbationDashboard(RunDashboard):
     """The Part 4 dashboard: Run perturbs the network (building it first if needed); Train trains it.
 
     The network is built in the background the first time Run or Train is pressed (unless one was
@@ -185,14 +186,8 @@ class PerturbationDashboard(TrainingDashboard):
         super().__init__(title, controls, base_params, train=None, preview=lambda p: self.outcome,
                          figure=figure, describe=self._describe_params, advice=self._advise_run)
         self.result = result
-        self.run_button = widgets.Button(description="Run", button_style="primary", icon="bolt",
-                                         tooltip="Run one trial with the perturbation and one without")
-        self.run_button.on_click(lambda _: self.run())
-        self.train_button.tooltip = "Train the network for the loops set above (continuing), then Run"
-        buttons = self.widget.children[0].children[-3]  # the HBox of Train and Stop (base layout)
-        buttons.children = (self.run_button, *buttons.children)
-        buttons.add_class("rls-wide")  # three buttons: a row of their own when the controls go above the figure
-        self.widget.add_class("rls-balanced")  # browser tests allow for the network build (dashboard_checks)
+        self._add_run_button("Run one trial with the perturbation and one without",
+                             "Train the network for the loops set above (continuing), then Run")
 
     # -- parameters -----------------------------------------------------------
     def _value(self, name):
@@ -235,30 +230,6 @@ class PerturbationDashboard(TrainingDashboard):
         return Advice((("current", fix),) + said.changes, ("current",) + said.moved, text)
 
     # -- running ----------------------------------------------------------------
-    def run(self, block: bool = False):
-        """Run the perturbation with the current settings (the Run button). ``block`` waits for the end."""
-        self.start(block, mode="run")
-
-    def start(self, block: bool = False, mode: str = "train"):
-        """Train (``mode="train"``: the Train button) or run the perturbation (``"run"``) in a thread."""
-        if mode not in ("train", "run"):
-            raise ValueError(f"mode must be 'train' or 'run' (got {mode!r})")
-        if self.running:
-            return
-        self._mode = mode
-        self.run_button.disabled = True
-        super().start(block=False)
-        if not self.running:  # refused (an invalid setting is shown)
-            self.run_button.disabled = False
-        if block:
-            self.wait()
-
-    def _run(self, params):
-        try:
-            super()._run(params)
-        finally:
-            self.run_button.disabled = False
-
     def _built(self):
         """The network: the one given or built before, else built now (in the background thread)."""
         if self.network is None:
