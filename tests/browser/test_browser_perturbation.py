@@ -13,10 +13,10 @@ import time
 
 import pytest
 from browser_env import ARTIFACTS, browser_page
-from dashboard_checks import Dashboard, find_dashboards
+from dashboard_checks import Dashboard
+from run_dashboards import lab_with_a_dashboard, open_lecture_page, run_to_the_dashboard
 
 PAGE = "part4_perturbation"
-PAGE_LOAD_TIMEOUT = 120  # s: Voila runs the page's notebook in a fresh kernel
 RUN_TIMEOUT = 90  # s: the first Run builds the lecture network (a few s), then runs two 3 s trials
 
 
@@ -37,23 +37,12 @@ def _press_run(dash: Dashboard, what: str) -> dict:
     return {"run_s": round(time.monotonic() - t0, 1), "run_status": status}
 
 
-def _open_lecture_page(page, base):
-    page.goto(f"{base}/voila/render/{PAGE}.ipynb", timeout=PAGE_LOAD_TIMEOUT * 1000)
-    dashboards = find_dashboards(page)
-    dashboards.first.wait_for(timeout=PAGE_LOAD_TIMEOUT * 1000)
-    assert dashboards.count() == 1
-    assert page.locator(".jp-InputArea, .jp-InputPrompt").count() == 0, "the page shows code"
-    assert page.get_by_text("Traceback").count() == 0, "the page shows an error"
-    assert page.locator("[data-mime-type='application/vnd.jupyter.error']").count() == 0
-    return Dashboard(dashboards.first)
-
-
 @pytest.mark.browser
 def test_lecture_page_runs_a_perturbation_and_runs_again_after_a_slider_moves(voila_lecture, browser):
     t0 = time.monotonic()
     with browser_page(browser, f"voila {PAGE} run", f"lecture-{PAGE}-run",
                       {"width": 1920, "height": 1080}) as (page, timings):
-        dash = _open_lecture_page(page, voila_lecture)
+        dash = open_lecture_page(page, voila_lecture, PAGE)
         timings["page_loaded_s"] = round(time.monotonic() - t0, 1)
         assert "Part 4" in page.locator(".rls-lecture-title").inner_text()
         timings["first"] = _press_run(dash, "first Run (builds the network)")
@@ -74,7 +63,7 @@ def test_lecture_page_offline_names_its_synthetic_data_and_runs(voila_lecture_of
     t0 = time.monotonic()
     with browser_page(browser, f"voila offline {PAGE} run", f"lecture-offline-{PAGE}-run",
                       {"width": 1920, "height": 1080}) as (page, timings):
-        dash = _open_lecture_page(page, voila_lecture_offline)
+        dash = open_lecture_page(page, voila_lecture_offline, PAGE)
         timings["page_loaded_s"] = round(time.monotonic() - t0, 1)
         assert page.get_by_text("ConnectionError").count() == 0, "the page shows the download error"
         assert page.locator(".jp-OutputArea-output pre").count() == 0, "the page shows printed text"
@@ -87,27 +76,13 @@ def test_lecture_page_offline_names_its_synthetic_data_and_runs(voila_lecture_of
 
 @pytest.fixture(scope="module")
 def lab_with_the_dashboard(tmp_path_factory):
-    """JupyterLab on a folder with one notebook whose cell shows the perturbation dashboard."""
-    import nbformat
-    from conftest import _jupyter_server
-
-    t0 = time.monotonic()
-    tmp = tmp_path_factory.mktemp("jupyterlab-perturbation")
-    root = tmp / "notebooks"
-    root.mkdir()
-    nb = nbformat.v4.new_notebook()
-    nb.metadata = {"kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python",
-                                  "name": "python3"}}
-    nb.cells = [nbformat.v4.new_code_cell("from tutorial_lib.dashboard import perturbation_dashboard\n"
-                                          "perturbation_dashboard()")]
-    nbformat.write(nb, root / "perturbation.ipynb")
-    yield from _jupyter_server("JupyterLab", "jupyterlab", "jupyterlab-perturbation", root, tmp, t0,
-                               "--LabApp.expose_app_in_browser=True")
+    """JupyterLab on a folder with one notebook whose cell shows the perturbation_dashboard."""
+    yield from lab_with_a_dashboard(tmp_path_factory, "perturbation_dashboard", "perturbation")
 
 
 @pytest.mark.browser
 def test_the_dashboard_in_jupyterlab_runs_trains_and_stops(lab_with_the_dashboard, browser):
-    from test_browser_notebooks import _SHUTDOWN, _wait_summary
+    from test_browser_notebooks import _SHUTDOWN
 
     base, token = lab_with_the_dashboard
     name = "perturbation.ipynb"
@@ -115,17 +90,7 @@ def test_the_dashboard_in_jupyterlab_runs_trains_and_stops(lab_with_the_dashboar
     with browser_page(browser, "jupyterlab perturbation", "jupyterlab-perturbation",
                       {"width": 1600, "height": 1000},
                       on_close=lambda page: page.evaluate(_SHUTDOWN, name)) as (page, timings):
-        page.goto(f"{base}/lab/tree/{name}?reset&token={token}")
-        state = _wait_summary(page, name, lambda s: s["status"] == "idle", "the kernel is ready", 90)
-        page.evaluate("() => window.jupyterapp.shell.collapseLeft()")
-        page.evaluate("(id) => { window.jupyterapp.shell.activateById(id); "
-                      "window.jupyterapp.commands.execute('notebook:run-all-cells'); }", state["id"])
-        state = _wait_summary(page, name, lambda s: s["status"] == "idle" and all(
-            c["count"] is not None for c in s["cells"]), "Run All finishing", 120)
-        assert not any(c["errors"] for c in state["cells"]), state["cells"]
-        notebook = page.locator(f"#{state['id']} .jp-Notebook")
-        find_dashboards(notebook).first.wait_for(timeout=30_000)
-        dash = Dashboard(find_dashboards(notebook).first)
+        dash = run_to_the_dashboard(page, base, token, name)
         timings["run"] = _press_run(dash, "Run in JupyterLab")
         timings.update(dash.check_slider_train_and_figure(ARTIFACTS / "jupyterlab-perturbation-trained.png"))
         assert "In the window" in dash.status()  # Train ends with a run of the trained network
